@@ -1,0 +1,43 @@
+import { ERROR_STATUS, ErrorBody, ErrorCode } from './error-codes';
+
+/**
+ * The one error family services throw. The global filter turns it into the contract's
+ * `{ error, statusCode, code }` body; `headers` lets a thrower add e.g. `Retry-After`.
+ */
+export class AppError extends Error {
+  readonly statusCode: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.statusCode = ERROR_STATUS[code];
+  }
+
+  toBody(): ErrorBody {
+    return { error: this.message, statusCode: this.statusCode, code: this.code };
+  }
+
+  static invalidRequest(message: string): AppError {
+    return new AppError('INVALID_REQUEST', message);
+  }
+
+  static notFound(message = 'Not found'): AppError {
+    return new AppError('NOT_FOUND', message);
+  }
+
+  static missingAuth(message = 'Authentication required'): AppError {
+    return new AppError('MISSING_AUTH', message);
+  }
+
+  static invalidToken(message = 'Invalid or expired token'): AppError {
+    return new AppError('INVALID_OR_EXPIRED_TOKEN', message);
+  }
+
+  static serverBusy(message = 'The service is temporarily unavailable, please retry'): AppError {
+    return new AppError('SERVER_BUSY', message, { 'retry-after': '1' });
+  }
+}

@@ -1,0 +1,84 @@
+import { LoggerService } from '@nestjs/common';
+import pino, { Logger } from 'pino';
+import { AppConfig } from '../../config/app-config';
+import { currentRequestId } from './request-context';
+
+/** Field names whose values never reach a log line. */
+const REDACTED = [
+  'password', '*.password', 'token', '*.token', 'refresh_token', '*.refresh_token', 'access_token',
+  '*.access_token', 'key', '*.key', 'req.headers.authorization', 'req.headers["x-api-key"]',
+  'headers.authorization', 'headers["x-api-key"]',
+];
+
+export function createRootLogger(config: Pick<AppConfig, 'env' | 'logLevel'>, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
+    level: config.logLevel,
+    base: undefined,
+    redact: { paths: REDACTED, censor: '[redacted]' },
+    mixin() {
+      const requestId = currentRequestId();
+      return requestId ? { request_id: requestId } : {};
+    },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (destination) return pino(options, destination);
+  if (config.env === 'development') {
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+    });
+  }
+  return pino(options);
+}
+
+/** Nest's logger interface over pino, so framework and application lines share one format. */
+export class AppLogger implements LoggerService {
+  constructor(private readonly root: Logger) {}
+
+  get pino(): Logger {
+    return this.root;
+  }
+
+  log(message: unknown, ...rest: unknown[]): void {
+    this.write('info', message, rest);
+  }
+
+  error(message: unknown, ...rest: unknown[]): void {
+    this.write('error', message, rest);
+  }
+
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.write('warn', message, rest);
+  }
+
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.write('debug', message, rest);
+  }
+
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.write('trace', message, rest);
+  }
+
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.write('fatal', message, rest);
+  }
+
+  private write(level: pino.Level, message: unknown, rest: unknown[]): void {
+    if (!this.root.isLevelEnabled(level)) return;
+    // Nest passes the context (class name) last, and for errors a stack before it.
+    const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    const fields: Record<string, unknown> = context ? { context } : {};
+    for (const extra of rest) {
+      if (extra instanceof Error) fields.err = extra;
+      else if (typeof extra === 'string' && extra.includes('\n    at ')) fields.stack = extra;
+      else if (extra && typeof extra === 'object') Object.assign(fields, extra);
+    }
+    if (message instanceof Error) {
+      this.root[level]({ ...fields, err: message }, message.message);
+    } else if (message && typeof message === 'object') {
+      this.root[level]({ ...fields, ...(message as object) });
+    } else {
+      this.root[level](fields, String(message));
+    }
+  }
+}

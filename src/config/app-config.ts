@@ -1,0 +1,207 @@
+import { resolve } from 'node:path';
+
+/**
+ * The whole configuration of the service, read from the environment once at start.
+ * Nothing else in the code base reads `process.env`.
+ */
+export interface AppConfig {
+  env: 'development' | 'test' | 'production';
+  http: {
+    host: string;
+    port: number;
+    /** Where this service is reachable from the outside; links in mails start here. */
+    publicUrl: string;
+    /** Where people land after confirming their email when no `redirect_to` was given. */
+    dashboardUrl: string;
+    /** Exact origins (`https://app.atiru.dev`) or patterns (`https://*.atiru.dev`) allowed as `redirect_to`. */
+    redirectAllowList: string[];
+    corsOrigins: string[];
+    bodyLimitBytes: number;
+    /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
+    trustProxy: boolean | number | string[];
+  };
+  database: {
+    /** Empty when the service should start its embedded PostgreSQL. */
+    url: string;
+    migrateOnStart: boolean;
+    poolMax: number;
+  };
+  dataDir: string;
+  embeddedPostgresPort: number;
+  mail: {
+    smtpUrl: string;
+    from: string;
+    maxAttempts: number;
+    pollIntervalMs: number;
+    retryBaseMs: number;
+  };
+  tokens: {
+    issuer: string;
+    audience: string;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+    refreshReuseGraceSeconds: number;
+    confirmTtlSeconds: number;
+    resetTtlSeconds: number;
+    /** Encrypts the private part of signing keys stored in the database. */
+    signingKeyEncryptionSecret: string;
+    /** Optional PEM private key that replaces the database-held keys. */
+    signingKeyPem: string;
+  };
+  apiKeys: {
+    maxActivePerUser: number;
+    lastUsedIntervalSeconds: number;
+  };
+  cache: {
+    maxEntries: number;
+  };
+  redisUrl: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Placeholder secrets shipped for development; production refuses them. */
+export const DEVELOPMENT_SECRET = 'dev-only-signing-key-secret-change-me';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  string(name: string, fallback: string): string {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? fallback : value;
+  }
+
+  int(name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.env[name]?.trim();
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.env[name]?.trim().toLowerCase();
+    if (raw === undefined || raw === '') return fallback;
+    if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+    if (['false', '0', 'no', 'off'].includes(raw)) return false;
+    this.problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
+  list(name: string, fallback: string[]): string[] {
+    const raw = this.env[name]?.trim();
+    if (raw === undefined || raw === '') return fallback;
+    return raw.split(',').map((item) => item.trim()).filter(Boolean);
+  }
+
+  url(name: string, fallback: string): string {
+    const value = this.string(name, fallback);
+    if (value === '') return value;
+    try {
+      new URL(value);
+    } catch {
+      this.problems.push(`${name} must be an absolute URL (got "${value}")`);
+    }
+    return value.replace(/\/+$/, '');
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.string(name, fallback);
+    if (!allowed.includes(value as T)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+      return fallback;
+    }
+    return value as T;
+  }
+}
+
+function parseTrustProxy(raw: string): boolean | number | string[] {
+  if (raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw.split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const read = new EnvReader(env);
+  const nodeEnv = read.oneOf('NODE_ENV', ['development', 'test', 'production'] as const, 'development');
+  const port = read.int('PORT', 3000, 0, 65535);
+  const publicUrl = read.url('PUBLIC_URL', `http://localhost:${port}`);
+
+  const config: AppConfig = {
+    env: nodeEnv,
+    http: {
+      host: read.string('HOST', '0.0.0.0'),
+      port,
+      publicUrl,
+      dashboardUrl: read.url('DASHBOARD_URL', 'http://localhost:5173'),
+      redirectAllowList: read.list('REDIRECT_ALLOW_LIST', ['http://localhost:5173']),
+      corsOrigins: read.list('CORS_ORIGINS', ['http://localhost:5173']),
+      bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 1024, 10 * 1024 * 1024),
+      trustProxy: parseTrustProxy(read.string('TRUST_PROXY', 'false')),
+    },
+    database: {
+      url: read.string('DATABASE_URL', ''),
+      migrateOnStart: read.bool('MIGRATE_ON_START', true),
+      poolMax: read.int('DATABASE_POOL_MAX', 10, 1, 200),
+    },
+    dataDir: resolve(read.string('DATA_DIR', '.data')),
+    embeddedPostgresPort: read.int('EMBEDDED_POSTGRES_PORT', 54329, 1, 65535),
+    mail: {
+      smtpUrl: read.string('SMTP_URL', ''),
+      from: read.string('MAIL_FROM', 'Atiru <no-reply@atiru.local>'),
+      maxAttempts: read.int('MAIL_MAX_ATTEMPTS', 8, 1, 100),
+      pollIntervalMs: read.int('MAIL_POLL_INTERVAL_MS', 1000, 10, 60_000),
+      retryBaseMs: read.int('MAIL_RETRY_BASE_MS', 2000, 10, 3_600_000),
+    },
+    tokens: {
+      issuer: read.string('JWT_ISSUER', publicUrl),
+      audience: read.string('JWT_AUDIENCE', 'atiru'),
+      accessTtlSeconds: read.int('ACCESS_TOKEN_TTL_SECONDS', 3600, 30, 86_400),
+      refreshTtlSeconds: read.int('REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
+      refreshReuseGraceSeconds: read.int('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+      confirmTtlSeconds: read.int('CONFIRM_TOKEN_TTL_SECONDS', 24 * 3600, 60, 30 * 86_400),
+      resetTtlSeconds: read.int('RESET_TOKEN_TTL_SECONDS', 3600, 60, 7 * 86_400),
+      signingKeyEncryptionSecret: read.string('SIGNING_KEY_ENCRYPTION_SECRET', DEVELOPMENT_SECRET),
+      signingKeyPem: read.string('SIGNING_KEY_PEM', '').replace(/\\n/g, '\n'),
+    },
+    apiKeys: {
+      maxActivePerUser: read.int('API_KEY_MAX_ACTIVE_PER_USER', 100, 1, 100_000),
+      lastUsedIntervalSeconds: read.int('API_KEY_LAST_USED_INTERVAL_SECONDS', 60, 1, 86_400),
+    },
+    cache: {
+      maxEntries: read.int('AUTH_CACHE_MAX_ENTRIES', 10_000, 0, 10_000_000),
+    },
+    redisUrl: read.string('REDIS_URL', ''),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'warn' : 'info'),
+  };
+
+  if (config.env === 'production') {
+    const secret = config.tokens.signingKeyEncryptionSecret;
+    if (!config.tokens.signingKeyPem && (secret === DEVELOPMENT_SECRET || secret.length < 32 || /change.?me/i.test(secret))) {
+      read.problems.push(
+        'SIGNING_KEY_ENCRYPTION_SECRET is missing or a placeholder: set a random secret of at least 32 characters (or SIGNING_KEY_PEM)',
+      );
+    }
+    if (!config.database.url) read.problems.push('DATABASE_URL must be set in production (the embedded PostgreSQL is for development)');
+    if (!config.mail.smtpUrl) read.problems.push('SMTP_URL must be set in production (mails would only be logged)');
+  }
+
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}

@@ -1,0 +1,9 @@
+import { Migration20261128000100Users } from './Migration20261128000100Users';
+
+/**
+ * Every migration, in order. Listed explicitly (not globbed) so the same list works from
+ * TypeScript sources, compiled output and tests.
+ */
+export const migrationsList = [
+  { name: 'Migration20261128000100Users', class: Migration20261128000100Users },
+];

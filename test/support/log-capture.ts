@@ -1,0 +1,26 @@
+import { Writable } from 'node:stream';
+import { AppLogger, createRootLogger } from '../../src/common/logging/logger';
+
+/** A real pino logger writing JSON lines into memory, so tests can assert on what was logged. */
+export class LogCapture {
+  readonly lines: string[] = [];
+  readonly logger: AppLogger;
+
+  constructor(level: 'debug' | 'info' | 'warn' = 'debug') {
+    const sink = new Writable({
+      write: (chunk, _encoding, callback) => {
+        this.lines.push(...String(chunk).split('\n').filter(Boolean));
+        callback();
+      },
+    });
+    this.logger = new AppLogger(createRootLogger({ env: 'test', logLevel: level }, sink));
+  }
+
+  get text(): string {
+    return this.lines.join('\n');
+  }
+
+  entries(): Array<Record<string, any>> {
+    return this.lines.map((line) => JSON.parse(line));
+  }
+}

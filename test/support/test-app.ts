@@ -1,0 +1,84 @@
+import { Type } from '@nestjs/common';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createApp } from '../../src/app.factory';
+import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { LogCapture } from './log-capture';
+import { createTestDatabase, TestDatabase } from './test-database';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  baseUrl: string;
+  logs: LogCapture;
+  database: TestDatabase;
+  close(): Promise<void>;
+  /** fetch() against the running service, JSON in and out. */
+  request(method: string, path: string, options?: { body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<TestResponse>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+  text: string;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Reuse a database (e.g. a second instance of the service); a fresh one otherwise. */
+  database?: TestDatabase;
+  /** Connect through this URL instead of the database's own (e.g. through a TcpProxy). */
+  databaseUrl?: string;
+  extraModules?: Type[];
+}
+
+/** Boots the real application on a real port, a real (fresh) database and real logs. */
+export async function startTestApp(options: StartOptions = {}): Promise<TestApp> {
+  const ownsDatabase = !options.database;
+  const database = options.database ?? (await createTestDatabase());
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PUBLIC_URL: 'http://127.0.0.1:3000',
+    DASHBOARD_URL: 'http://dashboard.test',
+    REDIRECT_ALLOW_LIST: 'http://dashboard.test,https://*.atiru.test',
+    DATABASE_URL: options.databaseUrl ?? database.url,
+    MAIL_POLL_INTERVAL_MS: '50',
+    MAIL_RETRY_BASE_MS: '100',
+    ...options.env,
+  });
+  const logs = new LogCapture();
+  const app = await createApp(config, { logger: logs.logger, extraModules: options.extraModules });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.getHttpServer().address() as { port: number };
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+
+  return {
+    app,
+    config,
+    baseUrl,
+    logs,
+    database,
+    async close() {
+      await app.close();
+      if (ownsDatabase) await database.drop();
+    },
+    async request(method, path, { body, headers = {}, raw } = {}) {
+      const response = await fetch(baseUrl + path, {
+        method,
+        redirect: 'manual',
+        headers: body !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
+        body: raw ?? (body !== undefined ? JSON.stringify(body) : undefined),
+      });
+      const text = await response.text();
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      return { status: response.status, headers: response.headers, body: parsed, text };
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { ConfigError, DEVELOPMENT_SECRET, loadConfig } from '../../src/config/app-config';
+
+describe('loadConfig', () => {
+  it('gives working development defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.env).toBe('development');
+    expect(config.http.port).toBe(3000);
+    expect(config.database.url).toBe('');
+    expect(config.database.migrateOnStart).toBe(true);
+    expect(config.tokens.accessTtlSeconds).toBe(3600);
+    expect(config.tokens.signingKeyEncryptionSecret).toBe(DEVELOPMENT_SECRET);
+  });
+
+  it('reads and types every value', () => {
+    const config = loadConfig({ PORT: '8080', MIGRATE_ON_START: 'false', REDIRECT_ALLOW_LIST: 'https://a.test, https://*.b.test', TRUST_PROXY: '2' });
+    expect(config.http.port).toBe(8080);
+    expect(config.database.migrateOnStart).toBe(false);
+    expect(config.http.redirectAllowList).toEqual(['https://a.test', 'https://*.b.test']);
+    expect(config.http.trustProxy).toBe(2);
+  });
+
+  it('names each invalid variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty', MIGRATE_ON_START: 'maybe', PUBLIC_URL: 'not a url' })).toThrow(
+      expect.objectContaining({ problems: [expect.stringMatching(/^PORT/), expect.stringMatching(/^PUBLIC_URL/), expect.stringMatching(/^MIGRATE_ON_START/)] }),
+    );
+  });
+
+  it('refuses to start in production with a placeholder secret, naming the variable', () => {
+    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:25' };
+    expect(() => loadConfig(production)).toThrow(ConfigError);
+    expect(() => loadConfig(production)).toThrow(/SIGNING_KEY_ENCRYPTION_SECRET/);
+    expect(() => loadConfig({ ...production, SIGNING_KEY_ENCRYPTION_SECRET: 'change-me-change-me-change-me-change-me' })).toThrow(/SIGNING_KEY_ENCRYPTION_SECRET/);
+    expect(loadConfig({ ...production, SIGNING_KEY_ENCRYPTION_SECRET: 'k'.repeat(16) + 'Zq81xPz0aLw3nQ7vR5t2' }).env).toBe('production');
+  });
+
+  it('refuses production without DATABASE_URL or SMTP_URL', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', SIGNING_KEY_ENCRYPTION_SECRET: 'x'.repeat(40) })).toThrow(/DATABASE_URL[\s\S]*SMTP_URL/);
+  });
+});
