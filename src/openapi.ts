@@ -1,11 +1,30 @@
 import { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, getSchemaPath, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { stringify } from 'yaml';
 import { PUBLIC_OPERATION_MARKER, SECURITY_SCHEMES } from './common/auth/auth-policy.decorator';
+import { ErrorResponseDto } from './common/errors/error-response.dto';
+
+/** One tag per module; controllers use these names in `@ApiTags`. */
+export const API_TAGS = {
+  auth: 'Sign-up, email confirmation, login, sessions and password reset',
+  users: 'The signed-in user',
+  'api-keys': 'API keys for scripts and servers; managing them needs a session JWT',
+  service: 'Health, the keys that verify access tokens, and this contract',
+} as const;
+
+/**
+ * What the global pipe, filter and body parser answer for any operation that reads a JSON body,
+ * whether or not its controller thought to say so.
+ */
+const BODY_ERROR_RESPONSES = {
+  '400': 'INVALID_REQUEST: the body is not valid JSON or fails validation (the message names the fields)',
+  '413': 'PAYLOAD_TOO_LARGE: the body is over the size limit',
+  '415': 'UNSUPPORTED_MEDIA_TYPE: the body is not application/json',
+} as const;
 
 /** Builds the OpenAPI document from the controllers' decorators; no database needed. */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setTitle('Atiru Auth')
     .setDescription(
       'Sign-up, email confirmation, sessions and API keys for the Atiru API. Every error answers ' +
@@ -14,13 +33,18 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .setVersion('1.0.0')
     .setLicense('Proprietary', 'https://atiru.dev/terms')
-    .addServer('/')
+    .addServer('/', 'This service')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A session access token from POST /auth/login' }, SECURITY_SCHEMES.jwt)
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'atiru_ API key', description: 'An API key sent as `Authorization: Bearer atiru_…`' }, SECURITY_SCHEMES.bearerApiKey)
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'An API key sent as `X-Api-Key: atiru_…`' }, SECURITY_SCHEMES.headerApiKey)
-    .build();
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'An API key sent as `X-Api-Key: atiru_…`' }, SECURITY_SCHEMES.headerApiKey);
+  for (const [name, description] of Object.entries(API_TAGS)) builder.addTag(name, description);
+  const config = builder.build();
+  // The builder starts from an empty contact object, which says nothing and trips linters.
+  delete config.info.contact;
+
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controllerKey, methodKey) => methodKey,
+    extraModels: [ErrorResponseDto],
   });
   for (const [path, item] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(item) as [string, any][]) {
@@ -30,9 +54,20 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       } else if (operation && !operation.security) {
         throw new Error(`${method.toUpperCase()} ${path} declares no auth policy: add @Public() or @Authenticated()`);
       }
+      if (operation?.requestBody) addBodyErrorResponses(operation);
     }
   }
   return document;
+}
+
+function addBodyErrorResponses(operation: { responses: Record<string, unknown> }): void {
+  for (const [status, description] of Object.entries(BODY_ERROR_RESPONSES)) {
+    operation.responses[status] ??= {
+      description,
+      content: { 'application/json': { schema: { $ref: getSchemaPath(ErrorResponseDto) } } },
+    };
+  }
+  operation.responses = Object.fromEntries(Object.entries(operation.responses).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 export function toYaml(document: OpenAPIObject): string {

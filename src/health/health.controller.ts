@@ -21,7 +21,7 @@ export class HealthController {
   @Get()
   @Public()
   @ApiOperation({ summary: 'Liveness and readiness', description: 'Answers 200 when PostgreSQL answers a query, 503 SERVER_BUSY when it does not.' })
-  @ApiOkResponse({ type: HealthResponseDto })
+  @ApiOkResponse({ description: 'The service is up and PostgreSQL answered', type: HealthResponseDto })
   @ApiResponse({ status: 503, description: 'SERVER_BUSY: the database is unavailable', type: ErrorResponseDto })
   async getHealth(): Promise<HealthResponseDto> {
     if (!(await this.health.isDatabaseUp())) throw AppError.serverBusy('The database is unavailable');

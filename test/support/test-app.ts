@@ -2,6 +2,7 @@ import { Type } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { assertMatchesContract } from './contract';
 import { LogCapture } from './log-capture';
 import { createTestDatabase, TestDatabase } from './test-database';
 
@@ -12,8 +13,19 @@ export interface TestApp {
   logs: LogCapture;
   database: TestDatabase;
   close(): Promise<void>;
-  /** fetch() against the running service, JSON in and out. */
-  request(method: string, path: string, options?: { body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<TestResponse>;
+  /**
+   * fetch() against the running service, JSON in and out. Every response is checked against
+   * `openapi.yaml` (status, body, documented headers) and the call throws when it does not match.
+   */
+  request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  raw?: string;
+  /** `false`: this request deliberately leaves the contract (an unknown route, say); its response is not checked. */
+  contract?: false;
 }
 
 export interface TestResponse {
@@ -30,7 +42,12 @@ export interface StartOptions {
   /** Connect through this URL instead of the database's own (e.g. through a TcpProxy). */
   databaseUrl?: string;
   extraModules?: Type[];
+  /** Path prefixes of deliberately undocumented, test-only routes (probes): their responses are not checked against `openapi.yaml`. */
+  undocumentedPaths?: string[];
 }
+
+/** The contract and its viewer are served beside the API, not described in it. */
+const SERVED_OUTSIDE_THE_CONTRACT = ['/docs', '/reference/openapi.json', '/openapi.yaml'];
 
 /** Boots the real application on a real port, a real (fresh) database and real logs. */
 export async function startTestApp(options: StartOptions = {}): Promise<TestApp> {
@@ -53,6 +70,11 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
   const baseUrl = `http://127.0.0.1:${address.port}`;
+  const unchecked = [...SERVED_OUTSIDE_THE_CONTRACT, ...(options.undocumentedPaths ?? [])];
+  const isChecked = (path: string) => {
+    const pathname = new URL(path, baseUrl).pathname;
+    return !unchecked.some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));
+  };
 
   return {
     app,
@@ -64,7 +86,7 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
       await app.close();
       if (ownsDatabase) await database.drop();
     },
-    async request(method, path, { body, headers = {}, raw } = {}) {
+    async request(method, path, { body, headers = {}, raw, contract } = {}) {
       const response = await fetch(baseUrl + path, {
         method,
         redirect: 'manual',
@@ -77,6 +99,9 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
         parsed = text ? JSON.parse(text) : undefined;
       } catch {
         parsed = undefined;
+      }
+      if (contract !== false && isChecked(path)) {
+        assertMatchesContract(method, path, response.status, text === '' ? undefined : (parsed ?? text), response.headers);
       }
       return { status: response.status, headers: response.headers, body: parsed, text };
     },
