@@ -1,0 +1,74 @@
+import { Body, Controller, Get, Module, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { IsString } from 'class-validator';
+import { createApp } from '../../src/app.factory';
+import { Public } from '../../src/common/auth/auth-policy.decorator';
+import { ErrorResponseDto } from '../../src/common/errors/error-response.dto';
+import { loadConfig } from '../../src/config/app-config';
+import { buildOpenApiDocument } from '../../src/openapi';
+
+class NoteCreateDto {
+  @ApiProperty({ example: 'hello' })
+  @IsString()
+  text: string;
+}
+
+@ApiTags('service')
+@Controller('notes')
+class NotesController {
+  @Post()
+  @Public()
+  @ApiOperation({ summary: 'Create a note', description: 'Test-only.' })
+  @ApiCreatedResponse({ description: 'Created' })
+  @ApiResponse({ status: 400, description: 'INVALID_REQUEST: the text is missing', type: ErrorResponseDto })
+  createNote(@Body() body: NoteCreateDto) {
+    return body;
+  }
+}
+
+@Module({ controllers: [NotesController] })
+class NotesModule {}
+
+@Controller('unguarded')
+class UnguardedController {
+  @Get()
+  forgotten() {
+    return {};
+  }
+}
+
+@Module({ controllers: [UnguardedController] })
+class UnguardedModule {}
+
+async function documentWith(module: any) {
+  const app = await createApp(loadConfig({ NODE_ENV: 'test' }), { preview: true, extraModules: [module] });
+  try {
+    return buildOpenApiDocument(app);
+  } finally {
+    await app.close();
+  }
+}
+
+describe('buildOpenApiDocument', () => {
+  it('documents the errors the pipe, filter and parser give any body-reading operation, keeping what the controller said', async () => {
+    const operation = (await documentWith(NotesModule)).paths['/notes'].post!;
+    expect(Object.keys(operation.responses)).toEqual(['201', '400', '413', '415']);
+    expect(operation.responses['400']).toMatchObject({ description: 'INVALID_REQUEST: the text is missing' });
+    expect(operation.responses['415']).toEqual({
+      description: expect.stringMatching(/^UNSUPPORTED_MEDIA_TYPE/),
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } } },
+    });
+    expect(operation.security).toEqual([]);
+  });
+
+  it('declares one described tag per module and no empty contact', async () => {
+    const document = await documentWith(NotesModule);
+    expect(document.tags?.map((tag) => tag.name)).toEqual(['auth', 'users', 'api-keys', 'service']);
+    expect(document.tags?.every((tag) => (tag.description ?? '').length > 0)).toBe(true);
+    expect(document.info.contact).toBeUndefined();
+  });
+
+  it('refuses a route that declares no auth policy', async () => {
+    await expect(documentWith(UnguardedModule)).rejects.toThrow('GET /unguarded declares no auth policy');
+  });
+});
