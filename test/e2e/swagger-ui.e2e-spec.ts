@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { startTestApp, TestApp } from '../support/test-app';
+import { authorize, authSchemes, Browser, launchBrowser, logoutScheme, openDocs, reloadDocs, renderedOperations, requestSent, responseBody, tryItOut } from '../support/swagger-ui';
+
+/** `<tag>-<operationId>` of every operation in the committed openapi.yaml, as Swagger UI names their blocks. */
+function documentedOperations(): string[] {
+  const document = parse(readFileSync(join(__dirname, '..', '..', 'openapi.yaml'), 'utf8'));
+  return Object.values(document.paths as Record<string, Record<string, { tags?: string[]; operationId: string }>>)
+    .flatMap((item) => Object.values(item))
+    .map((operation) => `${operation.tags?.[0] ?? 'default'}-${operation.operationId}`);
+}
+
+describe('Swagger UI at /docs, in a real Chromium', () => {
+  let service: TestApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    service = await startTestApp();
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+  });
+
+  beforeEach(async () => {
+    await openDocs(browser.page, service.baseUrl);
+  });
+
+  it('renders every operation of openapi.yaml', async () => {
+    expect((await renderedOperations(browser.page)).sort()).toEqual(documentedOperations().sort());
+  });
+
+  it('offers the JWT bearer scheme and both API-key schemes in the Authorize dialog', async () => {
+    const schemes = await authSchemes(browser.page);
+    expect(schemes.map((scheme) => scheme.name)).toEqual(['jwt', 'bearer_api_key', 'api_key']);
+    expect(schemes[0].text).toContain('(http, Bearer)');
+    expect(schemes[2].text).toMatch(/\(apiKey\).*Name: X-Api-Key.*In: header/);
+    expect(schemes.some((scheme) => scheme.authorized)).toBe(false);
+  });
+
+  it('runs GET /health with "Try it out" and shows the 200 and its body', async () => {
+    expect(await tryItOut(browser.page, 'service', 'getHealth')).toBe(200);
+    expect(await responseBody(browser.page, 'service', 'getHealth')).toEqual({ status: 'ok', database: 'up' });
+    expect(await requestSent(browser.page, 'service', 'getHealth')).toBe(`curl -X 'GET' '${service.baseUrl}/health' -H 'accept: application/json'`);
+  });
+
+  it('keeps an authorization across a reload, until it is removed', async () => {
+    await authorize(browser.page, 'api_key', 'atiru_not_a_real_key');
+    await reloadDocs(browser.page);
+    expect((await authSchemes(browser.page)).filter((scheme) => scheme.authorized).map((scheme) => scheme.name)).toEqual(['api_key']);
+
+    await logoutScheme(browser.page, 'api_key');
+    await reloadDocs(browser.page);
+    expect((await authSchemes(browser.page)).some((scheme) => scheme.authorized)).toBe(false);
+  });
+});
