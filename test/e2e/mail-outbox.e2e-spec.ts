@@ -5,6 +5,7 @@ import { MailService } from '../../src/mail/mail.service';
 import { OUTBOX_BATCH_SIZE } from '../../src/mail/outbox-worker';
 import { MAIL_TRANSPORT, MailTransport } from '../../src/mail/mail-transport';
 import { TestSmtpServer } from '../support/smtp';
+import { TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
 
@@ -238,6 +239,48 @@ describe('mail outbox across a shutdown', () => {
       await database.drop();
       await smtp.stop();
     }
+  });
+});
+
+describe('mail outbox while the database is unreachable', () => {
+  let smtp: TestSmtpServer;
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    smtp = await new TestSmtpServer().start();
+    database = await createTestDatabase();
+    const target = new URL(database.url);
+    proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
+    service = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env: { SMTP_URL: smtp.url } });
+  });
+
+  afterAll(async () => {
+    proxy?.restore();
+    await service?.close();
+    await proxy?.stop();
+    await database?.drop();
+    await smtp?.stop();
+  });
+
+  it('logs the failed ticks once, keeps polling, and delivers when the database is back', async () => {
+    const tickErrors = () => service.logs.entries().filter((entry) => entry.context === 'OutboxWorker' && /outbox tick failed,/.test(entry.msg));
+    proxy.cut();
+    try {
+      await waitUntil(async () => tickErrors().length > 0, 'a failed tick to be logged');
+      await sleep(300); // several more failing ticks
+      expect(tickErrors()).toHaveLength(1);
+    } finally {
+      proxy.restore();
+    }
+
+    await waitUntil(
+      async () => service.logs.entries().some((entry) => entry.context === 'OutboxWorker' && /recovered after \d+ failed tick/.test(entry.msg)),
+      'the worker to recover',
+    );
+    await enqueue(service, [confirm('back@example.com')]);
+    await smtp.waitFor((received) => received.to.includes('back@example.com'));
   });
 });
 
