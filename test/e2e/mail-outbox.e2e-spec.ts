@@ -51,6 +51,14 @@ async function waitUntil<T>(probe: () => Promise<T | undefined | false>, what: s
   }
 }
 
+/** Waits until the (single) outbox row for `recipient` satisfies `done`, and answers it. */
+async function waitForRow(service: TestApp, recipient: string, done: (row: OutboxRow) => boolean, what: string): Promise<OutboxRow> {
+  return waitUntil(async () => {
+    const [row] = await outboxRows(service, recipient);
+    return row && done(row) && row;
+  }, what);
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const confirm = (to: string, token = 'tok-' + to): MailMessage => ({ template: 'confirm-email', to, link: `http://127.0.0.1:3000/auth/confirm?token=${token}` });
@@ -79,10 +87,7 @@ describe('mail outbox with a real SMTP server', () => {
     expect(mail.html).toContain('href="http://127.0.0.1:3000/auth/confirm?token=ada-token"');
     expect(mail.text).toContain('expires in 24 hours');
 
-    const [row] = await waitUntil(async () => {
-      const rows = await outboxRows(service, 'ada@example.com');
-      return rows[0]?.status === 'sent' && rows;
-    }, 'the row to be marked sent');
+    const row = await waitForRow(service, 'ada@example.com', (found) => found.status === 'sent', 'the row to be marked sent');
     expect(row).toMatchObject({ template: 'confirm-email', status: 'sent', attempts: 1, last_error: null });
     expect(Date.parse(row.sent_at!)).toBeGreaterThan(Date.now() - 60_000);
 
@@ -95,15 +100,12 @@ describe('mail outbox with a real SMTP server', () => {
   it('retries while the SMTP server is down and delivers once it is back on the same port', async () => {
     const port = smtp.port;
     await smtp.stop();
-    let rows: OutboxRow[];
+    let retrying: OutboxRow;
     try {
       await enqueue(service, [{ template: 'password-reset', to: 'grace@example.com', link: 'http://127.0.0.1:3000/reset?token=grace-token' }]);
-      rows = await waitUntil(async () => {
-        const found = await outboxRows(service, 'grace@example.com');
-        return found[0]?.attempts >= 2 && found;
-      }, 'two failed attempts');
-      expect(rows[0]).toMatchObject({ status: 'pending', last_error: expect.stringMatching(/ECONNREFUSED/) });
-      expect(rows[0].last_error).not.toContain('grace-token');
+      retrying = await waitForRow(service, 'grace@example.com', (found) => found.attempts >= 2, 'two failed attempts');
+      expect(retrying).toMatchObject({ status: 'pending', last_error: expect.stringMatching(/ECONNREFUSED/) });
+      expect(retrying.last_error).not.toContain('grace-token');
       const retryWarnings = service.logs.entries().filter((entry) => entry.level === 40 && /grace@example\.com: attempt \d+ failed, retrying/.test(entry.msg));
       expect(retryWarnings.length).toBeGreaterThanOrEqual(2);
       expect(smtp.mailsTo('grace@example.com')).toEqual([]);
@@ -114,11 +116,8 @@ describe('mail outbox with a real SMTP server', () => {
     const mail = await smtp.waitFor((received) => received.to.includes('grace@example.com'));
     expect(mail.subject).toBe('Reset your Atiru password');
     expect(mail.links).toEqual(['http://127.0.0.1:3000/reset?token=grace-token']);
-    const [sent] = await waitUntil(async () => {
-      const found = await outboxRows(service, 'grace@example.com');
-      return found[0]?.status === 'sent' && found;
-    }, 'the row to be marked sent');
-    expect(sent.attempts).toBeGreaterThan(rows[0].attempts);
+    const sent = await waitForRow(service, 'grace@example.com', (found) => found.status === 'sent', 'the row to be marked sent');
+    expect(sent.attempts).toBeGreaterThan(retrying.attempts);
     await sleep(200);
     expect(smtp.mailsTo('grace@example.com')).toHaveLength(1);
   });
@@ -139,10 +138,7 @@ describe('mail outbox when delivery keeps failing', () => {
 
   it('marks the mail failed after MAIL_MAX_ATTEMPTS and logs an error without the link', async () => {
     await enqueue(service, [confirm('lost@example.com', 'lost-secret-token')]);
-    const [row] = await waitUntil(async () => {
-      const rows = await outboxRows(service, 'lost@example.com');
-      return rows[0]?.status === 'failed' && rows;
-    }, 'the mail to be marked failed');
+    const row = await waitForRow(service, 'lost@example.com', (found) => found.status === 'failed', 'the mail to be marked failed');
     expect(row).toMatchObject({ status: 'failed', attempts: 3, sent_at: null, last_error: expect.stringMatching(/ECONNREFUSED/) });
 
     const errors = service.logs.entries().filter((entry) => entry.level === 50 && entry.context === 'OutboxWorker');
@@ -314,6 +310,6 @@ describe('mail without SMTP_URL', () => {
       links: ['http://dashboard.test/login', 'http://dashboard.test/forgot-password'],
     });
     expect(logged.msg).toContain('http://dashboard.test/login');
-    await waitUntil(async () => (await outboxRows(service, 'known@example.com'))[0]?.status === 'sent', 'the row to be marked sent');
+    await waitForRow(service, 'known@example.com', (found) => found.status === 'sent', 'the row to be marked sent');
   });
 });
