@@ -1,6 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { LoggerService, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import helmet from '@fastify/helmet';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
@@ -43,7 +44,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     preview: options.preview,
     abortOnError: false,
   });
-  configureHttp(app);
+  await configureHttp(app, config);
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'reference/openapi.json',
@@ -58,8 +59,31 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   return app;
 }
 
-function configureHttp(app: NestFastifyApplication): void {
+async function configureHttp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
+
+  await app.register(helmet, {
+    // Swagger UI at /docs loads its own script and styles from this origin.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+      },
+    },
+    crossOriginResourcePolicy: { policy: 'same-site' },
+  });
+  app.enableCors({
+    origin: config.http.corsOrigins,
+    methods: ['GET', 'POST', 'DELETE'],
+    allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
+    maxAge: 600,
+  });
 
   // JSON is the only body this API reads; anything else is a 415.
   fastify.removeContentTypeParser(['text/plain']);
