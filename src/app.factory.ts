@@ -6,6 +6,8 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { AppError } from './common/errors/app-error';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
@@ -32,6 +34,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logger: false,
     requestIdHeader: false,
     // Honour the caller's X-Request-Id when it is sane, so one id follows a request across services.
+    clientErrorHandler: answerClientError,
     genReqId: (request: IncomingMessage) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -57,6 +60,26 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   if (config.database.migrateOnStart) await runMigrations(app.get(MikroORM), config.database.url);
   await app.init();
   return app;
+}
+
+/**
+ * Requests Node's HTTP parser refuses before any route sees them (oversized headers, garbage)
+ * still answer in the contract's shape.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const appError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError('PAYLOAD_TOO_LARGE', 'Request headers are too large')
+      : AppError.invalidRequest('Malformed HTTP request');
+  const body = JSON.stringify(appError.toBody());
+  socket.end(
+    `HTTP/1.1 ${appError.statusCode} ${appError.statusCode === 413 ? 'Payload Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 async function configureHttp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
