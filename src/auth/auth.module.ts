@@ -2,6 +2,7 @@ import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { UsersModule } from '../users/users.module';
+import { AuthStrategyRegistry } from './guards/auth-strategy.registry';
 import { CombinedAuthGuard } from './guards/combined-auth.guard';
 import { JwksController } from './keys/jwks.controller';
 import { SigningKeyCipher } from './keys/signing-key-cipher';
@@ -17,6 +18,7 @@ import { AccessTokenService } from './tokens/access-token.service';
   imports: [MikroOrmModule.forFeature([SigningKeyEntity]), UsersModule],
   controllers: [JwksController],
   providers: [
+    AuthStrategyRegistry,
     SigningKeyCipher,
     SigningKeysRepository,
     SigningKeysService,
@@ -25,6 +27,6 @@ import { AccessTokenService } from './tokens/access-token.service';
     JwtStrategy,
     { provide: APP_GUARD, useClass: CombinedAuthGuard },
   ],
-  exports: [AccessTokenService, SigningKeysService, SigningKeyRing],
+  exports: [AccessTokenService, AuthStrategyRegistry, SigningKeysService, SigningKeyRing],
 })
 export class AuthModule {}

@@ -2,15 +2,15 @@ import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
-import passport from 'passport';
 import { AUTH_POLICY, AuthPolicy } from '../../common/auth/auth-policy.decorator';
 import { Principal } from '../../common/auth/principal';
 import { AppError } from '../../common/errors/app-error';
 import { isUnavailableError } from '../../common/errors/error-mapping';
+import { AuthStrategyRegistry } from './auth-strategy.registry';
 
 /**
  * The passport strategies tried in order; the first that succeeds sets the principal. Strategies
- * that are not registered (the API-key ones before ApiKeysModule exists) are skipped.
+ * not registered in the AuthStrategyRegistry (the API-key ones before ApiKeysModule exists) are skipped.
  */
 export const AUTH_STRATEGY_CHAIN = ['jwt', 'api-key-bearer', 'api-key-header'] as const;
 
@@ -36,7 +36,10 @@ export class CombinedAuthGuard implements CanActivate {
   /** Resolved on first use, when every module has registered its strategies. */
   private chain?: string[];
 
-  constructor(private readonly reflector: Reflector) {}
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly strategies: AuthStrategyRegistry,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const policy = this.policyOf(context);
@@ -68,9 +71,9 @@ export class CombinedAuthGuard implements CanActivate {
   }
 
   private runChain(request: AuthenticatedRequest, reply: FastifyReply): Promise<ChainOutcome> {
-    const chain = (this.chain ??= AUTH_STRATEGY_CHAIN.filter((name) => (passport as any)._strategy(name) !== undefined));
+    const chain = (this.chain ??= AUTH_STRATEGY_CHAIN.filter((name) => this.strategies.has(name)));
     return new Promise((resolve, reject) => {
-      const middleware = passport.authenticate(chain, { session: false }, (error: unknown, principal: Principal | false, challenges?: unknown[]) => {
+      const middleware = this.strategies.passport.authenticate(chain, { session: false }, (error: unknown, principal: Principal | false, challenges?: unknown[]) => {
         if (error) return reject(error);
         if (principal) return resolve({ principal });
         const failures = challenges ?? [];

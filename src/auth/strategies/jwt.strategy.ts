@@ -6,6 +6,7 @@ import { Principal } from '../../common/auth/principal';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { UsersService } from '../../users/users.service';
+import { AuthStrategyRegistry } from '../guards/auth-strategy.registry';
 import { SigningKeyRing } from '../keys/signing-key-ring';
 import { SIGNING_ALGORITHM } from '../keys/signing-key-material';
 import { AccessTokenClaims } from '../tokens/access-token-claims';
@@ -37,6 +38,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     keys: SigningKeyRing,
     private readonly users: UsersService,
     @InjectConfig() config: AppConfig,
+    registry: AuthStrategyRegistry,
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
@@ -55,6 +57,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
       issuer: config.tokens.issuer,
       audience: config.tokens.audience,
     });
+    registry.register(JWT_STRATEGY, this);
   }
 
   async validate(claims: AccessTokenClaims): Promise<Principal | [false, { message: string }]> {
