@@ -15,7 +15,7 @@ export class UsersController {
     summary: 'The calling user',
     description: 'The account behind the credential: a session access token (JWT) or an API key, in either header.',
   })
-  @ApiOkResponse({ type: UserProfileResponseDto })
+  @ApiOkResponse({ type: UserProfileResponseDto, description: 'The calling user' })
   @ApiResponse({ status: 503, description: 'SERVER_BUSY: the database is unavailable', type: ErrorResponseDto })
   getCurrentUser(@CurrentPrincipal() principal: Principal): UserProfileResponseDto {
     return toUserProfileResponse(principal.user);

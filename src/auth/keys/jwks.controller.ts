@@ -19,7 +19,7 @@ export class JwksController {
       'A JSON Web Key Set (RFC 7517) with every key that verifies access tokens: the current signing key and rotated-out keys ' +
       'until the tokens they signed have expired. Other services verify tokens with it (ES256, the key named by the `kid` header).',
   })
-  @ApiOkResponse({ type: JwksResponseDto })
+  @ApiOkResponse({ type: JwksResponseDto, description: 'The key set' })
   getJwks(): JwksResponseDto {
     return this.keys.jwks();
   }
