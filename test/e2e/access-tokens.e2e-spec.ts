@@ -176,7 +176,13 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
       await first.request('GET', '/users/me', { headers: { authorization: `Bearer ${token}`, 'x-request-id': 'denied-1' } });
       // Nest's Logger is process-wide: the app started last captures the lines of both.
       const entry = [...first.logs.entries(), ...second.logs.entries()].find((line) => line.request_id === 'denied-1' && line.context === 'CombinedAuthGuard');
-      expect(entry).toMatchObject({ level: 40, code: 'INVALID_OR_EXPIRED_TOKEN', path: '/users/me', reason: expect.stringContaining('jwt expired') });
+      expect(entry).toMatchObject({
+        level: 40,
+        msg: 'denied GET /users/me: INVALID_OR_EXPIRED_TOKEN',
+        code: 'INVALID_OR_EXPIRED_TOKEN',
+        path: '/users/me',
+        reason: expect.stringContaining('jwt expired'),
+      });
       for (const logs of [first.logs.text, second.logs.text]) {
         expect(logs).not.toContain(token);
         expect(logs).not.toContain(token.split('.')[2]);

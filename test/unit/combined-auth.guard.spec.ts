@@ -189,7 +189,7 @@ describe('CombinedAuthGuard', () => {
     const { guard } = setUp([jwt()]);
     await rejection(call(guard, 'any', { authorization: 'Bearer secret-token-value' }).result);
     expect(warn).toHaveBeenCalledTimes(1);
-    const [fields, message] = warn.mock.calls[0];
+    const [message, fields] = warn.mock.calls[0];
     expect(fields).toEqual({ method: 'GET', path: '/probe/any', code: 'INVALID_OR_EXPIRED_TOKEN', reason: 'jwt: invalid signature' });
     expect(message).toBe('denied GET /probe/any: INVALID_OR_EXPIRED_TOKEN');
     expect(JSON.stringify(warn.mock.calls)).not.toContain('secret-token-value');

@@ -15,7 +15,7 @@ class FakeKeys {
 
   async findUsable(): Promise<StoredSigningKey[]> {
     this.reads++;
-    return this.stored.filter((key) => key.retireAt === null || key.retireAt.getTime() > Date.now());
+    return this.stored.filter((key) => key.retireAt === null || key.retireAt.getTime() > Date.now()).map((key) => ({ ...key }));
   }
 
   async ensureCurrentKey(): Promise<void> {
@@ -89,6 +89,16 @@ describe('SigningKeyRing', () => {
     expect(keys.reads).toBe(readsBefore + 1);
   });
 
+  it('reads again after a read under way, so a reload sees every change made before it was asked for', async () => {
+    const readsBefore = keys.reads;
+    const underway = ring.reload();
+    keys.stored[0].retireAt = new Date(Date.now() + 3_600_000);
+    keys.add(second);
+    await Promise.all([ring.reload(), ring.reload(), underway]);
+    expect(keys.reads).toBe(readsBefore + 2);
+    expect(ring.signingKey().kid).toBe(second.kid);
+  });
+
   it('stops verifying and publishing a retiring key at its retire time, without a reload', async () => {
     jest.useFakeTimers({ now: Date.now(), doNotFake: ['nextTick', 'setImmediate'] });
     keys.stored[0].retireAt = new Date(Date.now() + 10_000);
@@ -107,9 +117,21 @@ describe('SigningKeyRing', () => {
     expect(ring.jwks()).toEqual({ keys: [{ kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String), kid: first.kid, alg: 'ES256', use: 'sig' }] });
   });
 
-  it('refuses a stored key whose private part does not match its kid', async () => {
+  it('refuses to start with a current key it cannot use', async () => {
     keys.stored = [{ kid: second.kid, publicKeyPem: second.publicKeyPem, privateKeyEncrypted: first.privateKeyPem, retireAt: null }];
-    await expect(ring.reload()).rejects.toThrow(/does not match/);
+    const fresh = new SigningKeyRing(keys as unknown as SigningKeysService, loadConfig({ NODE_ENV: 'test' }));
+    await expect(fresh.reload()).rejects.toThrow(/does not match/);
+    expect(() => fresh.signingKey()).toThrow(/not loaded/);
+  });
+
+  it('keeps signing with its key, and verifies with the new one, when a rotated-in key cannot be opened', async () => {
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    keys.stored[0].retireAt = new Date(Date.now() + 3_600_000);
+    keys.stored.unshift({ kid: second.kid, publicKeyPem: second.publicKeyPem, privateKeyEncrypted: first.privateKeyPem, retireAt: null });
+    await ring.reload();
     expect(ring.signingKey().kid).toBe(first.kid);
+    expect(ring.verificationKey(second.kid)).toBeDefined();
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining(`cannot use the new key ${second.kid}`));
+    logged.mockRestore();
   });
 });

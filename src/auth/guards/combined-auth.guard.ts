@@ -89,7 +89,7 @@ export class CombinedAuthGuard implements CanActivate {
 
   private deny(request: AuthenticatedRequest, error: AppError, reason: string): AppError {
     const path = request.url.split('?', 1)[0];
-    this.logger.warn({ method: request.method, path, code: error.code, reason }, `denied ${request.method} ${path}: ${error.code}`);
+    this.logger.warn(`denied ${request.method} ${path}: ${error.code}`, { method: request.method, path, code: error.code, reason });
     return error;
   }
 }

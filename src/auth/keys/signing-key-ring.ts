@@ -42,6 +42,7 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
   /** The published set is rebuilt once the earliest retiring key passes its time. */
   private publishedUntil = Infinity;
   private reloading?: Promise<void>;
+  private queuedReload?: Promise<void>;
   private lastUnknownKidReloadAt = -Infinity;
   private timer?: NodeJS.Timeout;
   private listener?: PgListener;
@@ -74,6 +75,7 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
     await this.listener?.stop();
+    await this.queuedReload?.catch(() => undefined);
     await this.reloading?.catch(() => undefined);
   }
 
@@ -95,11 +97,13 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
    * Rejects when the database cannot be read.
    */
   async resolveUnknownKid(kid: string): Promise<KeyObject | undefined> {
-    if (!this.reloading) {
+    if (this.reloading) {
+      await this.reloading;
+    } else {
       if (Date.now() - this.lastUnknownKidReloadAt < UNKNOWN_KID_RELOAD_INTERVAL_MS) return this.verificationKey(kid);
       this.lastUnknownKidReloadAt = Date.now();
+      await this.reload();
     }
-    await this.reload();
     return this.verificationKey(kid);
   }
 
@@ -109,12 +113,27 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
     return this.published;
   }
 
-  /** Re-reads the key set from the database; concurrent callers share one read. */
+  /**
+   * Re-reads the key set from the database and sees every change committed before the call: a
+   * read already under way may have missed it, so one more follows it, shared by all who ask meanwhile.
+   */
   reload(): Promise<void> {
-    this.reloading ??= this.load().finally(() => {
-      this.reloading = undefined;
+    if (!this.reloading) return this.startReload();
+    this.queuedReload ??= this.reloading
+      .catch(() => undefined)
+      .then(() => {
+        this.queuedReload = undefined;
+        return this.startReload();
+      });
+    return this.queuedReload;
+  }
+
+  private startReload(): Promise<void> {
+    const reloading = this.load().finally(() => {
+      if (this.reloading === reloading) this.reloading = undefined;
     });
-    return this.reloading;
+    this.reloading = reloading;
+    return reloading;
   }
 
   private async reloadQuietly(why: string): Promise<void> {
@@ -143,10 +162,16 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
     // elsewhere with it still verify here, and this instance keeps signing with the key it has.
     this.verification = verification;
     this.publish();
-    if (current && current.kid !== this.signing?.kid) {
+    if (current === undefined || current.kid === this.signing?.kid) return;
+    try {
       this.signing = await this.openSigningKey(current);
-      this.logger.log(`signing access tokens with key ${current.kid}`);
+    } catch (error) {
+      // At start there is nothing to fall back on: the start stops with this message.
+      if (!this.signing) throw error;
+      this.logger.error(`still signing with key ${this.signing.kid}: cannot use the new key ${current.kid}: ${(error as Error).message}`);
+      return;
     }
+    this.logger.log(`signing access tokens with key ${current.kid}`);
   }
 
   private async openSigningKey(key: StoredSigningKey): Promise<SigningKey> {
