@@ -363,6 +363,12 @@ describe('signing keys at start', () => {
       const user = await insertUser(a);
       const token = await b.app.get(AccessTokenService).issue(user, randomUUID());
       expect((await me(a, token.access_token)).status).toBe(200);
+
+      // The race itself, past the migration lock that serialised the two starts: ten creators, one key.
+      await sql(a, 'DELETE FROM signing_keys');
+      const services = [a, b].map((service) => service.app.get(SigningKeysService));
+      await Promise.all(Array.from({ length: 10 }, (_, index) => services[index % 2].ensureCurrentKey()));
+      expect(await sql(a, 'SELECT kid FROM signing_keys WHERE retire_at IS NULL')).toHaveLength(1);
     } finally {
       await a.close();
       await b.close();
