@@ -1,4 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -13,7 +14,16 @@ export class AppModule {
   static forRoot(config: AppConfig, extraModules: Type[] = []): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RateLimitModule, HealthModule, UsersModule, MailModule, ...extraModules],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        RateLimitModule,
+        HealthModule,
+        UsersModule,
+        MailModule,
+        AuthModule,
+        ...extraModules,
+      ],
     };
   }
 }
