@@ -24,6 +24,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The calling user
+         * @description The account behind the credential: a session access token (JWT) or an API key, in either header.
+         */
+        get: operations["getCurrentUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public keys that verify access tokens
+         * @description A JSON Web Key Set (RFC 7517) with every key that verifies access tokens: the current signing key and rotated-out keys until the tokens they signed have expired. Other services verify tokens with it (ES256, the key named by the `kid` header).
+         */
+        get: operations["getJwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -56,6 +96,75 @@ export interface components {
             statusCode: number;
             /** @example INVALID_REQUEST */
             code: components["schemas"]["ErrorCode"];
+        };
+        UserProfileResponseDto: {
+            /**
+             * Format: uuid
+             * @example 6f1c2a9e-3b7d-4e0a-9c51-2d8f4b6a7e10
+             */
+            id: string;
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T12:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T12:00:00.000Z
+             */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @description When the email address was confirmed; null while it is not
+             * @example 2024-01-15T12:05:00.000Z
+             */
+            email_confirmed_at: string | null;
+        };
+        JwkDto: {
+            /**
+             * @example EC
+             * @enum {string}
+             */
+            kty: "EC";
+            /**
+             * @example P-256
+             * @enum {string}
+             */
+            crv: "P-256";
+            /**
+             * @description The public point x coordinate, base64url
+             * @example f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU
+             */
+            x: string;
+            /**
+             * @description The public point y coordinate, base64url
+             * @example x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0
+             */
+            y: string;
+            /**
+             * @description Key id (RFC 7638 thumbprint); access tokens name it in their `kid` header
+             * @example NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs
+             */
+            kid: string;
+            /**
+             * @example ES256
+             * @enum {string}
+             */
+            alg: "ES256";
+            /**
+             * @example sig
+             * @enum {string}
+             */
+            use: "sig";
+        };
+        JwksResponseDto: {
+            /** @description The key that signs new tokens and any rotated-out key whose tokens have not expired yet */
+            keys: components["schemas"]["JwkDto"][];
         };
     };
     responses: never;
@@ -91,6 +200,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getCurrentUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The calling user */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserProfileResponseDto"];
+                };
+            };
+            /** @description MISSING_AUTH or INVALID_OR_EXPIRED_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVER_BUSY: the database is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JwksResponseDto"];
                 };
             };
         };
