@@ -13,12 +13,17 @@ export const API_TAGS = {
 } as const;
 
 /**
- * What the global pipe, filter and body parser answer for any operation that reads a JSON body,
- * whether or not its controller thought to say so.
+ * What the service answers before or around any handler, so every operation can give it whether
+ * or not its controller thought to say so: oversized request heads are refused for any route (the
+ * client error handler in app.factory.ts), and the pipe, filter and body parser answer for any
+ * operation that reads a JSON body.
  */
+const REQUEST_ERROR_RESPONSES = {
+  '413': 'PAYLOAD_TOO_LARGE: the request headers are over the size limit',
+} as const;
 const BODY_ERROR_RESPONSES = {
   '400': 'INVALID_REQUEST: the body is not valid JSON or fails validation (the message names the fields)',
-  '413': 'PAYLOAD_TOO_LARGE: the body is over the size limit',
+  '413': 'PAYLOAD_TOO_LARGE: the request body or headers are over the size limit',
   '415': 'UNSUPPORTED_MEDIA_TYPE: the body is not application/json',
 } as const;
 
@@ -54,14 +59,14 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       } else if (operation && !operation.security) {
         throw new Error(`${method.toUpperCase()} ${path} declares no auth policy: add @Public() or @Authenticated()`);
       }
-      if (operation?.requestBody) addBodyErrorResponses(operation);
+      if (operation) addErrorResponses(operation, operation.requestBody ? BODY_ERROR_RESPONSES : REQUEST_ERROR_RESPONSES);
     }
   }
   return document;
 }
 
-function addBodyErrorResponses(operation: { responses: Record<string, unknown> }): void {
-  for (const [status, description] of Object.entries(BODY_ERROR_RESPONSES)) {
+function addErrorResponses(operation: { responses: Record<string, unknown> }, responses: Record<string, string>): void {
+  for (const [status, description] of Object.entries(responses)) {
     operation.responses[status] ??= {
       description,
       content: { 'application/json': { schema: { $ref: getSchemaPath(ErrorResponseDto) } } },

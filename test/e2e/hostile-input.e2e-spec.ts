@@ -3,11 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ERROR_CODES } from '../../src/common/errors/error-codes';
+import { assertMatchesContract } from '../support/contract';
 import { startTestApp, TestApp } from '../support/test-app';
 
 /**
  * Drives every operation of the committed openapi.yaml with generated hostile requests and
- * asserts the service never answers 5xx and every error is the contract's body with a known code.
+ * asserts the service never answers 5xx, every error is the contract's body with a known code, and
+ * every answer (status, body, documented headers) is one openapi.yaml documents for the operation.
  * The seed is printed; replay a failure with HOSTILE_SEED=<seed>.
  */
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 5000);
@@ -128,13 +130,20 @@ describe('hostile input against every documented operation', () => {
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
       const context = `${input.operation.method} ${path.slice(0, 120)} -> ${response.status} ${text.slice(0, 300)}`;
       if (response.status >= 500) return `5xx: ${context}`;
-      if (response.status < 400) return undefined;
       let body: any;
       try {
-        body = JSON.parse(text);
+        body = text === '' ? undefined : JSON.parse(text);
       } catch {
-        return `error body is not JSON: ${context}`;
+        if (response.status >= 400) return `error body is not JSON: ${context}`;
+        body = text;
       }
+      try {
+        assertMatchesContract(input.operation.method, `${path}${query ? `?${query}` : ''}`, response.status, body, response.headers);
+      } catch (error) {
+        return `off contract: ${(error as Error).message.slice(0, 600)}`;
+      }
+      if (response.status < 400) return undefined;
+      if (typeof body !== 'object' || body === null) return `error body is not a JSON object: ${context}`;
       if (Object.keys(body).sort().join(',') !== 'code,error,statusCode') return `error body not in the contract's shape: ${context}`;
       if (body.statusCode !== response.status) return `statusCode differs from the status: ${context}`;
       if (!ERROR_CODES.includes(body.code)) return `undocumented code: ${context}`;

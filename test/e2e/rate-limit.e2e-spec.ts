@@ -65,7 +65,7 @@ describe('rate limits (in memory)', () => {
   let service: TestApp;
 
   beforeAll(async () => {
-    service = await startTestApp({ env: LIMITS, extraModules: [LimitedProbeModule] });
+    service = await startTestApp({ env: LIMITS, extraModules: [LimitedProbeModule], undocumentedPaths: ['/probe'] });
   });
 
   afterAll(async () => {
@@ -125,7 +125,7 @@ describe('client address', () => {
   let service: TestApp;
 
   beforeAll(async () => {
-    service = await startTestApp({ env: { ...LIMITS, TRUST_PROXY: 'false' }, extraModules: [LimitedProbeModule] });
+    service = await startTestApp({ env: { ...LIMITS, TRUST_PROXY: 'false' }, extraModules: [LimitedProbeModule], undocumentedPaths: ['/probe'] });
   });
 
   afterAll(async () => {
@@ -148,8 +148,8 @@ describe('rate limits in Redis', () => {
     await redis.start();
     database = await createTestDatabase();
     const env = { ...LIMITS, REDIS_URL: redis.url };
-    first = await startTestApp({ env, database, extraModules: [LimitedProbeModule] });
-    second = await startTestApp({ env, database, extraModules: [LimitedProbeModule] });
+    first = await startTestApp({ env, database, extraModules: [LimitedProbeModule], undocumentedPaths: ['/probe'] });
+    second = await startTestApp({ env, database, extraModules: [LimitedProbeModule], undocumentedPaths: ['/probe'] });
   });
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsString } from 'class-validator';
 import { createApp } from '../../src/app.factory';
 import { Public } from '../../src/common/auth/auth-policy.decorator';
@@ -23,6 +23,14 @@ class NotesController {
   @ApiResponse({ status: 400, description: 'INVALID_REQUEST: the text is missing', type: ErrorResponseDto })
   createNote(@Body() body: NoteCreateDto) {
     return body;
+  }
+
+  @Get()
+  @Public()
+  @ApiOperation({ summary: 'List notes', description: 'Test-only.' })
+  @ApiOkResponse({ description: 'The notes' })
+  listNotes() {
+    return [];
   }
 }
 
@@ -59,6 +67,12 @@ describe('buildOpenApiDocument', () => {
       content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } } },
     });
     expect(operation.security).toEqual([]);
+  });
+
+  it('documents the 413 any operation gives for oversized request headers', async () => {
+    const operation = (await documentWith(NotesModule)).paths['/notes'].get!;
+    expect(Object.keys(operation.responses)).toEqual(['200', '413']);
+    expect(operation.responses['413']).toMatchObject({ description: expect.stringMatching(/^PAYLOAD_TOO_LARGE: the request headers/) });
   });
 
   it('declares one described tag per module and no empty contact', async () => {
