@@ -1,4 +1,5 @@
 import { createApiClient, ApiClient } from '../support/api-client';
+import { signedInUser } from '../support/signed-in-user';
 import { TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -35,6 +36,23 @@ describe('the generated client against the running service', () => {
     expect(response.status).toBe(200);
     expect(error).toBeUndefined();
     expect(data).toEqual({ status: 'ok', database: 'up' });
+  });
+
+  it('reads the keys that verify access tokens', async () => {
+    const { data, response } = await api.GET('/.well-known/jwks.json');
+    expect(response.status).toBe(200);
+    expect(data?.keys).toEqual([expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) })]);
+  });
+
+  it('reads the calling user with an access token, and gets MISSING_AUTH without one', async () => {
+    const user = await signedInUser(service);
+    const { data, response } = await api.GET('/users/me', { headers: { authorization: `Bearer ${user.accessToken}` } });
+    expect(response.status).toBe(200);
+    expect(data).toEqual({ id: user.id, email: user.email, created_at: expect.any(String), updated_at: expect.any(String), email_confirmed_at: null });
+
+    const anonymous = await api.GET('/users/me');
+    expect(anonymous.response.status).toBe(401);
+    expect(anonymous.error?.code).toBe('MISSING_AUTH');
   });
 
   it('gets the typed error body while the database is away', async () => {

@@ -1,8 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { signedInUser } from '../support/signed-in-user';
 import { startTestApp, TestApp } from '../support/test-app';
-import { authorize, authSchemes, Browser, launchBrowser, logoutScheme, openDocs, reloadDocs, renderedOperations, requestSent, responseBody, tryItOut } from '../support/swagger-ui';
+import {
+  authorize,
+  authSchemes,
+  Browser,
+  launchBrowser,
+  logoutScheme,
+  openDocsFresh,
+  reloadDocs,
+  renderedOperations,
+  requestSent,
+  responseBody,
+  tryItOut,
+} from '../support/swagger-ui';
 
 /** `<tag>-<operationId>` of every operation in the committed openapi.yaml, as Swagger UI names their blocks. */
 function documentedOperations(): string[] {
@@ -27,7 +40,7 @@ describe('Swagger UI at /docs, in a real Chromium', () => {
   });
 
   beforeEach(async () => {
-    await openDocs(browser.page, service.baseUrl);
+    await openDocsFresh(browser.page, service.baseUrl);
   });
 
   it('renders every operation of openapi.yaml', async () => {
@@ -46,6 +59,21 @@ describe('Swagger UI at /docs, in a real Chromium', () => {
     expect(await tryItOut(browser.page, 'service', 'getHealth')).toBe(200);
     expect(await responseBody(browser.page, 'service', 'getHealth')).toEqual({ status: 'ok', database: 'up' });
     expect(await requestSent(browser.page, 'service', 'getHealth')).toBe(`curl -X 'GET' '${service.baseUrl}/health' -H 'accept: application/json'`);
+  });
+
+  it('runs GET /users/me with a JWT given to the Authorize dialog, and again after a reload', async () => {
+    const { page } = browser;
+    expect(await tryItOut(page, 'users', 'getCurrentUser')).toBe(401);
+
+    const user = await signedInUser(service);
+    await authorize(page, 'jwt', user.accessToken);
+    expect(await tryItOut(page, 'users', 'getCurrentUser')).toBe(200);
+    expect(await responseBody(page, 'users', 'getCurrentUser')).toMatchObject({ id: user.id, email: user.email });
+    expect(await requestSent(page, 'users', 'getCurrentUser')).toContain(`-H 'Authorization: Bearer ${user.accessToken}'`);
+
+    await reloadDocs(page);
+    expect(await tryItOut(page, 'users', 'getCurrentUser')).toBe(200);
+    expect(await responseBody(page, 'users', 'getCurrentUser')).toMatchObject({ id: user.id });
   });
 
   it('keeps an authorization across a reload, until it is removed', async () => {

@@ -47,6 +47,13 @@ export async function openDocs(page: Page, baseUrl: string): Promise<void> {
   await page.locator('.opblock').first().waitFor();
 }
 
+/** Opens Swagger UI with no authorization remembered from an earlier visit. */
+export async function openDocsFresh(page: Page, baseUrl: string): Promise<void> {
+  await openDocs(page, baseUrl);
+  await page.evaluate('localStorage.clear()');
+  await reloadDocs(page);
+}
+
 /** Reloads the page, as a person pressing F5 would, and waits for Swagger UI again. */
 export async function reloadDocs(page: Page): Promise<void> {
   await page.reload();
