@@ -8,8 +8,8 @@ export class SessionLoginDto {
   email: string;
 
   @ApiProperty({ maxLength: PASSWORD_MAX_LENGTH, example: 'correct horse battery staple', format: 'password' })
+  @MaxLength(PASSWORD_MAX_LENGTH)
   @IsString()
   @IsNotEmpty()
-  @MaxLength(PASSWORD_MAX_LENGTH)
   password: string;
 }
