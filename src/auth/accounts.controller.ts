@@ -26,7 +26,7 @@ export class AccountsController {
       'a confirmed one a short "someone tried to register with your address" email with a login and a password reset link. ' +
       'Emails are trimmed, lower-cased and compared case-insensitively.',
   })
-  @ApiCreatedResponse({ type: AccountRegisterResponseDto })
+  @ApiCreatedResponse({ description: 'Registered (or, indistinguishably, already registered): a mail is on its way', type: AccountRegisterResponseDto })
   @ApiBadRequestResponse({ description: INVALID_BODY, type: ErrorResponseDto })
   registerUser(@Body() body: AccountRegisterDto): Promise<AccountRegisterResponseDto> {
     return this.accounts.register(body);
@@ -43,7 +43,10 @@ export class AccountsController {
       'Idempotent: opening a link again within its lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS) lands on the success ' +
       'redirect again, so a mail scanner that opens the link first does not spoil the click.',
   })
-  @ApiFoundResponse({ description: 'Redirect to the landing page; `Location` carries `error` and `error_code` when the token was bad or expired' })
+  @ApiFoundResponse({
+    description: 'Redirect to the landing page; `Location` carries `error` and `error_code` when the token was bad or expired',
+    headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', schema: { type: 'string', format: 'uri' } } },
+  })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the `token` query parameter is missing', type: ErrorResponseDto })
   async confirmEmail(@Query() query: AccountConfirmQueryDto): Promise<{ url: string; statusCode: number }> {
     return { url: await this.accounts.confirmEmail(query.token), statusCode: 302 };
@@ -56,7 +59,7 @@ export class AccountsController {
     summary: 'Send the confirmation email again',
     description: 'Answers the same 200 whether or not the account exists; only an existing, unconfirmed account is sent a new link.',
   })
-  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiOkResponse({ description: 'The same answer whether or not the account exists', type: MessageResponseDto })
   @ApiBadRequestResponse({ description: INVALID_BODY, type: ErrorResponseDto })
   resendConfirmation(@Body() body: AccountEmailDto): Promise<MessageResponseDto> {
     return this.accounts.resendConfirmation(body);
@@ -72,7 +75,7 @@ export class AccountsController {
       'dashboard) with a one-time `token` query parameter, valid for 1 hour (RESET_TOKEN_TTL_SECONDS). That page asks for the ' +
       'new password and posts `{ token, password }` to POST /auth/reset-password.',
   })
-  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiOkResponse({ description: 'The same answer whether or not the account exists', type: MessageResponseDto })
   @ApiBadRequestResponse({ description: INVALID_BODY, type: ErrorResponseDto })
   forgotPassword(@Body() body: AccountEmailDto): Promise<MessageResponseDto> {
     return this.accounts.forgotPassword(body);
@@ -87,7 +90,7 @@ export class AccountsController {
       'Sets the new password, spends the token (and any other outstanding reset token of the user), confirms the email if it ' +
       'was not, and revokes every session of the user.',
   })
-  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiOkResponse({ description: 'The password is changed and every session of the user is revoked', type: MessageResponseDto })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field fails validation, or the token is invalid, expired or already used', type: ErrorResponseDto })
   resetPassword(@Body() body: PasswordResetDto): Promise<MessageResponseDto> {
     return this.accounts.resetPassword(body);

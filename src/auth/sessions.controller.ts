@@ -24,7 +24,7 @@ export class SessionsController {
       'Opens a session: a JWT access token (1 hour by default) and an opaque refresh token. An unknown email and a wrong ' +
       'password answer the same 401 INVALID_CREDENTIALS; 403 EMAIL_NOT_VERIFIED comes only after the right password.',
   })
-  @ApiOkResponse({ type: SessionResponseDto })
+  @ApiOkResponse({ description: 'A new session', type: SessionResponseDto })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field fails validation or the body is not JSON', type: ErrorResponseDto })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS: unknown email or wrong password (one body for both)', type: ErrorResponseDto })
   @ApiForbiddenResponse({ description: 'EMAIL_NOT_VERIFIED: the password is right but the email is not confirmed yet', type: ErrorResponseDto })
@@ -44,7 +44,7 @@ export class SessionsController {
       'in and the session never forks. Presented later, it revokes the whole session. Concurrent refreshes of one session are ' +
       'serialised on the session row.',
   })
-  @ApiOkResponse({ type: SessionResponseDto })
+  @ApiOkResponse({ description: 'New tokens for the same session', type: SessionResponseDto })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: refresh_token is missing or not a string', type: ErrorResponseDto })
   @ApiUnauthorizedResponse({ description: 'INVALID_OR_EXPIRED_TOKEN: the refresh token is unknown, expired, revoked or reused', type: ErrorResponseDto })
   refresh(@Body() body: SessionRefreshDto): Promise<SessionResponseDto> {
