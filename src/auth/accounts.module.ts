@@ -35,6 +35,5 @@ import { SessionsController } from './sessions.controller';
     SecretTokens,
     Clock,
   ],
-  exports: [PasswordHasher, SessionsRepository],
 })
 export class AccountsModule {}
