@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, Query, Redirect } from '@nestjs/
 import { ApiBadRequestResponse, ApiCreatedResponse, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/auth/auth-policy.decorator';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { AccountsService } from './accounts.service';
 import { AccountConfirmQueryDto } from './dto/account-confirm-query.dto';
 import { AccountEmailDto } from './dto/account-email.dto';
@@ -18,6 +19,7 @@ export class AccountsController {
 
   @Post('register')
   @Public()
+  @RateLimit('mail')
   @ApiOperation({
     summary: 'Register an account',
     description:
@@ -54,6 +56,7 @@ export class AccountsController {
 
   @Post('resend-confirmation')
   @Public()
+  @RateLimit('mail')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Send the confirmation email again',
@@ -67,6 +70,7 @@ export class AccountsController {
 
   @Post('forgot-password')
   @Public()
+  @RateLimit('mail')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Request a password reset link',

@@ -3,6 +3,7 @@ import { ApiBadRequestResponse, ApiForbiddenResponse, ApiNoContentResponse, ApiO
 import { Authenticated, CurrentPrincipal, Public } from '../common/auth/auth-policy.decorator';
 import { Principal } from '../common/auth/principal';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { SessionLoginDto } from './dto/session-login.dto';
 import { SessionLogoutQueryDto } from './dto/session-logout-query.dto';
 import { SessionRefreshDto } from './dto/session-refresh.dto';
@@ -17,6 +18,7 @@ export class SessionsController {
 
   @Post('login')
   @Public()
+  @RateLimit('login')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Log in with email and password',
@@ -34,6 +36,7 @@ export class SessionsController {
 
   @Post('refresh')
   @Public()
+  @RateLimit('refresh')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Exchange a refresh token for new tokens',

@@ -1,5 +1,5 @@
 import { ACCOUNT_MESSAGES } from '../../src/auth/accounts.service';
-import { createConfirmedUser, linkStartingWith, login, nextMailTo, pathOf, sleep, sql, uniqueEmail } from '../support/accounts';
+import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, sleep, sql, uniqueEmail } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp } from '../support/test-app';
 
@@ -28,7 +28,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
 
   beforeAll(async () => {
     smtp = await new TestSmtpServer().start();
-    service = await startTestApp({ env: { SMTP_URL: smtp.url } });
+    service = await startTestApp({ env: { ...GENEROUS_RATE_LIMITS, SMTP_URL: smtp.url } });
   });
 
   afterAll(async () => {
@@ -442,7 +442,7 @@ describe('accounts: expiring links', () => {
 
   beforeAll(async () => {
     smtp = await new TestSmtpServer().start();
-    service = await startTestApp({ env: { SMTP_URL: smtp.url, CONFIRM_TOKEN_TTL_SECONDS: '2', RESET_TOKEN_TTL_SECONDS: '2' } });
+    service = await startTestApp({ env: { ...GENEROUS_RATE_LIMITS, SMTP_URL: smtp.url, CONFIRM_TOKEN_TTL_SECONDS: '2', RESET_TOKEN_TTL_SECONDS: '2' } });
   });
 
   afterAll(async () => {
@@ -483,5 +483,44 @@ describe('accounts: expiring links', () => {
     expect(response.status).toBe(400);
     expect(response.body).toEqual(INVALID_RESET);
     await login(service, email, PASSWORD);
+  });
+});
+
+describe('accounts: rate limits on the account and session routes', () => {
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: { RATE_LIMIT_LOGIN_IP_EMAIL: '3/60', RATE_LIMIT_MAIL_EMAIL: '2/60', RATE_LIMIT_REFRESH_IP: '3/60' } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  const expectRateLimited = (response: { status: number; body: unknown; headers: Headers }) => {
+    expect(response.status).toBe(429);
+    expect(response.body).toEqual({ statusCode: 429, code: 'RATE_LIMITED', error: expect.stringMatching(/^Too many requests/) });
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+  };
+
+  it('limits mails to one address across register, resend and forgot, with the same answer for any address', async () => {
+    const email = uniqueEmail('flood');
+    expect((await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } })).status).toBe(201);
+    expect((await service.request('POST', '/auth/forgot-password', { body: { email } })).status).toBe(200);
+    expectRateLimited(await service.request('POST', '/auth/resend-confirmation', { body: { email } }));
+    expectRateLimited(await service.request('POST', '/auth/register', { body: { email: email.toUpperCase(), password: PASSWORD } }));
+  });
+
+  it('limits password guessing on one account, failures costing more', async () => {
+    const email = uniqueEmail('guess');
+    const wrong = await service.request('POST', '/auth/login', { body: { email, password: 'guess number one' } });
+    expect(wrong.body).toEqual(INVALID_CREDENTIALS);
+    expectRateLimited(await service.request('POST', '/auth/login', { body: { email, password: 'guess number two' } }));
+  });
+
+  it('limits refreshes per client address', async () => {
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await service.request('POST', '/auth/refresh', { body: { refresh_token: 'A'.repeat(43) } })).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
   });
 });

@@ -1,4 +1,4 @@
-import { createConfirmedUser, login, sql, sleep, uniqueEmail } from '../support/accounts';
+import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, sql, sleep, uniqueEmail } from '../support/accounts';
 import { startTestApp, TestApp } from '../support/test-app';
 
 const PASSWORD = 'correct horse battery';
@@ -18,7 +18,7 @@ describe('sessions: login and refresh (real app, real PostgreSQL)', () => {
   let service: TestApp;
 
   beforeAll(async () => {
-    service = await startTestApp({ env: { REFRESH_REUSE_GRACE_SECONDS: '2' } });
+    service = await startTestApp({ env: { ...GENEROUS_RATE_LIMITS, REFRESH_REUSE_GRACE_SECONDS: '2' } });
   });
 
   afterAll(async () => {
@@ -156,7 +156,7 @@ describe('sessions: strict reuse detection and expiry', () => {
   let service: TestApp;
 
   beforeAll(async () => {
-    service = await startTestApp({ env: { REFRESH_REUSE_GRACE_SECONDS: '0', REFRESH_TOKEN_TTL_SECONDS: '2' } });
+    service = await startTestApp({ env: { ...GENEROUS_RATE_LIMITS, REFRESH_REUSE_GRACE_SECONDS: '0', REFRESH_TOKEN_TTL_SECONDS: '2' } });
   });
 
   afterAll(async () => {

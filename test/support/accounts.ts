@@ -51,3 +51,12 @@ export function linkStartingWith(mail: { links: string[]; text: string }, prefix
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Limits no test of flows reaches; the limits themselves are tested on their own. */
+export const GENEROUS_RATE_LIMITS: Record<string, string> = {
+  RATE_LIMIT_LOGIN_IP: '100000/60',
+  RATE_LIMIT_LOGIN_IP_EMAIL: '100000/60',
+  RATE_LIMIT_MAIL_IP: '100000/60',
+  RATE_LIMIT_MAIL_EMAIL: '100000/60',
+  RATE_LIMIT_REFRESH_IP: '100000/60',
+};
