@@ -524,3 +524,35 @@ describe('accounts: rate limits on the account and session routes', () => {
     expect(statuses).toEqual([401, 401, 401, 429]);
   });
 });
+
+describe('accounts: bodies that are not a flat JSON object', () => {
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: GENEROUS_RATE_LIMITS });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it.each([
+    ['an array', '[]', 'Invalid request: the body must be a JSON object'],
+    ['a deeply nested array', '['.repeat(5000) + ']'.repeat(5000), 'Invalid request: the body must be a JSON object'],
+    ['a string', '"ada@example.com"', 'Invalid request: the body must be a JSON object'],
+    ['null', 'null', 'Invalid request: the body must be a JSON object'],
+    ['a deeply nested field', `{"email":${'['.repeat(5000)}${']'.repeat(5000)},"password":"correct horse"}`, 'Invalid request: the body is nested too deeply'],
+  ])('answers %s with 400 INVALID_REQUEST', async (_why, raw, error) => {
+    for (const path of ['/auth/register', '/auth/login', '/auth/refresh', '/auth/reset-password', '/auth/forgot-password']) {
+      const response = await service.request('POST', path, { raw, headers: { 'content-type': 'application/json' } });
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual(invalid(error));
+    }
+  });
+
+  it('answers a missing body with 400 INVALID_REQUEST', async () => {
+    const response = await service.request('POST', '/auth/login');
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual(invalid('Invalid request: the body must be a JSON object'));
+  });
+});
