@@ -144,5 +144,5 @@ describe('hostile input against every documented operation', () => {
     process.stdout.write(`hostile input: statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}\n`);
     expect(failures.slice(0, 5)).toEqual([]);
     expect([...statuses.values()].reduce((sum, count) => sum + count, 0)).toBe(RUNS);
-  });
+  }, 300_000);
 });
