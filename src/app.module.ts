@@ -1,4 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+import { AccountsModule } from './auth/accounts.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -22,6 +23,7 @@ export class AppModule {
         UsersModule,
         MailModule,
         AuthModule,
+        AccountsModule,
         ...extraModules,
       ],
     };

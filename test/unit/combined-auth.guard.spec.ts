@@ -5,6 +5,8 @@ import { CombinedAuthGuard } from '../../src/auth/guards/combined-auth.guard';
 import { Authenticated, Public } from '../../src/common/auth/auth-policy.decorator';
 import { AuthenticatedUser, Principal } from '../../src/common/auth/principal';
 import { AppError } from '../../src/common/errors/app-error';
+import { loadConfig } from '../../src/config/app-config';
+import { RateLimiterService } from '../../src/rate-limit/rate-limiter.service';
 
 @Controller('probe')
 class ProbeController {
@@ -58,7 +60,7 @@ const apiKeyBearer = () =>
 const apiKeyHeader = () =>
   new FakeStrategy('api-key-header', (headers) => (headers['x-api-key'] === 'atiru_good' ? { success: apiKeyPrincipal } : { fail: new Error('unknown key') }));
 
-function setUp(strategies: FakeStrategy[]) {
+function setUp(strategies: FakeStrategy[], env: Record<string, string> = {}) {
   const registry = new AuthStrategyRegistry();
   const ran: string[] = [];
   for (const strategy of strategies) {
@@ -66,11 +68,17 @@ function setUp(strategies: FakeStrategy[]) {
     // passport runs a copy made with Object.create, so record through a shared list.
     (strategy as any).calls = ran;
   }
-  return { guard: new CombinedAuthGuard(new Reflector(), registry), ran };
+  const limiter = new RateLimiterService(loadConfig({ NODE_ENV: 'test', ...env }));
+  return { guard: new CombinedAuthGuard(new Reflector(), registry, limiter), ran };
 }
 
 function call(guard: CombinedAuthGuard, route: Route, headers: Record<string, string> = {}) {
-  const request: { headers: Record<string, string>; method: string; url: string; user?: Principal } = { headers, method: 'GET', url: `/probe/${route}?q=1` };
+  const request: { headers: Record<string, string>; method: string; url: string; ip: string; user?: Principal } = {
+    headers,
+    method: 'GET',
+    url: `/probe/${route}?q=1`,
+    ip: headers['x-test-ip'] ?? '192.0.2.1',
+  };
   const context = {
     getHandler: () => ProbeController.prototype[route],
     getClass: () => ProbeController,
@@ -193,5 +201,30 @@ describe('CombinedAuthGuard', () => {
     expect(fields).toEqual({ method: 'GET', path: '/probe/any', code: 'INVALID_OR_EXPIRED_TOKEN', reason: 'jwt: invalid signature' });
     expect(message).toBe('denied GET /probe/any: INVALID_OR_EXPIRED_TOKEN');
     expect(JSON.stringify(warn.mock.calls)).not.toContain('secret-token-value');
+  });
+
+  describe('failed authentications per client IP', () => {
+    it('answers 429 once an address is over the limit, even for a good credential, and other addresses are unaffected', async () => {
+      const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_AUTH_FAILURE_IP: '3/60' });
+      for (let i = 0; i < 3; i++) {
+        await expect(call(guard, 'any', { authorization: 'Bearer guess' }).result).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
+      }
+      await expect(call(guard, 'any', { authorization: 'Bearer guess' }).result).rejects.toMatchObject({
+        code: 'RATE_LIMITED',
+        headers: expect.objectContaining({ 'retry-after': expect.stringMatching(/^\d+$/) }),
+      });
+      ran.length = 0;
+      await expect(call(guard, 'any', { authorization: 'Bearer good-jwt' }).result).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      expect(ran).toEqual([]); // refused before any strategy ran
+      await expect(call(guard, 'any', { authorization: 'Bearer good-jwt', 'x-test-ip': '192.0.2.2' }).result).resolves.toBe(true);
+    });
+
+    it('limits authenticated traffic per API key', async () => {
+      const { guard } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_API_KEY: '2/60' });
+      await expect(call(guard, 'any', { 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
+      await expect(call(guard, 'any', { 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
+      await expect(call(guard, 'any', { 'x-api-key': 'atiru_good' }).result).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      await expect(call(guard, 'any', { authorization: 'Bearer good-jwt' }).result).resolves.toBe(true);
+    });
   });
 });

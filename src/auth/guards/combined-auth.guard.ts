@@ -6,6 +6,7 @@ import { AUTH_POLICY, AuthPolicy } from '../../common/auth/auth-policy.decorator
 import { Principal } from '../../common/auth/principal';
 import { AppError } from '../../common/errors/app-error';
 import { isUnavailableError } from '../../common/errors/error-mapping';
+import { RateLimiterService } from '../../rate-limit/rate-limiter.service';
 import { AuthStrategyRegistry } from './auth-strategy.registry';
 
 /**
@@ -15,6 +16,9 @@ import { AuthStrategyRegistry } from './auth-strategy.registry';
 export const AUTH_STRATEGY_CHAIN = ['jwt', 'api-key-bearer', 'api-key-header'] as const;
 
 export type AuthenticatedRequest = FastifyRequest & { user?: Principal };
+
+/** Bound of the local block list; clearing it only costs a few extra verifications. */
+const MAX_BLOCKED_CLIENTS = 100_000;
 
 /** `Bearer <credential>`, nothing else. */
 const BEARER = /^Bearer[ \t]+[^\s]+[ \t]*$/i;
@@ -36,9 +40,13 @@ export class CombinedAuthGuard implements CanActivate {
   /** Resolved on first use, when every module has registered its strategies. */
   private chain?: string[];
 
+  /** Client IPs over the failed-authentication limit, and until when (ms): refused before any work. */
+  private readonly blockedUntil = new Map<string, number>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly strategies: AuthStrategyRegistry,
+    private readonly limiter: RateLimiterService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -50,13 +58,56 @@ export class CombinedAuthGuard implements CanActivate {
     if (!carriesCredential(request.headers)) {
       throw this.deny(request, AppError.missingAuth('Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>'), 'no credential');
     }
+    this.refuseBlockedClient(request.ip);
     const outcome = await this.runChain(request, http.getResponse<FastifyReply>());
-    if (outcome.principal === undefined) throw this.deny(request, AppError.invalidToken(), outcome.reason);
+    if (outcome.principal === undefined) {
+      await this.countFailure(request.ip);
+      throw this.deny(request, AppError.invalidToken(), outcome.reason);
+    }
     if (policy === 'jwt' && outcome.principal.method !== 'jwt') {
       throw this.deny(request, new AppError('JWT_REQUIRED', 'This operation requires a session access token (JWT); API keys cannot call it'), 'API key on a JWT-only route');
     }
+    await this.countUse(outcome.principal);
     request.user = outcome.principal;
     return true;
+  }
+
+  /**
+   * Failed authentications are counted per client IP (shared across instances when Redis is
+   * configured); once an IP is over the limit this instance refuses it without verifying anything
+   * until the window ends, so keys and tokens cannot be guessed at speed.
+   */
+  private refuseBlockedClient(ip: string): void {
+    const until = this.blockedUntil.get(ip);
+    if (until === undefined) return;
+    const left = until - Date.now();
+    if (left <= 0) {
+      this.blockedUntil.delete(ip);
+      return;
+    }
+    const seconds = String(Math.ceil(left / 1000));
+    throw new AppError('RATE_LIMITED', `Too many failed authentications, retry in ${seconds} s`, { 'retry-after': seconds });
+  }
+
+  private async countFailure(ip: string): Promise<void> {
+    try {
+      await this.limiter.consume('auth_failure_ip', ip);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'RATE_LIMITED') {
+        if (this.blockedUntil.size >= MAX_BLOCKED_CLIENTS) this.blockedUntil.clear();
+        this.blockedUntil.set(ip, Date.now() + Number(error.headers['retry-after']) * 1000);
+      }
+      throw error;
+    }
+  }
+
+  /** Authenticated traffic per API key and per user: in memory on the hot path, Redis when shared. */
+  private async countUse(principal: Principal): Promise<void> {
+    const keyId = principal.api_key_id;
+    if (keyId !== undefined && this.limiter.consumeInMemory('api_key', keyId) === undefined) {
+      await this.limiter.consume('api_key', keyId);
+    }
+    if (this.limiter.consumeInMemory('user', principal.user.id) === undefined) await this.limiter.consume('user', principal.user.id);
   }
 
   private policyOf(context: ExecutionContext): AuthPolicy {
