@@ -1,18 +1,32 @@
+import { GENEROUS_RATE_LIMITS, linkStartingWith, nextMailTo, uniqueEmail } from '../support/accounts';
 import { createApiClient, ApiClient } from '../support/api-client';
-import { signedInUser } from '../support/signed-in-user';
+import { TestSmtpServer } from '../support/smtp';
 import { TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
 
+const PASSWORD = 'correct horse battery';
+const NEW_PASSWORD = 'a brand new passphrase';
+const WELCOME = 'https://app.atiru.test/welcome';
+
+function tokenOf(link: string): string {
+  const token = new URL(link).searchParams.get('token');
+  if (!token) throw new Error(`no token in ${link}`);
+  return token;
+}
+
+const bearer = (accessToken: string) => ({ authorization: `Bearer ${accessToken}` });
+
 /**
- * The journey of an Atiru user, driven only through the client generated from the committed
- * `openapi.yaml` (test/generated/atiru-api.d.ts + openapi-fetch). The steps share one service and
- * run in order; a path, parameter or body the file gets wrong fails to compile, and every response
- * is checked against the contract as well.
+ * Atiru's users, driven only through the client generated from the committed `openapi.yaml`
+ * (test/generated/atiru-api.d.ts + openapi-fetch), against the real service, PostgreSQL and an SMTP
+ * server. A path, parameter, body or response the file gets wrong fails to compile, and every
+ * response is checked against the contract as well.
  */
 describe('the generated client against the running service', () => {
   let database: TestDatabase;
   let proxy: TcpProxy;
+  let smtp: TestSmtpServer;
   let service: TestApp;
   let api: ApiClient;
 
@@ -20,39 +34,76 @@ describe('the generated client against the running service', () => {
     database = await createTestDatabase();
     const target = new URL(database.url);
     proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
-    service = await startTestApp({ database, databaseUrl: proxy.wrap(database.url) });
+    smtp = await new TestSmtpServer().start();
+    service = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env: { ...GENEROUS_RATE_LIMITS, SMTP_URL: smtp.url } });
     api = createApiClient(service);
   });
 
   afterAll(async () => {
     proxy?.restore();
     await service?.close();
+    await smtp?.stop();
     await proxy?.stop();
     await database?.drop();
   });
 
-  it('reads the health of the service', async () => {
-    const { data, error, response } = await api.GET('/health');
-    expect(response.status).toBe(200);
-    expect(error).toBeUndefined();
-    expect(data).toEqual({ status: 'ok', database: 'up' });
+  it('reads the health of the service and the keys that verify access tokens', async () => {
+    const health = await api.GET('/health');
+    expect(health.response.status).toBe(200);
+    expect(health.data).toEqual({ status: 'ok', database: 'up' });
+
+    const jwks = await api.GET('/.well-known/jwks.json');
+    expect(jwks.response.status).toBe(200);
+    expect(jwks.data?.keys).toEqual([expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) })]);
   });
 
-  it('reads the keys that verify access tokens', async () => {
-    const { data, response } = await api.GET('/.well-known/jwks.json');
-    expect(response.status).toBe(200);
-    expect(data?.keys).toEqual([expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) })]);
-  });
+  it('walks the journey: register, confirm from the mail, log in, refresh, forgot and reset the password, log out', async () => {
+    const email = uniqueEmail('client');
 
-  it('reads the calling user with an access token, and gets MISSING_AUTH without one', async () => {
-    const user = await signedInUser(service);
-    const { data, response } = await api.GET('/users/me', { headers: { authorization: `Bearer ${user.accessToken}` } });
-    expect(response.status).toBe(200);
-    expect(data).toEqual({ id: user.id, email: user.email, created_at: expect.any(String), updated_at: expect.any(String), email_confirmed_at: null });
+    const registered = await api.POST('/auth/register', { body: { email, password: PASSWORD, redirect_to: WELCOME } });
+    expect(registered.response.status).toBe(201);
+    expect(registered.data?.user.email).toBe(email);
+
+    const confirmation = await nextMailTo(smtp, email, 0);
+    const token = tokenOf(linkStartingWith(confirmation, `${service.config.http.publicUrl}/auth/confirm?token=`));
+    const confirmed = await api.GET('/auth/confirm', { params: { query: { token } } });
+    expect(confirmed.response.status).toBe(302);
+    expect(confirmed.response.headers.get('location')).toBe(WELCOME);
 
     const anonymous = await api.GET('/users/me');
     expect(anonymous.response.status).toBe(401);
     expect(anonymous.error?.code).toBe('MISSING_AUTH');
+
+    const loggedIn = await api.POST('/auth/login', { body: { email, password: PASSWORD } });
+    expect(loggedIn.response.status).toBe(200);
+    const first = loggedIn.data!.session;
+    expect(first).toMatchObject({ token_type: 'bearer', expires_in: 3600 });
+
+    const me = await api.GET('/users/me', { headers: bearer(first.access_token) });
+    expect(me.data).toMatchObject({ id: registered.data!.user.id, email, email_confirmed_at: expect.any(String) });
+
+    const refreshed = await api.POST('/auth/refresh', { body: { refresh_token: first.refresh_token } });
+    expect(refreshed.response.status).toBe(200);
+    const second = refreshed.data!.session;
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    expect((await api.GET('/users/me', { headers: bearer(second.access_token) })).response.status).toBe(200);
+
+    const forgot = await api.POST('/auth/forgot-password', { body: { email } });
+    expect(forgot.response.status).toBe(200);
+    const reset = await nextMailTo(smtp, email, 1);
+    const resetToken = tokenOf(linkStartingWith(reset, service.config.http.dashboardUrl));
+    expect((await api.POST('/auth/reset-password', { body: { token: resetToken, password: NEW_PASSWORD } })).response.status).toBe(200);
+
+    const stale = await api.POST('/auth/refresh', { body: { refresh_token: second.refresh_token } });
+    expect(stale.response.status).toBe(401);
+    expect(stale.error?.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+    const oldPassword = await api.POST('/auth/login', { body: { email, password: PASSWORD } });
+    expect(oldPassword.error?.code).toBe('INVALID_CREDENTIALS');
+
+    const again = (await api.POST('/auth/login', { body: { email, password: NEW_PASSWORD } })).data!.session;
+    const loggedOut = await api.POST('/auth/logout', { params: { query: { scope: 'global' } }, headers: bearer(again.access_token) });
+    expect(loggedOut.response.status).toBe(204);
+    expect((await api.POST('/auth/refresh', { body: { refresh_token: again.refresh_token } })).response.status).toBe(401);
   });
 
   it('gets the typed error body while the database is away', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { signedInUser } from '../support/signed-in-user';
+import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, uniqueEmail } from '../support/accounts';
 import { startTestApp, TestApp } from '../support/test-app';
 import {
   authorize,
@@ -30,7 +30,7 @@ describe('Swagger UI at /docs, in a real Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    service = await startTestApp();
+    service = await startTestApp({ env: GENEROUS_RATE_LIMITS });
     browser = await launchBrowser();
   });
 
@@ -61,19 +61,21 @@ describe('Swagger UI at /docs, in a real Chromium', () => {
     expect(await requestSent(browser.page, 'service', 'getHealth')).toBe(`curl -X 'GET' '${service.baseUrl}/health' -H 'accept: application/json'`);
   });
 
-  it('runs GET /users/me with a JWT given to the Authorize dialog, and again after a reload', async () => {
+  it('runs GET /users/me with a JWT from a login given to the Authorize dialog, and again after a reload', async () => {
     const { page } = browser;
     expect(await tryItOut(page, 'users', 'getCurrentUser')).toBe(401);
 
-    const user = await signedInUser(service);
-    await authorize(page, 'jwt', user.accessToken);
+    const email = uniqueEmail('swagger');
+    const id = await createConfirmedUser(service, email, 'correct horse battery');
+    const { session } = await login(service, email, 'correct horse battery');
+    await authorize(page, 'jwt', session.access_token);
     expect(await tryItOut(page, 'users', 'getCurrentUser')).toBe(200);
-    expect(await responseBody(page, 'users', 'getCurrentUser')).toMatchObject({ id: user.id, email: user.email });
-    expect(await requestSent(page, 'users', 'getCurrentUser')).toContain(`-H 'Authorization: Bearer ${user.accessToken}'`);
+    expect(await responseBody(page, 'users', 'getCurrentUser')).toMatchObject({ id, email });
+    expect(await requestSent(page, 'users', 'getCurrentUser')).toContain(`-H 'Authorization: Bearer ${session.access_token}'`);
 
     await reloadDocs(page);
     expect(await tryItOut(page, 'users', 'getCurrentUser')).toBe(200);
-    expect(await responseBody(page, 'users', 'getCurrentUser')).toMatchObject({ id: user.id });
+    expect(await responseBody(page, 'users', 'getCurrentUser')).toMatchObject({ id });
   });
 
   it('keeps an authorization across a reload, until it is removed', async () => {
