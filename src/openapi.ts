@@ -15,8 +15,8 @@ export const API_TAGS = {
 /**
  * What the service answers before or around any handler, so every operation can give it whether
  * or not its controller thought to say so: oversized request heads are refused for any route (the
- * client error handler in app.factory.ts), and the pipe, filter and body parser answer for any
- * operation that reads a JSON body.
+ * client error handler in app.factory.ts), and Fastify parses (and refuses) a body sent to any
+ * POST, PUT, PATCH or DELETE route, whether the operation reads one or not.
  */
 const REQUEST_ERROR_RESPONSES = {
   '413': 'PAYLOAD_TOO_LARGE: the request headers are over the size limit',
@@ -26,6 +26,7 @@ const BODY_ERROR_RESPONSES = {
   '413': 'PAYLOAD_TOO_LARGE: the request body or headers are over the size limit',
   '415': 'UNSUPPORTED_MEDIA_TYPE: the body is not application/json',
 } as const;
+const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
 
 /** Builds the OpenAPI document from the controllers' decorators; no database needed. */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -59,7 +60,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       } else if (operation && !operation.security) {
         throw new Error(`${method.toUpperCase()} ${path} declares no auth policy: add @Public() or @Authenticated()`);
       }
-      if (operation) addErrorResponses(operation, operation.requestBody ? BODY_ERROR_RESPONSES : REQUEST_ERROR_RESPONSES);
+      if (operation) addErrorResponses(operation, operation.requestBody || BODY_METHODS.has(method) ? BODY_ERROR_RESPONSES : REQUEST_ERROR_RESPONSES);
     }
   }
   return document;

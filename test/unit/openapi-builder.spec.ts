@@ -1,5 +1,5 @@
-import { Body, Controller, Get, Module, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Module, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsString } from 'class-validator';
 import { createApp } from '../../src/app.factory';
 import { Public } from '../../src/common/auth/auth-policy.decorator';
@@ -23,6 +23,15 @@ class NotesController {
   @ApiResponse({ status: 400, description: 'INVALID_REQUEST: the text is missing', type: ErrorResponseDto })
   createNote(@Body() body: NoteCreateDto) {
     return body;
+  }
+
+  @Post('archive')
+  @Public()
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Archive the notes', description: 'Test-only.' })
+  @ApiNoContentResponse({ description: 'Archived' })
+  archiveNotes() {
+    return undefined;
   }
 
   @Get()
