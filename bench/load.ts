@@ -105,8 +105,9 @@ function summarise(result: autocannon.Result, expectStatus: number): LoadResult 
   }
   return {
     requestsPerSecond: result.requests.average,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
+    // Without a single response there is no latency to speak of (autocannon would say 0).
+    p50Ms: responses > 0 ? result.latency.p50 : NaN,
+    p99Ms: responses > 0 ? result.latency.p99 : NaN,
     errors: result.errors + result.timeouts,
     unexpected: responses - (statuses[String(expectStatus)] ?? 0),
     statuses,

@@ -99,6 +99,8 @@ export interface ChildServer {
 
 export interface ServiceOptions {
   databaseUrl: string;
+  /** Where the service delivers its mail: the benchmark's sink. */
+  smtpUrl: string;
   countSql: boolean;
   /** The service's own log (warnings and errors) goes here rather than to the terminal. */
   logFile: string;
@@ -106,8 +108,9 @@ export interface ServiceOptions {
 
 /**
  * The built service (`dist/main.js`) in a child process, with the benchmark's preload that counts
- * SQL statements and answers over IPC. The environment is the caller's over the benchmark's
- * defaults (quiet logs, rate limits out of reach), with the address and database forced.
+ * SQL statements and answers over IPC. It runs as in production (JSON logs, mail over SMTP, a
+ * real signing-key secret), quiet at `warn`, with rate limits out of reach; the caller's
+ * environment overrides those defaults, but not the address, the database or the mail sink.
  */
 export async function startService(options: ServiceOptions): Promise<ChildServer> {
   const port = await freePort();
@@ -118,14 +121,16 @@ export async function startService(options: ServiceOptions): Promise<ChildServer
     cwd: ROOT,
     execArgv: ['--require', join(__dirname, 'sql-counters.js')],
     env: {
-      NODE_ENV: 'development',
+      NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
+      SIGNING_KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64url'),
       ...RATE_LIMITS_OUT_OF_REACH,
       ...process.env,
       HOST: '127.0.0.1',
       PORT: String(port),
       PUBLIC_URL: baseUrl,
       DATABASE_URL: options.databaseUrl,
+      SMTP_URL: options.smtpUrl,
       BENCH_SQL_COUNTERS: options.countSql ? '1' : '0',
     },
     stdio: ['ignore', log, log, 'ipc'],

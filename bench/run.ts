@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { measureArgon2Ms } from './argon2';
 import { loadServiceFastify } from './baseline-server';
 import type { ServiceSnapshot } from './ipc';
+import { TestSmtpServer } from '../test/support/smtp';
 import { LoadSpec, RequestVariant, runLoad, startBackgroundLoad } from './load';
 import { ChildServer, ROOT, startBaseline, startDatabase, startService } from './processes';
 import { renderReport, RoundMeasure, RunReport, ScenarioReport } from './report';
@@ -115,7 +116,15 @@ async function main(): Promise<number> {
     console.log('starting PostgreSQL, the service and the baseline ...');
     const database = await startDatabase();
     cleanups.push(() => database.close());
-    const service = await startService({ databaseUrl: database.url, countSql: options.countSql, logFile: join(ROOT, 'bench', 'results', 'service.log.tmp') });
+    // Mail goes over real SMTP to a sink here, as it would in production.
+    const mailSink = await new TestSmtpServer().start();
+    cleanups.push(() => mailSink.stop());
+    const service = await startService({
+      databaseUrl: database.url,
+      smtpUrl: mailSink.url,
+      countSql: options.countSql,
+      logFile: join(ROOT, 'bench', 'results', 'service.log.tmp'),
+    });
     cleanups.push(() => service.stop());
     const baseline = await startBaseline();
     cleanups.push(() => baseline.stop());
@@ -176,9 +185,10 @@ async function main(): Promise<number> {
     console.log(`\n${markdown}`);
     console.log(`written to ${writeResults(markdown, startedAt, options.quick)}`);
 
-    const unserved = reports.filter((entry) => entry.rounds.some((round) => round.result.responses === round.result.unexpected));
-    if (unserved.length > 0) {
-      console.error(`no response had the expected status in: ${unserved.map((entry) => entry.scenario.name).join(', ')}`);
+    // Slow figures are figures; answers that are all wrong mean the harness or its setup is broken.
+    const broken = reports.filter((entry) => entry.rounds.some((round) => round.result.responses > 0 && round.result.responses === round.result.unexpected));
+    if (broken.length > 0) {
+      console.error(`no response had the expected status in: ${broken.map((entry) => entry.scenario.name).join(', ')}`);
       return 1;
     }
     return 0;
