@@ -111,7 +111,7 @@ function scenarioRows(entry: ScenarioReport, countSql: boolean): string[][] {
     countSql && served > 0 ? (rounds.reduce((sum, round) => sum + round.sql[kind], 0) / served).toFixed(2) : '–';
   const rows = [
     [
-      entry.scenario.name,
+      entry.scenario.connections ? `${entry.scenario.name} (${plural(entry.scenario.connections, 'connection')})` : entry.scenario.name,
       entry.scenario.setup ? String(entry.variants) : '–',
       whole(median(rounds.map((round) => round.result.requestsPerSecond))),
       ms(median(rounds.map((round) => round.result.p50Ms))),
@@ -128,7 +128,7 @@ function scenarioRows(entry: ScenarioReport, countSql: boolean): string[][] {
   const background = rounds.map((round) => round.background).filter((result): result is LoadResult => result !== undefined);
   if (background.length > 0) {
     rows.push([
-      `↳ ${entry.scenario.background!.scenario} (background, ${entry.scenario.background!.connections} connections)`,
+      `↳ ${entry.scenario.background!.scenario} (background, ${plural(entry.scenario.background!.connections, 'connection')})`,
       '',
       whole(median(background.map((result) => result.requestsPerSecond))),
       ms(median(background.map((result) => result.p50Ms))),
@@ -170,4 +170,5 @@ function total(counts: StatementCounts): number {
 
 const whole = (value: number) => (Number.isFinite(value) ? String(Math.round(value)) : '–');
 const ms = (value: number) => (Number.isFinite(value) ? (Math.round(value * 100) / 100).toString() : '–');
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;

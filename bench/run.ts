@@ -219,13 +219,18 @@ async function measureScenario(
   context: { service: ChildServer; baseline: ChildServer; options: Options; baselineWarmup: number },
 ): Promise<RoundMeasure> {
   const { service, baseline, options } = context;
-  const load = (baseUrl: string, scenario: Pick<Scenario, 'method' | 'path' | 'expectStatus'>, variants: RequestVariant[], durationSeconds: number): LoadSpec => ({
+  const load = (
+    baseUrl: string,
+    scenario: Pick<Scenario, 'method' | 'path' | 'expectStatus' | 'connections'>,
+    variants: RequestVariant[],
+    durationSeconds: number,
+  ): LoadSpec => ({
     baseUrl,
     method: scenario.method,
     path: scenario.path,
     expectStatus: scenario.expectStatus,
     variants,
-    connections: options.connections,
+    connections: scenario.connections ?? options.connections,
     durationSeconds,
   });
 
