@@ -101,7 +101,8 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const selected = options.only ? SCENARIOS.filter((scenario) => options.only!.includes(scenario.name)) : SCENARIOS;
 
-  console.log('measuring one argon2id hash ...');
+  const progress = (line: string) => console.log(`[${((Date.now() - startedAt.getTime()) / 1000).toFixed(1).padStart(5)} s] ${line}`);
+  progress('measuring one argon2id hash');
   const argon2Ms = await measureArgon2Ms();
 
   const cleanups: Array<() => Promise<void>> = [];
@@ -113,7 +114,7 @@ async function main(): Promise<number> {
   process.once('SIGTERM', interrupted);
 
   try {
-    console.log('starting PostgreSQL, the service and the baseline ...');
+    progress('starting PostgreSQL, the mail sink, the service and the baseline');
     const database = await startDatabase();
     cleanups.push(() => database.close());
     // Mail goes over real SMTP to a sink here, as it would in production.
@@ -136,15 +137,16 @@ async function main(): Promise<number> {
     for (const scenario of selected) {
       try {
         prepared.push(await prepare(scenario, service.baseUrl, seeder));
-        console.log(`prepared ${scenario.name}`);
+        progress(`prepared ${scenario.name}`);
       } catch (error) {
         if (!(error instanceof EndpointMissingError)) throw error;
         skipped.push({ name: scenario.name, reason: `${error.message} (not built yet)` });
-        console.log(`skipping ${scenario.name}: ${error.message}`);
+        progress(`skipping ${scenario.name}: ${error.message}`);
       }
     }
     await seeder.close();
     await settle(service, options.countSql);
+    progress('seeded, and the service is idle again: measuring');
 
     const reports: ScenarioReport[] = prepared.map((entry) => ({ scenario: entry.scenario, variants: entry.variants.length, rounds: [] }));
     let baselineWarm = false;
@@ -154,7 +156,7 @@ async function main(): Promise<number> {
         baselineWarm = true;
         const measure = await measureScenario(entry, { service, baseline, options, baselineWarmup });
         reports[index].rounds.push(measure);
-        console.log(
+        progress(
           `round ${round} ${entry.scenario.name}: ${Math.round(measure.result.requestsPerSecond)} req/s, ` +
             `${(measure.result.requestsPerSecond / measure.baseline.requestsPerSecond).toFixed(2)}× baseline (${Math.round(measure.baseline.requestsPerSecond)} req/s)`,
         );
