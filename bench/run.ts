@@ -29,7 +29,10 @@ const USAGE = `npm run bench [-- options]
   --credentials <n>    distinct credentials in the *-1000 scenarios (default 1000)
   --no-sql-counters    do not count SQL statements (to see what counting costs)
 DATABASE_URL set: a fresh database on that server; unset: an embedded PostgreSQL in .data/bench.
-The service inherits this environment (quiet logs by default), e.g. to raise rate limits.`;
+The service inherits this environment over the benchmark's defaults (production mode,
+LOG_LEVEL=warn, rate limits out of reach), e.g. DATABASE_POOL_MAX=20 npm run bench.`;
+
+class UsageError extends Error {}
 
 interface Options {
   quick: boolean;
@@ -50,21 +53,27 @@ interface Prepared {
 }
 
 function parseOptions(argv: string[]): Options | undefined {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: 'boolean', default: false },
-      only: { type: 'string' },
-      list: { type: 'boolean', default: false },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      rounds: { type: 'string' },
-      connections: { type: 'string' },
-      credentials: { type: 'string' },
-      'no-sql-counters': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        list: { type: 'boolean', default: false },
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        rounds: { type: 'string' },
+        connections: { type: 'string' },
+        credentials: { type: 'string' },
+        'no-sql-counters': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values } = parsed;
   if (values.help) {
     console.log(USAGE);
     return undefined;
@@ -76,12 +85,12 @@ function parseOptions(argv: string[]): Options | undefined {
   const count = (name: string, raw: string | undefined, fallback: number, min: number) => {
     if (raw === undefined) return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be a whole number of at least ${min} (got "${raw}")`);
+    if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} must be a whole number of at least ${min} (got "${raw}")`);
     return value;
   };
   const only = values.only?.split(',').map((name) => name.trim()).filter(Boolean);
   const unknown = only?.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name)) ?? [];
-  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; there are: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  if (unknown.length > 0) throw new UsageError(`unknown scenario(s) ${unknown.join(', ')}; there are: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   return {
     quick: values.quick,
     only,
@@ -324,6 +333,10 @@ function writeResults(markdown: string, startedAt: Date, quick: boolean): string
 main().then(
   (code) => process.exit(code),
   (error) => {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
     console.error(`bench failed: ${error?.stack ?? error}`);
     process.exit(1);
   },
