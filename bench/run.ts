@@ -245,7 +245,9 @@ async function measureScenario(
     durationSeconds,
   });
 
-  const baselineSpec = load(baseline.baseUrl, { method: 'GET', path: '/hello', expectStatus: 200 }, [{}], options.durationSeconds);
+  // The baseline runs on the scenario's connections, so the ratio compares like with like.
+  const hello = { method: 'GET', path: '/hello', expectStatus: 200, connections: entry.scenario.connections } as const;
+  const baselineSpec = load(baseline.baseUrl, hello, [{}], options.durationSeconds);
   if (context.baselineWarmup > 0) await runLoad({ ...baselineSpec, durationSeconds: context.baselineWarmup });
   const baselineResult = await runLoad(baselineSpec);
 
