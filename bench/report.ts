@@ -63,7 +63,7 @@ export function renderReport(report: RunReport): string {
   lines.push('');
   lines.push(`machine: ${machineLine(report)}`);
   lines.push(
-    `settings: ${settings.connections} connections on loopback, ${settings.durationSeconds} s per measurement after a ${settings.warmupSeconds} s warm-up, ` +
+    `settings: ${settings.connections} connections on loopback, ${settings.durationSeconds} s per measurement after a ${settings.warmupSeconds} s warm-up (the baseline's once), ` +
       `${settings.rounds} round(s), each scenario right after its own baseline (bare Fastify GET /hello on the same connections); ` +
       `${settings.credentials} distinct credentials in the *-1000 scenarios; SQL counting ${settings.countSql ? 'on' : 'off'}; ` +
       `figures are medians over rounds; run took ${Math.round(report.elapsedSeconds)} s`,
