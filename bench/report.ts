@@ -90,6 +90,9 @@ export function renderReport(report: RunReport): string {
   for (const entry of report.scenarios) {
     const statuses = unexpectedStatuses(entry);
     if (statuses) lines.push(`- ${entry.scenario.name}: unexpected statuses ${statuses} (expected ${entry.scenario.expectStatus}).`);
+    if (entry.rounds.some((round) => round.result.responses === 0)) {
+      lines.push(`- ${entry.scenario.name}: no response arrived within a measurement; every request took longer than it.`);
+    }
     if (entry.scenario.background && settings.countSql) {
       lines.push(`- ${entry.scenario.name}: its SQL figures include the background ${entry.scenario.background.scenario} requests' statements, per request of both.`);
     }
