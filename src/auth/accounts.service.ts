@@ -6,6 +6,7 @@ import { Clock } from '../common/time/clock';
 import { MailService } from '../mail/mail.service';
 import { UserEntity } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
+import { UsersService } from '../users/users.service';
 import { AccountEmailDto } from './dto/account-email.dto';
 import { AccountRegisterDto, AccountRegisterResponseDto } from './dto/account-register.dto';
 import { MessageResponseDto } from './dto/message-response.dto';
@@ -35,6 +36,7 @@ export class AccountsService {
   constructor(
     private readonly em: EntityManager,
     private readonly users: UsersRepository,
+    private readonly usersService: UsersService,
     private readonly oneTimeTokens: OneTimeTokensService,
     private readonly oneTimeTokenRecords: OneTimeTokensRepository,
     private readonly sessions: SessionsRepository,
@@ -69,18 +71,19 @@ export class AccountsService {
    */
   async confirmEmail(token: string): Promise<string> {
     const now = this.clock.now();
-    const result = await this.em.transactional(async (em) => {
+    const result = await this.em.transactional(async (em): Promise<{ confirmedUserId: string | null; redirectTo: string | null }> => {
       const found = await this.oneTimeTokens.lookUp(em, token, 'confirm_email', now);
-      if (found.state === 'unknown') return { confirmed: false, redirectTo: null };
-      if (found.state === 'expired') return { confirmed: false, redirectTo: found.record.redirectTo };
+      if (found.state === 'unknown') return { confirmedUserId: null, redirectTo: null };
+      if (found.state === 'expired') return { confirmedUserId: null, redirectTo: found.record.redirectTo };
       const user = await this.users.findById(found.record.userId, em);
-      if (!user) return { confirmed: false, redirectTo: found.record.redirectTo };
+      if (!user) return { confirmedUserId: null, redirectTo: found.record.redirectTo };
       user.emailConfirmedAt ??= now;
       found.record.usedAt ??= now;
       await em.flush();
-      return { confirmed: true, redirectTo: found.record.redirectTo };
+      return { confirmedUserId: user.id, redirectTo: found.record.redirectTo };
     });
-    return result.confirmed
+    if (result.confirmedUserId !== null) this.usersService.forget(result.confirmedUserId);
+    return result.confirmedUserId !== null
       ? this.redirects.landing(result.redirectTo)
       : this.redirects.landing(result.redirectTo, { error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
   }
@@ -126,9 +129,10 @@ export class AccountsService {
       await em.flush();
       await this.oneTimeTokenRecords.spendAllForUser(em, user.id, 'reset_password', now);
       await this.sessions.revokeForUser(em, user.id, 'all', null, now, 'password_reset');
-      return true;
+      return user.id;
     });
     if (!reset) throw AppError.invalidRequest(ACCOUNT_MESSAGES.invalidReset);
+    this.usersService.forget(reset);
     return { message: ACCOUNT_MESSAGES.passwordReset };
   }
 
