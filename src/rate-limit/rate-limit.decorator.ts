@@ -1,6 +1,5 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
-import { ApiResponse } from '@nestjs/swagger';
-import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { ApiRateLimitedResponse } from '../common/http/api-rate-limited-response.decorator';
 
 export const RATE_LIMIT_RULE = 'atiru:rate-limit-rule';
 
@@ -16,15 +15,5 @@ export type RateLimitRule = 'login' | 'mail' | 'refresh';
 export const RateLimit = (rule: RateLimitRule): MethodDecorator =>
   applyDecorators(
     SetMetadata(RATE_LIMIT_RULE, rule),
-    ApiResponse({
-      status: 429,
-      description: 'RATE_LIMITED: too many requests; retry after `Retry-After` seconds',
-      type: ErrorResponseDto,
-      headers: {
-        'Retry-After': { description: 'Seconds until the limit resets', schema: { type: 'integer' } },
-        'RateLimit-Limit': { description: 'Requests allowed in the window', schema: { type: 'integer' } },
-        'RateLimit-Remaining': { description: 'Requests left in the window', schema: { type: 'integer' } },
-        'RateLimit-Reset': { description: 'Seconds until the window resets', schema: { type: 'integer' } },
-      },
-    }),
+    ApiRateLimitedResponse('too many requests'),
   );

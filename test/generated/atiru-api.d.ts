@@ -549,6 +549,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: too many failed authentications from this address, or too many requests for this key or user; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After": number;
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description SERVER_BUSY: the database is unavailable */
             503: {
                 headers: {
@@ -642,7 +659,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds until the limit resets */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Requests allowed in the window */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the window */
@@ -751,7 +768,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds until the limit resets */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Requests allowed in the window */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the window */
@@ -819,7 +836,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds until the limit resets */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Requests allowed in the window */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the window */
@@ -956,7 +973,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds until the limit resets */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Requests allowed in the window */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the window */
@@ -1033,7 +1050,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds until the limit resets */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Requests allowed in the window */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the window */
@@ -1106,6 +1123,23 @@ export interface operations {
             /** @description UNSUPPORTED_MEDIA_TYPE: the body is not application/json */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: too many failed authentications from this address, or too many requests for this key or user; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After": number;
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Module, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsString } from 'class-validator';
 import { createApp } from '../../src/app.factory';
-import { Public } from '../../src/common/auth/auth-policy.decorator';
+import { Authenticated, Public } from '../../src/common/auth/auth-policy.decorator';
 import { ErrorResponseDto } from '../../src/common/errors/error-response.dto';
 import { loadConfig } from '../../src/config/app-config';
 import { buildOpenApiDocument } from '../../src/openapi';
@@ -32,6 +32,14 @@ class NotesController {
   @ApiNoContentResponse({ description: 'Archived' })
   archiveNotes() {
     return undefined;
+  }
+
+  @Get('mine')
+  @Authenticated({ jwtOnly: true })
+  @ApiOperation({ summary: 'My notes', description: 'Test-only.' })
+  @ApiOkResponse({ description: 'The notes' })
+  listMyNotes() {
+    return [];
   }
 
   @Get()
@@ -78,10 +86,22 @@ describe('buildOpenApiDocument', () => {
     expect(operation.security).toEqual([]);
   });
 
+  it('documents the body errors for a POST that reads no body, since the parser answers them anyway', async () => {
+    const operation = (await documentWith(NotesModule)).paths['/notes/archive'].post!;
+    expect(Object.keys(operation.responses)).toEqual(['204', '400', '413', '415']);
+  });
+
   it('documents the 413 any operation gives for oversized request headers', async () => {
     const operation = (await documentWith(NotesModule)).paths['/notes'].get!;
     expect(Object.keys(operation.responses)).toEqual(['200', '413']);
     expect(operation.responses['413']).toMatchObject({ description: expect.stringMatching(/^PAYLOAD_TOO_LARGE: the request headers/) });
+  });
+
+  it('documents what the guard answers on a protected operation, and only the JWT scheme on a JWT-only one', async () => {
+    const operation = (await documentWith(NotesModule)).paths['/notes/mine'].get!;
+    expect(Object.keys(operation.responses)).toEqual(['200', '401', '403', '413', '429']);
+    expect((operation.responses['429'] as any).headers['Retry-After']).toMatchObject({ required: true, schema: { type: 'integer' } });
+    expect(operation.security).toEqual([{ jwt: [] }]);
   });
 
   it('declares one described tag per module and no empty contact', async () => {

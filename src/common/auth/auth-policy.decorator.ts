@@ -1,6 +1,7 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import { ApiExtension, ApiResponse } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../errors/error-response.dto';
+import { ApiRateLimitedResponse } from '../http/api-rate-limited-response.decorator';
 import { Principal } from './principal';
 
 export const AUTH_POLICY = 'atiru:auth-policy';
@@ -35,6 +36,8 @@ export const Authenticated = (options: { jwtOnly?: boolean } = {}): MethodDecora
     : [{ [SECURITY_SCHEMES.jwt]: [] }, { [SECURITY_SCHEMES.bearerApiKey]: [] }, { [SECURITY_SCHEMES.headerApiKey]: [] }];
   const responses = [
     ApiResponse({ status: 401, description: 'MISSING_AUTH or INVALID_OR_EXPIRED_TOKEN', type: ErrorResponseDto }),
+    // The guard counts failed authentications per client IP, and requests per API key and per user.
+    ApiRateLimitedResponse('too many failed authentications from this address, or too many requests for this key or user'),
     ...(options.jwtOnly ? [ApiResponse({ status: 403, description: 'JWT_REQUIRED: an API key cannot call this operation', type: ErrorResponseDto })] : []),
   ];
   return applyDecorators(
