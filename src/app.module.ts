@@ -1,4 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -11,7 +12,7 @@ export class AppModule {
   static forRoot(config: AppConfig, extraModules: Type[] = []): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, HealthModule, UsersModule, ...extraModules],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, HealthModule, UsersModule, ApiKeysModule, ...extraModules],
     };
   }
 }

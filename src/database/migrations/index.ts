@@ -1,4 +1,5 @@
 import { Migration20261128000100Users } from './Migration20261128000100Users';
+import { Migration20261128000500ApiKeys } from './Migration20261128000500ApiKeys';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -6,4 +7,5 @@ import { Migration20261128000100Users } from './Migration20261128000100Users';
  */
 export const migrationsList = [
   { name: 'Migration20261128000100Users', class: Migration20261128000100Users },
+  { name: 'Migration20261128000500ApiKeys', class: Migration20261128000500ApiKeys },
 ];

@@ -1,0 +1,19 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
+import { Principal } from '../../common/auth/principal';
+import { ApiKeyAuthenticator } from '../api-key-authenticator';
+
+export const API_KEY_HEADER_STRATEGY = 'api-key-header';
+
+/** An API key sent as `X-Api-Key: atiru_…`. */
+@Injectable()
+export class ApiKeyHeaderStrategy extends PassportStrategy(HeaderAPIKeyStrategy, API_KEY_HEADER_STRATEGY) {
+  constructor(private readonly authenticator: ApiKeyAuthenticator) {
+    super({ header: 'X-Api-Key', prefix: '' }, false);
+  }
+
+  async validate(value: string): Promise<Principal | false> {
+    return (await this.authenticator.authenticate(value.trim())) ?? false;
+  }
+}
