@@ -49,7 +49,7 @@ export class ApiKeyLastUsedRecorder implements OnModuleInit, BeforeApplicationSh
     this.flushing = this.repository
       .recordLastUsed(Array.from(batch, ([id, usedAt]) => ({ id, usedAt: new Date(usedAt) })))
       .catch((error) => {
-        this.logger.warn({ err: error }, `could not record last use of ${batch.size} API key(s); retrying at the next flush`);
+        this.logger.warn(`could not record the last use of ${batch.size} API key(s), retrying at the next flush: ${error?.message ?? error}`);
         for (const [id, usedAt] of batch) if (!this.pending.has(id)) this.pending.set(id, usedAt);
       })
       .finally(() => (this.flushing = undefined));
