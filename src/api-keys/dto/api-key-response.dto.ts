@@ -39,7 +39,7 @@ export class ApiKeyCreatedResponseDto {
 
   @ApiProperty({
     description: 'The key. Shown this once and never again: store it now.',
-    example: 'atiru_Ab3xK9mQ2wLp7ZtR4vYc8NhJ5sDf1GkE0uBi6T',
+    example: 'atiru_Ab3xK9mQ2wLp7ZtR4vYc8NhJ5sDf1GkE0oxqpe',
     pattern: '^atiru_[0-9A-Za-z]{38}$',
     minLength: 44,
     maxLength: 44,
