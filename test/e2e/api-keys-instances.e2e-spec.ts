@@ -1,0 +1,72 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { ApiKeyCache } from '../../src/api-keys/api-key-cache';
+import { hashApiKey } from '../../src/api-keys/api-key-format';
+import { recordQueries } from '../support/query-recorder';
+import { signedInUser } from '../support/signed-in-user';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { startTestApp, TestApp } from '../support/test-app';
+
+/**
+ * Two instances of the service on one database. Passport keeps its strategies in one registry
+ * per process, so here the strategies of the instance started last (`second`) authenticate the
+ * requests of both; the requests that must be answered from an instance's own cache therefore
+ * go to `second`, and the revocations to `first`.
+ */
+describe('API keys across instances (real apps, one PostgreSQL)', () => {
+  let database: TestDatabase;
+  let first: TestApp;
+  let second: TestApp;
+  let secondRunning = false;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    first = await startTestApp({ database });
+    // A long interval: only the shutdown can write last_used_at on this instance.
+    second = await startTestApp({ database, env: { API_KEY_LAST_USED_INTERVAL_SECONDS: '3600' } });
+    secondRunning = true;
+  });
+
+  afterAll(async () => {
+    if (secondRunning) await second.close();
+    await first?.close();
+    await database?.drop();
+  });
+
+  it('sees a revocation made on another instance on the very next request', async () => {
+    const user = await signedInUser(first.app, 'ada@example.com');
+    const created = await first.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'shared' } });
+    expect(created.status).toBe(201);
+    const { id, key } = created.body;
+
+    expect((await second.request('GET', '/users/me', { headers: { 'x-api-key': key } })).status).toBe(200);
+    // The second instance now answers from its cache, without the database.
+    const queries = recordQueries(second.app);
+    expect((await second.request('GET', '/users/me', { headers: { 'x-api-key': key } })).status).toBe(200);
+    queries.stop();
+    expect(queries.sql.filter((sql) => sql.includes('api_keys'))).toEqual([]);
+    expect(second.app.get(ApiKeyCache).lookup(hashApiKey(key), Date.now())).toMatchObject({ id });
+
+    expect((await first.request('DELETE', `/auth/api-keys/${id}`, { headers: user.jwt })).status).toBe(204);
+
+    for (const headers of [{ 'x-api-key': key }, { authorization: `Bearer ${key}` }] as Array<Record<string, string>>) {
+      const response = await second.request('GET', '/users/me', { headers });
+      expect({ status: response.status, code: response.body.code }).toEqual({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' });
+    }
+  });
+
+  it('writes the last use on a clean shutdown', async () => {
+    const user = await signedInUser(first.app, 'bob@example.com');
+    const created = await first.request('POST', '/auth/api-keys', { headers: user.jwt, body: {} });
+    const { id, key } = created.body;
+    expect((await second.request('GET', '/users/me', { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    const readLastUsed = async () => {
+      const [row] = await first.app.get(EntityManager).fork().getConnection().execute('SELECT last_used_at FROM api_keys WHERE id = ?', [id]);
+      return row.last_used_at as Date | null;
+    };
+    expect(await readLastUsed()).toBeNull();
+
+    secondRunning = false;
+    await second.close();
+    expect(await readLastUsed()).toBeInstanceOf(Date);
+  });
+});
