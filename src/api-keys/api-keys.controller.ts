@@ -23,7 +23,7 @@ export class ApiKeysController {
       'Creates a key for the caller and returns it. The key is shown in this response only and never again; ' +
       'the service keeps only its SHA-256 hash. Use it as `Authorization: Bearer <key>` or `X-Api-Key: <key>`.',
   })
-  @ApiCreatedResponse({ type: ApiKeyCreatedResponseDto })
+  @ApiCreatedResponse({ description: 'The new key: the only response that ever carries it', type: ApiKeyCreatedResponseDto })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field is invalid, expires_at is not in the future, or the cap on active keys is reached', type: ErrorResponseDto })
   createApiKey(@CurrentPrincipal() principal: Principal, @Body() body: ApiKeyCreateDto): Promise<ApiKeyCreatedResponseDto> {
     return this.apiKeys.create(principal.user.id, body);
@@ -34,7 +34,7 @@ export class ApiKeysController {
     summary: "List the caller's API keys",
     description: 'The active keys (not revoked, not expired), newest first. Never a key or its hash.',
   })
-  @ApiOkResponse({ type: ApiKeyListResponseDto })
+  @ApiOkResponse({ description: "The caller's active keys", type: ApiKeyListResponseDto })
   listApiKeys(@CurrentPrincipal() principal: Principal): Promise<ApiKeyListResponseDto> {
     return this.apiKeys.list(principal.user.id);
   }
