@@ -28,6 +28,8 @@ export class TestSmtpServer {
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
+      // stop() is an outage: open connections are cut after 100 ms, not the default 30 s.
+      closeTimeout: 100,
       onData: (stream, _session, callback) => {
         simpleParser(stream)
           .then((parsed) => {

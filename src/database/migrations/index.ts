@@ -1,4 +1,5 @@
 import { Migration20261128000100Users } from './Migration20261128000100Users';
+import { Migration20261128000200MailOutbox } from './Migration20261128000200MailOutbox';
 import { Migration20261128000500ApiKeys } from './Migration20261128000500ApiKeys';
 
 /**
@@ -7,5 +8,6 @@ import { Migration20261128000500ApiKeys } from './Migration20261128000500ApiKeys
  */
 export const migrationsList = [
   { name: 'Migration20261128000100Users', class: Migration20261128000100Users },
+  { name: 'Migration20261128000200MailOutbox', class: Migration20261128000200MailOutbox },
   { name: 'Migration20261128000500ApiKeys', class: Migration20261128000500ApiKeys },
 ];

@@ -1,0 +1,22 @@
+/** Retries never wait longer than this, however many attempts failed. */
+export const MAX_RETRY_DELAY_MS = 60 * 60 * 1000;
+
+/**
+ * How long to wait after the `attempts`-th failed delivery: `baseMs * 2^(attempts-1)`, capped, then
+ * shortened by up to 10% at random so instances that failed together do not retry in lockstep.
+ */
+export function retryDelayMs(attempts: number, baseMs: number, random: () => number = Math.random): number {
+  const exponential = Math.min(baseMs * 2 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_MS);
+  return Math.round(exponential * (1 - 0.1 * random()));
+}
+
+const MAX_ERROR_LENGTH = 500;
+
+/** A delivery error as stored in `last_error` and logged: short, and without URL credentials. */
+export function describeDeliveryError(error: unknown): string {
+  const err = error as { code?: unknown; message?: unknown } | undefined;
+  const message = typeof err?.message === 'string' ? err.message : String(error);
+  const code = typeof err?.code === 'string' && !message.includes(err.code) ? `${err.code}: ` : '';
+  const text = (code + message).replace(/([a-z][\w+.-]*:\/\/)[^\s/@]+@/gi, '$1***@').replace(/\s+/g, ' ').trim();
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
+}

@@ -1,0 +1,21 @@
+/**
+ * Every mail the service sends. Callers describe what happened; the templates decide the words.
+ * Links are absolute URLs built by the caller (they carry one-time tokens).
+ */
+export type MailMessage =
+  | { template: 'confirm-email'; to: string; link: string }
+  | { template: 'already-registered'; to: string; login_link: string; reset_link: string }
+  | { template: 'password-reset'; to: string; link: string };
+
+export type MailTemplateName = MailMessage['template'];
+
+/** A mail ready for a transport: what is stored in the outbox and what is sent. */
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface OutgoingMail extends RenderedMail {
+  to: string;
+}

@@ -1,0 +1,41 @@
+import { Entity, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import type { MailTemplateName, RenderedMail } from './mail-message';
+
+export type MailOutboxStatus = 'pending' | 'sent' | 'failed';
+
+/** One mail waiting for, or done with, delivery. Written in the transaction that causes the mail. */
+@Entity({ tableName: 'mail_outbox' })
+export class MailOutboxEntity {
+  /** bigint identity; MikroORM hands bigints over as strings. */
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  id: string & Opt;
+
+  @Property({ type: 'string', length: 320 })
+  recipient: string;
+
+  @Property({ type: 'string', length: 64 })
+  template: MailTemplateName;
+
+  @Property({ type: 'json' })
+  payload: RenderedMail;
+
+  @Property({ type: 'string', length: 16 })
+  status: MailOutboxStatus & Opt = 'pending';
+
+  /** Delivery attempts made, the successful one included. */
+  @Property({ type: 'integer' })
+  attempts: number & Opt = 0;
+
+  @Property({ type: 'datetime' })
+  nextAttemptAt: Date & Opt = new Date();
+
+  /** The last delivery error, shortened and without credentials. */
+  @Property({ type: 'text', nullable: true })
+  lastError: (string & Opt) | null = null;
+
+  @Property({ type: 'datetime' })
+  createdAt: Date & Opt = new Date();
+
+  @Property({ type: 'datetime', nullable: true })
+  sentAt: (Date & Opt) | null = null;
+}

@@ -1,0 +1,53 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { MailTemplateName, RenderedMail } from './mail-message';
+import { MailOutboxEntity } from './mail-outbox.entity';
+
+/**
+ * Every query on the outbox. All methods take the caller's `em`: enqueueing joins the transaction
+ * of the change that causes the mail, delivery runs inside the worker's locking transaction.
+ * Updates use clock_timestamp(), not now(): a batch's transaction may have started a while ago.
+ */
+@Injectable()
+export class MailOutboxRepository {
+  async insert(em: EntityManager, recipient: string, template: MailTemplateName, payload: RenderedMail): Promise<void> {
+    await em.insert(MailOutboxEntity, { recipient, template, payload });
+  }
+
+  /**
+   * Locks up to `limit` due mails, oldest first. Rows another worker holds are skipped, not waited
+   * for, so instances share the queue and never pick the same mail while it is being sent.
+   */
+  async lockDueBatch(em: EntityManager, limit: number): Promise<MailOutboxEntity[]> {
+    const rows = await this.execute<Record<string, unknown>[]>(
+      em,
+      `SELECT * FROM mail_outbox
+       WHERE status = 'pending' AND next_attempt_at <= now()
+       ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+    return rows.map((row) => em.map(MailOutboxEntity, row));
+  }
+
+  async markSent(em: EntityManager, id: string): Promise<void> {
+    await this.execute(em, `UPDATE mail_outbox SET status = 'sent', attempts = attempts + 1, sent_at = clock_timestamp() WHERE id = ?`, [id]);
+  }
+
+  async markRetry(em: EntityManager, id: string, delayMs: number, error: string): Promise<void> {
+    await this.execute(
+      em,
+      `UPDATE mail_outbox SET attempts = attempts + 1, last_error = ?,
+         next_attempt_at = clock_timestamp() + ? * interval '1 millisecond'
+       WHERE id = ?`,
+      [error, delayMs, id],
+    );
+  }
+
+  async markFailed(em: EntityManager, id: string, error: string): Promise<void> {
+    await this.execute(em, `UPDATE mail_outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`, [error, id]);
+  }
+
+  private execute<T>(em: EntityManager, sql: string, params: unknown[]): Promise<T> {
+    return em.getConnection().execute<T & object>(sql, params, 'all', em.getTransactionContext()) as Promise<T>;
+  }
+}

@@ -1,0 +1,116 @@
+import { MailMessage, RenderedMail } from './mail-message';
+
+/** What the words of the mails depend on besides the message itself. */
+export interface MailTemplateSettings {
+  confirmTtlSeconds: number;
+  resetTtlSeconds: number;
+}
+
+/** A paragraph, or a link shown as a button in HTML and as a bare URL in text. */
+type Block = string | { label: string; url: string };
+
+interface Draft {
+  subject: string;
+  blocks: Block[];
+}
+
+/** Renders a message into the subject, text and HTML that are stored in the outbox and sent. */
+export function renderMail(message: MailMessage, settings: MailTemplateSettings): RenderedMail {
+  return compose(draft(message, settings));
+}
+
+function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
+  switch (message.template) {
+    case 'confirm-email':
+      return {
+        subject: 'Confirm your email for Atiru',
+        blocks: [
+          'Welcome to Atiru! Please confirm your email address to finish setting up your account.',
+          { label: 'Confirm my email', url: checkedUrl(message.link, 'link') },
+          `This link expires in ${formatDuration(settings.confirmTtlSeconds)}. If you did not sign up for Atiru, you can ignore this email.`,
+        ],
+      };
+    case 'already-registered':
+      return {
+        subject: 'Someone tried to sign up with your email',
+        blocks: [
+          'Someone just tried to create an Atiru account with this email address, but you already have one.',
+          'If it was you, log in here:',
+          { label: 'Log in to Atiru', url: checkedUrl(message.login_link, 'login_link') },
+          'Forgot your password? Reset it here:',
+          { label: 'Reset my password', url: checkedUrl(message.reset_link, 'reset_link') },
+          'If it was not you, ignore this email: nothing has changed on your account.',
+        ],
+      };
+    case 'password-reset':
+      return {
+        subject: 'Reset your Atiru password',
+        blocks: [
+          'We received a request to reset the password of your Atiru account.',
+          { label: 'Choose a new password', url: checkedUrl(message.link, 'link') },
+          `This link expires in ${formatDuration(settings.resetTtlSeconds)} and works once. If you did not ask for it, ignore this email: your password stays the same.`,
+        ],
+      };
+  }
+}
+
+const GREETING = 'Hi,';
+const SIGNATURE = 'The Atiru team';
+
+function compose({ subject, blocks }: Draft): RenderedMail {
+  const text = [GREETING, ...blocks.map((block) => (typeof block === 'string' ? block : `${block.label}:\n${block.url}`)), `-- \n${SIGNATURE}`]
+    .join('\n\n')
+    .concat('\n');
+
+  const body = [GREETING, ...blocks]
+    .map((block) =>
+      typeof block === 'string'
+        ? `<p style="margin:0 0 16px">${escapeHtml(block)}</p>`
+        : `<p style="margin:0 0 16px"><a href="${escapeHtml(block.url)}" style="display:inline-block;padding:10px 18px;border-radius:6px;background:#4f46e5;color:#ffffff;text-decoration:none;font-weight:600">${escapeHtml(block.label)}</a></p>` +
+          `<p style="margin:0 0 16px;font-size:12px;color:#6b7280">Or open this link: <a href="${escapeHtml(block.url)}" style="color:#4f46e5;word-break:break-all">${escapeHtml(block.url)}</a></p>`,
+    )
+    .join('\n');
+  const html = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
+<body style="margin:0;padding:24px;background:#f3f4f6;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:15px;line-height:1.5;color:#111827">
+<div style="max-width:520px;margin:0 auto;padding:32px;background:#ffffff;border-radius:8px">
+<p style="margin:0 0 24px;font-size:20px;font-weight:700;color:#4f46e5">Atiru</p>
+${body}
+<p style="margin:24px 0 0;color:#6b7280">${escapeHtml(SIGNATURE)}</p>
+</div>
+</body>
+</html>
+`;
+  return { subject, text, html };
+}
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => HTML_ENTITIES[char]);
+}
+
+const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** "24 hours", "1 hour", "90 minutes". */
+export function formatDuration(seconds: number): string {
+  if (seconds >= 3600 && seconds % 3600 === 0) return plural(seconds / 3600, 'hour');
+  return plural(Math.max(1, Math.round(seconds / 60)), 'minute');
+}
+
+function plural(count: number, unit: string): string {
+  return `${count} ${unit}${count === 1 ? '' : 's'}`;
+}
+
+/** Links come from our own code; anything but an absolute http(s) URL is a bug, caught before the mail is stored. */
+function checkedUrl(value: string, field: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new Error(`mail ${field} must be an absolute http(s) URL`);
+  }
+  return value;
+}

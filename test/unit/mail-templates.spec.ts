@@ -1,0 +1,70 @@
+import { MailMessage } from '../../src/mail/mail-message';
+import { escapeHtml, formatDuration, renderMail } from '../../src/mail/mail-templates';
+
+const settings = { confirmTtlSeconds: 24 * 3600, resetTtlSeconds: 3600 };
+
+/** Every link a message carries, by template. */
+function linksOf(message: MailMessage): string[] {
+  return message.template === 'already-registered' ? [message.login_link, message.reset_link] : [message.link];
+}
+
+const messages: MailMessage[] = [
+  { template: 'confirm-email', to: 'ada@example.com', link: 'https://auth.atiru.test/auth/confirm?token=abc123&x=1' },
+  {
+    template: 'already-registered',
+    to: 'ada@example.com',
+    login_link: 'https://app.atiru.test/login?email=ada%40example.com&from=mail',
+    reset_link: 'https://app.atiru.test/forgot-password?next=/keys&lang=en',
+  },
+  { template: 'password-reset', to: 'ada@example.com', link: 'https://app.atiru.test/reset?token=def456&r=2' },
+];
+
+describe('mail templates', () => {
+  it.each(messages.map((message) => [message.template, message] as const))('%s: every link is a plain URL in the text and an escaped href in the HTML', (_name, message) => {
+    const mail = renderMail(message, settings);
+    expect(mail.subject.length).toBeGreaterThan(5);
+    for (const link of linksOf(message)) {
+      expect(mail.text).toContain(`\n${link}\n`);
+      expect(mail.html).toContain(`href="${link.replace(/&/g, '&amp;')}"`);
+      // Every raw & in the HTML is part of an entity.
+      expect(mail.html).not.toMatch(/&(?!amp;|lt;|gt;|quot;|#39;)/);
+    }
+    expect(mail.text).toContain('Atiru');
+    expect(mail.html).toContain('Atiru');
+  });
+
+  it('escapes interpolated values that could break out of the HTML', () => {
+    const hostile = 'https://app.atiru.test/confirm?t="><script>alert(1)</script>&q=\'x\'';
+    const mail = renderMail({ template: 'confirm-email', to: 'ada@example.com', link: hostile }, settings);
+    expect(mail.html).not.toContain('<script>');
+    expect(mail.html).not.toContain('?t="');
+    expect(mail.html).toContain('&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;q=&#39;x&#39;');
+    expect(mail.text).toContain(hostile);
+  });
+
+  it('says how long the confirmation and reset links last, from the configured lifetimes', () => {
+    expect(renderMail(messages[0], settings).text).toContain('expires in 24 hours');
+    expect(renderMail(messages[0], { ...settings, confirmTtlSeconds: 2 * 3600 }).html).toContain('expires in 2 hours');
+    expect(renderMail(messages[2], settings).text).toContain('expires in 1 hour ');
+    expect(renderMail(messages[2], { ...settings, resetTtlSeconds: 1800 }).text).toContain('expires in 30 minutes');
+  });
+
+  it('tells the owner of an existing account that someone tried to register, and what to do', () => {
+    const mail = renderMail(messages[1], settings);
+    expect(mail.subject).toBe('Someone tried to sign up with your email');
+    expect(mail.text).toMatch(/tried to create an Atiru account with this email address/);
+    expect(mail.text).toMatch(/If it was not you, ignore this email/);
+  });
+
+  it('refuses a link that is not an absolute http(s) URL, without echoing it', () => {
+    for (const link of ['javascript:alert(1)', '/relative/path?token=secret', 'not a url']) {
+      expect(() => renderMail({ template: 'password-reset', to: 'ada@example.com', link }, settings)).toThrow('mail link must be an absolute http(s) URL');
+    }
+    expect(() => renderMail({ ...messages[1], reset_link: 'ftp://x.test/?token=secret' } as MailMessage, settings)).toThrow(/reset_link/);
+  });
+
+  it('escapes the five HTML-significant characters and formats durations', () => {
+    expect(escapeHtml(`<a href="x">Tom & 'Jerry'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;');
+    expect([86_400, 3600, 7200, 5400, 1800, 60].map(formatDuration)).toEqual(['24 hours', '1 hour', '2 hours', '90 minutes', '30 minutes', '1 minute']);
+  });
+});
