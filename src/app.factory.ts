@@ -1,10 +1,13 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { LoggerService, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import helmet from '@fastify/helmet';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { AppError } from './common/errors/app-error';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
@@ -31,6 +34,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logger: false,
     requestIdHeader: false,
     // Honour the caller's X-Request-Id when it is sane, so one id follows a request across services.
+    clientErrorHandler: answerClientError,
     genReqId: (request: IncomingMessage) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -43,7 +47,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     preview: options.preview,
     abortOnError: false,
   });
-  configureHttp(app);
+  await configureHttp(app, config);
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'reference/openapi.json',
@@ -58,8 +62,51 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   return app;
 }
 
-function configureHttp(app: NestFastifyApplication): void {
+/**
+ * Requests Node's HTTP parser refuses before any route sees them (oversized headers, garbage)
+ * still answer in the contract's shape.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const appError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError('PAYLOAD_TOO_LARGE', 'Request headers are too large')
+      : AppError.invalidRequest('Malformed HTTP request');
+  const body = JSON.stringify(appError.toBody());
+  socket.end(
+    `HTTP/1.1 ${appError.statusCode} ${appError.statusCode === 413 ? 'Payload Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+async function configureHttp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
+
+  await app.register(helmet, {
+    // Swagger UI at /docs loads its own script and styles from this origin.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+      },
+    },
+    crossOriginResourcePolicy: { policy: 'same-site' },
+  });
+  app.enableCors({
+    origin: config.http.corsOrigins,
+    methods: ['GET', 'POST', 'DELETE'],
+    allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
+    maxAge: 600,
+  });
 
   // JSON is the only body this API reads; anything else is a 415.
   fastify.removeContentTypeParser(['text/plain']);

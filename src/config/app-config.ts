@@ -56,8 +56,39 @@ export interface AppConfig {
     maxEntries: number;
   };
   redisUrl: string;
+  rateLimits: Record<RateLimitPolicyName, RateLimitPolicy>;
+  /** How many units a failed login adds to the login counters (a success adds 1). */
+  failedLoginCost: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
+
+/** A limit of `limit` units per `windowSeconds`, counted per the policy's key. */
+export interface RateLimitPolicy {
+  limit: number;
+  windowSeconds: number;
+}
+
+/** Each limit, with its default and the variable that changes it (`RATE_LIMIT_<NAME>=limit/seconds`). */
+export const RATE_LIMIT_DEFAULTS = {
+  /** Logins per client IP; a failure costs `failedLoginCost`. */
+  login_ip: { limit: 300, windowSeconds: 900 },
+  /** Logins per (client IP, email): guessing one account's password. */
+  login_ip_email: { limit: 50, windowSeconds: 900 },
+  /** Mail-sending requests (register, resend-confirmation, forgot-password) per client IP. */
+  mail_ip: { limit: 30, windowSeconds: 3600 },
+  /** Mail-sending requests per target email, so nobody can flood one inbox. */
+  mail_email: { limit: 5, windowSeconds: 3600 },
+  /** Refreshes per client IP. */
+  refresh_ip: { limit: 300, windowSeconds: 900 },
+  /** Failed authentications (bad JWT, unknown or malformed API key) per client IP. */
+  auth_failure_ip: { limit: 60, windowSeconds: 60 },
+  /** Authenticated requests per API key. */
+  api_key: { limit: 60_000, windowSeconds: 60 },
+  /** Authenticated requests per user, all credentials together. */
+  user: { limit: 120_000, windowSeconds: 60 },
+} as const satisfies Record<string, RateLimitPolicy>;
+
+export type RateLimitPolicyName = keyof typeof RATE_LIMIT_DEFAULTS;
 
 /** Placeholder secrets shipped for development; production refuses them. */
 export const DEVELOPMENT_SECRET = 'dev-only-signing-key-secret-change-me';
@@ -116,6 +147,17 @@ class EnvReader {
       this.problems.push(`${name} must be an absolute URL (got "${value}")`);
     }
     return value.replace(/\/+$/, '');
+  }
+
+  rateLimit(name: string, fallback: RateLimitPolicy): RateLimitPolicy {
+    const raw = this.env[name]?.trim();
+    if (raw === undefined || raw === '') return { ...fallback };
+    const match = /^(\d+)\s*\/\s*(\d+)$/.exec(raw);
+    if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
+      this.problems.push(`${name} must be "limit/windowSeconds", e.g. "50/900" (got "${raw}")`);
+      return { ...fallback };
+    }
+    return { limit: Number(match[1]), windowSeconds: Number(match[2]) };
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
@@ -188,6 +230,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxEntries: read.int('AUTH_CACHE_MAX_ENTRIES', 10_000, 0, 10_000_000),
     },
     redisUrl: read.string('REDIS_URL', ''),
+    rateLimits: Object.fromEntries(
+      Object.entries(RATE_LIMIT_DEFAULTS).map(([name, policy]) => [name, read.rateLimit(`RATE_LIMIT_${name.toUpperCase()}`, policy)]),
+    ) as Record<RateLimitPolicyName, RateLimitPolicy>,
+    failedLoginCost: read.int('FAILED_LOGIN_COST', 5, 1, 1000),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'warn' : 'info'),
   };
 

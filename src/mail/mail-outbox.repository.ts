@@ -3,6 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { MailTemplateName, RenderedMail } from './mail-message';
 import { MailOutboxEntity } from './mail-outbox.entity';
 
+const STRIP_BODIES = `payload = jsonb_build_object('subject', payload->'subject')`;
+
 /**
  * Every query on the outbox. All methods take the caller's `em`: enqueueing joins the transaction
  * of the change that causes the mail, delivery runs inside the worker's locking transaction.
@@ -29,8 +31,16 @@ export class MailOutboxRepository {
     return rows.map((row) => em.map(MailOutboxEntity, row));
   }
 
+  /**
+   * Delivered or given up, a row keeps its subject for the record but loses its bodies: they hold
+   * one-time links, and the token tables store only hashes for a reason.
+   */
   async markSent(em: EntityManager, id: string): Promise<void> {
-    await this.execute(em, `UPDATE mail_outbox SET status = 'sent', attempts = attempts + 1, sent_at = clock_timestamp() WHERE id = ?`, [id]);
+    await this.execute(
+      em,
+      `UPDATE mail_outbox SET status = 'sent', attempts = attempts + 1, sent_at = clock_timestamp(), ${STRIP_BODIES} WHERE id = ?`,
+      [id],
+    );
   }
 
   async markRetry(em: EntityManager, id: string, delayMs: number, error: string): Promise<void> {
@@ -44,7 +54,7 @@ export class MailOutboxRepository {
   }
 
   async markFailed(em: EntityManager, id: string, error: string): Promise<void> {
-    await this.execute(em, `UPDATE mail_outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`, [error, id]);
+    await this.execute(em, `UPDATE mail_outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, ${STRIP_BODIES} WHERE id = ?`, [error, id]);
   }
 
   private execute<T>(em: EntityManager, sql: string, params: unknown[]): Promise<T> {

@@ -90,6 +90,10 @@ describe('mail outbox with a real SMTP server', () => {
     const row = await waitForRow(service, 'ada@example.com', (found) => found.status === 'sent', 'the row to be marked sent');
     expect(row).toMatchObject({ template: 'confirm-email', status: 'sent', attempts: 1, last_error: null });
     expect(Date.parse(row.sent_at!)).toBeGreaterThan(Date.now() - 60_000);
+    // Once delivered, the row keeps no copy of the one-time link.
+    const [stored] = await service.app.get(EntityManager).fork().getConnection()
+      .execute<{ payload: unknown }[]>('SELECT payload FROM mail_outbox WHERE recipient = ?', ['ada@example.com']);
+    expect(stored.payload).toEqual({ subject: 'Confirm your email for Atiru' });
 
     await sleep(300); // several poll intervals
     expect(await outboxRows(service, 'ghost@example.com')).toEqual([]);

@@ -1,7 +1,11 @@
 import { Writable } from 'node:stream';
 import { AppLogger, createRootLogger } from '../../src/common/logging/logger';
 
-/** A real pino logger writing JSON lines into memory, so tests can assert on what was logged. */
+/**
+ * A real pino logger writing JSON lines into memory, so tests can assert on what was logged.
+ * Nest's `Logger` is process-wide: with several apps in one test process, lines from all of
+ * them reach the capture of the app created last.
+ */
 export class LogCapture {
   readonly lines: string[] = [];
   readonly logger: AppLogger;

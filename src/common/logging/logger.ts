@@ -68,15 +68,18 @@ export class AppLogger implements LoggerService {
     // Nest passes the context (class name) last, and for errors a stack before it.
     const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
     const fields: Record<string, unknown> = context ? { context } : {};
+    let text: string | undefined;
     for (const extra of rest) {
       if (extra instanceof Error) fields.err = extra;
       else if (typeof extra === 'string' && extra.includes('\n    at ')) fields.stack = extra;
+      // `logger.warn({ fields }, 'message')`: Nest passes the message where a stack would go.
+      else if (typeof extra === 'string') text = text ? `${text} ${extra}` : extra;
       else if (extra && typeof extra === 'object') Object.assign(fields, extra);
     }
     if (message instanceof Error) {
-      this.root[level]({ ...fields, err: message }, message.message);
+      this.root[level]({ ...fields, err: message }, text ?? message.message);
     } else if (message && typeof message === 'object') {
-      this.root[level]({ ...fields, ...(message as object) });
+      this.root[level]({ ...fields, ...(message as object) }, text);
     } else {
       this.root[level](fields, String(message));
     }

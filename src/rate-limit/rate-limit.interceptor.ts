@@ -1,0 +1,72 @@
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
+import { catchError, from, Observable, switchMap, throwError } from 'rxjs';
+import { AppConfig, RateLimitPolicyName } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
+import { AppError } from '../common/errors/app-error';
+import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.decorator';
+import { rateLimitHeaders, RateLimiterService, RateLimitState } from './rate-limiter.service';
+
+type Counter = [RateLimitPolicyName, string];
+
+/** Emails never reach the counter store in clear. */
+function emailKey(body: unknown): string | undefined {
+  const email = (body as { email?: unknown } | undefined)?.email;
+  if (typeof email !== 'string' || email.trim() === '') return undefined;
+  return createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 22);
+}
+
+/** Spends the counters a route's `@RateLimit` rule names, before the handler runs. */
+@Injectable()
+export class RateLimitInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly limiter: RateLimiterService,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const rule = this.reflector.get<RateLimitRule | undefined>(RATE_LIMIT_RULE, context.getHandler());
+    if (!rule) return next.handle();
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    const counters = this.counters(rule, request);
+
+    return from(this.spend(counters, reply)).pipe(
+      switchMap(() => next.handle()),
+      catchError((error) => {
+        if (rule === 'login' && error instanceof AppError && error.code === 'INVALID_CREDENTIALS') {
+          const extra = this.config.failedLoginCost - 1;
+          return from(Promise.all(counters.map(([policy, key]) => this.limiter.penalize(policy, key, extra)))).pipe(
+            switchMap(() => throwError(() => error)),
+          );
+        }
+        return throwError(() => error);
+      }),
+    );
+  }
+
+  private counters(rule: RateLimitRule, request: FastifyRequest): Counter[] {
+    const ip = request.ip;
+    const email = emailKey(request.body);
+    switch (rule) {
+      case 'login':
+        return email ? [['login_ip', ip], ['login_ip_email', `${ip}|${email}`]] : [['login_ip', ip]];
+      case 'mail':
+        return email ? [['mail_ip', ip], ['mail_email', email]] : [['mail_ip', ip]];
+      case 'refresh':
+        return [['refresh_ip', ip]];
+    }
+  }
+
+  private async spend(counters: Counter[], reply: FastifyReply): Promise<void> {
+    let tightest: RateLimitState | null = null;
+    for (const [policy, key] of counters) {
+      const state = await this.limiter.consume(policy, key);
+      if (state && (!tightest || state.remaining < tightest.remaining)) tightest = state;
+    }
+    if (tightest) reply.headers(rateLimitHeaders(tightest));
+  }
+}

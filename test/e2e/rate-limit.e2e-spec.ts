@@ -1,0 +1,186 @@
+import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
+import { IsOptional, IsString } from 'class-validator';
+import { Public } from '../../src/common/auth/auth-policy.decorator';
+import { AppError } from '../../src/common/errors/app-error';
+import { RateLimit } from '../../src/rate-limit/rate-limit.decorator';
+import { TestRedisServer } from '../support/redis-server';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { startTestApp, TestApp } from '../support/test-app';
+
+class ProbeBody {
+  @IsOptional()
+  @IsString()
+  email?: string;
+
+  @IsOptional()
+  @IsString()
+  password?: string;
+}
+
+/** Routes carrying each rate-limit rule, in front of the real interceptor, pipe and filter. */
+@Controller('probe')
+class LimitedProbeController {
+  @Post('login')
+  @Public()
+  @HttpCode(200)
+  @RateLimit('login')
+  login(@Body() body: ProbeBody) {
+    if (body.password !== 'right') throw new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
+    return { ok: true };
+  }
+
+  @Post('mail')
+  @Public()
+  @HttpCode(200)
+  @RateLimit('mail')
+  mail(@Body() _body: ProbeBody) {
+    return { ok: true };
+  }
+
+  @Post('refresh')
+  @Public()
+  @HttpCode(200)
+  @RateLimit('refresh')
+  refresh() {
+    return { ok: true };
+  }
+}
+
+@Module({ controllers: [LimitedProbeController] })
+class LimitedProbeModule {}
+
+const LIMITS = {
+  RATE_LIMIT_LOGIN_IP: '1000/60',
+  RATE_LIMIT_LOGIN_IP_EMAIL: '10/60',
+  RATE_LIMIT_MAIL_IP: '1000/60',
+  RATE_LIMIT_MAIL_EMAIL: '3/60',
+  RATE_LIMIT_REFRESH_IP: '4/2',
+  FAILED_LOGIN_COST: '5',
+  TRUST_PROXY: 'true',
+};
+
+const from = (ip: string) => ({ 'x-forwarded-for': ip });
+
+describe('rate limits (in memory)', () => {
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: LIMITS, extraModules: [LimitedProbeModule] });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('counts a failed login five times a successful one, and answers 429 with its headers', async () => {
+    const ip = from('203.0.113.1');
+    const ok = await service.request('POST', '/probe/login', { body: { email: 'A@x.test', password: 'right' }, headers: ip });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('ratelimit-limit')).toBe('10');
+    expect(ok.headers.get('ratelimit-remaining')).toBe('9');
+    expect(Number(ok.headers.get('ratelimit-reset'))).toBeGreaterThan(0);
+
+    // 1 + 5: the failure costs five units in all
+    const failed = await service.request('POST', '/probe/login', { body: { email: 'a@x.test', password: 'wrong' }, headers: ip });
+    expect(failed.status).toBe(401);
+    const after = await service.request('POST', '/probe/login', { body: { email: ' a@X.test ', password: 'right' }, headers: ip });
+    expect(after.headers.get('ratelimit-remaining')).toBe('3');
+    await service.request('POST', '/probe/login', { body: { email: 'a@x.test', password: 'wrong' }, headers: ip });
+
+    const limited = await service.request('POST', '/probe/login', { body: { email: 'a@x.test', password: 'right' }, headers: ip });
+    expect(limited.status).toBe(429);
+    expect(limited.body).toEqual({ statusCode: 429, code: 'RATE_LIMITED', error: expect.stringMatching(/retry/i) });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.headers.get('ratelimit-limit')).toBe('10');
+    expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+
+    // Another email from the same address, and the same email from another address, are not held back.
+    expect((await service.request('POST', '/probe/login', { body: { email: 'b@x.test', password: 'right' }, headers: ip })).status).toBe(200);
+    expect((await service.request('POST', '/probe/login', { body: { email: 'a@x.test', password: 'right' }, headers: from('203.0.113.2') })).status).toBe(200);
+  });
+
+  it('limits mail per target email, whatever address it comes from', async () => {
+    for (const [i, ip] of ['198.51.100.1', '198.51.100.2', '198.51.100.3'].entries()) {
+      const response = await service.request('POST', '/probe/mail', { body: { email: 'victim@x.test' }, headers: from(ip) });
+      expect([i, response.status]).toEqual([i, 200]);
+    }
+    const limited = await service.request('POST', '/probe/mail', { body: { email: 'VICTIM@x.test' }, headers: from('198.51.100.4') });
+    expect(limited.status).toBe(429);
+    expect(limited.body.code).toBe('RATE_LIMITED');
+  });
+
+  it('resets when the window ends', async () => {
+    const ip = from('192.0.2.50');
+    for (let i = 0; i < 4; i++) expect((await service.request('POST', '/probe/refresh', { headers: ip })).status).toBe(200);
+    const limited = await service.request('POST', '/probe/refresh', { headers: ip });
+    expect(limited.status).toBe(429);
+    await new Promise((resolve) => setTimeout(resolve, Number(limited.headers.get('retry-after')) * 1000 + 100));
+    const again = await service.request('POST', '/probe/refresh', { headers: ip });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('ratelimit-remaining')).toBe('3');
+  });
+});
+
+describe('client address', () => {
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: { ...LIMITS, TRUST_PROXY: 'false' }, extraModules: [LimitedProbeModule] });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('ignores X-Forwarded-For unless the proxy is trusted', async () => {
+    for (let i = 0; i < 4; i++) await service.request('POST', '/probe/refresh', { headers: from(`10.0.0.${i}`) });
+    expect((await service.request('POST', '/probe/refresh', { headers: from('10.0.0.99') })).status).toBe(429);
+  });
+});
+
+describe('rate limits in Redis', () => {
+  const redis = new TestRedisServer(40_000 + Math.floor(Math.random() * 20_000));
+  let database: TestDatabase;
+  let first: TestApp;
+  let second: TestApp;
+
+  beforeAll(async () => {
+    await redis.start();
+    database = await createTestDatabase();
+    const env = { ...LIMITS, REDIS_URL: redis.url };
+    first = await startTestApp({ env, database, extraModules: [LimitedProbeModule] });
+    second = await startTestApp({ env, database, extraModules: [LimitedProbeModule] });
+  });
+
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    await database?.drop();
+    await redis.stop();
+  });
+
+  it('shares one count between two instances', async () => {
+    const body = { email: 'shared@x.test' };
+    const ip = from('203.0.113.77');
+    expect((await first.request('POST', '/probe/mail', { body, headers: ip })).status).toBe(200);
+    expect((await second.request('POST', '/probe/mail', { body, headers: ip })).status).toBe(200);
+    const third = await first.request('POST', '/probe/mail', { body, headers: ip });
+    expect(third.status).toBe(200);
+    expect(third.headers.get('ratelimit-remaining')).toBe('0');
+    const limited = await second.request('POST', '/probe/mail', { body, headers: ip });
+    expect(limited.status).toBe(429);
+    expect(limited.body.code).toBe('RATE_LIMITED');
+  });
+
+  it('fails open, logging at error, while Redis is down', async () => {
+    await redis.stop();
+    const ip = from('203.0.113.78');
+    for (let i = 0; i < 6; i++) {
+      const response = await first.request('POST', '/probe/mail', { body: { email: 'open@x.test' }, headers: ip });
+      expect(response.status).toBe(200);
+    }
+    // Nest's Logger is process-wide: with two apps in one process, lines reach the last one's capture.
+    const errors = [...first.logs.entries(), ...second.logs.entries()].filter((entry) => entry.level === 50 && /rate-limit store unavailable/.test(entry.msg));
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+  });
+});
