@@ -57,8 +57,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   });
   if (options.preview) return app;
 
-  if (config.database.migrateOnStart) await runMigrations(app.get(MikroORM), config.database.url);
-  await app.init();
+  try {
+    if (config.database.migrateOnStart) await runMigrations(app.get(MikroORM), config.database.url);
+    await app.init();
+  } catch (error) {
+    // Release what did start (the connection pool, timers) so a failed start leaves nothing running.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return app;
 }
 

@@ -1,5 +1,6 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -14,7 +15,17 @@ export class AppModule {
   static forRoot(config: AppConfig, extraModules: Type[] = []): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RateLimitModule, HealthModule, UsersModule, MailModule, ApiKeysModule, ...extraModules],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        RateLimitModule,
+        HealthModule,
+        UsersModule,
+        MailModule,
+        AuthModule,
+        ApiKeysModule,
+        ...extraModules,
+      ],
     };
   }
 }

@@ -1,5 +1,6 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { UsersModule } from '../users/users.module';
@@ -16,7 +17,7 @@ import { ApiKeyHeaderStrategy } from './strategies/api-key-header.strategy';
 
 /** API keys: management endpoints, and the two strategies the global guard runs after the JWT one. */
 @Module({
-  imports: [MikroOrmModule.forFeature([ApiKeyEntity]), UsersModule],
+  imports: [MikroOrmModule.forFeature([ApiKeyEntity]), UsersModule, AuthModule],
   controllers: [ApiKeysController],
   providers: [
     { provide: ApiKeyCache, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new ApiKeyCache(config.cache.maxEntries) },

@@ -161,3 +161,20 @@ async function stopStaleServer(clusterDir: string, log: (line: string) => void):
   }
   throw new Error(`Could not stop the stale PostgreSQL server with pid ${pid}`);
 }
+
+/**
+ * The URL of an embedded server already running on `port` (a service started with `npm start`),
+ * or undefined. Commands use it rather than start their own, which would stop the running one.
+ */
+export async function runningEmbeddedUrl(port: number, database = 'atiru'): Promise<string | undefined> {
+  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  try {
+    await client.connect();
+    return url;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -2,14 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { AuthenticatedUser } from '../common/auth/principal';
 import { UsersRepository } from './users.repository';
 
-/** Placeholder until the auth core's UsersService lands on main (same method, same answer). */
 @Injectable()
 export class UsersService {
-  constructor(private readonly repository: UsersRepository) {}
+  constructor(private readonly users: UsersRepository) {}
 
-  async findAuthenticatedUser(id: string): Promise<AuthenticatedUser | null> {
-    const user = await this.repository.findById(id);
-    if (!user) return null;
-    return { id: user.id, email: user.email, emailConfirmedAt: user.emailConfirmedAt, createdAt: user.createdAt, updatedAt: user.updatedAt };
+  /** The user an authenticated request acts as, or null when the account no longer exists. */
+  findAuthenticatedUser(id: string): Promise<AuthenticatedUser | null> {
+    return this.users.findAuthenticatedById(id);
   }
 }

@@ -43,7 +43,13 @@ describe('API keys (real app, real PostgreSQL)', () => {
     service = await startTestApp({
       database,
       databaseUrl: proxy.wrap(database.url),
-      env: { LOG_LEVEL: 'debug', API_KEY_LAST_USED_INTERVAL_SECONDS: '1', API_KEY_MAX_ACTIVE_PER_USER: String(MAX_KEYS) },
+      env: {
+        LOG_LEVEL: 'debug',
+        API_KEY_LAST_USED_INTERVAL_SECONDS: '1',
+        API_KEY_MAX_ACTIVE_PER_USER: String(MAX_KEYS),
+        // Failed authentications are much of this file: keep the per-IP limit out of the way.
+        RATE_LIMIT_AUTH_FAILURE_IP: '100000/60',
+      },
     });
     ada = await signedInUser(service.app, 'ada@example.com');
     bob = await signedInUser(service.app, 'bob@example.com');

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
+import { AuthStrategyRegistry } from '../../auth/guards/auth-strategy.registry';
 import { Principal } from '../../common/auth/principal';
 import { ApiKeyAuthenticator } from '../api-key-authenticator';
 import { looksLikeApiKey } from '../api-key-format';
@@ -16,8 +17,12 @@ const BEARER = /^bearer +(\S+) *$/i;
  */
 @Injectable()
 export class ApiKeyBearerStrategy extends PassportStrategy(HeaderAPIKeyStrategy, API_KEY_BEARER_STRATEGY) {
-  constructor(private readonly authenticator: ApiKeyAuthenticator) {
+  constructor(
+    private readonly authenticator: ApiKeyAuthenticator,
+    registry: AuthStrategyRegistry,
+  ) {
     super({ header: 'Authorization', prefix: '' }, false);
+    registry.register(API_KEY_BEARER_STRATEGY, this);
   }
 
   async validate(header: string): Promise<Principal | false> {

@@ -1,5 +1,6 @@
 import { Migration20261128000100Users } from './Migration20261128000100Users';
 import { Migration20261128000200MailOutbox } from './Migration20261128000200MailOutbox';
+import { Migration20261128000300SigningKeys } from './Migration20261128000300SigningKeys';
 import { Migration20261128000500ApiKeys } from './Migration20261128000500ApiKeys';
 
 /**
@@ -9,5 +10,6 @@ import { Migration20261128000500ApiKeys } from './Migration20261128000500ApiKeys
 export const migrationsList = [
   { name: 'Migration20261128000100Users', class: Migration20261128000100Users },
   { name: 'Migration20261128000200MailOutbox', class: Migration20261128000200MailOutbox },
+  { name: 'Migration20261128000300SigningKeys', class: Migration20261128000300SigningKeys },
   { name: 'Migration20261128000500ApiKeys', class: Migration20261128000500ApiKeys },
 ];

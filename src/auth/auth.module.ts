@@ -1,0 +1,32 @@
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { UsersModule } from '../users/users.module';
+import { AuthStrategyRegistry } from './guards/auth-strategy.registry';
+import { CombinedAuthGuard } from './guards/combined-auth.guard';
+import { JwksController } from './keys/jwks.controller';
+import { SigningKeyCipher } from './keys/signing-key-cipher';
+import { SigningKeyEntity } from './keys/signing-key.entity';
+import { SigningKeyRing } from './keys/signing-key-ring';
+import { SigningKeysRepository } from './keys/signing-keys.repository';
+import { SigningKeysService } from './keys/signing-keys.service';
+import { JwtStrategy } from './strategies/jwt.strategy';
+import { AccessTokenService } from './tokens/access-token.service';
+
+/** Signing keys, access tokens, the JWT strategy and the global guard every route passes. */
+@Module({
+  imports: [MikroOrmModule.forFeature([SigningKeyEntity]), UsersModule],
+  controllers: [JwksController],
+  providers: [
+    AuthStrategyRegistry,
+    SigningKeyCipher,
+    SigningKeysRepository,
+    SigningKeysService,
+    SigningKeyRing,
+    AccessTokenService,
+    JwtStrategy,
+    { provide: APP_GUARD, useClass: CombinedAuthGuard },
+  ],
+  exports: [AccessTokenService, AuthStrategyRegistry, SigningKeysService, SigningKeyRing],
+})
+export class AuthModule {}

@@ -1,0 +1,161 @@
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import { AUTH_POLICY, AuthPolicy } from '../../common/auth/auth-policy.decorator';
+import { Principal } from '../../common/auth/principal';
+import { AppError } from '../../common/errors/app-error';
+import { isUnavailableError } from '../../common/errors/error-mapping';
+import { RateLimiterService } from '../../rate-limit/rate-limiter.service';
+import { AuthStrategyRegistry } from './auth-strategy.registry';
+
+/**
+ * The passport strategies tried in order; the first that succeeds sets the principal. Strategies
+ * not registered in the AuthStrategyRegistry (the API-key ones before ApiKeysModule exists) are skipped.
+ */
+export const AUTH_STRATEGY_CHAIN = ['jwt', 'api-key-bearer', 'api-key-header'] as const;
+
+export type AuthenticatedRequest = FastifyRequest & { user?: Principal };
+
+/** Bound of the local block list; clearing it only costs a few extra verifications. */
+const MAX_BLOCKED_CLIENTS = 100_000;
+
+/** `Bearer <credential>`, nothing else. */
+const BEARER = /^Bearer[ \t]+[^\s]+[ \t]*$/i;
+
+type ChainOutcome = { principal: Principal } | { principal?: undefined; reason: string };
+
+/**
+ * The one place where access is decided. Every route is protected unless it says `@Public()`;
+ * `@Authenticated()` accepts a JWT or an API key, `@Authenticated({ jwtOnly: true })` a JWT only.
+ * No credential (or a malformed Authorization header) is 401 MISSING_AUTH, a credential that fails
+ * is 401 INVALID_OR_EXPIRED_TOKEN, an API key on a JWT-only route is 403 JWT_REQUIRED. Errors
+ * raised by a strategy (a database outage) pass through untouched and become 503.
+ */
+@Injectable()
+export class CombinedAuthGuard implements CanActivate {
+  private readonly logger = new Logger(CombinedAuthGuard.name);
+  /** Policies by handler: the metadata never changes after start. */
+  private readonly policies = new Map<object, AuthPolicy>();
+  /** Resolved on first use, when every module has registered its strategies. */
+  private chain?: string[];
+
+  /** Client IPs over the failed-authentication limit, and until when (ms): refused before any work. */
+  private readonly blockedUntil = new Map<string, number>();
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly strategies: AuthStrategyRegistry,
+    private readonly limiter: RateLimiterService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const policy = this.policyOf(context);
+    if (policy === 'public') return true;
+
+    const http = context.switchToHttp();
+    const request = http.getRequest<AuthenticatedRequest>();
+    if (!carriesCredential(request.headers)) {
+      throw this.deny(request, AppError.missingAuth('Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>'), 'no credential');
+    }
+    this.refuseBlockedClient(request.ip);
+    const outcome = await this.runChain(request, http.getResponse<FastifyReply>());
+    if (outcome.principal === undefined) {
+      await this.countFailure(request.ip);
+      throw this.deny(request, AppError.invalidToken(), outcome.reason);
+    }
+    if (policy === 'jwt' && outcome.principal.method !== 'jwt') {
+      throw this.deny(request, new AppError('JWT_REQUIRED', 'This operation requires a session access token (JWT); API keys cannot call it'), 'API key on a JWT-only route');
+    }
+    await this.countUse(outcome.principal);
+    request.user = outcome.principal;
+    return true;
+  }
+
+  /**
+   * Failed authentications are counted per client IP (shared across instances when Redis is
+   * configured); once an IP is over the limit this instance refuses it without verifying anything
+   * until the window ends, so keys and tokens cannot be guessed at speed.
+   */
+  private refuseBlockedClient(ip: string): void {
+    const until = this.blockedUntil.get(ip);
+    if (until === undefined) return;
+    const left = until - Date.now();
+    if (left <= 0) {
+      this.blockedUntil.delete(ip);
+      return;
+    }
+    const seconds = String(Math.ceil(left / 1000));
+    throw new AppError('RATE_LIMITED', `Too many failed authentications, retry in ${seconds} s`, { 'retry-after': seconds });
+  }
+
+  private async countFailure(ip: string): Promise<void> {
+    try {
+      await this.limiter.consume('auth_failure_ip', ip);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'RATE_LIMITED') {
+        if (this.blockedUntil.size >= MAX_BLOCKED_CLIENTS) this.blockedUntil.clear();
+        this.blockedUntil.set(ip, Date.now() + Number(error.headers['retry-after']) * 1000);
+      }
+      throw error;
+    }
+  }
+
+  /** Authenticated traffic per API key and per user: in memory on the hot path, Redis when shared. */
+  private async countUse(principal: Principal): Promise<void> {
+    const keyId = principal.api_key_id;
+    if (keyId !== undefined && this.limiter.consumeInMemory('api_key', keyId) === undefined) {
+      await this.limiter.consume('api_key', keyId);
+    }
+    if (this.limiter.consumeInMemory('user', principal.user.id) === undefined) await this.limiter.consume('user', principal.user.id);
+  }
+
+  private policyOf(context: ExecutionContext): AuthPolicy {
+    const handler = context.getHandler();
+    let policy = this.policies.get(handler);
+    if (policy === undefined) {
+      // Routes that declare nothing are protected: a JWT or an API key.
+      policy = this.reflector.getAllAndOverride<AuthPolicy | undefined>(AUTH_POLICY, [handler, context.getClass()]) ?? 'any';
+      this.policies.set(handler, policy);
+    }
+    return policy;
+  }
+
+  private runChain(request: AuthenticatedRequest, reply: FastifyReply): Promise<ChainOutcome> {
+    const chain = (this.chain ??= AUTH_STRATEGY_CHAIN.filter((name) => this.strategies.has(name)));
+    return new Promise((resolve, reject) => {
+      const middleware = this.strategies.passport.authenticate(chain, { session: false }, (error: unknown, principal: Principal | false, challenges?: unknown[]) => {
+        if (error) return reject(error);
+        if (principal) return resolve({ principal });
+        const failures = challenges ?? [];
+        // A strategy that could not reach the database reports it as a failure (passport-jwt does
+        // for its key lookup); that is an outage, not a bad credential.
+        const outage = failures.find(isUnavailableError);
+        if (outage) return reject(outage);
+        resolve({ reason: failures.map((failure, index) => `${chain[index]}: ${describe(failure)}`).join('; ') || 'no strategy registered' });
+      });
+      middleware(request, reply, (error?: unknown) => (error ? reject(error) : resolve({ reason: 'no strategy decided' })));
+    });
+  }
+
+  private deny(request: AuthenticatedRequest, error: AppError, reason: string): AppError {
+    const path = request.url.split('?', 1)[0];
+    this.logger.warn(`denied ${request.method} ${path}: ${error.code}`, { method: request.method, path, code: error.code, reason });
+    return error;
+  }
+}
+
+/** True when the request carries something that may be a credential: a Bearer value or an X-Api-Key. */
+export function carriesCredential(headers: IncomingHttpHeaders): boolean {
+  const authorization = headers.authorization;
+  if (authorization !== undefined && BEARER.test(authorization)) return true;
+  const apiKey = headers['x-api-key'];
+  return typeof apiKey === 'string' && apiKey.trim() !== '';
+}
+
+function describe(failure: unknown): string {
+  if (failure === undefined || failure === null) return 'failed';
+  if (typeof failure === 'string') return failure;
+  const message = (failure as { message?: unknown }).message;
+  return typeof message === 'string' ? message : 'failed';
+}

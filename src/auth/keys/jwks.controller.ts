@@ -1,0 +1,26 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from '../../common/auth/auth-policy.decorator';
+import { JwksResponseDto } from './dto/jwks-response.dto';
+import { SigningKeyRing } from './signing-key-ring';
+
+@ApiTags('service')
+@Controller('.well-known')
+export class JwksController {
+  constructor(private readonly keys: SigningKeyRing) {}
+
+  @Get('jwks.json')
+  @Public()
+  // Short, so verifiers see a rotated-in key soon; they should also re-fetch on an unknown kid.
+  @Header('Cache-Control', 'public, max-age=60')
+  @ApiOperation({
+    summary: 'Public keys that verify access tokens',
+    description:
+      'A JSON Web Key Set (RFC 7517) with every key that verifies access tokens: the current signing key and rotated-out keys ' +
+      'until the tokens they signed have expired. Other services verify tokens with it (ES256, the key named by the `kid` header).',
+  })
+  @ApiOkResponse({ type: JwksResponseDto, description: 'The key set' })
+  getJwks(): JwksResponseDto {
+    return this.keys.jwks();
+  }
+}

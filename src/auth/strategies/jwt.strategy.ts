@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { KeyObject } from 'node:crypto';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import { Principal } from '../../common/auth/principal';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { UsersService } from '../../users/users.service';
+import { AuthStrategyRegistry } from '../guards/auth-strategy.registry';
+import { SigningKeyRing } from '../keys/signing-key-ring';
+import { SIGNING_ALGORITHM } from '../keys/signing-key-material';
+import { AccessTokenClaims } from '../tokens/access-token-claims';
+
+export const JWT_STRATEGY = 'jwt';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Failure reasons; they reach the warn log, never the response. */
+const NO_KID = new Error('token header names no kid');
+const UNKNOWN_KID = new Error('token names an unknown kid');
+const BAD_CLAIMS = { message: 'token claims are not those of an access token' };
+const NO_USER = { message: 'the user of the token no longer exists' };
+
+/**
+ * @types/passport-jwt types the key as string | Buffer, but passport-jwt hands it unchanged to
+ * jsonwebtoken, which takes a KeyObject: the one parsed at load, not a PEM parsed per request.
+ */
+type KeyCallback = (error: Error | null, key?: KeyObject | any) => void;
+
+/**
+ * Verifies `Authorization: Bearer <jwt>`: ES256 only, our issuer and audience, the key its `kid`
+ * names, not expired; then loads the user. Anything else fails, so the guard moves on to the
+ * next strategy or answers 401. A database failure is an error, never a failure.
+ */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
+  constructor(
+    keys: SigningKeyRing,
+    private readonly users: UsersService,
+    @InjectConfig() config: AppConfig,
+    registry: AuthStrategyRegistry,
+  ) {
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKeyProvider: (_request: unknown, token: string, done: KeyCallback) => {
+        const kid = readKid(token);
+        if (kid === undefined) return done(NO_KID);
+        const key = keys.verificationKey(kid);
+        if (key !== undefined) return done(null, key);
+        keys.resolveUnknownKid(kid).then(
+          (found) => (found === undefined ? done(UNKNOWN_KID) : done(null, found)),
+          // passport-jwt turns this into a failure; the guard sees it is an outage and answers 503.
+          (error: Error) => done(error),
+        );
+      },
+      algorithms: [SIGNING_ALGORITHM],
+      issuer: config.tokens.issuer,
+      audience: config.tokens.audience,
+    });
+    registry.register(JWT_STRATEGY, this);
+  }
+
+  async validate(claims: AccessTokenClaims): Promise<Principal | [false, { message: string }]> {
+    if (typeof claims.sub !== 'string' || !UUID.test(claims.sub) || typeof claims.sid !== 'string') return [false, BAD_CLAIMS];
+    const user = await this.users.findAuthenticatedUser(claims.sub);
+    if (user === null) return [false, NO_USER];
+    return { user, method: 'jwt', session_id: claims.sid };
+  }
+}
+
+/** The `kid` of a compact JWS header, read without verifying anything. */
+function readKid(token: string): string | undefined {
+  const end = token.indexOf('.');
+  if (end <= 0) return undefined;
+  try {
+    const header = JSON.parse(Buffer.from(token.slice(0, end), 'base64url').toString('utf8'));
+    return typeof header?.kid === 'string' ? header.kid : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,55 @@
+import 'reflect-metadata';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { SigningKeyCipher } from '../auth/keys/signing-key-cipher';
+import { SigningKeyEntity } from '../auth/keys/signing-key.entity';
+import { SigningKeysRepository } from '../auth/keys/signing-keys.repository';
+import { RotationResult, SigningKeysService } from '../auth/keys/signing-keys.service';
+import { AppConfig, loadConfig } from '../config/app-config';
+import { EmbeddedDatabase, runningEmbeddedUrl, startEmbeddedPostgres } from '../database/embedded-postgres';
+import { runMigrations } from '../database/migrate';
+import { ormOptions } from '../database/mikro-orm.options';
+
+/** Adds a signing key that signs from now on; running instances pick it up through NOTIFY. */
+export async function rotateSigningKeys(config: AppConfig): Promise<RotationResult> {
+  if (config.tokens.signingKeyPem) {
+    throw new Error('SIGNING_KEY_PEM is set, so the service signs with that key: rotate by putting a new key first in SIGNING_KEY_PEM');
+  }
+  const orm = await MikroORM.init({ ...ormOptions(config.database.url, 2), entities: [SigningKeyEntity] });
+  try {
+    if (config.database.migrateOnStart) await runMigrations(orm, config.database.url);
+    const keys = new SigningKeysService(orm.em, new SigningKeysRepository(orm.em), new SigningKeyCipher(config), config);
+    return await keys.rotate();
+  } finally {
+    await orm.close();
+  }
+}
+
+/** `npm run keys:rotate`: against DATABASE_URL, or the embedded database. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  let embedded: EmbeddedDatabase | undefined;
+  if (!config.database.url) {
+    // Usually the service is running: rotate on its embedded database rather than restart it.
+    const running = await runningEmbeddedUrl(config.embeddedPostgresPort);
+    embedded = running ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort });
+    config.database.url = running ?? embedded!.url;
+  }
+  try {
+    const { kid, previousRetireAt } = await rotateSigningKeys(config);
+    process.stdout.write(`new signing key ${kid} signs from now on\n`);
+    process.stdout.write(
+      previousRetireAt
+        ? `the previous key verifies the tokens it signed until ${previousRetireAt.toISOString()}, then retires\n`
+        : 'there was no previous key\n',
+    );
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    process.stderr.write(`key rotation failed: ${error?.message ?? error}\n`);
+    process.exit(1);
+  });
+}

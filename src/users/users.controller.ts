@@ -1,0 +1,23 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Authenticated, CurrentPrincipal } from '../common/auth/auth-policy.decorator';
+import { Principal } from '../common/auth/principal';
+import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { UserProfileResponseDto } from './dto/user-profile-response.dto';
+import { toUserProfileResponse } from './user-profile.mapper';
+
+@ApiTags('users')
+@Controller('users')
+export class UsersController {
+  @Get('me')
+  @Authenticated()
+  @ApiOperation({
+    summary: 'The calling user',
+    description: 'The account behind the credential: a session access token (JWT) or an API key, in either header.',
+  })
+  @ApiOkResponse({ type: UserProfileResponseDto, description: 'The calling user' })
+  @ApiResponse({ status: 503, description: 'SERVER_BUSY: the database is unavailable', type: ErrorResponseDto })
+  getCurrentUser(@CurrentPrincipal() principal: Principal): UserProfileResponseDto {
+    return toUserProfileResponse(principal.user);
+  }
+}

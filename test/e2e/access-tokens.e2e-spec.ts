@@ -1,0 +1,424 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { createPublicKey, createHmac, generateKeyPairSync, KeyObject, randomUUID } from 'node:crypto';
+import { decode, sign, verify } from 'jsonwebtoken';
+import { SigningKeyRing } from '../../src/auth/keys/signing-key-ring';
+import { jwkThumbprint } from '../../src/auth/keys/signing-key-material';
+import { SigningKeysService } from '../../src/auth/keys/signing-keys.service';
+import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
+import { rotateSigningKeys } from '../../src/cli/keys-rotate';
+import { UsersRepository } from '../../src/users/users.repository';
+import { TcpProxy } from '../support/tcp-proxy';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { startTestApp, TestApp } from '../support/test-app';
+
+const INVALID = { error: 'Invalid or expired token', statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN' };
+const MISSING = {
+  error: 'Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>',
+  statusCode: 401,
+  code: 'MISSING_AUTH',
+};
+
+interface TestUser {
+  id: string;
+  email: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+async function insertUser(service: TestApp, email = `user-${randomUUID()}@example.com`): Promise<TestUser> {
+  const repository = service.app.get(UsersRepository);
+  const user = await service.app
+    .get(EntityManager)
+    .fork()
+    .transactional((em) => repository.insertIfEmailFree(em, email, 'not-a-real-hash'));
+  if (!user) throw new Error('the test user was not inserted');
+  return { id: user.id, email: user.email, createdAt: user.createdAt, updatedAt: user.updatedAt };
+}
+
+async function sql<T = any>(service: TestApp, query: string, params: unknown[] = []): Promise<T[]> {
+  return service.app.get(EntityManager).fork().getConnection().execute(query, params);
+}
+
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+function kidOf(token: string): string {
+  return (decode(token, { complete: true })!.header as { kid: string }).kid;
+}
+
+function me(service: TestApp, token: string) {
+  return service.request('GET', '/users/me', { headers: { authorization: `Bearer ${token}` } });
+}
+
+async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function jwksKids(service: TestApp): Promise<string[]> {
+  const response = await service.request('GET', '/.well-known/jwks.json');
+  return response.body.keys.map((key: { kid: string }) => key.kid).sort();
+}
+
+describe('access tokens, signing keys and the combined guard (real app, real PostgreSQL)', () => {
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let first: TestApp;
+  let second: TestApp;
+  let user: TestUser;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const target = new URL(database.url);
+    proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
+    first = await startTestApp({ database, databaseUrl: proxy.wrap(database.url) });
+    second = await startTestApp({ database });
+    user = await insertUser(first);
+  });
+
+  afterAll(async () => {
+    proxy?.restore();
+    await first?.close();
+    await second?.close();
+    await proxy?.stop();
+    await database?.drop();
+  });
+
+  const issue = (service = first, who: { id: string; email: string } = user, sessionId = randomUUID()) =>
+    service.app.get(AccessTokenService).issue(who, sessionId);
+
+  /** Signs `claims` with the instance's current key, under any header. */
+  function signWithCurrentKey(claims: object, header: object = {}): string {
+    const { kid, privateKey } = first.app.get(SigningKeyRing).signingKey();
+    return sign(claims, privateKey, { algorithm: 'ES256', keyid: kid, header: { alg: 'ES256', ...header } as any });
+  }
+
+  function validClaims(overrides: object = {}) {
+    const now = Math.floor(Date.now() / 1000);
+    return { iss: first.config.tokens.issuer, aud: first.config.tokens.audience, sub: user.id, email: user.email, sid: randomUUID(), iat: now, exp: now + 600, ...overrides };
+  }
+
+  describe('GET /users/me', () => {
+    it('answers the caller for a fresh access token, whole body', async () => {
+      const token = await issue();
+      const response = await me(first, token.access_token);
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({
+        id: user.id,
+        email: user.email,
+        created_at: user.createdAt.toISOString(),
+        updated_at: user.updatedAt.toISOString(),
+        email_confirmed_at: null,
+      });
+      expect(response.body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    });
+
+    it('shows when the email was confirmed', async () => {
+      const confirmed = await insertUser(first);
+      await sql(first, `UPDATE users SET email_confirmed_at = '2024-01-15T12:05:00.123Z' WHERE id = ?`, [confirmed.id]);
+      const response = await me(first, (await issue(first, confirmed)).access_token);
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({
+        id: confirmed.id,
+        email: confirmed.email,
+        created_at: confirmed.createdAt.toISOString(),
+        updated_at: confirmed.updatedAt.toISOString(),
+        email_confirmed_at: '2024-01-15T12:05:00.123Z',
+      });
+    });
+
+    it('answers 401 MISSING_AUTH without a credential', async () => {
+      const response = await first.request('GET', '/users/me');
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual(MISSING);
+    });
+
+    it.each([['Basic x'], ['Bearer'], ['Bearer '], ['Bearer two words'], ['Token abc']])(
+      'answers 401 MISSING_AUTH for the malformed header "Authorization: %s"',
+      async (authorization) => {
+        const response = await first.request('GET', '/users/me', { headers: { authorization } });
+        expect(response.status).toBe(401);
+        expect(response.body).toEqual(MISSING);
+      },
+    );
+
+    it('answers 401 INVALID_OR_EXPIRED_TOKEN for a well-formed credential that is no token', async () => {
+      const response = await me(first, 'not-a-jwt');
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual(INVALID);
+    });
+
+    it('does not take a JWT from X-Api-Key', async () => {
+      const token = await issue();
+      const response = await first.request('GET', '/users/me', { headers: { 'x-api-key': token.access_token } });
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual(INVALID);
+    });
+
+    it('answers 401 for the token of a deleted user', async () => {
+      const doomed = await insertUser(first);
+      const token = await issue(first, doomed);
+      expect((await me(first, token.access_token)).status).toBe(200);
+      await sql(first, 'DELETE FROM users WHERE id = ?', [doomed.id]);
+      const response = await me(first, token.access_token);
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual(INVALID);
+    });
+
+    it('logs a denied request at warn, without the token', async () => {
+      const token = sign(validClaims({ exp: Math.floor(Date.now() / 1000) - 10 }), first.app.get(SigningKeyRing).signingKey().privateKey, {
+        algorithm: 'ES256',
+        keyid: first.app.get(SigningKeyRing).signingKey().kid,
+      });
+      await first.request('GET', '/users/me', { headers: { authorization: `Bearer ${token}`, 'x-request-id': 'denied-1' } });
+      // Nest's Logger is process-wide: the app started last captures the lines of both.
+      const entry = [...first.logs.entries(), ...second.logs.entries()].find((line) => line.request_id === 'denied-1' && line.context === 'CombinedAuthGuard');
+      expect(entry).toMatchObject({
+        level: 40,
+        msg: 'denied GET /users/me: INVALID_OR_EXPIRED_TOKEN',
+        code: 'INVALID_OR_EXPIRED_TOKEN',
+        path: '/users/me',
+        reason: expect.stringContaining('jwt expired'),
+      });
+      for (const logs of [first.logs.text, second.logs.text]) {
+        expect(logs).not.toContain(token);
+        expect(logs).not.toContain(token.split('.')[2]);
+      }
+    });
+  });
+
+  describe('access tokens', () => {
+    it('are ES256 JWTs with kid, iss, aud, sub, email, sid, iat and exp', async () => {
+      const sessionId = randomUUID();
+      const before = Math.floor(Date.now() / 1000);
+      const token = await issue(first, user, sessionId);
+      const decoded = decode(token.access_token, { complete: true })!;
+      expect(decoded.header).toEqual({ alg: 'ES256', typ: 'JWT', kid: first.app.get(SigningKeyRing).signingKey().kid });
+      expect(decoded.payload).toEqual({
+        iss: 'http://127.0.0.1:3000',
+        aud: 'atiru',
+        sub: user.id,
+        email: user.email,
+        sid: sessionId,
+        iat: expect.any(Number),
+        exp: expect.any(Number),
+      });
+      const { iat, exp } = decoded.payload as { iat: number; exp: number };
+      expect(iat).toBeGreaterThanOrEqual(before);
+      expect(exp - iat).toBe(3600);
+      expect(token).toEqual({ access_token: expect.any(String), expires_in: 3600, expires_at: exp });
+    });
+
+    it('verify with the published JWKS alone', async () => {
+      const token = await issue();
+      const response = await first.request('GET', '/.well-known/jwks.json');
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('public, max-age=60');
+      expect(response.body).toEqual({
+        keys: [{ kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String), kid: kidOf(token.access_token), alg: 'ES256', use: 'sig' }],
+      });
+      const jwk = response.body.keys[0];
+      const publicKey = createPublicKey({ key: jwk, format: 'jwk' });
+      expect(jwkThumbprint(publicKey)).toBe(jwk.kid);
+      const claims = verify(token.access_token, publicKey, { algorithms: ['ES256'], issuer: 'http://127.0.0.1:3000', audience: 'atiru' });
+      expect(claims).toMatchObject({ sub: user.id, email: user.email });
+    });
+
+    it('are verified by a second instance on the same database, which shares the key', async () => {
+      expect(await jwksKids(second)).toEqual(await jwksKids(first));
+      const token = await issue(first);
+      const response = await me(second, token.access_token);
+      expect(response.status).toBe(200);
+      expect(response.body.id).toBe(user.id);
+      expect((await me(first, (await issue(second)).access_token)).status).toBe(200);
+    });
+  });
+
+  describe('forged tokens answer 401 INVALID_OR_EXPIRED_TOKEN', () => {
+    const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const currentKid = () => first.app.get(SigningKeyRing).signingKey().kid;
+    const publicPem = () => createPublicKey(first.app.get(SigningKeyRing).signingKey().privateKey).export({ type: 'spki', format: 'pem' }).toString();
+
+    const forgers: Array<[string, () => Promise<string> | string]> = [
+      ['alg none', () => `${b64({ alg: 'none', typ: 'JWT', kid: currentKid() })}.${b64(validClaims())}.`],
+      [
+        'HS256 signed with the public key PEM',
+        () => {
+          const signingInput = `${b64({ alg: 'HS256', typ: 'JWT', kid: currentKid() })}.${b64(validClaims())}`;
+          return `${signingInput}.${createHmac('sha256', publicPem()).update(signingInput).digest('base64url')}`;
+        },
+      ],
+      [
+        'a tampered payload',
+        async () => {
+          const [header, , signature] = (await issue()).access_token.split('.');
+          return `${header}.${b64(validClaims({ email: 'admin@example.com' }))}.${signature}`;
+        },
+      ],
+      ['an expired token', () => signWithCurrentKey(validClaims({ iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 }))],
+      ['a wrong issuer', () => signWithCurrentKey(validClaims({ iss: 'https://evil.example' }))],
+      ['a wrong audience', () => signWithCurrentKey(validClaims({ aud: 'someone-else' }))],
+      ['an unknown kid', () => signWithCurrentKey(validClaims(), { kid: 'no-such-key' })],
+      ['no kid at all', () => sign(validClaims(), first.app.get(SigningKeyRing).signingKey().privateKey, { algorithm: 'ES256' })],
+      ['a stranger key under its own kid', () => sign(validClaims(), stranger.privateKey, { algorithm: 'ES256', keyid: jwkThumbprint(stranger.publicKey) })],
+      ['a stranger key claiming our kid', () => sign(validClaims(), stranger.privateKey, { algorithm: 'ES256', keyid: currentKid() })],
+      ['a subject that is no user id', () => signWithCurrentKey(validClaims({ sub: "1' OR '1'='1" }))],
+    ];
+
+    it.each(forgers)('%s', async (_name, forge) => {
+      const token = await forge();
+      const response = await me(first, token);
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual(INVALID);
+    });
+
+    it('while the same claims, honestly signed, pass', async () => {
+      expect((await me(first, signWithCurrentKey(validClaims()))).status).toBe(200);
+    });
+  });
+
+  describe('key rotation', () => {
+    it('keeps tokens signed before it valid, signs new ones with the new key, and reaches the other instance', async () => {
+      const before = await issue(first);
+      const oldKid = kidOf(before.access_token);
+
+      const { kid: newKid, previousRetireAt } = await first.app.get(SigningKeysService).rotate();
+      expect(newKid).not.toBe(oldKid);
+      const expectedRetire = Date.now() + (first.config.tokens.accessTtlSeconds + 60) * 1000;
+      expect(Math.abs(previousRetireAt!.getTime() - expectedRetire)).toBeLessThan(5_000);
+
+      // Both instances hear the NOTIFY; neither restarts.
+      for (const service of [first, second]) {
+        const kid = await eventually(async () => kidOf((await issue(service)).access_token), (kid) => kid === newKid);
+        expect(kid).toBe(newKid);
+        expect(await jwksKids(service)).toEqual([oldKid, newKid].sort());
+      }
+      expect((await me(first, before.access_token)).status).toBe(200);
+      expect((await me(second, before.access_token)).status).toBe(200);
+      const after = await issue(first);
+      expect((await me(second, after.access_token)).status).toBe(200);
+
+      const rows = await sql(first, 'SELECT kid, retire_at FROM signing_keys ORDER BY created_at');
+      expect(rows).toEqual([
+        { kid: oldKid, retire_at: expect.any(String) },
+        { kid: newKid, retire_at: null },
+      ]);
+    });
+
+    it('runs from the keys:rotate command against the same database', async () => {
+      const before = await issue(second);
+      const { kid } = await rotateSigningKeys({ ...first.config, database: { ...first.config.database, url: database.url } });
+      for (const service of [first, second]) {
+        expect(await eventually(() => jwksKids(service), (kids) => kids.includes(kid))).toContain(kid);
+        expect(await eventually(async () => kidOf((await issue(service)).access_token), (signing) => signing === kid)).toBe(kid);
+      }
+      expect((await me(first, before.access_token)).status).toBe(200);
+    });
+
+    it('stops using and publishing a key once it retires', async () => {
+      const ring = first.app.get(SigningKeyRing);
+      const old = await issue(first);
+      await first.app.get(SigningKeysService).rotate();
+      await eventually(async () => ring.signingKey().kid, (kid) => kid !== kidOf(old.access_token));
+      expect((await me(first, old.access_token)).status).toBe(200);
+
+      await sql(first, `UPDATE signing_keys SET retire_at = now() - interval '1 second' WHERE kid = ?`, [kidOf(old.access_token)]);
+      await ring.reload();
+      expect(await jwksKids(first)).not.toContain(kidOf(old.access_token));
+      const response = await me(first, old.access_token);
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual(INVALID);
+    });
+  });
+
+  describe('a database outage', () => {
+    it('answers 503 SERVER_BUSY while the user cannot be loaded, not 401, and recovers', async () => {
+      const token = await issue();
+      proxy.cut();
+      try {
+        const response = await me(first, token.access_token);
+        expect(response.status).toBe(503);
+        expect(response.body).toEqual({ statusCode: 503, code: 'SERVER_BUSY', error: expect.any(String) });
+      } finally {
+        proxy.restore();
+      }
+      const recovered = await eventually(() => me(first, token.access_token), (response) => response.status === 200, 15_000);
+      expect(recovered.status).toBe(200);
+    });
+  });
+});
+
+describe('signing keys at start', () => {
+  it('are created once when two instances start together on an empty database', async () => {
+    const database = await createTestDatabase();
+    const [a, b] = await Promise.all([startTestApp({ database }), startTestApp({ database })]);
+    try {
+      const rows = await sql(a, 'SELECT kid FROM signing_keys');
+      expect(rows).toHaveLength(1);
+      expect(await jwksKids(a)).toEqual([rows[0].kid]);
+      expect(await jwksKids(b)).toEqual([rows[0].kid]);
+      const user = await insertUser(a);
+      const token = await b.app.get(AccessTokenService).issue(user, randomUUID());
+      expect((await me(a, token.access_token)).status).toBe(200);
+
+      // The race itself, past the migration lock that serialised the two starts: ten creators, one key.
+      await sql(a, 'DELETE FROM signing_keys');
+      const services = [a, b].map((service) => service.app.get(SigningKeysService));
+      await Promise.all(Array.from({ length: 10 }, (_, index) => services[index % 2].ensureCurrentKey()));
+      expect(await sql(a, 'SELECT kid FROM signing_keys WHERE retire_at IS NULL')).toHaveLength(1);
+    } finally {
+      await a.close();
+      await b.close();
+      await database.drop();
+    }
+  });
+
+  it('stop the start, naming SIGNING_KEY_ENCRYPTION_SECRET, when the secret cannot decrypt them', async () => {
+    const database = await createTestDatabase();
+    try {
+      const a = await startTestApp({ database });
+      await a.close();
+      await expect(startTestApp({ database, env: { SIGNING_KEY_ENCRYPTION_SECRET: 'another-secret-entirely-0123456789' } })).rejects.toThrow(
+        /SIGNING_KEY_ENCRYPTION_SECRET/,
+      );
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('come from SIGNING_KEY_PEM when it is set: the first key signs, every key verifies and is published', async () => {
+    const pem = (key: KeyObject) => key.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const current = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const previous = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const service = await startTestApp({ env: { SIGNING_KEY_PEM: `${pem(current.privateKey)}\n${pem(previous.privateKey)}` } });
+    try {
+      const user = await insertUser(service);
+      const token = await service.app.get(AccessTokenService).issue(user, randomUUID());
+      expect(kidOf(token.access_token)).toBe(jwkThumbprint(current.publicKey));
+      expect(await jwksKids(service)).toEqual([jwkThumbprint(current.publicKey), jwkThumbprint(previous.publicKey)].sort());
+      expect((await me(service, token.access_token)).status).toBe(200);
+      const now = Math.floor(Date.now() / 1000);
+      const byPrevious = sign({ iss: service.config.tokens.issuer, aud: 'atiru', sub: user.id, email: user.email, sid: randomUUID(), iat: now, exp: now + 60 }, previous.privateKey, {
+        algorithm: 'ES256',
+        keyid: jwkThumbprint(previous.publicKey),
+      });
+      expect((await me(service, byPrevious)).status).toBe(200);
+      expect(await sql(service, 'SELECT kid FROM signing_keys')).toEqual([]);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('refuse a SIGNING_KEY_PEM that is not a P-256 key', async () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const database = await createTestDatabase();
+    try {
+      await expect(startTestApp({ database, env: { SIGNING_KEY_PEM: rsa } })).rejects.toThrow(/SIGNING_KEY_PEM key #1 must be an EC P-256 private key/);
+    } finally {
+      await database.drop();
+    }
+  });
+});

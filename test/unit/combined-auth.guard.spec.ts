@@ -1,0 +1,230 @@
+import { Controller, ExecutionContext, Get, Logger } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthStrategyRegistry } from '../../src/auth/guards/auth-strategy.registry';
+import { CombinedAuthGuard } from '../../src/auth/guards/combined-auth.guard';
+import { Authenticated, Public } from '../../src/common/auth/auth-policy.decorator';
+import { AuthenticatedUser, Principal } from '../../src/common/auth/principal';
+import { AppError } from '../../src/common/errors/app-error';
+import { loadConfig } from '../../src/config/app-config';
+import { RateLimiterService } from '../../src/rate-limit/rate-limiter.service';
+
+@Controller('probe')
+class ProbeController {
+  @Get('public')
+  @Public()
+  public() {}
+
+  @Get('any')
+  @Authenticated()
+  any() {}
+
+  @Get('jwt')
+  @Authenticated({ jwtOnly: true })
+  jwt() {}
+
+  @Get('undeclared')
+  undeclared() {}
+}
+
+type Route = keyof ProbeController;
+
+const user: AuthenticatedUser = { id: 'u1', email: 'ada@example.com', emailConfirmedAt: null, createdAt: new Date(0), updatedAt: new Date(0) };
+const jwtPrincipal: Principal = { user, method: 'jwt', session_id: 's1' };
+const apiKeyPrincipal: Principal = { user, method: 'api_key', api_key_id: 'k1' };
+
+type Outcome = { success: Principal } | { fail: unknown } | { error: unknown };
+
+/** A passport strategy whose verdict the test decides; records that it ran. */
+class FakeStrategy {
+  readonly calls: string[] = [];
+  constructor(
+    private readonly name: string,
+    private readonly decide: (headers: Record<string, string>) => Outcome,
+  ) {}
+
+  authenticate(this: FakeStrategy & { success(u: unknown): void; fail(c: unknown): void; error(e: unknown): void }, request: { headers: Record<string, string> }) {
+    this.calls.push(this.name);
+    const outcome = this.decide(request.headers);
+    if ('success' in outcome) this.success(outcome.success);
+    else if ('error' in outcome) this.error(outcome.error);
+    else this.fail(outcome.fail);
+  }
+}
+
+const bearer = (headers: Record<string, string>) => headers.authorization?.replace(/^Bearer /, '');
+
+const jwt = () =>
+  new FakeStrategy('jwt', (headers) => (bearer(headers) === 'good-jwt' ? { success: jwtPrincipal } : { fail: new Error('invalid signature') }));
+const apiKeyBearer = () =>
+  new FakeStrategy('api-key-bearer', (headers) => (bearer(headers) === 'atiru_good' ? { success: apiKeyPrincipal } : { fail: new Error('unknown key') }));
+const apiKeyHeader = () =>
+  new FakeStrategy('api-key-header', (headers) => (headers['x-api-key'] === 'atiru_good' ? { success: apiKeyPrincipal } : { fail: new Error('unknown key') }));
+
+function setUp(strategies: FakeStrategy[], env: Record<string, string> = {}) {
+  const registry = new AuthStrategyRegistry();
+  const ran: string[] = [];
+  for (const strategy of strategies) {
+    registry.register((strategy as any).name, strategy as any);
+    // passport runs a copy made with Object.create, so record through a shared list.
+    (strategy as any).calls = ran;
+  }
+  const limiter = new RateLimiterService(loadConfig({ NODE_ENV: 'test', ...env }));
+  return { guard: new CombinedAuthGuard(new Reflector(), registry, limiter), ran };
+}
+
+function call(guard: CombinedAuthGuard, route: Route, headers: Record<string, string> = {}) {
+  const request: { headers: Record<string, string>; method: string; url: string; ip: string; user?: Principal } = {
+    headers,
+    method: 'GET',
+    url: `/probe/${route}?q=1`,
+    ip: headers['x-test-ip'] ?? '192.0.2.1',
+  };
+  const context = {
+    getHandler: () => ProbeController.prototype[route],
+    getClass: () => ProbeController,
+    switchToHttp: () => ({ getRequest: () => request, getResponse: () => ({}) }),
+  } as unknown as ExecutionContext;
+  return { result: guard.canActivate(context), request };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+const code = async (promise: Promise<unknown>) => {
+  const error = await rejection(promise);
+  return error instanceof AppError ? error.code : error;
+};
+
+describe('CombinedAuthGuard', () => {
+  let warn: jest.SpyInstance;
+
+  beforeEach(() => {
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => warn.mockRestore());
+
+  it('lets a @Public() route through without running any strategy', async () => {
+    const { guard, ran } = setUp([jwt()]);
+    await expect(call(guard, 'public').result).resolves.toBe(true);
+    expect(ran).toEqual([]);
+  });
+
+  it.each<[Route]>([['any'], ['jwt'], ['undeclared']])('answers MISSING_AUTH on %s without a credential, running nothing', async (route) => {
+    const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()]);
+    expect(await code(call(guard, route).result)).toBe('MISSING_AUTH');
+    expect(ran).toEqual([]);
+  });
+
+  it.each(['Basic x', 'Bearer', 'Bearer ', 'Bearer a b', 'bearer-token'])('answers MISSING_AUTH for "Authorization: %s"', async (authorization) => {
+    const { guard, ran } = setUp([jwt()]);
+    expect(await code(call(guard, 'any', { authorization }).result)).toBe('MISSING_AUTH');
+    expect(ran).toEqual([]);
+  });
+
+  it('treats a route that declares nothing as protected: a valid JWT passes', async () => {
+    const { guard } = setUp([jwt()]);
+    const { result, request } = call(guard, 'undeclared', { authorization: 'Bearer good-jwt' });
+    await expect(result).resolves.toBe(true);
+    expect(request.user).toBe(jwtPrincipal);
+  });
+
+  it('sets the JWT principal and stops at the first strategy that succeeds', async () => {
+    const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()]);
+    const { result, request } = call(guard, 'jwt', { authorization: 'Bearer good-jwt' });
+    await expect(result).resolves.toBe(true);
+    expect(request.user).toBe(jwtPrincipal);
+    expect(ran).toEqual(['jwt']);
+  });
+
+  it('answers INVALID_OR_EXPIRED_TOKEN when every strategy fails, after trying them in order', async () => {
+    const { guard, ran } = setUp([apiKeyHeader(), apiKeyBearer(), jwt()]);
+    expect(await code(call(guard, 'any', { authorization: 'Bearer forged' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect(ran).toEqual(['jwt', 'api-key-bearer', 'api-key-header']);
+  });
+
+  it('skips strategies that are not registered (no API-key module yet)', async () => {
+    const { guard, ran } = setUp([jwt()]);
+    expect(await code(call(guard, 'any', { authorization: 'Bearer atiru_good' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect(ran).toEqual(['jwt']);
+  });
+
+  it('accepts an API key on Authorization: Bearer for a JWT-or-API-key route', async () => {
+    const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()]);
+    const { result, request } = call(guard, 'any', { authorization: 'Bearer atiru_good' });
+    await expect(result).resolves.toBe(true);
+    expect(request.user).toBe(apiKeyPrincipal);
+    expect(ran).toEqual(['jwt', 'api-key-bearer']);
+  });
+
+  it('accepts an API key in X-Api-Key, even next to a malformed Authorization header', async () => {
+    const { guard } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()]);
+    await expect(call(guard, 'any', { 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
+    await expect(call(guard, 'any', { 'x-api-key': 'atiru_good', authorization: 'Basic x' }).result).resolves.toBe(true);
+  });
+
+  it('answers JWT_REQUIRED when a valid API key calls a JWT-only route', async () => {
+    const { guard } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()]);
+    const { result, request } = call(guard, 'jwt', { 'x-api-key': 'atiru_good' });
+    expect(await code(result)).toBe('JWT_REQUIRED');
+    expect(request.user).toBeUndefined();
+  });
+
+  it('answers INVALID_OR_EXPIRED_TOKEN, not JWT_REQUIRED, for a bad API key on a JWT-only route', async () => {
+    const { guard } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()]);
+    expect(await code(call(guard, 'jwt', { 'x-api-key': 'atiru_bad' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
+  });
+
+  it('lets a strategy error (the database is down) through untouched', async () => {
+    const outage = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const { guard } = setUp([jwt(), new FakeStrategy('api-key-bearer', () => ({ error: outage }))]);
+    expect(await rejection(call(guard, 'any', { authorization: 'Bearer atiru_good' }).result)).toBe(outage);
+  });
+
+  it('turns an outage reported as a failure (a key lookup) into that error, not a 401', async () => {
+    const outage = Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+    const { guard } = setUp([new FakeStrategy('jwt', () => ({ fail: outage }))]);
+    expect(await rejection(call(guard, 'any', { authorization: 'Bearer good-jwt' }).result)).toBe(outage);
+  });
+
+  it('logs a denial at warn with the path, code and reason, never the credential or the query', async () => {
+    const { guard } = setUp([jwt()]);
+    await rejection(call(guard, 'any', { authorization: 'Bearer secret-token-value' }).result);
+    expect(warn).toHaveBeenCalledTimes(1);
+    const [message, fields] = warn.mock.calls[0];
+    expect(fields).toEqual({ method: 'GET', path: '/probe/any', code: 'INVALID_OR_EXPIRED_TOKEN', reason: 'jwt: invalid signature' });
+    expect(message).toBe('denied GET /probe/any: INVALID_OR_EXPIRED_TOKEN');
+    expect(JSON.stringify(warn.mock.calls)).not.toContain('secret-token-value');
+  });
+
+  describe('failed authentications per client IP', () => {
+    it('answers 429 once an address is over the limit, even for a good credential, and other addresses are unaffected', async () => {
+      const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_AUTH_FAILURE_IP: '3/60' });
+      for (let i = 0; i < 3; i++) {
+        await expect(call(guard, 'any', { authorization: 'Bearer guess' }).result).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
+      }
+      await expect(call(guard, 'any', { authorization: 'Bearer guess' }).result).rejects.toMatchObject({
+        code: 'RATE_LIMITED',
+        headers: expect.objectContaining({ 'retry-after': expect.stringMatching(/^\d+$/) }),
+      });
+      ran.length = 0;
+      await expect(call(guard, 'any', { authorization: 'Bearer good-jwt' }).result).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      expect(ran).toEqual([]); // refused before any strategy ran
+      await expect(call(guard, 'any', { authorization: 'Bearer good-jwt', 'x-test-ip': '192.0.2.2' }).result).resolves.toBe(true);
+    });
+
+    it('limits authenticated traffic per API key', async () => {
+      const { guard } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_API_KEY: '2/60' });
+      await expect(call(guard, 'any', { 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
+      await expect(call(guard, 'any', { 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
+      await expect(call(guard, 'any', { 'x-api-key': 'atiru_good' }).result).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      await expect(call(guard, 'any', { authorization: 'Bearer good-jwt' }).result).resolves.toBe(true);
+    });
+  });
+});
