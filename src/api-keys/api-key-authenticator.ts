@@ -44,7 +44,7 @@ export class ApiKeyAuthenticator {
   private async lookUp(keyHash: string, now: number): Promise<CachedApiKey | 'rejected'> {
     const snapshot = this.cache.snapshot();
     const found = await this.repository.findActiveByHash(keyHash);
-    const key = found ? { id: found.id, userId: found.userId, expiresAt: found.expiresAt?.getTime() ?? null } : null;
+    const key = found ? { id: found.id, userId: found.userId, expiresAt: found.expiresAt } : null;
     this.cache.remember(keyHash, snapshot, key, now);
     // The database compared with its own clock; the cache compares with ours: agree on ours.
     return key && (key.expiresAt === null || key.expiresAt > now) ? key : 'rejected';

@@ -1,15 +1,22 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { PgListener } from '../database/pg-listener';
 import { ApiKeyEntity } from './api-key.entity';
 
-/** The PostgreSQL channel that carries revocations to every instance; the payload is the key's hash (hex). */
+/**
+ * The PostgreSQL channel that carries revocations to every instance: `revoked:<key hash>` from
+ * the revoking transaction, then `ack:<key hash>:<instance>` from each instance once it forgot it.
+ */
 export const API_KEY_REVOKED_CHANNEL = 'api_key_revoked';
+export const API_KEY_REVOKED_PREFIX = 'revoked:';
+export const API_KEY_ACK_PREFIX = 'ack:';
 
 /** What authenticating with a key needs to know about it. */
 export interface ActiveApiKey {
   id: string;
   userId: string;
-  expiresAt: Date | null;
+  /** Epoch milliseconds, or null for a key that never expires. */
+  expiresAt: number | null;
 }
 
 export interface NewApiKey {
@@ -31,13 +38,15 @@ export class ApiKeysRepository {
 
   /** The authentication lookup: one indexed read, no entity, no identity map. */
   async findActiveByHash(keyHash: string): Promise<ActiveApiKey | null> {
-    const rows = await this.em.getConnection().execute<Array<{ id: string; user_id: string; expires_at: Date | null }>>(
-      `SELECT id, user_id, expires_at FROM api_keys WHERE key_hash = decode(?, 'hex') AND ${ACTIVE}`,
+    // Expiry as epoch milliseconds (float8 arrives as a number), free of any time-zone parsing.
+    const rows = await this.em.getConnection().execute<Array<{ id: string; user_id: string; expires_at_ms: number | null }>>(
+      `SELECT id, user_id, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at_ms
+         FROM api_keys WHERE key_hash = decode(?, 'hex') AND ${ACTIVE}`,
       [keyHash],
     );
     if (rows.length === 0) return null;
     const [row] = rows;
-    return { id: row.id, userId: row.user_id, expiresAt: row.expires_at };
+    return { id: row.id, userId: row.user_id, expiresAt: row.expires_at_ms };
   }
 
   listActiveForUser(userId: string, em: EntityManager = this.em.fork()): Promise<ApiKeyEntity[]> {
@@ -91,8 +100,23 @@ export class ApiKeysRepository {
     );
     if (rows.length === 0) return null;
     const keyHash = rows[0].key_hash;
-    await em.getConnection().execute('SELECT pg_notify(?, ?)', [API_KEY_REVOKED_CHANNEL, keyHash], 'all', em.getTransactionContext());
+    await em
+      .getConnection()
+      .execute('SELECT pg_notify(?, ?)', [API_KEY_REVOKED_CHANNEL, API_KEY_REVOKED_PREFIX + keyHash], 'all', em.getTransactionContext());
     return keyHash;
+  }
+
+  /** How many instances listen for revocations right now (their connections, in pg_stat_activity). */
+  async countRevocationListeners(em: EntityManager): Promise<number> {
+    const [row] = await em
+      .getConnection()
+      .execute<Array<{ count: number }>>(
+        'SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?',
+        [PgListener.applicationName(API_KEY_REVOKED_CHANNEL)],
+        'all',
+        em.getTransactionContext(),
+      );
+    return row.count;
   }
 
   /** One UPDATE for a whole batch; a later value already stored is never moved back. */

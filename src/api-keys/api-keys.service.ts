@@ -6,7 +6,7 @@ import { InjectConfig } from '../config/config.module';
 import { ApiKeyCache } from './api-key-cache';
 import { generateApiKey, hashApiKey } from './api-key-format';
 import { toApiKeyCreatedResponse, toApiKeyResponse } from './api-key.mapper';
-import { ApiKeyRevocationListener, RevocationEcho } from './api-key-revocation.listener';
+import { ApiKeyRevocationListener, RevocationAcknowledgements } from './api-key-revocation.listener';
 import { ApiKeysRepository } from './api-key.repository';
 import { ApiKeyCreateDto } from './dto/api-key-create.dto';
 import { ApiKeyCreatedResponseDto, ApiKeyListResponseDto } from './dto/api-key-response.dto';
@@ -52,24 +52,24 @@ export class ApiKeysService {
     return { api_keys: keys.map(toApiKeyResponse) };
   }
 
-  /** Revokes the caller's key, and answers once every instance has been told. */
+  /** Revokes the caller's key, and answers once every instance has dropped it from memory. */
   async revoke(userId: string, id: string): Promise<void> {
-    let echo: RevocationEcho | undefined;
+    let acknowledgements: RevocationAcknowledgements | undefined;
     let keyHash: string;
     try {
       keyHash = await this.em.transactional(async (em) => {
         const revoked = await this.repository.revokeForUser(em, userId, id);
         if (!revoked) throw AppError.notFound('API key not found');
-        echo = this.revocations.expectRevocation(revoked);
+        acknowledgements = this.revocations.expectAcknowledgements(revoked, await this.repository.countRevocationListeners(em));
         return revoked;
       });
     } catch (error) {
-      echo?.cancel();
+      acknowledgements?.cancel();
       throw error;
     }
-    // This instance forgets at once; the notification tells the others (and this one again).
+    // This instance forgets at once; the notification tells every instance (this one included).
     this.cache.forget(keyHash);
-    await echo?.wait();
+    await acknowledgements?.wait();
     this.logger.log(`user ${userId} revoked API key ${id}`);
   }
 }

@@ -59,10 +59,32 @@ export class PgListener {
     return this.client !== undefined;
   }
 
+  /**
+   * The `application_name` of every listening connection on `channel`, so a sender can count the
+   * listeners in `pg_stat_activity` (e.g. to wait until each has acknowledged a notification).
+   */
+  static applicationName(channel: string): string {
+    return `atiru:${channel}`.slice(0, 63);
+  }
+
+  /** Sends a notification on this listener's channel over its own connection; false when not connected. */
+  async notify(payload: string): Promise<boolean> {
+    const client = this.client;
+    if (!client) return false;
+    await client.query('SELECT pg_notify($1, $2)', [this.channel, payload]);
+    return true;
+  }
+
   private async connect(): Promise<void> {
     this.retryTimer = undefined;
     if (this.stopped) return;
-    const client = new Client({ connectionString: this.url, connectionTimeoutMillis: QUERY_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, keepAlive: true });
+    const client = new Client({
+      connectionString: this.url,
+      connectionTimeoutMillis: QUERY_TIMEOUT_MS,
+      query_timeout: QUERY_TIMEOUT_MS,
+      keepAlive: true,
+      application_name: PgListener.applicationName(this.channel),
+    });
     let dropped = false;
     const drop = (error?: Error) => {
       if (dropped) return;

@@ -289,8 +289,9 @@ describe('API keys (real app, real PostgreSQL)', () => {
   });
 
   it('answers 503 SERVER_BUSY, never 401, when the database is down during a key lookup', async () => {
-    const fresh = await newKey(ada); // never used: not in any cache
-    const known = await newKey(ada);
+    const user = await signedInUser(service.app, 'outage@example.com');
+    const fresh = await newKey(user); // never used: not in any cache
+    const known = await newKey(user);
     expect((await service.request('GET', '/users/me', { headers: header(known.key) })).status).toBe(200);
     const listener = service.app.get(ApiKeyRevocationListener);
     expect(listener.connected).toBe(true);

@@ -24,7 +24,7 @@ class FakeRepository {
     this.lookups++;
     if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     const row = this.rows.get(keyHash);
-    return row && (row.expiresAt === null || row.expiresAt.getTime() > Date.now()) ? row : null;
+    return row && (row.expiresAt === null || row.expiresAt > Date.now()) ? row : null;
   }
 }
 
@@ -47,7 +47,7 @@ describe('ApiKeyAuthenticator', () => {
 
   afterEach(() => jest.useRealTimers());
 
-  function store(key: string, id = 'key-1', expiresAt: Date | null = null, userId = USER.id): void {
+  function store(key: string, id = 'key-1', expiresAt: number | null = null, userId = USER.id): void {
     repository.rows.set(hashApiKey(key), { id, userId, expiresAt });
   }
 
@@ -96,7 +96,7 @@ describe('ApiKeyAuthenticator', () => {
   it('rejects a cached key once it expires, without asking the database', async () => {
     jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00.000Z') });
     const { key } = generateApiKey();
-    store(key, 'key-1', new Date('2026-01-01T00:00:05.000Z'));
+    store(key, 'key-1', Date.parse('2026-01-01T00:00:05.000Z'));
     expect(await authenticator.authenticate(key)).not.toBeNull();
     jest.setSystemTime(new Date('2026-01-01T00:00:05.000Z'));
     expect(await authenticator.authenticate(key)).toBeNull();
