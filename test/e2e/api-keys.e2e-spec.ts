@@ -137,11 +137,12 @@ describe('API keys (real app, real PostgreSQL)', () => {
   it('answers 404 for an unknown id and 400 for a malformed one', async () => {
     const unknown = await service.request('DELETE', `/auth/api-keys/${randomUUID()}`, { headers: ada.jwt });
     expect({ status: unknown.status, code: unknown.body.code }).toEqual({ status: 404, code: 'NOT_FOUND' });
-    for (const id of ['not-a-uuid', '123', `${randomUUID()}x`]) {
+    // The last two are refused by the router itself (too long for a parameter; a broken escape).
+    for (const id of ['not-a-uuid', '123', `${randomUUID()}x`, 'x'.repeat(150), '%F0%9F%99']) {
       const response = await service.request('DELETE', `/auth/api-keys/${id}`, { headers: ada.jwt });
       expect({ status: response.status, body: response.body }).toEqual({
         status: 400,
-        body: { statusCode: 400, code: 'INVALID_REQUEST', error: expect.stringMatching(/id must be a UUID/) },
+        body: { statusCode: 400, code: 'INVALID_REQUEST', error: expect.stringMatching(/id must be a UUID|path parameter is too long|malformed URL/) },
       });
     }
   });
