@@ -1,4 +1,4 @@
-import { LruCache } from '../common/cache/lru-cache';
+import { LruCache } from '../common/cache/bounded-cache';
 
 /** What a hit needs to authenticate without the database. */
 export interface CachedApiKey {

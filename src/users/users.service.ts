@@ -1,13 +1,70 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { AuthenticatedUser } from '../common/auth/principal';
+import { BoundedCache } from '../common/cache/bounded-cache';
+import { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
+import { PgListener } from '../database/pg-listener';
 import { UsersRepository } from './users.repository';
 
+/** Notified by a trigger on `users` (migration UserChangeNotify) with the id of a changed row. */
+export const USER_CHANGED_CHANNEL = 'atiru_user_changed';
+
 @Injectable()
-export class UsersService {
-  constructor(private readonly users: UsersRepository) {}
+export class UsersService implements OnModuleInit, OnModuleDestroy {
+  /**
+   * Users that authenticated requests act as, so a credential seen before costs no database read.
+   * Served only while the LISTEN connection is up: a change is then dropped from every
+   * instance's cache the moment it commits; without it, every request reads the database.
+   */
+  private readonly cache: BoundedCache<string, AuthenticatedUser>;
+  /** Bumped by every invalidation: a read that started before one must not fill the cache. */
+  private generation = 0;
+  private listener?: PgListener;
+
+  constructor(
+    private readonly users: UsersRepository,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {
+    this.cache = new BoundedCache(config.cache.maxEntries);
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.listener = new PgListener(this.config.database.url, USER_CHANGED_CHANNEL, {
+      onNotification: (id) => {
+        if (id) this.forget(id);
+      },
+      onConnected: () => {
+        // Changes made while disconnected were not heard: start from nothing.
+        this.generation++;
+        this.cache.clear();
+      },
+    });
+    await this.listener.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.listener?.stop();
+  }
+
+  /**
+   * Drops the cached copy of a user this instance has just changed, so its own next request is
+   * exact without waiting for the notification (which still reaches every other instance).
+   */
+  forget(id: string): void {
+    this.generation++;
+    this.cache.delete(id);
+  }
 
   /** The user an authenticated request acts as, or null when the account no longer exists. */
-  findAuthenticatedUser(id: string): Promise<AuthenticatedUser | null> {
-    return this.users.findAuthenticatedById(id);
+  async findAuthenticatedUser(id: string): Promise<AuthenticatedUser | null> {
+    const listening = this.listener?.connected === true;
+    if (listening) {
+      const cached = this.cache.get(id);
+      if (cached !== undefined) return cached;
+    }
+    const generation = this.generation;
+    const user = await this.users.findAuthenticatedById(id);
+    if (user !== null && listening && generation === this.generation) this.cache.set(id, Object.freeze(user));
+    return user;
   }
 }

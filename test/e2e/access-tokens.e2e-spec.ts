@@ -163,7 +163,8 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
       const token = await issue(first, doomed);
       expect((await me(first, token.access_token)).status).toBe(200);
       await sql(first, 'DELETE FROM users WHERE id = ?', [doomed.id]);
-      const response = await me(first, token.access_token);
+      // The cached user is dropped when the deletion's NOTIFY arrives (milliseconds).
+      const response = await eventually(() => me(first, token.access_token), (answer) => answer.status === 401, 2000);
       expect(response.status).toBe(401);
       expect(response.body).toEqual(INVALID);
     });
@@ -336,7 +337,8 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
 
   describe('a database outage', () => {
     it('answers 503 SERVER_BUSY while the user cannot be loaded, not 401, and recovers', async () => {
-      const token = await issue();
+      // A user no request has loaded yet: a cached one would still be served during the outage.
+      const token = await issue(first, await insertUser(first));
       proxy.cut();
       try {
         const response = await me(first, token.access_token);

@@ -1,5 +1,5 @@
 import { ApiKeyCache, CachedApiKey, REJECTED_TTL_MS } from '../../src/api-keys/api-key-cache';
-import { LruCache } from '../../src/common/cache/lru-cache';
+import { LruCache } from '../../src/common/cache/bounded-cache';
 
 const NOW = 1_700_000_000_000;
 const key = (id: string, expiresAt: number | null = null): CachedApiKey => ({ id, userId: `user-${id}`, expiresAt });

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { KeyObject } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { BoundedCache } from '../../common/cache/bounded-cache';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { Principal } from '../../common/auth/principal';
 import { AppConfig } from '../../config/app-config';
@@ -34,13 +36,21 @@ type KeyCallback = (error: Error | null, key?: KeyObject | any) => void;
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
+  /**
+   * Tokens this instance has verified, until their `exp`: a token seen before skips the ES256
+   * check (the main per-request cost). Only tokens that passed every check enter; a hit still
+   * checks `exp` and that its key has not retired, then loads the user (itself cached).
+   */
+  private readonly verified: BoundedCache<string, VerifiedToken>;
+
   constructor(
-    keys: SigningKeyRing,
+    private readonly keys: SigningKeyRing,
     private readonly users: UsersService,
     @InjectConfig() config: AppConfig,
     registry: AuthStrategyRegistry,
   ) {
     super({
+      passReqToCallback: true,
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       secretOrKeyProvider: (_request: unknown, token: string, done: KeyCallback) => {
         const kid = readKid(token);
@@ -57,15 +67,51 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
       issuer: config.tokens.issuer,
       audience: config.tokens.audience,
     });
+    this.verified = new BoundedCache(config.cache.maxEntries);
     registry.register(JWT_STRATEGY, this);
   }
 
-  async validate(claims: AccessTokenClaims): Promise<Principal | [false, { message: string }]> {
+  /** passport calls this on a per-request copy that carries success/fail/error. */
+  override authenticate(request: any, options?: object): void {
+    const verdicts = this as unknown as PassportVerdicts;
+    const header: string | undefined = request.headers.authorization;
+    const token = header !== undefined && header.startsWith('Bearer ') ? header.slice(7) : undefined;
+    const hit = token === undefined ? undefined : this.verified.get(token);
+    if (hit === undefined) return super.authenticate(request, options);
+    if (hit.expiresAtMs <= Date.now() || this.keys.verificationKey(hit.kid) === undefined) {
+      this.verified.delete(token!);
+      return super.authenticate(request, options);
+    }
+    this.users.findAuthenticatedUser(hit.sub).then(
+      (user) => (user === null ? verdicts.fail(NO_USER, 401) : verdicts.success({ user, method: 'jwt', session_id: hit.sid })),
+      (error: unknown) => verdicts.error(error as Error),
+    );
+  }
+
+  async validate(request: { headers: IncomingHttpHeaders }, claims: AccessTokenClaims): Promise<Principal | [false, { message: string }]> {
     if (typeof claims.sub !== 'string' || !UUID.test(claims.sub) || typeof claims.sid !== 'string') return [false, BAD_CLAIMS];
     const user = await this.users.findAuthenticatedUser(claims.sub);
     if (user === null) return [false, NO_USER];
+    const header = request.headers.authorization;
+    const kid = header === undefined ? undefined : readKid(header.slice(7));
+    if (header?.startsWith('Bearer ') && kid !== undefined && typeof claims.exp === 'number') {
+      this.verified.set(header.slice(7), { sub: claims.sub, sid: claims.sid, kid, expiresAtMs: claims.exp * 1000 });
+    }
     return { user, method: 'jwt', session_id: claims.sid };
   }
+}
+
+interface VerifiedToken {
+  sub: string;
+  sid: string;
+  kid: string;
+  expiresAtMs: number;
+}
+
+interface PassportVerdicts {
+  success(user: unknown): void;
+  fail(challenge: unknown, status?: number): void;
+  error(error: Error): void;
 }
 
 /** The `kid` of a compact JWS header, read without verifying anything. */

@@ -1,0 +1,117 @@
+import autocannon from 'autocannon';
+
+/** One request of a scenario; a scenario with several sends them round-robin. */
+export interface RequestVariant {
+  headers?: Record<string, string>;
+  /** Sent as JSON. */
+  body?: unknown;
+}
+
+export interface LoadSpec {
+  baseUrl: string;
+  method: string;
+  path: string;
+  variants: RequestVariant[];
+  expectStatus: number;
+  connections: number;
+  durationSeconds: number;
+}
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Connection errors and timeouts. */
+  errors: number;
+  /** Responses whose status was not the expected one. */
+  unexpected: number;
+  /** The statuses seen, for diagnosing `unexpected`. */
+  statuses: Record<string, number>;
+  responses: number;
+  /** Requests written, answered or not when the run stopped. */
+  sent: number;
+}
+
+export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    autocannon(options(spec, spec.durationSeconds), (error, result) => (error ? reject(error) : resolve(summarise(result, spec.expectStatus))));
+  });
+}
+
+export interface BackgroundLoad {
+  /** Responses received so far. */
+  responses(): number;
+  stop(): Promise<LoadResult>;
+}
+
+/** A load that runs until stopped, e.g. logins flat out while another scenario is measured. */
+export function startBackgroundLoad(spec: Omit<LoadSpec, 'durationSeconds'>): BackgroundLoad {
+  let responses = 0;
+  let instance!: autocannon.Instance;
+  const finished = new Promise<LoadResult>((resolve, reject) => {
+    instance = autocannon(options({ ...spec, durationSeconds: 3600 }, 3600), (error, result) =>
+      error ? reject(error) : resolve(summarise(result, spec.expectStatus)),
+    );
+  });
+  instance.on('response', () => responses++);
+  return {
+    responses: () => responses,
+    stop() {
+      instance.stop();
+      return finished;
+    },
+  };
+}
+
+function options(spec: LoadSpec, durationSeconds: number): autocannon.Options {
+  const requests = spec.variants.map((variant) => toRequest(spec, variant));
+  // Each connection starts at its own place in the list, so the credentials in flight at any
+  // moment are spread over the whole set rather than marching in step.
+  let connection = 0;
+  const setupClient =
+    requests.length > 1
+      ? (client: autocannon.Client) => {
+          const offset = Math.floor((connection++ * requests.length) / spec.connections) % requests.length;
+          client.setRequests([...requests.slice(offset), ...requests.slice(0, offset)]);
+        }
+      : undefined;
+  return {
+    url: spec.baseUrl,
+    connections: spec.connections,
+    duration: durationSeconds,
+    timeout: 10,
+    requests,
+    setupClient,
+  };
+}
+
+function toRequest(spec: Pick<LoadSpec, 'method' | 'path'>, variant: RequestVariant): autocannon.Request {
+  const headers: Record<string, string> = { ...variant.headers };
+  if (variant.body !== undefined) headers['content-type'] = 'application/json';
+  return {
+    method: spec.method,
+    path: spec.path,
+    headers,
+    body: variant.body === undefined ? undefined : JSON.stringify(variant.body),
+  };
+}
+
+function summarise(result: autocannon.Result, expectStatus: number): LoadResult {
+  const statuses: Record<string, number> = {};
+  let responses = 0;
+  for (const [status, { count }] of Object.entries(result.statusCodeStats)) {
+    statuses[status] = count;
+    responses += count;
+  }
+  return {
+    requestsPerSecond: result.requests.average,
+    // Without a single response there is no latency to speak of (autocannon would say 0).
+    p50Ms: responses > 0 ? result.latency.p50 : NaN,
+    p99Ms: responses > 0 ? result.latency.p99 : NaN,
+    errors: result.errors + result.timeouts,
+    unexpected: responses - (statuses[String(expectStatus)] ?? 0),
+    statuses,
+    responses,
+    sent: result.requests.sent,
+  };
+}

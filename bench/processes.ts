@@ -1,0 +1,198 @@
+import { ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import { RATE_LIMIT_DEFAULTS } from '../src/config/app-config';
+import { ensureDatabase, startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import { ReadyMessage, requestSnapshot, ServiceSnapshot } from './ipc';
+
+/** The repository root: compiled, this file sits in dist/bench/bench/. */
+export const ROOT = join(__dirname, '..', '..', '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface BenchDatabase {
+  /** URL of the fresh database the service runs on. */
+  url: string;
+  /** e.g. "PostgreSQL 18.1 (embedded)". */
+  description: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh database for this run: on the server DATABASE_URL names, or on an embedded PostgreSQL
+ * kept in `.data/bench` on a free port. It is dropped again at the end.
+ */
+export async function startDatabase(): Promise<BenchDatabase> {
+  const name = `atiru_bench_${randomBytes(4).toString('hex')}`;
+  const external = process.env.DATABASE_URL;
+  let serverUrl: string;
+  let stopServer = async () => undefined as void;
+  if (external) {
+    serverUrl = external;
+  } else {
+    const embedded = await startEmbeddedPostgres({ dataDir: join(ROOT, '.data', 'bench'), port: await freePort(), database: name });
+    serverUrl = embedded.serverUrl;
+    stopServer = () => embedded.stop();
+  }
+  try {
+    await ensureDatabase(serverUrl, name);
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    const version = await query<{ server_version: string }>(serverUrl, 'SHOW server_version');
+    return {
+      url: url.toString(),
+      description: `PostgreSQL ${version[0].server_version.split(' ')[0]} (${external ? 'DATABASE_URL' : 'embedded'})`,
+      async close() {
+        try {
+          await query(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        } finally {
+          await stopServer();
+        }
+      },
+    };
+  } catch (error) {
+    await stopServer();
+    throw error;
+  }
+}
+
+async function query<T>(url: string, sql: string): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The service's rate limits (`RATE_LIMIT_<NAME>=limit/seconds`) set out of reach: one client on
+ * loopback trips them at once, and the benchmark measures the work, counting included.
+ */
+const RATE_LIMITS_OUT_OF_REACH = Object.fromEntries(
+  Object.keys(RATE_LIMIT_DEFAULTS).map((name) => [`RATE_LIMIT_${name.toUpperCase()}`, '1000000000/60']),
+);
+
+export interface ChildServer {
+  process: ChildProcess;
+  baseUrl: string;
+  snapshot(): Promise<ServiceSnapshot>;
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  databaseUrl: string;
+  /** Where the service delivers its mail: the benchmark's sink. */
+  smtpUrl: string;
+  countSql: boolean;
+  /** The service's own log (warnings and errors) goes here rather than to the terminal. */
+  logFile: string;
+}
+
+/**
+ * The built service (`dist/main.js`) in a child process, with the benchmark's preload that counts
+ * SQL statements and answers over IPC. It runs as in production (JSON logs, mail over SMTP, a
+ * real signing-key secret), quiet at `warn`, with rate limits out of reach; the caller's
+ * environment overrides those defaults, but not the address, the database or the mail sink.
+ */
+export async function startService(options: ServiceOptions): Promise<ChildServer> {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  mkdirSync(dirname(options.logFile), { recursive: true });
+  const log = openSync(options.logFile, 'w');
+  const child = fork(join(ROOT, 'dist', 'main.js'), [], {
+    cwd: ROOT,
+    execArgv: ['--require', join(__dirname, 'sql-counters.js')],
+    env: {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      SIGNING_KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64url'),
+      ...RATE_LIMITS_OUT_OF_REACH,
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      PUBLIC_URL: baseUrl,
+      DATABASE_URL: options.databaseUrl,
+      SMTP_URL: options.smtpUrl,
+      BENCH_SQL_COUNTERS: options.countSql ? '1' : '0',
+    },
+    stdio: ['ignore', log, log, 'ipc'],
+  });
+  closeSync(log);
+  const server = childServer(child, baseUrl);
+  try {
+    await waitUntil(child, async () => (await fetch(`${baseUrl}/health`)).status === 200, 60_000);
+  } catch (error) {
+    await server.stop();
+    throw new Error(`The service did not become healthy: ${(error as Error).message}\n--- ${options.logFile} (end) ---\n${tail(options.logFile)}`, { cause: error });
+  }
+  return server;
+}
+
+/** The bare Fastify hello-world baseline in its own process. */
+export async function startBaseline(): Promise<ChildServer> {
+  const child = fork(join(__dirname, 'baseline-server.js'), [], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the baseline server exited with code ${code}`)));
+    child.on('message', (message) => {
+      const ready = message as Partial<ReadyMessage>;
+      if (ready?.type === 'bench:ready' && typeof ready.port === 'number') resolve(ready.port);
+    });
+  });
+  return childServer(child, `http://127.0.0.1:${port}`);
+}
+
+function childServer(child: ChildProcess, baseUrl: string): ChildServer {
+  return {
+    process: child,
+    baseUrl,
+    snapshot: () => requestSnapshot(child),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function waitUntil(child: ChildProcess, ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`it exited (${child.exitCode ?? child.signalCode})`);
+    try {
+      if (await ready()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms (${String(lastError ?? 'not ready')})`);
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

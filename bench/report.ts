@@ -1,0 +1,177 @@
+import { cpus, hostname, release, totalmem, type } from 'node:os';
+import { median } from './argon2';
+import type { LoadResult } from './load';
+import type { Scenario } from './scenarios';
+import type { StatementCounts } from './sql-statements';
+
+export interface RoundMeasure {
+  result: LoadResult;
+  /** The baseline measured just before, in the same round. */
+  baseline: LoadResult;
+  /** Statements issued while serving requests during the measurement. */
+  sql: StatementCounts;
+  /** Statements issued outside any request (timers, the mail outbox) during the measurement. */
+  sqlOutside: StatementCounts;
+  /** Requests the service was sent during the measurement, background load included. */
+  requestsServed: number;
+  background?: LoadResult;
+}
+
+export interface ScenarioReport {
+  scenario: Scenario;
+  /** Distinct requests (credentials) sent round-robin. */
+  variants: number;
+  rounds: RoundMeasure[];
+}
+
+export interface RunReport {
+  startedAt: Date;
+  elapsedSeconds: number;
+  /** How the run was invoked, e.g. "--quick". */
+  invocation: string;
+  settings: { connections: number; durationSeconds: number; warmupSeconds: number; rounds: number; credentials: number; countSql: boolean };
+  database: string;
+  versions: { fastify: string; autocannon: string };
+  argon2Ms: number;
+  scenarios: ScenarioReport[];
+  skipped: Array<{ name: string; reason: string }>;
+  memory?: { rssBytes: number; peakRssBytes?: number };
+}
+
+const COLUMNS = ['scenario', 'creds', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'unexpected', '× baseline', 'baseline req/s', 'SQL reads/req', 'SQL writes/req', 'SQL other/req'];
+
+export function machineLine(report: Pick<RunReport, 'database' | 'versions'>): string {
+  const cores = cpus();
+  return [
+    `${cores.length} cores`,
+    cores[0]?.model.trim() ?? 'unknown CPU',
+    `${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
+    `${type()} ${release()}`,
+    `node ${process.version}`,
+    report.database,
+    `fastify ${report.versions.fastify}`,
+    `autocannon ${report.versions.autocannon}`,
+    `host ${hostname()}`,
+  ].join(', ');
+}
+
+/** The run as markdown: one table, then what it needs to be read right. */
+export function renderReport(report: RunReport): string {
+  const { settings } = report;
+  const lines: string[] = [];
+  lines.push(`## ${report.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC: \`npm run bench${report.invocation ? ` -- ${report.invocation}` : ''}\``);
+  lines.push('');
+  lines.push(`machine: ${machineLine(report)}`);
+  lines.push(
+    `settings: ${settings.connections} connections on loopback, ${settings.durationSeconds} s per measurement after a ${settings.warmupSeconds} s warm-up (the baseline's once), ` +
+      `${settings.rounds} round(s), each scenario right after its own baseline (bare Fastify GET /hello on the same connections); ` +
+      `${settings.credentials} distinct credentials in the *-1000 scenarios; SQL counting ${settings.countSql ? 'on' : 'off'}; ` +
+      `figures are medians over rounds; run took ${Math.round(report.elapsedSeconds)} s`,
+  );
+  lines.push('');
+
+  const rows: string[][] = [];
+  for (const entry of report.scenarios) rows.push(...scenarioRows(entry, settings.countSql));
+  lines.push(...table(COLUMNS, rows));
+  lines.push('');
+
+  const login = report.scenarios.find((entry) => entry.scenario.name === 'login');
+  const argon2 = `one argon2id hash (m=19456 KiB, t=2, p=1) on this machine: ${report.argon2Ms.toFixed(1)} ms (median of 20)`;
+  if (login) {
+    const p50 = median(login.rounds.map((round) => round.result.p50Ms));
+    lines.push(`- login p50 ${p50.toFixed(1)} ms = ${(p50 / report.argon2Ms).toFixed(2)}× ${argon2}; the goal is ≤ 1.5×.`);
+  } else {
+    lines.push(`- ${argon2}.`);
+  }
+  if (report.memory) {
+    const peak = report.memory.peakRssBytes ? ` (peak ${mib(report.memory.peakRssBytes)})` : '';
+    lines.push(`- service resident memory after the run: ${mib(report.memory.rssBytes)}${peak}.`);
+  }
+  for (const entry of report.scenarios) {
+    const statuses = unexpectedStatuses(entry);
+    if (statuses) lines.push(`- ${entry.scenario.name}: unexpected statuses ${statuses} (expected ${entry.scenario.expectStatus}).`);
+    if (entry.rounds.some((round) => round.result.responses === 0)) {
+      lines.push(`- ${entry.scenario.name}: no response arrived within a measurement; every request took longer than it.`);
+    }
+    if (entry.scenario.background && settings.countSql) {
+      lines.push(`- ${entry.scenario.name}: its SQL figures include the background ${entry.scenario.background.scenario} requests' statements, per request of both.`);
+    }
+  }
+  const outside = report.scenarios
+    .map((entry) => [entry.scenario.name, entry.rounds.reduce((sum, round) => sum + total(round.sqlOutside), 0)] as const)
+    .filter(([, count]) => count > 0);
+  if (outside.length > 0) {
+    lines.push(`- statements outside any request during the measurements (timers such as the mail outbox; not in the table): ${outside.map(([name, count]) => `${name} ${count}`).join(', ')}.`);
+  }
+  for (const { name, reason } of report.skipped) lines.push(`- skipped ${name}: ${reason}.`);
+  return lines.join('\n') + '\n';
+}
+
+function scenarioRows(entry: ScenarioReport, countSql: boolean): string[][] {
+  const { rounds } = entry;
+  const served = rounds.reduce((sum, round) => sum + round.requestsServed, 0);
+  const perRequest = (kind: keyof StatementCounts) =>
+    countSql && served > 0 ? (rounds.reduce((sum, round) => sum + round.sql[kind], 0) / served).toFixed(2) : '–';
+  const rows = [
+    [
+      entry.scenario.connections ? `${entry.scenario.name} (${plural(entry.scenario.connections, 'connection')})` : entry.scenario.name,
+      entry.scenario.setup ? String(entry.variants) : '–',
+      whole(median(rounds.map((round) => round.result.requestsPerSecond))),
+      ms(median(rounds.map((round) => round.result.p50Ms))),
+      ms(median(rounds.map((round) => round.result.p99Ms))),
+      String(rounds.reduce((sum, round) => sum + round.result.errors, 0)),
+      String(rounds.reduce((sum, round) => sum + round.result.unexpected, 0)),
+      `${median(rounds.map((round) => round.result.requestsPerSecond / round.baseline.requestsPerSecond)).toFixed(2)}×`,
+      whole(median(rounds.map((round) => round.baseline.requestsPerSecond))),
+      perRequest('read'),
+      perRequest('write'),
+      perRequest('other'),
+    ],
+  ];
+  const background = rounds.map((round) => round.background).filter((result): result is LoadResult => result !== undefined);
+  if (background.length > 0) {
+    rows.push([
+      `↳ ${entry.scenario.background!.scenario} (background, ${plural(entry.scenario.background!.connections, 'connection')})`,
+      '',
+      whole(median(background.map((result) => result.requestsPerSecond))),
+      ms(median(background.map((result) => result.p50Ms))),
+      ms(median(background.map((result) => result.p99Ms))),
+      String(background.reduce((sum, result) => sum + result.errors, 0)),
+      String(background.reduce((sum, result) => sum + result.unexpected, 0)),
+      '',
+      '',
+      '',
+      '',
+      '',
+    ]);
+  }
+  return rows;
+}
+
+function unexpectedStatuses(entry: ScenarioReport): string {
+  const counts = new Map<string, number>();
+  for (const round of entry.rounds) {
+    for (const [status, count] of Object.entries(round.result.statuses)) {
+      if (status !== String(entry.scenario.expectStatus)) counts.set(status, (counts.get(status) ?? 0) + count);
+    }
+  }
+  return [...counts].map(([status, count]) => `${status}×${count}`).join(', ');
+}
+
+/** A markdown table padded to line up in a terminal as well. */
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+  const numeric = header.map((_, column) => column > 0);
+  const line = (cells: string[]) => `| ${cells.map((cell, column) => (numeric[column] ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join(' | ')} |`;
+  const rule = `|${widths.map((width, column) => (numeric[column] ? `${'-'.repeat(width + 1)}:` : `:${'-'.repeat(width + 1)}`)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)];
+}
+
+function total(counts: StatementCounts): number {
+  return counts.read + counts.write + counts.other;
+}
+
+const whole = (value: number) => (Number.isFinite(value) ? String(Math.round(value)) : '–');
+const ms = (value: number) => (Number.isFinite(value) ? (Math.round(value * 100) / 100).toString() : '–');
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;

@@ -1,0 +1,346 @@
+/**
+ * `npm run bench`: the service and a bare Fastify baseline in child processes, a real
+ * PostgreSQL, autocannon from this process, one table out. See the README, "Performance".
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { measureArgon2Ms } from './argon2';
+import { loadServiceFastify } from './baseline-server';
+import type { ServiceSnapshot } from './ipc';
+import { TestSmtpServer } from '../test/support/smtp';
+import { LoadSpec, RequestVariant, runLoad, startBackgroundLoad } from './load';
+import { ChildServer, ROOT, startBaseline, startDatabase, startService } from './processes';
+import { renderReport, RoundMeasure, RunReport, ScenarioReport } from './report';
+import { Scenario, SCENARIOS } from './scenarios';
+import { EndpointMissingError, Seeder } from './seed';
+import { StatementCounts, subtractCounts } from './sql-statements';
+
+const USAGE = `npm run bench [-- options]
+  --quick              smoke run: 1 s warm-up and 1 s per measurement, 10 credentials
+  --only a,b           run only these scenarios (${SCENARIOS.map((s) => s.name).join(', ')})
+  --list               list the scenarios and exit
+  --duration <s>       seconds per measurement (default 5)
+  --warmup <s>         seconds of warm-up before each measurement (default 2)
+  --rounds <n>         rounds over all scenarios; figures are medians (default 1)
+  --connections <n>    autocannon connections (default 50)
+  --credentials <n>    distinct credentials in the *-1000 scenarios (default 1000)
+  --no-sql-counters    do not count SQL statements (to see what counting costs)
+DATABASE_URL set: a fresh database on that server; unset: an embedded PostgreSQL in .data/bench.
+The service inherits this environment over the benchmark's defaults (production mode,
+LOG_LEVEL=warn, rate limits out of reach), e.g. DATABASE_POOL_MAX=20 npm run bench.`;
+
+class UsageError extends Error {}
+
+interface Options {
+  quick: boolean;
+  only?: string[];
+  durationSeconds: number;
+  warmupSeconds: number;
+  rounds: number;
+  connections: number;
+  credentials: number;
+  countSql: boolean;
+  invocation: string;
+}
+
+interface Prepared {
+  scenario: Scenario;
+  variants: RequestVariant[];
+  background?: { scenario: Scenario; variants: RequestVariant[]; connections: number };
+}
+
+function parseOptions(argv: string[]): Options | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        list: { type: 'boolean', default: false },
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        rounds: { type: 'string' },
+        connections: { type: 'string' },
+        credentials: { type: 'string' },
+        'no-sql-counters': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return undefined;
+  }
+  if (values.list) {
+    for (const scenario of SCENARIOS) console.log(`${scenario.name.padEnd(22)} ${scenario.summary}`);
+    return undefined;
+  }
+  const count = (name: string, raw: string | undefined, fallback: number, min: number) => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} must be a whole number of at least ${min} (got "${raw}")`);
+    return value;
+  };
+  const only = values.only?.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = only?.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name)) ?? [];
+  if (unknown.length > 0) throw new UsageError(`unknown scenario(s) ${unknown.join(', ')}; there are: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  return {
+    quick: values.quick,
+    only,
+    durationSeconds: count('duration', values.duration, values.quick ? 1 : 5, 1),
+    warmupSeconds: count('warmup', values.warmup, values.quick ? 1 : 2, 0),
+    rounds: count('rounds', values.rounds, 1, 1),
+    connections: count('connections', values.connections, 50, 1),
+    credentials: count('credentials', values.credentials, values.quick ? 10 : 1000, 1),
+    countSql: !values['no-sql-counters'],
+    invocation: argv.join(' '),
+  };
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  if (!options) return 0;
+  const startedAt = new Date();
+  const selected = options.only ? SCENARIOS.filter((scenario) => options.only!.includes(scenario.name)) : SCENARIOS;
+
+  const progress = (line: string) => console.log(`[${((Date.now() - startedAt.getTime()) / 1000).toFixed(1).padStart(5)} s] ${line}`);
+  progress('measuring one argon2id hash');
+  const argon2Ms = await measureArgon2Ms();
+
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => console.error(`clean-up: ${error?.message ?? error}`));
+  };
+  const interrupted = () => void cleanUp().then(() => process.exit(130));
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+
+  try {
+    progress('starting PostgreSQL, the mail sink, the service and the baseline');
+    const database = await startDatabase();
+    cleanups.push(() => database.close());
+    // Mail goes over real SMTP to a sink here, as it would in production.
+    const mailSink = await new TestSmtpServer().start();
+    cleanups.push(() => mailSink.stop());
+    const service = await startService({
+      databaseUrl: database.url,
+      smtpUrl: mailSink.url,
+      countSql: options.countSql,
+      logFile: join(ROOT, 'bench', 'results', 'service.log.tmp'),
+    });
+    cleanups.push(() => service.stop());
+    const baseline = await startBaseline();
+    cleanups.push(() => baseline.stop());
+    const seeder = new Seeder(service.baseUrl, database.url, options.credentials);
+    cleanups.push(() => seeder.close());
+
+    const prepared: Prepared[] = [];
+    const skipped: RunReport['skipped'] = [];
+    for (const scenario of selected) {
+      try {
+        prepared.push(await prepare(scenario, service.baseUrl, seeder));
+        progress(`prepared ${scenario.name}`);
+      } catch (error) {
+        if (!(error instanceof EndpointMissingError)) throw error;
+        skipped.push({ name: scenario.name, reason: `${error.message} (not built yet)` });
+        progress(`skipping ${scenario.name}: ${error.message}`);
+      }
+    }
+    await seeder.close();
+    await settle(service, options.countSql);
+    progress('seeded, and the service is idle again: measuring');
+
+    const reports: ScenarioReport[] = prepared.map((entry) => ({ scenario: entry.scenario, variants: entry.variants.length, rounds: [] }));
+    let baselineWarm = false;
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const [index, entry] of prepared.entries()) {
+        // The bare server is warm after its first run; its later runs need no warm-up of their own.
+        const baselineWarmup = baselineWarm ? 0 : options.warmupSeconds;
+        baselineWarm = true;
+        const measure = await measureScenario(entry, { service, baseline, options, baselineWarmup });
+        reports[index].rounds.push(measure);
+        progress(
+          `round ${round} ${entry.scenario.name}: ${Math.round(measure.result.requestsPerSecond)} req/s, ` +
+            `${(measure.result.requestsPerSecond / measure.baseline.requestsPerSecond).toFixed(2)}× baseline (${Math.round(measure.baseline.requestsPerSecond)} req/s)`,
+        );
+      }
+    }
+
+    const final = await service.snapshot();
+    const report: RunReport = {
+      startedAt,
+      elapsedSeconds: (Date.now() - startedAt.getTime()) / 1000,
+      invocation: options.invocation,
+      settings: {
+        connections: options.connections,
+        durationSeconds: options.durationSeconds,
+        warmupSeconds: options.warmupSeconds,
+        rounds: options.rounds,
+        credentials: options.credentials,
+        countSql: options.countSql,
+      },
+      database: database.description,
+      versions: { fastify: loadServiceFastify().version, autocannon: packageVersion('autocannon') },
+      argon2Ms,
+      scenarios: reports,
+      skipped,
+      memory: { rssBytes: final.rssBytes, peakRssBytes: final.peakRssBytes },
+    };
+    const markdown = renderReport(report);
+    console.log(`\n${markdown}`);
+    console.log(`written to ${writeResults(markdown, startedAt, options.quick)}`);
+
+    // Slow figures are figures; answers that are all wrong mean the harness or its setup is broken.
+    const broken = reports.filter((entry) => entry.rounds.some((round) => round.result.responses > 0 && round.result.responses === round.result.unexpected));
+    if (broken.length > 0) {
+      console.error(`no response had the expected status in: ${broken.map((entry) => entry.scenario.name).join(', ')}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await cleanUp();
+  }
+}
+
+/** Probes the scenario's route, then runs its setup (and its background's). */
+async function prepare(scenario: Scenario, baseUrl: string, seeder: Seeder): Promise<Prepared> {
+  const variants = await requestsOf(scenario, baseUrl, seeder);
+  if (!scenario.background) return { scenario, variants };
+  const other = SCENARIOS.find((candidate) => candidate.name === scenario.background!.scenario);
+  if (!other) throw new Error(`${scenario.name}: no scenario named ${scenario.background.scenario} for its background`);
+  return { scenario, variants, background: { scenario: other, variants: await requestsOf(other, baseUrl, seeder), connections: scenario.background.connections } };
+}
+
+async function requestsOf(scenario: Scenario, baseUrl: string, seeder: Seeder): Promise<RequestVariant[]> {
+  // Unknown routes answer 404 before any guard runs; a protected route answers 401 here.
+  const probe = await fetch(baseUrl + scenario.path, { method: scenario.method });
+  await probe.arrayBuffer();
+  if (probe.status === 404) throw new EndpointMissingError(`${scenario.method} ${scenario.path} answers 404`);
+  return scenario.setup ? await scenario.setup(seeder) : [{}];
+}
+
+async function measureScenario(
+  entry: Prepared,
+  context: { service: ChildServer; baseline: ChildServer; options: Options; baselineWarmup: number },
+): Promise<RoundMeasure> {
+  const { service, baseline, options } = context;
+  const load = (
+    baseUrl: string,
+    scenario: Pick<Scenario, 'method' | 'path' | 'expectStatus' | 'connections'>,
+    variants: RequestVariant[],
+    durationSeconds: number,
+  ): LoadSpec => ({
+    baseUrl,
+    method: scenario.method,
+    path: scenario.path,
+    expectStatus: scenario.expectStatus,
+    variants,
+    connections: scenario.connections ?? options.connections,
+    durationSeconds,
+  });
+
+  // The baseline runs on the scenario's connections, so the ratio compares like with like.
+  const hello = { method: 'GET', path: '/hello', expectStatus: 200, connections: entry.scenario.connections } as const;
+  const baselineSpec = load(baseline.baseUrl, hello, [{}], options.durationSeconds);
+  if (context.baselineWarmup > 0) await runLoad({ ...baselineSpec, durationSeconds: context.baselineWarmup });
+  const baselineResult = await runLoad(baselineSpec);
+
+  const background = entry.background
+    ? startBackgroundLoad({ ...load(service.baseUrl, entry.background.scenario, entry.background.variants, 0), connections: entry.background.connections })
+    : undefined;
+  try {
+    const spec = load(service.baseUrl, entry.scenario, entry.variants, options.durationSeconds);
+    if (options.warmupSeconds > 0) await runLoad({ ...spec, durationSeconds: options.warmupSeconds });
+    const before = await quiesce(service, !background);
+    const backgroundBefore = background?.responses() ?? 0;
+    const result = await runLoad(spec);
+    const backgroundDuring = (background?.responses() ?? 0) - backgroundBefore;
+    const after = await quiesce(service, !background);
+    return {
+      result,
+      baseline: baselineResult,
+      sql: subtractCounts(after.inRequests, before.inRequests),
+      sqlOutside: subtractCounts(after.outsideRequests, before.outsideRequests),
+      requestsServed: result.sent + backgroundDuring,
+      background: await background?.stop(),
+    };
+  } finally {
+    await background?.stop();
+  }
+}
+
+/**
+ * Waits until the requests a stopped load left in flight have run their statements, so a
+ * snapshot splits cleanly between measurements. Under a background load nothing settles; a
+ * short pause then has to do.
+ */
+async function quiesce(service: ChildServer, canSettle: boolean): Promise<ServiceSnapshot> {
+  if (!canSettle) {
+    await sleep(200);
+    return service.snapshot();
+  }
+  let last = await service.snapshot();
+  for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+    await sleep(100);
+    const now = await service.snapshot();
+    if (total(now.inRequests) === total(last.inRequests)) return now;
+    last = now;
+  }
+  return last;
+}
+
+/** After seeding, waits for the service's own follow-up work (mails of the registrations) to end. */
+async function settle(service: ChildServer, countSql: boolean): Promise<void> {
+  if (!countSql) return void (await sleep(2000));
+  let last = await service.snapshot();
+  let quietSince = Date.now();
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline && Date.now() - quietSince < 2500; ) {
+    await sleep(250);
+    const now = await service.snapshot();
+    if (now.outsideRequests.write !== last.outsideRequests.write || total(now.inRequests) !== total(last.inRequests)) quietSince = Date.now();
+    last = now;
+  }
+}
+
+function total(counts: StatementCounts): number {
+  return counts.read + counts.write + counts.other;
+}
+
+function packageVersion(name: string): string {
+  return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+}
+
+/** Full runs accumulate in one committed file per day and machine; smoke runs stay untracked. */
+function writeResults(markdown: string, startedAt: Date, quick: boolean): string {
+  const folder = join(ROOT, 'bench', 'results');
+  mkdirSync(folder, { recursive: true });
+  const stem = `${startedAt.toISOString().slice(0, 10)}-${hostname()}`;
+  if (quick) {
+    const file = join(folder, `${stem}-quick.md.tmp`);
+    writeFileSync(file, markdown);
+    return file;
+  }
+  const file = join(folder, `${stem}.md`);
+  const previous = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmark runs on ${hostname()}, ${startedAt.toISOString().slice(0, 10)}\n`;
+  writeFileSync(file, `${previous.trimEnd()}\n\n${markdown}`);
+  return file;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(`bench failed: ${error?.stack ?? error}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,102 @@
+import { Body, Controller, Get, HttpCode, Post, Query, Redirect } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from '../common/auth/auth-policy.decorator';
+import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { RateLimit } from '../rate-limit/rate-limit.decorator';
+import { AccountsService } from './accounts.service';
+import { AccountConfirmQueryDto } from './dto/account-confirm-query.dto';
+import { AccountEmailDto } from './dto/account-email.dto';
+import { AccountRegisterDto, AccountRegisterResponseDto } from './dto/account-register.dto';
+import { MessageResponseDto } from './dto/message-response.dto';
+import { PasswordResetDto } from './dto/password-reset.dto';
+
+const INVALID_BODY = 'INVALID_REQUEST: a field fails validation (named in `error`), the body is not JSON, or redirect_to is not on the allow-list';
+
+@ApiTags('accounts')
+@Controller('auth')
+export class AccountsController {
+  constructor(private readonly accounts: AccountsService) {}
+
+  @Post('register')
+  @Public()
+  @RateLimit('mail')
+  @ApiOperation({
+    summary: 'Register an account',
+    description:
+      'Creates the account and sends the confirmation email. To keep who has an account private, an email that is already ' +
+      'registered gets the same 201 (with a random `user.id`): an unconfirmed account is sent its confirmation email again, ' +
+      'a confirmed one a short "someone tried to register with your address" email with a login and a password reset link. ' +
+      'Emails are trimmed, lower-cased and compared case-insensitively.',
+  })
+  @ApiCreatedResponse({ description: 'Registered (or, indistinguishably, already registered): a mail is on its way', type: AccountRegisterResponseDto })
+  @ApiBadRequestResponse({ description: INVALID_BODY, type: ErrorResponseDto })
+  registerUser(@Body() body: AccountRegisterDto): Promise<AccountRegisterResponseDto> {
+    return this.accounts.register(body);
+  }
+
+  @Get('confirm')
+  @Public()
+  @Redirect()
+  @ApiOperation({
+    summary: 'Confirm an email address (the link in the confirmation email)',
+    description:
+      'A valid token confirms the email and redirects (302) to the `redirect_to` given at registration, else to the dashboard. ' +
+      'An invalid or expired token redirects to the same place with `error` and `error_code=INVALID_REQUEST` query parameters. ' +
+      'Idempotent: opening a link again within its lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS) lands on the success ' +
+      'redirect again, so a mail scanner that opens the link first does not spoil the click.',
+  })
+  @ApiFoundResponse({
+    description: 'Redirect to the landing page; `Location` carries `error` and `error_code` when the token was bad or expired',
+    headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', schema: { type: 'string', format: 'uri' } } },
+  })
+  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the `token` query parameter is missing', type: ErrorResponseDto })
+  async confirmEmail(@Query() query: AccountConfirmQueryDto): Promise<{ url: string; statusCode: number }> {
+    return { url: await this.accounts.confirmEmail(query.token), statusCode: 302 };
+  }
+
+  @Post('resend-confirmation')
+  @Public()
+  @RateLimit('mail')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Send the confirmation email again',
+    description: 'Answers the same 200 whether or not the account exists; only an existing, unconfirmed account is sent a new link.',
+  })
+  @ApiOkResponse({ description: 'The same answer whether or not the account exists', type: MessageResponseDto })
+  @ApiBadRequestResponse({ description: INVALID_BODY, type: ErrorResponseDto })
+  resendConfirmation(@Body() body: AccountEmailDto): Promise<MessageResponseDto> {
+    return this.accounts.resendConfirmation(body);
+  }
+
+  @Post('forgot-password')
+  @Public()
+  @RateLimit('mail')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Request a password reset link',
+    description:
+      'Answers the same 200 whether or not the account exists. An existing account is sent a link to `redirect_to` (else the ' +
+      'dashboard) with a one-time `token` query parameter, valid for 1 hour (RESET_TOKEN_TTL_SECONDS). That page asks for the ' +
+      'new password and posts `{ token, password }` to POST /auth/reset-password.',
+  })
+  @ApiOkResponse({ description: 'The same answer whether or not the account exists', type: MessageResponseDto })
+  @ApiBadRequestResponse({ description: INVALID_BODY, type: ErrorResponseDto })
+  forgotPassword(@Body() body: AccountEmailDto): Promise<MessageResponseDto> {
+    return this.accounts.forgotPassword(body);
+  }
+
+  @Post('reset-password')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Set a new password with a reset token',
+    description:
+      'Sets the new password, spends the token (and any other outstanding reset token of the user), confirms the email if it ' +
+      'was not, and revokes every session of the user.',
+  })
+  @ApiOkResponse({ description: 'The password is changed and every session of the user is revoked', type: MessageResponseDto })
+  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field fails validation, or the token is invalid, expired or already used', type: ErrorResponseDto })
+  resetPassword(@Body() body: PasswordResetDto): Promise<MessageResponseDto> {
+    return this.accounts.resetPassword(body);
+  }
+}

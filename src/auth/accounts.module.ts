@@ -1,0 +1,39 @@
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { Module } from '@nestjs/common';
+import { Clock } from '../common/time/clock';
+import { MailModule } from '../mail/mail.module';
+import { UsersModule } from '../users/users.module';
+import { AccountsController } from './accounts.controller';
+import { AccountsService } from './accounts.service';
+import { AuthModule } from './auth.module';
+import { OneTimeTokenEntity } from './one-time-tokens/one-time-token.entity';
+import { OneTimeTokensRepository } from './one-time-tokens/one-time-tokens.repository';
+import { OneTimeTokensService } from './one-time-tokens/one-time-tokens.service';
+import { PasswordHasher } from './passwords/password-hasher';
+import { RedirectTargets } from './redirects/redirect-targets';
+import { SecretTokens } from './secrets/secret-tokens';
+import { RefreshTokenEntity } from './sessions/refresh-token.entity';
+import { RefreshTokensRepository } from './sessions/refresh-tokens.repository';
+import { SessionEntity } from './sessions/session.entity';
+import { SessionsRepository } from './sessions/sessions.repository';
+import { SessionsService } from './sessions/sessions.service';
+import { SessionsController } from './sessions.controller';
+
+/** Accounts (register, confirm, reset) and sessions (login, refresh, logout). */
+@Module({
+  imports: [MikroOrmModule.forFeature([SessionEntity, RefreshTokenEntity, OneTimeTokenEntity]), UsersModule, MailModule, AuthModule],
+  controllers: [AccountsController, SessionsController],
+  providers: [
+    AccountsService,
+    SessionsService,
+    SessionsRepository,
+    RefreshTokensRepository,
+    OneTimeTokensRepository,
+    OneTimeTokensService,
+    PasswordHasher,
+    RedirectTargets,
+    SecretTokens,
+    Clock,
+  ],
+})
+export class AccountsModule {}

@@ -1,0 +1,11 @@
+import { EmailField } from '../email-address';
+import { RedirectToField } from './redirect-to.field';
+
+/** Body of resend-confirmation and forgot-password. */
+export class AccountEmailDto {
+  @EmailField()
+  email: string;
+
+  @RedirectToField('Where the link in the mail lands.')
+  redirect_to?: string;
+}

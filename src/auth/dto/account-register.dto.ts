@@ -1,0 +1,35 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { EmailField } from '../email-address';
+import { NewPasswordField } from './password.field';
+import { RedirectToField } from './redirect-to.field';
+
+export class AccountRegisterDto {
+  @EmailField()
+  email: string;
+
+  @NewPasswordField()
+  password: string;
+
+  @RedirectToField('Where the confirmation link lands once the email is confirmed.')
+  redirect_to?: string;
+}
+
+export class AccountSummaryDto {
+  @ApiProperty({
+    format: 'uuid',
+    example: '0b6f1f4e-3c1a-4c55-9a52-1f0d6a8f7c21',
+    description: 'The new user id; a random id when the email was already registered, so the answer does not reveal who has an account',
+  })
+  id: string;
+
+  @ApiProperty({ format: 'email', example: 'ada@example.com' })
+  email: string;
+}
+
+export class AccountRegisterResponseDto {
+  @ApiProperty({ example: 'Check your email to confirm your account.' })
+  message: string;
+
+  @ApiProperty({ type: AccountSummaryDto })
+  user: AccountSummaryDto;
+}

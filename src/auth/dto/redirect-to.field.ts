@@ -1,0 +1,17 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+
+/** An optional `redirect_to`; the allow-list check happens in the service, which knows the config. */
+export const RedirectToField = (description: string): PropertyDecorator =>
+  applyDecorators(
+    ApiPropertyOptional({
+      format: 'uri',
+      maxLength: 2048,
+      example: 'https://app.atiru.dev/welcome',
+      description: `${description} Must match REDIRECT_ALLOW_LIST (exact origins, or patterns such as https://*.atiru.dev for one subdomain level), else 400 INVALID_REQUEST. Default: the dashboard URL.`,
+    }),
+    IsOptional(),
+    IsString(),
+    MaxLength(2048),
+  );

@@ -1,0 +1,29 @@
+import { LockMode } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { OneTimeTokenEntity, OneTimeTokenPurpose } from './one-time-token.entity';
+
+/** Every query on one-time tokens. Methods take the caller's transaction. */
+@Injectable()
+export class OneTimeTokensRepository {
+  async add(em: EntityManager, token: Pick<OneTimeTokenEntity, 'tokenHash' | 'purpose' | 'userId' | 'expiresAt' | 'redirectTo' | 'createdAt'>): Promise<OneTimeTokenEntity> {
+    const entity = em.create(OneTimeTokenEntity, token);
+    await em.flush();
+    return entity;
+  }
+
+  /** Finds a token of this purpose and locks it (`FOR UPDATE`) until the transaction ends. */
+  findByHashForUpdate(em: EntityManager, tokenHash: string, purpose: OneTimeTokenPurpose): Promise<OneTimeTokenEntity | null> {
+    return em.findOne(OneTimeTokenEntity, { tokenHash, purpose }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  }
+
+  async markUsed(em: EntityManager, token: OneTimeTokenEntity, now: Date): Promise<void> {
+    token.usedAt = now;
+    await em.flush();
+  }
+
+  /** Spends every outstanding token of this purpose for the user (e.g. all reset links after a reset). */
+  spendAllForUser(em: EntityManager, userId: string, purpose: OneTimeTokenPurpose, now: Date): Promise<number> {
+    return em.nativeUpdate(OneTimeTokenEntity, { userId, purpose, usedAt: null }, { usedAt: now });
+  }
+}

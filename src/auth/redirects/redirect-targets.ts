@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { AppError } from '../../common/errors/app-error';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { RedirectAllowList } from './redirect-allow-list';
+
+/** Where links in mails land: a checked `redirect_to`, or the dashboard. */
+@Injectable()
+export class RedirectTargets {
+  private readonly allowList: RedirectAllowList;
+
+  constructor(@InjectConfig() private readonly config: AppConfig) {
+    // The dashboard is always a valid landing place, listed or not.
+    this.allowList = new RedirectAllowList([...config.http.redirectAllowList, new URL(config.http.dashboardUrl).origin]);
+  }
+
+  /** The `redirect_to` to remember (null: the dashboard), or 400 INVALID_REQUEST when it is not allowed. */
+  check(redirectTo: string | undefined): string | null {
+    if (redirectTo === undefined) return null;
+    const url = this.allowList.match(redirectTo);
+    if (!url) throw AppError.invalidRequest('Invalid request: redirect_to is not an allowed redirect URL');
+    return url.toString();
+  }
+
+  /** The landing URL for a remembered `redirect_to`, with `params` added to its query. */
+  landing(redirectTo: string | null, params: Record<string, string> = {}): string {
+    const url = new URL(redirectTo ?? this.config.http.dashboardUrl);
+    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+    return url.toString();
+  }
+
+  /** The confirmation link sent by mail; it points at this service, which then redirects. */
+  confirmationLink(token: string): string {
+    const url = new URL(`${this.config.http.publicUrl}/auth/confirm`);
+    url.searchParams.set('token', token);
+    return url.toString();
+  }
+}

@@ -1,0 +1,42 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { RefreshTokenEntity } from './refresh-token.entity';
+
+/** Every query on refresh tokens. Callers hold the session's row lock while they write. */
+@Injectable()
+export class RefreshTokensRepository {
+  async add(em: EntityManager, token: Pick<RefreshTokenEntity, 'tokenHash' | 'sessionId' | 'parentId' | 'expiresAt' | 'createdAt'>): Promise<RefreshTokenEntity> {
+    const entity = em.create(RefreshTokenEntity, token);
+    await em.flush();
+    return entity;
+  }
+
+  findByHash(em: EntityManager, tokenHash: string): Promise<RefreshTokenEntity | null> {
+    return em.findOne(RefreshTokenEntity, { tokenHash });
+  }
+
+  findById(em: EntityManager, id: string): Promise<RefreshTokenEntity | null> {
+    return em.findOne(RefreshTokenEntity, { id });
+  }
+
+  /**
+   * Retires `current` in favour of a new token. The update goes first: the database allows one
+   * live token per session, and `replaced_by_id` is checked at commit.
+   */
+  async rotate(
+    em: EntityManager,
+    current: RefreshTokenEntity,
+    successor: Pick<RefreshTokenEntity, 'tokenHash' | 'expiresAt' | 'createdAt'>,
+    successorSealed: Buffer,
+    now: Date,
+  ): Promise<RefreshTokenEntity> {
+    const next = em.create(RefreshTokenEntity, { ...successor, sessionId: current.sessionId, parentId: current.id }, { persist: false });
+    current.retiredAt = now;
+    current.replacedById = next.id;
+    current.successorSealed = successorSealed;
+    await em.flush();
+    em.persist(next);
+    await em.flush();
+    return next;
+  }
+}

@@ -1,0 +1,171 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { Principal } from '../../common/auth/principal';
+import { AppError } from '../../common/errors/app-error';
+import { Clock } from '../../common/time/clock';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { UsersRepository } from '../../users/users.repository';
+import { SessionLoginDto } from '../dto/session-login.dto';
+import { LogoutScope } from '../dto/session-logout-query.dto';
+import { SessionResponseDto } from '../dto/session-response.dto';
+import { PasswordHasher } from '../passwords/password-hasher';
+import { SecretTokens } from '../secrets/secret-tokens';
+import { AccessTokenService } from '../tokens/access-token.service';
+import { ClientInfo } from './client-info';
+import { RefreshTokenEntity } from './refresh-token.entity';
+import { decideRefresh, RefreshDecision } from './refresh-decision';
+import { RefreshTokensRepository } from './refresh-tokens.repository';
+import { SessionEntity } from './session.entity';
+import { toSessionResponse } from './session.mapper';
+import { SessionsRepository } from './sessions.repository';
+
+/** A replay follows the chain this many links at most; a real client never gets near it. */
+const MAX_REPLAY_HOPS = 32;
+
+type RefreshOutcome =
+  | { ok: true; session: SessionEntity; refreshToken: string }
+  | { ok: false; decision: RefreshDecision; sessionId?: string; userId?: string };
+
+/** Logging in, refreshing and logging out: the life of a session. */
+@Injectable()
+export class SessionsService {
+  private readonly logger = new Logger(SessionsService.name);
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly users: UsersRepository,
+    private readonly sessions: SessionsRepository,
+    private readonly refreshTokens: RefreshTokensRepository,
+    private readonly passwords: PasswordHasher,
+    private readonly secrets: SecretTokens,
+    private readonly accessTokens: AccessTokenService,
+    private readonly clock: Clock,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  async login({ email, password }: SessionLoginDto, client: ClientInfo): Promise<SessionResponseDto> {
+    const user = await this.users.findByEmail(email);
+    // Unknown email and wrong password cost one argon2 verification each and answer the same body.
+    const passwordMatches = user ? await this.passwords.verify(user.passwordHash, password) : await this.passwords.verifyNothing(password);
+    if (!user || !passwordMatches) {
+      this.logFailedLogin(email, user ? 'wrong_password' : 'unknown_email');
+      throw new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
+    }
+    if (!user.emailConfirmedAt) {
+      this.logFailedLogin(email, 'email_not_verified');
+      throw new AppError('EMAIL_NOT_VERIFIED', 'Confirm your email address before logging in');
+    }
+
+    const now = this.clock.now();
+    const { session, refreshToken } = await this.em.transactional(async (em) => {
+      const session = await this.sessions.create(em, {
+        userId: user.id,
+        createdAt: now,
+        expiresAt: this.sessionExpiry(now),
+        userAgent: client.userAgent,
+        ip: client.ip,
+      });
+      const { token, hash } = this.secrets.generate();
+      await this.refreshTokens.add(em, { tokenHash: hash, sessionId: session.id, parentId: null, createdAt: now, expiresAt: session.expiresAt });
+      return { session, refreshToken: token };
+    });
+    const access = await this.accessTokens.issue({ id: user.id, email: user.email }, session.id);
+    return toSessionResponse(user, access, refreshToken);
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair. All refreshes of one session queue on the session's
+   * row lock, so they see each other's rotations and the session stays one chain.
+   */
+  async refresh(presented: string): Promise<SessionResponseDto> {
+    const now = this.clock.now();
+    const outcome = await this.em.transactional((em) => this.applyRefresh(em, presented, now));
+    if (!outcome.ok) {
+      if (outcome.decision.action === 'revoke_session') {
+        this.logger.warn('A refresh token was reused after its grace interval: the session is revoked', {
+          event: 'refresh_token_reuse',
+          session_id: outcome.sessionId,
+          user_id: outcome.userId,
+        });
+      }
+      throw AppError.invalidToken('Invalid or expired refresh token');
+    }
+    const user = await this.users.findById(outcome.session.userId);
+    if (!user) throw AppError.invalidToken('Invalid or expired refresh token');
+    const access = await this.accessTokens.issue({ id: user.id, email: user.email }, outcome.session.id);
+    return toSessionResponse(user, access, outcome.refreshToken);
+  }
+
+  /** Revokes this session, the others, or all; refresh tokens of revoked sessions stop working at once. */
+  async logout(principal: Principal, scope: LogoutScope): Promise<void> {
+    const sessionId = principal.session_id;
+    if (!sessionId) throw AppError.invalidToken('This access token belongs to no session');
+    const now = this.clock.now();
+    const which = scope === 'local' ? 'only' : scope === 'others' ? 'all_but' : 'all';
+    await this.em.transactional((em) => this.sessions.revokeForUser(em, principal.user.id, which, sessionId, now, 'logout'));
+  }
+
+  private async applyRefresh(em: EntityManager, presented: string, now: Date): Promise<RefreshOutcome> {
+    const hash = this.secrets.hash(presented);
+    const session = await this.sessions.lockByRefreshTokenHash(em, hash);
+    // Read after the lock: this sees every rotation committed by refreshes that went first.
+    const token = session ? await this.refreshTokens.findByHash(em, hash) : null;
+    const decision = decideRefresh({ token, session, now, graceSeconds: this.config.tokens.refreshReuseGraceSeconds });
+
+    switch (decision.action) {
+      case 'reject':
+        return { ok: false, decision };
+      case 'revoke_session':
+        await this.sessions.revoke(em, session!, now, 'refresh_token_reuse');
+        return { ok: false, decision, sessionId: session!.id, userId: session!.userId };
+      case 'rotate': {
+        const next = this.secrets.generate();
+        const expiresAt = this.sessionExpiry(now);
+        await this.refreshTokens.rotate(em, token!, { tokenHash: next.hash, createdAt: now, expiresAt }, this.secrets.seal(next.token, presented), now);
+        session!.refreshedAt = now;
+        session!.expiresAt = expiresAt;
+        await em.flush();
+        return { ok: true, session: session!, refreshToken: next.token };
+      }
+      case 'replay': {
+        const head = await this.followChain(em, token!, presented);
+        if (!head) return { ok: false, decision: { action: 'reject', reason: 'unknown_token' } };
+        session!.refreshedAt = now;
+        await em.flush();
+        return { ok: true, session: session!, refreshToken: head };
+      }
+    }
+  }
+
+  /**
+   * From a retired token to the live head of its chain: each retired token holds its successor
+   * sealed under itself, so the holder of a token can read the next one, and nobody else can.
+   */
+  private async followChain(em: EntityManager, from: RefreshTokenEntity, presented: string): Promise<string | null> {
+    let token = from;
+    let secret = presented;
+    for (let hop = 0; hop < MAX_REPLAY_HOPS; hop++) {
+      if (!token.retiredAt) return secret;
+      if (!token.replacedById || !token.successorSealed) return null;
+      const nextSecret = this.secrets.open(token.successorSealed, secret);
+      const next = await this.refreshTokens.findById(em, token.replacedById);
+      if (nextSecret === null || !next || this.secrets.hash(nextSecret) !== next.tokenHash) return null;
+      token = next;
+      secret = nextSecret;
+    }
+    return null;
+  }
+
+  private sessionExpiry(now: Date): Date {
+    return new Date(now.getTime() + this.config.tokens.refreshTtlSeconds * 1000);
+  }
+
+  /** Never the password; the address only as its domain and a short hash, enough to correlate attempts. */
+  private logFailedLogin(email: string, reason: 'unknown_email' | 'wrong_password' | 'email_not_verified'): void {
+    const domain = email.slice(email.lastIndexOf('@') + 1);
+    const emailHash = createHash('sha256').update(email).digest('hex').slice(0, 16);
+    this.logger.warn(`Failed login (${reason})`, { event: 'login_failed', reason, email_domain: domain, email_hash: emailHash });
+  }
+}

@@ -1,0 +1,118 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import { sign } from 'jsonwebtoken';
+import { SigningKeyRing } from '../../src/auth/keys/signing-key-ring';
+import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
+import { UsersRepository } from '../../src/users/users.repository';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { startTestApp, TestApp } from '../support/test-app';
+
+/**
+ * The verified-token and user caches make a credential seen before cost no database read;
+ * these tests prove they never serve what has changed: expiry, user changes and deletions are
+ * seen by the next requests on every instance (within the NOTIFY delivery, milliseconds).
+ */
+describe('authentication caches (two instances, one database)', () => {
+  let database: TestDatabase;
+  let first: TestApp;
+  let second: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // The outbox worker's polls would show up in the statement count; nothing here sends mail.
+    const env = { MAIL_POLL_INTERVAL_MS: '60000' };
+    first = await startTestApp({ database, env });
+    second = await startTestApp({ database, env });
+  });
+
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    await database?.drop();
+  });
+
+  async function insertUser(): Promise<{ id: string; email: string }> {
+    const email = `cache-${randomUUID()}@example.com`;
+    const user = await first.app.get(EntityManager).fork().transactional((em) => first.app.get(UsersRepository).insertIfEmailFree(em, email, 'x'));
+    return { id: user!.id, email };
+  }
+
+  const sql = (query: string, params: unknown[] = []) => first.app.get(EntityManager).fork().getConnection().execute(query, params);
+  const me = (service: TestApp, token: string) => service.request('GET', '/users/me', { headers: { authorization: `Bearer ${token}` } });
+
+  /** Statements the app sends to PostgreSQL while `action` runs. */
+  async function countQueries(service: TestApp, action: () => Promise<void>): Promise<string[]> {
+    const knex = service.app.get(EntityManager).getConnection().getKnex();
+    const seen: string[] = [];
+    const listener = (query: { sql: string }) => seen.push(query.sql);
+    knex.on('query', listener);
+    try {
+      await action();
+    } finally {
+      knex.off('query', listener);
+    }
+    return seen;
+  }
+
+  async function within<T>(ms: number, probe: () => Promise<T>, accept: (value: T) => boolean): Promise<{ value: T; elapsedMs: number }> {
+    const started = Date.now();
+    for (;;) {
+      const value = await probe();
+      if (accept(value) || Date.now() - started > ms) return { value, elapsedMs: Date.now() - started };
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  it('serves a token seen before without any database statement', async () => {
+    const user = await insertUser();
+    const { access_token } = await first.app.get(AccessTokenService).issue(user, randomUUID());
+    expect((await me(first, access_token)).status).toBe(200);
+    const statements = await countQueries(first, async () => {
+      for (let i = 0; i < 20; i++) expect((await me(first, access_token)).status).toBe(200);
+    });
+    expect(statements).toEqual([]);
+  });
+
+  it('stops accepting a cached token the moment it expires', async () => {
+    const user = await insertUser();
+    const { kid, privateKey } = first.app.get(SigningKeyRing).signingKey();
+    const now = Math.floor(Date.now() / 1000);
+    const token = sign(
+      { iss: first.config.tokens.issuer, aud: first.config.tokens.audience, sub: user.id, email: user.email, sid: randomUUID(), iat: now, exp: now + 2 },
+      privateKey,
+      { algorithm: 'ES256', keyid: kid },
+    );
+    expect((await me(first, token)).status).toBe(200);
+    expect((await me(first, token)).status).toBe(200); // from the cache
+    await new Promise((resolve) => setTimeout(resolve, (now + 2) * 1000 - Date.now() + 50));
+    const expired = await me(first, token);
+    expect(expired.status).toBe(401);
+    expect(expired.body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+  });
+
+  it('shows a change to the user on every instance', async () => {
+    const user = await insertUser();
+    const { access_token } = await first.app.get(AccessTokenService).issue(user, randomUUID());
+    for (const service of [first, second]) expect((await me(service, access_token)).body.email_confirmed_at).toBeNull();
+
+    await sql('UPDATE users SET email_confirmed_at = now() WHERE id = ?', [user.id]);
+    for (const service of [first, second]) {
+      const { value, elapsedMs } = await within(2000, () => me(service, access_token), (response) => response.body.email_confirmed_at !== null);
+      expect(value.body.email_confirmed_at).toEqual(expect.stringMatching(/^\d{4}-.*Z$/));
+      expect(elapsedMs).toBeLessThan(2000);
+    }
+  });
+
+  it('rejects the cached token of a deleted user on every instance', async () => {
+    const user = await insertUser();
+    const { access_token } = await first.app.get(AccessTokenService).issue(user, randomUUID());
+    for (const service of [first, second]) expect((await me(service, access_token)).status).toBe(200);
+
+    await sql('DELETE FROM users WHERE id = ?', [user.id]);
+    for (const service of [first, second]) {
+      const { value } = await within(2000, () => me(service, access_token), (response) => response.status === 401);
+      expect(value.status).toBe(401);
+      expect(value.body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+    }
+  });
+});

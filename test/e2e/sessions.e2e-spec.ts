@@ -1,0 +1,189 @@
+import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, sql, sleep, uniqueEmail } from '../support/accounts';
+import { startTestApp, TestApp } from '../support/test-app';
+
+const PASSWORD = 'correct horse battery';
+const INVALID_REFRESH = { statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired refresh token' };
+
+async function liveTokens(service: TestApp, refreshToken: string): Promise<number> {
+  const [row] = await sql<{ live: string }>(
+    service,
+    `SELECT count(*) AS live FROM refresh_tokens WHERE retired_at IS NULL
+       AND session_id = (SELECT session_id FROM refresh_tokens WHERE token_hash = encode(sha256(convert_to(?, 'UTF8')), 'hex'))`,
+    [refreshToken],
+  );
+  return Number(row.live);
+}
+
+describe('sessions: login and refresh (real app, real PostgreSQL)', () => {
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: { ...GENEROUS_RATE_LIMITS, REFRESH_REUSE_GRACE_SECONDS: '2' } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('answers login with the documented body, field for field', async () => {
+    const email = uniqueEmail();
+    const id = await createConfirmedUser(service, email, PASSWORD);
+    const before = Math.floor(Date.now() / 1000);
+    const response = await service.request('POST', '/auth/login', { body: { email: `  ${email.toUpperCase()} `, password: PASSWORD } });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      user: { id, email, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), updated_at: expect.stringMatching(/Z$/) },
+      session: {
+        access_token: expect.any(String),
+        refresh_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        expires_in: 3600,
+        expires_at: expect.any(Number),
+        token_type: 'bearer',
+      },
+    });
+    expect(response.body.session.expires_at).toBeGreaterThanOrEqual(before + 3600);
+    expect(response.body.session.expires_at).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 3600);
+  });
+
+  it('remembers the user agent and address of a session, and stores only a hash of the refresh token', async () => {
+    const email = uniqueEmail();
+    await createConfirmedUser(service, email, PASSWORD);
+    const { session } = await login(service, email, PASSWORD, { 'user-agent': 'jest-probe/1.0' });
+    const rows = await sql(
+      service,
+      `SELECT s.user_agent, s.ip, s.refreshed_at, s.revoked_at, t.token_hash FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id
+        JOIN users u ON u.id = s.user_id WHERE u.email = ?`,
+      [email],
+    );
+    expect(rows).toEqual([{ user_agent: 'jest-probe/1.0', ip: '127.0.0.1', refreshed_at: null, revoked_at: null, token_hash: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    const [dump] = await sql<{ everything: string }>(service, `SELECT string_agg(t::text, ' ') AS everything FROM refresh_tokens t`);
+    expect(dump.everything).not.toContain(session.refresh_token);
+  });
+
+  it('rotates the refresh token on every use and retires the old one', async () => {
+    const email = uniqueEmail();
+    await createConfirmedUser(service, email, PASSWORD);
+    const first = await login(service, email, PASSWORD);
+    const refreshed = await service.request('POST', '/auth/refresh', { body: { refresh_token: first.session.refresh_token } });
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body).toEqual({ user: first.user, session: { ...first.session, access_token: expect.any(String), refresh_token: expect.any(String), expires_at: expect.any(Number) } });
+    expect(refreshed.body.session.refresh_token).not.toBe(first.session.refresh_token);
+    const [old] = await sql(service, `SELECT retired_at, replaced_by_id FROM refresh_tokens WHERE token_hash = encode(sha256(convert_to(?, 'UTF8')), 'hex')`, [
+      first.session.refresh_token,
+    ]);
+    expect(old.retired_at).toEqual(expect.any(String));
+    expect(old.replaced_by_id).toEqual(expect.any(String));
+    expect(await liveTokens(service, refreshed.body.session.refresh_token)).toBe(1);
+    const [session] = await sql(service, `SELECT refreshed_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = ?`, [email]);
+    expect(session.refreshed_at).toEqual(expect.any(String));
+  });
+
+  it('answers a retired token within the grace interval with the head of the same chain, and kills the session after it', async () => {
+    const email = uniqueEmail();
+    await createConfirmedUser(service, email, PASSWORD);
+    const t0 = (await login(service, email, PASSWORD)).session.refresh_token;
+    const t1 = (await service.request('POST', '/auth/refresh', { body: { refresh_token: t0 } })).body.session.refresh_token;
+
+    // A second tab presenting t0 gets t1 itself: no second live chain.
+    const replay = await service.request('POST', '/auth/refresh', { body: { refresh_token: t0 } });
+    expect(replay.status).toBe(200);
+    expect(replay.body.session.refresh_token).toBe(t1);
+    expect(await liveTokens(service, t1)).toBe(1);
+
+    // After t1 rotates on, t0 follows the chain to its newest link.
+    const t2 = (await service.request('POST', '/auth/refresh', { body: { refresh_token: t1 } })).body.session.refresh_token;
+    const replayAgain = await service.request('POST', '/auth/refresh', { body: { refresh_token: t0 } });
+    expect(replayAgain.status).toBe(200);
+    expect(replayAgain.body.session.refresh_token).toBe(t2);
+    expect(await liveTokens(service, t2)).toBe(1);
+
+    await sleep(2100);
+    const reuse = await service.request('POST', '/auth/refresh', { body: { refresh_token: t0 } });
+    expect(reuse.status).toBe(401);
+    expect(reuse.body).toEqual(INVALID_REFRESH);
+
+    // The whole session is dead: the live head too.
+    const head = await service.request('POST', '/auth/refresh', { body: { refresh_token: t2 } });
+    expect(head.status).toBe(401);
+    expect(head.body).toEqual(INVALID_REFRESH);
+    const [session] = await sql(service, `SELECT revoked_at, revoked_reason FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = ?`, [email]);
+    expect(session).toEqual({ revoked_at: expect.any(String), revoked_reason: 'refresh_token_reuse' });
+    const warning = service.logs.entries().find((entry) => entry.event === 'refresh_token_reuse');
+    expect(warning).toMatchObject({ level: 40, msg: expect.stringContaining('revoked') });
+    expect(service.logs.text).not.toContain(t0);
+  });
+
+  it('leaves one live chain after 20 concurrent refreshes of one token', async () => {
+    const email = uniqueEmail();
+    await createConfirmedUser(service, email, PASSWORD);
+    const t0 = (await login(service, email, PASSWORD)).session.refresh_token;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => service.request('POST', '/auth/refresh', { body: { refresh_token: t0 } })));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
+    const handedOut = new Set(answers.map((answer) => answer.body.session.refresh_token));
+    expect(handedOut.size).toBe(1);
+    const [t1] = handedOut;
+    expect(t1).not.toBe(t0);
+    expect(await liveTokens(service, t1)).toBe(1);
+    const [counts] = await sql<{ total: string }>(
+      service,
+      `SELECT count(*) AS total FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id WHERE u.email = ?`,
+      [email],
+    );
+    expect(Number(counts.total)).toBe(2);
+    const next = await service.request('POST', '/auth/refresh', { body: { refresh_token: t1 } });
+    expect(next.status).toBe(200);
+  });
+
+  it('answers an unknown refresh token with 401', async () => {
+    for (const refresh_token of ['x', 'A'.repeat(43), 'not a token at all']) {
+      const response = await service.request('POST', '/auth/refresh', { body: { refresh_token } });
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual(INVALID_REFRESH);
+    }
+  });
+
+  it('answers a refresh without a token with 400', async () => {
+    const missing = await service.request('POST', '/auth/refresh', { body: {} });
+    expect(missing.status).toBe(400);
+    expect(missing.body).toEqual({ statusCode: 400, code: 'INVALID_REQUEST', error: 'Invalid request: refresh_token should not be empty' });
+    const wrongType = await service.request('POST', '/auth/refresh', { body: { refresh_token: 42 } });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body).toEqual({ statusCode: 400, code: 'INVALID_REQUEST', error: 'Invalid request: refresh_token must be a string' });
+  });
+});
+
+describe('sessions: strict reuse detection and expiry', () => {
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: { ...GENEROUS_RATE_LIMITS, REFRESH_REUSE_GRACE_SECONDS: '0', REFRESH_TOKEN_TTL_SECONDS: '2' } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('with no grace interval, lets exactly one of 20 concurrent refreshes through and revokes the session for the rest', async () => {
+    const email = uniqueEmail();
+    await createConfirmedUser(service, email, PASSWORD);
+    const t0 = (await login(service, email, PASSWORD)).session.refresh_token;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => service.request('POST', '/auth/refresh', { body: { refresh_token: t0 } })));
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses).toEqual([200, ...Array(19).fill(401)]);
+    const winner = answers.find((answer) => answer.status === 200)!.body.session.refresh_token;
+    expect(await liveTokens(service, winner)).toBe(1);
+    // The reuse revoked the session, so even the winner's token is dead.
+    expect((await service.request('POST', '/auth/refresh', { body: { refresh_token: winner } })).status).toBe(401);
+  });
+
+  it('rejects the refresh token of a session left unused past REFRESH_TOKEN_TTL_SECONDS', async () => {
+    const email = uniqueEmail();
+    await createConfirmedUser(service, email, PASSWORD);
+    const t0 = (await login(service, email, PASSWORD)).session.refresh_token;
+    const t1 = (await service.request('POST', '/auth/refresh', { body: { refresh_token: t0 } })).body.session.refresh_token;
+    await sleep(2100);
+    const expired = await service.request('POST', '/auth/refresh', { body: { refresh_token: t1 } });
+    expect(expired.status).toBe(401);
+    expect(expired.body).toEqual(INVALID_REFRESH);
+  });
+});

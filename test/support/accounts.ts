@@ -1,0 +1,62 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { TestSmtpServer } from './smtp';
+import { TestApp } from './test-app';
+
+/** Runs SQL against the service's own database (assertions and fixtures, never the code under test). */
+export function sql<T = Record<string, any>>(service: TestApp, query: string, params: unknown[] = []): Promise<T[]> {
+  return service.app.get(EntityManager).fork().getConnection().execute<T[]>(query, params);
+}
+
+let counter = 0;
+
+/** A fresh, unique address for one test. */
+export function uniqueEmail(label = 'user'): string {
+  counter += 1;
+  return `${label}-${Date.now().toString(36)}-${counter}@example.com`;
+}
+
+/**
+ * An account whose email is confirmed, for tests about sessions rather than confirmation:
+ * registers through the API and marks the address confirmed directly in the database.
+ */
+export async function createConfirmedUser(service: TestApp, email: string, password: string): Promise<string> {
+  const response = await service.request('POST', '/auth/register', { body: { email, password } });
+  if (response.status !== 201) throw new Error(`register answered ${response.status}: ${response.text}`);
+  const [row] = await sql<{ id: string }>(service, 'UPDATE users SET email_confirmed_at = now() WHERE email = ? RETURNING id', [email]);
+  return row.id;
+}
+
+export async function login(service: TestApp, email: string, password: string, headers: Record<string, string> = {}) {
+  const response = await service.request('POST', '/auth/login', { body: { email, password }, headers });
+  if (response.status !== 200) throw new Error(`login answered ${response.status}: ${response.text}`);
+  return response.body as { user: Record<string, string>; session: { access_token: string; refresh_token: string; expires_in: number; expires_at: number; token_type: string } };
+}
+
+/** The path and query of a link from a mail, to request against the running service (whose port PUBLIC_URL does not know). */
+export function pathOf(link: string): string {
+  const url = new URL(link);
+  return url.pathname + url.search;
+}
+
+/** Waits for the newest mail to `to` with a subject matching `subject`, after `already` mails to them. */
+export async function nextMailTo(smtp: TestSmtpServer, to: string, already: number) {
+  await smtp.waitFor(() => smtp.mailsTo(to).length > already);
+  return smtp.mailsTo(to)[already];
+}
+
+export function linkStartingWith(mail: { links: string[]; text: string }, prefix: string): string {
+  const link = mail.links.find((candidate) => candidate.startsWith(prefix));
+  if (!link) throw new Error(`no link starting with ${prefix} in: ${mail.text}`);
+  return link;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Limits no test of flows reaches; the limits themselves are tested on their own. */
+export const GENEROUS_RATE_LIMITS: Record<string, string> = {
+  RATE_LIMIT_LOGIN_IP: '100000/60',
+  RATE_LIMIT_LOGIN_IP_EMAIL: '100000/60',
+  RATE_LIMIT_MAIL_IP: '100000/60',
+  RATE_LIMIT_MAIL_EMAIL: '100000/60',
+  RATE_LIMIT_REFRESH_IP: '100000/60',
+};

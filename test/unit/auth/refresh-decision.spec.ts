@@ -1,0 +1,50 @@
+import { decideRefresh, RefreshState } from '../../../src/auth/sessions/refresh-decision';
+
+const now = new Date('2026-01-15T12:00:00.000Z');
+const seconds = (n: number) => new Date(now.getTime() + n * 1000);
+const liveSession = { expiresAt: seconds(3600), revokedAt: null };
+const liveToken = { expiresAt: seconds(3600), retiredAt: null };
+
+function decide(overrides: Partial<RefreshState>) {
+  return decideRefresh({ token: liveToken, session: liveSession, now, graceSeconds: 10, ...overrides });
+}
+
+describe('decideRefresh', () => {
+  it('rotates the live head of a live session', () => {
+    expect(decide({})).toEqual({ action: 'rotate' });
+  });
+
+  it('rejects an unknown token', () => {
+    expect(decide({ token: null, session: null })).toEqual({ action: 'reject', reason: 'unknown_token' });
+    expect(decide({ token: null })).toEqual({ action: 'reject', reason: 'unknown_token' });
+  });
+
+  it('rejects any token of a revoked session, retired or not, without further action', () => {
+    const session = { ...liveSession, revokedAt: seconds(-1) };
+    expect(decide({ session })).toEqual({ action: 'reject', reason: 'session_revoked' });
+    expect(decide({ session, token: { ...liveToken, retiredAt: seconds(-100) } })).toEqual({ action: 'reject', reason: 'session_revoked' });
+  });
+
+  it('rejects a token of an expired session, the expiry instant included', () => {
+    expect(decide({ session: { ...liveSession, expiresAt: now } })).toEqual({ action: 'reject', reason: 'session_expired' });
+    expect(decide({ session: { ...liveSession, expiresAt: seconds(-5) } })).toEqual({ action: 'reject', reason: 'session_expired' });
+  });
+
+  it('rejects an expired live token', () => {
+    expect(decide({ token: { ...liveToken, expiresAt: now } })).toEqual({ action: 'reject', reason: 'token_expired' });
+  });
+
+  it('replays a token retired within the grace interval', () => {
+    expect(decide({ token: { ...liveToken, retiredAt: now } })).toEqual({ action: 'replay' });
+    expect(decide({ token: { ...liveToken, retiredAt: seconds(-9.999) } })).toEqual({ action: 'replay' });
+  });
+
+  it('revokes the session for a token retired longer ago than the grace interval', () => {
+    expect(decide({ token: { ...liveToken, retiredAt: seconds(-10) } })).toEqual({ action: 'revoke_session' });
+    expect(decide({ token: { ...liveToken, retiredAt: seconds(-86_400) } })).toEqual({ action: 'revoke_session' });
+  });
+
+  it('treats every reuse as theft when the grace interval is zero', () => {
+    expect(decide({ token: { ...liveToken, retiredAt: now }, graceSeconds: 0 })).toEqual({ action: 'revoke_session' });
+  });
+});
