@@ -29,6 +29,5 @@ import { ApiKeyHeaderStrategy } from './strategies/api-key-header.strategy';
     ApiKeyBearerStrategy,
     ApiKeyHeaderStrategy,
   ],
-  exports: [ApiKeyAuthenticator],
 })
 export class ApiKeysModule {}

@@ -1,30 +1,27 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-const ID = { format: 'uuid', example: '3f1c2a4e-8b7d-4f6a-9c21-5d0e7b9a1f32' };
-const PREFIX = { description: 'The first 10 characters of the key, to recognise it', example: 'atiru_Ab3x', minLength: 10, maxLength: 10 };
-const NAME = { type: String, nullable: true, maxLength: 100, example: 'CI deploys' };
-const CREATED_AT = { format: 'date-time', example: '2024-01-15T12:00:00.000Z' };
-const EXPIRES_AT = { type: String, format: 'date-time', nullable: true, description: 'Null: the key does not expire', example: '2027-01-15T12:00:00.000Z' };
-
-/** A key as listed: never the key itself, never its hash. */
-export class ApiKeyResponseDto {
-  @ApiProperty(ID)
+/** What every answer about a key says: never the key itself (except at creation), never its hash. */
+class ApiKeyFieldsDto {
+  @ApiProperty({ format: 'uuid', example: '3f1c2a4e-8b7d-4f6a-9c21-5d0e7b9a1f32' })
   id: string;
 
-  @ApiProperty(PREFIX)
+  @ApiProperty({ description: 'The first 10 characters of the key, to recognise it', example: 'atiru_Ab3x', minLength: 10, maxLength: 10 })
   key_prefix: string;
 
-  @ApiProperty(NAME)
+  @ApiProperty({ type: String, nullable: true, maxLength: 100, example: 'CI deploys' })
   name: string | null;
 
-  @ApiProperty(CREATED_AT)
+  @ApiProperty({ format: 'date-time', example: '2024-01-15T12:00:00.000Z' })
   created_at: string;
 
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Null: the key does not expire', example: '2027-01-15T12:00:00.000Z' })
+  expires_at: string | null;
+}
+
+/** A key as listed. */
+export class ApiKeyResponseDto extends ApiKeyFieldsDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Null: never used. Updated at most once a minute (configurable).', example: '2024-01-16T08:30:00.000Z' })
   last_used_at: string | null;
-
-  @ApiProperty(EXPIRES_AT)
-  expires_at: string | null;
 }
 
 export class ApiKeyListResponseDto {
@@ -33,10 +30,7 @@ export class ApiKeyListResponseDto {
 }
 
 /** The answer to a creation: the only time the key itself is ever shown. */
-export class ApiKeyCreatedResponseDto {
-  @ApiProperty(ID)
-  id: string;
-
+export class ApiKeyCreatedResponseDto extends ApiKeyFieldsDto {
   @ApiProperty({
     description: 'The key. Shown this once and never again: store it now.',
     example: 'atiru_Ab3xK9mQ2wLp7ZtR4vYc8NhJ5sDf1GkE0oxqpe',
@@ -45,16 +39,4 @@ export class ApiKeyCreatedResponseDto {
     maxLength: 44,
   })
   key: string;
-
-  @ApiProperty(PREFIX)
-  key_prefix: string;
-
-  @ApiProperty(NAME)
-  name: string | null;
-
-  @ApiProperty(CREATED_AT)
-  created_at: string;
-
-  @ApiProperty(EXPIRES_AT)
-  expires_at: string | null;
 }
