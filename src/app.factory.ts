@@ -3,6 +3,7 @@ import { LoggerService, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import helmet from '@fastify/helmet';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -35,6 +36,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     requestIdHeader: false,
     // Honour the caller's X-Request-Id when it is sane, so one id follows a request across services.
     clientErrorHandler: answerClientError,
+    // The router's own refusals (a broken percent-escape, an over-long path parameter) in the contract's shape.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'Invalid request: a path parameter is too long' : 'Invalid request: malformed URL';
+      reply.header('x-request-id', request.id).status(400).send(AppError.invalidRequest(message).toBody());
+    },
     genReqId: (request: IncomingMessage) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();

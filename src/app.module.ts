@@ -1,4 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AccountsModule } from './auth/accounts.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
@@ -23,6 +24,7 @@ export class AppModule {
         UsersModule,
         MailModule,
         AuthModule,
+        ApiKeysModule,
         AccountsModule,
         ...extraModules,
       ],

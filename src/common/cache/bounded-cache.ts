@@ -3,7 +3,7 @@
  * least-recently-used, so a hit costs one lookup and no reordering on the hot path.
  */
 export class BoundedCache<K, V> {
-  private readonly entries = new Map<K, V>();
+  protected readonly entries = new Map<K, V>();
 
   constructor(private readonly maxEntries: number) {}
 
@@ -29,5 +29,24 @@ export class BoundedCache<K, V> {
 
   get size(): number {
     return this.entries.size;
+  }
+}
+
+/**
+ * A BoundedCache that evicts the least recently used entry: a hit moves its entry to the end, so
+ * keys in steady use survive a stream of one-off ones (at the price of one reinsertion per hit).
+ */
+export class LruCache<K, V> extends BoundedCache<K, V> {
+  override get(key: K): V | undefined {
+    const value = this.entries.get(key);
+    if (value === undefined) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    return value;
+  }
+
+  override set(key: K, value: V): void {
+    this.entries.delete(key);
+    super.set(key, value);
   }
 }

@@ -2,6 +2,7 @@ import { Migration20261128000100Users } from './Migration20261128000100Users';
 import { Migration20261128000200MailOutbox } from './Migration20261128000200MailOutbox';
 import { Migration20261128000300SigningKeys } from './Migration20261128000300SigningKeys';
 import { Migration20261128000400Sessions } from './Migration20261128000400Sessions';
+import { Migration20261128000500ApiKeys } from './Migration20261128000500ApiKeys';
 import { Migration20261128000600UserChangeNotify } from './Migration20261128000600UserChangeNotify';
 
 /**
@@ -13,5 +14,6 @@ export const migrationsList = [
   { name: 'Migration20261128000200MailOutbox', class: Migration20261128000200MailOutbox },
   { name: 'Migration20261128000300SigningKeys', class: Migration20261128000300SigningKeys },
   { name: 'Migration20261128000400Sessions', class: Migration20261128000400Sessions },
+  { name: 'Migration20261128000500ApiKeys', class: Migration20261128000500ApiKeys },
   { name: 'Migration20261128000600UserChangeNotify', class: Migration20261128000600UserChangeNotify },
 ];

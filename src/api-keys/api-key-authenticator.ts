@@ -1,0 +1,52 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Principal } from '../common/auth/principal';
+import { UsersService } from '../users/users.service';
+import { ApiKeyCache, CachedApiKey } from './api-key-cache';
+import { hashApiKey, parseApiKey } from './api-key-format';
+import { ApiKeyLastUsedRecorder } from './api-key-last-used.recorder';
+import { ApiKeysRepository } from './api-key.repository';
+
+/**
+ * Turns a presented API key into a principal, or null. A malformed key or a wrong checksum costs
+ * no I/O; a key seen before costs no database read while the revocation listener is connected.
+ * Database failures are thrown, never turned into a rejection: an outage is a 503, not a 401.
+ */
+@Injectable()
+export class ApiKeyAuthenticator {
+  private readonly logger = new Logger(ApiKeyAuthenticator.name);
+
+  constructor(
+    private readonly cache: ApiKeyCache,
+    private readonly repository: ApiKeysRepository,
+    private readonly users: UsersService,
+    private readonly lastUsed: ApiKeyLastUsedRecorder,
+  ) {}
+
+  async authenticate(presented: string): Promise<Principal | null> {
+    const parsed = parseApiKey(presented);
+    if (!parsed) {
+      this.logger.debug(`rejected a malformed API key (${presented.slice(0, 10)}…)`);
+      return null;
+    }
+    const keyHash = hashApiKey(parsed.key);
+    const now = Date.now();
+    const key = this.cache.lookup(keyHash, now) ?? (await this.lookUp(keyHash, now));
+    if (key === 'rejected') {
+      this.logger.debug(`rejected API key ${parsed.prefix}: unknown, revoked or expired`);
+      return null;
+    }
+    const user = await this.users.findAuthenticatedUser(key.userId);
+    if (!user) return null;
+    this.lastUsed.record(key.id, now);
+    return { user, method: 'api_key', api_key_id: key.id };
+  }
+
+  private async lookUp(keyHash: string, now: number): Promise<CachedApiKey | 'rejected'> {
+    const snapshot = this.cache.snapshot();
+    const found = await this.repository.findActiveByHash(keyHash);
+    const key = found ? { id: found.id, userId: found.userId, expiresAt: found.expiresAt } : null;
+    this.cache.remember(keyHash, snapshot, key, now);
+    // The database compared with its own clock; the cache compares with ours: agree on ours.
+    return key && (key.expiresAt === null || key.expiresAt > now) ? key : 'rejected';
+  }
+}

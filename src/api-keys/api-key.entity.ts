@@ -1,0 +1,35 @@
+import { Entity, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+
+/** An API key as stored: its hash and its public prefix, never the key itself. */
+@Entity({ tableName: 'api_keys' })
+export class ApiKeyEntity {
+  @PrimaryKey({ type: 'uuid' })
+  id: string & Opt = randomUUID();
+
+  @Property({ type: 'uuid' })
+  userId: string;
+
+  @Property({ type: 'string', length: 100, nullable: true })
+  name: string | null;
+
+  /** The first 10 characters of the key (`atiru_` + 4): what lists and logs show. */
+  @Property({ type: 'string', length: 10 })
+  keyPrefix: string;
+
+  /** SHA-256 of the whole key. */
+  @Property({ type: 'blob' })
+  keyHash: Buffer;
+
+  @Property({ type: 'datetime' })
+  createdAt: Date & Opt = new Date();
+
+  @Property({ type: 'datetime', nullable: true })
+  lastUsedAt: (Date & Opt) | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  expiresAt: Date | null;
+
+  @Property({ type: 'datetime', nullable: true })
+  revokedAt: (Date & Opt) | null = null;
+}

@@ -1,0 +1,133 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { PgListener } from '../database/pg-listener';
+import { ApiKeyEntity } from './api-key.entity';
+
+/**
+ * The PostgreSQL channel that carries revocations to every instance: `revoked:<key hash>` from
+ * the revoking transaction, then `ack:<key hash>:<instance>` from each instance once it forgot it.
+ */
+export const API_KEY_REVOKED_CHANNEL = 'api_key_revoked';
+export const API_KEY_REVOKED_PREFIX = 'revoked:';
+export const API_KEY_ACK_PREFIX = 'ack:';
+
+/** What authenticating with a key needs to know about it. */
+export interface ActiveApiKey {
+  id: string;
+  userId: string;
+  /** Epoch milliseconds, or null for a key that never expires. */
+  expiresAt: number | null;
+}
+
+export interface NewApiKey {
+  userId: string;
+  name: string | null;
+  keyPrefix: string;
+  /** SHA-256 of the key, hex. */
+  keyHash: string;
+  expiresAt: Date | null;
+}
+
+/** `active`: not revoked and not expired. */
+const ACTIVE = 'revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())';
+
+/** Every query on API keys. Methods that write take the caller's transaction. */
+@Injectable()
+export class ApiKeysRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  /** The authentication lookup: one indexed read, no entity, no identity map. */
+  async findActiveByHash(keyHash: string): Promise<ActiveApiKey | null> {
+    // Expiry as epoch milliseconds (float8 arrives as a number), free of any time-zone parsing.
+    const rows = await this.em.getConnection().execute<Array<{ id: string; user_id: string; expires_at_ms: number | null }>>(
+      `SELECT id, user_id, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at_ms
+         FROM api_keys WHERE key_hash = decode(?, 'hex') AND ${ACTIVE}`,
+      [keyHash],
+    );
+    if (rows.length === 0) return null;
+    const [row] = rows;
+    return { id: row.id, userId: row.user_id, expiresAt: row.expires_at_ms };
+  }
+
+  listActiveForUser(userId: string, em: EntityManager = this.em.fork()): Promise<ApiKeyEntity[]> {
+    return em.find(
+      ApiKeyEntity,
+      { userId, revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date() } }] },
+      { orderBy: { createdAt: 'desc', id: 'desc' } },
+    );
+  }
+
+  /**
+   * Locks the owner's row until the transaction ends, so concurrent creations for one user take
+   * turns and the cap on active keys holds. False when the user does not exist.
+   */
+  async lockOwner(em: EntityManager, userId: string): Promise<boolean> {
+    // NO KEY UPDATE: serialises key creation without blocking the foreign-key checks of other writes.
+    const rows = await em.getConnection().execute('SELECT 1 FROM users WHERE id = ? FOR NO KEY UPDATE', [userId], 'all', em.getTransactionContext());
+    return rows.length > 0;
+  }
+
+  async countActiveForUser(em: EntityManager, userId: string): Promise<number> {
+    const [row] = await em
+      .getConnection()
+      .execute<Array<{ count: string }>>(`SELECT count(*) AS count FROM api_keys WHERE user_id = ? AND ${ACTIVE}`, [userId], 'all', em.getTransactionContext());
+    return Number(row.count);
+  }
+
+  async insert(em: EntityManager, key: NewApiKey): Promise<ApiKeyEntity> {
+    const entity = em.create(ApiKeyEntity, {
+      userId: key.userId,
+      name: key.name,
+      keyPrefix: key.keyPrefix,
+      keyHash: Buffer.from(key.keyHash, 'hex'),
+      expiresAt: key.expiresAt,
+    });
+    await em.persist(entity).flush();
+    return entity;
+  }
+
+  /**
+   * Revokes the user's key unless it is unknown, someone else's or already revoked, and tells
+   * every instance in the same transaction (PostgreSQL delivers the notification at commit).
+   * Answers the key's hash (hex), or null when nothing was revoked.
+   */
+  async revokeForUser(em: EntityManager, userId: string, id: string): Promise<string | null> {
+    const rows = await em.getConnection().execute<Array<{ key_hash: string }>>(
+      `UPDATE api_keys SET revoked_at = now() WHERE id = ? AND user_id = ? AND revoked_at IS NULL RETURNING encode(key_hash, 'hex') AS key_hash`,
+      [id, userId],
+      'all',
+      em.getTransactionContext(),
+    );
+    if (rows.length === 0) return null;
+    const keyHash = rows[0].key_hash;
+    await em
+      .getConnection()
+      .execute('SELECT pg_notify(?, ?)', [API_KEY_REVOKED_CHANNEL, API_KEY_REVOKED_PREFIX + keyHash], 'all', em.getTransactionContext());
+    return keyHash;
+  }
+
+  /** How many instances listen for revocations right now (their connections, in pg_stat_activity). */
+  async countRevocationListeners(em: EntityManager): Promise<number> {
+    const [row] = await em
+      .getConnection()
+      .execute<Array<{ count: number }>>(
+        'SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?',
+        [PgListener.applicationName(API_KEY_REVOKED_CHANNEL)],
+        'all',
+        em.getTransactionContext(),
+      );
+    return row.count;
+  }
+
+  /** One UPDATE for a whole batch; a later value already stored is never moved back. */
+  async recordLastUsed(uses: Array<{ id: string; usedAt: Date }>): Promise<void> {
+    if (uses.length === 0) return;
+    const batch = JSON.stringify(uses.map((use) => ({ id: use.id, used_at: use.usedAt.toISOString() })));
+    await this.em.getConnection().execute(
+      `UPDATE api_keys AS k SET last_used_at = u.used_at
+         FROM json_to_recordset(?::json) AS u(id uuid, used_at timestamptz)
+        WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.used_at)`,
+      [batch],
+    );
+  }
+}

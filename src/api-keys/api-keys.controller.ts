@@ -1,0 +1,55 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { Authenticated, CurrentPrincipal } from '../common/auth/auth-policy.decorator';
+import { Principal } from '../common/auth/principal';
+import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { UuidParamPipe } from '../common/http/uuid-param.pipe';
+import { ApiKeysService } from './api-keys.service';
+import { ApiKeyCreateDto } from './dto/api-key-create.dto';
+import { ApiKeyCreatedResponseDto, ApiKeyListResponseDto } from './dto/api-key-response.dto';
+
+/** API keys are managed with a session only: a key cannot mint, list or revoke keys. */
+@ApiTags('api-keys')
+@Controller('auth/api-keys')
+@Authenticated({ jwtOnly: true })
+@ApiServiceUnavailableResponse({ description: 'SERVER_BUSY: the database is unavailable', type: ErrorResponseDto })
+export class ApiKeysController {
+  constructor(private readonly apiKeys: ApiKeysService) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Create an API key',
+    description:
+      'Creates a key for the caller and returns it. The key is shown in this response only and never again; ' +
+      'the service keeps only its SHA-256 hash. Use it as `Authorization: Bearer <key>` or `X-Api-Key: <key>`.',
+  })
+  @ApiCreatedResponse({ description: 'The new key: the only response that ever carries it', type: ApiKeyCreatedResponseDto })
+  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field is invalid, expires_at is not in the future, or the cap on active keys is reached', type: ErrorResponseDto })
+  createApiKey(@CurrentPrincipal() principal: Principal, @Body() body: ApiKeyCreateDto): Promise<ApiKeyCreatedResponseDto> {
+    return this.apiKeys.create(principal.user.id, body);
+  }
+
+  @Get()
+  @ApiOperation({
+    summary: "List the caller's API keys",
+    description: 'The active keys (not revoked, not expired), newest first. Never a key or its hash.',
+  })
+  @ApiOkResponse({ description: "The caller's active keys", type: ApiKeyListResponseDto })
+  listApiKeys(@CurrentPrincipal() principal: Principal): Promise<ApiKeyListResponseDto> {
+    return this.apiKeys.list(principal.user.id);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Revoke an API key',
+    description: 'The key stops authenticating at once, on every instance of the service.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The key id' })
+  @ApiNoContentResponse({ description: 'Revoked' })
+  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the id is not a UUID', type: ErrorResponseDto })
+  @ApiNotFoundResponse({ description: "NOT_FOUND: no such key, another user's key, or already revoked", type: ErrorResponseDto })
+  async revokeApiKey(@CurrentPrincipal() principal: Principal, @Param('id', UuidParamPipe) id: string): Promise<void> {
+    await this.apiKeys.revoke(principal.user.id, id);
+  }
+}

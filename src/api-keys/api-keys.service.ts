@@ -1,0 +1,75 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable, Logger } from '@nestjs/common';
+import { AppError } from '../common/errors/app-error';
+import { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
+import { ApiKeyCache } from './api-key-cache';
+import { generateApiKey, hashApiKey } from './api-key-format';
+import { toApiKeyCreatedResponse, toApiKeyResponse } from './api-key.mapper';
+import { ApiKeyRevocationListener, RevocationAcknowledgements } from './api-key-revocation.listener';
+import { ApiKeysRepository } from './api-key.repository';
+import { ApiKeyCreateDto } from './dto/api-key-create.dto';
+import { ApiKeyCreatedResponseDto, ApiKeyListResponseDto } from './dto/api-key-response.dto';
+
+@Injectable()
+export class ApiKeysService {
+  private readonly logger = new Logger(ApiKeysService.name);
+
+  constructor(
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly em: EntityManager,
+    private readonly repository: ApiKeysRepository,
+    private readonly cache: ApiKeyCache,
+    private readonly revocations: ApiKeyRevocationListener,
+  ) {}
+
+  async create(userId: string, request: ApiKeyCreateDto): Promise<ApiKeyCreatedResponseDto> {
+    const expiresAt = request.expires_at ? new Date(request.expires_at) : null;
+    if (expiresAt && expiresAt.getTime() <= Date.now()) {
+      throw AppError.invalidRequest('Invalid request: expires_at must be in the future');
+    }
+    const max = this.config.apiKeys.maxActivePerUser;
+    const { key, prefix } = generateApiKey();
+    const entity = await this.em.transactional(async (em) => {
+      if (!(await this.repository.lockOwner(em, userId))) throw AppError.invalidToken();
+      if ((await this.repository.countActiveForUser(em, userId)) >= max) {
+        throw AppError.invalidRequest(`You already have ${max} active API keys, the most allowed: revoke one before creating another`);
+      }
+      return this.repository.insert(em, {
+        userId,
+        name: request.name ?? null,
+        keyPrefix: prefix,
+        keyHash: hashApiKey(key),
+        expiresAt,
+      });
+    });
+    this.logger.log(`user ${userId} created API key ${prefix} (${entity.id})`);
+    return toApiKeyCreatedResponse(entity, key);
+  }
+
+  async list(userId: string): Promise<ApiKeyListResponseDto> {
+    const keys = await this.repository.listActiveForUser(userId);
+    return { api_keys: keys.map(toApiKeyResponse) };
+  }
+
+  /** Revokes the caller's key, and answers once every instance has dropped it from memory. */
+  async revoke(userId: string, id: string): Promise<void> {
+    let acknowledgements: RevocationAcknowledgements | undefined;
+    let keyHash: string;
+    try {
+      keyHash = await this.em.transactional(async (em) => {
+        const revoked = await this.repository.revokeForUser(em, userId, id);
+        if (!revoked) throw AppError.notFound('API key not found');
+        acknowledgements = this.revocations.expectAcknowledgements(revoked, await this.repository.countRevocationListeners(em));
+        return revoked;
+      });
+    } catch (error) {
+      acknowledgements?.cancel();
+      throw error;
+    }
+    // This instance forgets at once; the notification tells every instance (this one included).
+    this.cache.forget(keyHash);
+    await acknowledgements?.wait();
+    this.logger.log(`user ${userId} revoked API key ${id}`);
+  }
+}

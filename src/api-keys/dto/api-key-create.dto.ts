@@ -1,0 +1,25 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+
+/** A full timestamp with its time zone, so no one's local clock decides when a key dies. */
+const TIMESTAMP_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export class ApiKeyCreateDto {
+  @ApiPropertyOptional({ description: 'A label to tell keys apart', maxLength: 100, example: 'CI deploys', nullable: true, type: String })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  name?: string | null;
+
+  @ApiPropertyOptional({
+    description: 'When the key stops working (ISO-8601, in the future). Omit for a key that does not expire.',
+    format: 'date-time',
+    example: '2027-01-15T12:00:00.000Z',
+    nullable: true,
+    type: String,
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  @Matches(TIMESTAMP_WITH_ZONE, { message: 'expires_at must be a timestamp with a time zone, e.g. 2027-01-15T12:00:00.000Z' })
+  expires_at?: string | null;
+}
