@@ -57,7 +57,7 @@ describe('the generated client against the running service', () => {
     expect(jwks.data?.keys).toEqual([expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) })]);
   });
 
-  it('walks the journey: register, confirm from the mail, log in, refresh, forgot and reset the password, log out', async () => {
+  it('walks the journey: register, confirm from the mail, log in, refresh, use API keys, forgot and reset the password, log out', async () => {
     const email = uniqueEmail('client');
 
     const registered = await api.POST('/auth/register', { body: { email, password: PASSWORD, redirect_to: WELCOME } });
@@ -87,6 +87,22 @@ describe('the generated client against the running service', () => {
     const second = refreshed.data!.session;
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect((await api.GET('/users/me', { headers: bearer(second.access_token) })).response.status).toBe(200);
+
+    const created = await api.POST('/auth/api-keys', { body: { name: 'ci' }, headers: bearer(second.access_token) });
+    expect(created.response.status).toBe(201);
+    const apiKey = created.data!;
+    expect(apiKey).toMatchObject({ name: 'ci', key_prefix: apiKey.key.slice(0, 10), expires_at: null });
+    const listed = await api.GET('/auth/api-keys', { headers: bearer(second.access_token) });
+    expect(listed.data?.api_keys.map((key) => key.id)).toEqual([apiKey.id]);
+    for (const headers of [bearer(apiKey.key), { 'x-api-key': apiKey.key }]) {
+      const viaKey = await api.GET('/users/me', { headers });
+      expect(viaKey.data?.id).toBe(registered.data!.user.id);
+    }
+    const keyOnKeys = await api.GET('/auth/api-keys', { headers: { 'x-api-key': apiKey.key } });
+    expect(keyOnKeys.error?.code).toBe('JWT_REQUIRED');
+    const revoked = await api.DELETE('/auth/api-keys/{id}', { params: { path: { id: apiKey.id } }, headers: bearer(second.access_token) });
+    expect(revoked.response.status).toBe(204);
+    expect((await api.GET('/users/me', { headers: { 'x-api-key': apiKey.key } })).error?.code).toBe('INVALID_OR_EXPIRED_TOKEN');
 
     const forgot = await api.POST('/auth/forgot-password', { body: { email } });
     expect(forgot.response.status).toBe(200);

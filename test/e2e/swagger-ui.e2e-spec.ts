@@ -78,6 +78,24 @@ describe('Swagger UI at /docs, in a real Chromium', () => {
     expect(await responseBody(page, 'users', 'getCurrentUser')).toMatchObject({ id });
   });
 
+  it('runs GET /users/me with an API key in the X-Api-Key scheme, and again after a reload', async () => {
+    const { page } = browser;
+    const email = uniqueEmail('swagger-key');
+    const id = await createConfirmedUser(service, email, 'correct horse battery');
+    const { session } = await login(service, email, 'correct horse battery');
+    const created = await service.request('POST', '/auth/api-keys', { body: { name: 'swagger' }, headers: { authorization: `Bearer ${session.access_token}` } });
+    const key: string = created.body.key;
+
+    await authorize(page, 'api_key', key);
+    expect(await tryItOut(page, 'users', 'getCurrentUser')).toBe(200);
+    expect(await responseBody(page, 'users', 'getCurrentUser')).toMatchObject({ id, email });
+    expect(await requestSent(page, 'users', 'getCurrentUser')).toContain(`-H 'X-Api-Key: ${key}'`);
+
+    await reloadDocs(page);
+    expect((await authSchemes(page)).filter((scheme) => scheme.authorized).map((scheme) => scheme.name)).toEqual(['api_key']);
+    expect(await tryItOut(page, 'users', 'getCurrentUser')).toBe(200);
+  });
+
   it('keeps an authorization across a reload, until it is removed', async () => {
     await authorize(browser.page, 'api_key', 'atiru_not_a_real_key');
     await reloadDocs(browser.page);
