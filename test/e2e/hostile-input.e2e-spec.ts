@@ -137,8 +137,11 @@ describe('hostile input against every documented operation', () => {
         if (response.status >= 400) return `error body is not JSON: ${context}`;
         body = text;
       }
+      // An empty path parameter makes a URL no operation has (`/auth/api-keys/`): the contract says
+      // nothing about it, and the shape checks below still apply.
+      const invokesOperation = input.pathParam !== '' || !input.operation.path.includes('{');
       try {
-        assertMatchesContract(input.operation.method, `${path}${query ? `?${query}` : ''}`, response.status, body, response.headers);
+        if (invokesOperation) assertMatchesContract(input.operation.method, `${path}${query ? `?${query}` : ''}`, response.status, body, response.headers);
       } catch (error) {
         return `off contract: ${(error as Error).message.slice(0, 600)}`;
       }
