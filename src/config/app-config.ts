@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
 /**
@@ -55,6 +56,8 @@ export interface AppConfig {
   cache: {
     maxEntries: number;
   };
+  /** argon2 operations allowed at once; the rest queue, so hashing never starves the event loop. */
+  passwordHashConcurrency: number;
   redisUrl: string;
   rateLimits: Record<RateLimitPolicyName, RateLimitPolicy>;
   /** How many units a failed login adds to the login counters (a success adds 1). */
@@ -229,6 +232,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     cache: {
       maxEntries: read.int('AUTH_CACHE_MAX_ENTRIES', 10_000, 0, 10_000_000),
     },
+    passwordHashConcurrency: read.int('PASSWORD_HASH_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 64),
     redisUrl: read.string('REDIS_URL', ''),
     rateLimits: Object.fromEntries(
       Object.entries(RATE_LIMIT_DEFAULTS).map(([name, policy]) => [name, read.rateLimit(`RATE_LIMIT_${name.toUpperCase()}`, policy)]),

@@ -96,12 +96,14 @@ describe('API keys (real app, real PostgreSQL)', () => {
     expect(response.text).not.toContain(second.key.slice(10));
   });
 
-  it('refuses an API key on every management endpoint (403 JWT_REQUIRED) and no credential (401 MISSING_AUTH)', async () => {
+  it('refuses an API key on every management endpoint and on logout (403 JWT_REQUIRED) and no credential (401 MISSING_AUTH)', async () => {
     const { id, key } = await newKey(ada);
     const calls: Array<[string, string, unknown]> = [
       ['POST', '/auth/api-keys', {}],
       ['GET', '/auth/api-keys', undefined],
       ['DELETE', `/auth/api-keys/${id}`, undefined],
+      // Logout is JWT only too: an API key has no session to end.
+      ['POST', '/auth/logout?scope=global', undefined],
     ];
     for (const [method, path, body] of calls) {
       for (const headers of [bearer(key), header(key)]) {

@@ -1,18 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { UserSummaryDto } from '../../users/dto/user-profile-response.dto';
 
-export class SessionUserDto {
-  @ApiProperty({ format: 'uuid', example: '0b6f1f4e-3c1a-4c55-9a52-1f0d6a8f7c21' })
-  id: string;
-
-  @ApiProperty({ format: 'email', example: 'ada@example.com' })
-  email: string;
-
-  @ApiProperty({ format: 'date-time', example: '2024-01-15T12:00:00.000Z' })
-  created_at: string;
-
-  @ApiProperty({ format: 'date-time', example: '2024-01-15T12:00:00.000Z' })
-  updated_at: string;
-}
+/** The user in a session answer (its own schema name, the fields of every user summary). */
+export class SessionUserDto extends UserSummaryDto {}
 
 export class SessionTokensDto {
   @ApiProperty({ description: 'JWT (ES256) to send as `Authorization: Bearer …`', example: 'eyJhbGciOiJFUzI1NiIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl' })

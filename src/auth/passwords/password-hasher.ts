@@ -1,6 +1,9 @@
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { Semaphore } from '../../common/concurrency/semaphore';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
 
 /** OWASP's argon2id minimum: 19 MiB, two passes, one lane. */
 export const ARGON2_OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -10,22 +13,29 @@ export const PASSWORD_MAX_LENGTH = 256;
 
 /**
  * Password hashing with argon2id. `@node-rs/argon2`'s async functions run on libuv's thread
- * pool, so a hash never blocks the event loop.
+ * pool, off the event loop; at most `PASSWORD_HASH_CONCURRENCY` run at once (by default one core
+ * fewer than the machine has), so a flood of logins queues for the hashing cores instead of
+ * taking the CPU from every other request.
  */
 @Injectable()
 export class PasswordHasher implements OnModuleInit {
   private dummyHash?: Promise<string>;
+  private readonly slots: Semaphore;
+
+  constructor(@InjectConfig() config: AppConfig) {
+    this.slots = new Semaphore(config.passwordHashConcurrency);
+  }
 
   onModuleInit(): void {
-    this.dummyHash = hash(randomBytes(18).toString('base64url'), ARGON2_OPTIONS);
+    this.dummyHash = this.hash(randomBytes(18).toString('base64url'));
   }
 
   hash(password: string): Promise<string> {
-    return hash(password, ARGON2_OPTIONS);
+    return this.slots.run(() => hash(password, ARGON2_OPTIONS));
   }
 
   verify(passwordHash: string, password: string): Promise<boolean> {
-    return verify(passwordHash, password);
+    return this.slots.run(() => verify(passwordHash, password));
   }
 
   /**
@@ -33,8 +43,8 @@ export class PasswordHasher implements OnModuleInit {
    * a login with an unknown email then costs what a login with a wrong password costs.
    */
   async verifyNothing(password: string): Promise<false> {
-    this.dummyHash ??= hash(randomBytes(18).toString('base64url'), ARGON2_OPTIONS);
-    await verify(await this.dummyHash, password);
+    this.dummyHash ??= this.hash(randomBytes(18).toString('base64url'));
+    await this.verify(await this.dummyHash, password);
     return false;
   }
 }

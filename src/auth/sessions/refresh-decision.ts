@@ -21,7 +21,8 @@ export function decideRefresh({ token, session, now, graceSeconds }: RefreshStat
   if (session.revokedAt) return { action: 'reject', reason: 'session_revoked' };
   if (session.expiresAt.getTime() <= now.getTime()) return { action: 'reject', reason: 'session_expired' };
   if (token.retiredAt) {
-    const retiredFor = now.getTime() - token.retiredAt.getTime();
+    // `now` may be read before a concurrent request retired the token: never less than zero.
+    const retiredFor = Math.max(0, now.getTime() - token.retiredAt.getTime());
     return retiredFor < graceSeconds * 1000 ? { action: 'replay' } : { action: 'revoke_session' };
   }
   if (token.expiresAt.getTime() <= now.getTime()) return { action: 'reject', reason: 'token_expired' };

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-export class UserProfileResponseDto {
+/** The account fields every answer that names a user carries (login, refresh, /users/me). */
+export class UserSummaryDto {
   @ApiProperty({ format: 'uuid', example: '6f1c2a9e-3b7d-4e0a-9c51-2d8f4b6a7e10' })
   id: string;
 
@@ -12,7 +13,9 @@ export class UserProfileResponseDto {
 
   @ApiProperty({ format: 'date-time', example: '2024-01-15T12:00:00.000Z' })
   updated_at: string;
+}
 
+export class UserProfileResponseDto extends UserSummaryDto {
   @ApiProperty({
     type: String,
     format: 'date-time',

@@ -46,5 +46,8 @@ describe('decideRefresh', () => {
 
   it('treats every reuse as theft when the grace interval is zero', () => {
     expect(decide({ token: { ...liveToken, retiredAt: now }, graceSeconds: 0 })).toEqual({ action: 'revoke_session' });
+    // A request that read the clock before a concurrent one retired the token still counts it as reused.
+    expect(decide({ token: { ...liveToken, retiredAt: seconds(0.05) }, graceSeconds: 0 })).toEqual({ action: 'revoke_session' });
+    expect(decide({ token: { ...liveToken, retiredAt: seconds(0.05) }, graceSeconds: 10 })).toEqual({ action: 'replay' });
   });
 });
