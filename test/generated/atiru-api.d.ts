@@ -531,7 +531,7 @@ export interface components {
         SessionUserDto: {
             /**
              * Format: uuid
-             * @example 0b6f1f4e-3c1a-4c55-9a52-1f0d6a8f7c21
+             * @example 6f1c2a9e-3b7d-4e0a-9c51-2d8f4b6a7e10
              */
             id: string;
             /**
