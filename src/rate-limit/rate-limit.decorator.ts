@@ -1,19 +1,16 @@
-import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseInterceptors } from '@nestjs/common';
 import { ApiRateLimitedResponse } from '../common/http/api-rate-limited-response.decorator';
-
-export const RATE_LIMIT_RULE = 'atiru:rate-limit-rule';
+import { RateLimitInterceptor } from './rate-limit.interceptor';
+import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.rule';
 
 /**
- * Which counters a route spends:
- * `login`: per client IP and per (IP, email), failures cost more;
- * `mail`: per client IP and per target email (register, resend-confirmation, forgot-password);
- * `refresh`: per client IP.
+ * Limits a route and documents its 429 in the OpenAPI document. The interceptor is attached to
+ * the limited routes only: a global one would put Nest's interceptor chain (rxjs, async-hook
+ * binding) on every request, the authenticated hot path included.
  */
-export type RateLimitRule = 'login' | 'mail' | 'refresh';
-
-/** Limits a route and documents its 429 in the OpenAPI document. */
 export const RateLimit = (rule: RateLimitRule): MethodDecorator =>
   applyDecorators(
     SetMetadata(RATE_LIMIT_RULE, rule),
+    UseInterceptors(RateLimitInterceptor),
     ApiRateLimitedResponse('too many requests'),
   );

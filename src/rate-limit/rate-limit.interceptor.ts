@@ -6,7 +6,7 @@ import { catchError, from, Observable, switchMap, throwError } from 'rxjs';
 import { AppConfig, RateLimitPolicyName } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { AppError } from '../common/errors/app-error';
-import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.decorator';
+import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.rule';
 import { rateLimitHeaders, RateLimiterService, RateLimitState } from './rate-limiter.service';
 
 type Counter = [RateLimitPolicyName, string];

@@ -1,11 +1,10 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { RateLimitInterceptor } from './rate-limit.interceptor';
 import { RateLimiterService } from './rate-limiter.service';
 
 @Global()
 @Module({
-  providers: [RateLimiterService, { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor }],
-  exports: [RateLimiterService],
+  providers: [RateLimiterService, RateLimitInterceptor],
+  exports: [RateLimiterService, RateLimitInterceptor],
 })
 export class RateLimitModule {}
