@@ -34,13 +34,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     trustProxy: config.http.trustProxy,
     logger: false,
     requestIdHeader: false,
-    // Honour the caller's X-Request-Id when it is sane, so one id follows a request across services.
     clientErrorHandler: answerClientError,
     // The router's own refusals (a broken percent-escape, an over-long path parameter) in the contract's shape.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'Invalid request: a path parameter is too long' : 'Invalid request: malformed URL';
       reply.header('x-request-id', request.id).status(400).send(AppError.invalidRequest(message).toBody());
     },
+    // Honour the caller's X-Request-Id when it is sane, so one id follows a request across services.
     genReqId: (request: IncomingMessage) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -97,11 +97,6 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
 async function configureHttp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
 
-  const headers = securityHeaders();
-  fastify.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
-    done();
-  });
   app.enableCors({
     origin: config.http.corsOrigins,
     methods: ['GET', 'POST', 'DELETE'],
@@ -113,11 +108,14 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig): Pr
   // JSON is the only body this API reads; anything else is a 415.
   fastify.removeContentTypeParser(['text/plain']);
 
+  // One hook for what every response carries: the fixed security headers and the request id,
+  // which also follows the request's async work so each log line can name it.
+  const headers = securityHeaders();
   fastify.addHook('onRequest', (request, reply, done) => {
+    reply.headers(headers);
     reply.header('x-request-id', request.id);
     requestContext.run({ requestId: request.id }, done);
   });
-
 
   // Nest routes Fastify's own errors (body parsing, size limit) and unknown routes here too.
   app.useGlobalFilters(new AllExceptionsFilter());
