@@ -74,8 +74,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   /** passport calls this on a per-request copy that carries success/fail/error. */
   override authenticate(request: any, options?: object): void {
     const verdicts = this as unknown as PassportVerdicts;
-    const header: string | undefined = request.headers.authorization;
-    const token = header !== undefined && header.startsWith('Bearer ') ? header.slice(7) : undefined;
+    const token = bearerToken(request.headers.authorization);
     const hit = token === undefined ? undefined : this.verified.get(token);
     if (hit === undefined) return super.authenticate(request, options);
     if (hit.expiresAtMs <= Date.now() || this.keys.verificationKey(hit.kid) === undefined) {
@@ -92,10 +91,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     if (typeof claims.sub !== 'string' || !UUID.test(claims.sub) || typeof claims.sid !== 'string') return [false, BAD_CLAIMS];
     const user = await this.users.findAuthenticatedUser(claims.sub);
     if (user === null) return [false, NO_USER];
-    const header = request.headers.authorization;
-    const kid = header === undefined ? undefined : readKid(header.slice(7));
-    if (header?.startsWith('Bearer ') && kid !== undefined && typeof claims.exp === 'number') {
-      this.verified.set(header.slice(7), { sub: claims.sub, sid: claims.sid, kid, expiresAtMs: claims.exp * 1000 });
+    // Remembered under the exact form a hit is looked up by (`Bearer <token>`); runs once per token.
+    const token = bearerToken(request.headers.authorization);
+    const kid = token === undefined ? undefined : readKid(token);
+    if (token !== undefined && kid !== undefined && typeof claims.exp === 'number') {
+      this.verified.set(token, { sub: claims.sub, sid: claims.sid, kid, expiresAtMs: claims.exp * 1000 });
     }
     return { user, method: 'jwt', session_id: claims.sid };
   }
@@ -112,6 +112,10 @@ interface PassportVerdicts {
   success(user: unknown): void;
   fail(challenge: unknown, status?: number): void;
   error(error: Error): void;
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  return header !== undefined && header.startsWith('Bearer ') ? header.slice(7) : undefined;
 }
 
 /** The `kid` of a compact JWS header, read without verifying anything. */
