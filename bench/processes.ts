@@ -105,7 +105,8 @@ export async function startService(options: ServiceOptions): Promise<ChildServer
   const log = openSync(options.logFile, 'w');
   const child = fork(join(ROOT, 'dist', 'main.js'), [], {
     cwd: ROOT,
-    execArgv: ['--require', join(__dirname, 'sql-counters.js')],
+    // BENCH_SERVICE_NODE_ARGS adds Node flags to the service only, e.g. "--cpu-prof --cpu-prof-dir=.data/profiles".
+    execArgv: ['--require', join(__dirname, 'sql-counters.js'), ...(process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
     env: {
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',

@@ -11,6 +11,7 @@ import { AppError } from './common/errors/app-error';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
+import { CORS_VARY, corsHook } from './common/http/cors';
 import { securityHeaders } from './common/http/security-headers';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { requestContext } from './common/logging/request-context';
@@ -34,6 +35,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     trustProxy: config.http.trustProxy,
     logger: false,
     requestIdHeader: false,
+    // No Nest middleware here: without middie, no hook runs per request to look for any.
+    skipMiddie: true,
     clientErrorHandler: answerClientError,
     // The router's own refusals (a broken percent-escape, an over-long path parameter) in the contract's shape.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -97,25 +100,27 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
 async function configureHttp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
 
-  app.enableCors({
-    origin: config.http.corsOrigins,
-    methods: ['GET', 'POST', 'DELETE'],
-    allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id'],
-    exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
-    maxAge: 600,
-  });
-
   // JSON is the only body this API reads; anything else is a 415.
   fastify.removeContentTypeParser(['text/plain']);
 
   // One hook for what every response carries: the fixed security headers and the request id,
   // which also follows the request's async work so each log line can name it.
-  const headers = securityHeaders();
+  const headers = { ...securityHeaders(), ...CORS_VARY };
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.headers(headers);
     reply.header('x-request-id', request.id);
     requestContext.run({ requestId: request.id }, done);
   });
+  fastify.addHook(
+    'onRequest',
+    corsHook({
+      origins: config.http.corsOrigins,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
+      maxAgeSeconds: 600,
+    }),
+  );
 
   // Nest routes Fastify's own errors (body parsing, size limit) and unknown routes here too.
   app.useGlobalFilters(new AllExceptionsFilter());

@@ -40,6 +40,8 @@ class FakeStrategy {
   constructor(
     private readonly name: string,
     private readonly decide: (headers: Record<string, string>) => Outcome,
+    /** Which requests it says it can judge; the guard skips it for the others. */
+    readonly appliesTo: (headers: Record<string, string>) => boolean = () => true,
   ) {}
 
   authenticate(this: FakeStrategy & { success(u: unknown): void; fail(c: unknown): void; error(e: unknown): void }, request: { headers: Record<string, string> }) {
@@ -53,18 +55,28 @@ class FakeStrategy {
 
 const bearer = (headers: Record<string, string>) => headers.authorization?.replace(/^Bearer /, '');
 
+const bearerKey = (headers: Record<string, string>) => bearer(headers)?.startsWith('atiru_') === true;
+
 const jwt = () =>
-  new FakeStrategy('jwt', (headers) => (bearer(headers) === 'good-jwt' ? { success: jwtPrincipal } : { fail: new Error('invalid signature') }));
+  new FakeStrategy(
+    'jwt',
+    (headers) => (bearer(headers) === 'good-jwt' ? { success: jwtPrincipal } : { fail: new Error('invalid signature') }),
+    (headers) => bearer(headers) !== undefined && !bearerKey(headers),
+  );
 const apiKeyBearer = () =>
-  new FakeStrategy('api-key-bearer', (headers) => (bearer(headers) === 'atiru_good' ? { success: apiKeyPrincipal } : { fail: new Error('unknown key') }));
+  new FakeStrategy('api-key-bearer', (headers) => (bearer(headers) === 'atiru_good' ? { success: apiKeyPrincipal } : { fail: new Error('unknown key') }), bearerKey);
 const apiKeyHeader = () =>
-  new FakeStrategy('api-key-header', (headers) => (headers['x-api-key'] === 'atiru_good' ? { success: apiKeyPrincipal } : { fail: new Error('unknown key') }));
+  new FakeStrategy(
+    'api-key-header',
+    (headers) => (headers['x-api-key'] === 'atiru_good' ? { success: apiKeyPrincipal } : { fail: new Error('unknown key') }),
+    (headers) => headers['x-api-key'] !== undefined,
+  );
 
 function setUp(strategies: FakeStrategy[], env: Record<string, string> = {}) {
   const registry = new AuthStrategyRegistry();
   const ran: string[] = [];
   for (const strategy of strategies) {
-    registry.register((strategy as any).name, strategy as any);
+    registry.register((strategy as any).name, strategy as any, strategy.appliesTo as any);
     // passport runs a copy made with Object.create, so record through a shared list.
     (strategy as any).calls = ran;
   }
@@ -145,14 +157,30 @@ describe('CombinedAuthGuard', () => {
 
   it('answers INVALID_OR_EXPIRED_TOKEN when every strategy fails, after trying them in order', async () => {
     const { guard, ran } = setUp([apiKeyHeader(), apiKeyBearer(), jwt()]);
-    expect(await code(call(guard, 'any', { authorization: 'Bearer forged' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
-    expect(ran).toEqual(['jwt', 'api-key-bearer', 'api-key-header']);
+    expect(await code(call(guard, 'any', { authorization: 'Bearer forged', 'x-api-key': 'atiru_bad' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect(ran).toEqual(['jwt', 'api-key-header']);
+  });
+
+  it('runs only the strategies that can read the credential sent', async () => {
+    const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()]);
+    await expect(call(guard, 'any', { 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
+    expect(ran).toEqual(['api-key-header']);
+    ran.length = 0;
+    expect(await code(call(guard, 'any', { authorization: 'Bearer atiru_bad' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect(ran).toEqual(['api-key-bearer']);
+  });
+
+  it('answers INVALID_OR_EXPIRED_TOKEN, and counts a failure, for a Bearer value no strategy reads', async () => {
+    const { guard, ran } = setUp([new FakeStrategy('jwt', () => ({ fail: new Error('never') }), () => false)], { RATE_LIMIT_AUTH_FAILURE_IP: '1/60' });
+    expect(await code(call(guard, 'any', { authorization: 'Bearer ?' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect(ran).toEqual([]);
+    expect(await code(call(guard, 'any', { authorization: 'Bearer ?' }).result)).toBe('RATE_LIMITED');
   });
 
   it('skips strategies that are not registered (no API-key module yet)', async () => {
     const { guard, ran } = setUp([jwt()]);
     expect(await code(call(guard, 'any', { authorization: 'Bearer atiru_good' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
-    expect(ran).toEqual(['jwt']);
+    expect(ran).toEqual([]);
   });
 
   it('accepts an API key on Authorization: Bearer for a JWT-or-API-key route', async () => {
@@ -160,7 +188,7 @@ describe('CombinedAuthGuard', () => {
     const { result, request } = call(guard, 'any', { authorization: 'Bearer atiru_good' });
     await expect(result).resolves.toBe(true);
     expect(request.user).toBe(apiKeyPrincipal);
-    expect(ran).toEqual(['jwt', 'api-key-bearer']);
+    expect(ran).toEqual(['api-key-bearer']);
   });
 
   it('accepts an API key in X-Api-Key, even next to a malformed Authorization header', async () => {

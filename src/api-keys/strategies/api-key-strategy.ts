@@ -1,16 +1,16 @@
 import { Injectable, Type } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
-import { AuthStrategyRegistry } from '../../auth/guards/auth-strategy.registry';
+import { AppliesTo, AuthStrategyRegistry } from '../../auth/guards/auth-strategy.registry';
 import { Principal } from '../../common/auth/principal';
 import { ApiKeyAuthenticator } from '../api-key-authenticator';
 
 /**
  * A passport strategy (passport-headerapikey) that reads `header` whole, takes the key out of it
  * with `extract` (undefined: the value is not an API key, so the strategy fails), and registers
- * itself with this application's strategy registry under `name`.
+ * itself with this application's strategy registry under `name`, for the requests `appliesTo` accepts.
  */
-export function ApiKeyStrategy(name: string, header: string, extract: (value: string) => string | undefined) {
+export function ApiKeyStrategy(name: string, header: string, extract: (value: string) => string | undefined, appliesTo: AppliesTo) {
   @Injectable()
   class Strategy extends PassportStrategy(HeaderAPIKeyStrategy, name) {
     constructor(
@@ -18,7 +18,7 @@ export function ApiKeyStrategy(name: string, header: string, extract: (value: st
       registry: AuthStrategyRegistry,
     ) {
       super({ header, prefix: '' }, false);
-      registry.register(name, this);
+      registry.register(name, this, appliesTo);
     }
 
     async validate(value: string): Promise<Principal | false> {

@@ -11,7 +11,8 @@ import { AuthStrategyRegistry } from './auth-strategy.registry';
 
 /**
  * The passport strategies tried in order; the first that succeeds sets the principal. Strategies
- * not registered in the AuthStrategyRegistry (the API-key ones before ApiKeysModule exists) are skipped.
+ * not registered in the AuthStrategyRegistry (the API-key ones before ApiKeysModule exists), and
+ * those that say the request carries nothing they read, are skipped.
  */
 export const AUTH_STRATEGY_CHAIN = ['jwt', 'api-key-bearer', 'api-key-header'] as const;
 
@@ -38,7 +39,7 @@ export class CombinedAuthGuard implements CanActivate {
   /** Policies by handler: the metadata never changes after start. */
   private readonly policies = new Map<object, AuthPolicy>();
   /** Resolved on first use, when every module has registered its strategies. */
-  private chain?: string[];
+  private registered?: string[];
 
   /** Client IPs over the failed-authentication limit, and until when (ms): refused before any work. */
   private readonly blockedUntil = new Map<string, number>();
@@ -122,7 +123,9 @@ export class CombinedAuthGuard implements CanActivate {
   }
 
   private runChain(request: AuthenticatedRequest, reply: FastifyReply): Promise<ChainOutcome> {
-    const chain = (this.chain ??= AUTH_STRATEGY_CHAIN.filter((name) => this.strategies.has(name)));
+    const registered = (this.registered ??= AUTH_STRATEGY_CHAIN.filter((name) => this.strategies.has(name)));
+    const chain = registered.filter((name) => this.strategies.appliesTo(name, request.headers));
+    if (chain.length === 0) return Promise.resolve({ reason: 'no strategy reads a credential of this form' });
     return new Promise((resolve, reject) => {
       const middleware = this.strategies.passport.authenticate(chain, { session: false }, (error: unknown, principal: Principal | false, challenges?: unknown[]) => {
         if (error) return reject(error);

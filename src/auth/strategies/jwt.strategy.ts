@@ -68,7 +68,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
       audience: config.tokens.audience,
     });
     this.verified = new BoundedCache(config.cache.maxEntries);
-    registry.register(JWT_STRATEGY, this);
+    registry.register(JWT_STRATEGY, this, carriesBearerJwt);
   }
 
   /** passport calls this on a per-request copy that carries success/fail/error. */
@@ -112,6 +112,15 @@ interface PassportVerdicts {
   success(user: unknown): void;
   fail(challenge: unknown, status?: number): void;
   error(error: Error): void;
+}
+
+/** `Authorization: Bearer <header>.<payload>.<signature>`: something this strategy can verify. */
+export function carriesBearerJwt(headers: IncomingHttpHeaders): boolean {
+  const token = bearerToken(headers.authorization);
+  if (token === undefined) return false;
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
+  return first > 0 && second > first + 1 && token.indexOf('.', second + 1) === -1;
 }
 
 function bearerToken(header: string | undefined): string | undefined {
