@@ -19,6 +19,7 @@ import { runMigrations } from './database/migrate';
 import { buildOpenApiDocument } from './openapi';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const DOCS_PATH = '/docs';
 
 export interface CreateAppOptions {
   logger?: LoggerService | false;
@@ -58,7 +59,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   });
   await configureHttp(app, config);
   const document = buildOpenApiDocument(app);
-  SwaggerModule.setup('docs', app, document, {
+  SwaggerModule.setup(DOCS_PATH.slice(1), app, document, {
     jsonDocumentUrl: 'reference/openapi.json',
     yamlDocumentUrl: 'openapi.yaml',
     swaggerOptions: { persistAuthorization: true },
@@ -97,6 +98,11 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   );
 }
 
+/** Swagger UI's pages and assets: `/docs`, `/docs/…`, `/docs?…`. */
+function isDocumentPath(url: string): boolean {
+  return url.startsWith(DOCS_PATH) && (url.length === DOCS_PATH.length || url[DOCS_PATH.length] === '/' || url[DOCS_PATH.length] === '?');
+}
+
 async function configureHttp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
 
@@ -105,9 +111,11 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig): Pr
 
   // One hook for what every response carries: the fixed security headers and the request id,
   // which also follows the request's async work so each log line can name it.
-  const headers = { ...securityHeaders(), ...CORS_VARY };
+  const headers = securityHeaders();
+  const apiHeaders = { ...headers.api, ...CORS_VARY };
+  const documentHeaders = { ...headers.documents, ...CORS_VARY };
   fastify.addHook('onRequest', (request, reply, done) => {
-    reply.headers(headers);
+    reply.headers(isDocumentPath(request.url) ? documentHeaders : apiHeaders);
     reply.header('x-request-id', request.id);
     requestContext.run({ requestId: request.id }, done);
   });

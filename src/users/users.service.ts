@@ -55,13 +55,19 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
     this.cache.delete(id);
   }
 
+  /**
+   * The user, when this instance may answer from memory without asking the database; undefined
+   * otherwise (then `findAuthenticatedUser`). The synchronous form, for the hot path.
+   */
+  findCachedAuthenticatedUser(id: string): AuthenticatedUser | undefined {
+    return this.listener?.connected === true ? this.cache.get(id) : undefined;
+  }
+
   /** The user an authenticated request acts as, or null when the account no longer exists. */
   async findAuthenticatedUser(id: string): Promise<AuthenticatedUser | null> {
+    const cached = this.findCachedAuthenticatedUser(id);
+    if (cached !== undefined) return cached;
     const listening = this.listener?.connected === true;
-    if (listening) {
-      const cached = this.cache.get(id);
-      if (cached !== undefined) return cached;
-    }
     const generation = this.generation;
     const user = await this.users.findAuthenticatedById(id);
     if (user !== null && listening && generation === this.generation) this.cache.set(id, Object.freeze(user));

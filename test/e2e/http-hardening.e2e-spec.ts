@@ -11,14 +11,34 @@ describe('HTTP hardening', () => {
     await service?.close();
   });
 
-  it('sends security headers', async () => {
-    const response = await service.request('GET', '/health');
-    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
-    expect(response.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
-    expect(response.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
-    expect(response.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
-    expect(response.headers.get('x-powered-by')).toBeNull();
+  it('sends the API security headers on API responses, no-store included', async () => {
+    for (const path of ['/health', '/users/me', '/no-such-route']) {
+      const response = await service.request('GET', path, { contract: path === '/no-such-route' ? false : undefined });
+      expect([path, response.headers.get('x-content-type-options')]).toEqual([path, 'nosniff']);
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+      expect(response.headers.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(response.headers.get('cross-origin-resource-policy')).toBe('same-site');
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      // Responses carry tokens, keys and account data: no cache may keep them.
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('vary')).toBe('Origin');
+      expect(response.headers.get('x-powered-by')).toBeNull();
+    }
+  });
+
+  it("sends helmet's full set, and a policy that lets Swagger UI load, on /docs", async () => {
+    const page = await service.request('GET', '/docs');
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+    expect(page.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+    expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+  });
+
+  it('lets the JWKS be cached for its own lifetime', async () => {
+    const jwks = await service.request('GET', '/.well-known/jwks.json');
+    expect(jwks.headers.get('cache-control')).toBe('public, max-age=60');
   });
 
   it('keeps Swagger UI loadable under the content security policy', async () => {
@@ -42,7 +62,25 @@ describe('HTTP hardening', () => {
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://dashboard.atiru.test');
     expect(allowed.headers.get('access-control-allow-headers')).toMatch(/authorization/);
 
+    expect(allowed.headers.get('access-control-allow-methods')).toBe('GET, POST, DELETE');
+    expect(allowed.headers.get('access-control-max-age')).toBe('600');
+
+    const simple = await service.request('GET', '/health', { headers: { origin: 'https://dashboard.atiru.test' } });
+    expect(simple.headers.get('access-control-allow-origin')).toBe('https://dashboard.atiru.test');
+    expect(simple.headers.get('access-control-expose-headers')).toMatch(/x-request-id.*retry-after/);
+
     const denied = await service.request('GET', '/health', { headers: { origin: 'https://evil.test' } });
+    expect(denied.status).toBe(200);
     expect(denied.headers.get('access-control-allow-origin')).toBeNull();
+    expect(denied.headers.get('access-control-expose-headers')).toBeNull();
+
+    const deniedPreflight = await service.request('OPTIONS', '/users/me', {
+      headers: { origin: 'https://evil.test', 'access-control-request-method': 'GET' },
+    });
+    expect(deniedPreflight.status).toBe(204);
+    expect(deniedPreflight.headers.get('access-control-allow-origin')).toBeNull();
+
+    const noOrigin = await service.request('GET', '/health');
+    expect(noOrigin.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

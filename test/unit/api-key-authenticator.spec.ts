@@ -33,14 +33,18 @@ describe('ApiKeyAuthenticator', () => {
   let cache: ApiKeyCache;
   let uses: Array<[string, number]>;
   let authenticator: ApiKeyAuthenticator;
-  let users: { findAuthenticatedUser: jest.Mock };
+  let users: { findAuthenticatedUser: jest.Mock; findCachedAuthenticatedUser: jest.Mock };
 
   beforeEach(() => {
     repository = new FakeRepository();
     cache = new ApiKeyCache(100);
     cache.resume();
     uses = [];
-    users = { findAuthenticatedUser: jest.fn(async (id: string) => (id === USER.id ? USER : null)) };
+    users = {
+      findAuthenticatedUser: jest.fn(async (id: string) => (id === USER.id ? USER : null)),
+      // The users cache holds what findAuthenticatedUser has answered before.
+      findCachedAuthenticatedUser: jest.fn((id: string) => (users.findAuthenticatedUser.mock.calls.some(([seen]) => seen === id) && id === USER.id ? USER : undefined)),
+    };
     const recorder = { record: (id: string, at: number) => uses.push([id, at]) } as unknown as ApiKeyLastUsedRecorder;
     authenticator = new ApiKeyAuthenticator(cache, repository as unknown as ApiKeysRepository, users as unknown as UsersService, recorder);
   });
@@ -75,6 +79,30 @@ describe('ApiKeyAuthenticator', () => {
     for (let index = 0; index < 5; index++) expect(await authenticator.authenticate(key)).not.toBeNull();
     expect(repository.lookups).toBe(1);
     expect(uses).toHaveLength(5);
+  });
+
+  it('answers from memory, synchronously, only for a key and a user seen before', async () => {
+    const { key } = generateApiKey();
+    store(key);
+    expect(authenticator.authenticateFromMemory(key)).toBeUndefined();
+    expect(repository.lookups).toBe(0);
+    await authenticator.authenticate(key);
+    expect(authenticator.authenticateFromMemory(key)).toEqual({ user: USER, method: 'api_key', api_key_id: 'key-1' });
+    expect(repository.lookups).toBe(1);
+    expect(uses).toHaveLength(2);
+  });
+
+  it('leaves malformed, rejected and not-yet-served keys to authenticate', async () => {
+    const { key } = generateApiKey();
+    expect(authenticator.authenticateFromMemory('atiru_nope')).toBeUndefined();
+    await expect(authenticator.authenticate(key)).resolves.toBeNull(); // unknown: remembered as rejected
+    expect(authenticator.authenticateFromMemory(key)).toBeUndefined();
+    const other = generateApiKey().key;
+    store(other, 'key-2');
+    await authenticator.authenticate(other);
+    cache.suspend();
+    expect(authenticator.authenticateFromMemory(other)).toBeUndefined();
+    expect(uses).toEqual([['key-2', expect.any(Number)]]);
   });
 
   it('remembers an unknown key as rejected', async () => {

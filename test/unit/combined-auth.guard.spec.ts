@@ -96,7 +96,8 @@ function call(guard: CombinedAuthGuard, route: Route, headers: Record<string, st
     getClass: () => ProbeController,
     switchToHttp: () => ({ getRequest: () => request, getResponse: () => ({}) }),
   } as unknown as ExecutionContext;
-  return { result: guard.canActivate(context), request };
+  // Whether it answers at once or later, and whether it throws or rejects, the caller awaits it.
+  return { result: (async () => guard.canActivate(context))(), request, answer: () => guard.canActivate(context) };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -153,6 +154,25 @@ describe('CombinedAuthGuard', () => {
     await expect(result).resolves.toBe(true);
     expect(request.user).toBe(jwtPrincipal);
     expect(ran).toEqual(['jwt']);
+  });
+
+  it('answers at once, without a promise, when the strategy decides synchronously (a credential seen before)', () => {
+    const { guard } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()]);
+    const { answer, request } = call(guard, 'any', { 'x-api-key': 'atiru_good' });
+    expect(answer()).toBe(true);
+    expect(request.user).toBe(apiKeyPrincipal);
+  });
+
+  it('waits for a strategy that decides later (a database lookup)', async () => {
+    const later = new FakeStrategy('jwt', () => ({ success: jwtPrincipal }));
+    const decide = later.authenticate;
+    later.authenticate = function (this: any, request: any) {
+      setTimeout(() => decide.call(this, request), 5);
+    } as any;
+    const { guard } = setUp([later]);
+    const pending = call(guard, 'any', { authorization: 'Bearer good-jwt' }).answer();
+    expect(pending).toBeInstanceOf(Promise);
+    await expect(pending).resolves.toBe(true);
   });
 
   it('answers INVALID_OR_EXPIRED_TOKEN when every strategy fails, after trying them in order', async () => {

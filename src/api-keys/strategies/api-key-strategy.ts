@@ -1,4 +1,5 @@
 import { Injectable, Type } from '@nestjs/common';
+import type { IncomingHttpHeaders } from 'node:http';
 import { PassportStrategy } from '@nestjs/passport';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
 import { AppliesTo, AuthStrategyRegistry } from '../../auth/guards/auth-strategy.registry';
@@ -11,6 +12,7 @@ import { ApiKeyAuthenticator } from '../api-key-authenticator';
  * itself with this application's strategy registry under `name`, for the requests `appliesTo` accepts.
  */
 export function ApiKeyStrategy(name: string, header: string, extract: (value: string) => string | undefined, appliesTo: AppliesTo) {
+  const headerName = header.toLowerCase();
   @Injectable()
   class Strategy extends PassportStrategy(HeaderAPIKeyStrategy, name) {
     constructor(
@@ -19,6 +21,19 @@ export function ApiKeyStrategy(name: string, header: string, extract: (value: st
     ) {
       super({ header, prefix: '' }, false);
       registry.register(name, this, appliesTo);
+    }
+
+    /**
+     * passport calls this on a per-request copy that carries success/fail/error. A key this
+     * instance knows succeeds here, synchronously; anything else goes through
+     * passport-headerapikey, which reads the header and calls `validate`.
+     */
+    override authenticate(request: Parameters<HeaderAPIKeyStrategy['authenticate']>[0], options?: object): void {
+      const value = (request.headers as IncomingHttpHeaders)[headerName];
+      const key = typeof value === 'string' ? extract(value) : undefined;
+      const principal = key === undefined ? undefined : this.authenticator.authenticateFromMemory(key);
+      if (principal !== undefined) return (this as unknown as { success(user: Principal): void }).success(principal);
+      super.authenticate(request, options);
     }
 
     async validate(value: string): Promise<Principal | false> {

@@ -50,7 +50,11 @@ export class CombinedAuthGuard implements CanActivate {
     private readonly limiter: RateLimiterService,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous when every answer is in memory (a credential seen before, in-memory rate
+   * limits): the hot path creates no promise of its own.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const policy = this.policyOf(context);
     if (policy === 'public') return true;
 
@@ -60,17 +64,23 @@ export class CombinedAuthGuard implements CanActivate {
       throw this.deny(request, AppError.missingAuth('Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>'), 'no credential');
     }
     this.refuseBlockedClient(request.ip);
-    const outcome = await this.runChain(request, http.getResponse<FastifyReply>());
+    const outcome = this.runChain(request, http.getResponse<FastifyReply>());
+    return outcome instanceof Promise ? outcome.then((settled) => this.admit(request, policy, settled)) : this.admit(request, policy, outcome);
+  }
+
+  private admit(request: AuthenticatedRequest, policy: AuthPolicy, outcome: ChainOutcome): boolean | Promise<boolean> {
     if (outcome.principal === undefined) {
-      await this.countFailure(request.ip);
-      throw this.deny(request, AppError.invalidToken(), outcome.reason);
+      return this.countFailure(request.ip).then(() => {
+        throw this.deny(request, AppError.invalidToken(), outcome.reason);
+      });
     }
-    if (policy === 'jwt' && outcome.principal.method !== 'jwt') {
+    const principal = outcome.principal;
+    if (policy === 'jwt' && principal.method !== 'jwt') {
       throw this.deny(request, new AppError('JWT_REQUIRED', 'This operation requires a session access token (JWT); API keys cannot call it'), 'API key on a JWT-only route');
     }
-    await this.countUse(outcome.principal);
-    request.user = outcome.principal;
-    return true;
+    const counted = this.countUse(principal);
+    request.user = principal;
+    return counted === undefined ? true : counted.then(() => true);
   }
 
   /**
@@ -102,13 +112,21 @@ export class CombinedAuthGuard implements CanActivate {
     }
   }
 
-  /** Authenticated traffic per API key and per user: in memory on the hot path, Redis when shared. */
-  private async countUse(principal: Principal): Promise<void> {
+  /**
+   * Authenticated traffic per API key and per user: counted in memory on the hot path (no
+   * promise), or in Redis when the store is shared. Throws or rejects with RATE_LIMITED.
+   */
+  private countUse(principal: Principal): Promise<void> | undefined {
     const keyId = principal.api_key_id;
     if (keyId !== undefined && this.limiter.consumeInMemory('api_key', keyId) === undefined) {
-      await this.limiter.consume('api_key', keyId);
+      return this.limiter.consume('api_key', keyId).then(() => this.countUserUse(principal.user.id));
     }
-    if (this.limiter.consumeInMemory('user', principal.user.id) === undefined) await this.limiter.consume('user', principal.user.id);
+    return this.countUserUse(principal.user.id);
+  }
+
+  private countUserUse(userId: string): Promise<void> | undefined {
+    if (this.limiter.consumeInMemory('user', userId) !== undefined) return undefined;
+    return this.limiter.consume('user', userId).then(() => undefined);
   }
 
   private policyOf(context: ExecutionContext): AuthPolicy {
@@ -122,23 +140,40 @@ export class CombinedAuthGuard implements CanActivate {
     return policy;
   }
 
-  private runChain(request: AuthenticatedRequest, reply: FastifyReply): Promise<ChainOutcome> {
+  /**
+   * Runs the applicable strategies through passport. A strategy that decides synchronously (a
+   * credential seen before) settles the outcome before `authenticate` returns, and no promise is
+   * made; otherwise the outcome comes later, through the promise returned.
+   */
+  private runChain(request: AuthenticatedRequest, reply: FastifyReply): ChainOutcome | Promise<ChainOutcome> {
     const registered = (this.registered ??= AUTH_STRATEGY_CHAIN.filter((name) => this.strategies.has(name)));
     const chain = registered.filter((name) => this.strategies.appliesTo(name, request.headers));
-    if (chain.length === 0) return Promise.resolve({ reason: 'no strategy reads a credential of this form' });
-    return new Promise((resolve, reject) => {
-      const middleware = this.strategies.passport.authenticate(chain, { session: false }, (error: unknown, principal: Principal | false, challenges?: unknown[]) => {
-        if (error) return reject(error);
-        if (principal) return resolve({ principal });
-        const failures = challenges ?? [];
-        // A strategy that could not reach the database reports it as a failure (passport-jwt does
-        // for its key lookup); that is an outage, not a bad credential.
-        const outage = failures.find(isUnavailableError);
-        if (outage) return reject(outage);
-        resolve({ reason: failures.map((failure, index) => `${chain[index]}: ${describe(failure)}`).join('; ') || 'no strategy registered' });
-      });
-      middleware(request, reply, (error?: unknown) => (error ? reject(error) : resolve({ reason: 'no strategy decided' })));
+    if (chain.length === 0) return { reason: 'no strategy reads a credential of this form' };
+
+    let settled: { outcome: ChainOutcome } | { error: unknown } | undefined;
+    let later: { resolve(outcome: ChainOutcome): void; reject(error: unknown): void } | undefined;
+    const settle = (result: { outcome: ChainOutcome } | { error: unknown }) => {
+      if (settled !== undefined) return;
+      settled = result;
+      if (later === undefined) return;
+      if ('outcome' in result) later.resolve(result.outcome);
+      else later.reject(result.error);
+    };
+    const middleware = this.strategies.passport.authenticate(chain, { session: false }, (error: unknown, principal: Principal | false, challenges?: unknown[]) => {
+      if (error) return settle({ error });
+      if (principal) return settle({ outcome: { principal } });
+      const failures = challenges ?? [];
+      // A strategy that could not reach the database reports it as a failure (passport-jwt does
+      // for its key lookup); that is an outage, not a bad credential.
+      const outage = failures.find(isUnavailableError);
+      if (outage) return settle({ error: outage });
+      settle({ outcome: { reason: failures.map((failure, index) => `${chain[index]}: ${describe(failure)}`).join('; ') || 'no strategy decided' } });
     });
+    middleware(request, reply, (error?: unknown) => settle(error ? { error } : { outcome: { reason: 'no strategy decided' } }));
+
+    if (settled === undefined) return new Promise((resolve, reject) => (later = { resolve, reject }));
+    if ('outcome' in settled) return settled.outcome;
+    throw settled.error;
   }
 
   private deny(request: AuthenticatedRequest, error: AppError, reason: string): AppError {

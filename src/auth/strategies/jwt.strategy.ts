@@ -81,6 +81,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
       this.verified.delete(token!);
       return super.authenticate(request, options);
     }
+    const cachedUser = this.users.findCachedAuthenticatedUser(hit.sub);
+    if (cachedUser !== undefined) return verdicts.success({ user: cachedUser, method: 'jwt', session_id: hit.sid });
     this.users.findAuthenticatedUser(hit.sub).then(
       (user) => (user === null ? verdicts.fail(NO_USER, 401) : verdicts.success({ user, method: 'jwt', session_id: hit.sid })),
       (error: unknown) => verdicts.error(error as Error),
