@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Principal } from '../common/auth/principal';
+import { AuthenticatedUser, Principal } from '../common/auth/principal';
 import { UsersService } from '../users/users.service';
 import { ApiKeyCache, CachedApiKey } from './api-key-cache';
 import { hashApiKey, parseApiKey } from './api-key-format';
@@ -24,8 +24,7 @@ export class ApiKeyAuthenticator {
 
   /**
    * The principal when the key and its user are both known to this instance's caches, without
-   * I/O or a promise (the hot path); undefined when `authenticate` has to decide. A key found
-   * here counts as used, exactly as in `authenticate`.
+   * I/O or a promise (the hot path); undefined when `authenticate` has to decide.
    */
   authenticateFromMemory(presented: string): Principal | undefined {
     const parsed = parseApiKey(presented);
@@ -34,9 +33,7 @@ export class ApiKeyAuthenticator {
     const key = this.cache.lookup(hashApiKey(parsed.key), now);
     if (key === undefined || key === 'rejected') return undefined;
     const user = this.users.findCachedAuthenticatedUser(key.userId);
-    if (user === undefined) return undefined;
-    this.lastUsed.record(key.id, now);
-    return { user, method: 'api_key', api_key_id: key.id };
+    return user === undefined ? undefined : this.use(key, user, now);
   }
 
   async authenticate(presented: string): Promise<Principal | null> {
@@ -53,7 +50,11 @@ export class ApiKeyAuthenticator {
       return null;
     }
     const user = await this.users.findAuthenticatedUser(key.userId);
-    if (!user) return null;
+    return user ? this.use(key, user, now) : null;
+  }
+
+  /** The principal of an accepted key, whose use is noted (written in batches, never per request). */
+  private use(key: CachedApiKey, user: AuthenticatedUser, now: number): Principal {
     this.lastUsed.record(key.id, now);
     return { user, method: 'api_key', api_key_id: key.id };
   }

@@ -12,12 +12,7 @@ const BEARER = /^bearer +(\S+) *$/i;
  * business, not this strategy's: it fails, and the guard reports the JWT failure.
  */
 @Injectable()
-export class ApiKeyBearerStrategy extends ApiKeyStrategy(API_KEY_BEARER_STRATEGY, 'Authorization', bearerApiKey, (headers) => {
-  const authorization = headers.authorization;
-  return authorization !== undefined && bearerApiKey(authorization) !== undefined;
-}) {}
-
-function bearerApiKey(header: string): string | undefined {
+export class ApiKeyBearerStrategy extends ApiKeyStrategy(API_KEY_BEARER_STRATEGY, 'Authorization', (header) => {
   const value = BEARER.exec(header)?.[1];
   return value !== undefined && looksLikeApiKey(value) ? value : undefined;
-}
+}) {}

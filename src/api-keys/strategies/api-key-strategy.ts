@@ -2,17 +2,22 @@ import { Injectable, Type } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PassportStrategy } from '@nestjs/passport';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
-import { AppliesTo, AuthStrategyRegistry } from '../../auth/guards/auth-strategy.registry';
+import { AuthStrategyRegistry } from '../../auth/guards/auth-strategy.registry';
 import { Principal } from '../../common/auth/principal';
 import { ApiKeyAuthenticator } from '../api-key-authenticator';
 
 /**
  * A passport strategy (passport-headerapikey) that reads `header` whole, takes the key out of it
  * with `extract` (undefined: the value is not an API key, so the strategy fails), and registers
- * itself with this application's strategy registry under `name`, for the requests `appliesTo` accepts.
+ * itself with this application's strategy registry under `name`, for the requests whose header
+ * `extract` accepts: the guard does not run it on the others.
  */
-export function ApiKeyStrategy(name: string, header: string, extract: (value: string) => string | undefined, appliesTo: AppliesTo) {
+export function ApiKeyStrategy(name: string, header: string, extract: (value: string) => string | undefined) {
   const headerName = header.toLowerCase();
+  const keyIn = (headers: IncomingHttpHeaders): string | undefined => {
+    const value = headers[headerName];
+    return typeof value === 'string' ? extract(value) : undefined;
+  };
   @Injectable()
   class Strategy extends PassportStrategy(HeaderAPIKeyStrategy, name) {
     constructor(
@@ -20,7 +25,7 @@ export function ApiKeyStrategy(name: string, header: string, extract: (value: st
       registry: AuthStrategyRegistry,
     ) {
       super({ header, prefix: '' }, false);
-      registry.register(name, this, appliesTo);
+      registry.register(name, this, (headers) => keyIn(headers) !== undefined);
     }
 
     /**
@@ -29,8 +34,7 @@ export function ApiKeyStrategy(name: string, header: string, extract: (value: st
      * passport-headerapikey, which reads the header and calls `validate`.
      */
     override authenticate(request: Parameters<HeaderAPIKeyStrategy['authenticate']>[0], options?: object): void {
-      const value = (request.headers as IncomingHttpHeaders)[headerName];
-      const key = typeof value === 'string' ? extract(value) : undefined;
+      const key = keyIn(request.headers as IncomingHttpHeaders);
       const principal = key === undefined ? undefined : this.authenticator.authenticateFromMemory(key);
       if (principal !== undefined) return (this as unknown as { success(user: Principal): void }).success(principal);
       super.authenticate(request, options);
