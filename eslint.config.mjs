@@ -15,6 +15,22 @@ export default tseslint.config(
     },
   },
   {
+    // On Node 20 the first AsyncLocalStorage entry turns async hooks on for the whole process, and
+    // every promise of every request pays for them. MikroORM's flush and em.transactional enter
+    // one; src/database/transaction.ts says what to use instead.
+    files: ['src/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[property.name=/^(flush|persistAndFlush|transactional)$/][object.type!='ThisExpression']",
+          message: 'No unit-of-work flush or em.transactional (they enter an AsyncLocalStorage): use inTransaction() with em.insert / em.nativeUpdate.',
+        },
+        { selector: "ImportSpecifier[imported.name='AsyncLocalStorage']", message: 'No AsyncLocalStorage in the service: on Node 20 it taxes every promise of every request.' },
+      ],
+    },
+  },
+  {
     files: ['test/**', 'bench/**'],
     rules: { 'no-console': 'off' },
   },

@@ -14,7 +14,6 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { CORS_VARY, corsHook } from './common/http/cors';
 import { securityHeaders } from './common/http/security-headers';
 import { createValidationPipe } from './common/http/validation.pipe';
-import { requestContext } from './common/logging/request-context';
 import { runMigrations } from './database/migrate';
 import { buildOpenApiDocument } from './openapi';
 
@@ -109,15 +108,17 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig): Pr
   // JSON is the only body this API reads; anything else is a 415.
   fastify.removeContentTypeParser(['text/plain']);
 
-  // One hook for what every response carries: the fixed security headers and the request id,
-  // which also follows the request's async work so each log line can name it.
+  // One hook for what every response carries: the fixed security headers and the request id.
+  // The id is not carried through the request's async work (an AsyncLocalStorage would, at the
+  // price of async hooks on every promise on Node 20): the lines that concern a request, the
+  // guard's denials and the error filter's, name it from the request itself.
   const headers = securityHeaders();
   const apiHeaders = { ...headers.api, ...CORS_VARY };
   const documentHeaders = { ...headers.documents, ...CORS_VARY };
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.headers(isDocumentPath(request.url) ? documentHeaders : apiHeaders);
     reply.header('x-request-id', request.id);
-    requestContext.run({ requestId: request.id }, done);
+    done();
   });
   fastify.addHook(
     'onRequest',

@@ -81,8 +81,8 @@ export class ApiKeysRepository {
       keyPrefix: key.keyPrefix,
       keyHash: Buffer.from(key.keyHash, 'hex'),
       expiresAt: key.expiresAt,
-    });
-    await em.persist(entity).flush();
+    }, { persist: false });
+    await em.insert(entity);
     return entity;
   }
 

@@ -10,6 +10,7 @@ import { ApiKeyRevocationListener, RevocationAcknowledgements } from './api-key-
 import { ApiKeysRepository } from './api-key.repository';
 import { ApiKeyCreateDto } from './dto/api-key-create.dto';
 import { ApiKeyCreatedResponseDto, ApiKeyListResponseDto } from './dto/api-key-response.dto';
+import { inTransaction } from '../database/transaction';
 
 @Injectable()
 export class ApiKeysService {
@@ -30,7 +31,7 @@ export class ApiKeysService {
     }
     const max = this.config.apiKeys.maxActivePerUser;
     const { key, prefix } = generateApiKey();
-    const entity = await this.em.transactional(async (em) => {
+    const entity = await inTransaction(this.em, async (em) => {
       if (!(await this.repository.lockOwner(em, userId))) throw AppError.invalidToken();
       if ((await this.repository.countActiveForUser(em, userId)) >= max) {
         throw AppError.invalidRequest(`You already have ${max} active API keys, the most allowed: revoke one before creating another`);
@@ -57,7 +58,7 @@ export class ApiKeysService {
     let acknowledgements: RevocationAcknowledgements | undefined;
     let keyHash: string;
     try {
-      keyHash = await this.em.transactional(async (em) => {
+      keyHash = await inTransaction(this.em, async (em) => {
         const revoked = await this.repository.revokeForUser(em, userId, id);
         if (!revoked) throw AppError.notFound('API key not found');
         acknowledgements = this.revocations.expectAcknowledgements(revoked, await this.repository.countRevocationListeners(em));

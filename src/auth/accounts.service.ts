@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../common/errors/app-error';
 import { Clock } from '../common/time/clock';
 import { MailService } from '../mail/mail.service';
+import { inTransaction } from '../database/transaction';
 import { UserEntity } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
@@ -51,7 +52,7 @@ export class AccountsService {
     // Hashed whether or not the email is taken, so both answers take as long.
     const passwordHash = await this.passwords.hash(password);
     const now = this.clock.now();
-    const id = await this.em.transactional(async (em) => {
+    const id = await inTransaction(this.em, async (em) => {
       const created = await this.users.insertIfEmailFree(em, email, passwordHash);
       if (created) {
         await this.sendConfirmation(em, created, redirectTo, now);
@@ -71,15 +72,14 @@ export class AccountsService {
    */
   async confirmEmail(token: string): Promise<string> {
     const now = this.clock.now();
-    const result = await this.em.transactional(async (em): Promise<{ confirmedUserId: string | null; redirectTo: string | null }> => {
+    const result = await inTransaction(this.em, async (em): Promise<{ confirmedUserId: string | null; redirectTo: string | null }> => {
       const found = await this.oneTimeTokens.lookUp(em, token, 'confirm_email', now);
       if (found.state === 'unknown') return { confirmedUserId: null, redirectTo: null };
       if (found.state === 'expired') return { confirmedUserId: null, redirectTo: found.record.redirectTo };
       const user = await this.users.findById(found.record.userId, em);
       if (!user) return { confirmedUserId: null, redirectTo: found.record.redirectTo };
-      user.emailConfirmedAt ??= now;
-      found.record.usedAt ??= now;
-      await em.flush();
+      await this.users.confirmEmail(em, user.id, now);
+      await this.oneTimeTokenRecords.markUsed(em, found.record, now);
       return { confirmedUserId: user.id, redirectTo: found.record.redirectTo };
     });
     if (result.confirmedUserId !== null) this.usersService.forget(result.confirmedUserId);
@@ -92,7 +92,7 @@ export class AccountsService {
   async resendConfirmation({ email, redirect_to }: AccountEmailDto): Promise<MessageResponseDto> {
     const redirectTo = this.redirects.check(redirect_to);
     const now = this.clock.now();
-    await this.em.transactional(async (em) => {
+    await inTransaction(this.em, async (em) => {
       const user = await this.users.findByEmail(email, em);
       if (user && !user.emailConfirmedAt) await this.sendConfirmation(em, user, redirectTo, now);
     });
@@ -103,7 +103,7 @@ export class AccountsService {
   async forgotPassword({ email, redirect_to }: AccountEmailDto): Promise<MessageResponseDto> {
     const redirectTo = this.redirects.check(redirect_to);
     const now = this.clock.now();
-    await this.em.transactional(async (em) => {
+    await inTransaction(this.em, async (em) => {
       const user = await this.users.findByEmail(email, em);
       if (!user) return;
       const token = await this.oneTimeTokens.issue(em, user.id, 'reset_password', redirectTo, now);
@@ -119,14 +119,12 @@ export class AccountsService {
   async resetPassword({ token, password }: PasswordResetDto): Promise<MessageResponseDto> {
     const passwordHash = await this.passwords.hash(password);
     const now = this.clock.now();
-    const reset = await this.em.transactional(async (em) => {
+    const reset = await inTransaction(this.em, async (em) => {
       const found = await this.oneTimeTokens.lookUp(em, token, 'reset_password', now);
       if (found.state !== 'valid') return false;
       const user = await this.users.findById(found.record.userId, em);
       if (!user) return false;
-      user.passwordHash = passwordHash;
-      user.emailConfirmedAt ??= now;
-      await em.flush();
+      await this.users.setPassword(em, user.id, passwordHash, now);
       await this.oneTimeTokenRecords.spendAllForUser(em, user.id, 'reset_password', now);
       await this.sessions.revokeForUser(em, user.id, 'all', null, now, 'password_reset');
       return user.id;

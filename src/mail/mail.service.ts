@@ -15,7 +15,7 @@ export class MailService {
 
   /**
    * Renders the mail and stores it in the outbox through the caller's `em`, so inside
-   * `em.transactional(...)` the mail exists if and only if that transaction commits.
+   * `inTransaction(...)` the mail exists if and only if that transaction commits.
    * The outbox worker delivers it afterwards, on this instance or another.
    */
   async enqueue(em: EntityManager, message: MailMessage): Promise<void> {

@@ -6,6 +6,7 @@ import { describeDeliveryError, retryDelayMs } from './mail-backoff';
 import { MailOutboxEntity } from './mail-outbox.entity';
 import { MailOutboxRepository } from './mail-outbox.repository';
 import { MAIL_TRANSPORT, MailTransport } from './mail-transport';
+import { inTransaction } from '../database/transaction';
 
 /** Mails locked and sent per transaction. */
 export const OUTBOX_BATCH_SIZE = 20;
@@ -69,7 +70,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One transaction: lock due mails, send them, record each outcome. Answers how many were due. */
   async deliverBatch(): Promise<number> {
-    return this.em.fork().transactional(async (em) => {
+    return inTransaction(this.em, async (em) => {
       const mails = await this.outbox.lockDueBatch(em, OUTBOX_BATCH_SIZE);
       const outcomes = await Promise.allSettled(mails.map((mail) => this.transport.send({ to: mail.recipient, ...mail.payload })));
       for (const [index, mail] of mails.entries()) {

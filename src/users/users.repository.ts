@@ -32,6 +32,24 @@ export class UsersRepository {
     };
   }
 
+  /** Confirms the address; a confirmed one keeps the time it was first confirmed. */
+  async confirmEmail(em: EntityManager, id: string, now: Date): Promise<void> {
+    await em.nativeUpdate(UserEntity, { id, emailConfirmedAt: null }, { emailConfirmedAt: now, updatedAt: now });
+  }
+
+  /**
+   * A new password hash. It came through a link mailed to the address, which proves the address:
+   * an unconfirmed one becomes confirmed.
+   */
+  async setPassword(em: EntityManager, id: string, passwordHash: string, now: Date): Promise<void> {
+    await em.getConnection().execute(
+      'UPDATE users SET password_hash = ?, email_confirmed_at = coalesce(email_confirmed_at, ?), updated_at = ? WHERE id = ?',
+      [passwordHash, now, now, id],
+      'run',
+      em.getTransactionContext(),
+    );
+  }
+
   /** `email` must already be normalised (trimmed, lower-cased). */
   findByEmail(email: string, em: EntityManager = this.em.fork()): Promise<UserEntity | null> {
     return em.findOne(UserEntity, { email });

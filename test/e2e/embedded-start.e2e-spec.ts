@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../support/free-port';
@@ -29,7 +29,9 @@ describe('the service on its embedded PostgreSQL (npm start)', () => {
   beforeAll(async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run the tests with npm test, which builds first`);
     // Under the repository, so that the postgres user can reach it when the tests run as root.
-    dataDir = mkdtempSync(join(__dirname, '..', '..', '.data', 'start-'));
+    const parent = join(__dirname, '..', '..', '.data');
+    mkdirSync(parent, { recursive: true });
+    dataDir = mkdtempSync(join(parent, 'start-'));
     chmodSync(dataDir, 0o755); // mkdtemp makes it 0700
 
     port = await freePort();

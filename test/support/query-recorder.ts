@@ -1,6 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { INestApplication } from '@nestjs/common';
-import { currentRequestId } from '../../src/common/logging/request-context';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 export interface QueryRecorder {
   /** Every statement sent so far, in order, background work (mail worker, key reloads) included. */
@@ -10,21 +11,58 @@ export interface QueryRecorder {
   stop(): void;
 }
 
+type RequestListener = (this: Server, request: IncomingMessage, response: ServerResponse) => void;
+
+let recorded = 0;
+
 /**
  * Records every SQL statement the app sends through its MikroORM pool, from now until `stop()`.
  * Knex reports a statement synchronously in the caller's async context, so each one carries the
- * id of the request it was sent for, if any.
+ * id of the request it was sent for, if any: the recorder runs each of the app's HTTP requests in
+ * an AsyncLocalStorage of its own (the request's `x-request-id`, else a number). The product keeps
+ * no AsyncLocalStorage, which would cost every request of it; a test may pay for one. Recorders on
+ * one app are stopped in the reverse order of their start.
  */
 export function recordQueries(app: INestApplication): QueryRecorder {
+  const requests = new AsyncLocalStorage<string>();
+  const untag = tagRequests(app.getHttpServer() as Server, requests);
   const knex = app.get(EntityManager).getConnection().getKnex();
   const all: QueryRecorder['all'] = [];
-  const listener = (query: { sql: string }) => all.push({ sql: query.sql, requestId: currentRequestId() });
+  const listener = (query: { sql: string }) => all.push({ sql: query.sql, requestId: requests.getStore() });
   knex.on('query', listener);
   return {
     all,
     get sql() {
       return all.filter((query) => query.requestId !== undefined).map((query) => query.sql);
     },
-    stop: () => knex.off('query', listener),
+    stop() {
+      knex.off('query', listener);
+      untag();
+      // Async hooks stay on in a process while any AsyncLocalStorage is enabled.
+      requests.disable();
+    },
   };
+}
+
+/**
+ * Replaces each of the server's 'request' listeners with one that runs it inside `requests`, so
+ * that all the async work the request starts carries its id. Returns what puts them back.
+ */
+function tagRequests(server: Server, requests: AsyncLocalStorage<string>): () => void {
+  const originals = server.listeners('request') as RequestListener[];
+  const tagged = originals.map(
+    (listener): RequestListener =>
+      function taggedRequest(request, response) {
+        const header = request.headers['x-request-id'];
+        const requestId = typeof header === 'string' && header !== '' ? header : `recorded-${++recorded}`;
+        requests.run(requestId, () => listener.call(this, request, response));
+      },
+  );
+  swapListeners(server, originals, tagged);
+  return () => swapListeners(server, tagged, originals);
+}
+
+function swapListeners(server: Server, from: RequestListener[], to: RequestListener[]): void {
+  for (const listener of from) server.off('request', listener);
+  for (const listener of to) server.on('request', listener);
 }

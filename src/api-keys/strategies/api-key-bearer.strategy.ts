@@ -4,7 +4,8 @@ import { ApiKeyStrategy } from './api-key-strategy';
 
 export const API_KEY_BEARER_STRATEGY = 'api-key-bearer';
 
-const BEARER = /^bearer +(\S+) *$/i;
+/** Anchored on the key prefix, so a JWT (`Bearer eyJ…`) is turned down at its first character. */
+const BEARER = /^bearer +(atiru_\S+) *$/i;
 
 /**
  * An API key sent as `Authorization: Bearer atiru_…`. The whole header is read, because the

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AUTH_POLICY, AuthPolicy } from '../../common/auth/auth-policy.decorator';
 import { Principal } from '../../common/auth/principal';
@@ -64,7 +64,7 @@ export class CombinedAuthGuard implements CanActivate {
       throw this.deny(request, AppError.missingAuth('Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>'), 'no credential');
     }
     this.refuseBlockedClient(request.ip);
-    const outcome = this.runChain(request, http.getResponse<FastifyReply>());
+    const outcome = this.runChain(request);
     return outcome instanceof Promise ? outcome.then((settled) => this.admit(request, policy, settled)) : this.admit(request, policy, outcome);
   }
 
@@ -141,11 +141,11 @@ export class CombinedAuthGuard implements CanActivate {
   }
 
   /**
-   * Runs the applicable strategies through passport. A strategy that decides synchronously (a
+   * Runs the applicable strategies (AuthStrategyRegistry.run). A strategy that decides synchronously (a
    * credential seen before) settles the outcome before `authenticate` returns, and no promise is
    * made; otherwise the outcome comes later, through the promise returned.
    */
-  private runChain(request: AuthenticatedRequest, reply: FastifyReply): ChainOutcome | Promise<ChainOutcome> {
+  private runChain(request: AuthenticatedRequest): ChainOutcome | Promise<ChainOutcome> {
     const registered = (this.registered ??= AUTH_STRATEGY_CHAIN.filter((name) => this.strategies.has(name)));
     const chain = registered.filter((name) => this.strategies.appliesTo(name, request.headers));
     if (chain.length === 0) return { reason: 'no strategy reads a credential of this form' };
@@ -159,17 +159,17 @@ export class CombinedAuthGuard implements CanActivate {
       if ('outcome' in result) later.resolve(result.outcome);
       else later.reject(result.error);
     };
-    const middleware = this.strategies.passport.authenticate(chain, { session: false }, (error: unknown, principal: Principal | false, challenges?: unknown[]) => {
-      if (error) return settle({ error });
-      if (principal) return settle({ outcome: { principal } });
-      const failures = challenges ?? [];
-      // A strategy that could not reach the database reports it as a failure (passport-jwt does
-      // for its key lookup); that is an outage, not a bad credential.
-      const outage = failures.find(isUnavailableError);
-      if (outage) return settle({ error: outage });
-      settle({ outcome: { reason: failures.map((failure, index) => `${chain[index]}: ${describe(failure)}`).join('; ') || 'no strategy decided' } });
+    this.strategies.run(chain, request, {
+      success: (principal) => settle({ outcome: { principal: principal as Principal } }),
+      fail: (failures) => {
+        // A strategy that could not reach the database reports it as a failure (passport-jwt does
+        // for its key lookup); that is an outage, not a bad credential.
+        const outage = failures.find(isUnavailableError);
+        if (outage) return settle({ error: outage });
+        settle({ outcome: { reason: failures.map((failure, index) => `${chain[index]}: ${describe(failure)}`).join('; ') || 'no strategy decided' } });
+      },
+      error: (error) => settle({ error }),
     });
-    middleware(request, reply, (error?: unknown) => settle(error ? { error } : { outcome: { reason: 'no strategy decided' } }));
 
     if (settled === undefined) return new Promise((resolve, reject) => (later = { resolve, reject }));
     if ('outcome' in settled) return settled.outcome;
@@ -178,7 +178,7 @@ export class CombinedAuthGuard implements CanActivate {
 
   private deny(request: AuthenticatedRequest, error: AppError, reason: string): AppError {
     const path = request.url.split('?', 1)[0];
-    this.logger.warn(`denied ${request.method} ${path}: ${error.code}`, { method: request.method, path, code: error.code, reason });
+    this.logger.warn(`denied ${request.method} ${path}: ${error.code}`, { request_id: request.id, method: request.method, path, code: error.code, reason });
     return error;
   }
 }

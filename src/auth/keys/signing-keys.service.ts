@@ -5,6 +5,7 @@ import { InjectConfig } from '../../config/config.module';
 import { SigningKeyCipher } from './signing-key-cipher';
 import { generateSigningKeyPair, SIGNING_ALGORITHM } from './signing-key-material';
 import { NewSigningKey, SigningKeysRepository } from './signing-keys.repository';
+import { inTransaction } from '../../database/transaction';
 
 /**
  * How often every instance re-reads the key set even without a notification. A rotated-out key
@@ -48,7 +49,7 @@ export class SigningKeysService {
   async ensureCurrentKey(): Promise<void> {
     if (await this.repository.findCurrent()) return;
     const key = await this.createKey();
-    await this.em.transactional((em) => this.repository.insertCurrentIfNone(em, key));
+    await inTransaction(this.em, (em) => this.repository.insertCurrentIfNone(em, key));
   }
 
   /**
@@ -58,7 +59,7 @@ export class SigningKeysService {
   async rotate(): Promise<RotationResult> {
     const key = await this.createKey();
     const retireAfterSeconds = this.config.tokens.accessTtlSeconds + KEY_RELOAD_INTERVAL_MS / 1000;
-    return this.em.transactional(async (em) => {
+    return inTransaction(this.em, async (em) => {
       await this.repository.lockForRotation(em);
       const previousRetireAt = await this.repository.retireCurrent(em, retireAfterSeconds);
       if (!(await this.repository.insertCurrentIfNone(em, key))) throw new Error('Another current signing key appeared during the rotation');

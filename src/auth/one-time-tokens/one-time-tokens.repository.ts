@@ -7,8 +7,8 @@ import { OneTimeTokenEntity, OneTimeTokenPurpose } from './one-time-token.entity
 @Injectable()
 export class OneTimeTokensRepository {
   async add(em: EntityManager, token: Pick<OneTimeTokenEntity, 'tokenHash' | 'purpose' | 'userId' | 'expiresAt' | 'redirectTo' | 'createdAt'>): Promise<OneTimeTokenEntity> {
-    const entity = em.create(OneTimeTokenEntity, token);
-    await em.flush();
+    const entity = em.create(OneTimeTokenEntity, token, { persist: false });
+    await em.insert(entity);
     return entity;
   }
 
@@ -17,9 +17,9 @@ export class OneTimeTokensRepository {
     return em.findOne(OneTimeTokenEntity, { tokenHash, purpose }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   }
 
+  /** The first use counts: a token already used keeps its time. */
   async markUsed(em: EntityManager, token: OneTimeTokenEntity, now: Date): Promise<void> {
-    token.usedAt = now;
-    await em.flush();
+    await em.nativeUpdate(OneTimeTokenEntity, { id: token.id, usedAt: null }, { usedAt: now });
   }
 
   /** Spends every outstanding token of this purpose for the user (e.g. all reset links after a reset). */

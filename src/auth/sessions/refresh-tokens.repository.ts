@@ -6,8 +6,8 @@ import { RefreshTokenEntity } from './refresh-token.entity';
 @Injectable()
 export class RefreshTokensRepository {
   async add(em: EntityManager, token: Pick<RefreshTokenEntity, 'tokenHash' | 'sessionId' | 'parentId' | 'expiresAt' | 'createdAt'>): Promise<RefreshTokenEntity> {
-    const entity = em.create(RefreshTokenEntity, token);
-    await em.flush();
+    const entity = em.create(RefreshTokenEntity, token, { persist: false });
+    await em.insert(entity);
     return entity;
   }
 
@@ -31,12 +31,8 @@ export class RefreshTokensRepository {
     now: Date,
   ): Promise<RefreshTokenEntity> {
     const next = em.create(RefreshTokenEntity, { ...successor, sessionId: current.sessionId, parentId: current.id }, { persist: false });
-    current.retiredAt = now;
-    current.replacedById = next.id;
-    current.successorSealed = successorSealed;
-    await em.flush();
-    em.persist(next);
-    await em.flush();
+    await em.nativeUpdate(RefreshTokenEntity, { id: current.id }, { retiredAt: now, replacedById: next.id, successorSealed });
+    await em.insert(next);
     return next;
   }
 }

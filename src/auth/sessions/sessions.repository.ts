@@ -6,8 +6,8 @@ import { SessionEntity, SessionRevokedReason } from './session.entity';
 @Injectable()
 export class SessionsRepository {
   async create(em: EntityManager, session: Pick<SessionEntity, 'userId' | 'expiresAt' | 'userAgent' | 'ip' | 'createdAt'>): Promise<SessionEntity> {
-    const entity = em.create(SessionEntity, session);
-    await em.flush();
+    const entity = em.create(SessionEntity, session, { persist: false });
+    await em.insert(entity);
     return entity;
   }
 
@@ -26,9 +26,12 @@ export class SessionsRepository {
   }
 
   async revoke(em: EntityManager, session: SessionEntity, now: Date, reason: SessionRevokedReason): Promise<void> {
-    session.revokedAt = now;
-    session.revokedReason = reason;
-    await em.flush();
+    await em.nativeUpdate(SessionEntity, { id: session.id }, { revokedAt: now, revokedReason: reason });
+  }
+
+  /** After a refresh: when it happened, and the session's new end when the chain moved on. */
+  async markRefreshed(em: EntityManager, session: SessionEntity, now: Date, expiresAt?: Date): Promise<void> {
+    await em.nativeUpdate(SessionEntity, { id: session.id }, expiresAt === undefined ? { refreshedAt: now } : { refreshedAt: now, expiresAt });
   }
 
   /** `scope`: just `sessionId`, every session but `sessionId`, or every session of the user. */

@@ -20,6 +20,7 @@ import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { SessionEntity } from './session.entity';
 import { toSessionResponse } from './session.mapper';
 import { SessionsRepository } from './sessions.repository';
+import { inTransaction } from '../../database/transaction';
 
 /** A replay follows the chain this many links at most; a real client never gets near it. */
 const MAX_REPLAY_HOPS = 32;
@@ -59,7 +60,7 @@ export class SessionsService {
     }
 
     const now = this.clock.now();
-    const { session, refreshToken } = await this.em.transactional(async (em) => {
+    const { session, refreshToken } = await inTransaction(this.em, async (em) => {
       const session = await this.sessions.create(em, {
         userId: user.id,
         createdAt: now,
@@ -81,7 +82,7 @@ export class SessionsService {
    */
   async refresh(presented: string): Promise<SessionResponseDto> {
     const now = this.clock.now();
-    const outcome = await this.em.transactional((em) => this.applyRefresh(em, presented, now));
+    const outcome = await inTransaction(this.em, (em) => this.applyRefresh(em, presented, now));
     if (!outcome.ok) {
       if (outcome.decision.action === 'revoke_session') {
         this.logger.warn('A refresh token was reused after its grace interval: the session is revoked', {
@@ -104,7 +105,7 @@ export class SessionsService {
     if (!sessionId) throw AppError.invalidToken('This access token belongs to no session');
     const now = this.clock.now();
     const which = scope === 'local' ? 'only' : scope === 'others' ? 'all_but' : 'all';
-    await this.em.transactional((em) => this.sessions.revokeForUser(em, principal.user.id, which, sessionId, now, 'logout'));
+    await inTransaction(this.em, (em) => this.sessions.revokeForUser(em, principal.user.id, which, sessionId, now, 'logout'));
   }
 
   private async applyRefresh(em: EntityManager, presented: string, now: Date): Promise<RefreshOutcome> {
@@ -124,16 +125,13 @@ export class SessionsService {
         const next = this.secrets.generate();
         const expiresAt = this.sessionExpiry(now);
         await this.refreshTokens.rotate(em, token!, { tokenHash: next.hash, createdAt: now, expiresAt }, this.secrets.seal(next.token, presented), now);
-        session!.refreshedAt = now;
-        session!.expiresAt = expiresAt;
-        await em.flush();
+        await this.sessions.markRefreshed(em, session!, now, expiresAt);
         return { ok: true, session: session!, refreshToken: next.token };
       }
       case 'replay': {
         const head = await this.followChain(em, token!, presented);
         if (!head) return { ok: false, decision: { action: 'reject', reason: 'unknown_token' } };
-        session!.refreshedAt = now;
-        await em.flush();
+        await this.sessions.markRefreshed(em, session!, now);
         return { ok: true, session: session!, refreshToken: head };
       }
     }

@@ -20,9 +20,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
 export function sendError(exception: unknown, request: FastifyRequest, reply: FastifyReply, logger: Logger): void {
   const { appError, expected } = toAppError(exception);
   if (!expected) {
-    logger.error({ err: exception, method: request.method, url: request.url }, `${appError.code} on ${request.method} ${request.url}`);
+    logger.error({ err: exception, request_id: request.id, method: request.method, url: request.url }, `${appError.code} on ${request.method} ${request.url}`);
   } else if (appError.statusCode >= 500) {
-    logger.warn({ method: request.method, url: request.url, code: appError.code }, appError.message);
+    logger.warn({ request_id: request.id, method: request.method, url: request.url, code: appError.code }, appError.message);
   }
   if (reply.sent) return;
   for (const [name, value] of Object.entries(appError.headers)) reply.header(name, value);

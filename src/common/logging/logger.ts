@@ -1,7 +1,6 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
 import { AppConfig } from '../../config/app-config';
-import { currentRequestId } from './request-context';
 
 /** Field names whose values never reach a log line. */
 const REDACTED = [
@@ -15,10 +14,6 @@ export function createRootLogger(config: Pick<AppConfig, 'env' | 'logLevel'>, de
     level: config.logLevel,
     base: undefined,
     redact: { paths: REDACTED, censor: '[redacted]' },
-    mixin() {
-      const requestId = currentRequestId();
-      return requestId ? { request_id: requestId } : {};
-    },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (destination) return pino(options, destination);
