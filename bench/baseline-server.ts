@@ -1,10 +1,11 @@
 /**
  * The baseline: a bare Fastify hello-world, the same Fastify the service runs on (resolved from
- * @nestjs/platform-fastify), in its own process. Reports its port over IPC once listening.
+ * @nestjs/platform-fastify), in its own process. Reports its port over IPC once listening, and
+ * answers snapshot requests with its CPU time, which the service's is held against.
  */
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { dirname } from 'node:path';
-import type { ReadyMessage } from './ipc';
+import { answerSnapshots, processSnapshot, ReadyMessage } from './ipc';
 
 type FastifyFactory = (options?: FastifyServerOptions) => FastifyInstance;
 
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   app.get('/hello', async () => ({ hello: 'world' }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
+  answerSnapshots(processSnapshot);
   process.send?.({ type: 'bench:ready', port } satisfies ReadyMessage);
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }

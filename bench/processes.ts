@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { RATE_LIMIT_DEFAULTS } from '../src/config/app-config';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/database/embedded-postgres';
-import { ReadyMessage, requestSnapshot, ServiceSnapshot } from './ipc';
+import { ProcessSnapshot, ReadyMessage, requestSnapshot, ServiceSnapshot, switchCounting } from './ipc';
 import { freePort } from '../test/support/free-port';
 
 /** The repository root: compiled, this file sits in dist/bench/bench/. */
@@ -76,17 +76,23 @@ const RATE_LIMITS_OUT_OF_REACH = Object.fromEntries(
   Object.keys(RATE_LIMIT_DEFAULTS).map((name) => [`RATE_LIMIT_${name.toUpperCase()}`, '1000000000/60']),
 );
 
-export interface ChildServer {
+export interface ChildServer<S extends ProcessSnapshot = ProcessSnapshot> {
   process: ChildProcess;
   baseUrl: string;
-  snapshot(): Promise<ServiceSnapshot>;
+  snapshot(): Promise<S>;
   stop(): Promise<void>;
+}
+
+export interface ServiceServer extends ChildServer<ServiceSnapshot> {
+  /** Switches the preload's SQL counting on or off; resolves once the service has done it. */
+  countSql(on: boolean): Promise<void>;
 }
 
 export interface ServiceOptions {
   databaseUrl: string;
   /** Where the service delivers its mail: the benchmark's sink. */
   smtpUrl: string;
+  /** Count SQL statements from the start (seeding included); the benchmark switches it later. */
   countSql: boolean;
   /** The service's own log (warnings and errors) goes here rather than to the terminal. */
   logFile: string;
@@ -94,11 +100,12 @@ export interface ServiceOptions {
 
 /**
  * The built service (`dist/main.js`) in a child process, with the benchmark's preload that counts
- * SQL statements and answers over IPC. It runs as in production (JSON logs, mail over SMTP, a
- * real signing-key secret), quiet at `warn`, with rate limits out of reach; the caller's
- * environment overrides those defaults, but not the address, the database or the mail sink.
+ * SQL statements when asked to and answers over IPC. It runs as in production (JSON logs, mail
+ * over SMTP, a real signing-key secret), quiet at `warn`, with rate limits out of reach; the
+ * caller's environment overrides those defaults, but not the address, the database or the mail
+ * sink.
  */
-export async function startService(options: ServiceOptions): Promise<ChildServer> {
+export async function startService(options: ServiceOptions): Promise<ServiceServer> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   mkdirSync(dirname(options.logFile), { recursive: true });
@@ -123,7 +130,7 @@ export async function startService(options: ServiceOptions): Promise<ChildServer
     stdio: ['ignore', log, log, 'ipc'],
   });
   closeSync(log);
-  const server = childServer(child, baseUrl);
+  const server: ServiceServer = { ...childServer<ServiceSnapshot>(child, baseUrl), countSql: (on) => switchCounting(child, on) };
   try {
     await waitUntil(child, async () => (await fetch(`${baseUrl}/health`)).status === 200, 60_000);
   } catch (error) {
@@ -147,11 +154,11 @@ export async function startBaseline(): Promise<ChildServer> {
   return childServer(child, `http://127.0.0.1:${port}`);
 }
 
-function childServer(child: ChildProcess, baseUrl: string): ChildServer {
+function childServer<S extends ProcessSnapshot>(child: ChildProcess, baseUrl: string): ChildServer<S> {
   return {
     process: child,
     baseUrl,
-    snapshot: () => requestSnapshot(child),
+    snapshot: () => requestSnapshot<S>(child),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -8,13 +8,21 @@ export interface RoundMeasure {
   result: LoadResult;
   /** The baseline measured just before, in the same round. */
   baseline: LoadResult;
-  /** Statements issued while serving requests during the measurement. */
-  sql: StatementCounts;
-  /** Statements issued outside any request (timers, the mail outbox) during the measurement. */
-  sqlOutside: StatementCounts;
-  /** Requests the service was sent during the measurement, background load included. */
-  requestsServed: number;
+  /** CPU time per request sent in the timed runs, in µs: the service's (background load included), the baseline's. */
+  cpuMicrosPerRequest: { service: number; baseline: number };
+  /** The counting pass after the timed run; absent when SQL is not counted. */
+  sql?: SqlPass;
   background?: LoadResult;
+}
+
+/** A short run of the scenario with SQL counting on, apart from the timed run. */
+export interface SqlPass {
+  /** Statements issued while serving requests. */
+  inRequests: StatementCounts;
+  /** Statements issued outside any request (timers, the mail outbox). */
+  outsideRequests: StatementCounts;
+  /** Requests the service was sent during the pass, background load included. */
+  requests: number;
 }
 
 export interface ScenarioReport {
@@ -29,7 +37,16 @@ export interface RunReport {
   elapsedSeconds: number;
   /** How the run was invoked, e.g. "--quick". */
   invocation: string;
-  settings: { connections: number; durationSeconds: number; warmupSeconds: number; rounds: number; credentials: number; countSql: boolean };
+  settings: {
+    connections: number;
+    durationSeconds: number;
+    warmupSeconds: number;
+    rounds: number;
+    credentials: number;
+    countSql: boolean;
+    /** Length of each SQL counting pass. */
+    countingSeconds: number;
+  };
   database: string;
   versions: { fastify: string; autocannon: string };
   argon2Ms: number;
@@ -38,7 +55,23 @@ export interface RunReport {
   memory?: { rssBytes: number; peakRssBytes?: number };
 }
 
-const COLUMNS = ['scenario', 'creds', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'unexpected', '× baseline', 'baseline req/s', 'SQL reads/req', 'SQL writes/req', 'SQL other/req'];
+const COLUMNS = [
+  'scenario',
+  'creds',
+  'req/s',
+  'p50 ms',
+  'p99 ms',
+  'errors',
+  'unexpected',
+  '× baseline',
+  'baseline req/s',
+  'CPU µs/req',
+  'baseline CPU µs/req',
+  'CPU × baseline',
+  'SQL reads/req',
+  'SQL writes/req',
+  'SQL other/req',
+];
 
 export function machineLine(report: Pick<RunReport, 'database' | 'versions'>): string {
   const cores = cpus();
@@ -65,16 +98,27 @@ export function renderReport(report: RunReport): string {
   lines.push(
     `settings: ${settings.connections} connections on loopback, ${settings.durationSeconds} s per measurement after a ${settings.warmupSeconds} s warm-up (the baseline's once), ` +
       `${settings.rounds} round(s), each scenario right after its own baseline (bare Fastify GET /hello on the same connections); ` +
-      `${settings.credentials} distinct credentials in the *-1000 scenarios; SQL counting ${settings.countSql ? 'on' : 'off'}; ` +
+      `${settings.credentials} distinct credentials in the *-1000 scenarios; ` +
+      `SQL ${settings.countSql ? `counted in a separate ${settings.countingSeconds} s pass after each timed run` : 'not counted'}; ` +
       `figures are medians over rounds; run took ${Math.round(report.elapsedSeconds)} s`,
   );
   lines.push('');
 
   const rows: string[][] = [];
-  for (const entry of report.scenarios) rows.push(...scenarioRows(entry, settings.countSql));
+  for (const entry of report.scenarios) rows.push(...scenarioRows(entry));
   lines.push(...table(COLUMNS, rows));
   lines.push('');
 
+  lines.push(
+    `- CPU µs/req: the service's CPU time (user + system, all threads) per request of the timed run; baseline CPU µs/req: bare Fastify's in the same round; ` +
+      `CPU × baseline = baseline's / service's, the counterpart of × baseline that the machine's other load sways less.`,
+  );
+  if (settings.countSql) {
+    lines.push(
+      `- SQL per request: counted in a separate ${settings.countingSeconds} s pass right after each timed run (same requests and connections), ` +
+        `the only time the service tags requests (an AsyncLocalStorage), so the timed figures never pay for counting.`,
+    );
+  }
   const login = report.scenarios.find((entry) => entry.scenario.name === 'login');
   const argon2 = `one argon2id hash (m=19456 KiB, t=2, p=1) on this machine: ${report.argon2Ms.toFixed(1)} ms (median of 20)`;
   if (login) {
@@ -93,25 +137,25 @@ export function renderReport(report: RunReport): string {
     if (entry.rounds.some((round) => round.result.responses === 0)) {
       lines.push(`- ${entry.scenario.name}: no response arrived within a measurement; every request took longer than it.`);
     }
-    if (entry.scenario.background && settings.countSql) {
-      lines.push(`- ${entry.scenario.name}: its SQL figures include the background ${entry.scenario.background.scenario} requests' statements, per request of both.`);
+    if (entry.scenario.background) {
+      lines.push(`- ${entry.scenario.name}: its CPU and SQL figures include the background ${entry.scenario.background.scenario} requests', per request of both.`);
     }
   }
   const outside = report.scenarios
-    .map((entry) => [entry.scenario.name, entry.rounds.reduce((sum, round) => sum + total(round.sqlOutside), 0)] as const)
+    .map((entry) => [entry.scenario.name, entry.rounds.reduce((sum, round) => sum + (round.sql ? total(round.sql.outsideRequests) : 0), 0)] as const)
     .filter(([, count]) => count > 0);
   if (outside.length > 0) {
-    lines.push(`- statements outside any request during the measurements (timers such as the mail outbox; not in the table): ${outside.map(([name, count]) => `${name} ${count}`).join(', ')}.`);
+    lines.push(`- statements outside any request during the counting passes (timers such as the mail outbox; not in the table): ${outside.map(([name, count]) => `${name} ${count}`).join(', ')}.`);
   }
   for (const { name, reason } of report.skipped) lines.push(`- skipped ${name}: ${reason}.`);
   return lines.join('\n') + '\n';
 }
 
-function scenarioRows(entry: ScenarioReport, countSql: boolean): string[][] {
+function scenarioRows(entry: ScenarioReport): string[][] {
   const { rounds } = entry;
-  const served = rounds.reduce((sum, round) => sum + round.requestsServed, 0);
-  const perRequest = (kind: keyof StatementCounts) =>
-    countSql && served > 0 ? (rounds.reduce((sum, round) => sum + round.sql[kind], 0) / served).toFixed(2) : '–';
+  const passes = rounds.map((round) => round.sql).filter((pass): pass is SqlPass => pass !== undefined);
+  const counted = passes.reduce((sum, pass) => sum + pass.requests, 0);
+  const perRequest = (kind: keyof StatementCounts) => (counted > 0 ? (passes.reduce((sum, pass) => sum + pass.inRequests[kind], 0) / counted).toFixed(2) : '–');
   const rows = [
     [
       entry.scenario.connections ? `${entry.scenario.name} (${plural(entry.scenario.connections, 'connection')})` : entry.scenario.name,
@@ -121,8 +165,11 @@ function scenarioRows(entry: ScenarioReport, countSql: boolean): string[][] {
       ms(median(rounds.map((round) => round.result.p99Ms))),
       String(rounds.reduce((sum, round) => sum + round.result.errors, 0)),
       String(rounds.reduce((sum, round) => sum + round.result.unexpected, 0)),
-      `${median(rounds.map((round) => round.result.requestsPerSecond / round.baseline.requestsPerSecond)).toFixed(2)}×`,
+      ratio(median(rounds.map((round) => round.result.requestsPerSecond / round.baseline.requestsPerSecond))),
       whole(median(rounds.map((round) => round.baseline.requestsPerSecond))),
+      whole(median(rounds.map((round) => round.cpuMicrosPerRequest.service))),
+      whole(median(rounds.map((round) => round.cpuMicrosPerRequest.baseline))),
+      ratio(median(rounds.map((round) => round.cpuMicrosPerRequest.baseline / round.cpuMicrosPerRequest.service))),
       perRequest('read'),
       perRequest('write'),
       perRequest('other'),
@@ -138,11 +185,7 @@ function scenarioRows(entry: ScenarioReport, countSql: boolean): string[][] {
       ms(median(background.map((result) => result.p99Ms))),
       String(background.reduce((sum, result) => sum + result.errors, 0)),
       String(background.reduce((sum, result) => sum + result.unexpected, 0)),
-      '',
-      '',
-      '',
-      '',
-      '',
+      ...Array<string>(8).fill(''),
     ]);
   }
   return rows;
@@ -172,6 +215,7 @@ function total(counts: StatementCounts): number {
 }
 
 const whole = (value: number) => (Number.isFinite(value) ? String(Math.round(value)) : '–');
+const ratio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : '–');
 const ms = (value: number) => (Number.isFinite(value) ? (Math.round(value * 100) / 100).toString() : '–');
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;

@@ -11,9 +11,9 @@ import { measureArgon2Ms } from './argon2';
 import { loadServiceFastify } from './baseline-server';
 import type { ServiceSnapshot } from './ipc';
 import { TestSmtpServer } from '../test/support/smtp';
-import { LoadSpec, RequestVariant, runLoad, startBackgroundLoad } from './load';
-import { ChildServer, ROOT, startBaseline, startDatabase, startService } from './processes';
-import { renderReport, RoundMeasure, RunReport, ScenarioReport } from './report';
+import { BackgroundLoad, LoadResult, LoadSpec, RequestVariant, runLoad, startBackgroundLoad } from './load';
+import { ChildServer, ROOT, ServiceServer, startBaseline, startDatabase, startService } from './processes';
+import { renderReport, RoundMeasure, RunReport, ScenarioReport, SqlPass } from './report';
 import { Scenario, SCENARIOS } from './scenarios';
 import { EndpointMissingError, Seeder } from './seed';
 import { StatementCounts, subtractCounts } from './sql-statements';
@@ -27,12 +27,21 @@ const USAGE = `npm run bench [-- options]
   --rounds <n>         rounds over all scenarios; figures are medians (default 1)
   --connections <n>    autocannon connections (default 50)
   --credentials <n>    distinct credentials in the *-1000 scenarios (default 1000)
-  --no-sql-counters    do not count SQL statements (to see what counting costs)
+  --no-sql-counters    skip the short SQL counting pass after each timed run
 DATABASE_URL set: a fresh database on that server; unset: an embedded PostgreSQL in .data/bench.
 The service inherits this environment over the benchmark's defaults (production mode,
 LOG_LEVEL=warn, rate limits out of reach), e.g. DATABASE_POOL_MAX=20 npm run bench.`;
 
 class UsageError extends Error {}
+
+/**
+ * Seconds of each SQL counting pass. Statements per request hardly vary, so a short pass tells
+ * them; counting needs the service to tag its requests, which is kept out of the timed runs.
+ */
+const COUNTING_SECONDS = 1;
+
+/** Time for the requests a stopped load left in flight to finish before a snapshot. */
+const SETTLE_MS = 200;
 
 interface Options {
   quick: boolean;
@@ -155,6 +164,8 @@ async function main(): Promise<number> {
     }
     await seeder.close();
     await settle(service, options.countSql);
+    // Counted from its start so that settle() sees the seeding's mail go out; off for the timed runs.
+    if (options.countSql) await service.countSql(false);
     progress('seeded, and the service is idle again: measuring');
 
     const reports: ScenarioReport[] = prepared.map((entry) => ({ scenario: entry.scenario, variants: entry.variants.length, rounds: [] }));
@@ -166,9 +177,11 @@ async function main(): Promise<number> {
         baselineWarm = true;
         const measure = await measureScenario(entry, { service, baseline, options, baselineWarmup });
         reports[index].rounds.push(measure);
+        const cpu = measure.cpuMicrosPerRequest;
         progress(
           `round ${round} ${entry.scenario.name}: ${Math.round(measure.result.requestsPerSecond)} req/s, ` +
-            `${(measure.result.requestsPerSecond / measure.baseline.requestsPerSecond).toFixed(2)}× baseline (${Math.round(measure.baseline.requestsPerSecond)} req/s)`,
+            `${(measure.result.requestsPerSecond / measure.baseline.requestsPerSecond).toFixed(2)}× baseline (${Math.round(measure.baseline.requestsPerSecond)} req/s); ` +
+            `${Math.round(cpu.service)} µs CPU/req, ${(cpu.baseline / cpu.service).toFixed(2)}× baseline (${Math.round(cpu.baseline)} µs)`,
         );
       }
     }
@@ -185,6 +198,7 @@ async function main(): Promise<number> {
         rounds: options.rounds,
         credentials: options.credentials,
         countSql: options.countSql,
+        countingSeconds: COUNTING_SECONDS,
       },
       database: database.description,
       versions: { fastify: loadServiceFastify().version, autocannon: packageVersion('autocannon') },
@@ -226,9 +240,13 @@ async function requestsOf(scenario: Scenario, baseUrl: string, seeder: Seeder): 
   return scenario.setup ? await scenario.setup(seeder) : [{}];
 }
 
+/**
+ * One round of a scenario: its baseline, then the scenario's timed run with SQL counting off, then
+ * (unless switched off) its counting pass. A background load runs through both of the latter.
+ */
 async function measureScenario(
   entry: Prepared,
-  context: { service: ChildServer; baseline: ChildServer; options: Options; baselineWarmup: number },
+  context: { service: ServiceServer; baseline: ChildServer; options: Options; baselineWarmup: number },
 ): Promise<RoundMeasure> {
   const { service, baseline, options } = context;
   const load = (
@@ -250,7 +268,7 @@ async function measureScenario(
   const hello = { method: 'GET', path: '/hello', expectStatus: 200, connections: entry.scenario.connections } as const;
   const baselineSpec = load(baseline.baseUrl, hello, [{}], options.durationSeconds);
   if (context.baselineWarmup > 0) await runLoad({ ...baselineSpec, durationSeconds: context.baselineWarmup });
-  const baselineResult = await runLoad(baselineSpec);
+  const baselineRun = await timedRun(baseline, baselineSpec);
 
   const background = entry.background
     ? startBackgroundLoad({ ...load(service.baseUrl, entry.background.scenario, entry.background.variants, 0), connections: entry.background.connections })
@@ -258,17 +276,13 @@ async function measureScenario(
   try {
     const spec = load(service.baseUrl, entry.scenario, entry.variants, options.durationSeconds);
     if (options.warmupSeconds > 0) await runLoad({ ...spec, durationSeconds: options.warmupSeconds });
-    const before = await quiesce(service, !background);
-    const backgroundBefore = background?.responses() ?? 0;
-    const result = await runLoad(spec);
-    const backgroundDuring = (background?.responses() ?? 0) - backgroundBefore;
-    const after = await quiesce(service, !background);
+    const run = await timedRun(service, spec, background);
+    const sql = options.countSql ? await countingPass(service, { ...spec, durationSeconds: COUNTING_SECONDS }, background) : undefined;
     return {
-      result,
-      baseline: baselineResult,
-      sql: subtractCounts(after.inRequests, before.inRequests),
-      sqlOutside: subtractCounts(after.outsideRequests, before.outsideRequests),
-      requestsServed: result.sent + backgroundDuring,
+      result: run.result,
+      baseline: baselineRun.result,
+      cpuMicrosPerRequest: { service: run.cpuMicrosPerRequest, baseline: baselineRun.cpuMicrosPerRequest },
+      sql,
       background: await background?.stop(),
     };
   } finally {
@@ -277,13 +291,51 @@ async function measureScenario(
 }
 
 /**
+ * A timed run, and the CPU time the server spent per request sent in it (a background load's
+ * included), from its snapshots before and after. The requests a stopped load leaves in flight
+ * are still served, so they count, and the pauses let them finish on the right side of a snapshot.
+ */
+async function timedRun(server: ChildServer, spec: LoadSpec, background?: BackgroundLoad): Promise<{ result: LoadResult; cpuMicrosPerRequest: number }> {
+  await sleep(SETTLE_MS);
+  const before = await server.snapshot();
+  const backgroundBefore = background?.responses() ?? 0;
+  const result = await runLoad(spec);
+  await sleep(SETTLE_MS);
+  const after = await server.snapshot();
+  const requests = result.sent + (background?.responses() ?? 0) - backgroundBefore;
+  return { result, cpuMicrosPerRequest: requests > 0 ? (after.cpuMicros - before.cpuMicros) / requests : NaN };
+}
+
+/**
+ * The scenario's statements, counted in a short run of its own with counting switched on: the
+ * timed run has it off, because telling requests apart costs every request of the service.
+ */
+async function countingPass(service: ServiceServer, spec: LoadSpec, background?: BackgroundLoad): Promise<SqlPass> {
+  await service.countSql(true);
+  try {
+    const before = await quiesce(service, !background);
+    const backgroundBefore = background?.responses() ?? 0;
+    const result = await runLoad(spec);
+    const backgroundDuring = (background?.responses() ?? 0) - backgroundBefore;
+    const after = await quiesce(service, !background);
+    return {
+      inRequests: subtractCounts(after.inRequests, before.inRequests),
+      outsideRequests: subtractCounts(after.outsideRequests, before.outsideRequests),
+      requests: result.sent + backgroundDuring,
+    };
+  } finally {
+    await service.countSql(false);
+  }
+}
+
+/**
  * Waits until the requests a stopped load left in flight have run their statements, so a
  * snapshot splits cleanly between measurements. Under a background load nothing settles; a
  * short pause then has to do.
  */
-async function quiesce(service: ChildServer, canSettle: boolean): Promise<ServiceSnapshot> {
+async function quiesce(service: ServiceServer, canSettle: boolean): Promise<ServiceSnapshot> {
   if (!canSettle) {
-    await sleep(200);
+    await sleep(SETTLE_MS);
     return service.snapshot();
   }
   let last = await service.snapshot();
@@ -297,7 +349,7 @@ async function quiesce(service: ChildServer, canSettle: boolean): Promise<Servic
 }
 
 /** After seeding, waits for the service's own follow-up work (mails of the registrations) to end. */
-async function settle(service: ChildServer, countSql: boolean): Promise<void> {
+async function settle(service: ServiceServer, countSql: boolean): Promise<void> {
   if (!countSql) return void (await sleep(2000));
   let last = await service.snapshot();
   let quietSince = Date.now();
