@@ -72,11 +72,16 @@ const apiKeyHeader = () =>
     (headers) => headers['x-api-key'] !== undefined,
   );
 
-function setUp(strategies: FakeStrategy[], env: Record<string, string> = {}) {
+/** Principals the strategies of that name know from memory, by the credential's header value. */
+type Memory = Record<string, (headers: Record<string, string>) => Principal | undefined>;
+
+function setUp(strategies: FakeStrategy[], env: Record<string, string> = {}, memory: Memory = {}) {
   const registry = new AuthStrategyRegistry();
   const ran: string[] = [];
   for (const strategy of strategies) {
-    registry.register((strategy as any).name, strategy as any, strategy.appliesTo as any);
+    const name = (strategy as any).name as string;
+    const fromMemory = memory[name];
+    registry.register(name, strategy as any, strategy.appliesTo as any, fromMemory && ((request) => fromMemory(request.headers as Record<string, string>)));
     // passport runs a copy made with Object.create, so record through a shared list.
     (strategy as any).calls = ran;
   }
@@ -215,6 +220,30 @@ describe('CombinedAuthGuard', () => {
     const { guard } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()]);
     await expect(call(guard, 'any', { 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
     await expect(call(guard, 'any', { 'x-api-key': 'atiru_good', authorization: 'Basic x' }).result).resolves.toBe(true);
+  });
+
+  it('takes the first applicable strategy\'s verdict from memory without running any strategy, and runs them when it has none', async () => {
+    const known = (headers: Record<string, string>) => (bearer(headers) === 'good-jwt' ? jwtPrincipal : undefined);
+    const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], {}, { jwt: known });
+
+    const fromMemory = call(guard, 'any', { authorization: 'Bearer good-jwt' });
+    expect(fromMemory.answer()).toBe(true);
+    expect(fromMemory.request.user).toBe(jwtPrincipal);
+    expect(ran).toEqual([]);
+
+    // Not known: the chain runs as usual; the JWT fails and the key in X-Api-Key is accepted.
+    await expect(call(guard, 'any', { authorization: 'Bearer other-jwt', 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
+    expect(ran).toEqual(['jwt', 'api-key-header']);
+  });
+
+  it('asks only the first applicable strategy\'s memory: a later one\'s is not consulted before the first has run', async () => {
+    const keyMemory = jest.fn(() => apiKeyPrincipal);
+    const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], {}, { 'api-key-header': keyMemory });
+    const both = call(guard, 'any', { authorization: 'Bearer bad-jwt', 'x-api-key': 'atiru_good' });
+    await expect(both.result).resolves.toBe(true);
+    expect(both.request.user).toBe(apiKeyPrincipal);
+    expect(ran).toEqual(['jwt', 'api-key-header']);
+    expect(keyMemory).not.toHaveBeenCalled();
   });
 
   it('answers JWT_REQUIRED when a valid API key calls a JWT-only route', async () => {

@@ -25,7 +25,13 @@ export function ApiKeyStrategy(name: string, header: string, extract: (value: st
       registry: AuthStrategyRegistry,
     ) {
       super({ header, prefix: '' }, false);
-      registry.register(name, this, (headers) => keyIn(headers) !== undefined);
+      registry.register(name, this, (headers) => keyIn(headers) !== undefined, (request) => this.fromMemory(request));
+    }
+
+    /** The principal of a key this instance knows, counted as a use of it. */
+    fromMemory(request: { headers: IncomingHttpHeaders }): Principal | undefined {
+      const key = keyIn(request.headers);
+      return key === undefined ? undefined : this.authenticator.authenticateFromMemory(key);
     }
 
     /**
@@ -34,8 +40,7 @@ export function ApiKeyStrategy(name: string, header: string, extract: (value: st
      * passport-headerapikey, which reads the header and calls `validate`.
      */
     override authenticate(request: Parameters<HeaderAPIKeyStrategy['authenticate']>[0], options?: object): void {
-      const key = keyIn(request.headers as IncomingHttpHeaders);
-      const principal = key === undefined ? undefined : this.authenticator.authenticateFromMemory(key);
+      const principal = this.fromMemory(request as { headers: IncomingHttpHeaders });
       if (principal !== undefined) return (this as unknown as { success(user: Principal): void }).success(principal);
       super.authenticate(request, options);
     }

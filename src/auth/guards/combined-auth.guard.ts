@@ -141,14 +141,19 @@ export class CombinedAuthGuard implements CanActivate {
   }
 
   /**
-   * Runs the applicable strategies (AuthStrategyRegistry.run). A strategy that decides synchronously (a
-   * credential seen before) settles the outcome before `authenticate` returns, and no promise is
-   * made; otherwise the outcome comes later, through the promise returned.
+   * Runs the applicable strategies (AuthStrategyRegistry.run), unless the first knows the
+   * credential from memory. A strategy that decides synchronously settles the outcome before
+   * `run` returns, and no promise is made; otherwise the outcome comes later, through the
+   * promise returned.
    */
   private runChain(request: AuthenticatedRequest): ChainOutcome | Promise<ChainOutcome> {
     const registered = (this.registered ??= AUTH_STRATEGY_CHAIN.filter((name) => this.strategies.has(name)));
     const chain = registered.filter((name) => this.strategies.appliesTo(name, request.headers));
     if (chain.length === 0) return { reason: 'no strategy reads a credential of this form' };
+    // The first strategy to run decides alone when it succeeds: if it knows the credential from
+    // memory, that is the chain's verdict, reached without running any strategy.
+    const known = this.strategies.fromMemory(chain[0], request);
+    if (known !== undefined) return { principal: known };
 
     let settled: { outcome: ChainOutcome } | { error: unknown } | undefined;
     let later: { resolve(outcome: ChainOutcome): void; reject(error: unknown): void } | undefined;

@@ -40,6 +40,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
    * Tokens this instance has verified, until their `exp`: a token seen before skips the ES256
    * check (the main per-request cost). Only tokens that passed every check enter; a hit still
    * checks `exp` and that its key has not retired, then loads the user (itself cached).
+   *
+   * Keyed by the signature, 86 characters, rather than the whole token, some 600: a Map hashes
+   * its key on every look-up, since each request brings a new string. A hit counts only when the
+   * whole token is the one verified.
    */
   private readonly verified: BoundedCache<string, VerifiedToken>;
 
@@ -68,21 +72,23 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
       audience: config.tokens.audience,
     });
     this.verified = new BoundedCache(config.cache.maxEntries);
-    registry.register(JWT_STRATEGY, this, carriesBearerJwt);
+    registry.register(JWT_STRATEGY, this, carriesBearerJwt, (request) => this.fromMemory(request));
+  }
+
+  /** The principal of a token this instance verified, when its user is in memory too. */
+  fromMemory(request: { headers: IncomingHttpHeaders }): Principal | undefined {
+    const hit = this.knownToken(request.headers.authorization);
+    return hit === undefined ? undefined : this.cachedPrincipal(hit);
   }
 
   /** passport calls this on a per-request copy that carries success/fail/error. */
   override authenticate(request: any, options?: object): void {
     const verdicts = this as unknown as PassportVerdicts;
-    const token = bearerToken(request.headers.authorization);
-    const hit = token === undefined ? undefined : this.verified.get(token);
+    const hit = this.knownToken(request.headers.authorization);
     if (hit === undefined) return super.authenticate(request, options);
-    if (hit.expiresAtMs <= Date.now() || this.keys.verificationKey(hit.kid) === undefined) {
-      this.verified.delete(token!);
-      return super.authenticate(request, options);
-    }
-    const cachedUser = this.users.findCachedAuthenticatedUser(hit.sub);
-    if (cachedUser !== undefined) return verdicts.success({ user: cachedUser, method: 'jwt', session_id: hit.sid });
+    const principal = this.cachedPrincipal(hit);
+    if (principal !== undefined) return verdicts.success(principal);
+    // A token verified before whose user is not in memory: load the user, skip the signature check.
     this.users.findAuthenticatedUser(hit.sub).then(
       (user) => (user === null ? verdicts.fail(NO_USER, 401) : verdicts.success({ user, method: 'jwt', session_id: hit.sid })),
       (error: unknown) => verdicts.error(error as Error),
@@ -93,21 +99,44 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     if (typeof claims.sub !== 'string' || !UUID.test(claims.sub) || typeof claims.sid !== 'string') return [false, BAD_CLAIMS];
     const user = await this.users.findAuthenticatedUser(claims.sub);
     if (user === null) return [false, NO_USER];
-    // Remembered under the exact form a hit is looked up by (`Bearer <token>`); runs once per token.
+    // Remembered under its signature, with the whole token a hit must match; runs once per token.
     const token = bearerToken(request.headers.authorization);
     const kid = token === undefined ? undefined : readKid(token);
     if (token !== undefined && kid !== undefined && typeof claims.exp === 'number') {
-      this.verified.set(token, { sub: claims.sub, sid: claims.sid, kid, expiresAtMs: claims.exp * 1000 });
+      this.verified.set(signatureOf(token), { token, sub: claims.sub, sid: claims.sid, kid, expiresAtMs: claims.exp * 1000 });
     }
     return { user, method: 'jwt', session_id: claims.sid };
+  }
+
+  /** A token this instance verified, unexpired, whose key still verifies; undefined otherwise. */
+  private knownToken(authorization: string | undefined): VerifiedToken | undefined {
+    const token = bearerToken(authorization);
+    if (token === undefined) return undefined;
+    const hit = this.verified.get(signatureOf(token));
+    if (hit === undefined || hit.token !== token) return undefined;
+    if (hit.expiresAtMs <= Date.now() || this.keys.verificationKey(hit.kid) === undefined) {
+      this.verified.delete(signatureOf(token));
+      return undefined;
+    }
+    return hit;
+  }
+
+  /** One principal per token and user object, shared by the requests that carry both. */
+  private cachedPrincipal(hit: VerifiedToken): Principal | undefined {
+    const user = this.users.findCachedAuthenticatedUser(hit.sub);
+    if (user === undefined) return undefined;
+    if (hit.principal?.user !== user) hit.principal = Object.freeze({ user, method: 'jwt', session_id: hit.sid });
+    return hit.principal;
   }
 }
 
 interface VerifiedToken {
+  token: string;
   sub: string;
   sid: string;
   kid: string;
   expiresAtMs: number;
+  principal?: Readonly<Principal>;
 }
 
 interface PassportVerdicts {
@@ -127,6 +156,11 @@ export function carriesBearerJwt(headers: IncomingHttpHeaders): boolean {
 
 function bearerToken(header: string | undefined): string | undefined {
   return header !== undefined && header.startsWith('Bearer ') ? header.slice(7) : undefined;
+}
+
+/** The third part of a compact JWS (the whole string if it has no dot). */
+function signatureOf(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
 }
 
 /** The `kid` of a compact JWS header, read without verifying anything. */
