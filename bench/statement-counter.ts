@@ -1,13 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Server } from 'node:http';
+import { tagRequests } from '../test/support/request-tagging';
 import { classifyStatement, emptyCounts } from './sql-statements';
 
 /** What the counter wraps: pg's `Client.prototype` in the service, anything with a `query` in tests. */
 export interface Queryable {
   query(this: unknown, ...args: unknown[]): unknown;
 }
-
-type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
 
 /**
  * Counts SQL statements by kind, split by whether an HTTP request was being served when each was
@@ -25,8 +24,8 @@ export class StatementCounter {
   readonly outsideRequests = emptyCounts();
   private readonly requests = new AsyncLocalStorage<true>();
   private counting = false;
-  /** `http.Server.prototype`'s own `emit` before tagging, if it had one (it inherits it on Node 20). */
-  private ownEmit?: PropertyDescriptor;
+  /** Undoes the tagging of every server's requests, while counting is on. */
+  private untag?: () => void;
 
   /**
    * Wraps `target.query` (pg's `Client.prototype.query`: MikroORM's knex pool and any raw client
@@ -64,25 +63,15 @@ export class StatementCounter {
     (this.requests.getStore() ? this.inRequests : this.outsideRequests)[classifyStatement(text)]++;
   }
 
-  /**
-   * Runs every HTTP server's 'request' listeners inside the storage, so that all the async work a
-   * request starts carries it; the servers that exist already and those created later alike.
-   */
+  /** Every HTTP server's requests, those that exist already and those created later, run inside the storage. */
   private tagRequests(): void {
-    const prototype = Server.prototype as unknown as { emit: Emit };
-    this.ownEmit = Object.getOwnPropertyDescriptor(prototype, 'emit');
-    const emit = prototype.emit;
-    const requests = this.requests;
-    prototype.emit = function emitTagged(this: Server, event: string | symbol, ...args: unknown[]) {
-      return event === 'request' ? requests.run(true, () => emit.call(this, event, ...args)) : emit.call(this, event, ...args);
-    };
+    this.untag = tagRequests(Server.prototype, this.requests, () => true);
   }
 
   /** Puts `emit` back as it was and disables the storage, which turns Node's async hooks off. */
   private untagRequests(): void {
-    if (this.ownEmit) Object.defineProperty(Server.prototype, 'emit', this.ownEmit);
-    else delete (Server.prototype as { emit?: unknown }).emit;
-    this.ownEmit = undefined;
+    this.untag?.();
+    this.untag = undefined;
     this.requests.disable();
   }
 }

@@ -1,7 +1,8 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { INestApplication } from '@nestjs/common';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
+import { tagRequests } from './request-tagging';
 
 export interface QueryRecorder {
   /** Every statement sent so far, in order, background work (mail worker, key reloads) included. */
@@ -10,8 +11,6 @@ export interface QueryRecorder {
   readonly sql: string[];
   stop(): void;
 }
-
-type RequestListener = (this: Server, request: IncomingMessage, response: ServerResponse) => void;
 
 let recorded = 0;
 
@@ -25,7 +24,10 @@ let recorded = 0;
  */
 export function recordQueries(app: INestApplication): QueryRecorder {
   const requests = new AsyncLocalStorage<string>();
-  const untag = tagRequests(app.getHttpServer() as Server, requests);
+  const untag = tagRequests(app.getHttpServer() as Server, requests, (request) => {
+    const header = request.headers['x-request-id'];
+    return typeof header === 'string' && header !== '' ? header : `recorded-${++recorded}`;
+  });
   const knex = app.get(EntityManager).getConnection().getKnex();
   const all: QueryRecorder['all'] = [];
   const listener = (query: { sql: string }) => all.push({ sql: query.sql, requestId: requests.getStore() });
@@ -42,27 +44,4 @@ export function recordQueries(app: INestApplication): QueryRecorder {
       requests.disable();
     },
   };
-}
-
-/**
- * Replaces each of the server's 'request' listeners with one that runs it inside `requests`, so
- * that all the async work the request starts carries its id. Returns what puts them back.
- */
-function tagRequests(server: Server, requests: AsyncLocalStorage<string>): () => void {
-  const originals = server.listeners('request') as RequestListener[];
-  const tagged = originals.map(
-    (listener): RequestListener =>
-      function taggedRequest(request, response) {
-        const header = request.headers['x-request-id'];
-        const requestId = typeof header === 'string' && header !== '' ? header : `recorded-${++recorded}`;
-        requests.run(requestId, () => listener.call(this, request, response));
-      },
-  );
-  swapListeners(server, originals, tagged);
-  return () => swapListeners(server, tagged, originals);
-}
-
-function swapListeners(server: Server, from: RequestListener[], to: RequestListener[]): void {
-  for (const listener of from) server.off('request', listener);
-  for (const listener of to) server.on('request', listener);
 }
