@@ -1,7 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal } from '../common/auth/auth-policy.decorator';
-import { Principal } from '../common/auth/principal';
+import { Authenticated } from '../common/auth/auth-policy.decorator';
+import { AuthenticatedRequest } from '../common/auth/principal';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { ApiKeysService } from './api-keys.service';
@@ -25,7 +25,7 @@ export class ApiKeysController {
   })
   @ApiCreatedResponse({ description: 'The new key: the only response that ever carries it', type: ApiKeyCreatedResponseDto })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field is invalid, expires_at is not in the future, or the cap on active keys is reached', type: ErrorResponseDto })
-  createApiKey(@CurrentPrincipal() principal: Principal, @Body() body: ApiKeyCreateDto): Promise<ApiKeyCreatedResponseDto> {
+  createApiKey(@Req() { user: principal }: AuthenticatedRequest, @Body() body: ApiKeyCreateDto): Promise<ApiKeyCreatedResponseDto> {
     return this.apiKeys.create(principal.user.id, body);
   }
 
@@ -35,7 +35,7 @@ export class ApiKeysController {
     description: 'The active keys (not revoked, not expired), newest first. Never a key or its hash.',
   })
   @ApiOkResponse({ description: "The caller's active keys", type: ApiKeyListResponseDto })
-  listApiKeys(@CurrentPrincipal() principal: Principal): Promise<ApiKeyListResponseDto> {
+  listApiKeys(@Req() { user: principal }: AuthenticatedRequest): Promise<ApiKeyListResponseDto> {
     return this.apiKeys.list(principal.user.id);
   }
 
@@ -49,7 +49,7 @@ export class ApiKeysController {
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the id is not a UUID', type: ErrorResponseDto })
   @ApiNotFoundResponse({ description: "NOT_FOUND: no such key, another user's key, or already revoked", type: ErrorResponseDto })
-  async revokeApiKey(@CurrentPrincipal() principal: Principal, @Param('id', UuidParamPipe) id: string): Promise<void> {
+  async revokeApiKey(@Req() { user: principal }: AuthenticatedRequest, @Param('id', UuidParamPipe) id: string): Promise<void> {
     await this.apiKeys.revoke(principal.user.id, id);
   }
 }

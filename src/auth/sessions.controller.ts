@@ -1,7 +1,7 @@
-import { Body, Controller, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiForbiddenResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal, Public } from '../common/auth/auth-policy.decorator';
-import { Principal } from '../common/auth/principal';
+import { Authenticated, Public } from '../common/auth/auth-policy.decorator';
+import { AuthenticatedRequest } from '../common/auth/principal';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { SessionLoginDto } from './dto/session-login.dto';
@@ -65,7 +65,7 @@ export class SessionsController {
   })
   @ApiNoContentResponse({ description: 'The sessions are revoked' })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: scope is not local, others or global', type: ErrorResponseDto })
-  async logout(@CurrentPrincipal() principal: Principal, @Query() query: SessionLogoutQueryDto): Promise<void> {
+  async logout(@Req() { user: principal }: AuthenticatedRequest, @Query() query: SessionLogoutQueryDto): Promise<void> {
     await this.sessions.logout(principal, query.scope ?? 'local');
   }
 }

@@ -1,7 +1,7 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal } from '../common/auth/auth-policy.decorator';
-import { Principal } from '../common/auth/principal';
+import { Authenticated } from '../common/auth/auth-policy.decorator';
+import { AuthenticatedRequest } from '../common/auth/principal';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { UserProfileResponseDto } from './dto/user-profile-response.dto';
 import { toUserProfileResponse } from './user-profile.mapper';
@@ -17,7 +17,7 @@ export class UsersController {
   })
   @ApiOkResponse({ type: UserProfileResponseDto, description: 'The calling user' })
   @ApiResponse({ status: 503, description: 'SERVER_BUSY: the database is unavailable', type: ErrorResponseDto })
-  getCurrentUser(@CurrentPrincipal() principal: Principal): UserProfileResponseDto {
+  getCurrentUser(@Req() { user: principal }: AuthenticatedRequest): UserProfileResponseDto {
     return toUserProfileResponse(principal.user);
   }
 }

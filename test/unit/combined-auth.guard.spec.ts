@@ -100,6 +100,7 @@ function call(guard: CombinedAuthGuard, route: Route, headers: Record<string, st
     getHandler: () => ProbeController.prototype[route],
     getClass: () => ProbeController,
     switchToHttp: () => ({ getRequest: () => request, getResponse: () => ({}) }),
+    getArgByIndex: (index: number) => [request, {}][index],
   } as unknown as ExecutionContext;
   // Whether it answers at once or later, and whether it throws or rejects, the caller awaits it.
   return { result: (async () => guard.canActivate(context))(), request, answer: () => guard.canActivate(context) };

@@ -16,7 +16,8 @@ import { AuthStrategyRegistry } from './auth-strategy.registry';
  */
 export const AUTH_STRATEGY_CHAIN = ['jwt', 'api-key-bearer', 'api-key-header'] as const;
 
-export type AuthenticatedRequest = FastifyRequest & { user?: Principal };
+/** The request on its way through the guard, which sets `user` when it lets it through. */
+type GuardedRequest = FastifyRequest & { user?: Principal };
 
 /** Bound of the local block list; clearing it only costs a few extra verifications. */
 const MAX_BLOCKED_CLIENTS = 100_000;
@@ -52,23 +53,26 @@ export class CombinedAuthGuard implements CanActivate {
 
   /**
    * Synchronous when every answer is in memory (a credential seen before, in-memory rate
-   * limits): the hot path creates no promise of its own.
+   * limits): the hot path creates no promise of its own, and parses the credential once.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const policy = this.policyOf(context);
     if (policy === 'public') return true;
 
-    const http = context.switchToHttp();
-    const request = http.getRequest<AuthenticatedRequest>();
+    // The HTTP request, as switchToHttp().getRequest() answers it, without the three closures
+    // that switchToHttp() makes on every call.
+    const request = context.getArgByIndex<GuardedRequest>(0);
+    this.refuseBlockedClient(request);
+    const known = this.fromMemory(request);
+    if (known !== undefined) return this.admit(request, policy, { principal: known });
     if (!carriesCredential(request.headers)) {
       throw this.deny(request, AppError.missingAuth('Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>'), 'no credential');
     }
-    this.refuseBlockedClient(request.ip);
     const outcome = this.runChain(request);
     return outcome instanceof Promise ? outcome.then((settled) => this.admit(request, policy, settled)) : this.admit(request, policy, outcome);
   }
 
-  private admit(request: AuthenticatedRequest, policy: AuthPolicy, outcome: ChainOutcome): boolean | Promise<boolean> {
+  private admit(request: GuardedRequest, policy: AuthPolicy, outcome: ChainOutcome): boolean | Promise<boolean> {
     if (outcome.principal === undefined) {
       return this.countFailure(request.ip).then(() => {
         throw this.deny(request, AppError.invalidToken(), outcome.reason);
@@ -85,15 +89,16 @@ export class CombinedAuthGuard implements CanActivate {
 
   /**
    * Failed authentications are counted per client IP (shared across instances when Redis is
-   * configured); once an IP is over the limit this instance refuses it without verifying anything
+   * configured); once an IP is over the limit this instance refuses it before any other work,
    * until the window ends, so keys and tokens cannot be guessed at speed.
    */
-  private refuseBlockedClient(ip: string): void {
-    const until = this.blockedUntil.get(ip);
+  private refuseBlockedClient(request: GuardedRequest): void {
+    if (this.blockedUntil.size === 0) return;
+    const until = this.blockedUntil.get(request.ip);
     if (until === undefined) return;
     const left = until - Date.now();
     if (left <= 0) {
-      this.blockedUntil.delete(ip);
+      this.blockedUntil.delete(request.ip);
       return;
     }
     const seconds = String(Math.ceil(left / 1000));
@@ -141,19 +146,25 @@ export class CombinedAuthGuard implements CanActivate {
   }
 
   /**
-   * Runs the applicable strategies (AuthStrategyRegistry.run), unless the first knows the
-   * credential from memory. A strategy that decides synchronously settles the outcome before
-   * `run` returns, and no promise is made; otherwise the outcome comes later, through the
-   * promise returned.
+   * The verdict from memory of the first strategy that can read the credential, if it has one.
+   * That strategy would run first, and the first success wins anyway: its memory decides alone.
+   * A later strategy's memory is not asked before the first has run.
    */
-  private runChain(request: AuthenticatedRequest): ChainOutcome | Promise<ChainOutcome> {
-    const registered = (this.registered ??= AUTH_STRATEGY_CHAIN.filter((name) => this.strategies.has(name)));
-    const chain = registered.filter((name) => this.strategies.appliesTo(name, request.headers));
+  private fromMemory(request: GuardedRequest): Principal | undefined {
+    for (const name of this.registeredChain()) {
+      if (this.strategies.appliesTo(name, request.headers)) return this.strategies.fromMemory(name, request);
+    }
+    return undefined;
+  }
+
+  /**
+   * Runs the strategies that can read the credential (AuthStrategyRegistry.run). A strategy that
+   * decides synchronously settles the outcome before `run` returns, and no promise is made;
+   * otherwise the outcome comes later, through the promise returned.
+   */
+  private runChain(request: GuardedRequest): ChainOutcome | Promise<ChainOutcome> {
+    const chain = this.registeredChain().filter((name) => this.strategies.appliesTo(name, request.headers));
     if (chain.length === 0) return { reason: 'no strategy reads a credential of this form' };
-    // The first strategy to run decides alone when it succeeds: if it knows the credential from
-    // memory, that is the chain's verdict, reached without running any strategy.
-    const known = this.strategies.fromMemory(chain[0], request);
-    if (known !== undefined) return { principal: known };
 
     let settled: { outcome: ChainOutcome } | { error: unknown } | undefined;
     let later: { resolve(outcome: ChainOutcome): void; reject(error: unknown): void } | undefined;
@@ -181,7 +192,12 @@ export class CombinedAuthGuard implements CanActivate {
     throw settled.error;
   }
 
-  private deny(request: AuthenticatedRequest, error: AppError, reason: string): AppError {
+  /** The chain's strategies that are registered, resolved on first use, when every module has registered its own. */
+  private registeredChain(): readonly string[] {
+    return (this.registered ??= AUTH_STRATEGY_CHAIN.filter((name) => this.strategies.has(name)));
+  }
+
+  private deny(request: GuardedRequest, error: AppError, reason: string): AppError {
     const path = request.url.split('?', 1)[0];
     this.logger.warn(`denied ${request.method} ${path}: ${error.code}`, { request_id: request.id, method: request.method, path, code: error.code, reason });
     return error;

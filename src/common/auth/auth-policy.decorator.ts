@@ -1,8 +1,7 @@
-import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiExtension, ApiResponse } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../errors/error-response.dto';
 import { ApiRateLimitedResponse } from '../http/api-rate-limited-response.decorator';
-import { Principal } from './principal';
 
 export const AUTH_POLICY = 'atiru:auth-policy';
 
@@ -47,7 +46,3 @@ export const Authenticated = (options: { jwtOnly?: boolean } = {}): MethodDecora
   );
 };
 
-/** The caller, as the guard set it: `@CurrentPrincipal() principal: Principal`. */
-export const CurrentPrincipal = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): Principal => context.switchToHttp().getRequest().user,
-);

@@ -7,6 +7,19 @@ export interface AuthenticatedUser {
   updatedAt: Date;
 }
 
+/**
+ * A request the combined guard let through, as a protected handler takes it:
+ * `handler(@Req() { user: principal }: AuthenticatedRequest)`.
+ *
+ * Read from the request with `@Req()`, not with a custom parameter decorator: Nest passes every
+ * custom parameter through the global pipes (the ValidationPipe), a chain of promises per request
+ * that cost `GET /users/me` about a tenth of its CPU on the benchmark, while `@Req()` is handed
+ * over as it is.
+ */
+export interface AuthenticatedRequest {
+  readonly user: Principal;
+}
+
 /** Who is calling, set by the combined guard on every protected request. */
 export interface Principal {
   user: AuthenticatedUser;
