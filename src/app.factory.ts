@@ -108,6 +108,10 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig): Pr
   // JSON is the only body this API reads; anything else is a 415.
   fastify.removeContentTypeParser(['text/plain']);
 
+  // The combined guard sets `user` on every authenticated request. Declared here, every request
+  // object has it from the start, and all of them keep one shape.
+  fastify.decorateRequest('user', null);
+
   // One hook for what every response carries: the fixed security headers and the request id.
   // The id is not carried through the request's async work (an AsyncLocalStorage would, at the
   // price of async hooks on every promise on Node 20): the lines that concern a request, the
