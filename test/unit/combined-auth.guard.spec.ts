@@ -40,8 +40,8 @@ class FakeStrategy {
   constructor(
     private readonly name: string,
     private readonly decide: (headers: Record<string, string>) => Outcome,
-    /** Which requests it says it can judge; the guard skips it for the others. */
-    readonly appliesTo: (headers: Record<string, string>) => boolean = () => true,
+    /** The credential it reads from the headers; the guard skips it for requests without one. */
+    readonly read: (headers: Record<string, string>) => string | undefined = (headers) => headers.authorization ?? headers['x-api-key'],
   ) {}
 
   authenticate(this: FakeStrategy & { success(u: unknown): void; fail(c: unknown): void; error(e: unknown): void }, request: { headers: Record<string, string> }) {
@@ -55,13 +55,16 @@ class FakeStrategy {
 
 const bearer = (headers: Record<string, string>) => headers.authorization?.replace(/^Bearer /, '');
 
-const bearerKey = (headers: Record<string, string>) => bearer(headers)?.startsWith('atiru_') === true;
+const bearerKey = (headers: Record<string, string>) => {
+  const value = bearer(headers);
+  return value?.startsWith('atiru_') ? value : undefined;
+};
 
 const jwt = () =>
   new FakeStrategy(
     'jwt',
     (headers) => (bearer(headers) === 'good-jwt' ? { success: jwtPrincipal } : { fail: new Error('invalid signature') }),
-    (headers) => bearer(headers) !== undefined && !bearerKey(headers),
+    (headers) => (bearerKey(headers) === undefined ? bearer(headers) : undefined),
   );
 const apiKeyBearer = () =>
   new FakeStrategy('api-key-bearer', (headers) => (bearer(headers) === 'atiru_good' ? { success: apiKeyPrincipal } : { fail: new Error('unknown key') }), bearerKey);
@@ -69,11 +72,11 @@ const apiKeyHeader = () =>
   new FakeStrategy(
     'api-key-header',
     (headers) => (headers['x-api-key'] === 'atiru_good' ? { success: apiKeyPrincipal } : { fail: new Error('unknown key') }),
-    (headers) => headers['x-api-key'] !== undefined,
+    (headers) => headers['x-api-key'],
   );
 
-/** Principals the strategies of that name know from memory, by the credential's header value. */
-type Memory = Record<string, (headers: Record<string, string>) => Principal | undefined>;
+/** Principals the strategies of that name know from memory, by the credential they read. */
+type Memory = Record<string, (credential: string) => Principal | undefined>;
 
 function setUp(strategies: FakeStrategy[], env: Record<string, string> = {}, memory: Memory = {}) {
   const registry = new AuthStrategyRegistry();
@@ -81,7 +84,7 @@ function setUp(strategies: FakeStrategy[], env: Record<string, string> = {}, mem
   for (const strategy of strategies) {
     const name = (strategy as any).name as string;
     const fromMemory = memory[name];
-    registry.register(name, strategy as any, strategy.appliesTo as any, fromMemory && ((request) => fromMemory(request.headers as Record<string, string>)));
+    registry.register(name, strategy as any, strategy.read as any, fromMemory);
     // passport runs a copy made with Object.create, so record through a shared list.
     (strategy as any).calls = ran;
   }
@@ -197,7 +200,7 @@ describe('CombinedAuthGuard', () => {
   });
 
   it('answers INVALID_OR_EXPIRED_TOKEN, and counts a failure, for a Bearer value no strategy reads', async () => {
-    const { guard, ran } = setUp([new FakeStrategy('jwt', () => ({ fail: new Error('never') }), () => false)], { RATE_LIMIT_AUTH_FAILURE_IP: '1/60' });
+    const { guard, ran } = setUp([new FakeStrategy('jwt', () => ({ fail: new Error('never') }), () => undefined)], { RATE_LIMIT_AUTH_FAILURE_IP: '1/60' });
     expect(await code(call(guard, 'any', { authorization: 'Bearer ?' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
     expect(ran).toEqual([]);
     expect(await code(call(guard, 'any', { authorization: 'Bearer ?' }).result)).toBe('RATE_LIMITED');
@@ -224,7 +227,7 @@ describe('CombinedAuthGuard', () => {
   });
 
   it('takes the first applicable strategy\'s verdict from memory without running any strategy, and runs them when it has none', async () => {
-    const known = (headers: Record<string, string>) => (bearer(headers) === 'good-jwt' ? jwtPrincipal : undefined);
+    const known = (token: string) => (token === 'good-jwt' ? jwtPrincipal : undefined);
     const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], {}, { jwt: known });
 
     const fromMemory = call(guard, 'any', { authorization: 'Bearer good-jwt' });

@@ -25,13 +25,12 @@ export function ApiKeyStrategy(name: string, header: string, extract: (value: st
       registry: AuthStrategyRegistry,
     ) {
       super({ header, prefix: '' }, false);
-      registry.register(name, this, (headers) => keyIn(headers) !== undefined, (request) => this.fromMemory(request));
+      registry.register(name, this, keyIn, (key) => this.fromMemory(key));
     }
 
     /** The principal of a key this instance knows, counted as a use of it. */
-    fromMemory(request: { headers: IncomingHttpHeaders }): Principal | undefined {
-      const key = keyIn(request.headers);
-      return key === undefined ? undefined : this.authenticator.authenticateFromMemory(key);
+    fromMemory(key: string): Principal | undefined {
+      return this.authenticator.authenticateFromMemory(key);
     }
 
     /**
@@ -40,7 +39,8 @@ export function ApiKeyStrategy(name: string, header: string, extract: (value: st
      * passport-headerapikey, which reads the header and calls `validate`.
      */
     override authenticate(request: Parameters<HeaderAPIKeyStrategy['authenticate']>[0], options?: object): void {
-      const principal = this.fromMemory(request as { headers: IncomingHttpHeaders });
+      const key = keyIn((request as { headers: IncomingHttpHeaders }).headers);
+      const principal = key === undefined ? undefined : this.fromMemory(key);
       if (principal !== undefined) return (this as unknown as { success(user: Principal): void }).success(principal);
       super.authenticate(request, options);
     }

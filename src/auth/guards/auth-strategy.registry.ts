@@ -3,14 +3,17 @@ import type { Strategy } from 'passport';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from '../../common/auth/principal';
 
-/** True when the request carries what the strategy reads (its header, in its form). */
-export type AppliesTo = (headers: IncomingHttpHeaders) => boolean;
+/**
+ * The credential the strategy would verify, taken from its header in its form (the token of
+ * `Bearer <jwt>`, the key in `X-Api-Key`), or undefined when the request carries none it reads.
+ */
+export type ReadCredential = (headers: IncomingHttpHeaders) => string | undefined;
 
 /**
- * The strategy's verdict from memory alone: the principal of a credential it has seen before and
- * still holds good, or undefined when only running the strategy can tell.
+ * The strategy's verdict from memory alone on a credential it read: the principal of one it has
+ * seen before and still holds good, or undefined when only running the strategy can tell.
  */
-export type FromMemory = (request: { headers: IncomingHttpHeaders }) => Principal | undefined;
+export type FromMemory = (credential: string) => Principal | undefined;
 
 /** How a run of strategies ended; exactly one of these is called, once. */
 export interface ChainVerdict {
@@ -33,16 +36,16 @@ interface StrategyActions {
  * This application's passport strategies, which the combined guard runs. Passport's default
  * registry is one per process, so two instances of the app in one process (the multi-instance
  * tests) would silently share the strategies of whichever started last. A strategy registers
- * itself in its constructor, after `super(...)`, saying which requests it can judge and, if it
+ * itself in its constructor, after `super(...)`, saying how it reads its credential and, if it
  * can, how it decides from memory:
- * `constructor(registry: AuthStrategyRegistry) { super({...}); registry.register('api-key-header', this, hasApiKeyHeader, (request) => this.fromMemory(request)); }`
+ * `constructor(registry: AuthStrategyRegistry) { super({...}); registry.register('api-key-header', this, readKey, (key) => this.fromMemory(key)); }`
  */
 @Injectable()
 export class AuthStrategyRegistry {
-  private readonly strategies = new Map<string, { strategy: Strategy; appliesTo: AppliesTo; fromMemory?: FromMemory }>();
+  private readonly strategies = new Map<string, { strategy: Strategy; read: ReadCredential; fromMemory?: FromMemory }>();
 
-  register(name: string, strategy: Strategy, appliesTo: AppliesTo, fromMemory?: FromMemory): void {
-    this.strategies.set(name, { strategy, appliesTo, fromMemory });
+  register(name: string, strategy: Strategy, read: ReadCredential, fromMemory?: FromMemory): void {
+    this.strategies.set(name, { strategy, read, fromMemory });
   }
 
   has(name: string): boolean {
@@ -50,12 +53,12 @@ export class AuthStrategyRegistry {
   }
 
   /**
-   * Whether the strategy can judge this request at all. One that cannot would only fail, and
-   * passport strategies fail with an `Error`, whose stack trace alone cost more than verifying a
-   * cached credential: the guard skips them instead.
+   * The credential the strategy would verify, if the request carries one it reads. A strategy
+   * that reads none would only fail, and passport strategies fail with an `Error`, whose stack
+   * trace alone cost more than verifying a cached credential: the guard skips them instead.
    */
-  appliesTo(name: string, headers: IncomingHttpHeaders): boolean {
-    return this.strategies.get(name)?.appliesTo(headers) ?? false;
+  read(name: string, headers: IncomingHttpHeaders): string | undefined {
+    return this.strategies.get(name)?.read(headers);
   }
 
   /**
@@ -63,8 +66,8 @@ export class AuthStrategyRegistry {
    * strategy, no callbacks: making those cost a fifth of an authenticated request's CPU, far more
    * than the look-up itself.
    */
-  fromMemory(name: string, request: { headers: IncomingHttpHeaders }): Principal | undefined {
-    return this.strategies.get(name)?.fromMemory?.(request);
+  fromMemory(name: string, credential: string): Principal | undefined {
+    return this.strategies.get(name)?.fromMemory?.(credential);
   }
 
   /**

@@ -152,7 +152,8 @@ export class CombinedAuthGuard implements CanActivate {
    */
   private fromMemory(request: GuardedRequest): Principal | undefined {
     for (const name of this.registeredChain()) {
-      if (this.strategies.appliesTo(name, request.headers)) return this.strategies.fromMemory(name, request);
+      const credential = this.strategies.read(name, request.headers);
+      if (credential !== undefined) return this.strategies.fromMemory(name, credential);
     }
     return undefined;
   }
@@ -163,7 +164,7 @@ export class CombinedAuthGuard implements CanActivate {
    * otherwise the outcome comes later, through the promise returned.
    */
   private runChain(request: GuardedRequest): ChainOutcome | Promise<ChainOutcome> {
-    const chain = this.registeredChain().filter((name) => this.strategies.appliesTo(name, request.headers));
+    const chain = this.registeredChain().filter((name) => this.strategies.read(name, request.headers) !== undefined);
     if (chain.length === 0) return { reason: 'no strategy reads a credential of this form' };
 
     let settled: { outcome: ChainOutcome } | { error: unknown } | undefined;

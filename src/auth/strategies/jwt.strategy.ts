@@ -72,19 +72,20 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
       audience: config.tokens.audience,
     });
     this.verified = new BoundedCache(config.cache.maxEntries);
-    registry.register(JWT_STRATEGY, this, carriesBearerJwt, (request) => this.fromMemory(request));
+    registry.register(JWT_STRATEGY, this, readBearerJwt, (token) => this.fromMemory(token));
   }
 
   /** The principal of a token this instance verified, when its user is in memory too. */
-  fromMemory(request: { headers: IncomingHttpHeaders }): Principal | undefined {
-    const hit = this.knownToken(request.headers.authorization);
+  fromMemory(token: string): Principal | undefined {
+    const hit = this.knownToken(token);
     return hit === undefined ? undefined : this.cachedPrincipal(hit);
   }
 
   /** passport calls this on a per-request copy that carries success/fail/error. */
   override authenticate(request: any, options?: object): void {
     const verdicts = this as unknown as PassportVerdicts;
-    const hit = this.knownToken(request.headers.authorization);
+    const token = bearerToken(request.headers.authorization);
+    const hit = token === undefined ? undefined : this.knownToken(token);
     if (hit === undefined) return super.authenticate(request, options);
     const principal = this.cachedPrincipal(hit);
     if (principal !== undefined) return verdicts.success(principal);
@@ -109,9 +110,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   }
 
   /** A token this instance verified, unexpired, whose key still verifies; undefined otherwise. */
-  private knownToken(authorization: string | undefined): VerifiedToken | undefined {
-    const token = bearerToken(authorization);
-    if (token === undefined) return undefined;
+  private knownToken(token: string): VerifiedToken | undefined {
     const hit = this.verified.get(signatureOf(token));
     if (hit === undefined || hit.token !== token) return undefined;
     if (hit.expiresAtMs <= Date.now() || this.keys.verificationKey(hit.kid) === undefined) {
@@ -145,13 +144,13 @@ interface PassportVerdicts {
   error(error: Error): void;
 }
 
-/** `Authorization: Bearer <header>.<payload>.<signature>`: something this strategy can verify. */
-export function carriesBearerJwt(headers: IncomingHttpHeaders): boolean {
+/** The token of `Authorization: Bearer <header>.<payload>.<signature>`: something this strategy can verify. */
+export function readBearerJwt(headers: IncomingHttpHeaders): string | undefined {
   const token = bearerToken(headers.authorization);
-  if (token === undefined) return false;
+  if (token === undefined) return undefined;
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
-  return first > 0 && second > first + 1 && token.indexOf('.', second + 1) === -1;
+  return first > 0 && second > first + 1 && token.indexOf('.', second + 1) === -1 ? token : undefined;
 }
 
 function bearerToken(header: string | undefined): string | undefined {
