@@ -50,9 +50,15 @@ export class UsersRepository {
     );
   }
 
-  /** `email` must already be normalised (trimmed, lower-cased). */
-  findByEmail(email: string, em: EntityManager = this.em.fork()): Promise<UserEntity | null> {
-    return em.findOne(UserEntity, { email });
+  /**
+   * `email` must already be normalised (trimmed, lower-cased). Matched as `lower(email)`, which
+   * the unique index covers: `email = ?` would read the whole table on every login.
+   */
+  async findByEmail(email: string, em: EntityManager = this.em.fork()): Promise<UserEntity | null> {
+    const rows = await em
+      .getConnection()
+      .execute<Record<string, unknown>[]>('SELECT * FROM users WHERE lower(email) = ?', [email], 'all', em.getTransactionContext());
+    return rows.length === 0 ? null : em.map(UserEntity, rows[0]);
   }
 
   /**

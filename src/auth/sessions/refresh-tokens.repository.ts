@@ -5,12 +5,6 @@ import { RefreshTokenEntity } from './refresh-token.entity';
 /** Every query on refresh tokens. Callers hold the session's row lock while they write. */
 @Injectable()
 export class RefreshTokensRepository {
-  async add(em: EntityManager, token: Pick<RefreshTokenEntity, 'tokenHash' | 'sessionId' | 'parentId' | 'expiresAt' | 'createdAt'>): Promise<RefreshTokenEntity> {
-    const entity = em.create(RefreshTokenEntity, token, { persist: false });
-    await em.insert(entity);
-    return entity;
-  }
-
   findByHash(em: EntityManager, tokenHash: string): Promise<RefreshTokenEntity | null> {
     return em.findOne(RefreshTokenEntity, { tokenHash });
   }

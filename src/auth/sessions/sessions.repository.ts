@@ -1,13 +1,32 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity, SessionRevokedReason } from './session.entity';
 
 /** Every query on sessions. Methods take the caller's transaction. */
 @Injectable()
 export class SessionsRepository {
-  async create(em: EntityManager, session: Pick<SessionEntity, 'userId' | 'expiresAt' | 'userAgent' | 'ip' | 'createdAt'>): Promise<SessionEntity> {
+  /**
+   * A new session and the first refresh token of its chain, in one statement. A statement is
+   * atomic on its own, so a login needs no BEGIN … COMMIT around two inserts: one round trip to
+   * the database instead of four.
+   */
+  async open(
+    em: EntityManager,
+    session: Pick<SessionEntity, 'userId' | 'expiresAt' | 'userAgent' | 'ip' | 'createdAt'>,
+    firstToken: Pick<RefreshTokenEntity, 'tokenHash'>,
+  ): Promise<SessionEntity> {
     const entity = em.create(SessionEntity, session, { persist: false });
-    await em.insert(entity);
+    await em.getConnection().execute(
+      `WITH session AS (
+         INSERT INTO sessions (id, user_id, created_at, expires_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?) RETURNING id, created_at, expires_at
+       )
+       INSERT INTO refresh_tokens (id, token_hash, session_id, parent_id, created_at, expires_at)
+       SELECT ?, ?, session.id, NULL, session.created_at, session.expires_at FROM session`,
+      [entity.id, entity.userId, entity.createdAt, entity.expiresAt, entity.userAgent, entity.ip, randomUUID(), firstToken.tokenHash],
+      'run',
+    );
     return entity;
   }
 

@@ -60,18 +60,12 @@ export class SessionsService {
     }
 
     const now = this.clock.now();
-    const { session, refreshToken } = await inTransaction(this.em, async (em) => {
-      const session = await this.sessions.create(em, {
-        userId: user.id,
-        createdAt: now,
-        expiresAt: this.sessionExpiry(now),
-        userAgent: client.userAgent,
-        ip: client.ip,
-      });
-      const { token, hash } = this.secrets.generate();
-      await this.refreshTokens.add(em, { tokenHash: hash, sessionId: session.id, parentId: null, createdAt: now, expiresAt: session.expiresAt });
-      return { session, refreshToken: token };
-    });
+    const { token: refreshToken, hash } = this.secrets.generate();
+    const session = await this.sessions.open(
+      this.em.fork(),
+      { userId: user.id, createdAt: now, expiresAt: this.sessionExpiry(now), userAgent: client.userAgent, ip: client.ip },
+      { tokenHash: hash },
+    );
     const access = await this.accessTokens.issue({ id: user.id, email: user.email }, session.id);
     return toSessionResponse(user, access, refreshToken);
   }
