@@ -1,5 +1,6 @@
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, sql, sleep, uniqueEmail } from '../support/accounts';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { recordQueries } from '../support/query-recorder';
 import { startTestApp, TestApp } from '../support/test-app';
 
 const PASSWORD = 'correct horse battery';
@@ -29,28 +30,20 @@ describe('sessions: login and refresh (real app, real PostgreSQL)', () => {
   it('finds the account of a login through the unique index on lower(email), not by reading the table', async () => {
     const email = uniqueEmail();
     await createConfirmedUser(service, email, PASSWORD);
-    const knex = service.app.get(EntityManager).getConnection().getKnex();
-    const lookups: Array<{ sql: string; bindings: unknown[] }> = [];
-    const listener = (query: { sql: string; bindings: unknown[] }) => {
-      if (/\bfrom "?users"?\b/i.test(query.sql)) lookups.push(query);
-    };
-    knex.on('query', listener);
+    const recorder = recordQueries(service.app);
     try {
       await login(service, email, PASSWORD);
     } finally {
-      knex.off('query', listener);
+      recorder.stop();
     }
+    const lookups = recorder.all.filter((query) => query.requestId !== undefined && /\bfrom "?users"?\b/i.test(query.sql));
     expect(lookups).toHaveLength(1);
     // With sequential scans priced out, the plan shows whether an index can answer the statement.
-    const plan = await service.app
-      .get(EntityManager)
-      .fork()
-      .getConnection()
-      .transactional(async (transaction) => {
-        const connection = service.app.get(EntityManager).getConnection();
-        await connection.execute('SET LOCAL enable_seqscan = off', [], 'run', transaction);
-        return connection.execute<Array<{ 'QUERY PLAN': string }>>(`EXPLAIN ${lookups[0].sql}`, lookups[0].bindings as unknown[], 'all', transaction);
-      });
+    const connection = service.app.get(EntityManager).getConnection();
+    const plan = await connection.transactional(async (transaction) => {
+      await connection.execute('SET LOCAL enable_seqscan = off', [], 'run', transaction);
+      return connection.execute<Array<{ 'QUERY PLAN': string }>>(`EXPLAIN ${lookups[0].sql}`, lookups[0].bindings, 'all', transaction);
+    });
     expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain('users_email_lower_unique');
   });
 

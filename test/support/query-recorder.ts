@@ -6,7 +6,7 @@ import { tagRequests } from './request-tagging';
 
 export interface QueryRecorder {
   /** Every statement sent so far, in order, background work (mail worker, key reloads) included. */
-  all: Array<{ sql: string; requestId?: string }>;
+  all: Array<{ sql: string; bindings: unknown[]; requestId?: string }>;
   /** The SQL of the statements sent while serving an HTTP request: background work left out. */
   readonly sql: string[];
   stop(): void;
@@ -30,7 +30,7 @@ export function recordQueries(app: INestApplication): QueryRecorder {
   });
   const knex = app.get(EntityManager).getConnection().getKnex();
   const all: QueryRecorder['all'] = [];
-  const listener = (query: { sql: string }) => all.push({ sql: query.sql, requestId: requests.getStore() });
+  const listener = (query: { sql: string; bindings?: unknown[] }) => all.push({ sql: query.sql, bindings: query.bindings ?? [], requestId: requests.getStore() });
   knex.on('query', listener);
   return {
     all,

@@ -10,7 +10,8 @@ import { ApiKeyAuthenticator } from '../api-key-authenticator';
  * A passport strategy (passport-headerapikey) that reads `header` whole, takes the key out of it
  * with `extract` (undefined: the value is not an API key, so the strategy fails), and registers
  * itself with this application's strategy registry under `name`, for the requests whose header
- * `extract` accepts: the guard does not run it on the others.
+ * `extract` accepts: the guard does not run it on the others. A key this instance knows is
+ * decided by the guard from the authenticator's memory, without running the strategy.
  */
 export function ApiKeyStrategy(name: string, header: string, extract: (value: string) => string | undefined) {
   const headerName = header.toLowerCase();
@@ -25,24 +26,7 @@ export function ApiKeyStrategy(name: string, header: string, extract: (value: st
       registry: AuthStrategyRegistry,
     ) {
       super({ header, prefix: '' }, false);
-      registry.register(name, this, keyIn, (key) => this.fromMemory(key));
-    }
-
-    /** The principal of a key this instance knows, counted as a use of it. */
-    fromMemory(key: string): Principal | undefined {
-      return this.authenticator.authenticateFromMemory(key);
-    }
-
-    /**
-     * passport calls this on a per-request copy that carries success/fail/error. A key this
-     * instance knows succeeds here, synchronously; anything else goes through
-     * passport-headerapikey, which reads the header and calls `validate`.
-     */
-    override authenticate(request: Parameters<HeaderAPIKeyStrategy['authenticate']>[0], options?: object): void {
-      const key = keyIn((request as { headers: IncomingHttpHeaders }).headers);
-      const principal = key === undefined ? undefined : this.fromMemory(key);
-      if (principal !== undefined) return (this as unknown as { success(user: Principal): void }).success(principal);
-      super.authenticate(request, options);
+      registry.register(name, this, keyIn, (key) => authenticator.authenticateFromMemory(key));
     }
 
     async validate(value: string): Promise<Principal | false> {

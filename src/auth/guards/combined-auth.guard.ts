@@ -94,11 +94,12 @@ export class CombinedAuthGuard implements CanActivate {
    */
   private refuseBlockedClient(request: GuardedRequest): void {
     if (this.blockedUntil.size === 0) return;
-    const until = this.blockedUntil.get(request.ip);
+    const ip = request.ip;
+    const until = this.blockedUntil.get(ip);
     if (until === undefined) return;
     const left = until - Date.now();
     if (left <= 0) {
-      this.blockedUntil.delete(request.ip);
+      this.blockedUntil.delete(ip);
       return;
     }
     const seconds = String(Math.ceil(left / 1000));

@@ -26,6 +26,7 @@ export class SessionsRepository {
        SELECT ?, ?, session.id, NULL, session.created_at, session.expires_at FROM session`,
       [entity.id, entity.userId, entity.createdAt, entity.expiresAt, entity.userAgent, entity.ip, randomUUID(), firstToken.tokenHash],
       'run',
+      em.getTransactionContext(),
     );
     return entity;
   }
