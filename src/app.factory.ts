@@ -4,7 +4,6 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { AppError } from './common/errors/app-error';
@@ -12,6 +11,7 @@ import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { CORS_VARY, corsHook } from './common/http/cors';
+import { requestIdGenerator } from './common/http/request-id';
 import { securityHeaders } from './common/http/security-headers';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { runMigrations } from './database/migrate';
@@ -30,6 +30,7 @@ export interface CreateAppOptions {
 
 /** Builds the whole application: the one way the service, the tests and the benchmark get it. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const newRequestId = requestIdGenerator();
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy,
@@ -46,7 +47,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     // Honour the caller's X-Request-Id when it is sane, so one id follows a request across services.
     genReqId: (request: IncomingMessage) => {
       const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.extraModules), adapter, {
@@ -117,10 +118,9 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig): Pr
   // price of async hooks on every promise on Node 20): the lines that concern a request, the
   // guard's denials and the error filter's, name it from the request itself.
   const headers = securityHeaders();
-  const apiHeaders = { ...headers.api, ...CORS_VARY };
   const documentHeaders = { ...headers.documents, ...CORS_VARY };
   fastify.addHook('onRequest', (request, reply, done) => {
-    reply.headers(isDocumentPath(request.url) ? documentHeaders : apiHeaders);
+    reply.headers(isDocumentPath(request.url) ? documentHeaders : headers.api);
     reply.header('x-request-id', request.id);
     done();
   });

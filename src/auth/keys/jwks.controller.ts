@@ -1,6 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../../common/auth/auth-policy.decorator';
+import { CORS_VARY } from '../../common/http/cors';
 import { JwksResponseDto } from './dto/jwks-response.dto';
 import { SigningKeyRing } from './signing-key-ring';
 
@@ -13,6 +14,8 @@ export class JwksController {
   @Public()
   // Short, so verifiers see a rotated-in key soon; they should also re-fetch on an unknown kid.
   @Header('Cache-Control', 'public, max-age=60')
+  // Kept by caches, unlike the no-store API responses, so one copy per origin (see CORS_VARY).
+  @Header('Vary', CORS_VARY.vary)
   @ApiOperation({
     summary: 'Public keys that verify access tokens',
     description:

@@ -9,7 +9,11 @@ export interface CorsPolicy {
   maxAgeSeconds: number;
 }
 
-/** Shared caches must keep one copy per origin, including of answers to requests without one. */
+/**
+ * What a response that caches may keep must carry, since CORS headers depend on the `Origin`: one
+ * copy per origin, including of the answer to a request without one. Responses marked `no-store`
+ * (every API response but the JWKS) are never kept, and go without it.
+ */
 export const CORS_VARY = { vary: 'Origin' } as const;
 
 export type CorsHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
