@@ -1,10 +1,10 @@
-import { Controller, Get, Req } from '@nestjs/common';
+import { Controller, Get, Header, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Authenticated } from '../common/auth/auth-policy.decorator';
 import { AuthenticatedRequest } from '../common/auth/principal';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { UserProfileResponseDto } from './dto/user-profile-response.dto';
-import { toUserProfileResponse } from './user-profile.mapper';
+import { renderUserProfile } from './user-profile.mapper';
 
 @ApiTags('users')
 @Controller('users')
@@ -17,7 +17,9 @@ export class UsersController {
   })
   @ApiOkResponse({ type: UserProfileResponseDto, description: 'The calling user' })
   @ApiResponse({ status: 503, description: 'SERVER_BUSY: the database is unavailable', type: ErrorResponseDto })
-  getCurrentUser(@Req() { user: principal }: AuthenticatedRequest): UserProfileResponseDto {
-    return toUserProfileResponse(principal.user);
+  // The body is JSON rendered once per cached user (renderUserProfile), sent as it is.
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  getCurrentUser(@Req() { user: principal }: AuthenticatedRequest): string {
+    return renderUserProfile(principal.user);
   }
 }
