@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AuthenticatedUser, Principal } from '../common/auth/principal';
 import { UsersService } from '../users/users.service';
 import { ApiKeyCache, CachedApiKey } from './api-key-cache';
-import { API_KEY_LENGTH, hashApiKey, parseApiKey } from './api-key-format';
+import { hashApiKey, parseApiKey } from './api-key-format';
 import { ApiKeyLastUsedRecorder } from './api-key-last-used.recorder';
 import { ApiKeysRepository } from './api-key.repository';
 
@@ -26,14 +26,15 @@ export class ApiKeyAuthenticator {
    * The principal when the key and its user are both known to this instance's caches, without
    * I/O or a promise (the hot path); undefined when `authenticate` has to decide.
    *
-   * No parsing here: only a key that passed every check (shape, checksum, the database) is
-   * cached as accepted, so its hash finding an entry is proof enough, and the checksum costs
-   * nothing on the hot path. Anything else falls to `authenticate`, which parses first.
+   * No parsing and no hashing here: only a key that passed every check (shape, checksum, the
+   * database) has its hash remembered, so finding one is proof enough of its form, and the
+   * entry it names says whether the key still holds. Anything else falls to `authenticate`.
    */
   authenticateFromMemory(presented: string): Principal | undefined {
-    if (presented.length !== API_KEY_LENGTH) return undefined;
+    const keyHash = this.cache.knownHash(presented);
+    if (keyHash === undefined) return undefined;
     const now = Date.now();
-    const key = this.cache.lookup(hashApiKey(presented), now);
+    const key = this.cache.lookup(keyHash, now);
     if (key === undefined || key === 'rejected') return undefined;
     const user = this.users.findCachedAuthenticatedUser(key.userId);
     return user === undefined ? undefined : this.use(key, user, now);
@@ -53,7 +54,9 @@ export class ApiKeyAuthenticator {
       return null;
     }
     const user = await this.users.findAuthenticatedUser(key.userId);
-    return user ? this.use(key, user, now) : null;
+    if (!user) return null;
+    this.cache.rememberHash(parsed.key, keyHash);
+    return this.use(key, user, now);
   }
 
   /** The principal of an accepted key, whose use is noted (written in batches, never per request). */

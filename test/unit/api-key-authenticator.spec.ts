@@ -92,6 +92,21 @@ describe('ApiKeyAuthenticator', () => {
     expect(uses).toHaveLength(2);
   });
 
+  it('remembers the hash of accepted keys only, so the hot path hashes nothing', async () => {
+    const { key } = generateApiKey();
+    store(key);
+    const unknown = generateApiKey().key;
+    await authenticator.authenticate(key);
+    await authenticator.authenticate(unknown);
+    expect(cache.knownHash(key)).toBe(hashApiKey(key));
+    expect(cache.knownHash(unknown)).toBeUndefined();
+    // A remembered hash is not a pass: the entry it names decides, and a revoked key has none.
+    cache.forget(hashApiKey(key));
+    expect(authenticator.authenticateFromMemory(key)).toBeUndefined();
+    repository.rows.delete(hashApiKey(key));
+    await expect(authenticator.authenticate(key)).resolves.toBeNull();
+  });
+
   it('leaves malformed, rejected and not-yet-served keys to authenticate', async () => {
     const { key } = generateApiKey();
     expect(authenticator.authenticateFromMemory('atiru_nope')).toBeUndefined();
