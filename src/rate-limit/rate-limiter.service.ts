@@ -54,15 +54,15 @@ export class RateLimiterService implements OnApplicationShutdown {
   }
 
   /**
-   * The hot-path form for in-memory counts: synchronous, no promise. Answers undefined when the
-   * store is shared (Redis), and the caller then uses `consume`.
+   * The hot-path form for in-memory counts: synchronous, and nothing made unless over the limit.
+   * True when counted; false when the store is shared (Redis), and the caller then uses `consume`.
    */
-  consumeInMemory(policy: RateLimitPolicyName, key: string): RateLimitState | null | undefined {
-    if (!this.memory) return undefined;
+  consumeInMemory(policy: RateLimitPolicyName, key: string): boolean {
+    if (!this.memory) return false;
     const { limit, windowSeconds } = this.config.rateLimits[policy];
-    const state = this.toState(limit, this.memory.incrementSync(`${policy}:${key}`, 1, windowSeconds * 1000));
-    if (state.remaining < 0) throw this.limited(policy, state);
-    return state;
+    const count = this.memory.incrementSync(`${policy}:${key}`, 1, windowSeconds * 1000);
+    if (count.count > limit) throw this.limited(policy, this.toState(limit, count));
+    return true;
   }
 
   async onApplicationShutdown(): Promise<void> {

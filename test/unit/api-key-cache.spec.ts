@@ -23,6 +23,20 @@ describe('LruCache', () => {
     expect(lru.size).toBe(2);
   });
 
+  it('moves entries hit since they came in to the back, and evicts the oldest of the rest', () => {
+    const lru = new LruCache<string, number>(3);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    lru.set('c', 3);
+    lru.get('a');
+    lru.get('b');
+    lru.set('d', 4); // a and b were hit: c, the oldest of the rest, goes
+    expect([lru.get('a'), lru.get('b'), lru.get('c'), lru.get('d')]).toEqual([1, 2, undefined, 4]);
+    lru.set('e', 5); // all hit since: one pass unmarks them, and the oldest (a) goes
+    expect(lru.get('a')).toBeUndefined();
+    expect(lru.size).toBe(3);
+  });
+
   it('stores nothing with a bound of 0', () => {
     const lru = new LruCache<string, number>(0);
     lru.set('a', 1);

@@ -124,14 +124,14 @@ export class CombinedAuthGuard implements CanActivate {
    */
   private countUse(principal: Principal): Promise<void> | undefined {
     const keyId = principal.api_key_id;
-    if (keyId !== undefined && this.limiter.consumeInMemory('api_key', keyId) === undefined) {
+    if (keyId !== undefined && !this.limiter.consumeInMemory('api_key', keyId)) {
       return this.limiter.consume('api_key', keyId).then(() => this.countUserUse(principal.user.id));
     }
     return this.countUserUse(principal.user.id);
   }
 
   private countUserUse(userId: string): Promise<void> | undefined {
-    if (this.limiter.consumeInMemory('user', userId) !== undefined) return undefined;
+    if (this.limiter.consumeInMemory('user', userId)) return undefined;
     return this.limiter.consume('user', userId).then(() => undefined);
   }
 

@@ -33,20 +33,56 @@ export class BoundedCache<K, V> {
 }
 
 /**
- * A BoundedCache that evicts the least recently used entry: a hit moves its entry to the end, so
- * keys in steady use survive a stream of one-off ones (at the price of one reinsertion per hit).
+ * A bounded cache that keeps the entries in use, by the CLOCK approximation of least recently
+ * used: a hit marks its entry; when the cache is full, the oldest entry goes unless it was hit
+ * since it came in, in which case it moves to the back, unmarked, and the next oldest is weighed.
+ * So keys in steady use survive a stream of one-off ones, and a hit is one look-up and one write.
+ * Moving the entry on every hit (delete, then add again) made V8 shrink and regrow a small Map's
+ * table on each request, and left a large one full of holes to rehash.
  */
-export class LruCache<K, V> extends BoundedCache<K, V> {
-  override get(key: K): V | undefined {
-    const value = this.entries.get(key);
-    if (value === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    return value;
+export class LruCache<K, V> {
+  private readonly entries = new Map<K, { value: V; used: boolean }>();
+
+  constructor(private readonly maxEntries: number) {}
+
+  get(key: K): V | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    entry.used = true;
+    return entry.value;
   }
 
-  override set(key: K, value: V): void {
+  set(key: K, value: V): void {
+    if (this.maxEntries <= 0) return;
+    const entry = this.entries.get(key);
+    if (entry !== undefined) {
+      entry.value = value;
+      entry.used = true;
+      return;
+    }
+    if (this.entries.size >= this.maxEntries) this.evictOne();
+    this.entries.set(key, { value, used: false });
+  }
+
+  delete(key: K): void {
     this.entries.delete(key);
-    super.set(key, value);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Ends after one pass at most: an entry moved to the back comes round again unmarked. */
+  private evictOne(): void {
+    for (const [key, entry] of this.entries) {
+      this.entries.delete(key);
+      if (!entry.used) return;
+      entry.used = false;
+      this.entries.set(key, entry);
+    }
   }
 }
