@@ -5,11 +5,16 @@ import type { Scenario } from './scenarios';
 import type { StatementCounts } from './sql-statements';
 
 export interface RoundMeasure {
+  /** The scenario's slices, merged. */
   result: LoadResult;
-  /** The baseline measured just before, in the same round. */
+  /** The baseline's slices, each run just before one of the scenario's, merged. */
   baseline: LoadResult;
-  /** CPU time per request sent in the timed runs, in µs: the service's (background load included), the baseline's. */
+  /** req/s against the baseline: the median over slices of each against the baseline slice before it. */
+  ratio: number;
+  /** CPU time per request sent, in µs (medians over slices): the service's (background load included), the baseline's. */
   cpuMicrosPerRequest: { service: number; baseline: number };
+  /** Baseline's CPU per request over the service's: the median over slices, paired as for `ratio`. */
+  cpuRatio: number;
   /** The counting pass after the timed run; absent when SQL is not counted. */
   sql?: SqlPass;
   background?: LoadResult;
@@ -40,6 +45,8 @@ export interface RunReport {
   settings: {
     connections: number;
     durationSeconds: number;
+    /** Slices each measurement is cut into, alternating with the baseline's. */
+    slices: number;
     warmupSeconds: number;
     rounds: number;
     credentials: number;
@@ -97,7 +104,8 @@ export function renderReport(report: RunReport): string {
   lines.push(`machine: ${machineLine(report)}`);
   lines.push(
     `settings: ${settings.connections} connections on loopback, ${settings.durationSeconds} s per measurement after a ${settings.warmupSeconds} s warm-up (the baseline's once), ` +
-      `${settings.rounds} round(s), each scenario right after its own baseline (bare Fastify GET /hello on the same connections); ` +
+      `in ${settings.slices} slice(s) each right after a slice of the baseline (bare Fastify GET /hello on the same connections), ratios the medians of the slices'; ` +
+      `${settings.rounds} round(s); ` +
       `${settings.credentials} distinct credentials in the *-1000 scenarios; ` +
       `SQL ${settings.countSql ? `counted in a separate ${settings.countingSeconds} s pass after each timed run` : 'not counted'}; ` +
       `figures are medians over rounds; run took ${Math.round(report.elapsedSeconds)} s`,
@@ -165,11 +173,11 @@ function scenarioRows(entry: ScenarioReport): string[][] {
       ms(median(rounds.map((round) => round.result.p99Ms))),
       String(rounds.reduce((sum, round) => sum + round.result.errors, 0)),
       String(rounds.reduce((sum, round) => sum + round.result.unexpected, 0)),
-      ratio(median(rounds.map((round) => round.result.requestsPerSecond / round.baseline.requestsPerSecond))),
+      ratio(median(rounds.map((round) => round.ratio))),
       whole(median(rounds.map((round) => round.baseline.requestsPerSecond))),
       whole(median(rounds.map((round) => round.cpuMicrosPerRequest.service))),
       whole(median(rounds.map((round) => round.cpuMicrosPerRequest.baseline))),
-      ratio(median(rounds.map((round) => round.cpuMicrosPerRequest.baseline / round.cpuMicrosPerRequest.service))),
+      ratio(median(rounds.map((round) => round.cpuRatio))),
       perRequest('read'),
       perRequest('write'),
       perRequest('other'),

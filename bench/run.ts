@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { measureArgon2Ms } from './argon2';
+import { measureArgon2Ms, median } from './argon2';
 import { loadServiceFastify } from './baseline-server';
 import type { ServiceSnapshot } from './ipc';
 import { TestSmtpServer } from '../test/support/smtp';
@@ -23,6 +23,7 @@ const USAGE = `npm run bench [-- options]
   --only a,b           run only these scenarios (${SCENARIOS.map((s) => s.name).join(', ')})
   --list               list the scenarios and exit
   --duration <s>       seconds per measurement (default 5)
+  --slices <n>         the measurement cut into n slices, alternating with the baseline's (default 5)
   --warmup <s>         seconds of warm-up before each measurement (default 2)
   --rounds <n>         rounds over all scenarios; figures are medians (default 1)
   --connections <n>    autocannon connections (default 50)
@@ -47,6 +48,7 @@ interface Options {
   quick: boolean;
   only?: string[];
   durationSeconds: number;
+  slices: number;
   warmupSeconds: number;
   rounds: number;
   connections: number;
@@ -71,6 +73,7 @@ function parseOptions(argv: string[]): Options | undefined {
         only: { type: 'string' },
         list: { type: 'boolean', default: false },
         duration: { type: 'string' },
+        slices: { type: 'string' },
         warmup: { type: 'string' },
         rounds: { type: 'string' },
         connections: { type: 'string' },
@@ -104,6 +107,7 @@ function parseOptions(argv: string[]): Options | undefined {
     quick: values.quick,
     only,
     durationSeconds: count('duration', values.duration, values.quick ? 1 : 5, 1),
+    slices: count('slices', values.slices, values.quick ? 1 : 5, 1),
     warmupSeconds: count('warmup', values.warmup, values.quick ? 1 : 2, 0),
     rounds: count('rounds', values.rounds, 1, 1),
     connections: count('connections', values.connections, 50, 1),
@@ -180,8 +184,8 @@ async function main(): Promise<number> {
         const cpu = measure.cpuMicrosPerRequest;
         progress(
           `round ${round} ${entry.scenario.name}: ${Math.round(measure.result.requestsPerSecond)} req/s, ` +
-            `${(measure.result.requestsPerSecond / measure.baseline.requestsPerSecond).toFixed(2)}× baseline (${Math.round(measure.baseline.requestsPerSecond)} req/s); ` +
-            `${Math.round(cpu.service)} µs CPU/req, ${(cpu.baseline / cpu.service).toFixed(2)}× baseline (${Math.round(cpu.baseline)} µs)`,
+            `${measure.ratio.toFixed(2)}× baseline (${Math.round(measure.baseline.requestsPerSecond)} req/s); ` +
+            `${Math.round(cpu.service)} µs CPU/req, ${measure.cpuRatio.toFixed(2)}× baseline (${Math.round(cpu.baseline)} µs)`,
         );
       }
     }
@@ -194,6 +198,7 @@ async function main(): Promise<number> {
       settings: {
         connections: options.connections,
         durationSeconds: options.durationSeconds,
+        slices: options.slices,
         warmupSeconds: options.warmupSeconds,
         rounds: options.rounds,
         credentials: options.credentials,
@@ -241,8 +246,11 @@ async function requestsOf(scenario: Scenario, baseUrl: string, seeder: Seeder): 
 }
 
 /**
- * One round of a scenario: its baseline, then the scenario's timed run with SQL counting off, then
- * (unless switched off) its counting pass. A background load runs through both of the latter.
+ * One round of a scenario: the timed measurement cut into slices that alternate with the
+ * baseline's (baseline, scenario, baseline, scenario, ...) on the same connections, so that
+ * whatever else the machine does hits both alike; then (unless switched off) the SQL counting
+ * pass. The ratios are the medians of each slice's against the baseline slice just before it. A
+ * scenario with a background load runs in one slice, the load starting after the baseline's.
  */
 async function measureScenario(
   entry: Prepared,
@@ -263,25 +271,38 @@ async function measureScenario(
     connections: scenario.connections ?? options.connections,
     durationSeconds,
   });
+  const slices = entry.background ? 1 : options.slices;
+  const sliceSeconds = options.durationSeconds / slices;
 
   // The baseline runs on the scenario's connections, so the ratio compares like with like.
   const hello = { method: 'GET', path: '/hello', expectStatus: 200, connections: entry.scenario.connections } as const;
-  const baselineSpec = load(baseline.baseUrl, hello, [{}], options.durationSeconds);
+  const baselineSpec = load(baseline.baseUrl, hello, [{}], sliceSeconds);
   if (context.baselineWarmup > 0) await runLoad({ ...baselineSpec, durationSeconds: context.baselineWarmup });
-  const baselineRun = await timedRun(baseline, baselineSpec);
+  const spec = load(service.baseUrl, entry.scenario, entry.variants, sliceSeconds);
+  const warmUp = () => (options.warmupSeconds > 0 ? runLoad({ ...spec, durationSeconds: options.warmupSeconds }) : undefined);
 
-  const background = entry.background
-    ? startBackgroundLoad({ ...load(service.baseUrl, entry.background.scenario, entry.background.variants, 0), connections: entry.background.connections })
-    : undefined;
+  let background: BackgroundLoad | undefined;
   try {
-    const spec = load(service.baseUrl, entry.scenario, entry.variants, options.durationSeconds);
-    if (options.warmupSeconds > 0) await runLoad({ ...spec, durationSeconds: options.warmupSeconds });
-    const run = await timedRun(service, spec, background);
+    if (!entry.background) await warmUp();
+    const pairs: Array<{ baseline: TimedRun; service: TimedRun }> = [];
+    for (let slice = 0; slice < slices; slice++) {
+      const baselineRun = await timedRun(baseline, baselineSpec);
+      if (entry.background && slice === 0) {
+        background = startBackgroundLoad({ ...load(service.baseUrl, entry.background.scenario, entry.background.variants, 0), connections: entry.background.connections });
+        await warmUp();
+      }
+      pairs.push({ baseline: baselineRun, service: await timedRun(service, spec, background) });
+    }
     const sql = options.countSql ? await countingPass(service, { ...spec, durationSeconds: COUNTING_SECONDS }, background) : undefined;
     return {
-      result: run.result,
-      baseline: baselineRun.result,
-      cpuMicrosPerRequest: { service: run.cpuMicrosPerRequest, baseline: baselineRun.cpuMicrosPerRequest },
+      result: mergeSlices(pairs.map((pair) => pair.service.result)),
+      baseline: mergeSlices(pairs.map((pair) => pair.baseline.result)),
+      ratio: median(pairs.map((pair) => pair.service.result.requestsPerSecond / pair.baseline.result.requestsPerSecond)),
+      cpuMicrosPerRequest: {
+        service: median(pairs.map((pair) => pair.service.cpuMicrosPerRequest)),
+        baseline: median(pairs.map((pair) => pair.baseline.cpuMicrosPerRequest)),
+      },
+      cpuRatio: median(pairs.map((pair) => pair.baseline.cpuMicrosPerRequest / pair.service.cpuMicrosPerRequest)),
       sql,
       background: await background?.stop(),
     };
@@ -291,11 +312,37 @@ async function measureScenario(
 }
 
 /**
+ * The slices of one measurement as one result: counts added up, the mean rate (the slices are
+ * equally long), the median p50, and the worst p99, since the slices' own histograms are gone.
+ */
+function mergeSlices(slices: LoadResult[]): LoadResult {
+  if (slices.length === 1) return slices[0];
+  const statuses: Record<string, number> = {};
+  for (const slice of slices) for (const [status, count] of Object.entries(slice.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
+  const sum = (pick: (slice: LoadResult) => number) => slices.reduce((total, slice) => total + pick(slice), 0);
+  return {
+    requestsPerSecond: sum((slice) => slice.requestsPerSecond) / slices.length,
+    p50Ms: median(slices.map((slice) => slice.p50Ms)),
+    p99Ms: Math.max(...slices.map((slice) => slice.p99Ms)),
+    errors: sum((slice) => slice.errors),
+    unexpected: sum((slice) => slice.unexpected),
+    statuses,
+    responses: sum((slice) => slice.responses),
+    sent: sum((slice) => slice.sent),
+  };
+}
+
+/**
  * A timed run, and the CPU time the server spent per request sent in it (a background load's
  * included), from its snapshots before and after. The requests a stopped load leaves in flight
  * are still served, so they count, and the pauses let them finish on the right side of a snapshot.
  */
-async function timedRun(server: ChildServer, spec: LoadSpec, background?: BackgroundLoad): Promise<{ result: LoadResult; cpuMicrosPerRequest: number }> {
+interface TimedRun {
+  result: LoadResult;
+  cpuMicrosPerRequest: number;
+}
+
+async function timedRun(server: ChildServer, spec: LoadSpec, background?: BackgroundLoad): Promise<TimedRun> {
   await sleep(SETTLE_MS);
   const before = await server.snapshot();
   const backgroundBefore = background?.responses() ?? 0;
