@@ -30,11 +30,17 @@ export interface LoadResult {
   responses: number;
   /** Requests written, answered or not when the run stopped. */
   sent: number;
+  /** Each response's latency (ms), kept so that slices of one measurement can be merged exactly. */
+  latenciesMs?: number[];
 }
 
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    autocannon(options(spec, spec.durationSeconds), (error, result) => (error ? reject(error) : resolve(summarise(result, spec.expectStatus))));
+    const latenciesMs: number[] = [];
+    const instance = autocannon(options(spec, spec.durationSeconds), (error, result) =>
+      error ? reject(error) : resolve({ ...summarise(result, spec.expectStatus), latenciesMs }),
+    );
+    instance.on('response', (_client, _status, _bytes, responseTime) => latenciesMs.push(responseTime));
   });
 }
 

@@ -313,17 +313,18 @@ async function measureScenario(
 
 /**
  * The slices of one measurement as one result: counts added up, the mean rate (the slices are
- * equally long), the median p50, and the worst p99, since the slices' own histograms are gone.
+ * equally long), and the percentiles of all the slices' responses together.
  */
 function mergeSlices(slices: LoadResult[]): LoadResult {
-  if (slices.length === 1) return slices[0];
   const statuses: Record<string, number> = {};
   for (const slice of slices) for (const [status, count] of Object.entries(slice.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
   const sum = (pick: (slice: LoadResult) => number) => slices.reduce((total, slice) => total + pick(slice), 0);
+  const latencies = Float64Array.from(slices.flatMap((slice) => slice.latenciesMs ?? [])).sort();
+  const percentile = (fraction: number) => (latencies.length > 0 ? latencies[Math.ceil(fraction * latencies.length) - 1] : NaN);
   return {
     requestsPerSecond: sum((slice) => slice.requestsPerSecond) / slices.length,
-    p50Ms: median(slices.map((slice) => slice.p50Ms)),
-    p99Ms: Math.max(...slices.map((slice) => slice.p99Ms)),
+    p50Ms: percentile(0.5),
+    p99Ms: percentile(0.99),
     errors: sum((slice) => slice.errors),
     unexpected: sum((slice) => slice.unexpected),
     statuses,
@@ -332,11 +333,6 @@ function mergeSlices(slices: LoadResult[]): LoadResult {
   };
 }
 
-/**
- * A timed run, and the CPU time the server spent per request sent in it (a background load's
- * included), from its snapshots before and after. The requests a stopped load leaves in flight
- * are still served, so they count, and the pauses let them finish on the right side of a snapshot.
- */
 interface TimedRun {
   result: LoadResult;
   cpuMicrosPerRequest: number;

@@ -3,7 +3,7 @@
  * least-recently-used, so a hit costs one lookup and no reordering on the hot path.
  */
 export class BoundedCache<K, V> {
-  protected readonly entries = new Map<K, V>();
+  private readonly entries = new Map<K, V>();
 
   constructor(private readonly maxEntries: number) {}
 

@@ -14,7 +14,7 @@ type HelmetOptions = Parameters<typeof helmet>[0];
  * tokens, keys and account data (RFC 6749 §5.1 requires it of token responses).
  *
  * Headers that protect documents do nothing on these responses, and each one costs about 2,000
- * instructions per request to set, check and write (a sixth of an authenticated request for
+ * instructions per request to set, check and write (an eighth of an authenticated request for
  * eight of them), so API responses go without them:
  * - Cross-Origin-Resource-Policy keeps a response out of a cross-site page that embeds it
  *   (`<img>`, `<script>`) with the visitor's ambient credentials. This API has none: it reads
