@@ -250,7 +250,8 @@ async function requestsOf(scenario: Scenario, baseUrl: string, seeder: Seeder): 
  * baseline's (baseline, scenario, baseline, scenario, ...) on the same connections, so that
  * whatever else the machine does hits both alike; then (unless switched off) the SQL counting
  * pass. The ratios are the medians of each slice's against the baseline slice just before it. A
- * scenario with a background load runs in one slice, the load starting after the baseline's.
+ * scenario with a background load runs in one slice, the load starting after the baseline's, and
+ * so does one marked `unsliced`.
  */
 async function measureScenario(
   entry: Prepared,
@@ -271,7 +272,7 @@ async function measureScenario(
     connections: scenario.connections ?? options.connections,
     durationSeconds,
   });
-  const slices = entry.background ? 1 : options.slices;
+  const slices = entry.background || entry.scenario.unsliced ? 1 : options.slices;
   const sliceSeconds = options.durationSeconds / slices;
 
   // The baseline runs on the scenario's connections, so the ratio compares like with like.
