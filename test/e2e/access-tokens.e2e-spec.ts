@@ -103,7 +103,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
 
   describe('GET /users/me', () => {
     it('answers the caller for a fresh access token, whole body', async () => {
-      const token = await issue();
+      const token = issue();
       const response = await me(first, token.access_token);
       expect(response.status).toBe(200);
       expect(response.body).toEqual({
@@ -119,7 +119,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
     it('shows when the email was confirmed', async () => {
       const confirmed = await insertUser(first);
       await sql(first, `UPDATE users SET email_confirmed_at = '2024-01-15T12:05:00.123Z' WHERE id = ?`, [confirmed.id]);
-      const response = await me(first, (await issue(first, confirmed)).access_token);
+      const response = await me(first, (issue(first, confirmed)).access_token);
       expect(response.status).toBe(200);
       expect(response.body).toEqual({
         id: confirmed.id,
@@ -152,7 +152,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
     });
 
     it('does not take a JWT from X-Api-Key', async () => {
-      const token = await issue();
+      const token = issue();
       const response = await first.request('GET', '/users/me', { headers: { 'x-api-key': token.access_token } });
       expect(response.status).toBe(401);
       expect(response.body).toEqual(INVALID);
@@ -160,7 +160,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
 
     it('answers 401 for the token of a deleted user', async () => {
       const doomed = await insertUser(first);
-      const token = await issue(first, doomed);
+      const token = issue(first, doomed);
       expect((await me(first, token.access_token)).status).toBe(200);
       await sql(first, 'DELETE FROM users WHERE id = ?', [doomed.id]);
       // The cached user is dropped when the deletion's NOTIFY arrives (milliseconds).
@@ -195,7 +195,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
     it('are ES256 JWTs with kid, iss, aud, sub, email, sid, iat and exp', async () => {
       const sessionId = randomUUID();
       const before = Math.floor(Date.now() / 1000);
-      const token = await issue(first, user, sessionId);
+      const token = issue(first, user, sessionId);
       const decoded = decode(token.access_token, { complete: true })!;
       expect(decoded.header).toEqual({ alg: 'ES256', typ: 'JWT', kid: first.app.get(SigningKeyRing).signingKey().kid });
       expect(decoded.payload).toEqual({
@@ -214,7 +214,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
     });
 
     it('verify with the published JWKS alone', async () => {
-      const token = await issue();
+      const token = issue();
       const response = await first.request('GET', '/.well-known/jwks.json');
       expect(response.status).toBe(200);
       expect(response.headers.get('cache-control')).toBe('public, max-age=60');
@@ -230,11 +230,11 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
 
     it('are verified by a second instance on the same database, which shares the key', async () => {
       expect(await jwksKids(second)).toEqual(await jwksKids(first));
-      const token = await issue(first);
+      const token = issue(first);
       const response = await me(second, token.access_token);
       expect(response.status).toBe(200);
       expect(response.body.id).toBe(user.id);
-      expect((await me(first, (await issue(second)).access_token)).status).toBe(200);
+      expect((await me(first, (issue(second)).access_token)).status).toBe(200);
     });
   });
 
@@ -255,7 +255,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
       [
         'a tampered payload',
         async () => {
-          const [header, , signature] = (await issue()).access_token.split('.');
+          const [header, , signature] = (issue()).access_token.split('.');
           return `${header}.${b64(validClaims({ email: 'admin@example.com' }))}.${signature}`;
         },
       ],
@@ -283,7 +283,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
 
   describe('key rotation', () => {
     it('keeps tokens signed before it valid, signs new ones with the new key, and reaches the other instance', async () => {
-      const before = await issue(first);
+      const before = issue(first);
       const oldKid = kidOf(before.access_token);
 
       const { kid: newKid, previousRetireAt } = await first.app.get(SigningKeysService).rotate();
@@ -293,13 +293,13 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
 
       // Both instances hear the NOTIFY; neither restarts.
       for (const service of [first, second]) {
-        const kid = await eventually(async () => kidOf((await issue(service)).access_token), (kid) => kid === newKid);
+        const kid = await eventually(async () => kidOf((issue(service)).access_token), (kid) => kid === newKid);
         expect(kid).toBe(newKid);
         expect(await jwksKids(service)).toEqual([oldKid, newKid].sort());
       }
       expect((await me(first, before.access_token)).status).toBe(200);
       expect((await me(second, before.access_token)).status).toBe(200);
-      const after = await issue(first);
+      const after = issue(first);
       expect((await me(second, after.access_token)).status).toBe(200);
 
       const rows = await sql(first, 'SELECT kid, retire_at FROM signing_keys ORDER BY created_at');
@@ -310,18 +310,18 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
     });
 
     it('runs from the keys:rotate command against the same database', async () => {
-      const before = await issue(second);
+      const before = issue(second);
       const { kid } = await rotateSigningKeys({ ...first.config, database: { ...first.config.database, url: database.url } });
       for (const service of [first, second]) {
         expect(await eventually(() => jwksKids(service), (kids) => kids.includes(kid))).toContain(kid);
-        expect(await eventually(async () => kidOf((await issue(service)).access_token), (signing) => signing === kid)).toBe(kid);
+        expect(await eventually(async () => kidOf((issue(service)).access_token), (signing) => signing === kid)).toBe(kid);
       }
       expect((await me(first, before.access_token)).status).toBe(200);
     });
 
     it('stops using and publishing a key once it retires', async () => {
       const ring = first.app.get(SigningKeyRing);
-      const old = await issue(first);
+      const old = issue(first);
       await first.app.get(SigningKeysService).rotate();
       await eventually(async () => ring.signingKey().kid, (kid) => kid !== kidOf(old.access_token));
       expect((await me(first, old.access_token)).status).toBe(200);
@@ -338,7 +338,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
   describe('a database outage', () => {
     it('answers 503 SERVER_BUSY while the user cannot be loaded, not 401, and recovers', async () => {
       // A user no request has loaded yet: a cached one would still be served during the outage.
-      const token = await issue(first, await insertUser(first));
+      const token = issue(first, await insertUser(first));
       proxy.cut();
       try {
         const response = await me(first, token.access_token);
@@ -363,7 +363,7 @@ describe('signing keys at start', () => {
       expect(await jwksKids(a)).toEqual([rows[0].kid]);
       expect(await jwksKids(b)).toEqual([rows[0].kid]);
       const user = await insertUser(a);
-      const token = await b.app.get(AccessTokenService).issue(user, randomUUID());
+      const token = b.app.get(AccessTokenService).issue(user, randomUUID());
       expect((await me(a, token.access_token)).status).toBe(200);
 
       // The race itself, past the migration lock that serialised the two starts: ten creators, one key.
@@ -398,7 +398,7 @@ describe('signing keys at start', () => {
     const service = await startTestApp({ env: { SIGNING_KEY_PEM: `${pem(current.privateKey)}\n${pem(previous.privateKey)}` } });
     try {
       const user = await insertUser(service);
-      const token = await service.app.get(AccessTokenService).issue(user, randomUUID());
+      const token = service.app.get(AccessTokenService).issue(user, randomUUID());
       expect(kidOf(token.access_token)).toBe(jwkThumbprint(current.publicKey));
       expect(await jwksKids(service)).toEqual([jwkThumbprint(current.publicKey), jwkThumbprint(previous.publicKey)].sort());
       expect((await me(service, token.access_token)).status).toBe(200);

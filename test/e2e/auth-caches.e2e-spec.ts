@@ -65,7 +65,7 @@ describe('authentication caches (two instances, one database)', () => {
 
   it('serves a token seen before without any database statement', async () => {
     const user = await insertUser();
-    const { access_token } = await first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
     expect((await me(first, access_token)).status).toBe(200);
     const statements = await countQueries(first, async () => {
       for (let i = 0; i < 20; i++) expect((await me(first, access_token)).status).toBe(200);
@@ -92,7 +92,7 @@ describe('authentication caches (two instances, one database)', () => {
 
   it('shows a change to the user on every instance', async () => {
     const user = await insertUser();
-    const { access_token } = await first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
     for (const service of [first, second]) expect((await me(service, access_token)).body.email_confirmed_at).toBeNull();
 
     await sql('UPDATE users SET email_confirmed_at = now() WHERE id = ?', [user.id]);
@@ -105,7 +105,7 @@ describe('authentication caches (two instances, one database)', () => {
 
   it('rejects the cached token of a deleted user on every instance', async () => {
     const user = await insertUser();
-    const { access_token } = await first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
     for (const service of [first, second]) expect((await me(service, access_token)).status).toBe(200);
 
     await sql('DELETE FROM users WHERE id = ?', [user.id]);

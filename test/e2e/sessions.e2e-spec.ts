@@ -82,6 +82,29 @@ describe('sessions: login and refresh (real app, real PostgreSQL)', () => {
     expect(dump.everything).not.toContain(session.refresh_token);
   });
 
+  // Login prepares the session and signs its access token while the password hash runs; only a
+  // login that passes every check may store or send any of it.
+  it('stores and sends nothing for a wrong password or an unconfirmed email, and names the stored session in the access token', async () => {
+    const email = uniqueEmail();
+    await createConfirmedUser(service, email, PASSWORD);
+    const unconfirmed = uniqueEmail('unconfirmed');
+    await createConfirmedUser(service, unconfirmed, PASSWORD);
+    await sql(service, 'UPDATE users SET email_confirmed_at = NULL WHERE email = ?', [unconfirmed]);
+    const sessionsOf = async (who: string) =>
+      (await sql<{ id: string }>(service, 'SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = ?', [who])).map((row) => row.id);
+
+    const wrong = await service.request('POST', '/auth/login', { body: { email, password: `${PASSWORD}!` } });
+    const notConfirmed = await service.request('POST', '/auth/login', { body: { email: unconfirmed, password: PASSWORD } });
+    expect([wrong.status, wrong.body.code, wrong.body.session]).toEqual([401, 'INVALID_CREDENTIALS', undefined]);
+    expect([notConfirmed.status, notConfirmed.body.code, notConfirmed.body.session]).toEqual([403, 'EMAIL_NOT_VERIFIED', undefined]);
+    expect(await sessionsOf(email)).toEqual([]);
+    expect(await sessionsOf(unconfirmed)).toEqual([]);
+
+    const { session } = await login(service, email, PASSWORD);
+    const claims = JSON.parse(Buffer.from(session.access_token.split('.')[1], 'base64url').toString('utf8'));
+    expect(await sessionsOf(email)).toEqual([claims.sid]);
+  });
+
   it('rotates the refresh token on every use and retires the old one', async () => {
     const email = uniqueEmail();
     await createConfirmedUser(service, email, PASSWORD);

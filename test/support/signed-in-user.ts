@@ -18,6 +18,6 @@ export async function signedInUser(app: INestApplication, email: string): Promis
   const user = await inTransaction(em, (tx) => app.get(UsersRepository).insertIfEmailFree(tx, email, 'not-a-password-hash'));
   if (!user) throw new Error(`${email} exists already`);
   await em.getConnection().execute('UPDATE users SET email_confirmed_at = now() WHERE id = ?', [user.id]);
-  const { access_token } = await app.get(AccessTokenService).issue({ id: user.id, email }, randomUUID());
+  const { access_token } = app.get(AccessTokenService).issue({ id: user.id, email }, randomUUID());
   return { id: user.id, email, jwt: { authorization: `Bearer ${access_token}` } };
 }

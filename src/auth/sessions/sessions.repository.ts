@@ -4,6 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity, SessionRevokedReason } from './session.entity';
 
+/**
+ * A session about to be opened. Its id is chosen by the caller, so that what names the session (the
+ * access token) can be made before the row exists.
+ */
+export type NewSession = Pick<SessionEntity, 'id' | 'userId' | 'expiresAt' | 'userAgent' | 'ip' | 'createdAt'>;
+
 /** Every query on sessions. Methods take the caller's transaction. */
 @Injectable()
 export class SessionsRepository {
@@ -12,23 +18,17 @@ export class SessionsRepository {
    * atomic on its own, so a login needs no BEGIN … COMMIT around two inserts: one round trip to
    * the database instead of four.
    */
-  async open(
-    em: EntityManager,
-    session: Pick<SessionEntity, 'userId' | 'expiresAt' | 'userAgent' | 'ip' | 'createdAt'>,
-    firstToken: Pick<RefreshTokenEntity, 'tokenHash'>,
-  ): Promise<SessionEntity> {
-    const entity = em.create(SessionEntity, session, { persist: false });
+  async open(em: EntityManager, session: NewSession, firstToken: Pick<RefreshTokenEntity, 'tokenHash'>): Promise<void> {
     await em.getConnection().execute(
       `WITH session AS (
          INSERT INTO sessions (id, user_id, created_at, expires_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?) RETURNING id, created_at, expires_at
        )
        INSERT INTO refresh_tokens (id, token_hash, session_id, parent_id, created_at, expires_at)
        SELECT ?, ?, session.id, NULL, session.created_at, session.expires_at FROM session`,
-      [entity.id, entity.userId, entity.createdAt, entity.expiresAt, entity.userAgent, entity.ip, randomUUID(), firstToken.tokenHash],
+      [session.id, session.userId, session.createdAt, session.expiresAt, session.userAgent, session.ip, randomUUID(), firstToken.tokenHash],
       'run',
       em.getTransactionContext(),
     );
-    return entity;
   }
 
   /**

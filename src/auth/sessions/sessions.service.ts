@@ -1,29 +1,37 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Principal } from '../../common/auth/principal';
 import { AppError } from '../../common/errors/app-error';
 import { Clock } from '../../common/time/clock';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
+import { UserEntity } from '../../users/user.entity';
 import { UsersRepository } from '../../users/users.repository';
 import { SessionLoginDto } from '../dto/session-login.dto';
 import { LogoutScope } from '../dto/session-logout-query.dto';
 import { SessionResponseDto } from '../dto/session-response.dto';
 import { PasswordHasher } from '../passwords/password-hasher';
 import { SecretTokens } from '../secrets/secret-tokens';
-import { AccessTokenService } from '../tokens/access-token.service';
+import { AccessTokenService, IssuedAccessToken } from '../tokens/access-token.service';
 import { ClientInfo } from './client-info';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { decideRefresh, RefreshDecision } from './refresh-decision';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { SessionEntity } from './session.entity';
 import { toSessionResponse } from './session.mapper';
-import { SessionsRepository } from './sessions.repository';
+import { NewSession, SessionsRepository } from './sessions.repository';
 import { inTransaction } from '../../database/transaction';
 
 /** A replay follows the chain this many links at most; a real client never gets near it. */
 const MAX_REPLAY_HOPS = 32;
+
+interface PreparedSession {
+  session: NewSession;
+  refreshToken: string;
+  refreshTokenHash: string;
+  access: IssuedAccessToken;
+}
 
 type RefreshOutcome =
   | { ok: true; session: SessionEntity; refreshToken: string }
@@ -48,10 +56,20 @@ export class SessionsService {
 
   async login({ email, password }: SessionLoginDto, client: ClientInfo): Promise<SessionResponseDto> {
     const user = await this.users.findByEmail(email);
-    // Unknown email and wrong password cost one argon2 verification each and answer the same body.
-    const passwordMatches = user ? await this.passwords.verify(user.passwordHash, password) : await this.passwords.verifyNothing(password);
-    if (!user || !passwordMatches) {
-      this.logFailedLogin(email, user ? 'wrong_password' : 'unknown_email');
+    if (!user) {
+      // An unknown email costs one argon2 verification too, and answers what a wrong password does.
+      await this.passwords.verifyNothing(password);
+      this.logFailedLogin(email, 'unknown_email');
+      throw new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
+    }
+    // The hash runs on the thread pool, several milliseconds during which the event loop would
+    // wait. It prepares the answer meanwhile (the session's id, its refresh token, the signed
+    // access token), so a login waits for the hash and then for one insert. What is prepared for a
+    // wrong password is dropped: nothing of it is stored or sent.
+    const verified = this.passwords.verify(user.passwordHash, password);
+    const prepared = this.prepareSession(user, client);
+    if (!(await verified)) {
+      this.logFailedLogin(email, 'wrong_password');
       throw new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
     }
     if (!user.emailConfirmedAt) {
@@ -59,15 +77,17 @@ export class SessionsService {
       throw new AppError('EMAIL_NOT_VERIFIED', 'Confirm your email address before logging in');
     }
 
+    await this.sessions.open(this.em.fork(), prepared.session, { tokenHash: prepared.refreshTokenHash });
+    return toSessionResponse(user, prepared.access, prepared.refreshToken);
+  }
+
+  /** Everything a successful login answers, ready before the session is stored. */
+  private prepareSession(user: UserEntity, client: ClientInfo): PreparedSession {
     const now = this.clock.now();
-    const { token: refreshToken, hash } = this.secrets.generate();
-    const session = await this.sessions.open(
-      this.em.fork(),
-      { userId: user.id, createdAt: now, expiresAt: this.sessionExpiry(now), userAgent: client.userAgent, ip: client.ip },
-      { tokenHash: hash },
-    );
-    const access = await this.accessTokens.issue({ id: user.id, email: user.email }, session.id);
-    return toSessionResponse(user, access, refreshToken);
+    const session: NewSession = { id: randomUUID(), userId: user.id, createdAt: now, expiresAt: this.sessionExpiry(now), userAgent: client.userAgent, ip: client.ip };
+    const { token: refreshToken, hash: refreshTokenHash } = this.secrets.generate();
+    const access = this.accessTokens.issue({ id: user.id, email: user.email }, session.id);
+    return { session, refreshToken, refreshTokenHash, access };
   }
 
   /**
@@ -89,7 +109,7 @@ export class SessionsService {
     }
     const user = await this.users.findById(outcome.session.userId);
     if (!user) throw AppError.invalidToken('Invalid or expired refresh token');
-    const access = await this.accessTokens.issue({ id: user.id, email: user.email }, outcome.session.id);
+    const access = this.accessTokens.issue({ id: user.id, email: user.email }, outcome.session.id);
     return toSessionResponse(user, access, outcome.refreshToken);
   }
 

@@ -30,7 +30,7 @@ export class AccessTokenService {
     this.ttlSeconds = config.tokens.accessTtlSeconds;
   }
 
-  async issue(user: { id: string; email: string }, sessionId: string): Promise<IssuedAccessToken> {
+  issue(user: { id: string; email: string }, sessionId: string): IssuedAccessToken {
     const { kid, privateKey } = this.keys.signingKey();
     const iat = Math.floor(Date.now() / 1000);
     const exp = iat + this.ttlSeconds;
