@@ -4,6 +4,11 @@ import { AuthenticatedUser } from '../common/auth/principal';
 import { UserEntity } from './user.entity';
 
 /** Every query on users. Methods that write take the caller's transaction. */
+/** A user as login needs it: who it is, and the password hash to verify against. */
+export interface LoginAccount extends AuthenticatedUser {
+  passwordHash: string;
+}
+
 @Injectable()
 export class UsersRepository {
   constructor(private readonly em: EntityManager) {}
@@ -21,18 +26,21 @@ export class UsersRepository {
       'SELECT id, email, email_confirmed_at, created_at, updated_at FROM users WHERE id = ?',
       [id],
     );
-    if (rows.length === 0) return null;
-    const row = rows[0];
-    return {
-      id: row.id,
-      email: row.email,
-      emailConfirmedAt: row.email_confirmed_at === null ? null : new Date(row.email_confirmed_at),
-      createdAt: new Date(row.created_at),
-      updatedAt: new Date(row.updated_at),
-    };
+    return rows.length === 0 ? null : toAuthenticatedUser(rows[0]);
   }
 
-  /** Confirms the address; a confirmed one keeps the time it was first confirmed. */
+  /**
+   * What a login checks, as a plain record: one statement, no unit of work, no entity to hydrate
+   * (that was a third of the look-up's time, on the path every login waits on). `email` as for
+   * `findByEmail`.
+   */
+  async findLoginAccount(email: string): Promise<LoginAccount | null> {
+    const rows = await this.em
+      .getConnection()
+      .execute<Record<string, any>[]>('SELECT id, email, email_confirmed_at, created_at, updated_at, password_hash FROM users WHERE lower(email) = ?', [email]);
+    return rows.length === 0 ? null : { ...toAuthenticatedUser(rows[0]), passwordHash: rows[0].password_hash };
+  }
+
   async confirmEmail(em: EntityManager, id: string, now: Date): Promise<void> {
     await em.nativeUpdate(UserEntity, { id, emailConfirmedAt: null }, { emailConfirmedAt: now, updatedAt: now });
   }
@@ -75,4 +83,14 @@ export class UsersRepository {
     );
     return rows.length === 0 ? null : em.map(UserEntity, rows[0]);
   }
+}
+
+function toAuthenticatedUser(row: Record<string, any>): AuthenticatedUser {
+  return {
+    id: row.id,
+    email: row.email,
+    emailConfirmedAt: row.email_confirmed_at === null ? null : new Date(row.email_confirmed_at),
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
 }

@@ -6,8 +6,7 @@ import { AppError } from '../../common/errors/app-error';
 import { Clock } from '../../common/time/clock';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { UserEntity } from '../../users/user.entity';
-import { UsersRepository } from '../../users/users.repository';
+import { LoginAccount, UsersRepository } from '../../users/users.repository';
 import { SessionLoginDto } from '../dto/session-login.dto';
 import { LogoutScope } from '../dto/session-logout-query.dto';
 import { SessionResponseDto } from '../dto/session-response.dto';
@@ -55,7 +54,7 @@ export class SessionsService {
   ) {}
 
   async login({ email, password }: SessionLoginDto, client: ClientInfo): Promise<SessionResponseDto> {
-    const user = await this.users.findByEmail(email);
+    const user = await this.users.findLoginAccount(email);
     if (!user) {
       // An unknown email costs one argon2 verification too, and answers what a wrong password does.
       await this.passwords.verifyNothing(password);
@@ -77,12 +76,13 @@ export class SessionsService {
       throw new AppError('EMAIL_NOT_VERIFIED', 'Confirm your email address before logging in');
     }
 
-    await this.sessions.open(this.em.fork(), prepared.session, { tokenHash: prepared.refreshTokenHash });
+    // One statement on its own: no unit of work to fork.
+    await this.sessions.open(this.em, prepared.session, { tokenHash: prepared.refreshTokenHash });
     return toSessionResponse(user, prepared.access, prepared.refreshToken);
   }
 
   /** Everything a successful login answers, ready before the session is stored. */
-  private prepareSession(user: UserEntity, client: ClientInfo): PreparedSession {
+  private prepareSession(user: LoginAccount, client: ClientInfo): PreparedSession {
     const now = this.clock.now();
     const session: NewSession = { id: randomUUID(), userId: user.id, createdAt: now, expiresAt: this.sessionExpiry(now), userAgent: client.userAgent, ip: client.ip };
     const { token: refreshToken, hash: refreshTokenHash } = this.secrets.generate();
