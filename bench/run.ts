@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { measureArgon2Ms, median } from './argon2';
+import { ARGON2_BESIDE_SAMPLES, argon2Samples, measureArgon2Ms, median } from './argon2';
 import { loadServiceFastify } from './baseline-server';
 import type { ServiceSnapshot } from './ipc';
 import { TestSmtpServer } from '../test/support/smtp';
@@ -182,10 +182,11 @@ async function main(): Promise<number> {
         const measure = await measureScenario(entry, { service, baseline, options, baselineWarmup });
         reports[index].rounds.push(measure);
         const cpu = measure.cpuMicrosPerRequest;
+        const hash = measure.argon2Ms === undefined ? '' : `; p50 ${measure.result.p50Ms.toFixed(1)} ms, ${(measure.result.p50Ms / measure.argon2Ms).toFixed(2)}× a hash beside it (${measure.argon2Ms.toFixed(1)} ms)`;
         progress(
           `round ${round} ${entry.scenario.name}: ${Math.round(measure.result.requestsPerSecond)} req/s, ` +
             `${measure.ratio.toFixed(2)}× baseline (${Math.round(measure.baseline.requestsPerSecond)} req/s); ` +
-            `${Math.round(cpu.service)} µs CPU/req, ${measure.cpuRatio.toFixed(2)}× baseline (${Math.round(cpu.baseline)} µs)`,
+            `${Math.round(cpu.service)} µs CPU/req, ${measure.cpuRatio.toFixed(2)}× baseline (${Math.round(cpu.baseline)} µs)${hash}`,
         );
       }
     }
@@ -286,6 +287,8 @@ async function measureScenario(
   try {
     if (!entry.background) await warmUp();
     const pairs: Array<{ baseline: TimedRun; service: TimedRun }> = [];
+    // The hash the scenario is held against, timed on the machine as it is now, before and after.
+    const hashes = entry.scenario.againstArgon2 ? await argon2Samples(ARGON2_BESIDE_SAMPLES, 1) : [];
     for (let slice = 0; slice < slices; slice++) {
       const baselineRun = await timedRun(baseline, baselineSpec);
       if (entry.background && slice === 0) {
@@ -294,6 +297,7 @@ async function measureScenario(
       }
       pairs.push({ baseline: baselineRun, service: await timedRun(service, spec, background) });
     }
+    if (entry.scenario.againstArgon2) hashes.push(...(await argon2Samples(ARGON2_BESIDE_SAMPLES, 0)));
     const sql = options.countSql ? await countingPass(service, { ...spec, durationSeconds: COUNTING_SECONDS }, background) : undefined;
     return {
       result: mergeSlices(pairs.map((pair) => pair.service.result)),
@@ -306,6 +310,7 @@ async function measureScenario(
       cpuRatio: median(pairs.map((pair) => pair.baseline.cpuMicrosPerRequest / pair.service.cpuMicrosPerRequest)),
       sql,
       background: await background?.stop(),
+      argon2Ms: hashes.length > 0 ? median(hashes) : undefined,
     };
   } finally {
     await background?.stop();
