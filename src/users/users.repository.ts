@@ -3,12 +3,12 @@ import { Injectable } from '@nestjs/common';
 import { AuthenticatedUser } from '../common/auth/principal';
 import { UserEntity } from './user.entity';
 
-/** Every query on users. Methods that write take the caller's transaction. */
 /** A user as login needs it: who it is, and the password hash to verify against. */
 export interface LoginAccount extends AuthenticatedUser {
   passwordHash: string;
 }
 
+/** Every query on users. Methods that write take the caller's transaction. */
 @Injectable()
 export class UsersRepository {
   constructor(private readonly em: EntityManager) {}

@@ -65,9 +65,13 @@ export class SessionsService {
     // wait. It prepares the answer meanwhile (the session's id, its refresh token, the signed
     // access token), so a login waits for the hash and then for one insert. What is prepared for a
     // wrong password is dropped: nothing of it is stored or sent.
-    const verified = this.passwords.verify(user.passwordHash, password);
-    const prepared = this.prepareSession(user, client);
-    if (!(await verified)) {
+    // Both settle before anything is decided, so neither can fail unobserved.
+    const [passwordMatches, prepared] = await Promise.all([
+      this.passwords.verify(user.passwordHash, password),
+      // Started once the hash has been handed to the thread pool.
+      Promise.resolve().then(() => this.prepareSession(user, client)),
+    ]);
+    if (!passwordMatches) {
       this.logFailedLogin(email, 'wrong_password');
       throw new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
     }
