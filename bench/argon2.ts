@@ -7,18 +7,23 @@ export const ARGON2_PARAMETERS = { memoryCost: 19_456, timeCost: 2, parallelism:
 /** Hashes timed before, and as many after, each run of a scenario held against argon2. */
 export const ARGON2_BESIDE_SAMPLES = 10;
 
-/** Median wall time of one argon2id hash on this machine, one at a time, after two unmeasured. */
+/**
+ * Hashes run unmeasured first in each new process: one per libuv thread (4 by default), since each
+ * thread's first 19 MiB allocation faults its pages in, and the hashes go to whichever thread is free.
+ */
+const WARM_UP_HASHES = 4;
+
+/** Median wall time of one argon2id hash on this machine, one at a time, after the warm-up ones. */
 export async function measureArgon2Ms(samples = 20): Promise<number> {
   return median(await argon2Samples(samples));
 }
 
 /**
  * Wall times (ms) of `samples` argon2id hashes, one at a time, after `unmeasured` more, each time in
- * a new process. The benchmark's own process is not fit for it once it has driven load: after a
- * 5 s autocannon run in one process, its hashes spent 3.2–4.7 ms per hash in the kernel (page
- * faults) against 2.2 before, so the reference would have grown with the benchmark's own work.
+ * a new process: every reference is then timed the same way, whatever the benchmark's own process
+ * has done before (driven load, held its results).
  */
-export function argon2Samples(samples: number, unmeasured = 2): Promise<number[]> {
+export function argon2Samples(samples: number, unmeasured = WARM_UP_HASHES): Promise<number[]> {
   return new Promise((resolve, reject) => {
     const child = fork(__filename, [String(samples), String(unmeasured)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let times: number[] | undefined;

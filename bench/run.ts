@@ -288,7 +288,7 @@ async function measureScenario(
     if (!entry.background) await warmUp();
     const pairs: Array<{ baseline: TimedRun; service: TimedRun }> = [];
     // The hash the scenario is held against, timed on the machine as it is now, before and after.
-    const hashes = entry.scenario.againstArgon2 ? await argon2Samples(ARGON2_BESIDE_SAMPLES, 1) : [];
+    const hashes = entry.scenario.againstArgon2 ? await argon2Samples(ARGON2_BESIDE_SAMPLES) : [];
     for (let slice = 0; slice < slices; slice++) {
       const baselineRun = await timedRun(baseline, baselineSpec);
       if (entry.background && slice === 0) {
@@ -297,7 +297,7 @@ async function measureScenario(
       }
       pairs.push({ baseline: baselineRun, service: await timedRun(service, spec, background) });
     }
-    if (entry.scenario.againstArgon2) hashes.push(...(await argon2Samples(ARGON2_BESIDE_SAMPLES, 0)));
+    if (entry.scenario.againstArgon2) hashes.push(...(await argon2Samples(ARGON2_BESIDE_SAMPLES)));
     const sql = options.countSql ? await countingPass(service, { ...spec, durationSeconds: COUNTING_SECONDS }, background) : undefined;
     return {
       result: mergeSlices(pairs.map((pair) => pair.service.result)),
