@@ -3,6 +3,9 @@ import { Injectable } from '@nestjs/common';
 import { AuthenticatedUser } from '../common/auth/principal';
 import { UserEntity } from './user.entity';
 
+/** The columns `toAuthenticatedUser` reads. */
+const AUTHENTICATED_USER_COLUMNS = 'id, email, email_confirmed_at, created_at, updated_at';
+
 /** A user as login needs it: who it is, and the password hash to verify against. */
 export interface LoginAccount extends AuthenticatedUser {
   passwordHash: string;
@@ -23,7 +26,7 @@ export class UsersRepository {
    */
   async findAuthenticatedById(id: string): Promise<AuthenticatedUser | null> {
     const rows = await this.em.getConnection().execute<Record<string, any>[]>(
-      'SELECT id, email, email_confirmed_at, created_at, updated_at FROM users WHERE id = ?',
+      `SELECT ${AUTHENTICATED_USER_COLUMNS} FROM users WHERE id = ?`,
       [id],
     );
     return rows.length === 0 ? null : toAuthenticatedUser(rows[0]);
@@ -37,10 +40,11 @@ export class UsersRepository {
   async findLoginAccount(email: string): Promise<LoginAccount | null> {
     const rows = await this.em
       .getConnection()
-      .execute<Record<string, any>[]>('SELECT id, email, email_confirmed_at, created_at, updated_at, password_hash FROM users WHERE lower(email) = ?', [email]);
+      .execute<Record<string, any>[]>(`SELECT ${AUTHENTICATED_USER_COLUMNS}, password_hash FROM users WHERE lower(email) = ?`, [email]);
     return rows.length === 0 ? null : { ...toAuthenticatedUser(rows[0]), passwordHash: rows[0].password_hash };
   }
 
+  /** Confirms the address; a confirmed one keeps the time it was first confirmed. */
   async confirmEmail(em: EntityManager, id: string, now: Date): Promise<void> {
     await em.nativeUpdate(UserEntity, { id, emailConfirmedAt: null }, { emailConfirmedAt: now, updatedAt: now });
   }
