@@ -6,8 +6,10 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { answerFromPrincipalAtOnce } from './common/auth/answered-from-principal';
 import { AppError } from './common/errors/app-error';
 import { AppModule } from './app.module';
+import { CombinedAuthGuard } from './auth/guards/combined-auth.guard';
 import { AppConfig } from './config/app-config';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { CORS_VARY, corsHook } from './common/http/cors';
@@ -112,6 +114,10 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig): Pr
   // The combined guard sets `user` on every authenticated request. Declared here, every request
   // object has it from the start, and all of them keep one shape.
   fastify.decorateRequest('user', null);
+
+  // Routes declared @AnsweredFromPrincipal answer a caller the guard knows without Nest's
+  // per-request pipeline; this hook sees the routes as Nest registers them, in app.init().
+  fastify.addHook('onRoute', answerFromPrincipalAtOnce(() => app.get(CombinedAuthGuard)));
 
   // One hook for what every response carries: the fixed security headers and the request id.
   // The id is not carried through the request's async work (an AsyncLocalStorage would, at the

@@ -25,7 +25,8 @@ import { AccessTokenService } from './tokens/access-token.service';
     SigningKeyRing,
     AccessTokenService,
     JwtStrategy,
-    { provide: APP_GUARD, useClass: CombinedAuthGuard },
+    CombinedAuthGuard,
+    { provide: APP_GUARD, useExisting: CombinedAuthGuard },
   ],
   exports: [AccessTokenService, AuthStrategyRegistry, SigningKeysService, SigningKeyRing],
 })

@@ -53,6 +53,11 @@ export class RateLimiterService implements OnApplicationShutdown {
     await this.count(policy, key, cost);
   }
 
+  /** True when counts are kept in this process (no Redis): consumeInMemory then always counts. */
+  get countsInMemory(): boolean {
+    return this.memory !== undefined;
+  }
+
   /**
    * The hot-path form for in-memory counts: synchronous, and nothing made unless over the limit.
    * True when counted; false when the store is shared (Redis), and the caller then uses `consume`.

@@ -1,11 +1,13 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { sign } from 'jsonwebtoken';
+import { CombinedAuthGuard } from '../../src/auth/guards/combined-auth.guard';
 import { SigningKeyRing } from '../../src/auth/keys/signing-key-ring';
 import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
 import { UsersRepository } from '../../src/users/users.repository';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { startTestApp, TestApp } from '../support/test-app';
+import { signedInUser } from '../support/signed-in-user';
+import { startTestApp, TestApp, TestResponse } from '../support/test-app';
 
 /**
  * The verified-token and user caches make a credential seen before cost no database read;
@@ -71,6 +73,56 @@ describe('authentication caches (two instances, one database)', () => {
       for (let i = 0; i < 20; i++) expect((await me(first, access_token)).status).toBe(200);
     });
     expect(statements).toEqual([]);
+  });
+
+  it('answers a credential seen before without Nest, exactly as Nest does', async () => {
+    const user = await signedInUser(first.app, `at-once-${randomUUID()}@example.com`);
+    const newKey = async () => (await first.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'at once' } })).body.key as string;
+    // Credentials never seen: a token of its own (the one that made the keys is known already),
+    // and a key for each header (a key is known by its value, whichever header brought it).
+    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
+    const credentials: Record<string, string>[] = [{ authorization: `Bearer ${access_token}` }, { 'x-api-key': await newKey() }, { authorization: `Bearer ${await newKey()}` }];
+    const guard = first.app.get(CombinedAuthGuard);
+    const throughNest = jest.spyOn(guard, 'canActivate');
+    const admittedAtOnce = jest.spyOn(guard, 'admitAtOnce');
+    // Headers that differ between any two responses.
+    const comparable = (response: TestResponse) => ({
+      status: response.status,
+      text: response.text,
+      headers: [...response.headers].filter(([name]) => name !== 'x-request-id' && name !== 'date'),
+    });
+    try {
+      for (const headers of credentials) {
+        throughNest.mockClear();
+        const first_ = await first.request('GET', '/users/me', { headers });
+        // The first sight of the credential is decided by canActivate: Nest's pipeline.
+        expect(throughNest).toHaveBeenCalledTimes(1);
+        const again = await first.request('GET', '/users/me', { headers });
+        expect(throughNest).toHaveBeenCalledTimes(1);
+        expect(admittedAtOnce).toHaveLastReturnedWith(expect.objectContaining({ user: expect.objectContaining({ id: user.id }) }));
+        expect(first_.status).toBe(200);
+        expect(JSON.parse(again.text)).toMatchObject({ id: user.id, email: user.email });
+        expect(comparable(again)).toEqual(comparable(first_));
+      }
+      // A JWT-only route is not answered at once: it still goes through canActivate.
+      throughNest.mockClear();
+      expect((await first.request('GET', '/auth/api-keys', { headers: user.jwt })).status).toBe(200);
+      expect(throughNest).toHaveBeenCalledTimes(1);
+    } finally {
+      throughNest.mockRestore();
+      admittedAtOnce.mockRestore();
+    }
+  });
+
+  it('answers HEAD on a route answered at once as GET, without a body', async () => {
+    const user = await signedInUser(first.app, `head-${randomUUID()}@example.com`);
+    const url = `${first.baseUrl}/users/me`;
+    const get = await fetch(url, { headers: user.jwt });
+    const head = await fetch(url, { method: 'HEAD', headers: user.jwt });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+    expect(head.headers.get('content-length')).toBe(get.headers.get('content-length'));
+    expect(await head.text()).toBe('');
   });
 
   it('stops accepting a cached token the moment it expires', async () => {

@@ -5,6 +5,7 @@ import { AppError } from '../../src/common/errors/app-error';
 import { RateLimit } from '../../src/rate-limit/rate-limit.decorator';
 import { TestRedisServer } from '../support/redis-server';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { signedInUser } from '../support/signed-in-user';
 import { startTestApp, TestApp } from '../support/test-app';
 
 class ProbeBody {
@@ -55,11 +56,30 @@ const LIMITS = {
   RATE_LIMIT_MAIL_IP: '1000/60',
   RATE_LIMIT_MAIL_EMAIL: '3/60',
   RATE_LIMIT_REFRESH_IP: '4/2',
+  RATE_LIMIT_API_KEY: '3/60',
   FAILED_LOGIN_COST: '5',
   TRUST_PROXY: 'true',
 };
 
 const from = (ip: string) => ({ 'x-forwarded-for': ip });
+
+/**
+ * Calls `/users/me` with a new API key until the per-key limit (3 a minute) refuses it: the first
+ * call goes through Nest's pipeline, the next ones, where the store is in memory, are answered at
+ * once (@AnsweredFromPrincipal); both count, and the refusal has the contract's shape.
+ */
+async function expectKeyLimited(service: TestApp, email: string): Promise<void> {
+  const user = await signedInUser(service.app, email);
+  const created = await service.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'limited' } });
+  const headers = { 'x-api-key': created.body.key };
+  const statuses = [];
+  for (let i = 0; i < 3; i++) statuses.push((await service.request('GET', '/users/me', { headers })).status);
+  expect(statuses).toEqual([200, 200, 200]);
+  const limited = await service.request('GET', '/users/me', { headers });
+  expect(limited.status).toBe(429);
+  expect(limited.body).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
+  expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+}
 
 /** Waits until `service` counts in Redis again: fail-open answers carry no rate-limit headers. */
 async function untilCountedInRedis(service: TestApp, timeoutMs = 10_000): Promise<void> {
@@ -118,6 +138,10 @@ describe('rate limits (in memory)', () => {
     const limited = await service.request('POST', '/probe/mail', { body: { email: 'VICTIM@x.test' }, headers: from('198.51.100.4') });
     expect(limited.status).toBe(429);
     expect(limited.body.code).toBe('RATE_LIMITED');
+  });
+
+  it('limits authenticated requests per API key, also those answered without Nest', async () => {
+    await expectKeyLimited(service, 'key-limit@x.test');
   });
 
   it('resets when the window ends', async () => {
@@ -181,6 +205,10 @@ describe('rate limits in Redis', () => {
     const limited = await second.request('POST', '/probe/mail', { body, headers: ip });
     expect(limited.status).toBe(429);
     expect(limited.body.code).toBe('RATE_LIMITED');
+  });
+
+  it('limits authenticated requests per API key through Nest', async () => {
+    await expectKeyLimited(first, 'key-limit-redis@x.test');
   });
 
   it('fails open, logging at error, while Redis is down, and counts in Redis again once it is back', async () => {

@@ -284,6 +284,50 @@ describe('CombinedAuthGuard', () => {
     expect(JSON.stringify(warn.mock.calls)).not.toContain('secret-token-value');
   });
 
+  describe('admitAtOnce (routes answered without Nest)', () => {
+    const known = (token: string) => (token === 'good-jwt' ? jwtPrincipal : undefined);
+    const knownKey = (key: string) => (key === 'atiru_good' ? apiKeyPrincipal : undefined);
+    const request = (headers: Record<string, string>, ip = '192.0.2.1') => ({ headers, ip, method: 'GET', url: '/probe/any' }) as any;
+
+    it('admits a credential known from memory, sets the principal and counts its use, running no strategy', () => {
+      const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_API_KEY: '1/60' }, { 'api-key-header': knownKey });
+      const first = request({ 'x-api-key': 'atiru_good' });
+      expect(guard.admitAtOnce(first, 'any')).toBe(apiKeyPrincipal);
+      expect(first.user).toBe(apiKeyPrincipal);
+      expect(ran).toEqual([]);
+      // The one use allowed was counted: the next one is refused, as canActivate would.
+      expect(() => guard.admitAtOnce(request({ 'x-api-key': 'atiru_good' }), 'any')).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
+    });
+
+    it('leaves to canActivate, having done nothing, whatever memory cannot decide', () => {
+      const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_API_KEY: '1/60' }, { jwt: known, 'api-key-header': knownKey });
+      for (const headers of [{}, { authorization: 'Bearer other-jwt' }, { authorization: 'Bearer atiru_good' }] as Record<string, string>[]) {
+        const unknown = request(headers);
+        expect(guard.admitAtOnce(unknown, 'any')).toBeUndefined();
+        expect(unknown.user).toBeUndefined();
+      }
+      // An API key on a JWT-only route: canActivate answers JWT_REQUIRED; nothing is counted here.
+      expect(guard.admitAtOnce(request({ 'x-api-key': 'atiru_good' }), 'jwt')).toBeUndefined();
+      expect(guard.admitAtOnce(request({ authorization: 'Bearer good-jwt' }), 'jwt')).toBe(jwtPrincipal);
+      expect(guard.admitAtOnce(request({ 'x-api-key': 'atiru_good' }), 'any')).toBe(apiKeyPrincipal);
+      expect(ran).toEqual([]);
+    });
+
+    it('leaves a blocked client to canActivate, which refuses it', async () => {
+      const { guard } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_AUTH_FAILURE_IP: '1/60' }, { jwt: known });
+      await expect(call(guard, 'any', { authorization: 'Bearer guess' }).result).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
+      await expect(call(guard, 'any', { authorization: 'Bearer guess' }).result).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      expect(guard.admitAtOnce(request({ authorization: 'Bearer good-jwt' }), 'any')).toBeUndefined();
+      expect(guard.admitAtOnce(request({ authorization: 'Bearer good-jwt' }, '192.0.2.2'), 'any')).toBe(jwtPrincipal);
+    });
+
+    it('leaves every request to canActivate when rate limits are counted in Redis', () => {
+      const { guard } = setUp([jwt()], {}, { jwt: known });
+      Object.defineProperty((guard as any).limiter, 'countsInMemory', { get: () => false });
+      expect(guard.admitAtOnce(request({ authorization: 'Bearer good-jwt' }), 'any')).toBeUndefined();
+    });
+  });
+
   describe('failed authentications per client IP', () => {
     it('answers 429 once an address is over the limit, even for a good credential, and other addresses are unaffected', async () => {
       const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_AUTH_FAILURE_IP: '3/60' });

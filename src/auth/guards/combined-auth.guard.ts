@@ -72,6 +72,24 @@ export class CombinedAuthGuard implements CanActivate {
     return outcome instanceof Promise ? outcome.then((settled) => this.admit(request, policy, settled)) : this.admit(request, policy, outcome);
   }
 
+  /**
+   * Admits the request at once when memory alone decides it: a credential seen before, from a
+   * client that is not blocked, meeting `policy`, with its uses counted in memory. Then
+   * `request.user` is set and the principal returned, with the effects canActivate has on the
+   * same request. Otherwise undefined, having done nothing: only canActivate can decide. Throws
+   * RATE_LIMITED, as canActivate does, when a use is over its limit.
+   */
+  admitAtOnce(request: GuardedRequest, policy: Exclude<AuthPolicy, 'public'>): Principal | undefined {
+    if (this.blockedUntil.size > 0 && this.blockedUntil.has(request.ip)) return undefined;
+    if (!this.limiter.countsInMemory) return undefined;
+    const principal = this.fromMemory(request);
+    if (principal === undefined || (policy === 'jwt' && principal.method !== 'jwt')) return undefined;
+    // Counted in memory: countUse decides here and now (undefined), or throws.
+    this.countUse(principal);
+    request.user = principal;
+    return principal;
+  }
+
   private admit(request: GuardedRequest, policy: AuthPolicy, outcome: ChainOutcome): boolean | Promise<boolean> {
     if (outcome.principal === undefined) {
       return this.countFailure(request.ip).then(() => {
