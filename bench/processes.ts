@@ -92,8 +92,6 @@ export interface ServiceOptions {
   databaseUrl: string;
   /** Where the service delivers its mail: the benchmark's sink. */
   smtpUrl: string;
-  /** Count SQL statements from the start (seeding included); the benchmark switches it later. */
-  countSql: boolean;
   /** The service's own log (warnings and errors) goes here rather than to the terminal. */
   logFile: string;
 }
@@ -125,7 +123,6 @@ export async function startService(options: ServiceOptions): Promise<ServiceServ
       PUBLIC_URL: baseUrl,
       DATABASE_URL: options.databaseUrl,
       SMTP_URL: options.smtpUrl,
-      BENCH_SQL_COUNTERS: options.countSql ? '1' : '0',
     },
     stdio: ['ignore', log, log, 'ipc'],
   });
