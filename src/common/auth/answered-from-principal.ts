@@ -14,7 +14,8 @@ const JSON_BODY = 'application/json; charset=utf-8';
 
 /**
  * Declares a route whose answer is `render(principal)` and nothing else: no body, no parameter but
- * the caller, no interceptor, pipe or side effect, and a JWT or an API key to call it. The handler
+ * the caller, no side effect, no interceptor, pipe or guard of its own (the answers given at once
+ * would not run them), and a JWT or an API key to call it. The handler
  * returns `render(principal)` itself, and Nest runs it as any other; but when the combined guard
  * can admit a request at once (`admitAtOnce`: a credential it knows from memory), Fastify's
  * handler answers with the same body, headers and status without Nest's per-request pipeline,
@@ -44,7 +45,9 @@ export function answerFromPrincipalAtOnce(guard: () => AtOnceAdmission): (route:
     route.handler = function answerAtOnce(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
       const principal = (admission ??= guard()).admitAtOnce(request, 'any');
       if (principal === undefined) return throughNest.call(this, request, reply);
-      return reply.header('content-type', JSON_BODY).send(render(principal));
+      reply.header('content-type', JSON_BODY).send(render(principal));
+      // Nothing returned: Fastify sends what a synchronous handler returns, and sending the reply
+      // again would only build an FST_ERR_REP_ALREADY_SENT error, stack trace and all, for the log.
     };
   };
 }
