@@ -265,20 +265,8 @@ async function measureScenario(
   context: { service: ServiceServer; baseline: ChildServer; options: Options; baselineWarmup: number },
 ): Promise<RoundMeasure> {
   const { service, baseline, options } = context;
-  const load = (
-    baseUrl: string,
-    scenario: Pick<Scenario, 'method' | 'path' | 'expectStatus' | 'connections'>,
-    variants: RequestVariant[],
-    durationSeconds: number,
-  ): LoadSpec => ({
-    baseUrl,
-    method: scenario.method,
-    path: scenario.path,
-    expectStatus: scenario.expectStatus,
-    variants,
-    connections: scenario.connections ?? options.connections,
-    durationSeconds,
-  });
+  const load = (baseUrl: string, scenario: LoadedScenario, variants: RequestVariant[], durationSeconds: number) =>
+    loadSpec(baseUrl, scenario, variants, durationSeconds, options);
   const slices = entry.background || entry.scenario.unsliced ? 1 : options.slices;
   const sliceSeconds = options.durationSeconds / slices;
 
@@ -319,6 +307,22 @@ async function measureScenario(
   } finally {
     await background?.stop();
   }
+}
+
+/** What a load needs of a scenario. */
+type LoadedScenario = Pick<Scenario, 'method' | 'path' | 'expectStatus' | 'connections'>;
+
+/** The load of `scenario`'s requests on `baseUrl`, on its own connection count or the run's. */
+function loadSpec(baseUrl: string, scenario: LoadedScenario, variants: RequestVariant[], durationSeconds: number, options: Options): LoadSpec {
+  return {
+    baseUrl,
+    method: scenario.method,
+    path: scenario.path,
+    expectStatus: scenario.expectStatus,
+    variants,
+    connections: scenario.connections ?? options.connections,
+    durationSeconds,
+  };
 }
 
 /**
@@ -369,24 +373,9 @@ async function timedRun(server: ChildServer, spec: LoadSpec, background?: Backgr
  * with counting off.
  */
 async function countingPass(service: ServiceServer, entry: Prepared, options: Options): Promise<SqlPass> {
-  const spec: LoadSpec = {
-    baseUrl: service.baseUrl,
-    method: entry.scenario.method,
-    path: entry.scenario.path,
-    expectStatus: entry.scenario.expectStatus,
-    variants: entry.variants,
-    connections: entry.scenario.connections ?? options.connections,
-    durationSeconds: COUNTING_SECONDS,
-  };
+  const spec = loadSpec(service.baseUrl, entry.scenario, entry.variants, COUNTING_SECONDS, options);
   const background = entry.background
-    ? startBackgroundLoad({
-        ...spec,
-        method: entry.background.scenario.method,
-        path: entry.background.scenario.path,
-        expectStatus: entry.background.scenario.expectStatus,
-        variants: entry.background.variants,
-        connections: entry.background.connections,
-      })
+    ? startBackgroundLoad({ ...loadSpec(service.baseUrl, entry.background.scenario, entry.background.variants, 0, options), connections: entry.background.connections })
     : undefined;
   try {
     await runLoad(spec);
