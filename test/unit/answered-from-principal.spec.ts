@@ -1,6 +1,10 @@
+import { EXCEPTION_FILTERS_METADATA, GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
 import type { RouteOptions } from 'fastify';
-import { AnsweredFromPrincipal, answerFromPrincipalAtOnce } from '../../src/common/auth/answered-from-principal';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AnsweredFromPrincipal, answerFromPrincipalAtOnce, RENDER_FROM_PRINCIPAL } from '../../src/common/auth/answered-from-principal';
 import { Principal } from '../../src/common/auth/principal';
 
 const principal: Principal = {
@@ -58,5 +62,47 @@ describe('answerFromPrincipalAtOnce', () => {
     const throughNest = route.handler;
     answerFromPrincipalAtOnce(() => ({ admitAtOnce: () => principal }))(route);
     expect(route.handler).toBe(throughNest);
+  });
+});
+
+/**
+ * The answers given at once skip whatever Nest would add to the route itself, so no route declared
+ * @AnsweredFromPrincipal may carry a guard, interceptor, pipe or exception filter of its own or of
+ * its controller, nor a parameter other than the request.
+ */
+describe('routes declared @AnsweredFromPrincipal in src', () => {
+  const ROUTE_LEVEL = [GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA, EXCEPTION_FILTERS_METADATA];
+
+  function declaredRoutes(): Array<{ name: string; controller: object; handler: (...args: unknown[]) => unknown }> {
+    const files = readdirSync(join(__dirname, '../../src'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.controller.ts'));
+    const routes = [];
+    for (const file of files) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      for (const exported of Object.values(require(join(__dirname, '../../src', file)) as Record<string, unknown>)) {
+        if (typeof exported !== 'function') continue;
+        for (const name of Object.getOwnPropertyNames(exported.prototype)) {
+          const handler = exported.prototype[name];
+          if (typeof handler === 'function' && Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, handler)?.[RENDER_FROM_PRINCIPAL]) {
+            routes.push({ name: `${exported.name}.${name}`, controller: exported, handler });
+          }
+        }
+      }
+    }
+    return routes;
+  }
+
+  it('finds GET /users/me among them', () => {
+    expect(declaredRoutes().map((route) => route.name)).toContain('UsersController.getCurrentUser');
+  });
+
+  it('carry nothing route-level that the answers given at once would skip', () => {
+    for (const { name, controller, handler } of declaredRoutes()) {
+      for (const key of ROUTE_LEVEL) {
+        expect([name, key, Reflect.getMetadata(key, handler) ?? Reflect.getMetadata(key, controller) ?? []]).toEqual([name, key, []]);
+      }
+      // Parameters are keyed `<type>:<index>`; only the request (`@Req()`) is handed over as it is.
+      const parameters = Object.keys(Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler.name) ?? {});
+      expect([name, parameters.filter((key) => !key.startsWith(`${RouteParamtypes.REQUEST}:`))]).toEqual([name, []]);
+    }
   });
 });

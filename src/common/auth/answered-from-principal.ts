@@ -8,7 +8,7 @@ import { Principal } from './principal';
 export type RenderFromPrincipal = (principal: Principal) => string;
 
 /** The route option (Fastify's `config`) that carries a route's renderer. */
-const RENDER_FROM_PRINCIPAL = 'atiru:render-from-principal';
+export const RENDER_FROM_PRINCIPAL = 'atiru:render-from-principal';
 
 const JSON_BODY = 'application/json; charset=utf-8';
 
