@@ -15,7 +15,7 @@ export interface RoundMeasure {
   cpuMicrosPerRequest: { service: number; baseline: number };
   /** Baseline's CPU per request over the service's: the median over slices, paired as for `ratio`. */
   cpuRatio: number;
-  /** The counting pass after the timed run; absent when SQL is not counted. */
+  /** The scenario's counting pass, once every timed run is done (on its last round); absent when SQL is not counted. */
   sql?: SqlPass;
   background?: LoadResult;
   /** For a scenario held against argon2: the median of the hashes timed right before and right after its run, in ms. */

@@ -7,7 +7,6 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { Client } from 'pg';
 import { ARGON2_BESIDE_SAMPLES, argon2Samples, measureArgon2Ms, median } from './argon2';
 import { loadServiceFastify } from './baseline-server';
 import type { ServiceSnapshot } from './ipc';
@@ -166,8 +165,10 @@ async function main(): Promise<number> {
         progress(`skipping ${scenario.name}: ${error.message}`);
       }
     }
+    await seeder.untilMailSent();
     await seeder.close();
-    await settle(database.url);
+    // The last sends' bookkeeping, and whatever the seeding's last requests left on the event loop.
+    await sleep(1000);
     progress('seeded, and the service is idle again: measuring');
 
     const reports: ScenarioReport[] = prepared.map((entry) => ({ scenario: entry.scenario, variants: entry.variants.length, rounds: [] }));
@@ -421,27 +422,6 @@ async function quiesce(service: ServiceServer, canSettle: boolean): Promise<Serv
     last = now;
   }
   return last;
-}
-
-/**
- * After seeding, waits for the service's own follow-up work to end: the registrations' mails,
- * which the outbox sends after the requests have been answered. Read from the database, so the
- * service need not count anything for it.
- */
-async function settle(databaseUrl: string): Promise<void> {
-  const db = new Client({ connectionString: databaseUrl });
-  await db.connect();
-  try {
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
-      const { rows } = await db.query<{ pending: string }>(`SELECT count(*) AS pending FROM mail_outbox WHERE status = 'pending'`);
-      if (rows[0].pending === '0') break;
-      await sleep(250);
-    }
-  } finally {
-    await db.end();
-  }
-  // The last sends' bookkeeping, and whatever the seeding's last requests left on the event loop.
-  await sleep(1000);
 }
 
 function total(counts: StatementCounts): number {

@@ -94,6 +94,19 @@ export class Seeder {
     return Array.from({ length: count }, () => `atiru_${base62(32)}${base62(6)}`);
   }
 
+  /**
+   * Waits until the mails the seeding's registrations queued have gone out: the outbox sends them
+   * after the requests have been answered, and the timed runs should not share the machine with it.
+   */
+  async untilMailSent(timeoutMs = 60_000): Promise<void> {
+    const db = await this.database();
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+      const { rows } = await db.query<{ pending: string }>(`SELECT count(*) AS pending FROM mail_outbox WHERE status = 'pending'`);
+      if (rows[0].pending === '0') return;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
   async close(): Promise<void> {
     await this.db?.end();
     this.db = undefined;

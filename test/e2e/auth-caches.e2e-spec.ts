@@ -94,15 +94,15 @@ describe('authentication caches (two instances, one database)', () => {
     try {
       for (const headers of credentials) {
         throughNest.mockClear();
-        const first_ = await first.request('GET', '/users/me', { headers });
+        const firstSight = await first.request('GET', '/users/me', { headers });
         // The first sight of the credential is decided by canActivate: Nest's pipeline.
         expect(throughNest).toHaveBeenCalledTimes(1);
         const again = await first.request('GET', '/users/me', { headers });
         expect(throughNest).toHaveBeenCalledTimes(1);
         expect(admittedAtOnce).toHaveLastReturnedWith(expect.objectContaining({ user: expect.objectContaining({ id: user.id }) }));
-        expect(first_.status).toBe(200);
+        expect(firstSight.status).toBe(200);
         expect(JSON.parse(again.text)).toMatchObject({ id: user.id, email: user.email });
-        expect(comparable(again)).toEqual(comparable(first_));
+        expect(comparable(again)).toEqual(comparable(firstSight));
       }
       // A JWT-only route is not answered at once: it still goes through canActivate.
       throughNest.mockClear();

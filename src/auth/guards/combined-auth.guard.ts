@@ -84,9 +84,8 @@ export class CombinedAuthGuard implements CanActivate {
     if (!this.limiter.countsInMemory) return undefined;
     const principal = this.fromMemory(request);
     if (principal === undefined || (policy === 'jwt' && principal.method !== 'jwt')) return undefined;
-    // Counted in memory: countUse decides here and now (undefined), or throws.
-    this.countUse(principal);
-    request.user = principal;
+    // With the counts in memory, admit decides here and now (true), or throws.
+    this.admit(request, policy, { principal });
     return principal;
   }
 

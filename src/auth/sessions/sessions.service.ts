@@ -58,8 +58,7 @@ export class SessionsService {
     if (!user) {
       // An unknown email costs one argon2 verification too, and answers what a wrong password does.
       await this.passwords.verifyNothing(password);
-      this.logFailedLogin(email, 'unknown_email');
-      throw new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
+      throw this.refuseLogin(email, 'unknown_email');
     }
     // The hash runs on the thread pool, several milliseconds during which the event loop would
     // wait. It prepares the answer meanwhile (the session's id, its refresh token, the signed
@@ -71,10 +70,7 @@ export class SessionsService {
       // Started once the hash has been handed to the thread pool.
       Promise.resolve().then(() => this.prepareSession(user, client)),
     ]);
-    if (!passwordMatches) {
-      this.logFailedLogin(email, 'wrong_password');
-      throw new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
-    }
+    if (!passwordMatches) throw this.refuseLogin(email, 'wrong_password');
     if (!user.emailConfirmedAt) {
       this.logFailedLogin(email, 'email_not_verified');
       throw new AppError('EMAIL_NOT_VERIFIED', 'Confirm your email address before logging in');
@@ -179,6 +175,12 @@ export class SessionsService {
   }
 
   /** Never the password; the address only as its domain and a short hash, enough to correlate attempts. */
+  /** An unknown email and a wrong password: logged apart, answered alike. */
+  private refuseLogin(email: string, reason: 'unknown_email' | 'wrong_password'): AppError {
+    this.logFailedLogin(email, reason);
+    return new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
+  }
+
   private logFailedLogin(email: string, reason: 'unknown_email' | 'wrong_password' | 'email_not_verified'): void {
     const domain = email.slice(email.lastIndexOf('@') + 1);
     const emailHash = createHash('sha256').update(email).digest('hex').slice(0, 16);
