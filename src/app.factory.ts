@@ -12,6 +12,7 @@ import { AppModule } from './app.module';
 import { CombinedAuthGuard } from './auth/guards/combined-auth.guard';
 import { AppConfig } from './config/app-config';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
+import { dropAdapterHooks } from './common/http/adapter-hooks';
 import { CORS_VARY, corsHook } from './common/http/cors';
 import { requestIdGenerator } from './common/http/request-id';
 import { securityHeaders } from './common/http/security-headers';
@@ -52,6 +53,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
     },
   });
+  dropAdapterHooks(adapter);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.extraModules), adapter, {
     logger: options.logger ?? false,
     bufferLogs: options.logger !== undefined && options.logger !== false,
@@ -119,27 +121,24 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig): Pr
   // per-request pipeline; this hook sees the routes as Nest registers them, in app.init().
   fastify.addHook('onRoute', answerFromPrincipalAtOnce(() => app.get(CombinedAuthGuard)));
 
-  // One hook for what every response carries: the fixed security headers and the request id.
+  // The one hook every request runs: the fixed security headers, the request id and CORS.
   // The id is not carried through the request's async work (an AsyncLocalStorage would, at the
   // price of async hooks on every promise on Node 20): the lines that concern a request, the
   // guard's denials and the error filter's, name it from the request itself.
   const headers = securityHeaders();
   const documentHeaders = { ...headers.documents, ...CORS_VARY };
+  const cors = corsHook({
+    origins: config.http.corsOrigins,
+    methods: ['GET', 'POST', 'DELETE'],
+    allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
+    maxAgeSeconds: 600,
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.headers(isDocumentPath(request.url) ? documentHeaders : headers.api);
     reply.header('x-request-id', request.id);
-    done();
+    cors(request, reply, done);
   });
-  fastify.addHook(
-    'onRequest',
-    corsHook({
-      origins: config.http.corsOrigins,
-      methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id'],
-      exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
-      maxAgeSeconds: 600,
-    }),
-  );
 
   // Nest routes Fastify's own errors (body parsing, size limit) and unknown routes here too.
   app.useGlobalFilters(new AllExceptionsFilter());
