@@ -65,7 +65,7 @@ export class RateLimiterService implements OnApplicationShutdown {
   consumeInMemory(policy: RateLimitPolicyName, key: string): boolean {
     if (!this.memory) return false;
     const { limit, windowSeconds } = this.config.rateLimits[policy];
-    const count = this.memory.incrementSync(`${policy}:${key}`, 1, windowSeconds * 1000);
+    const count = this.memory.incrementSync(policy, key, 1, windowSeconds * 1000);
     if (count.count > limit) throw this.limited(policy, this.toState(limit, count));
     return true;
   }
@@ -77,7 +77,7 @@ export class RateLimiterService implements OnApplicationShutdown {
   private async count(policy: RateLimitPolicyName, key: string, cost: number): Promise<RateLimitState | null> {
     const { limit, windowSeconds } = this.config.rateLimits[policy];
     try {
-      return this.toState(limit, await this.store.increment(`${policy}:${key}`, cost, windowSeconds * 1000));
+      return this.toState(limit, await this.store.increment(policy, key, cost, windowSeconds * 1000));
     } catch (error) {
       const now = Date.now();
       if (now - this.lastStoreErrorLogAt >= STORE_ERROR_LOG_INTERVAL_MS) {

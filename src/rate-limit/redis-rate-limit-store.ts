@@ -31,8 +31,8 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.redis.defineCommand('atiruRateLimit', { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
   }
 
-  async increment(key: string, cost: number, windowMs: number): Promise<RateLimitCount> {
-    const [count, ttl] = (await (this.redis as any).atiruRateLimit(this.prefix + key, cost, windowMs)) as [number, number];
+  async increment(scope: string, key: string, cost: number, windowMs: number): Promise<RateLimitCount> {
+    const [count, ttl] = (await (this.redis as any).atiruRateLimit(`${this.prefix}${scope}:${key}`, cost, windowMs)) as [number, number];
     return { count, resetAtMs: Date.now() + ttl };
   }
 

@@ -4,33 +4,43 @@ describe('MemoryRateLimitStore', () => {
   it('counts within a window and starts again after it', async () => {
     let now = 1_000;
     const store = new MemoryRateLimitStore(100, () => now);
-    expect(await store.increment('k', 1, 1000)).toEqual({ count: 1, resetAtMs: 2_000 });
-    expect((await store.increment('k', 4, 1000)).count).toBe(5);
+    expect(await store.increment('p', 'k', 1, 1000)).toEqual({ count: 1, resetAtMs: 2_000 });
+    expect((await store.increment('p', 'k', 4, 1000)).count).toBe(5);
     now = 1_999;
-    expect((await store.increment('k', 1, 1000)).count).toBe(6);
+    expect((await store.increment('p', 'k', 1, 1000)).count).toBe(6);
     now = 2_000;
-    expect(await store.increment('k', 1, 1000)).toEqual({ count: 1, resetAtMs: 3_000 });
+    expect(await store.increment('p', 'k', 1, 1000)).toEqual({ count: 1, resetAtMs: 3_000 });
   });
 
   it('keeps counters apart by key, and a zero cost only reads', async () => {
     const store = new MemoryRateLimitStore();
-    await store.increment('a', 3, 1000);
-    expect((await store.increment('b', 1, 1000)).count).toBe(1);
-    expect((await store.increment('a', 0, 1000)).count).toBe(3);
+    await store.increment('p', 'a', 3, 1000);
+    expect((await store.increment('p', 'b', 1, 1000)).count).toBe(1);
+    expect((await store.increment('p', 'a', 0, 1000)).count).toBe(3);
   });
 
   it('stays within its bound, dropping expired windows first, then the oldest', async () => {
     let now = 0;
     const store = new MemoryRateLimitStore(3, () => now);
-    await store.increment('short', 1, 10);
-    await store.increment('old', 1, 1000);
-    await store.increment('mid', 1, 1000);
+    await store.increment('p', 'short', 1, 10);
+    await store.increment('p', 'old', 1, 1000);
+    await store.increment('p', 'mid', 1, 1000);
     now = 20; // 'short' has expired
-    await store.increment('new', 1, 1000);
-    expect((await store.increment('old', 0, 1000)).count).toBe(1);
-    await store.increment('newer', 1, 1000); // full again: the oldest live window ('old') goes
-    expect((await store.increment('mid', 0, 1000)).count).toBe(1);
-    expect((await store.increment('new', 0, 1000)).count).toBe(1);
-    expect((await store.increment('old', 0, 1000)).count).toBe(0);
+    await store.increment('p', 'new', 1, 1000);
+    expect((await store.increment('p', 'old', 0, 1000)).count).toBe(1);
+    await store.increment('p', 'newer', 1, 1000); // full again: the oldest live window ('old') goes
+    expect((await store.increment('p', 'mid', 0, 1000)).count).toBe(1);
+    expect((await store.increment('p', 'new', 0, 1000)).count).toBe(1);
+    expect((await store.increment('p', 'old', 0, 1000)).count).toBe(0);
+  });
+
+  it('keeps scopes apart, and bounds them together', async () => {
+    const store = new MemoryRateLimitStore(2);
+    await store.increment('user', 'same-id', 2, 1000);
+    expect((await store.increment('api_key', 'same-id', 1, 1000)).count).toBe(1);
+    expect((await store.increment('user', 'same-id', 0, 1000)).count).toBe(2);
+    await store.increment('api_key', 'other', 1, 1000); // over the bound of 2: the oldest window ('user') goes
+    expect((await store.increment('api_key', 'same-id', 0, 1000)).count).toBe(1);
+    expect((await store.increment('user', 'same-id', 0, 1000)).count).toBe(0);
   });
 });
