@@ -20,7 +20,9 @@ type HookLists = Record<keyof typeof ADAPTER_HOOKS, unknown[]>;
  * (`skipMiddie`), no `app.enableCors()` (CORS is our own hook), no versioning, no request or
  * response hook of Nest's. Call it on a new adapter, before adding any hook of one's own:
  * Fastify adds hooks when its plugin queue runs, so this queues its removal right behind the
- * adapter's own. The adapter's methods that would rely on them throw from then on.
+ * adapter's own. The adapter's methods that would rely on them throw from then on. Versioning is
+ * configured on the application, not the adapter, so nothing refuses it: custom versioning
+ * (`VersioningType.CUSTOM`) would lose its extractor's errors with the fourth hook.
  *
  * Fastify has no API to remove a hook, so this reaches its hook lists (`Symbol(fastify.hooks)`),
  * and refuses to start when they are not what it expects: a Fastify or Nest upgrade that changes
