@@ -287,7 +287,7 @@ async function measureScenario(
     for (let slice = 0; slice < slices; slice++) {
       const baselineRun = await timedRun(baseline, baselineSpec);
       if (entry.background && slice === 0) {
-        background = startBackgroundLoad({ ...load(service.baseUrl, entry.background.scenario, entry.background.variants, 0), connections: entry.background.connections });
+        background = startBackgroundOf(service, entry.background, options);
         await warmUp();
       }
       pairs.push({ baseline: baselineRun, service: await timedRun(service, spec, background) });
@@ -324,6 +324,11 @@ function loadSpec(baseUrl: string, scenario: LoadedScenario, variants: RequestVa
     connections: scenario.connections ?? options.connections,
     durationSeconds,
   };
+}
+
+/** A scenario's background load, flat out on the service on its own connections until stopped. */
+function startBackgroundOf(service: ServiceServer, background: NonNullable<Prepared['background']>, options: Options): BackgroundLoad {
+  return startBackgroundLoad({ ...loadSpec(service.baseUrl, background.scenario, background.variants, 0, options), connections: background.connections });
 }
 
 /**
@@ -375,9 +380,7 @@ async function timedRun(server: ChildServer, spec: LoadSpec, background?: Backgr
  */
 async function countingPass(service: ServiceServer, entry: Prepared, options: Options): Promise<SqlPass> {
   const spec = loadSpec(service.baseUrl, entry.scenario, entry.variants, COUNTING_SECONDS, options);
-  const background = entry.background
-    ? startBackgroundLoad({ ...loadSpec(service.baseUrl, entry.background.scenario, entry.background.variants, 0, options), connections: entry.background.connections })
-    : undefined;
+  const background = entry.background ? startBackgroundOf(service, entry.background, options) : undefined;
   try {
     await runLoad(spec);
     return await countedRun(service, spec, background);

@@ -1,14 +1,13 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
-import { dropAdapterHooks } from '../../src/common/http/adapter-hooks';
+import { dropAdapterHooks, fastifyHookLists, HookLists } from '../../src/common/http/adapter-hooks';
 
 /** Fastify's hook lists once it has started, with a route served to show it works. */
-async function hooksAfterStart(fastify: FastifyInstance): Promise<{ onRequest: unknown[]; onResponse: unknown[] }> {
+async function hooksAfterStart(fastify: FastifyInstance): Promise<HookLists> {
   fastify.get('/probe', () => 'ok');
   await fastify.ready();
   expect((await fastify.inject({ method: 'GET', url: '/probe' })).body).toBe('ok');
-  const symbol = Object.getOwnPropertySymbols(fastify).find((candidate) => candidate.description === 'fastify.hooks');
-  return (fastify as unknown as Record<symbol, { onRequest: unknown[]; onResponse: unknown[] }>)[symbol!];
+  return fastifyHookLists(fastify);
 }
 
 describe('dropAdapterHooks', () => {

@@ -174,13 +174,13 @@ export class SessionsService {
     return new Date(now.getTime() + this.config.tokens.refreshTtlSeconds * 1000);
   }
 
-  /** Never the password; the address only as its domain and a short hash, enough to correlate attempts. */
   /** An unknown email and a wrong password: logged apart, answered alike. */
   private refuseLogin(email: string, reason: 'unknown_email' | 'wrong_password'): AppError {
     this.logFailedLogin(email, reason);
     return new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
   }
 
+  /** Never the password; the address only as its domain and a short hash, enough to correlate attempts. */
   private logFailedLogin(email: string, reason: 'unknown_email' | 'wrong_password' | 'email_not_verified'): void {
     const domain = email.slice(email.lastIndexOf('@') + 1);
     const emailHash = createHash('sha256').update(email).digest('hex').slice(0, 16);

@@ -13,7 +13,8 @@ const ADAPTER_HOOKS = { onRequest: 4, onResponse: 1 } as const;
 /** What would need the dropped hooks: refused from now on, rather than silently not working. */
 const NEEDS_DROPPED_HOOKS = ['setOnRequestHook', 'setOnResponseHook', 'enableCors'] as const;
 
-type HookLists = Record<keyof typeof ADAPTER_HOOKS, unknown[]>;
+/** The per-request hook lists of a Fastify instance that this module touches. */
+export type HookLists = Record<keyof typeof ADAPTER_HOOKS, unknown[]>;
 
 /**
  * Removes the adapter's per-request hooks, which this service does not use: no Nest middleware
@@ -30,7 +31,7 @@ type HookLists = Record<keyof typeof ADAPTER_HOOKS, unknown[]>;
  */
 export function dropAdapterHooks(adapter: FastifyAdapter): void {
   const fastify = adapter.getInstance();
-  const hooks = hookLists(fastify);
+  const hooks = fastifyHookLists(fastify);
   for (const method of NEEDS_DROPPED_HOOKS) {
     (adapter as unknown as Record<string, unknown>)[method] = () => {
       throw new Error(`FastifyAdapter#${method} is not available: createApp removed the adapter's per-request hooks (src/common/http/adapter-hooks.ts)`);
@@ -47,7 +48,8 @@ export function dropAdapterHooks(adapter: FastifyAdapter): void {
   });
 }
 
-function hookLists(fastify: FastifyInstance): HookLists {
+/** Fastify's own hook lists (`Symbol(fastify.hooks)`); throws when Fastify keeps them elsewhere. */
+export function fastifyHookLists(fastify: FastifyInstance): HookLists {
   const symbol = Object.getOwnPropertySymbols(fastify).find((candidate) => candidate.description === 'fastify.hooks');
   const hooks = symbol === undefined ? undefined : (fastify as unknown as Record<symbol, Partial<HookLists>>)[symbol];
   if (!Array.isArray(hooks?.onRequest) || !Array.isArray(hooks?.onResponse)) {
