@@ -117,27 +117,39 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig): Pr
   // object has it from the start, and all of them keep one shape.
   fastify.decorateRequest('user', null);
 
-  // Routes declared @AnsweredFromPrincipal answer a caller the guard knows without Nest's
-  // per-request pipeline; this hook sees the routes as Nest registers them, in app.init().
-  fastify.addHook('onRoute', answerFromPrincipalAtOnce(() => app.get(CombinedAuthGuard)));
-
-  // The one hook every request runs: the fixed security headers, the request id and CORS.
-  // The id is not carried through the request's async work (an AsyncLocalStorage would, at the
-  // price of async hooks on every promise on Node 20): the lines that concern a request, the
-  // guard's denials and the error filter's, name it from the request itself.
   const headers = securityHeaders();
-  const documentHeaders = { ...headers.documents, ...CORS_VARY };
-  const cors = corsHook({
-    origins: config.http.corsOrigins,
-    methods: ['GET', 'POST', 'DELETE'],
-    allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id'],
-    exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
-    maxAgeSeconds: 600,
-  });
-  fastify.addHook('onRequest', (request, reply, done) => {
-    reply.headers(isDocumentPath(request.url) ? documentHeaders : headers.api);
+  const documentHeaders: Record<string, string> = { ...headers.documents, ...CORS_VARY };
+
+  // Routes declared @AnsweredFromPrincipal answer a caller the guard knows without Nest's
+  // per-request pipeline, with the API headers of the hook below; this hook sees the routes as
+  // Nest registers them, in app.init().
+  fastify.addHook('onRoute', answerFromPrincipalAtOnce(() => app.get(CombinedAuthGuard), headers.api));
+
+  // CORS: only a request with an Origin (a browser's) costs more than one header look-up.
+  fastify.addHook(
+    'onRequest',
+    corsHook({
+      origins: config.http.corsOrigins,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
+      maxAgeSeconds: 600,
+    }),
+  );
+
+  // The fixed security headers and the request id, on every reply Fastify sends (errors, 404s,
+  // preflights and Swagger UI's files included), as it goes out; a header the route set itself
+  // wins, as the JWKS's Cache-Control does. The id is not carried through the request's async work
+  // (an AsyncLocalStorage would, at the price of async hooks on every promise on Node 20): the
+  // lines that concern a request, the guard's denials and the error filter's, name it from the
+  // request itself.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    const fixed = isDocumentPath(request.url) ? documentHeaders : headers.api;
+    for (const name of Object.keys(fixed)) {
+      if (!reply.hasHeader(name)) reply.header(name, fixed[name]);
+    }
     reply.header('x-request-id', request.id);
-    cors(request, reply, done);
+    done(null, payload);
   });
 
   // Nest routes Fastify's own errors (body parsing, size limit) and unknown routes here too.

@@ -103,6 +103,9 @@ describe('authentication caches (two instances, one database)', () => {
         expect(firstSight.status).toBe(200);
         expect(JSON.parse(again.text)).toMatchObject({ id: user.id, email: user.email });
         expect(comparable(again)).toEqual(comparable(firstSight));
+        // Each answer names its own request.
+        expect(again.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+        expect(again.headers.get('x-request-id')).not.toBe(firstSight.headers.get('x-request-id'));
       }
       // A JWT-only route is not answered at once: it still goes through canActivate.
       throughNest.mockClear();

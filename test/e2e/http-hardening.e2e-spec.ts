@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { signedInUser } from '../support/signed-in-user';
 import { startTestApp, TestApp } from '../support/test-app';
 
 describe('HTTP hardening', () => {
@@ -12,8 +14,20 @@ describe('HTTP hardening', () => {
   });
 
   it('sends the API security headers on API responses, no-store included', async () => {
-    for (const path of ['/health', '/users/me', '/no-such-route']) {
-      const response = await service.request('GET', path, { contract: path === '/no-such-route' ? false : undefined });
+    const { jwt } = await signedInUser(service.app, `headers-${randomUUID()}@example.com`);
+    const requests: Array<[string, Record<string, string>?]> = [
+      ['/health'],
+      ['/users/me'],
+      ['/no-such-route'],
+      // A credential seen before is answered at once (answered-from-principal.ts), which writes its headers itself.
+      ['/users/me', jwt],
+      ['/users/me', jwt],
+      // ...except for a browser's request, which Fastify sends with its CORS headers.
+      ['/users/me', { ...jwt, origin: 'https://dashboard.atiru.test' }],
+    ];
+    for (const [path, headers] of requests) {
+      const response = await service.request('GET', path, { headers, contract: path === '/no-such-route' ? false : undefined });
+      expect([path, response.headers.get('x-request-id')]).toEqual([path, expect.stringMatching(/^[\w.:-]{1,128}$/)]);
       expect([path, response.headers.get('x-content-type-options')]).toEqual([path, 'nosniff']);
       expect(response.headers.get('x-frame-options')).toBe('DENY');
       expect(response.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
@@ -24,6 +38,7 @@ describe('HTTP hardening', () => {
       for (const header of ['cross-origin-resource-policy', 'referrer-policy', 'cross-origin-opener-policy', 'vary', 'x-powered-by']) {
         expect([path, header, response.headers.get(header)]).toEqual([path, header, null]);
       }
+      if (headers?.origin) expect(response.headers.get('access-control-allow-origin')).toBe(headers.origin);
     }
   });
 

@@ -25,42 +25,78 @@ function routeOf(method: 'me' | 'plain'): RouteOptions & { handler: jest.Mock } 
   return { method: 'GET', url: '/probe', config: Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, Probe.prototype[method]), handler: jest.fn(() => 'through nest') } as never;
 }
 
+const API_HEADERS = { 'x-frame-options': 'DENY', 'cache-control': 'no-store' };
+
+/** Fastify's reply as far as the wrapper uses it, and Node's response under it. */
 function reply() {
-  const fake = { headers: {} as Record<string, string>, sent: [] as unknown[], header: (name: string, value: string) => ((fake.headers[name] = value), fake), send: (body: unknown) => (fake.sent.push(body), fake) };
+  const fake = {
+    headers: {} as Record<string, string>,
+    sent: [] as unknown[],
+    hijacked: false,
+    written: [] as Array<{ status: number; headers: string[]; body: unknown }>,
+    header: (name: string, value: string) => ((fake.headers[name] = value), fake),
+    send: (body: unknown) => (fake.sent.push(body), fake),
+    hijack: () => ((fake.hijacked = true), fake),
+    raw: {
+      writeHead: (status: number, headers: string[]) => fake.written.push({ status, headers, body: undefined }),
+      end: (body: unknown) => (fake.written[fake.written.length - 1].body = body),
+    },
+  };
   return fake;
 }
 
 describe('answerFromPrincipalAtOnce', () => {
-  it('answers a request the guard admits at once with the rendered body, returning nothing for Fastify to send again', () => {
+  it('answers a request the guard admits at once itself: status, API headers, request id, body; nothing left for Fastify', () => {
     const admitAtOnce = jest.fn(() => principal);
     const route = routeOf('me');
     const throughNest = route.handler;
-    answerFromPrincipalAtOnce(() => ({ admitAtOnce }))(route);
+    answerFromPrincipalAtOnce(() => ({ admitAtOnce }), API_HEADERS)(route);
     const answer = reply();
-    const request = { headers: {} };
+    const request = { id: 'req-1', headers: {} };
 
     expect(route.handler.call(undefined, request, answer)).toBeUndefined();
     expect(admitAtOnce).toHaveBeenCalledWith(request, 'any');
+    expect(answer.hijacked).toBe(true);
+    expect(answer.written).toEqual([
+      {
+        status: 200,
+        // Name, value, name, value: the form Node's writeHead takes without building an object.
+        headers: ['x-frame-options', 'DENY', 'cache-control', 'no-store', 'x-request-id', 'req-1', 'content-type', 'application/json; charset=utf-8', 'content-length', '11'],
+        body: '{"id":"u1"}',
+      },
+    ]);
+    expect(answer.sent).toEqual([]);
+    expect(throughNest).not.toHaveBeenCalled();
+  });
+
+  it("sends a browser's request through Fastify, so that its CORS headers go out with it", () => {
+    const route = routeOf('me');
+    answerFromPrincipalAtOnce(() => ({ admitAtOnce: () => principal }), API_HEADERS)(route);
+    const answer = reply();
+
+    expect(route.handler.call(undefined, { id: 'req-2', headers: { origin: 'https://app.example' } }, answer)).toBeUndefined();
+    expect(answer.hijacked).toBe(false);
     expect(answer.sent).toEqual(['{"id":"u1"}']);
     expect(answer.headers).toEqual({ 'content-type': 'application/json; charset=utf-8' });
-    expect(throughNest).not.toHaveBeenCalled();
   });
 
   it('hands the request to Nest, untouched, when the guard cannot admit it at once', () => {
     const route = routeOf('me');
     const throughNest = route.handler;
-    answerFromPrincipalAtOnce(() => ({ admitAtOnce: () => undefined }))(route);
+    answerFromPrincipalAtOnce(() => ({ admitAtOnce: () => undefined }), API_HEADERS)(route);
     const answer = reply();
 
     expect(route.handler.call(undefined, { headers: {} }, answer)).toBe('through nest');
     expect(throughNest).toHaveBeenCalledTimes(1);
     expect(answer.sent).toEqual([]);
+    expect(answer.written).toEqual([]);
+    expect(answer.hijacked).toBe(false);
   });
 
   it('leaves routes that do not declare it alone', () => {
     const route = routeOf('plain');
     const throughNest = route.handler;
-    answerFromPrincipalAtOnce(() => ({ admitAtOnce: () => principal }))(route);
+    answerFromPrincipalAtOnce(() => ({ admitAtOnce: () => principal }), API_HEADERS)(route);
     expect(route.handler).toBe(throughNest);
   });
 });

@@ -35,19 +35,36 @@ export interface AtOnceAdmission {
  * Fastify's `onRoute` hook that gives each route declared `@AnsweredFromPrincipal` its fast
  * answer, in front of the handler Nest registered. Added before Nest registers its routes
  * (`app.init()`); `guard` is asked on first use, once the application is built.
+ *
+ * The answer is written to Node's response directly (`reply.hijack()`), with `headers` (the
+ * security headers every API response carries), the request id, the content type and length:
+ * the headers Fastify's `onSend` hook would add (see configureHttp), without building them into
+ * Fastify's reply one `reply.header()` at a time, which cost a tenth of such a request. A
+ * browser's request (one with an `Origin`) is sent through Fastify instead, with the CORS headers
+ * its `onRequest` hook set. Node sends no body for a HEAD request, as Fastify's HEAD route would.
  */
-export function answerFromPrincipalAtOnce(guard: () => AtOnceAdmission): (route: RouteOptions) => void {
+export function answerFromPrincipalAtOnce(guard: () => AtOnceAdmission, headers: Readonly<Record<string, string>>): (route: RouteOptions) => void {
   return (route) => {
     const render = (route.config as Record<string, unknown> | undefined)?.[RENDER_FROM_PRINCIPAL] as RenderFromPrincipal | undefined;
     if (render === undefined) return;
     const throughNest = route.handler;
+    // As name, value, name, value, which Node's writeHead takes as it is: an object spread per
+    // request into a new one with three more headers made V8 build a new hidden class each time.
+    const fixedHeaders = Object.entries(headers).flat();
     let admission: AtOnceAdmission | undefined;
     route.handler = function answerAtOnce(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
       const principal = (admission ??= guard()).admitAtOnce(request, 'any');
       if (principal === undefined) return throughNest.call(this, request, reply);
-      reply.header('content-type', JSON_BODY).send(render(principal));
-      // Nothing returned: Fastify sends what a synchronous handler returns, and sending the reply
-      // again would only build an FST_ERR_REP_ALREADY_SENT error, stack trace and all, for the log.
+      const body = render(principal);
+      if (request.headers.origin !== undefined) {
+        reply.header('content-type', JSON_BODY).send(body);
+        // Nothing returned: Fastify sends what a synchronous handler returns, and sending the reply
+        // again would only build an FST_ERR_REP_ALREADY_SENT error, stack trace and all, for the log.
+        return;
+      }
+      reply.hijack();
+      reply.raw.writeHead(200, [...fixedHeaders, 'x-request-id', request.id, 'content-type', JSON_BODY, 'content-length', String(Buffer.byteLength(body))]);
+      reply.raw.end(body);
     };
   };
 }
