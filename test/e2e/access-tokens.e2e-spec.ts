@@ -253,9 +253,11 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
         },
       ],
       [
-        'a tampered payload',
+        'a tampered payload under a signature this instance has verified and remembers',
         async () => {
-          const [header, , signature] = (issue()).access_token.split('.');
+          const original = issue().access_token;
+          expect((await me(first, original)).status).toBe(200);
+          const [header, , signature] = original.split('.');
           return `${header}.${b64(validClaims({ email: 'admin@example.com' }))}.${signature}`;
         },
       ],

@@ -3,22 +3,37 @@ import { randomBytes } from 'node:crypto';
 /** The counter's 12 hex digits (48 bits): a fresh random prefix comes before it could wrap. */
 const COUNTER_LIMIT = 2 ** 48;
 
+/** The ids' hex digits as bytes, by value. */
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
+/** Where the counter's digits start in an id: after `xxxxxxxx-xxxx-8xxx-vxxx-`. */
+const COUNTER_AT = 24;
+
 /**
  * Ids for requests that bring no `X-Request-Id`, in the UUID shape: RFC 9562 UUIDv8 (the layout
  * is the issuer's to choose) made of 74 random bits drawn once per process and a 48-bit counter.
  * Unique across instances and restarts as a random UUID is, and ordered within a process, for a
- * fifth of `randomUUID()`'s cost: no random bytes and one string built per request, which
+ * fraction of `randomUUID()`'s cost: no random bytes per request, and one string made, which
  * matters because every response carries one. Request ids are labels, not secrets.
+ *
+ * The id is written into a buffer and read out as one flat string. Joined from its prefix and
+ * counter it was a rope, which Node's header-value check then had V8 flatten in its runtime:
+ * 1,900 instructions a request (callgrind), as much again as making the id.
  */
 export function requestIdGenerator(random: (size: number) => Buffer = randomBytes): () => string {
-  let prefix = randomPrefix(random);
+  const id = Buffer.from(randomPrefix(random) + '0'.repeat(12), 'latin1');
   let counter = 0;
   return () => {
     if (counter === COUNTER_LIMIT) {
-      prefix = randomPrefix(random);
+      id.write(randomPrefix(random), 'latin1');
       counter = 0;
     }
-    return prefix + (counter++).toString(16).padStart(12, '0');
+    let rest = counter++;
+    for (let at = id.length - 1; at >= COUNTER_AT; at--) {
+      id[at] = HEX[rest % 16];
+      rest = Math.floor(rest / 16);
+    }
+    return id.toString('latin1');
   };
 }
 
