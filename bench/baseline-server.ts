@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { dirname } from 'node:path';
-import { answerSnapshots, processSnapshot, ReadyMessage } from './ipc';
+import { answerCollections, answerSnapshots, processSnapshot, ReadyMessage } from './ipc';
 
 type FastifyFactory = (options?: FastifyServerOptions) => FastifyInstance;
 
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
   answerSnapshots(processSnapshot);
+  answerCollections();
   process.send?.({ type: 'bench:ready', port } satisfies ReadyMessage);
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }

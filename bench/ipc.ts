@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { StatementCounts } from './sql-statements';
 
 /**
@@ -50,6 +52,18 @@ export interface CountingReply {
   counting: boolean;
 }
 
+export interface CollectRequest {
+  type: 'bench:collect';
+  id: number;
+}
+
+export interface CollectReply {
+  type: 'bench:collect';
+  id: number;
+  /** How long the full collection held the child's event loop. */
+  pauseMs: number;
+}
+
 export interface ReadyMessage {
   type: 'bench:ready';
   port: number;
@@ -67,6 +81,11 @@ export async function switchCounting(child: ChildProcess, on: boolean, timeoutMs
 }
 
 let nextId = 1;
+
+/** Has the child run a full garbage collection; resolves with its pause, once it is done. */
+export async function requestCollection(child: ChildProcess, timeoutMs = 10_000): Promise<number> {
+  return (await ask<CollectReply>(child, { type: 'bench:collect' }, timeoutMs)).pauseMs;
+}
 
 /** Sends a request with a fresh id and waits for the reply of the same type and id. */
 function ask<Reply extends { type: string; id: number }>(child: ChildProcess, request: { type: Reply['type']; [field: string]: unknown }, timeoutMs: number): Promise<Reply> {
@@ -96,6 +115,20 @@ export function answerSnapshots(snapshot: () => ProcessSnapshot): void {
 /** In a child: switches counting as asked by `switchTo`, which returns whether it now counts. */
 export function answerCountingSwitches(switchTo: (on: boolean) => boolean): void {
   onRequest<CountingRequest>('bench:counting', (request) => ({ type: 'bench:counting', id: request.id, counting: switchTo(request.on === true) }) satisfies CountingReply);
+}
+
+/**
+ * In a child: runs a full garbage collection when asked. V8's `gc()` is reached through a flag set
+ * at run time, so the process starts with the same flags as in production.
+ */
+export function answerCollections(): void {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  onRequest<CollectRequest>('bench:collect', (request) => {
+    const start = performance.now();
+    gc();
+    return { type: 'bench:collect', id: request.id, pauseMs: performance.now() - start } satisfies CollectReply;
+  });
 }
 
 function onRequest<Request extends { type: string; id: number }>(type: Request['type'], answer: (request: Request) => unknown): void {

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { RATE_LIMIT_DEFAULTS } from '../src/config/app-config';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/database/embedded-postgres';
-import { ProcessSnapshot, ReadyMessage, requestSnapshot, ServiceSnapshot, switchCounting } from './ipc';
+import { ProcessSnapshot, ReadyMessage, requestCollection, requestSnapshot, ServiceSnapshot, switchCounting } from './ipc';
 import { freePort } from '../test/support/free-port';
 
 /** The repository root: compiled, this file sits in dist/bench/bench/. */
@@ -80,6 +80,8 @@ export interface ChildServer<S extends ProcessSnapshot = ProcessSnapshot> {
   process: ChildProcess;
   baseUrl: string;
   snapshot(): Promise<S>;
+  /** A full garbage collection in the child; resolves with its pause in ms. */
+  collectGarbage(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -156,6 +158,7 @@ function childServer<S extends ProcessSnapshot>(child: ChildProcess, baseUrl: st
     process: child,
     baseUrl,
     snapshot: () => requestSnapshot<S>(child),
+    collectGarbage: () => requestCollection(child),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -55,6 +55,8 @@ export interface RunReport {
     countSql: boolean;
     /** Length of each SQL counting pass. */
     countingSeconds: number;
+    /** Whether both processes ran a full garbage collection before each scenario. */
+    collectBetween: boolean;
   };
   database: string;
   versions: { fastify: string; autocannon: string };
@@ -109,6 +111,7 @@ export function renderReport(report: RunReport): string {
       `in ${settings.slices} slice(s) each right after a slice of the baseline (bare Fastify GET /hello on the same connections), ratios the medians of the slices'; ` +
       `${settings.rounds} round(s); ` +
       `${settings.credentials} distinct credentials in the *-1000 scenarios; ` +
+      `${settings.collectBetween ? 'a full garbage collection in both processes before each scenario' : 'no garbage collection forced between scenarios'}; ` +
       `SQL ${settings.countSql ? `counted in a separate ${settings.countingSeconds} s pass after each timed run` : 'not counted'}; ` +
       `figures are medians over rounds; run took ${Math.round(report.elapsedSeconds)} s`,
   );
