@@ -15,7 +15,7 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { dropAdapterHooks } from './common/http/adapter-hooks';
 import { CORS_VARY, corsHook } from './common/http/cors';
 import { requestIdGenerator } from './common/http/request-id';
-import { securityHeaders } from './common/http/security-headers';
+import { SecurityHeaders, securityHeaders } from './common/http/security-headers';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { runMigrations } from './database/migrate';
 import { buildOpenApiDocument } from './openapi';
@@ -34,6 +34,7 @@ export interface CreateAppOptions {
 /** Builds the whole application: the one way the service, the tests and the benchmark get it. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const newRequestId = requestIdGenerator();
+  const headers = securityHeaders();
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy,
@@ -42,10 +43,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     // No Nest middleware here: without middie, no hook runs per request to look for any.
     skipMiddie: true,
     clientErrorHandler: answerClientError,
-    // The router's own refusals (a broken percent-escape, an over-long path parameter) in the contract's shape.
+    // The router's own refusals (a broken percent-escape, an over-long path parameter) in the
+    // contract's shape. No hook runs for them, so they get the API headers here.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'Invalid request: a path parameter is too long' : 'Invalid request: malformed URL';
-      reply.header('x-request-id', request.id).status(400).send(AppError.invalidRequest(message).toBody());
+      reply.headers(headers.api).header('x-request-id', request.id).status(400).send(AppError.invalidRequest(message).toBody());
     },
     // Honour the caller's X-Request-Id when it is sane, so one id follows a request across services.
     genReqId: (request: IncomingMessage) => {
@@ -61,7 +63,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     preview: options.preview,
     abortOnError: false,
   });
-  await configureHttp(app, config);
+  await configureHttp(app, config, headers);
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup(DOCS_PATH.slice(1), app, document, {
     jsonDocumentUrl: 'reference/openapi.json',
@@ -107,7 +109,7 @@ function isDocumentPath(url: string): boolean {
   return url.startsWith(DOCS_PATH) && (url.length === DOCS_PATH.length || url[DOCS_PATH.length] === '/' || url[DOCS_PATH.length] === '?');
 }
 
-async function configureHttp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+async function configureHttp(app: NestFastifyApplication, config: AppConfig, headers: SecurityHeaders): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
 
   // JSON is the only body this API reads; anything else is a 415.
@@ -117,7 +119,6 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig): Pr
   // object has it from the start, and all of them keep one shape.
   fastify.decorateRequest('user', null);
 
-  const headers = securityHeaders();
   const documentHeaders: Record<string, string> = { ...headers.documents, ...CORS_VARY };
 
   // Routes declared @AnsweredFromPrincipal answer a caller the guard knows without Nest's
