@@ -60,8 +60,6 @@ export interface CollectRequest {
 export interface CollectReply {
   type: 'bench:collect';
   id: number;
-  /** How long the full collection held the child's event loop. */
-  pauseMs: number;
 }
 
 export interface ReadyMessage {
@@ -82,9 +80,9 @@ export async function switchCounting(child: ChildProcess, on: boolean, timeoutMs
 
 let nextId = 1;
 
-/** Has the child run a full garbage collection; resolves with its pause, once it is done. */
-export async function requestCollection(child: ChildProcess, timeoutMs = 10_000): Promise<number> {
-  return (await ask<CollectReply>(child, { type: 'bench:collect' }, timeoutMs)).pauseMs;
+/** Has the child run a full garbage collection; resolves once it is done. */
+export async function requestCollection(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+  await ask<CollectReply>(child, { type: 'bench:collect' }, timeoutMs);
 }
 
 /** Sends a request with a fresh id and waits for the reply of the same type and id. */
@@ -125,9 +123,8 @@ export function answerCollections(): void {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   onRequest<CollectRequest>('bench:collect', (request) => {
-    const start = performance.now();
     gc();
-    return { type: 'bench:collect', id: request.id, pauseMs: performance.now() - start } satisfies CollectReply;
+    return { type: 'bench:collect', id: request.id } satisfies CollectReply;
   });
 }
 

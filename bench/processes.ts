@@ -80,8 +80,8 @@ export interface ChildServer<S extends ProcessSnapshot = ProcessSnapshot> {
   process: ChildProcess;
   baseUrl: string;
   snapshot(): Promise<S>;
-  /** A full garbage collection in the child; resolves with its pause in ms. */
-  collectGarbage(): Promise<number>;
+  /** A full garbage collection in the child; resolves once it is done. */
+  collectGarbage(): Promise<void>;
   stop(): Promise<void>;
 }
 

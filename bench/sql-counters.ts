@@ -3,8 +3,9 @@
  * It counts every statement sent through `pg` while the benchmark has counting switched on, split
  * by kind and by whether an HTTP request was being served (see StatementCounter), and answers over
  * the IPC channel: snapshots of the counts, the process's CPU time and memory, switching
- * counting on and off, and full garbage collections between measurements. Counting starts off, and the benchmark switches it on only once every timed
- * run is done: the request tagging it needs costs every later promise of the process.
+ * counting on and off, and full garbage collections between measurements. Counting starts off,
+ * and the benchmark switches it on only once every timed run is done: the request tagging it
+ * needs costs every later promise of the process.
  */
 import { Client } from 'pg';
 import { answerCollections, answerCountingSwitches, answerSnapshots, processSnapshot, ServiceSnapshot } from './ipc';
