@@ -3,7 +3,8 @@ import 'reflect-metadata';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/app-config';
 import { AppLogger, createRootLogger } from './common/logging/logger';
-import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { EmbeddedDatabase, startEmbeddedPostgres, StartRefusedError } from './database/embedded-postgres';
+import { createServer } from 'node:net';
 
 async function main(): Promise<void> {
   let config;
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
   const root = createRootLogger(config);
   const logger = new AppLogger(root);
 
+  // Before the embedded database starts: a start that cannot listen must not touch it.
+  await assertPortFree(config.http.host, config.http.port);
   let embedded: EmbeddedDatabase | undefined;
   if (!config.database.url) {
     const log = root.child({ context: 'EmbeddedPostgres' });
@@ -46,11 +49,32 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-  await app.listen({ port: config.http.port, host: config.http.host });
+  try {
+    await app.listen({ port: config.http.port, host: config.http.host });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    await embedded?.stop();
+    throw error;
+  }
   root.info(`Atiru Auth listening on ${config.http.publicUrl} (Swagger UI at ${config.http.publicUrl}/docs)`);
 }
 
+/** Refuses a port something else listens on (a second `npm start`, say), in one line. */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => probe.once('error', reject).listen({ host, port, exclusive: true }, resolve));
+  } catch (error: any) {
+    if (error?.code === 'EADDRINUSE') throw new StartRefusedError(`Port ${port} on ${host} is already in use (another Atiru Auth?): stop that process or set PORT.`);
+    throw error;
+  } finally {
+    await new Promise((resolve) => probe.close(resolve));
+  }
+}
+
 main().catch((error) => {
-  process.stderr.write(`Atiru Auth failed to start: ${error?.stack ?? error}\n`);
+  const reason = error instanceof StartRefusedError ? error.message : (error?.stack ?? error);
+  process.stderr.write(`Atiru Auth failed to start: ${reason}\n`);
   process.exit(1);
 });
