@@ -21,6 +21,8 @@ import { runMigrations } from './database/migrate';
 import { buildOpenApiDocument } from './openapi';
 import { addLifecycleHooks } from './health/lifecycle.hooks';
 import { ServiceLifecycle } from './health/service-lifecycle';
+import { addMetricsHook } from './metrics/metrics.hooks';
+import { MetricsService } from './metrics/metrics.service';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const DOCS_PATH = '/docs';
@@ -158,6 +160,7 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   });
 
   addLifecycleHooks(fastify, () => app.get(ServiceLifecycle));
+  addMetricsHook(fastify, () => app.get(MetricsService));
 
   // Nest routes Fastify's own errors (body parsing, size limit) and unknown routes here too.
   app.useGlobalFilters(new AllExceptionsFilter());

@@ -64,6 +64,8 @@ export interface AppConfig {
   /** argon2 operations allowed at once; the rest queue, so hashing never starves the event loop. */
   passwordHashConcurrency: number;
   redisUrl: string;
+  /** Where Prometheus reads `GET /metrics`; no port: no metrics listener. */
+  metrics: { host: string; port?: number };
   rateLimits: Record<RateLimitPolicyName, RateLimitPolicy>;
   /** How many units a failed login adds to the login counters (a success adds 1). */
   failedLoginCost: number;
@@ -276,6 +278,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxEntries: read.int('AUTH_CACHE_MAX_ENTRIES', 10_000, 0, 10_000_000),
     },
     passwordHashConcurrency: read.int('PASSWORD_HASH_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 64),
+    metrics: {
+      host: read.string('METRICS_HOST', '127.0.0.1'),
+      // Off in tests, where many instances share a machine; on, on loopback, everywhere else.
+      port: read.string('METRICS_PORT', nodeEnv === 'test' ? '' : '9464') === '' ? undefined : read.int('METRICS_PORT', 9464, 0, 65535),
+    },
     redisUrl: read.serviceUrl('REDIS_URL', ['redis', 'rediss'], 'redis://127.0.0.1:6379'),
     rateLimits: Object.fromEntries(
       Object.entries(RATE_LIMIT_DEFAULTS).map(([name, policy]) => [name, read.rateLimit(`RATE_LIMIT_${name.toUpperCase()}`, policy)]),
