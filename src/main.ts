@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config/app-config';
 import { AppLogger, createRootLogger } from './common/logging/logger';
 import { EmbeddedDatabase, startEmbeddedPostgres, StartRefusedError } from './database/embedded-postgres';
 import { createServer } from 'node:net';
+import { stopGracefully } from './health/graceful-stop';
 
 async function main(): Promise<void> {
   let config;
@@ -38,12 +39,22 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    root.info(`${signal} received: draining and stopping`);
+    root.info(`${signal} received: reporting not-ready, draining for up to ${config.http.drainSeconds} s, then stopping`);
+    let code = 0;
     try {
-      await app.close();
+      await stopGracefully(app, {
+        drainMs: config.http.drainSeconds * 1000,
+        timeoutMs: config.http.shutdownTimeoutSeconds * 1000,
+        log: (message) => root.warn(message),
+      });
+    } catch (error) {
+      root.error({ err: error }, 'the application did not stop cleanly');
+      code = 1;
     } finally {
+      // Last: the application's shutdown hooks write to the database until they are done.
       await embedded?.stop();
-      process.exit(0);
+      root.info('stopped');
+      process.exit(code);
     }
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -19,6 +19,10 @@ export interface AppConfig {
     redirectAllowList: string[];
     corsOrigins: string[];
     bodyLimitBytes: number;
+    /** After SIGTERM/SIGINT: how long the instance keeps serving while it reports not-ready. */
+    drainSeconds: number;
+    /** Then: how long requests still in flight may take before their connections are cut. */
+    shutdownTimeoutSeconds: number;
     /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
     trustProxy: boolean | number | string[];
   };
@@ -236,6 +240,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       corsOrigins: read.list('CORS_ORIGINS', ['http://localhost:5173']),
       bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 1024, 10 * 1024 * 1024),
       trustProxy: read.trustProxy('TRUST_PROXY'),
+      drainSeconds: read.int('SHUTDOWN_DRAIN_SECONDS', 5, 0, 300),
+      shutdownTimeoutSeconds: read.int('SHUTDOWN_TIMEOUT_SECONDS', 10, 1, 600),
     },
     database: {
       url: read.serviceUrl('DATABASE_URL', ['postgres', 'postgresql'], 'postgres://user:password@host:5432/atiru'),
