@@ -37,7 +37,12 @@ async function launch(): Promise<void> {
   const nest = require.resolve('@nestjs/cli/bin/nest.js');
   // The whole group is signalled together: the CLI and the service it last restarted.
   const watcher = spawn(process.execPath, [nest, 'start', '--watch', '--no-shell', ...process.argv.slice(2)], {
-    env: databaseUrl ? { ...process.env, DATABASE_URL: databaseUrl } : process.env,
+    env: {
+      // A restart has no load balancer to tell: the old service stops at once unless this is set.
+      SHUTDOWN_DRAIN_SECONDS: '0',
+      ...process.env,
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
     detached: true,
   });

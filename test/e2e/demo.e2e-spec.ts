@@ -27,7 +27,7 @@ describe('npm run demo', () => {
     database = await createTestDatabase();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    env = { PATH: process.env.PATH!, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, DATABASE_URL: database.url };
+    env = { PATH: process.env.PATH!, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, DATABASE_URL: database.url, SHUTDOWN_DRAIN_SECONDS: '0' };
     service = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     service.stderr!.on('data', (chunk) => (serviceOutput += chunk));
     const deadline = Date.now() + 60_000;
