@@ -9,6 +9,7 @@ import { AccountEmailDto } from './dto/account-email.dto';
 import { AccountRegisterDto, AccountRegisterResponseDto } from './dto/account-register.dto';
 import { MessageResponseDto } from './dto/message-response.dto';
 import { PasswordResetDto } from './dto/password-reset.dto';
+import { Client, ClientInfo } from './sessions/client-info';
 
 const INVALID_BODY = 'INVALID_REQUEST: a field fails validation (named in `error`), the body is not JSON, or redirect_to is not on the allow-list';
 
@@ -96,7 +97,7 @@ export class AccountsController {
   })
   @ApiOkResponse({ description: 'The password is changed and every session of the user is revoked', type: MessageResponseDto })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field fails validation, or the token is invalid, expired or already used', type: ErrorResponseDto })
-  resetPassword(@Body() body: PasswordResetDto): Promise<MessageResponseDto> {
-    return this.accounts.resetPassword(body);
+  resetPassword(@Body() body: PasswordResetDto, @Client() client: ClientInfo): Promise<MessageResponseDto> {
+    return this.accounts.resetPassword(body, client);
   }
 }

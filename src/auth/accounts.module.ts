@@ -3,6 +3,9 @@ import { Module } from '@nestjs/common';
 import { Clock } from '../common/time/clock';
 import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
+import { AccountRequestsRepository } from './account-requests/account-requests.repository';
+import { AccountRequestsWorker } from './account-requests/account-requests.worker';
+import { RegistrationsRepository } from './account-requests/registrations.repository';
 import { AccountsController } from './accounts.controller';
 import { AccountsService } from './accounts.service';
 import { AuthModule } from './auth.module';
@@ -25,6 +28,9 @@ import { SessionsController } from './sessions.controller';
   controllers: [AccountsController, SessionsController],
   providers: [
     AccountsService,
+    AccountRequestsWorker,
+    AccountRequestsRepository,
+    RegistrationsRepository,
     SessionsService,
     SessionsRepository,
     RefreshTokensRepository,
