@@ -1,5 +1,6 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
+import { LogFingerprint } from '../common/logging/log-fingerprint';
 import { Clock } from '../common/time/clock';
 import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
@@ -39,6 +40,7 @@ import { SessionsController } from './sessions.controller';
     PasswordHasher,
     RedirectTargets,
     SecretTokens,
+    LogFingerprint,
     Clock,
   ],
 })

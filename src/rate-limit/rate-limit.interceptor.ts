@@ -18,6 +18,13 @@ function emailKey(body: unknown): string | undefined {
   return createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 22);
 }
 
+/** Tokens never reach the counter store in clear either. */
+function tokenKey(body: unknown): string | undefined {
+  const token = (body as { token?: unknown } | undefined)?.token;
+  if (typeof token !== 'string' || token === '') return undefined;
+  return createHash('sha256').update(token).digest('base64url').slice(0, 22);
+}
+
 /** Spends the counters a route's `@RateLimit` rule names, before the handler runs. */
 @Injectable()
 export class RateLimitInterceptor implements NestInterceptor {
@@ -58,6 +65,10 @@ export class RateLimitInterceptor implements NestInterceptor {
         return email ? [['mail_ip', ip], ['mail_email', email]] : [['mail_ip', ip]];
       case 'refresh':
         return [['refresh_ip', ip]];
+      case 'reset': {
+        const token = tokenKey(request.body);
+        return token ? [['reset_ip', ip], ['reset_token', token]] : [['reset_ip', ip]];
+      }
     }
   }
 
