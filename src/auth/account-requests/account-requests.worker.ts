@@ -1,10 +1,10 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../../common/time/clock';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
+import { PollingWorker } from '../../database/polling-worker';
 import { inTransaction } from '../../database/transaction';
-import { describeDeliveryError } from '../../mail/mail-backoff';
 import { AccountsService } from '../accounts.service';
 import { AccountRequestsRepository } from './account-requests.repository';
 import { RegistrationsRepository } from './registrations.repository';
@@ -20,12 +20,8 @@ export const ACCOUNT_REQUESTS_BATCH_SIZE = 20;
  * outbox in the same transaction. Polls as often as the outbox worker.
  */
 @Injectable()
-export class AccountRequestsWorker implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(AccountRequestsWorker.name);
-  private timer?: NodeJS.Timeout;
-  private tick?: Promise<void>;
-  private running = false;
-  private failedTicks = 0;
+export class AccountRequestsWorker extends PollingWorker {
+  protected readonly logger = new Logger(AccountRequestsWorker.name);
 
   constructor(
     private readonly em: EntityManager,
@@ -33,41 +29,13 @@ export class AccountRequestsWorker implements OnApplicationBootstrap, OnModuleDe
     private readonly requests: AccountRequestsRepository,
     private readonly accounts: AccountsService,
     private readonly clock: Clock,
-    @InjectConfig() private readonly config: AppConfig,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.running = true;
-    this.schedule(0);
+    @InjectConfig() config: AppConfig,
+  ) {
+    super('account requests', ACCOUNT_REQUESTS_BATCH_SIZE, config.mail.pollIntervalMs);
   }
 
-  /** Stops polling and waits for the batch in flight, before the ORM closes. */
-  async onModuleDestroy(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
-    await this.tick;
-  }
-
-  private schedule(delayMs: number): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => {
-      this.tick = this.runTick();
-    }, delayMs);
-  }
-
-  private async runTick(): Promise<void> {
-    let full = false;
-    try {
-      full = (await this.decideBatch()) === ACCOUNT_REQUESTS_BATCH_SIZE;
-      if (this.failedTicks > 0) this.logger.log(`account requests worker recovered after ${this.failedTicks} failed tick(s)`);
-      this.failedTicks = 0;
-    } catch (error) {
-      this.failedTicks++;
-      if (this.failedTicks === 1) this.logger.error(`account requests tick failed, retrying every ${this.config.mail.pollIntervalMs} ms`, error as Error);
-      else this.logger.debug(`account requests tick failed again (${this.failedTicks}): ${describeDeliveryError(error)}`);
-    } finally {
-      this.schedule(full ? 0 : this.config.mail.pollIntervalMs);
-    }
+  protected runBatch(): Promise<number> {
+    return this.decideBatch();
   }
 
   /** One transaction: decide a batch of registrations and one of requests. Answers the larger batch's size. */
