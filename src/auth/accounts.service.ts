@@ -89,6 +89,11 @@ export class AccountsService {
    * Runs in the worker's transaction.
    */
   async decideRegistration(em: EntityManager, registration: PendingRegistration, now: Date): Promise<void> {
+    // Left undecided past its lifetime (the workers were down): its link would arrive dead anyway.
+    if (registration.expiresAt.getTime() <= now.getTime()) {
+      await this.registrations.discard(em, registration.id);
+      return;
+    }
     const user = await this.users.findByEmail(registration.email, em);
     if (user?.emailConfirmedAt) {
       await this.registrations.discard(em, registration.id);
