@@ -59,12 +59,15 @@ export class ApiKeysRepository {
 
   /**
    * Locks the owner's row until the transaction ends, so concurrent creations for one user take
-   * turns and the cap on active keys holds. False when the user does not exist.
+   * turns and the cap on active keys holds. Answers the owner's email (where the notice of a new
+   * key goes), or null when the user does not exist.
    */
-  async lockOwner(em: EntityManager, userId: string): Promise<boolean> {
+  async lockOwner(em: EntityManager, userId: string): Promise<string | null> {
     // NO KEY UPDATE: serialises key creation without blocking the foreign-key checks of other writes.
-    const rows = await em.getConnection().execute('SELECT 1 FROM users WHERE id = ? FOR NO KEY UPDATE', [userId], 'all', em.getTransactionContext());
-    return rows.length > 0;
+    const rows = await em
+      .getConnection()
+      .execute<Array<{ email: string }>>('SELECT email FROM users WHERE id = ? FOR NO KEY UPDATE', [userId], 'all', em.getTransactionContext());
+    return rows.length > 0 ? rows[0].email : null;
   }
 
   async countActiveForUser(em: EntityManager, userId: string): Promise<number> {

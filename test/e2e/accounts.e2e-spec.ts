@@ -157,18 +157,22 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
   });
 
   it('does not accept a reset token as a confirmation token, nor the other way round', async () => {
-    const email = uniqueEmail('purpose');
-    await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } });
-    const confirmToken = tokenOf(linkStartingWith(await nextMailTo(smtp, email, 0), confirmLinkPrefix(service)));
-    await service.request('POST', '/auth/forgot-password', { body: { email } });
-    const resetToken = tokenOf(linkStartingWith(await nextMailTo(smtp, email, 1), 'http://dashboard.test/?token='));
+    const pending = uniqueEmail('purpose-pending');
+    const confirmed = uniqueEmail('purpose-confirmed');
+    await service.request('POST', '/auth/register', { body: { email: pending, password: PASSWORD } });
+    const confirmToken = tokenOf(linkStartingWith(await nextMailTo(smtp, pending, 0), confirmLinkPrefix(service)));
+    await createConfirmedUser(service, confirmed, PASSWORD);
+    await nextMailTo(smtp, confirmed, 0);
+    await service.request('POST', '/auth/forgot-password', { body: { email: confirmed } });
+    const resetToken = tokenOf(linkStartingWith(await nextMailTo(smtp, confirmed, 1), 'http://dashboard.test/?token='));
 
     const wrongReset = await service.request('POST', '/auth/reset-password', { body: { token: confirmToken, password: NEW_PASSWORD } });
     expect(wrongReset.body).toEqual(INVALID_RESET);
     const wrongConfirm = await service.request('GET', `/auth/confirm?token=${resetToken}`);
     expect(new URL(wrongConfirm.headers.get('location')!).searchParams.get('error_code')).toBe('INVALID_REQUEST');
-    const [user] = await sql(service, 'SELECT email_confirmed_at FROM users WHERE email = ?', [email]);
-    expect(user.email_confirmed_at).toBeNull();
+    expect(await sql(service, 'SELECT id FROM users WHERE email = ?', [pending])).toEqual([]);
+    expect((await service.request('POST', '/auth/login', { body: { email: pending, password: PASSWORD } })).body).toEqual(EMAIL_NOT_VERIFIED);
+    await login(service, confirmed, PASSWORD);
   });
 
   describe('register', () => {
@@ -177,31 +181,47 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       const response = await service.request('POST', '/auth/register', { body: { email: `  ${email.toUpperCase()}\t`, password: PASSWORD } });
       expect(response.status).toBe(201);
       expect(response.body.user.email).toBe(email);
-      const rows = await sql(service, 'SELECT email FROM users WHERE lower(email) = ?', [email]);
-      expect(rows).toEqual([{ email }]);
-      const again = await service.request('POST', '/auth/register', { body: { email: email.toUpperCase(), password: PASSWORD } });
-      expect(again.status).toBe(201);
-      expect(await sql(service, 'SELECT email FROM users WHERE lower(email) = ?', [email])).toHaveLength(1);
+      const rows = await sql(service, 'SELECT id, email FROM registrations WHERE lower(email) = ?', [email]);
+      expect(rows).toEqual([{ id: response.body.user.id, email }]);
     });
 
     it('stores an argon2id hash, never the password', async () => {
       const email = uniqueEmail('hash');
       await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } });
-      const [row] = await sql<{ password_hash: string }>(service, 'SELECT password_hash FROM users WHERE email = ?', [email]);
+      const [row] = await sql<{ password_hash: string }>(service, 'SELECT password_hash FROM registrations WHERE email = ?', [email]);
       expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
       expect(row.password_hash).not.toContain(PASSWORD);
     });
 
-    it('leaves one user after 20 concurrent registrations of one email', async () => {
+    it('keeps 20 concurrent registrations of one email apart, and confirming one leaves one user with its id and password', async () => {
       const email = uniqueEmail('race');
+      const passwords = Array.from({ length: 20 }, (_, i) => `password number ${i}`);
       const answers = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => service.request('POST', '/auth/register', { body: { email: i % 2 ? email.toUpperCase() : email, password: PASSWORD } })),
+        passwords.map((password, i) => service.request('POST', '/auth/register', { body: { email: i % 2 ? email.toUpperCase() : email, password } })),
       );
       expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(201));
       for (const answer of answers) expect(answer.body).toEqual({ message: ACCOUNT_MESSAGES.registered, user: { id: expect.stringMatching(UUID), email } });
-      const users = await sql(service, 'SELECT id FROM users WHERE lower(email) = ?', [email]);
-      expect(users).toHaveLength(1);
-      expect(answers.filter((answer) => answer.body.user.id === users[0].id)).toHaveLength(1);
+      const ids = answers.map((answer) => answer.body.user.id as string);
+      expect(new Set(ids).size).toBe(20);
+      expect(await sql(service, 'SELECT id FROM users WHERE lower(email) = ?', [email])).toEqual([]);
+
+      await smtp.waitFor(() => smtp.mailsTo(email).length === 20);
+      const links = smtp.mailsTo(email).map((mail) => linkStartingWith(mail, confirmLinkPrefix(service)));
+      const [{ registration_id: chosen }] = await sql(
+        service,
+        `SELECT registration_id FROM one_time_tokens WHERE token_hash = encode(sha256(convert_to(?, 'UTF8')), 'hex')`,
+        [tokenOf(links[7])],
+      );
+      expect((await service.request('GET', pathOf(links[7]))).headers.get('location')).toBe('http://dashboard.test/');
+      expect(await sql(service, 'SELECT id FROM users WHERE lower(email) = ?', [email])).toEqual([{ id: chosen }]);
+      const others = await Promise.all(links.filter((_, i) => i !== 7).map((link) => service.request('GET', pathOf(link))));
+      for (const other of others) expect(new URL(other.headers.get('location')!).searchParams.get('error_code')).toBe('INVALID_REQUEST');
+
+      const chosenPassword = passwords[ids.indexOf(chosen)];
+      expect((await login(service, email, chosenPassword)).user.id).toBe(chosen);
+      for (const password of passwords.filter((password) => password !== chosenPassword).slice(0, 3)) {
+        expect((await service.request('POST', '/auth/login', { body: { email, password } })).body).toEqual(INVALID_CREDENTIALS);
+      }
     });
 
     it.each([
@@ -335,8 +355,9 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       const again = await nextMailTo(smtp, unconfirmed, 1);
       const secondLink = linkStartingWith(again, confirmLinkPrefix(service));
       expect((await service.request('GET', pathOf(secondLink))).headers.get('location')).toBe('http://dashboard.test/');
-      // The password of the existing account did not change.
-      await login(service, unconfirmed, PASSWORD);
+      // The clicked link decided the password; the first registration's no longer logs in.
+      await login(service, unconfirmed, 'another password');
+      expect((await service.request('POST', '/auth/login', { body: { email: unconfirmed, password: PASSWORD } })).body).toEqual(INVALID_CREDENTIALS);
 
       await service.request('POST', '/auth/register', { body: { email: confirmed, password: 'another password', redirect_to: 'https://eu.atiru.test/app' } });
       const notice = await nextMailTo(smtp, confirmed, 1);
@@ -474,8 +495,9 @@ describe('accounts: expiring links', () => {
 
     const neverOpened = await service.request('GET', pathOf(unusedLink));
     expect(new URL(neverOpened.headers.get('location')!).searchParams.get('error_code')).toBe('INVALID_REQUEST');
-    const stillUnconfirmed = await service.request('POST', '/auth/login', { body: { email: unused, password: PASSWORD } });
-    expect(stillUnconfirmed.body).toEqual(EMAIL_NOT_VERIFIED);
+    // The registration expired with its link: no account, not even an unconfirmed one.
+    const expiredRegistration = await service.request('POST', '/auth/login', { body: { email: unused, password: PASSWORD } });
+    expect(expiredRegistration.body).toEqual(INVALID_CREDENTIALS);
   });
 
   it('refuses an expired reset token and keeps the old password', async () => {

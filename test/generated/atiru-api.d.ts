@@ -99,7 +99,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key
-         * @description Creates a key for the caller and returns it. The key is shown in this response only and never again; the service keeps only its SHA-256 hash. Use it as `Authorization: Bearer <key>` or `X-Api-Key: <key>`.
+         * @description Creates a key for the caller and returns it. The key is shown in this response only and never again; the service keeps only its SHA-256 hash. Use it as `Authorization: Bearer <key>` or `X-Api-Key: <key>`. The account's owner is mailed a notice (name, prefix, time, client IP and user agent).
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -139,7 +139,7 @@ export interface paths {
         put?: never;
         /**
          * Register an account
-         * @description Creates the account and sends the confirmation email. To keep who has an account private, an email that is already registered gets the same 201 (with a random `user.id`): an unconfirmed account is sent its confirmation email again, a confirmed one a short "someone tried to register with your address" email with a login and a password reset link. Emails are trimmed, lower-cased and compared case-insensitively.
+         * @description Records the registration and sends its confirmation email. Each registration keeps its own password until its own link is clicked: the clicked link decides the account's password and discards the address's other registrations, so nobody can set the password of an address whose mail they cannot read. `user.id` is the registration's id, which becomes the account's id when its link is clicked. To keep who has an account private, an email that is already registered gets the same 201, in the same time: a confirmed account is sent a short "someone tried to register with your address" email with a login and a password reset link, and the new password is dropped. Emails are trimmed, lower-cased and compared case-insensitively.
          */
         post: operations["registerUser"];
         delete?: never;
@@ -179,7 +179,7 @@ export interface paths {
         put?: never;
         /**
          * Send the confirmation email again
-         * @description Answers the same 200 whether or not the account exists; only an existing, unconfirmed account is sent a new link.
+         * @description Answers the same 200, in the same time, whether or not the account exists: the request is recorded and decided afterwards. The newest pending registration of the address is sent a new link (valid CONFIRM_TOKEN_TTL_SECONDS); a confirmed or unknown address is sent nothing.
          */
         post: operations["resendConfirmation"];
         delete?: never;
@@ -199,7 +199,7 @@ export interface paths {
         put?: never;
         /**
          * Request a password reset link
-         * @description Answers the same 200 whether or not the account exists. An existing account is sent a link to `redirect_to` (else the dashboard) with a one-time `token` query parameter, valid for 1 hour (RESET_TOKEN_TTL_SECONDS). That page asks for the new password and posts `{ token, password }` to POST /auth/reset-password.
+         * @description Answers the same 200, in the same time, whether or not the account exists: the request is recorded and decided afterwards. An existing account is sent a link to `redirect_to` (else the dashboard) with a one-time `token` query parameter, valid for 1 hour (RESET_TOKEN_TTL_SECONDS). That page asks for the new password and posts `{ token, password }` to POST /auth/reset-password.
          */
         post: operations["forgotPassword"];
         delete?: never;
@@ -219,7 +219,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with a reset token
-         * @description Sets the new password, spends the token (and any other outstanding reset token of the user), confirms the email if it was not, and revokes every session of the user.
+         * @description Sets the new password, spends the token (and any other outstanding reset token of the user), confirms the email if it was not, revokes every session of the user and mails its owner a notice (time, client IP and user agent). The token is looked up before the password is hashed, so a bad token is refused at once. Limited per client IP (RATE_LIMIT_RESET_IP, 20 per 15 minutes by default) and per token (RATE_LIMIT_RESET_TOKEN, 5 per 15 minutes).
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -1356,6 +1356,23 @@ export interface operations {
             /** @description UNSUPPORTED_MEDIA_TYPE: the body is not application/json */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After": number;
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {

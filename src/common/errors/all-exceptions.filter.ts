@@ -19,10 +19,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
 export function sendError(exception: unknown, request: FastifyRequest, reply: FastifyReply, logger: Logger): void {
   const { appError, expected } = toAppError(exception);
+  // The path only: a query string can carry a credential (the confirmation link's token).
+  const path = request.url.split('?', 1)[0];
   if (!expected) {
-    logger.error({ err: exception, request_id: request.id, method: request.method, url: request.url }, `${appError.code} on ${request.method} ${request.url}`);
+    logger.error({ err: exception, request_id: request.id, method: request.method, url: path }, `${appError.code} on ${request.method} ${path}`);
   } else if (appError.statusCode >= 500) {
-    logger.warn({ request_id: request.id, method: request.method, url: request.url, code: appError.code }, appError.message);
+    logger.warn({ request_id: request.id, method: request.method, url: path, code: appError.code }, appError.message);
   }
   if (reply.sent) return;
   for (const [name, value] of Object.entries(appError.headers)) reply.header(name, value);
