@@ -3,10 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { sign } from 'jsonwebtoken';
 import { CombinedAuthGuard } from '../../src/auth/guards/combined-auth.guard';
 import { SigningKeyRing } from '../../src/auth/keys/signing-key-ring';
-import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
 import { UsersRepository } from '../../src/users/users.repository';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { signedInUser } from '../support/signed-in-user';
+import { openLiveSession, openTestSession, signedInUser } from '../support/signed-in-user';
 import { startTestApp, TestApp, TestResponse } from '../support/test-app';
 
 /**
@@ -67,7 +66,7 @@ describe('authentication caches (two instances, one database)', () => {
 
   it('serves a token seen before without any database statement', async () => {
     const user = await insertUser();
-    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = await openTestSession(first.app, user);
     expect((await me(first, access_token)).status).toBe(200);
     const statements = await countQueries(first, async () => {
       for (let i = 0; i < 20; i++) expect((await me(first, access_token)).status).toBe(200);
@@ -80,7 +79,7 @@ describe('authentication caches (two instances, one database)', () => {
     const newKey = async () => (await first.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'at once' } })).body.key as string;
     // Credentials never seen: a token of its own (the one that made the keys is known already),
     // and a key for each header (a key is known by its value, whichever header brought it).
-    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = await openTestSession(first.app, user);
     const credentials: Record<string, string>[] = [{ authorization: `Bearer ${access_token}` }, { 'x-api-key': await newKey() }, { authorization: `Bearer ${await newKey()}` }];
     const guard = first.app.get(CombinedAuthGuard);
     const throughNest = jest.spyOn(guard, 'canActivate');
@@ -133,7 +132,7 @@ describe('authentication caches (two instances, one database)', () => {
     const { kid, privateKey } = first.app.get(SigningKeyRing).signingKey();
     const now = Math.floor(Date.now() / 1000);
     const token = sign(
-      { iss: first.config.tokens.issuer, aud: first.config.tokens.audience, sub: user.id, email: user.email, sid: randomUUID(), iat: now, exp: now + 2 },
+      { iss: first.config.tokens.issuer, aud: first.config.tokens.audience, sub: user.id, email: user.email, sid: await openLiveSession(first.app, user.id), iat: now, exp: now + 2 },
       privateKey,
       { algorithm: 'ES256', keyid: kid },
     );
@@ -147,7 +146,7 @@ describe('authentication caches (two instances, one database)', () => {
 
   it('shows a change to the user on every instance', async () => {
     const user = await insertUser();
-    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = await openTestSession(first.app, user);
     for (const service of [first, second]) expect((await me(service, access_token)).body.email_confirmed_at).toBeNull();
 
     await sql('UPDATE users SET email_confirmed_at = now() WHERE id = ?', [user.id]);
@@ -160,7 +159,7 @@ describe('authentication caches (two instances, one database)', () => {
 
   it('rejects the cached token of a deleted user on every instance', async () => {
     const user = await insertUser();
-    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = await openTestSession(first.app, user);
     for (const service of [first, second]) expect((await me(service, access_token)).status).toBe(200);
 
     await sql('DELETE FROM users WHERE id = ?', [user.id]);
