@@ -1,5 +1,7 @@
 import { sign } from 'jsonwebtoken';
-import { SessionRevocations } from '../../src/auth/sessions/session-revocations';
+import { Client } from 'pg';
+import { SESSION_REVOKED_CHANNEL, SessionRevocations } from '../../src/auth/sessions/session-revocations';
+import { PgListener } from '../../src/database/pg-listener';
 import { SigningKeyRing } from '../../src/auth/keys/signing-key-ring';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, sleep, sql, uniqueEmail } from '../support/accounts';
 import { recordQueries } from '../support/query-recorder';
@@ -166,6 +168,27 @@ describe('access tokens end with their session (two instances, one PostgreSQL, r
     const reuse = await second.request('POST', '/auth/refresh', { body: { refresh_token: stolen.refresh_token } });
     expect(reuse.status).toBe(401);
     for (const token of [stolen.access_token, current]) await expectTokenDead(token);
+  });
+
+  it('holds the revoking request until every listening instance has acknowledged, or for the timeout', async () => {
+    // A third listener on the channel, as an instance would be, that never acknowledges.
+    const silent = new Client({ connectionString: database.url, application_name: PgListener.applicationName(SESSION_REVOKED_CHANNEL) });
+    await silent.connect();
+    await silent.query(`LISTEN ${SESSION_REVOKED_CHANNEL}`);
+    const email = await newAccount();
+    const timedLogout = async () => {
+      const session = await logIn(email);
+      const started = Date.now();
+      expect((await logout(first, session.access_token, 'local')).status).toBe(204);
+      return Date.now() - started;
+    };
+    try {
+      expect(await timedLogout()).toBeGreaterThanOrEqual(1_900);
+    } finally {
+      await silent.end();
+    }
+    // Both real instances acknowledge at once.
+    expect(await timedLogout()).toBeLessThan(1_000);
   });
 
   it('a token whose session belongs to another user, or does not exist, is refused', async () => {
