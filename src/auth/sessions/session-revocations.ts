@@ -3,25 +3,10 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { RevocationChannel } from '../../database/revocation-channel';
+import { SessionLease, SessionLeases } from './session-leases';
 
 /** The PostgreSQL channel that carries session revocations, by user id, to every instance. */
 export const SESSION_REVOKED_CHANNEL = 'session_revoked';
-
-/**
- * This instance's trust in the sessions of one user, as checked in the database: it holds while
- * `live` is true. Memory that rests on the check (a verified access token) keeps the lease it
- * was given before the check began, and is served only while that lease is live.
- */
-export interface SessionLease {
-  readonly live: boolean;
-}
-
-interface MutableLease {
-  live: boolean;
-}
-
-/** Given while revocations cannot be heard: nothing that rests on it is ever served. */
-const NEVER_LIVE: SessionLease = Object.freeze({ live: false });
 
 /**
  * Session revocations across instances. A revocation (logout of any scope, password reset,
@@ -35,16 +20,15 @@ const NEVER_LIVE: SessionLease = Object.freeze({ live: false });
 @Injectable()
 export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
   private readonly channel: RevocationChannel;
-  /** The live lease of each user, oldest first; one that has to leave the bound ends. */
-  private readonly leases = new Map<string, MutableLease>();
-  private readonly maxLeases: number;
+  private readonly leases: SessionLeases;
 
   constructor(@InjectConfig() config: AppConfig) {
-    this.maxLeases = config.cache.maxEntries;
+    const leases = new SessionLeases(config.cache.maxEntries);
+    this.leases = leases;
     this.channel = new RevocationChannel(
       config.database.url,
       SESSION_REVOKED_CHANNEL,
-      { onRevoked: (userId) => this.endLease(userId), onListening: () => this.endAllLeases(), onDeaf: () => this.endAllLeases() },
+      { onRevoked: (userId) => leases.end(userId), onListening: () => leases.resume(), onDeaf: () => leases.suspend() },
       new Logger(SessionRevocations.name),
     );
   }
@@ -66,16 +50,7 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
    * revocation that lands while the read is in flight ends it.
    */
   lease(userId: string): SessionLease {
-    if (!this.channel.connected || this.maxLeases <= 0) return NEVER_LIVE;
-    const current = this.leases.get(userId);
-    if (current !== undefined) return current;
-    if (this.leases.size >= this.maxLeases) {
-      const [oldest] = this.leases.keys();
-      this.endLease(oldest);
-    }
-    const lease: MutableLease = { live: true };
-    this.leases.set(userId, lease);
-    return lease;
+    return this.leases.lease(userId);
   }
 
   /**
@@ -85,17 +60,5 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
    */
   announce(em: EntityManager, userId: string): Promise<void> {
     return this.channel.announce(em, userId);
-  }
-
-  private endLease(userId: string): void {
-    const lease = this.leases.get(userId);
-    if (lease === undefined) return;
-    lease.live = false;
-    this.leases.delete(userId);
-  }
-
-  private endAllLeases(): void {
-    for (const lease of this.leases.values()) lease.live = false;
-    this.leases.clear();
   }
 }

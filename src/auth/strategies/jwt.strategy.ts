@@ -13,7 +13,7 @@ import { SigningKeyRing } from '../keys/signing-key-ring';
 import { SIGNING_ALGORITHM } from '../keys/signing-key-material';
 import { AccessTokenClaims, accessTokenClaimsProblem } from '../tokens/access-token-claims';
 import { AccessTokenSessions } from '../tokens/access-token-sessions';
-import { SessionLease } from '../sessions/session-revocations';
+import { SessionLease } from '../sessions/session-leases';
 
 export const JWT_STRATEGY = 'jwt';
 
