@@ -90,14 +90,8 @@ export class RevocationChannel {
    */
   async announce(em: EntityManager, subject: string): Promise<void> {
     const revocationId = randomUUID();
-    // The notification and the head count in one statement: one round trip inside the transaction.
-    const [row] = await em.getConnection().execute<Array<{ listeners: number }>>(
-      `SELECT pg_notify(?, ?), (SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?) AS listeners`,
-      [this.channel, `${REVOKED}${revocationId}:${subject}`, PgListener.applicationName(this.channel)],
-      'all',
-      em.getTransactionContext(),
-    );
-    const arrived = this.expect(revocationId, row.listeners);
+    let arrived: Promise<void> | undefined = undefined;
+    // Registered first: it throws for an `em` outside `inTransaction`, before anything is sent.
     afterTransaction(em, {
       committed: async () => {
         this.handlers.onRevoked(subject);
@@ -105,6 +99,14 @@ export class RevocationChannel {
       },
       rolledBack: () => this.pending.delete(revocationId),
     });
+    // The notification and the head count in one statement: one round trip inside the transaction.
+    const [row] = await em.getConnection().execute<Array<{ listeners: number }>>(
+      `SELECT pg_notify(?, ?), (SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?) AS listeners`,
+      [this.channel, `${REVOKED}${revocationId}:${subject}`, PgListener.applicationName(this.channel)],
+      'all',
+      em.getTransactionContext(),
+    );
+    arrived = this.expect(revocationId, row.listeners);
   }
 
   /** Starts counting acknowledgements of `revocationId`; answers at once when nobody (or not this instance) listens. */
