@@ -43,9 +43,8 @@ type KeyCallback = (error: Error | null, key?: KeyObject | any) => void;
 export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   /**
    * Tokens this instance has verified, until their `exp`: a token seen before skips the ES256
-   * check (the main per-request cost) and the session check. Only tokens that passed every check
-   * enter; a hit still checks `exp`, that its key has not retired and that no revocation of its
-   * user's sessions was heard since (its lease), then loads the user (itself cached).
+   * check (the main per-request cost). Only tokens that passed every check enter; a hit still
+   * checks `exp` and that its key has not retired, then loads the user (itself cached).
    *
    * Keyed by the signature, 86 characters, rather than the whole token, some 600: a Map hashes
    * its key on every look-up, since each request brings a new string. A hit counts only when the
@@ -144,7 +143,10 @@ interface VerifiedToken {
   kid: string;
   /** The token's `exp` or its session's end, whichever comes first. */
   expiresAtMs: number;
-  /** Ends when a revocation of the user's sessions is heard, or revocations cannot be heard. */
+  /**
+   * The session check of the token rests on it: a hit counts only while it is live. It ends when
+   * a revocation of the user's sessions is heard, or when revocations cannot be heard.
+   */
   lease: SessionLease;
   principal?: Readonly<Principal>;
 }
