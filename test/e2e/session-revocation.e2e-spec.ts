@@ -13,6 +13,14 @@ const PASSWORD = 'correct horse battery';
 const REFUSED = { status: 401, body: { statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired token' } };
 const GRACE_SECONDS = 1;
 
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await sleep(10);
+  }
+}
+
 interface Session {
   access_token: string;
   refresh_token: string;
@@ -224,6 +232,25 @@ describe('access tokens end with their session (two instances, one PostgreSQL, r
       expect(outcome(await me(first, await signed({ iat: now() + 120 })))).toEqual(REFUSED);
       expect((await me(first, await signed({ iat: now() + 30 }))).status).toBe(200);
     });
+  });
+
+  it('after its LISTEN connection drops, an instance checks every token it remembers again', async () => {
+    const session = await logIn(await newAccount());
+    await seenEverywhere(session.access_token);
+    const revocations = second.app.get(SessionRevocations);
+    // The server ends both instances' listening connections, as a failover or a network cut would.
+    await sql(first, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ?', [PgListener.applicationName(SESSION_REVOKED_CHANNEL)]);
+    await waitUntil(() => !revocations.listening);
+    await waitUntil(() => revocations.listening);
+    // Revocations sent while it was deaf are lost, so what it remembered counts for nothing now.
+    const queries = recordQueries(second.app);
+    try {
+      expect((await me(second, session.access_token)).status).toBe(200);
+    } finally {
+      queries.stop();
+    }
+    expect(queries.sql).toHaveLength(1);
+    await seenEverywhere(session.access_token);
   });
 
   it('an instance that cannot hear revocations answers nothing from memory, and trusts it again once it can', async () => {
