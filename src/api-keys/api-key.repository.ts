@@ -1,15 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { PgListener } from '../database/pg-listener';
 import { ApiKeyEntity } from './api-key.entity';
-
-/**
- * The PostgreSQL channel that carries revocations to every instance: `revoked:<key hash>` from
- * the revoking transaction, then `ack:<key hash>:<instance>` from each instance once it forgot it.
- */
-export const API_KEY_REVOKED_CHANNEL = 'api_key_revoked';
-export const API_KEY_REVOKED_PREFIX = 'revoked:';
-export const API_KEY_ACK_PREFIX = 'ack:';
 
 /** What authenticating with a key needs to know about it. */
 export interface ActiveApiKey {
@@ -90,9 +81,8 @@ export class ApiKeysRepository {
   }
 
   /**
-   * Revokes the user's key unless it is unknown, someone else's or already revoked, and tells
-   * every instance in the same transaction (PostgreSQL delivers the notification at commit).
-   * Answers the key's hash (hex), or null when nothing was revoked.
+   * Revokes the user's key unless it is unknown, someone else's or already revoked. Answers the
+   * key's hash (hex), or null when nothing was revoked.
    */
   async revokeForUser(em: EntityManager, userId: string, id: string): Promise<string | null> {
     const rows = await em.getConnection().execute<Array<{ key_hash: string }>>(
@@ -101,25 +91,7 @@ export class ApiKeysRepository {
       'all',
       em.getTransactionContext(),
     );
-    if (rows.length === 0) return null;
-    const keyHash = rows[0].key_hash;
-    await em
-      .getConnection()
-      .execute('SELECT pg_notify(?, ?)', [API_KEY_REVOKED_CHANNEL, API_KEY_REVOKED_PREFIX + keyHash], 'all', em.getTransactionContext());
-    return keyHash;
-  }
-
-  /** How many instances listen for revocations right now (their connections, in pg_stat_activity). */
-  async countRevocationListeners(em: EntityManager): Promise<number> {
-    const [row] = await em
-      .getConnection()
-      .execute<Array<{ count: number }>>(
-        'SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?',
-        [PgListener.applicationName(API_KEY_REVOKED_CHANNEL)],
-        'all',
-        em.getTransactionContext(),
-      );
-    return row.count;
+    return rows.length === 0 ? null : rows[0].key_hash;
   }
 
   /** One UPDATE for a whole batch; a later value already stored is never moved back. */

@@ -4,10 +4,9 @@ import { ClientInfo } from '../auth/sessions/client-info';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { ApiKeyCache } from './api-key-cache';
 import { generateApiKey, hashApiKey } from './api-key-format';
 import { toApiKeyCreatedResponse, toApiKeyResponse } from './api-key.mapper';
-import { ApiKeyRevocationListener, RevocationAcknowledgements } from './api-key-revocation.listener';
+import { ApiKeyRevocationListener } from './api-key-revocation.listener';
 import { ApiKeysRepository } from './api-key.repository';
 import { ApiKeyCreateDto } from './dto/api-key-create.dto';
 import { ApiKeyCreatedResponseDto, ApiKeyListResponseDto } from './dto/api-key-response.dto';
@@ -22,7 +21,6 @@ export class ApiKeysService {
     @InjectConfig() private readonly config: AppConfig,
     private readonly em: EntityManager,
     private readonly repository: ApiKeysRepository,
-    private readonly cache: ApiKeyCache,
     private readonly revocations: ApiKeyRevocationListener,
     private readonly mail: MailService,
   ) {}
@@ -71,22 +69,11 @@ export class ApiKeysService {
 
   /** Revokes the caller's key, and answers once every instance has dropped it from memory. */
   async revoke(userId: string, id: string): Promise<void> {
-    let acknowledgements: RevocationAcknowledgements | undefined;
-    let keyHash: string;
-    try {
-      keyHash = await inTransaction(this.em, async (em) => {
-        const revoked = await this.repository.revokeForUser(em, userId, id);
-        if (!revoked) throw AppError.notFound('API key not found');
-        acknowledgements = this.revocations.expectAcknowledgements(revoked, await this.repository.countRevocationListeners(em));
-        return revoked;
-      });
-    } catch (error) {
-      acknowledgements?.cancel();
-      throw error;
-    }
-    // This instance forgets at once; the notification tells every instance (this one included).
-    this.cache.forget(keyHash);
-    await acknowledgements?.wait();
+    await inTransaction(this.em, async (em) => {
+      const keyHash = await this.repository.revokeForUser(em, userId, id);
+      if (!keyHash) throw AppError.notFound('API key not found');
+      await this.revocations.announce(em, keyHash);
+    });
     this.logger.log(`user ${userId} revoked API key ${id}`);
   }
 }

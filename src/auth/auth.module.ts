@@ -11,9 +11,11 @@ import { SigningKeyRing } from './keys/signing-key-ring';
 import { SigningKeysRepository } from './keys/signing-keys.repository';
 import { SigningKeysService } from './keys/signing-keys.service';
 import { JwtStrategy } from './strategies/jwt.strategy';
+import { SessionRevocations } from './sessions/session-revocations';
 import { AccessTokenService } from './tokens/access-token.service';
+import { AccessTokenSessions } from './tokens/access-token-sessions';
 
-/** Signing keys, access tokens, the JWT strategy and the global guard every route passes. */
+/** Signing keys, access tokens and the sessions they are bound to, the JWT strategy and the global guard every route passes. */
 @Module({
   imports: [MikroOrmModule.forFeature([SigningKeyEntity]), UsersModule],
   controllers: [JwksController],
@@ -24,10 +26,12 @@ import { AccessTokenService } from './tokens/access-token.service';
     SigningKeysService,
     SigningKeyRing,
     AccessTokenService,
+    SessionRevocations,
+    AccessTokenSessions,
     JwtStrategy,
     CombinedAuthGuard,
     { provide: APP_GUARD, useExisting: CombinedAuthGuard },
   ],
-  exports: [AccessTokenService, AuthStrategyRegistry, SigningKeysService, SigningKeyRing],
+  exports: [AccessTokenService, AuthStrategyRegistry, SessionRevocations, SigningKeysService, SigningKeyRing],
 })
 export class AuthModule {}

@@ -5,6 +5,8 @@ import { UserEntity } from './user.entity';
 
 /** The columns `toAuthenticatedUser` reads. */
 const AUTHENTICATED_USER_COLUMNS = 'id, email, email_confirmed_at, created_at, updated_at';
+/** The same, of `users` joined as `u`. */
+const AUTHENTICATED_USER_COLUMNS_OF_U = AUTHENTICATED_USER_COLUMNS.replace(/(\w+)/g, 'u.$1');
 
 /** A user as login needs it: who it is, and the password hash to verify against. */
 export interface LoginAccount extends AuthenticatedUser {
@@ -30,6 +32,20 @@ export class UsersRepository {
       [id],
     );
     return rows.length === 0 ? null : toAuthenticatedUser(rows[0]);
+  }
+
+  /**
+   * The user an access token names, and when its session ends, if that session is theirs and
+   * live (neither revoked nor expired): one indexed read, whatever the answer.
+   */
+  async findAuthenticatedInLiveSession(id: string, sessionId: string): Promise<{ user: AuthenticatedUser; sessionExpiresAtMs: number } | null> {
+    const rows = await this.em.getConnection().execute<Record<string, any>[]>(
+      `SELECT ${AUTHENTICATED_USER_COLUMNS_OF_U}, (extract(epoch FROM s.expires_at) * 1000)::float8 AS session_expires_at_ms
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > now()`,
+      [sessionId, id],
+    );
+    return rows.length === 0 ? null : { user: toAuthenticatedUser(rows[0]), sessionExpiresAtMs: rows[0].session_expires_at_ms };
   }
 
   /**

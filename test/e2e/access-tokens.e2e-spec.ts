@@ -8,6 +8,7 @@ import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
 import { rotateSigningKeys } from '../../src/cli/keys-rotate';
 import { UsersRepository } from '../../src/users/users.repository';
 import { TcpProxy } from '../support/tcp-proxy';
+import { openLiveSession } from '../support/signed-in-user';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
 
@@ -23,6 +24,8 @@ interface TestUser {
   email: string;
   createdAt: Date;
   updatedAt: Date;
+  /** A live session of the user: access tokens are good only while their session is. */
+  sessionId: string;
 }
 
 async function insertUser(service: TestApp, email = `user-${randomUUID()}@example.com`): Promise<TestUser> {
@@ -32,7 +35,7 @@ async function insertUser(service: TestApp, email = `user-${randomUUID()}@exampl
     .fork()
     .transactional((em) => repository.insertIfEmailFree(em, email, 'not-a-real-hash'));
   if (!user) throw new Error('the test user was not inserted');
-  return { id: user.id, email: user.email, createdAt: user.createdAt, updatedAt: user.updatedAt };
+  return { id: user.id, email: user.email, createdAt: user.createdAt, updatedAt: user.updatedAt, sessionId: await openLiveSession(service.app, user.id) };
 }
 
 async function sql<T = any>(service: TestApp, query: string, params: unknown[] = []): Promise<T[]> {
@@ -87,7 +90,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
     await database?.drop();
   });
 
-  const issue = (service = first, who: { id: string; email: string } = user, sessionId = randomUUID()) =>
+  const issue = (service = first, who: TestUser = user, sessionId = who.sessionId) =>
     service.app.get(AccessTokenService).issue(who, sessionId);
 
   /** Signs `claims` with the instance's current key, under any header. */
@@ -98,7 +101,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
 
   function validClaims(overrides: object = {}) {
     const now = Math.floor(Date.now() / 1000);
-    return { iss: first.config.tokens.issuer, aud: first.config.tokens.audience, sub: user.id, email: user.email, sid: randomUUID(), iat: now, exp: now + 600, ...overrides };
+    return { iss: first.config.tokens.issuer, aud: first.config.tokens.audience, sub: user.id, email: user.email, sid: user.sessionId, iat: now, exp: now + 600, ...overrides };
   }
 
   describe('GET /users/me', () => {
@@ -365,7 +368,7 @@ describe('signing keys at start', () => {
       expect(await jwksKids(a)).toEqual([rows[0].kid]);
       expect(await jwksKids(b)).toEqual([rows[0].kid]);
       const user = await insertUser(a);
-      const token = b.app.get(AccessTokenService).issue(user, randomUUID());
+      const token = b.app.get(AccessTokenService).issue(user, user.sessionId);
       expect((await me(a, token.access_token)).status).toBe(200);
 
       // The race itself, past the migration lock that serialised the two starts: ten creators, one key.
@@ -400,12 +403,12 @@ describe('signing keys at start', () => {
     const service = await startTestApp({ env: { SIGNING_KEY_PEM: `${pem(current.privateKey)}\n${pem(previous.privateKey)}` } });
     try {
       const user = await insertUser(service);
-      const token = service.app.get(AccessTokenService).issue(user, randomUUID());
+      const token = service.app.get(AccessTokenService).issue(user, user.sessionId);
       expect(kidOf(token.access_token)).toBe(jwkThumbprint(current.publicKey));
       expect(await jwksKids(service)).toEqual([jwkThumbprint(current.publicKey), jwkThumbprint(previous.publicKey)].sort());
       expect((await me(service, token.access_token)).status).toBe(200);
       const now = Math.floor(Date.now() / 1000);
-      const byPrevious = sign({ iss: service.config.tokens.issuer, aud: 'atiru', sub: user.id, email: user.email, sid: randomUUID(), iat: now, exp: now + 60 }, previous.privateKey, {
+      const byPrevious = sign({ iss: service.config.tokens.issuer, aud: 'atiru', sub: user.id, email: user.email, sid: user.sessionId, iat: now, exp: now + 60 }, previous.privateKey, {
         algorithm: 'ES256',
         keyid: jwkThumbprint(previous.publicKey),
       });

@@ -6,7 +6,7 @@ import { SigningKeyRing } from '../../src/auth/keys/signing-key-ring';
 import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
 import { UsersRepository } from '../../src/users/users.repository';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { signedInUser } from '../support/signed-in-user';
+import { openLiveSession, signedInUser } from '../support/signed-in-user';
 import { startTestApp, TestApp, TestResponse } from '../support/test-app';
 
 /**
@@ -33,10 +33,11 @@ describe('authentication caches (two instances, one database)', () => {
     await database?.drop();
   });
 
-  async function insertUser(): Promise<{ id: string; email: string }> {
+  /** A user with a live session (`sessionId`): access tokens are good only while their session is. */
+  async function insertUser(): Promise<{ id: string; email: string; sessionId: string }> {
     const email = `cache-${randomUUID()}@example.com`;
     const user = await first.app.get(EntityManager).fork().transactional((em) => first.app.get(UsersRepository).insertIfEmailFree(em, email, 'x'));
-    return { id: user!.id, email };
+    return { id: user!.id, email, sessionId: await openLiveSession(first.app, user!.id) };
   }
 
   const sql = (query: string, params: unknown[] = []) => first.app.get(EntityManager).fork().getConnection().execute(query, params);
@@ -67,7 +68,7 @@ describe('authentication caches (two instances, one database)', () => {
 
   it('serves a token seen before without any database statement', async () => {
     const user = await insertUser();
-    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = first.app.get(AccessTokenService).issue(user, user.sessionId);
     expect((await me(first, access_token)).status).toBe(200);
     const statements = await countQueries(first, async () => {
       for (let i = 0; i < 20; i++) expect((await me(first, access_token)).status).toBe(200);
@@ -80,7 +81,7 @@ describe('authentication caches (two instances, one database)', () => {
     const newKey = async () => (await first.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'at once' } })).body.key as string;
     // Credentials never seen: a token of its own (the one that made the keys is known already),
     // and a key for each header (a key is known by its value, whichever header brought it).
-    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = first.app.get(AccessTokenService).issue(user, user.sessionId);
     const credentials: Record<string, string>[] = [{ authorization: `Bearer ${access_token}` }, { 'x-api-key': await newKey() }, { authorization: `Bearer ${await newKey()}` }];
     const guard = first.app.get(CombinedAuthGuard);
     const throughNest = jest.spyOn(guard, 'canActivate');
@@ -133,7 +134,7 @@ describe('authentication caches (two instances, one database)', () => {
     const { kid, privateKey } = first.app.get(SigningKeyRing).signingKey();
     const now = Math.floor(Date.now() / 1000);
     const token = sign(
-      { iss: first.config.tokens.issuer, aud: first.config.tokens.audience, sub: user.id, email: user.email, sid: randomUUID(), iat: now, exp: now + 2 },
+      { iss: first.config.tokens.issuer, aud: first.config.tokens.audience, sub: user.id, email: user.email, sid: user.sessionId, iat: now, exp: now + 2 },
       privateKey,
       { algorithm: 'ES256', keyid: kid },
     );
@@ -147,7 +148,7 @@ describe('authentication caches (two instances, one database)', () => {
 
   it('shows a change to the user on every instance', async () => {
     const user = await insertUser();
-    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = first.app.get(AccessTokenService).issue(user, user.sessionId);
     for (const service of [first, second]) expect((await me(service, access_token)).body.email_confirmed_at).toBeNull();
 
     await sql('UPDATE users SET email_confirmed_at = now() WHERE id = ?', [user.id]);
@@ -160,7 +161,7 @@ describe('authentication caches (two instances, one database)', () => {
 
   it('rejects the cached token of a deleted user on every instance', async () => {
     const user = await insertUser();
-    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = first.app.get(AccessTokenService).issue(user, user.sessionId);
     for (const service of [first, second]) expect((await me(service, access_token)).status).toBe(200);
 
     await sql('DELETE FROM users WHERE id = ?', [user.id]);

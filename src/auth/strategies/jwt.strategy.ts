@@ -11,7 +11,9 @@ import { UsersService } from '../../users/users.service';
 import { AuthStrategyRegistry } from '../guards/auth-strategy.registry';
 import { SigningKeyRing } from '../keys/signing-key-ring';
 import { SIGNING_ALGORITHM } from '../keys/signing-key-material';
-import { AccessTokenClaims } from '../tokens/access-token-claims';
+import { AccessTokenClaims, accessTokenClaimsProblem } from '../tokens/access-token-claims';
+import { AccessTokenSessions } from '../tokens/access-token-sessions';
+import { SessionLease } from '../sessions/session-leases';
 
 export const JWT_STRATEGY = 'jwt';
 
@@ -20,12 +22,10 @@ const DOT = 0x2e;
 /** The length of an ES256 signature in a compact JWS: 64 bytes in base64url. */
 const ES256_SIGNATURE_LENGTH = 86;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Failure reasons; they reach the warn log, never the response. */
 const NO_KID = new Error('token header names no kid');
 const UNKNOWN_KID = new Error('token names an unknown kid');
-const BAD_CLAIMS = { message: 'token claims are not those of an access token' };
+const NO_LIVE_SESSION = { message: 'the session of the token is revoked or expired, or its user no longer exists' };
 const NO_USER = { message: 'the user of the token no longer exists' };
 
 /**
@@ -55,6 +55,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   constructor(
     private readonly keys: SigningKeyRing,
     private readonly users: UsersService,
+    private readonly sessions: AccessTokenSessions,
     @InjectConfig() config: AppConfig,
     registry: AuthStrategyRegistry,
   ) {
@@ -102,23 +103,24 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   }
 
   async validate(request: { headers: IncomingHttpHeaders }, claims: AccessTokenClaims): Promise<Principal | [false, { message: string }]> {
-    if (typeof claims.sub !== 'string' || !UUID.test(claims.sub) || typeof claims.sid !== 'string') return [false, BAD_CLAIMS];
-    const user = await this.users.findAuthenticatedUser(claims.sub);
-    if (user === null) return [false, NO_USER];
+    const problem = accessTokenClaimsProblem(claims, Date.now() / 1000);
+    if (problem !== undefined) return [false, { message: problem }];
+    const admitted = await this.sessions.admit(claims);
+    if (admitted === null) return [false, NO_LIVE_SESSION];
     // Remembered under its signature, with the whole token a hit must match; runs once per token.
     const token = bearerToken(request.headers.authorization);
     const kid = token === undefined ? undefined : readKid(token);
-    if (token !== undefined && kid !== undefined && typeof claims.exp === 'number') {
-      this.verified.set(signatureOf(token), { token, sub: claims.sub, sid: claims.sid, kid, expiresAtMs: claims.exp * 1000 });
+    if (token !== undefined && kid !== undefined) {
+      this.verified.set(signatureOf(token), { token, sub: claims.sub, sid: claims.sid, kid, expiresAtMs: admitted.liveUntilMs, lease: admitted.lease });
     }
-    return { user, method: 'jwt', session_id: claims.sid };
+    return { user: admitted.user, method: 'jwt', session_id: claims.sid };
   }
 
-  /** A token this instance verified, unexpired, whose key still verifies; undefined otherwise. */
+  /** A token this instance verified, unexpired, whose key still verifies and whose session may still be live; undefined otherwise. */
   private knownToken(token: string): VerifiedToken | undefined {
     const hit = this.verified.get(signatureOf(token));
     if (hit === undefined || hit.token !== token) return undefined;
-    if (hit.expiresAtMs <= Date.now() || this.keys.verificationKey(hit.kid) === undefined) {
+    if (!hit.lease.live || hit.expiresAtMs <= Date.now() || this.keys.verificationKey(hit.kid) === undefined) {
       this.verified.delete(signatureOf(token));
       return undefined;
     }
@@ -139,7 +141,13 @@ interface VerifiedToken {
   sub: string;
   sid: string;
   kid: string;
+  /** The token's `exp` or its session's end, whichever comes first. */
   expiresAtMs: number;
+  /**
+   * The session check of the token rests on it: a hit counts only while it is live. It ends when
+   * a revocation of the user's sessions is heard, or when revocations cannot be heard.
+   */
+  lease: SessionLease;
   principal?: Readonly<Principal>;
 }
 
