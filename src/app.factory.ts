@@ -3,7 +3,6 @@ import { LoggerService, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { SwaggerModule } from '@nestjs/swagger';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { answerFromPrincipalAtOnce } from './common/auth/answered-from-principal';
@@ -18,10 +17,9 @@ import { requestIdGenerator } from './common/http/request-id';
 import { SecurityHeaders, securityHeaders } from './common/http/security-headers';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { runMigrations } from './database/migrate';
-import { buildOpenApiDocument } from './openapi';
+import { buildOpenApiDocument, DOCS_PATH, serveApiDocs } from './openapi';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-const DOCS_PATH = '/docs';
 
 export interface CreateAppOptions {
   logger?: LoggerService | false;
@@ -47,7 +45,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     // contract's shape. No hook runs for them, so they get the API headers here.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'Invalid request: a path parameter is too long' : 'Invalid request: malformed URL';
-      reply.headers(headers.api).header('x-request-id', request.id).status(400).send(AppError.invalidRequest(message).toBody());
+      reply.headers(headers.api).header('x-request-id', request.id).status(400).send(AppError.invalidRequest(message).toBody(request.id));
     },
     // Honour the caller's X-Request-Id when it is sane, so one id follows a request across services.
     genReqId: (request: IncomingMessage) => {
@@ -64,13 +62,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     abortOnError: false,
   });
   await configureHttp(app, config, headers);
-  const document = buildOpenApiDocument(app);
-  SwaggerModule.setup(DOCS_PATH.slice(1), app, document, {
-    jsonDocumentUrl: 'reference/openapi.json',
-    yamlDocumentUrl: 'openapi.yaml',
-    swaggerOptions: { persistAuthorization: true },
-    customSiteTitle: 'Atiru Auth API',
-  });
+  serveApiDocs(app, buildOpenApiDocument(app, config.http.publicUrl));
   if (options.preview) return app;
 
   try {

@@ -26,5 +26,5 @@ export function sendError(exception: unknown, request: FastifyRequest, reply: Fa
   }
   if (reply.sent) return;
   for (const [name, value] of Object.entries(appError.headers)) reply.header(name, value);
-  reply.status(appError.statusCode).send(appError.toBody());
+  reply.status(appError.statusCode).send(appError.toBody(request.id));
 }
