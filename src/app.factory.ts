@@ -12,6 +12,7 @@ import { CombinedAuthGuard } from './auth/guards/combined-auth.guard';
 import { AppConfig } from './config/app-config';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { dropAdapterHooks } from './common/http/adapter-hooks';
+import { acceptJsonOrEmptyBodies } from './common/http/body-parsers';
 import { CORS_VARY, corsHook } from './common/http/cors';
 import { requestIdGenerator } from './common/http/request-id';
 import { SecurityHeaders, securityHeaders } from './common/http/security-headers';
@@ -104,8 +105,7 @@ function isDocumentPath(url: string): boolean {
 async function configureHttp(app: NestFastifyApplication, config: AppConfig, headers: SecurityHeaders): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
 
-  // JSON is the only body this API reads; anything else is a 415.
-  fastify.removeContentTypeParser(['text/plain']);
+  acceptJsonOrEmptyBodies(fastify);
 
   // The combined guard sets `user` on every authenticated request. Declared here, every request
   // object has it from the start, and all of them keep one shape.

@@ -31,7 +31,7 @@ describe('every operation while the database is unreachable', () => {
     await database?.drop();
   });
 
-  const busy = { statusCode: 503, code: 'SERVER_BUSY', error: expect.any(String), request_id: expect.any(String) };
+  const busy = { statusCode: 503, request_id: expect.any(String), code: 'SERVER_BUSY', error: expect.any(String) };
 
   it('answers 503 SERVER_BUSY with Retry-After on each one that needs the database', async () => {
     const calls: Array<[string, string, unknown, Record<string, string>?]> = [

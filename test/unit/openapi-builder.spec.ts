@@ -99,7 +99,7 @@ describe('buildOpenApiDocument', () => {
         },
       },
     });
-    expect(operation.responses['503'].headers).toEqual({
+    expect((operation.responses['503'] as any).headers).toEqual({
       'X-Request-Id': { $ref: '#/components/headers/X-Request-Id' },
       'Retry-After': { $ref: '#/components/headers/Retry-After' },
     });
