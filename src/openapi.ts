@@ -13,6 +13,13 @@ export const API_TAGS = {
   service: 'Health, the keys that verify access tokens, and this contract',
 } as const;
 
+/**
+ * Marks an operation a browser opens from a link (the confirmation link): it answers with a
+ * redirect whatever happens, so it gets none of the JSON error answers every other operation has.
+ * Kept in the document, so a reader and a generator can tell it from an API operation.
+ */
+export const BROWSER_LINK_EXTENSION = 'x-browser-link';
+
 /** The server the committed `openapi.yaml` names: where `npm start` listens with no configuration. */
 export const DEFAULT_PUBLIC_URL = 'http://localhost:3000';
 
@@ -26,8 +33,11 @@ export const DOCUMENT_URLS = { yaml: '/openapi.yaml', json: '/reference/openapi.
  * database unreachable, and Fastify parses (and refuses) a non-empty body sent to any POST, PUT,
  * PATCH or DELETE route, whether the operation reads one or not.
  */
-const REQUEST_ERROR_RESPONSES = {
+const HEAD_ERROR_RESPONSES = {
   '413': 'PAYLOAD_TOO_LARGE: the request headers are over the size limit',
+} as const;
+const REQUEST_ERROR_RESPONSES = {
+  ...HEAD_ERROR_RESPONSES,
   '500': 'INTERNAL_ERROR: an unexpected failure; the body carries no internals, quote `request_id` when reporting it',
   '503': 'SERVER_BUSY: the database or another dependency is unavailable; retry after `Retry-After` seconds',
 } as const;
@@ -116,7 +126,12 @@ export function buildOpenApiDocument(app: INestApplication, publicUrl: string = 
       } else if (!operation.security) {
         throw new Error(`${method.toUpperCase()} ${path} declares no auth policy: add @Public() or @Authenticated()`);
       }
-      completeResponses(operation, operation.requestBody || BODY_METHODS.has(method) ? BODY_ERROR_RESPONSES : REQUEST_ERROR_RESPONSES);
+      const defaults = operation[BROWSER_LINK_EXTENSION]
+        ? HEAD_ERROR_RESPONSES
+        : operation.requestBody || BODY_METHODS.has(method)
+          ? BODY_ERROR_RESPONSES
+          : REQUEST_ERROR_RESPONSES;
+      completeResponses(operation, defaults);
       const requestSchema = operation.requestBody?.content?.['application/json']?.schema?.$ref;
       if (typeof requestSchema === 'string') requestSchemas.add(requestSchema.replace('#/components/schemas/', ''));
     }

@@ -1,10 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiResponse, ApiSchema, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/auth/auth-policy.decorator';
 import { AppError } from '../common/errors/app-error';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { HealthService } from './health.service';
 
+@ApiSchema({ name: 'Health' })
 export class HealthResponseDto {
   @ApiProperty({ enum: ['ok'], example: 'ok' })
   status: 'ok';

@@ -155,10 +155,33 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     }
   });
 
-  it('answers a confirmation without a token with 400', async () => {
+  it('redirects a confirmation link without a token to the dashboard with the error, never JSON', async () => {
     const response = await service.request('GET', '/auth/confirm');
-    expect(response.status).toBe(400);
-    expect(response.body).toEqual(invalidField('Invalid request: token should not be empty'));
+    expect(response.status).toBe(302);
+    const location = new URL(response.headers.get('location')!);
+    expect(location.origin + location.pathname).toBe('http://dashboard.test/');
+    expect(Object.fromEntries(location.searchParams)).toEqual({
+      error: 'Invalid request: token should not be empty',
+      error_code: 'INVALID_REQUEST',
+      request_id: response.headers.get('x-request-id'),
+    });
+  });
+
+  it('confirms an email with POST /auth/confirm, the operation a generated client calls, idempotently', async () => {
+    const email = uniqueEmail('confirm-api');
+    await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } });
+    const token = tokenOf(linkStartingWith(await nextMailTo(smtp, email, 0), confirmLinkPrefix(service)));
+    expect((await service.request('POST', '/auth/login', { body: { email, password: PASSWORD } })).body).toEqual(EMAIL_NOT_VERIFIED);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const confirmed = await service.request('POST', '/auth/confirm', { body: { token } });
+      expect({ status: confirmed.status, body: confirmed.body }).toEqual({ status: 200, body: { message: ACCOUNT_MESSAGES.emailConfirmed } });
+    }
+    await login(service, email, PASSWORD);
+
+    const bad = await service.request('POST', '/auth/confirm', { body: { token: 'A'.repeat(43) } });
+    expect({ status: bad.status, body: bad.body }).toEqual({ status: 400, body: invalid(`Invalid request: ${ACCOUNT_MESSAGES.invalidConfirmation}`) });
+    const missing = await service.request('POST', '/auth/confirm', { body: {} });
+    expect(missing.body).toEqual(invalidField('Invalid request: token should not be empty'));
   });
 
   it('does not accept a reset token as a confirmation token, nor the other way round', async () => {

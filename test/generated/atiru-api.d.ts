@@ -136,12 +136,16 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Confirm an email address (the link in the confirmation email)
-         * @description A valid token confirms the email and redirects (302) to the `redirect_to` given at registration, else to the dashboard. An invalid or expired token redirects to the same place with `error` and `error_code=INVALID_REQUEST` query parameters. Idempotent: opening a link again within its lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS) lands on the success redirect again, so a mail scanner that opens the link first does not spoil the click.
+         * The confirmation link in the email (a browser link)
+         * @description What the link in the confirmation email opens: a browser follows its redirect to a page. Programs confirm with POST /auth/confirm instead. A valid token confirms the email and redirects (302) to the `redirect_to` given at registration, else to the dashboard. Any failure redirects too, never answers JSON: a bad or expired token to the same place with `error` and `error_code=INVALID_REQUEST` query parameters; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), to the dashboard with `error`, `error_code` and `request_id`. Idempotent: opening a link again within its lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS) lands on the success redirect again, so a mail scanner that opens the link first does not spoil the click.
          */
-        get: operations["confirmEmail"];
+        get: operations["openConfirmationLink"];
         put?: never;
-        post?: never;
+        /**
+         * Confirm an email address with the token of its confirmation link
+         * @description For programs (a single-page app that receives the link, a mobile app, a test): the token is the `token` query parameter of the link in the confirmation email. Idempotent within the token's lifetime, like the link itself.
+         */
+        post: operations["confirmEmail"];
         delete?: never;
         options?: never;
         head?: never;
@@ -272,7 +276,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        HealthResponseDto: {
+        Health: {
             /**
              * @example ok
              * @enum {string}
@@ -321,7 +325,7 @@ export interface components {
             /** @description Validation errors (400 INVALID_REQUEST) only: every offending field */
             errors?: components["schemas"]["FieldError"][];
         };
-        UserProfileResponseDto: {
+        User: {
             /**
              * Format: uuid
              * @example 6f1c2a9e-3b7d-4e0a-9c51-2d8f4b6a7e10
@@ -349,7 +353,8 @@ export interface components {
              */
             email_confirmed_at: string | null;
         };
-        JwkDto: {
+        /** @description A public key (JWK, RFC 7517) */
+        Jwk: {
             /**
              * @example EC
              * @enum {string}
@@ -386,11 +391,12 @@ export interface components {
              */
             use: "sig";
         };
-        JwksResponseDto: {
+        /** @description A JSON Web Key Set (RFC 7517) */
+        JwkSet: {
             /** @description The key that signs new tokens and any rotated-out key whose tokens have not expired yet */
-            keys: components["schemas"]["JwkDto"][];
+            keys: components["schemas"]["Jwk"][];
         };
-        ApiKeyCreateDto: {
+        ApiKeyCreateRequest: {
             /**
              * @description A label to tell keys apart
              * @example CI deploys
@@ -399,11 +405,12 @@ export interface components {
             /**
              * Format: date-time
              * @description When the key stops working (ISO-8601, in the future). Omit for a key that does not expire.
-             * @example 2027-01-15T12:00:00.000Z
+             * @example 2099-01-15T12:00:00.000Z
              */
             expires_at?: string | null;
         };
-        ApiKeyCreatedResponseDto: {
+        /** @description A key just created: the only answer that carries the key itself */
+        NewApiKey: {
             /**
              * Format: uuid
              * @example 3f1c2a4e-8b7d-4f6a-9c21-5d0e7b9a1f32
@@ -433,7 +440,7 @@ export interface components {
              */
             key: string;
         };
-        ApiKeyResponseDto: {
+        ApiKey: {
             /**
              * Format: uuid
              * @example 3f1c2a4e-8b7d-4f6a-9c21-5d0e7b9a1f32
@@ -464,11 +471,12 @@ export interface components {
              */
             last_used_at: string | null;
         };
-        ApiKeyListResponseDto: {
+        ApiKeyList: {
             /** @description The caller's active keys (not revoked, not expired), newest first */
-            api_keys: components["schemas"]["ApiKeyResponseDto"][];
+            api_keys: components["schemas"]["ApiKey"][];
         };
-        AccountRegisterDto: {
+        /** @description The new account */
+        RegisterRequest: {
             /**
              * Format: email
              * @description Compared case-insensitively; stored trimmed and lower-cased
@@ -483,11 +491,11 @@ export interface components {
             /**
              * Format: uri
              * @description Where the confirmation link lands once the email is confirmed. Must match REDIRECT_ALLOW_LIST (exact origins, or patterns such as https://*.atiru.dev for one subdomain level), else 400 INVALID_REQUEST. Default: the dashboard URL.
-             * @example https://app.atiru.dev/welcome
+             * @example http://localhost:5173/welcome
              */
             redirect_to?: string;
         };
-        AccountSummaryDto: {
+        RegisteredUser: {
             /**
              * Format: uuid
              * @description The new user id; a random id when the email was already registered, so the answer does not reveal who has an account
@@ -500,12 +508,24 @@ export interface components {
              */
             email: string;
         };
-        AccountRegisterResponseDto: {
+        RegisterResponse: {
             /** @example Check your email to confirm your account. */
             message: string;
-            user: components["schemas"]["AccountSummaryDto"];
+            user: components["schemas"]["RegisteredUser"];
         };
-        AccountEmailDto: {
+        ConfirmEmailRequest: {
+            /**
+             * @description The token from the confirmation email
+             * @example q3XbM0Qn1vYc8f2c7w1tU8QbV7z3l0eP9m4sKf6hR2A
+             */
+            token: string;
+        };
+        Message: {
+            /** @example If an account exists for this email, a message is on its way. */
+            message: string;
+        };
+        /** @description Who to send a link to, and where it lands */
+        EmailLinkRequest: {
             /**
              * Format: email
              * @description Compared case-insensitively; stored trimmed and lower-cased
@@ -515,15 +535,11 @@ export interface components {
             /**
              * Format: uri
              * @description Where the link in the mail lands. Must match REDIRECT_ALLOW_LIST (exact origins, or patterns such as https://*.atiru.dev for one subdomain level), else 400 INVALID_REQUEST. Default: the dashboard URL.
-             * @example https://app.atiru.dev/welcome
+             * @example http://localhost:5173/welcome
              */
             redirect_to?: string;
         };
-        MessageResponseDto: {
-            /** @example If an account exists for this email, a message is on its way. */
-            message: string;
-        };
-        PasswordResetDto: {
+        PasswordResetRequest: {
             /**
              * @description The token from the reset link (`?token=…`)
              * @example q3XbM0Qn1vYc8f2c7w1tU8QbV7z3l0eP9m4sKf6hR2A
@@ -535,7 +551,7 @@ export interface components {
              */
             password: string;
         };
-        SessionLoginDto: {
+        LoginRequest: {
             /**
              * Format: email
              * @description Compared case-insensitively; stored trimmed and lower-cased
@@ -548,7 +564,7 @@ export interface components {
              */
             password: string;
         };
-        SessionUserDto: {
+        SessionUser: {
             /**
              * Format: uuid
              * @example 6f1c2a9e-3b7d-4e0a-9c51-2d8f4b6a7e10
@@ -570,7 +586,8 @@ export interface components {
              */
             updated_at: string;
         };
-        SessionTokensDto: {
+        /** @description The tokens of a session */
+        Session: {
             /**
              * @description JWT (ES256) to send as `Authorization: Bearer …`
              * @example eyJhbGciOiJFUzI1NiIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl
@@ -597,11 +614,12 @@ export interface components {
              */
             token_type: "bearer";
         };
-        SessionResponseDto: {
-            user: components["schemas"]["SessionUserDto"];
-            session: components["schemas"]["SessionTokensDto"];
+        /** @description A session and its user: the answer of login and refresh */
+        SessionResponse: {
+            user: components["schemas"]["SessionUser"];
+            session: components["schemas"]["Session"];
         };
-        SessionRefreshDto: {
+        RefreshRequest: {
             /**
              * @description The refresh token from the last login or refresh
              * @example N2sV1c9n4k0xYwq8r6TzJm3aLd5pHf7gUe2bQi1oCk8
@@ -644,7 +662,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthResponseDto"];
+                    "application/json": components["schemas"]["Health"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE: the request headers are over the size limit */
@@ -714,7 +732,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserProfileResponseDto"];
+                    "application/json": components["schemas"]["User"];
                 };
             };
             /** @description MISSING_AUTH or INVALID_OR_EXPIRED_TOKEN */
@@ -827,7 +845,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JwksResponseDto"];
+                    "application/json": components["schemas"]["JwkSet"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE: the request headers are over the size limit */
@@ -897,7 +915,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKeyListResponseDto"];
+                    "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
             /** @description MISSING_AUTH or INVALID_OR_EXPIRED_TOKEN */
@@ -1021,7 +1039,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ApiKeyCreateDto"];
+                "application/json": components["schemas"]["ApiKeyCreateRequest"];
             };
         };
         responses: {
@@ -1035,7 +1053,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKeyCreatedResponseDto"];
+                    "application/json": components["schemas"]["NewApiKey"];
                 };
             };
             /** @description INVALID_REQUEST: a field is invalid, expires_at is not in the future, or the cap on active keys is reached */
@@ -1384,7 +1402,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AccountRegisterDto"];
+                "application/json": components["schemas"]["RegisterRequest"];
             };
         };
         responses: {
@@ -1398,7 +1416,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccountRegisterResponseDto"];
+                    "application/json": components["schemas"]["RegisterResponse"];
                 };
             };
             /** @description INVALID_REQUEST: a field fails validation (named in `error`), the body is not JSON, or redirect_to is not on the allow-list */
@@ -1513,7 +1531,7 @@ export interface operations {
             };
         };
     };
-    confirmEmail: {
+    openConfirmationLink: {
         parameters: {
             query: {
                 /** @description The token from the confirmation email */
@@ -1525,17 +1543,57 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Redirect to the landing page; `Location` carries `error` and `error_code` when the token was bad or expired */
+            /** @description Redirect to the landing page; `Location` carries `error` and `error_code` when the email could not be confirmed */
             302: {
                 headers: {
                     /** @description The `redirect_to` given at registration, or the dashboard URL */
-                    Location?: string;
+                    Location: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description INVALID_REQUEST: the `token` query parameter is missing */
+            /** @description PAYLOAD_TOO_LARGE: the request headers are over the size limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 413;
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+        };
+    };
+    confirmEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description The email address is confirmed */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description INVALID_REQUEST: the token is missing, invalid or expired */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1550,7 +1608,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE: the request headers are over the size limit */
+            /** @description PAYLOAD_TOO_LARGE: the request body or headers are over the size limit */
             413: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1562,6 +1620,21 @@ export interface operations {
                         statusCode?: 413;
                         /** @enum {string} */
                         code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not empty and not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
                     };
                 };
             };
@@ -1607,7 +1680,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AccountEmailDto"];
+                "application/json": components["schemas"]["EmailLinkRequest"];
             };
         };
         responses: {
@@ -1621,7 +1694,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MessageResponseDto"];
+                    "application/json": components["schemas"]["Message"];
                 };
             };
             /** @description INVALID_REQUEST: a field fails validation (named in `error`), the body is not JSON, or redirect_to is not on the allow-list */
@@ -1745,7 +1818,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AccountEmailDto"];
+                "application/json": components["schemas"]["EmailLinkRequest"];
             };
         };
         responses: {
@@ -1759,7 +1832,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MessageResponseDto"];
+                    "application/json": components["schemas"]["Message"];
                 };
             };
             /** @description INVALID_REQUEST: a field fails validation (named in `error`), the body is not JSON, or redirect_to is not on the allow-list */
@@ -1883,7 +1956,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PasswordResetDto"];
+                "application/json": components["schemas"]["PasswordResetRequest"];
             };
         };
         responses: {
@@ -1894,7 +1967,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MessageResponseDto"];
+                    "application/json": components["schemas"]["Message"];
                 };
             };
             /** @description INVALID_REQUEST: a field fails validation, or the token is invalid, expired or already used */
@@ -1984,7 +2057,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SessionLoginDto"];
+                "application/json": components["schemas"]["LoginRequest"];
             };
         };
         responses: {
@@ -1998,7 +2071,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionResponseDto"];
+                    "application/json": components["schemas"]["SessionResponse"];
                 };
             };
             /** @description INVALID_REQUEST: a field fails validation or the body is not JSON */
@@ -2158,7 +2231,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SessionRefreshDto"];
+                "application/json": components["schemas"]["RefreshRequest"];
             };
         };
         responses: {
@@ -2172,7 +2245,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionResponseDto"];
+                    "application/json": components["schemas"]["SessionResponse"];
                 };
             };
             /** @description INVALID_REQUEST: refresh_token is missing or not a string */
