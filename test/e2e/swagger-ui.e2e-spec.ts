@@ -54,7 +54,7 @@ describe('Swagger UI at /docs over plain HTTP, by a host name that is not localh
     expect(await page.title()).toBe('Atiru Auth API');
     expect(await page.locator('.info .title').innerText()).toContain('Atiru Auth');
     expect(await page.locator('.topbar').isVisible()).toBe(false);
-    const links = await page.locator('.info .description a').evaluateAll((anchors) => anchors.map((anchor) => (anchor as HTMLAnchorElement).href));
+    const links = await page.locator('.info .description a').evaluateAll((anchors) => anchors.map((anchor) => (anchor as unknown as { href: string }).href));
     expect(links).toEqual([`${baseUrl}/openapi.yaml`, `${baseUrl}/reference/openapi.json`]);
     for (const link of links) expect((await fetch(link.replace(baseUrl, service.baseUrl))).status).toBe(200);
 
