@@ -140,11 +140,24 @@ describe('API keys (real app, real PostgreSQL)', () => {
     const unknown = await service.request('DELETE', `/auth/api-keys/${randomUUID()}`, { headers: ada.jwt });
     expect({ status: unknown.status, code: unknown.body.code }).toEqual({ status: 404, code: 'NOT_FOUND' });
     // The last two are refused by the router itself (too long for a parameter; a broken escape).
-    for (const id of ['not-a-uuid', '123', `${randomUUID()}x`, 'x'.repeat(150), '%F0%9F%99']) {
+    for (const id of ['not-a-uuid', '123', `${randomUUID()}x`]) {
       const response = await service.request('DELETE', `/auth/api-keys/${id}`, { headers: ada.jwt });
       expect({ status: response.status, body: response.body }).toEqual({
         status: 400,
-        body: { statusCode: 400, request_id: expect.any(String), code: 'INVALID_REQUEST', error: expect.stringMatching(/id must be a UUID|path parameter is too long|malformed URL/) },
+        body: {
+          statusCode: 400,
+          request_id: response.headers.get('x-request-id'),
+          code: 'INVALID_REQUEST',
+          error: 'Invalid request: id must be a UUID',
+          errors: [{ field: 'id', code: 'isUuid', message: 'id must be a UUID' }],
+        },
+      });
+    }
+    for (const id of ['x'.repeat(150), '%F0%9F%99']) {
+      const response = await service.request('DELETE', `/auth/api-keys/${id}`, { headers: ada.jwt });
+      expect({ status: response.status, body: response.body }).toEqual({
+        status: 400,
+        body: { statusCode: 400, request_id: response.headers.get('x-request-id'), code: 'INVALID_REQUEST', error: expect.stringMatching(/path parameter is too long|malformed URL/) },
       });
     }
   });

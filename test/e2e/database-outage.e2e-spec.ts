@@ -79,4 +79,20 @@ describe('every operation while the database is unreachable', () => {
       proxy.restore();
     }
   });
+
+  it('answers 503 SERVER_BUSY, not 500, when the database accepts connections but never answers', async () => {
+    proxy.stall();
+    try {
+      for (const [method, path, body] of [
+        ['GET', '/health', undefined],
+        ['POST', '/auth/login', { email: uniqueEmail('stalled'), password: 'correct horse battery' }],
+      ] as const) {
+        const response = await service.request(method, path, { body });
+        expect({ path, status: response.status, body: response.body, retryAfter: response.headers.get('retry-after') }).toEqual({ path, status: 503, body: busy, retryAfter: '1' });
+      }
+    } finally {
+      proxy.restore();
+    }
+    expect((await service.request('GET', '/health')).status).toBe(200);
+  }, 30_000);
 });

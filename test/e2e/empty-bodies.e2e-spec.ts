@@ -40,7 +40,9 @@ describe('operations without a request body, sent an empty one', () => {
     const { jwt } = await signedInUser(service.app, uniqueEmail('empty-refused'));
     const form = await service.request('POST', '/auth/logout', { raw: 'scope=global', headers: { ...jwt, 'content-type': 'application/x-www-form-urlencoded' } });
     expect(form.status).toBe(415);
-    expect(form.body).toEqual({ statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE', error: expect.any(String), request_id: form.headers.get('x-request-id') });
+    expect(form.body).toEqual({ statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE', error: 'Content-Type must be application/json', request_id: form.headers.get('x-request-id') });
+    const malformed = await service.request('POST', '/auth/logout', { raw: '{"scope":', headers: { ...jwt, 'content-type': 'application/json' } });
+    expect(malformed.body).toEqual({ statusCode: 400, code: 'INVALID_REQUEST', error: 'Invalid request: the body is not valid JSON', request_id: malformed.headers.get('x-request-id') });
     for (const headers of [{ 'content-type': 'application/json' }, { 'content-type': 'application/x-www-form-urlencoded' }]) {
       const login = await service.request('POST', '/auth/login', { raw: '', headers });
       expect(login.status).toBe(400);
