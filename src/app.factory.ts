@@ -41,7 +41,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     requestIdHeader: false,
     // No Nest middleware here: without middie, no hook runs per request to look for any.
     skipMiddie: true,
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, newRequestId()),
     // The router's own refusals (a broken percent-escape, an over-long path parameter) in the
     // contract's shape. No hook runs for them, so they get the API headers here.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -81,7 +81,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
  * Requests Node's HTTP parser refuses before any route sees them (oversized headers, garbage)
  * still answer in the contract's shape.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket, requestId: string): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -90,10 +90,11 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     error.code === 'HPE_HEADER_OVERFLOW'
       ? new AppError('PAYLOAD_TOO_LARGE', 'Request headers are too large')
       : AppError.invalidRequest('Malformed HTTP request');
-  const body = JSON.stringify(appError.toBody());
+  const body = JSON.stringify(appError.toBody(requestId));
   socket.end(
     `HTTP/1.1 ${appError.statusCode} ${appError.statusCode === 413 ? 'Payload Too Large' : 'Bad Request'}\r\n` +
-      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
   );
 }
 

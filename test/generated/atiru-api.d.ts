@@ -321,7 +321,7 @@ export interface components {
             /** @description What went wrong, for programs; each status has its own codes */
             code: components["schemas"]["ErrorCode"];
             /** @description The id of the request, as in the `X-Request-Id` response header: quote it when reporting a problem */
-            request_id?: string;
+            request_id: string;
             /** @description Validation errors (400 INVALID_REQUEST) only: every offending field */
             errors?: components["schemas"]["FieldError"][];
         };

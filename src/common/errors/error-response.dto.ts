@@ -24,8 +24,8 @@ export class ErrorResponseDto {
   @ApiProperty({ enum: ERROR_CODES, enumName: 'ErrorCode', description: 'What went wrong, for programs; each status has its own codes' })
   code: ErrorCode;
 
-  @ApiPropertyOptional({ description: 'The id of the request, as in the `X-Request-Id` response header: quote it when reporting a problem' })
-  request_id?: string;
+  @ApiProperty({ description: 'The id of the request, as in the `X-Request-Id` response header: quote it when reporting a problem' })
+  request_id: string;
 
   @ApiPropertyOptional({ type: [FieldErrorDto], description: 'Validation errors (400 INVALID_REQUEST) only: every offending field' })
   errors?: FieldErrorDto[];
