@@ -47,7 +47,7 @@ export class ApiKeysController {
     summary: 'Revoke an API key',
     description: 'The key stops authenticating at once, on every instance of the service.',
   })
-  @ApiParam({ name: 'id', format: 'uuid', description: 'The key id' })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The key id', example: '3f1c2a4e-8b7d-4f6a-9c21-5d0e7b9a1f32' })
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the id is not a UUID', type: ErrorResponseDto })
   @ApiNotFoundResponse({ description: "NOT_FOUND: no such key, another user's key, or already revoked", type: ErrorResponseDto })

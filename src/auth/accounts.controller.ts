@@ -1,9 +1,12 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Redirect } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiCreatedResponse, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Post, Query, Redirect, UseFilters } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiExtension, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/auth/auth-policy.decorator';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
+import { BROWSER_LINK_EXTENSION } from '../openapi';
 import { AccountsService } from './accounts.service';
+import { ConfirmLinkErrorFilter } from './confirm-link-error.filter';
+import { AccountConfirmDto } from './dto/account-confirm.dto';
 import { AccountConfirmQueryDto } from './dto/account-confirm-query.dto';
 import { AccountEmailDto } from './dto/account-email.dto';
 import { AccountRegisterDto, AccountRegisterResponseDto } from './dto/account-register.dto';
@@ -41,21 +44,40 @@ export class AccountsController {
   @Get('confirm')
   @Public()
   @Redirect()
+  @UseFilters(ConfirmLinkErrorFilter)
+  @ApiExtension(BROWSER_LINK_EXTENSION, true)
   @ApiOperation({
-    summary: 'Confirm an email address (the link in the confirmation email)',
+    summary: 'The confirmation link in the email (a browser link)',
     description:
-      'A valid token confirms the email and redirects (302) to the `redirect_to` given at registration, else to the dashboard. ' +
-      'An invalid or expired token redirects to the same place with `error` and `error_code=INVALID_REQUEST` query parameters. ' +
-      'Idempotent: opening a link again within its lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS) lands on the success ' +
+      'What the link in the confirmation email opens: a browser follows its redirect to a page. Programs confirm with ' +
+      'POST /auth/confirm instead. A valid token confirms the email and redirects (302) to the `redirect_to` given at ' +
+      'registration, else to the dashboard. Any failure redirects too, never answers JSON: a bad or expired token to the ' +
+      'same place with `error` and `error_code=INVALID_REQUEST` query parameters; a missing token, or the service being ' +
+      'unavailable (`error_code=SERVER_BUSY`), to the dashboard with `error`, `error_code` and `request_id`. Idempotent: ' +
+      'opening a link again within its lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS) lands on the success ' +
       'redirect again, so a mail scanner that opens the link first does not spoil the click.',
   })
   @ApiFoundResponse({
-    description: 'Redirect to the landing page; `Location` carries `error` and `error_code` when the token was bad or expired',
-    headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', schema: { type: 'string', format: 'uri' } } },
+    description: 'Redirect to the landing page; `Location` carries `error` and `error_code` when the email could not be confirmed',
+    headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', required: true, schema: { type: 'string', format: 'uri' } } },
   })
-  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the `token` query parameter is missing', type: ErrorResponseDto })
-  async confirmEmail(@Query() query: AccountConfirmQueryDto): Promise<{ url: string; statusCode: number }> {
+  async openConfirmationLink(@Query() query: AccountConfirmQueryDto): Promise<{ url: string; statusCode: number }> {
     return { url: await this.accounts.confirmEmail(query.token), statusCode: 302 };
+  }
+
+  @Post('confirm')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Confirm an email address with the token of its confirmation link',
+    description:
+      'For programs (a single-page app that receives the link, a mobile app, a test): the token is the `token` query ' +
+      'parameter of the link in the confirmation email. Idempotent within the token\'s lifetime, like the link itself.',
+  })
+  @ApiOkResponse({ description: 'The email address is confirmed', type: MessageResponseDto })
+  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the token is missing, invalid or expired', type: ErrorResponseDto })
+  confirmEmail(@Body() body: AccountConfirmDto): Promise<MessageResponseDto> {
+    return this.accounts.confirmEmailToken(body.token);
   }
 
   @Post('resend-confirmation')

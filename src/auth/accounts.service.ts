@@ -30,6 +30,7 @@ export const ACCOUNT_MESSAGES = {
   resetRequested: 'If an account exists for this email, a password reset link is on its way.',
   passwordReset: 'Your password has been reset. Log in with the new password.',
   invalidConfirmation: 'The confirmation link is invalid or has expired.',
+  emailConfirmed: 'Your email address is confirmed. You can log in.',
   invalidReset: 'Invalid request: the reset token is invalid, expired or already used.',
 } as const;
 
@@ -132,6 +133,20 @@ export class AccountsService {
    * scanner opening the link first does not spoil the person's click.
    */
   async confirmEmail(token: string): Promise<string> {
+    const { confirmed, redirectTo } = await this.spendConfirmation(token);
+    return confirmed
+      ? this.redirects.landing(redirectTo)
+      : this.redirects.landing(redirectTo, { error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
+  }
+
+  /** The same confirmation for an API client, which wants an answer rather than a landing page. */
+  async confirmEmailToken(token: string): Promise<MessageResponseDto> {
+    const { confirmed } = await this.spendConfirmation(token);
+    if (!confirmed) throw AppError.invalidRequest(`Invalid request: ${ACCOUNT_MESSAGES.invalidConfirmation}`);
+    return { message: ACCOUNT_MESSAGES.emailConfirmed };
+  }
+
+  private async spendConfirmation(token: string): Promise<{ confirmed: boolean; redirectTo: string | null }> {
     const now = this.clock.now();
     const result = await inTransaction(this.em, async (em): Promise<{ confirmedUserId: string | null; redirectTo: string | null }> => {
       const found = await this.oneTimeTokens.lookUp(em, token, 'confirm_email', now);
@@ -141,9 +156,7 @@ export class AccountsService {
       return { confirmedUserId, redirectTo: found.record.redirectTo };
     });
     if (result.confirmedUserId !== null) this.usersService.forget(result.confirmedUserId);
-    return result.confirmedUserId !== null
-      ? this.redirects.landing(result.redirectTo)
-      : this.redirects.landing(result.redirectTo, { error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
+    return { confirmed: result.confirmedUserId !== null, redirectTo: result.redirectTo };
   }
 
   /**

@@ -12,10 +12,11 @@ import { openLiveSession } from '../support/signed-in-user';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
 
-const INVALID = { error: 'Invalid or expired token', statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN' };
+const INVALID = { error: 'Invalid or expired token', statusCode: 401, request_id: expect.any(String), code: 'INVALID_OR_EXPIRED_TOKEN' };
 const MISSING = {
   error: 'Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>',
   statusCode: 401,
+  request_id: expect.any(String),
   code: 'MISSING_AUTH',
 };
 
@@ -348,7 +349,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
       try {
         const response = await me(first, token.access_token);
         expect(response.status).toBe(503);
-        expect(response.body).toEqual({ statusCode: 503, code: 'SERVER_BUSY', error: expect.any(String) });
+        expect(response.body).toEqual({ statusCode: 503, request_id: expect.any(String), code: 'SERVER_BUSY', error: expect.any(String) });
       } finally {
         proxy.restore();
       }

@@ -6,11 +6,16 @@ import { startTestApp, TestApp } from '../support/test-app';
 const PASSWORD = 'correct horse battery';
 const NEW_PASSWORD = 'a brand new passphrase';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const INVALID_CREDENTIALS = { statusCode: 401, code: 'INVALID_CREDENTIALS', error: 'Invalid email or password' };
-const EMAIL_NOT_VERIFIED = { statusCode: 403, code: 'EMAIL_NOT_VERIFIED', error: 'Confirm your email address before logging in' };
-const INVALID_REFRESH = { statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired refresh token' };
-const INVALID_RESET = { statusCode: 400, code: 'INVALID_REQUEST', error: ACCOUNT_MESSAGES.invalidReset };
-const invalid = (error: unknown) => ({ statusCode: 400, code: 'INVALID_REQUEST', error });
+const INVALID_CREDENTIALS = { statusCode: 401, request_id: expect.any(String), code: 'INVALID_CREDENTIALS', error: 'Invalid email or password' };
+const EMAIL_NOT_VERIFIED = { statusCode: 403, request_id: expect.any(String), code: 'EMAIL_NOT_VERIFIED', error: 'Confirm your email address before logging in' };
+const INVALID_REFRESH = { statusCode: 401, request_id: expect.any(String), code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired refresh token' };
+const INVALID_RESET = { statusCode: 400, request_id: expect.any(String), code: 'INVALID_REQUEST', error: ACCOUNT_MESSAGES.invalidReset };
+const invalid = (error: unknown) => ({ statusCode: 400, request_id: expect.any(String), code: 'INVALID_REQUEST', error });
+/** A 400 of the validation pipe about one field: `error` names it, and `errors` lists it with the rule that failed. */
+const invalidField = (error: string) => {
+  const message = error.replace(/^Invalid request: /, '');
+  return { ...invalid(error), errors: [{ field: message.split(/[ :]/)[0], code: expect.any(String), message }] };
+};
 
 function confirmLinkPrefix(service: TestApp): string {
   return `${service.config.http.publicUrl}/auth/confirm?token=`;
@@ -150,10 +155,33 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     }
   });
 
-  it('answers a confirmation without a token with 400', async () => {
+  it('redirects a confirmation link without a token to the dashboard with the error, never JSON', async () => {
     const response = await service.request('GET', '/auth/confirm');
-    expect(response.status).toBe(400);
-    expect(response.body).toEqual(invalid('Invalid request: token should not be empty'));
+    expect(response.status).toBe(302);
+    const location = new URL(response.headers.get('location')!);
+    expect(location.origin + location.pathname).toBe('http://dashboard.test/');
+    expect(Object.fromEntries(location.searchParams)).toEqual({
+      error: 'Invalid request: token should not be empty',
+      error_code: 'INVALID_REQUEST',
+      request_id: response.headers.get('x-request-id'),
+    });
+  });
+
+  it('confirms an email with POST /auth/confirm, the operation a generated client calls, idempotently', async () => {
+    const email = uniqueEmail('confirm-api');
+    await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } });
+    const token = tokenOf(linkStartingWith(await nextMailTo(smtp, email, 0), confirmLinkPrefix(service)));
+    expect((await service.request('POST', '/auth/login', { body: { email, password: PASSWORD } })).body).toEqual(EMAIL_NOT_VERIFIED);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const confirmed = await service.request('POST', '/auth/confirm', { body: { token } });
+      expect({ status: confirmed.status, body: confirmed.body }).toEqual({ status: 200, body: { message: ACCOUNT_MESSAGES.emailConfirmed } });
+    }
+    await login(service, email, PASSWORD);
+
+    const bad = await service.request('POST', '/auth/confirm', { body: { token: 'A'.repeat(43) } });
+    expect({ status: bad.status, body: bad.body }).toEqual({ status: 400, body: invalid(`Invalid request: ${ACCOUNT_MESSAGES.invalidConfirmation}`) });
+    const missing = await service.request('POST', '/auth/confirm', { body: {} });
+    expect(missing.body).toEqual(invalidField('Invalid request: token should not be empty'));
   });
 
   it('does not accept a reset token as a confirmation token, nor the other way round', async () => {
@@ -238,7 +266,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     ])('answers %s with 400 INVALID_REQUEST', async (_why, body, error) => {
       const response = await service.request('POST', '/auth/register', { body });
       expect(response.status).toBe(400);
-      expect(response.body).toEqual(invalid(error));
+      expect(response.body).toEqual(error.includes('redirect_to is not') ? invalid(error) : invalidField(error));
     });
 
     it('accepts exactly 6 and exactly 256 characters', async () => {
@@ -255,7 +283,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       const form = await service.request('POST', '/auth/register', { raw: 'email=a@b.co', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
       expect(form.status).toBe(415);
       // The wording of framework errors belongs to the foundation's filter; status and code are the contract.
-      expect(form.body).toEqual({ statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE', error: expect.any(String) });
+      expect(form.body).toEqual({ statusCode: 415, request_id: expect.any(String), code: 'UNSUPPORTED_MEDIA_TYPE', error: expect.any(String) });
     });
   });
 
@@ -319,7 +347,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     ])('answers %s with 400 INVALID_REQUEST', async (_why, body, error) => {
       const response = await service.request('POST', '/auth/login', { body });
       expect(response.status).toBe(400);
-      expect(response.body).toEqual(invalid(error));
+      expect(response.body).toEqual(invalidField(error));
     });
   });
 
@@ -416,7 +444,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
         expect(response.status).toBe(400);
         expect(response.body).toEqual(invalid('Invalid request: redirect_to is not an allowed redirect URL'));
         const badEmail = await service.request('POST', path, { body: { email: 'nope' } });
-        expect(badEmail.body).toEqual(invalid('Invalid request: email must be an email address'));
+        expect(badEmail.body).toEqual(invalidField('Invalid request: email must be an email address'));
       }
     });
   });
@@ -425,8 +453,8 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     it.each([
       ['an unknown token', { token: 'A'.repeat(43), password: NEW_PASSWORD }, INVALID_RESET],
       ['a malformed token', { token: 'nope', password: NEW_PASSWORD }, INVALID_RESET],
-      ['a missing token', { password: NEW_PASSWORD }, invalid('Invalid request: token should not be empty')],
-      ['a short password', { token: 'A'.repeat(43), password: '123' }, invalid('Invalid request: password must be longer than or equal to 6 characters')],
+      ['a missing token', { password: NEW_PASSWORD }, invalidField('Invalid request: token should not be empty')],
+      ['a short password', { token: 'A'.repeat(43), password: '123' }, invalidField('Invalid request: password must be longer than or equal to 6 characters')],
     ])('answers %s with 400 INVALID_REQUEST', async (_why, body, expected) => {
       const response = await service.request('POST', '/auth/reset-password', { body });
       expect(response.status).toBe(400);
@@ -440,6 +468,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       expect(response.status).toBe(401);
       expect(response.body).toEqual({
         statusCode: 401,
+        request_id: expect.any(String),
         code: 'MISSING_AUTH',
         error: 'Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>',
       });
@@ -448,7 +477,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     it('answers a forged access token with 401 INVALID_OR_EXPIRED_TOKEN', async () => {
       const response = await service.request('POST', '/auth/logout', { headers: bearer('eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln') });
       expect(response.status).toBe(401);
-      expect(response.body).toEqual({ statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired token' });
+      expect(response.body).toEqual({ statusCode: 401, request_id: expect.any(String), code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired token' });
     });
 
     it('answers an unknown scope with 400 INVALID_REQUEST and revokes nothing', async () => {
@@ -457,7 +486,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       const { session } = await login(service, email, PASSWORD);
       const response = await service.request('POST', '/auth/logout?scope=everything', { headers: bearer(session.access_token) });
       expect(response.status).toBe(400);
-      expect(response.body).toEqual(invalid('Invalid request: scope must be one of the following values: local, others, global'));
+      expect(response.body).toEqual(invalidField('Invalid request: scope must be one of the following values: local, others, global'));
       expect((await refresh(session.refresh_token)).status).toBe(200);
     });
   });
@@ -527,7 +556,7 @@ describe('accounts: rate limits on the account and session routes', () => {
 
   const expectRateLimited = (response: { status: number; body: unknown; headers: Headers }) => {
     expect(response.status).toBe(429);
-    expect(response.body).toEqual({ statusCode: 429, code: 'RATE_LIMITED', error: expect.stringMatching(/^Too many requests/) });
+    expect(response.body).toEqual({ statusCode: 429, request_id: expect.any(String), code: 'RATE_LIMITED', error: expect.stringMatching(/^Too many requests/) });
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
   };
 

@@ -130,7 +130,7 @@ describe('the generated client against the running service', () => {
       const { data, error, response } = await api.GET('/health');
       expect(response.status).toBe(503);
       expect(data).toBeUndefined();
-      expect(error).toEqual({ statusCode: 503, code: 'SERVER_BUSY', error: expect.any(String) });
+      expect(error).toEqual({ statusCode: 503, request_id: expect.any(String), code: 'SERVER_BUSY', error: expect.any(String) });
     } finally {
       proxy.restore();
     }

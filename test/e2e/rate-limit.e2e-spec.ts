@@ -77,7 +77,7 @@ async function expectKeyLimited(service: TestApp, email: string): Promise<void> 
   expect(statuses).toEqual([200, 200, 200]);
   const limited = await service.request('GET', '/users/me', { headers });
   expect(limited.status).toBe(429);
-  expect(limited.body).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
+  expect(limited.body).toMatchObject({ statusCode: 429, request_id: expect.any(String), code: 'RATE_LIMITED' });
   expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
 }
 
@@ -120,7 +120,7 @@ describe('rate limits (in memory)', () => {
 
     const limited = await service.request('POST', '/probe/login', { body: { email: 'a@x.test', password: 'right' }, headers: ip });
     expect(limited.status).toBe(429);
-    expect(limited.body).toEqual({ statusCode: 429, code: 'RATE_LIMITED', error: expect.stringMatching(/retry/i) });
+    expect(limited.body).toEqual({ statusCode: 429, request_id: expect.any(String), code: 'RATE_LIMITED', error: expect.stringMatching(/retry/i) });
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(limited.headers.get('ratelimit-limit')).toBe('10');
     expect(limited.headers.get('ratelimit-remaining')).toBe('0');
