@@ -1,9 +1,10 @@
 import { sign } from 'jsonwebtoken';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { SESSION_REVOKED_CHANNEL, SessionRevocations } from '../../src/auth/sessions/session-revocations';
 import { PgListener } from '../../src/database/pg-listener';
 import { SigningKeyRing } from '../../src/auth/keys/signing-key-ring';
-import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, sleep, sql, uniqueEmail } from '../support/accounts';
+import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, sql, uniqueEmail } from '../support/accounts';
 import { recordQueries } from '../support/query-recorder';
 import { TestSmtpServer } from '../support/smtp';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
@@ -237,11 +238,11 @@ describe('access tokens end with their session (two instances, one PostgreSQL, r
   it('after its LISTEN connection drops, an instance checks every token it remembers again', async () => {
     const session = await logIn(await newAccount());
     await seenEverywhere(session.access_token);
-    const revocations = second.app.get(SessionRevocations);
+    const revocations = instances.map((service) => service.app.get(SessionRevocations));
     // The server ends both instances' listening connections, as a failover or a network cut would.
     await sql(first, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ?', [PgListener.applicationName(SESSION_REVOKED_CHANNEL)]);
-    await waitUntil(() => !revocations.listening);
-    await waitUntil(() => revocations.listening);
+    await waitUntil(() => revocations.every((instance) => !instance.listening));
+    await waitUntil(() => revocations.every((instance) => instance.listening));
     // Revocations sent while it was deaf are lost, so what it remembered counts for nothing now.
     const queries = recordQueries(second.app);
     try {
