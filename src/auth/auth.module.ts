@@ -2,7 +2,7 @@ import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { UsersModule } from '../users/users.module';
-import { AuthStrategyRegistry } from './guards/auth-strategy.registry';
+import { AppPassport } from './guards/app-passport';
 import { CombinedAuthGuard } from './guards/combined-auth.guard';
 import { JwksController } from './keys/jwks.controller';
 import { SigningKeyCipher } from './keys/signing-key-cipher';
@@ -18,7 +18,7 @@ import { AccessTokenService } from './tokens/access-token.service';
   imports: [MikroOrmModule.forFeature([SigningKeyEntity]), UsersModule],
   controllers: [JwksController],
   providers: [
-    AuthStrategyRegistry,
+    AppPassport,
     SigningKeyCipher,
     SigningKeysRepository,
     SigningKeysService,
@@ -28,6 +28,6 @@ import { AccessTokenService } from './tokens/access-token.service';
     CombinedAuthGuard,
     { provide: APP_GUARD, useExisting: CombinedAuthGuard },
   ],
-  exports: [AccessTokenService, AuthStrategyRegistry, SigningKeysService, SigningKeyRing],
+  exports: [AccessTokenService, AppPassport, SigningKeysService, SigningKeyRing],
 })
 export class AuthModule {}
