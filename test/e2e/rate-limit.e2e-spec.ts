@@ -65,8 +65,8 @@ const from = (ip: string) => ({ 'x-forwarded-for': ip });
 
 /**
  * Calls `/users/me` with a new API key until the per-key limit (3 a minute) refuses it: the first
- * call goes through Nest's pipeline, the next ones, where the store is in memory, are answered at
- * once (@AnsweredFromPrincipal); both count, and the refusal has the contract's shape.
+ * call runs the passport strategy, the next ones are decided from memory; both count, and the
+ * refusal has the contract's shape.
  */
 async function expectKeyLimited(service: TestApp, email: string): Promise<void> {
   const user = await signedInUser(service.app, email);
@@ -140,7 +140,7 @@ describe('rate limits (in memory)', () => {
     expect(limited.body.code).toBe('RATE_LIMITED');
   });
 
-  it('limits authenticated requests per API key, also those answered without Nest', async () => {
+  it('limits authenticated requests per API key, also those decided from memory', async () => {
     await expectKeyLimited(service, 'key-limit@x.test');
   });
 
@@ -207,7 +207,7 @@ describe('rate limits in Redis', () => {
     expect(limited.body.code).toBe('RATE_LIMITED');
   });
 
-  it('limits authenticated requests per API key through Nest', async () => {
+  it('limits authenticated requests per API key, counted in memory and merged into Redis', async () => {
     await expectKeyLimited(first, 'key-limit-redis@x.test');
   });
 
