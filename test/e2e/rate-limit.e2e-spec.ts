@@ -2,7 +2,9 @@ import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
 import { IsOptional, IsString } from 'class-validator';
 import { Public } from '../../src/common/auth/auth-policy.decorator';
 import { AppError } from '../../src/common/errors/app-error';
+import Redis from 'ioredis';
 import { RateLimit } from '../../src/rate-limit/rate-limit.decorator';
+import { USE_MERGE_INTERVAL_MS } from '../../src/rate-limit/rate-limiter.service';
 import { TestRedisServer } from '../support/redis-server';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { signedInUser } from '../support/signed-in-user';
@@ -79,6 +81,17 @@ async function expectKeyLimited(service: TestApp, email: string): Promise<void> 
   expect(limited.status).toBe(429);
   expect(limited.body).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
   expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+}
+
+/**
+ * A reader of the commands Redis has processed (INFO stats), its own read included; `close()`
+ * ends its connection.
+ */
+async function redisCommandCounter(url: string): Promise<(() => Promise<number>) & { close(): Promise<void> }> {
+  const client = new Redis(url, { lazyConnect: true });
+  await client.connect();
+  const read = async () => Number(/total_commands_processed:(\d+)/.exec(await client.info('stats'))![1]);
+  return Object.assign(read, { close: async () => void (await client.quit()) });
 }
 
 /** Waits until `service` counts in Redis again: fail-open answers carry no rate-limit headers. */
@@ -209,6 +222,35 @@ describe('rate limits in Redis', () => {
 
   it('limits authenticated requests per API key, counted in memory and merged into Redis', async () => {
     await expectKeyLimited(first, 'key-limit-redis@x.test');
+  });
+
+  it('shares a key\'s limit between instances through merged counts, without a Redis command per request', async () => {
+    const user = await signedInUser(first.app, 'key-merged@x.test');
+    const created = await first.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'merged' } });
+    const headers = { 'x-api-key': created.body.key };
+    const me = (service: TestApp) => service.request('GET', '/users/me', { headers });
+    const commands = await redisCommandCounter(redis.url);
+    try {
+      // Two uses on the first instance, one on the second: three in all, the limit.
+      const before = await commands();
+      expect([(await me(first)).status, (await me(first)).status, (await me(second)).status]).toEqual([200, 200, 200]);
+      // No request waited on Redis: at most the merges that fell in between sent anything.
+      expect((await commands()) - before).toBeLessThanOrEqual(4);
+      // Once both have merged, the one that merged last knows all three uses and refuses a fourth;
+      // the other may admit one more on its older view (the bound: one interval's uses).
+      const merged = () => new Promise((resolve) => setTimeout(resolve, 2.5 * USE_MERGE_INTERVAL_MS));
+      await merged();
+      const statuses = [(await me(first)).status, (await me(second)).status];
+      expect(statuses).toContain(429);
+      // After the next merge, every instance refuses.
+      await merged();
+      for (const service of [first, second]) {
+        const limited = await me(service);
+        expect({ status: limited.status, code: limited.body.code }).toEqual({ status: 429, code: 'RATE_LIMITED' });
+      }
+    } finally {
+      await commands.close();
+    }
   });
 
   it('fails open, logging at error, while Redis is down, and counts in Redis again once it is back', async () => {
