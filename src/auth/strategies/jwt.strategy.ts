@@ -50,7 +50,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
   /**
    * Tokens this instance has verified, until their `exp`: a token seen before skips the ES256
    * check (the main per-request cost). Only tokens that passed every check enter; a hit still
-   * checks `exp` and that its key has not retired, then loads the user (itself cached).
+   * checks `exp` and that its key has not retired, and needs its user in the users cache: else
+   * the strategy runs in full.
    *
    * Keyed by the signature, 86 characters, rather than the whole token, some 600: a Map hashes
    * its key on every look-up, since each request brings a new string. A hit counts only when the
