@@ -5,13 +5,10 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { answerFromPrincipalAtOnce } from './common/auth/answered-from-principal';
 import { AppError } from './common/errors/app-error';
 import { AppModule } from './app.module';
-import { CombinedAuthGuard } from './auth/guards/combined-auth.guard';
 import { AppConfig } from './config/app-config';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
-import { dropAdapterHooks } from './common/http/adapter-hooks';
 import { acceptJsonOrEmptyBodies } from './common/http/body-parsers';
 import { CORS_VARY, corsHook } from './common/http/cors';
 import { requestIdGenerator } from './common/http/request-id';
@@ -60,7 +57,6 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
     },
   });
-  dropAdapterHooks(adapter);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.extraModules), adapter, {
     logger: options.logger ?? false,
     bufferLogs: options.logger !== undefined && options.logger !== false,
@@ -119,11 +115,6 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   fastify.decorateRequest('user', null);
 
   const documentHeaders: Record<string, string> = { ...headers.documents, ...CORS_VARY };
-
-  // Routes declared @AnsweredFromPrincipal answer a caller the guard knows without Nest's
-  // per-request pipeline, with the API headers of the hook below; this hook sees the routes as
-  // Nest registers them, in app.init().
-  fastify.addHook('onRoute', answerFromPrincipalAtOnce(() => app.get(CombinedAuthGuard), headers.api));
 
   // CORS: only a request with an Origin (a browser's) costs more than one header look-up.
   fastify.addHook(

@@ -2,7 +2,7 @@ import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { UsersModule } from '../users/users.module';
-import { AuthStrategyRegistry } from './guards/auth-strategy.registry';
+import { AppPassport } from './guards/app-passport';
 import { CombinedAuthGuard } from './guards/combined-auth.guard';
 import { JwksController } from './keys/jwks.controller';
 import { SigningKeyCipher } from './keys/signing-key-cipher';
@@ -20,7 +20,7 @@ import { AccessTokenSessions } from './tokens/access-token-sessions';
   imports: [MikroOrmModule.forFeature([SigningKeyEntity]), UsersModule],
   controllers: [JwksController],
   providers: [
-    AuthStrategyRegistry,
+    AppPassport,
     SigningKeyCipher,
     SigningKeysRepository,
     SigningKeysService,
@@ -32,6 +32,6 @@ import { AccessTokenSessions } from './tokens/access-token-sessions';
     CombinedAuthGuard,
     { provide: APP_GUARD, useExisting: CombinedAuthGuard },
   ],
-  exports: [AccessTokenService, AuthStrategyRegistry, SessionRevocations, SigningKeysService, SigningKeyRing],
+  exports: [AccessTokenService, AppPassport, SessionRevocations, SigningKeysService, SigningKeyRing],
 })
 export class AuthModule {}

@@ -149,6 +149,17 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
       },
     );
 
+    it('takes the Bearer scheme in any case for a JWT, as for an API key (RFC 9110 §11.1)', async () => {
+      for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+        // A token never seen runs the JWT strategy; the same token again is decided from memory.
+        const token = issue();
+        for (const sight of ['first', 'again']) {
+          const response = await first.request('GET', '/users/me', { headers: { authorization: `${scheme} ${token.access_token}` } });
+          expect({ scheme, sight, status: response.status, id: response.body.id }).toEqual({ scheme, sight, status: 200, id: user.id });
+        }
+      }
+    });
+
     it('answers 401 INVALID_OR_EXPIRED_TOKEN for a well-formed credential that is no token', async () => {
       const response = await me(first, 'not-a-jwt');
       expect(response.status).toBe(401);
@@ -184,6 +195,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
       expect(entry).toMatchObject({
         level: 40,
         msg: 'denied GET /users/me: INVALID_OR_EXPIRED_TOKEN',
+        ip: '127.0.0.1',
         code: 'INVALID_OR_EXPIRED_TOKEN',
         path: '/users/me',
         reason: expect.stringContaining('jwt expired'),
@@ -191,6 +203,21 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
       for (const logs of [first.logs.text, second.logs.text]) {
         expect(logs).not.toContain(token);
         expect(logs).not.toContain(token.split('.')[2]);
+      }
+    });
+
+    it('logs nothing of a presented value that is not a valid key, not even its start', async () => {
+      const secrets = ['ghp_0123456789abcdefghijklmnopqrstuvwxyzAB', `atiru_${'Z'.repeat(38)}`, 'atiru_tooshort'];
+      for (const [index, secret] of secrets.entries()) {
+        for (const headers of [{ 'x-api-key': secret }, { authorization: `Bearer ${secret}` }] as Record<string, string>[]) {
+          const response = await first.request('GET', '/users/me', { headers: { ...headers, 'x-request-id': `no-key-${index}` } });
+          expect(response.status).toBe(401);
+        }
+      }
+      const denials = [...first.logs.entries(), ...second.logs.entries()].filter((line) => /^no-key-/.test(String(line.request_id)));
+      expect(denials.length).toBe(secrets.length * 2);
+      for (const logs of [first.logs.text, second.logs.text]) {
+        for (const secret of secrets) expect(logs).not.toContain(secret.slice(0, 10));
       }
     });
   });

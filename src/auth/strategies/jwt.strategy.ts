@@ -8,7 +8,7 @@ import { Principal } from '../../common/auth/principal';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { UsersService } from '../../users/users.service';
-import { AuthStrategyRegistry } from '../guards/auth-strategy.registry';
+import { AppPassport, MemoryFirstStrategy } from '../guards/app-passport';
 import { SigningKeyRing } from '../keys/signing-key-ring';
 import { SIGNING_ALGORITHM } from '../keys/signing-key-material';
 import { AccessTokenClaims, accessTokenClaimsProblem } from '../tokens/access-token-claims';
@@ -26,7 +26,9 @@ const ES256_SIGNATURE_LENGTH = 86;
 const NO_KID = new Error('token header names no kid');
 const UNKNOWN_KID = new Error('token names an unknown kid');
 const NO_LIVE_SESSION = { message: 'the session of the token is revoked or expired, or its user no longer exists' };
-const NO_USER = { message: 'the user of the token no longer exists' };
+
+/** `Bearer <token>`, the scheme in any case (RFC 9110 §11.1), as passport-jwt's extractor reads it. */
+const BEARER_PREFIX = /^bearer[ \t]+/i;
 
 /**
  * @types/passport-jwt types the key as string | Buffer, but passport-jwt hands it unchanged to
@@ -38,13 +40,17 @@ type KeyCallback = (error: Error | null, key?: KeyObject | any) => void;
  * Verifies `Authorization: Bearer <jwt>`: ES256 only, our issuer and audience, the key its `kid`
  * names, not expired; then loads the user. Anything else fails, so the guard moves on to the
  * next strategy or answers 401. A database failure is an error, never a failure.
+ *
+ * Memory first: a token this instance verified before is answered from `verified` by the guard
+ * (`fromMemory`), without running passport.
  */
 @Injectable()
-export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
+export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implements MemoryFirstStrategy {
   /**
    * Tokens this instance has verified, until their `exp`: a token seen before skips the ES256
    * check (the main per-request cost). Only tokens that passed every check enter; a hit still
-   * checks `exp` and that its key has not retired, then loads the user (itself cached).
+   * checks `exp` and that its key has not retired, and needs its user in the users cache: else
+   * the strategy runs in full.
    *
    * Keyed by the signature, 86 characters, rather than the whole token, some 600: a Map hashes
    * its key on every look-up, since each request brings a new string. A hit counts only when the
@@ -57,7 +63,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     private readonly users: UsersService,
     private readonly sessions: AccessTokenSessions,
     @InjectConfig() config: AppConfig,
-    registry: AuthStrategyRegistry,
+    passport: AppPassport,
   ) {
     super({
       passReqToCallback: true,
@@ -78,28 +84,18 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
       audience: config.tokens.audience,
     });
     this.verified = new BoundedCache(config.cache.maxEntries);
-    registry.register(JWT_STRATEGY, this, readBearerJwt, (token) => this.fromMemory(token));
+    passport.use(JWT_STRATEGY, this);
+  }
+
+  /** The token of `Authorization: Bearer <header>.<payload>.<signature>`: something this strategy can verify. */
+  credentialIn(headers: IncomingHttpHeaders): string | undefined {
+    return readBearerJwt(headers);
   }
 
   /** The principal of a token this instance verified, when its user is in memory too. */
   fromMemory(token: string): Principal | undefined {
     const hit = this.knownToken(token);
     return hit === undefined ? undefined : this.cachedPrincipal(hit);
-  }
-
-  /** passport calls this on a per-request copy that carries success/fail/error. */
-  override authenticate(request: any, options?: object): void {
-    const verdicts = this as unknown as PassportVerdicts;
-    const token = bearerToken(request.headers.authorization);
-    const hit = token === undefined ? undefined : this.knownToken(token);
-    if (hit === undefined) return super.authenticate(request, options);
-    const principal = this.cachedPrincipal(hit);
-    if (principal !== undefined) return verdicts.success(principal);
-    // A token verified before whose user is not in memory: load the user, skip the signature check.
-    this.users.findAuthenticatedUser(hit.sub).then(
-      (user) => (user === null ? verdicts.fail(NO_USER, 401) : verdicts.success({ user, method: 'jwt', session_id: hit.sid })),
-      (error: unknown) => verdicts.error(error as Error),
-    );
   }
 
   async validate(request: { headers: IncomingHttpHeaders }, claims: AccessTokenClaims): Promise<Principal | [false, { message: string }]> {
@@ -151,12 +147,6 @@ interface VerifiedToken {
   principal?: Readonly<Principal>;
 }
 
-interface PassportVerdicts {
-  success(user: unknown): void;
-  fail(challenge: unknown, status?: number): void;
-  error(error: Error): void;
-}
-
 /** The token of `Authorization: Bearer <header>.<payload>.<signature>`: something this strategy can verify. */
 export function readBearerJwt(headers: IncomingHttpHeaders): string | undefined {
   const token = bearerToken(headers.authorization);
@@ -167,7 +157,9 @@ export function readBearerJwt(headers: IncomingHttpHeaders): string | undefined 
 }
 
 function bearerToken(header: string | undefined): string | undefined {
-  return header !== undefined && header.startsWith('Bearer ') ? header.slice(7) : undefined;
+  if (header === undefined) return undefined;
+  const scheme = BEARER_PREFIX.exec(header);
+  return scheme === null ? undefined : header.slice(scheme[0].length);
 }
 
 /**
