@@ -32,7 +32,11 @@ export async function stopGracefully(app: NestFastifyApplication, options: Grace
   // before the listener goes: closing it under a client that is connecting would reset that
   // connection. Then idle connections are closed; busy ones end after their response.
   lifecycle.close();
-  await whileConnected(server, Math.min(Math.max(options.drainMs, MIN_CLOSING_WINDOW_MS), options.timeoutMs));
+  // A moment with no connection open is no proof that every client has had its 503: one may be
+  // between two connections. So the window stays open a while before it may end early.
+  const window = Math.min(Math.max(options.drainMs, MIN_CLOSING_WINDOW_MS), options.timeoutMs);
+  await sleep(Math.min(MIN_CLOSING_WINDOW_MS, window));
+  await whileConnected(server, window - MIN_CLOSING_WINDOW_MS);
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const inTime = await Promise.race([closed.then(() => true), sleep(options.timeoutMs).then(() => false)]);

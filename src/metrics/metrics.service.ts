@@ -14,7 +14,8 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 /**
  * The service's Prometheus metrics, in a registry of this application's own (several instances
  * can share a process in tests). Requests are counted as they end; everything else is read from
- * its owner when scraped, so nothing on the request path keeps a gauge up to date.
+ * its owner when scraped, so nothing on the request path keeps a gauge up to date. Labelled
+ * children are kept, since prom-client hashes the labels on every call otherwise.
  */
 @Injectable()
 export class MetricsService {
@@ -22,8 +23,7 @@ export class MetricsService {
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly durations: Histogram<'method' | 'route' | 'status'>;
   private readonly authentications: Counter<'method' | 'outcome'>;
-  /** Labelled children by route, method and status: prom-client hashes the labels on each call otherwise. */
-  private readonly children = new Map<string, Map<string, Map<number, RequestChildren>>>();
+  private readonly authenticationChildren = new Map<string, Counter.Internal>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -56,33 +56,38 @@ export class MetricsService {
     });
   }
 
-  /** Called once per response, as it ends. */
-  observe(request: FastifyRequest, reply: FastifyReply): void {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const status = reply.statusCode;
-    const children = this.childrenFor(request.method, route, status);
-    children.count.inc();
-    children.duration.observe(reply.elapsedTime / 1000);
+  /**
+   * What counts the responses of one route (its pattern, e.g. `/auth/api-keys/:id`), as they end.
+   * Made once per route, so a response costs no label hashing and no look-up of its route.
+   */
+  routeObserver(route: string): (request: FastifyRequest, reply: FastifyReply) => void {
+    const byMethod = new Map<string, Map<number, RequestChildren>>();
+    return (request, reply) => {
+      const status = reply.statusCode;
+      let byStatus = byMethod.get(request.method);
+      if (byStatus === undefined) byMethod.set(request.method, (byStatus = new Map()));
+      let children = byStatus.get(status);
+      if (children === undefined) {
+        const labels = { method: request.method, route, status: String(status) };
+        byStatus.set(status, (children = { count: this.requests.labels(labels), duration: this.durations.labels(labels) }));
+      }
+      children.count.inc();
+      children.duration.observe(reply.elapsedTime / 1000);
 
-    const principal = (request as FastifyRequest & { user?: Principal | null }).user;
-    if (principal) this.authentications.inc({ method: principal.method, outcome: 'admitted' });
-    else if (status === 401 || status === 403 || status === 429) {
-      const method = credentialKind(request);
-      if (method !== undefined) this.authentications.inc({ method, outcome: status === 429 ? 'rate_limited' : 'denied' });
-    }
+      const principal = (request as FastifyRequest & { user?: Principal | null }).user;
+      if (principal) this.authentication(principal.method, 'admitted').inc();
+      else if (status === 401 || status === 403 || status === 429) {
+        const method = credentialKind(request);
+        if (method !== undefined) this.authentication(method, status === 429 ? 'rate_limited' : 'denied').inc();
+      }
+    };
   }
 
-  private childrenFor(method: string, route: string, status: number): RequestChildren {
-    let byMethod = this.children.get(route);
-    if (byMethod === undefined) this.children.set(route, (byMethod = new Map()));
-    let byStatus = byMethod.get(method);
-    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
-    let children = byStatus.get(status);
-    if (children === undefined) {
-      const labels = { method, route, status: String(status) };
-      byStatus.set(status, (children = { count: this.requests.labels(labels), duration: this.durations.labels(labels) }));
-    }
-    return children;
+  private authentication(method: 'jwt' | 'api_key', outcome: 'admitted' | 'denied' | 'rate_limited'): Counter.Internal {
+    const key = `${method}:${outcome}`;
+    let child = this.authenticationChildren.get(key);
+    if (child === undefined) this.authenticationChildren.set(key, (child = this.authentications.labels({ method, outcome })));
+    return child;
   }
 }
 
