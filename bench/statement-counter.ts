@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Server } from 'node:http';
-import { tagRequests } from '../test/support/request-tagging';
+import { tagRequests } from './request-tagging';
 import { classifyStatement, emptyCounts } from './sql-statements';
 
 /** What the counter wraps: pg's `Client.prototype` in the service, anything with a `query` in tests. */

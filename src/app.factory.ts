@@ -17,6 +17,7 @@ import { CORS_VARY, corsHook } from './common/http/cors';
 import { requestIdGenerator } from './common/http/request-id';
 import { SecurityHeaders, securityHeaders } from './common/http/security-headers';
 import { createValidationPipe } from './common/http/validation.pipe';
+import { installAccessLog } from './common/logging/access-log';
 import { runMigrations } from './database/migrate';
 import { buildOpenApiDocument } from './openapi';
 
@@ -118,6 +119,8 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   // The combined guard sets `user` on every authenticated request. Declared here, every request
   // object has it from the start, and all of them keep one shape.
   fastify.decorateRequest('user', null);
+
+  installAccessLog(fastify);
 
   const documentHeaders: Record<string, string> = { ...headers.documents, ...CORS_VARY };
 

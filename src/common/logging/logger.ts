@@ -1,6 +1,7 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
 import { AppConfig } from '../../config/app-config';
+import { currentRequestId } from './request-context';
 
 /** Field names whose values never reach a log line. */
 const REDACTED = [
@@ -26,7 +27,14 @@ export function createRootLogger(config: Pick<AppConfig, 'env' | 'logLevel'>, de
   return pino(options);
 }
 
-/** Nest's logger interface over pino, so framework and application lines share one format. */
+/**
+ * Nest's logger interface over pino, so framework and application lines share one format.
+ *
+ * The convention, for every call site: the message first, then an object of fields, as Nest's
+ * `Logger` takes them: `logger.warn('rate limit exceeded', { policy })`, and for a failure
+ * `logger.error('message', error)`. A line written while a request is served carries its
+ * `request_id` without the call site passing it.
+ */
 export class AppLogger implements LoggerService {
   constructor(private readonly root: Logger) {}
 
@@ -63,11 +71,14 @@ export class AppLogger implements LoggerService {
     // Nest passes the context (class name) last, and for errors a stack before it.
     const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
     const fields: Record<string, unknown> = context ? { context } : {};
+    const requestId = currentRequestId();
+    if (requestId !== undefined) fields.request_id = requestId;
     let text: string | undefined;
     for (const extra of rest) {
       if (extra instanceof Error) fields.err = extra;
       else if (typeof extra === 'string' && extra.includes('\n    at ')) fields.stack = extra;
-      // `logger.warn({ fields }, 'message')`: Nest passes the message where a stack would go.
+      // Pino's order, `logger.warn({ fields }, 'message')`, is not the convention, but a line
+      // written that way keeps its message: Nest passes it where a stack would go.
       else if (typeof extra === 'string') text = text ? `${text} ${extra}` : extra;
       else if (extra && typeof extra === 'object') Object.assign(fields, extra);
     }
