@@ -15,12 +15,10 @@ export function currentRequestId(): string | undefined {
 }
 
 /**
- * Runs each request's hooks and handler inside its context. Entered in `onRequest`, and again in
- * `preValidation`: a body arrives in stream events that run in the connection's context, not the
- * request's, so the handler of a request with a body would otherwise run outside it.
+ * Runs each request's later hooks and its handler inside its context, from `onRequest` on. A body
+ * that arrives after the headers is read in callbacks that keep it too (the request logging test
+ * sends one late).
  */
 export function carryRequestContext(fastify: FastifyInstance): void {
-  const enter = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => storage.run(request, done);
-  fastify.addHook('onRequest', enter);
-  fastify.addHook('preValidation', enter);
+  fastify.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => storage.run(request, done));
 }
