@@ -7,9 +7,11 @@ import { SigningKeysService } from '../../src/auth/keys/signing-keys.service';
 import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
 import { rotateSigningKeys } from '../../src/cli/keys-rotate';
 import { UsersRepository } from '../../src/users/users.repository';
+import { sql } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
+import { eventually } from '../support/wait';
 
 const INVALID = { error: 'Invalid or expired token', statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN' };
 const MISSING = {
@@ -35,10 +37,6 @@ async function insertUser(service: TestApp, email = `user-${randomUUID()}@exampl
   return { id: user.id, email: user.email, createdAt: user.createdAt, updatedAt: user.updatedAt };
 }
 
-async function sql<T = any>(service: TestApp, query: string, params: unknown[] = []): Promise<T[]> {
-  return service.app.get(EntityManager).fork().getConnection().execute(query, params);
-}
-
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 function kidOf(token: string): string {
@@ -47,15 +45,6 @@ function kidOf(token: string): string {
 
 function me(service: TestApp, token: string) {
   return service.request('GET', '/users/me', { headers: { authorization: `Bearer ${token}` } });
-}
-
-async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function jwksKids(service: TestApp): Promise<string[]> {
