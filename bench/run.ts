@@ -295,8 +295,8 @@ async function measureScenario(
   const hello = { method: 'GET', path: '/hello', expectStatus: 200, connections: entry.scenario.connections } as const;
   const baselineSpec = load(baseline.baseUrl, hello, [{}], sliceSeconds);
   // What the seeding and the scenarios before left in the old generation is collected here rather
-  // than in this scenario's window: the first full mark-compact after the seeding (150 MB down to
-  // 47, a 19 ms pause) fell in whichever scenario came third and made its p99. What the scenario
+  // than in this scenario's window: the first full mark-compact after the seeding fell in
+  // whichever scenario came third and made its p99. What the scenario
   // itself leaves is still collected in its own window (see docs/performance.md).
   if (options.collectBetween) await Promise.all([service.collectGarbage(), baseline.collectGarbage()]);
   if (context.baselineWarmup > 0) await runLoad({ ...baselineSpec, durationSeconds: context.baselineWarmup });
