@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal';
+import { ACCESS_LOG_CONTEXT } from './logger';
 import { carryRequestContext } from './request-context';
 
-const logger = new Logger('AccessLog');
+const logger = new Logger(ACCESS_LOG_CONTEXT);
 
 /**
  * One `info` line per answered request: method, route pattern, status, duration, request id,
