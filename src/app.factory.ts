@@ -20,6 +20,10 @@ import { createValidationPipe } from './common/http/validation.pipe';
 import { installAccessLog } from './common/logging/access-log';
 import { runMigrations } from './database/migrate';
 import { buildOpenApiDocument } from './openapi';
+import { addLifecycleHooks } from './health/lifecycle.hooks';
+import { ServiceLifecycle } from './health/service-lifecycle';
+import { addMetricsHook } from './metrics/metrics.hooks';
+import { MetricsService } from './metrics/metrics.service';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const DOCS_PATH = '/docs';
@@ -44,6 +48,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     // No Nest middleware here: without middie, no hook runs per request to look for any.
     skipMiddie: true,
     clientErrorHandler: answerClientError,
+    // A request that arrives while the instance stops is answered by addLifecycleHooks, in the contract's shape.
+    return503OnClosing: false,
     // The router's own refusals (a broken percent-escape, an over-long path parameter) in the
     // contract's shape. No hook runs for them, so they get the API headers here.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -155,6 +161,9 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
     reply.header('x-request-id', request.id);
     done(null, payload);
   });
+
+  addLifecycleHooks(fastify, () => app.get(ServiceLifecycle));
+  addMetricsHook(fastify, () => app.get(MetricsService));
 
   // Nest routes Fastify's own errors (body parsing, size limit) and unknown routes here too.
   app.useGlobalFilters(new AllExceptionsFilter());

@@ -3,7 +3,9 @@ import 'reflect-metadata';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/app-config';
 import { AppLogger, createRootLogger } from './common/logging/logger';
-import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { EmbeddedDatabase, startEmbeddedPostgres, StartRefusedError } from './database/embedded-postgres';
+import { createServer } from 'node:net';
+import { stopGracefully } from './health/graceful-stop';
 
 async function main(): Promise<void> {
   let config;
@@ -19,6 +21,8 @@ async function main(): Promise<void> {
   const root = createRootLogger(config);
   const logger = new AppLogger(root);
 
+  // Before the embedded database starts: a start that cannot listen must not touch it.
+  await assertPortFree(config.http.host, config.http.port);
   let embedded: EmbeddedDatabase | undefined;
   if (!config.database.url) {
     const log = root.child({ context: 'EmbeddedPostgres' });
@@ -35,22 +39,53 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    root.info(`${signal} received: draining and stopping`);
+    root.info(`${signal} received: reporting not-ready, draining for up to ${config.http.drainSeconds} s, then stopping`);
+    let code = 0;
     try {
-      await app.close();
+      await stopGracefully(app, {
+        drainMs: config.http.drainSeconds * 1000,
+        timeoutMs: config.http.shutdownTimeoutSeconds * 1000,
+        log: (message) => root.warn(message),
+      });
+    } catch (error) {
+      root.error({ err: error }, 'the application did not stop cleanly');
+      code = 1;
     } finally {
+      // Last: the application's shutdown hooks write to the database until they are done.
       await embedded?.stop();
-      process.exit(0);
+      root.info('stopped');
+      process.exit(code);
     }
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-  await app.listen({ port: config.http.port, host: config.http.host });
+  try {
+    await app.listen({ port: config.http.port, host: config.http.host });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    await embedded?.stop();
+    throw error;
+  }
   root.info(`Atiru Auth listening on ${config.http.publicUrl} (Swagger UI at ${config.http.publicUrl}/docs)`);
 }
 
+/** Refuses a port something else listens on (a second `npm start`, say), in one line. */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => probe.once('error', reject).listen({ host, port, exclusive: true }, resolve));
+  } catch (error: any) {
+    if (error?.code === 'EADDRINUSE') throw new StartRefusedError(`Port ${port} on ${host} is already in use (another Atiru Auth?): stop that process or set PORT.`);
+    throw error;
+  } finally {
+    await new Promise((resolve) => probe.close(resolve));
+  }
+}
+
 main().catch((error) => {
-  process.stderr.write(`Atiru Auth failed to start: ${error?.stack ?? error}\n`);
+  const reason = error instanceof StartRefusedError ? error.message : (error?.stack ?? error);
+  process.stderr.write(`Atiru Auth failed to start: ${reason}\n`);
   process.exit(1);
 });

@@ -29,5 +29,7 @@ import { ApiKeyHeaderStrategy } from './strategies/api-key-header.strategy';
     ApiKeyBearerStrategy,
     ApiKeyHeaderStrategy,
   ],
+  // For the metrics' gauges.
+  exports: [ApiKeyCache, ApiKeyRevocationListener],
 })
 export class ApiKeysModule {}

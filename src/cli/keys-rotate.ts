@@ -5,7 +5,7 @@ import { SigningKeyEntity } from '../auth/keys/signing-key.entity';
 import { SigningKeysRepository } from '../auth/keys/signing-keys.repository';
 import { RotationResult, SigningKeysService } from '../auth/keys/signing-keys.service';
 import { AppConfig, loadConfig } from '../config/app-config';
-import { EmbeddedDatabase, runningEmbeddedUrl, startEmbeddedPostgres } from '../database/embedded-postgres';
+import { EmbeddedDatabase, embeddedForCommand } from '../database/embedded-postgres';
 import { runMigrations } from '../database/migrate';
 import { ormOptions } from '../database/mikro-orm.options';
 
@@ -29,10 +29,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   let embedded: EmbeddedDatabase | undefined;
   if (!config.database.url) {
-    // Usually the service is running: rotate on its embedded database rather than restart it.
-    const running = await runningEmbeddedUrl(config.embeddedPostgresPort);
-    embedded = running ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort });
-    config.database.url = running ?? embedded!.url;
+    embedded = await embeddedForCommand(config.dataDir, config.embeddedPostgresPort);
+    config.database.url = embedded.url;
   }
   try {
     const { kid, previousRetireAt } = await rotateSigningKeys(config);

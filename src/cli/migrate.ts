@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig } from '../config/app-config';
-import { EmbeddedDatabase, startEmbeddedPostgres } from '../database/embedded-postgres';
+import { EmbeddedDatabase, embeddedForCommand } from '../database/embedded-postgres';
 import { runMigrations } from '../database/migrate';
 import { ormOptions } from '../database/mikro-orm.options';
 
@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   let embedded: EmbeddedDatabase | undefined;
   if (!config.database.url) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort });
+    embedded = await embeddedForCommand(config.dataDir, config.embeddedPostgresPort);
     config.database.url = embedded.url;
   }
   const orm = await MikroORM.init(ormOptions(config.database.url, 2));

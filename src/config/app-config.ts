@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
@@ -18,6 +19,10 @@ export interface AppConfig {
     redirectAllowList: string[];
     corsOrigins: string[];
     bodyLimitBytes: number;
+    /** After SIGTERM/SIGINT: how long the instance keeps serving while it reports not-ready. */
+    drainSeconds: number;
+    /** Then: how long requests still in flight may take before their connections are cut. */
+    shutdownTimeoutSeconds: number;
     /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
     trustProxy: boolean | number | string[];
   };
@@ -59,6 +64,8 @@ export interface AppConfig {
   /** argon2 operations allowed at once; the rest queue, so hashing never starves the event loop. */
   passwordHashConcurrency: number;
   redisUrl: string;
+  /** Where Prometheus reads `GET /metrics`; no port: no metrics listener. */
+  metrics: { host: string; port?: number };
   rateLimits: Record<RateLimitPolicyName, RateLimitPolicy>;
   /** How many units a failed login adds to the login counters (a success adds 1). */
   failedLoginCost: number;
@@ -141,15 +148,49 @@ class EnvReader {
     return raw.split(',').map((item) => item.trim()).filter(Boolean);
   }
 
+  /** An http(s) URL that people's browsers open (links in mails, redirects). */
   url(name: string, fallback: string): string {
     const value = this.string(name, fallback);
     if (value === '') return value;
-    try {
-      new URL(value);
-    } catch {
-      this.problems.push(`${name} must be an absolute URL (got "${value}")`);
+    if (!URL.canParse(value) || !['http:', 'https:'].includes(new URL(value).protocol)) {
+      this.problems.push(`${name} must be an absolute http:// or https:// URL (got "${value}")`);
     }
     return value.replace(/\/+$/, '');
+  }
+
+  /**
+   * The URL of a service this one connects to, empty when unset. Only its scheme is checked and
+   * named in a problem, never the value: it may carry a password.
+   */
+  serviceUrl(name: string, schemes: readonly string[], example: string): string {
+    const value = this.string(name, '');
+    if (value === '') return value;
+    let scheme: string | undefined;
+    try {
+      scheme = new URL(value).protocol.slice(0, -1);
+    } catch {
+      scheme = undefined;
+    }
+    if (scheme === undefined || !schemes.includes(scheme)) {
+      const seen = scheme === undefined ? 'not a URL' : `scheme "${scheme}"`;
+      this.problems.push(`${name} must be a ${schemes.map((s) => `${s}://`).join(' or ')} URL such as ${example} (got ${seen}; the value is not shown, it may hold a password)`);
+    }
+    return value;
+  }
+
+  /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses and CIDR ranges. */
+  trustProxy(name: string): boolean | number | string[] {
+    const raw = this.string(name, 'false').toLowerCase();
+    if (raw === 'false') return false;
+    if (raw === 'true') return true;
+    if (/^\d+$/.test(raw)) return Number(raw);
+    const entries = raw.split(',').map((item) => item.trim()).filter(Boolean);
+    const invalid = entries.filter((entry) => !isAddressOrRange(entry));
+    if (entries.length === 0 || invalid.length > 0) {
+      this.problems.push(`${name} must be true, false, a hop count, or a comma-separated list of IP addresses or CIDR ranges (got "${raw}")`);
+      return false;
+    }
+    return entries;
   }
 
   rateLimit(name: string, fallback: RateLimitPolicy): RateLimitPolicy {
@@ -173,11 +214,13 @@ class EnvReader {
   }
 }
 
-function parseTrustProxy(raw: string): boolean | number | string[] {
-  if (raw === '' || raw === 'false') return false;
-  if (raw === 'true') return true;
-  if (/^\d+$/.test(raw)) return Number(raw);
-  return raw.split(',').map((item) => item.trim()).filter(Boolean);
+/** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`. */
+function isAddressOrRange(entry: string): boolean {
+  const [address, prefix, extra] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -198,17 +241,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
       redirectAllowList: read.list('REDIRECT_ALLOW_LIST', ['http://localhost:5173']),
       corsOrigins: read.list('CORS_ORIGINS', ['http://localhost:5173']),
       bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 1024, 10 * 1024 * 1024),
-      trustProxy: parseTrustProxy(read.string('TRUST_PROXY', 'false')),
+      trustProxy: read.trustProxy('TRUST_PROXY'),
+      drainSeconds: read.int('SHUTDOWN_DRAIN_SECONDS', 5, 0, 300),
+      shutdownTimeoutSeconds: read.int('SHUTDOWN_TIMEOUT_SECONDS', 10, 1, 600),
     },
     database: {
-      url: read.string('DATABASE_URL', ''),
+      url: read.serviceUrl('DATABASE_URL', ['postgres', 'postgresql'], 'postgres://user:password@host:5432/atiru'),
       migrateOnStart: read.bool('MIGRATE_ON_START', true),
       poolMax: read.int('DATABASE_POOL_MAX', 10, 1, 200),
     },
     dataDir: resolve(read.string('DATA_DIR', '.data')),
     embeddedPostgresPort: read.int('EMBEDDED_POSTGRES_PORT', 54329, 1, 65535),
     mail: {
-      smtpUrl: read.string('SMTP_URL', ''),
+      smtpUrl: read.serviceUrl('SMTP_URL', ['smtp', 'smtps'], 'smtp://user:password@host:587'),
       from: read.string('MAIL_FROM', 'Atiru <no-reply@atiru.local>'),
       maxAttempts: read.int('MAIL_MAX_ATTEMPTS', 8, 1, 100),
       pollIntervalMs: read.int('MAIL_POLL_INTERVAL_MS', 1000, 10, 60_000),
@@ -233,7 +278,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxEntries: read.int('AUTH_CACHE_MAX_ENTRIES', 10_000, 0, 10_000_000),
     },
     passwordHashConcurrency: read.int('PASSWORD_HASH_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 64),
-    redisUrl: read.string('REDIS_URL', ''),
+    metrics: {
+      host: read.string('METRICS_HOST', '127.0.0.1'),
+      // Off in tests, where many instances share a machine; on, on loopback, everywhere else.
+      port: read.string('METRICS_PORT', nodeEnv === 'test' ? '' : '9464') === '' ? undefined : read.int('METRICS_PORT', 9464, 0, 65535),
+    },
+    redisUrl: read.serviceUrl('REDIS_URL', ['redis', 'rediss'], 'redis://127.0.0.1:6379'),
     rateLimits: Object.fromEntries(
       Object.entries(RATE_LIMIT_DEFAULTS).map(([name, policy]) => [name, read.rateLimit(`RATE_LIMIT_${name.toUpperCase()}`, policy)]),
     ) as Record<RateLimitPolicyName, RateLimitPolicy>,

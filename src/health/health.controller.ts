@@ -4,6 +4,7 @@ import { Public } from '../common/auth/auth-policy.decorator';
 import { AppError } from '../common/errors/app-error';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { HealthService } from './health.service';
+import { ServiceLifecycle } from './service-lifecycle';
 
 export class HealthResponseDto {
   @ApiProperty({ enum: ['ok'], example: 'ok' })
@@ -13,10 +14,21 @@ export class HealthResponseDto {
   database: 'up';
 }
 
+export class ReadinessResponseDto {
+  @ApiProperty({ enum: ['ready'], example: 'ready' })
+  status: 'ready';
+
+  @ApiProperty({ enum: ['up'], example: 'up', description: 'PostgreSQL answered a query' })
+  database: 'up';
+}
+
 @ApiTags('service')
 @Controller('health')
 export class HealthController {
-  constructor(private readonly health: HealthService) {}
+  constructor(
+    private readonly health: HealthService,
+    private readonly lifecycle: ServiceLifecycle,
+  ) {}
 
   @Get()
   @Public()
@@ -26,5 +38,20 @@ export class HealthController {
   async getHealth(): Promise<HealthResponseDto> {
     if (!(await this.health.isDatabaseUp())) throw AppError.serverBusy('The database is unavailable');
     return { status: 'ok', database: 'up' };
+  }
+
+  @Get('ready')
+  @Public()
+  @ApiOperation({
+    summary: 'Readiness, for load balancers',
+    description:
+      'Answers 200 while this instance takes new work and PostgreSQL answers; 503 SERVER_BUSY from the moment it begins to stop (SIGTERM or SIGINT), or while the database is unavailable. `/health` answers for liveness.',
+  })
+  @ApiOkResponse({ description: 'This instance takes new work', type: ReadinessResponseDto })
+  @ApiResponse({ status: 503, description: 'SERVER_BUSY: this instance is stopping, or the database is unavailable', type: ErrorResponseDto })
+  async getReadiness(): Promise<ReadinessResponseDto> {
+    if (!this.lifecycle.serving) throw AppError.serverBusy('This instance is stopping: send new requests to another one');
+    if (!(await this.health.isDatabaseUp())) throw AppError.serverBusy('The database is unavailable');
+    return { status: 'ready', database: 'up' };
   }
 }

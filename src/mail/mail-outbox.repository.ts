@@ -57,6 +57,19 @@ export class MailOutboxRepository {
     await this.execute(em, `UPDATE mail_outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, ${STRIP_BODIES} WHERE id = ?`, [error, id]);
   }
 
+  /** For the metrics: mails waiting (and the oldest one's age in seconds), and mails given up. */
+  async stats(em: EntityManager): Promise<{ pending: number; oldestPendingSeconds: number; failed: number }> {
+    const [row] = await this.execute<{ pending: string; oldest: number | null; failed: string }[]>(
+      em,
+      `SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
+              extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'pending'))::float8 AS oldest,
+              count(*) FILTER (WHERE status = 'failed') AS failed
+       FROM mail_outbox`,
+      [],
+    );
+    return { pending: Number(row.pending), oldestPendingSeconds: row.oldest ?? 0, failed: Number(row.failed) };
+  }
+
   private execute<T>(em: EntityManager, sql: string, params: unknown[]): Promise<T> {
     return em.getConnection().execute<T & object>(sql, params, 'all', em.getTransactionContext()) as Promise<T>;
   }

@@ -51,7 +51,7 @@ describe('the service on its embedded PostgreSQL (npm start)', () => {
 
   let output = '';
 
-  function start(): ChildProcess {
+  function start(env: Record<string, string> = {}): ChildProcess {
     const child = spawn(process.execPath, [MAIN], {
       env: {
         PATH: process.env.PATH,
@@ -61,6 +61,8 @@ describe('the service on its embedded PostgreSQL (npm start)', () => {
         HOST: '127.0.0.1',
         DATA_DIR: dataDir,
         EMBEDDED_POSTGRES_PORT: String(databasePort),
+        SHUTDOWN_DRAIN_SECONDS: '1',
+        ...env,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -108,5 +110,40 @@ describe('the service on its embedded PostgreSQL (npm start)', () => {
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     for (let i = 0; i < 100 && isAlive(fresh); i++) await sleep(50);
     expect(isAlive(fresh)).toBe(false);
+  }, 180_000);
+
+  it('refuses a second start on the same data folder or port in one line, and leaves the running instance alone', async () => {
+    const first = start();
+    expect(await healthy()).toBe(200);
+    const running = postmasterPid();
+
+    const exitOf = async (child: ChildProcess) => {
+      let stderr = '';
+      child.stderr!.on('data', (chunk) => (stderr += chunk));
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      return { code, stderr: stderr.trim() };
+    };
+    // Same data folder, another HTTP port: the first instance's database is not touched.
+    const sameData = await exitOf(start({ PORT: String(await freePort()) }));
+    expect(sameData.code).toBe(1);
+    expect(sameData.stderr).toMatch(new RegExp(`^Atiru Auth failed to start: The embedded PostgreSQL in \\S+ belongs to a running process \\(pid ${first.pid}\\)`));
+    expect(sameData.stderr.split('\n')).toHaveLength(1);
+
+    // Same HTTP port, another data folder: refused before any database starts there.
+    const otherData = mkdtempSync(join(dataDir, '..', 'start-other-'));
+    chmodSync(otherData, 0o755);
+    try {
+      const samePort = await exitOf(start({ DATA_DIR: otherData, EMBEDDED_POSTGRES_PORT: String(await freePort()) }));
+      expect(samePort).toEqual({ code: 1, stderr: `Atiru Auth failed to start: Port ${port} on 127.0.0.1 is already in use (another Atiru Auth?): stop that process or set PORT.` });
+      expect(existsSync(join(otherData, 'postgres'))).toBe(false);
+    } finally {
+      rmSync(otherData, { recursive: true, force: true });
+    }
+
+    expect(postmasterPid()).toBe(running);
+    expect(isAlive(running)).toBe(true);
+    expect(await healthy()).toBe(200);
+    first.kill('SIGTERM');
+    await new Promise((resolve) => first.once('exit', resolve));
   }, 180_000);
 });

@@ -24,6 +24,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness, for load balancers
+         * @description Answers 200 while this instance takes new work and PostgreSQL answers; 503 SERVER_BUSY from the moment it begins to stop (SIGTERM or SIGINT), or while the database is unavailable. `/health` answers for liveness.
+         */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/me": {
         parameters: {
             query?: never;
@@ -300,6 +320,19 @@ export interface components {
             statusCode: number;
             /** @example INVALID_REQUEST */
             code: components["schemas"]["ErrorCode"];
+        };
+        ReadinessResponseDto: {
+            /**
+             * @example ready
+             * @enum {string}
+             */
+            status: "ready";
+            /**
+             * @description PostgreSQL answered a query
+             * @example up
+             * @enum {string}
+             */
+            database: "up";
         };
         UserProfileResponseDto: {
             /**
@@ -625,6 +658,44 @@ export interface operations {
                 };
             };
             /** @description SERVER_BUSY: the database is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description This instance takes new work */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request headers are over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVER_BUSY: this instance is stopping, or the database is unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -36,4 +36,32 @@ describe('loadConfig', () => {
   it('refuses production without DATABASE_URL or SMTP_URL', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', SIGNING_KEY_ENCRYPTION_SECRET: 'x'.repeat(40) })).toThrow(/DATABASE_URL[\s\S]*SMTP_URL/);
   });
+
+  it('names a service URL with the wrong scheme or no URL at all, without echoing it', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    const found = problems({ DATABASE_URL: 'notaurl', SMTP_URL: 'http://user:hunter2@mail', REDIS_URL: 'localhost:6379', PUBLIC_URL: 'ftp://x' });
+    expect(found).toEqual([
+      expect.stringMatching(/^PUBLIC_URL must be an absolute http/),
+      expect.stringMatching(/^DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL .*got not a URL/),
+      expect.stringMatching(/^SMTP_URL must be a smtp:\/\/ or smtps:\/\/ URL .*got scheme "http"/),
+      expect.stringMatching(/^REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/),
+    ]);
+    expect(found.join('\n')).not.toContain('hunter2');
+    expect(problems({ DATABASE_URL: 'postgresql://u:p@db:5432/atiru', SMTP_URL: 'smtps://mail:465', REDIS_URL: 'rediss://cache:6380' })).toEqual([]);
+  });
+
+  it('takes TRUST_PROXY as a boolean, a hop count or addresses and ranges, and names anything else', () => {
+    expect(loadConfig({ TRUST_PROXY: 'TRUE' }).http.trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, fd00::/8' }).http.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8']);
+    for (const bad of ['maybe', '10.0.0.0/33', '10.0.0.1/8/2', 'proxy.internal']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY must be true, false, a hop count/);
+    }
+  });
 });

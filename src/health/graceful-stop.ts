@@ -1,0 +1,53 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ServiceLifecycle } from './service-lifecycle';
+
+export interface GracefulStopOptions {
+  /** How long to keep serving while reporting not-ready; ends early once no connection is open. */
+  drainMs: number;
+  /** How long requests in flight may take once the instance stops listening. */
+  timeoutMs: number;
+  log(message: string): void;
+}
+
+const POLL_MS = 100;
+const CLOSING_WINDOW_MS = 1_000;
+
+/**
+ * Stops taking work without dropping any: report not-ready and close each connection after its
+ * response (drain); then answer new requests 503; then stop listening, let the requests in flight
+ * finish, and close the application (its shutdown hooks flush pending writes and end the mail
+ * batch in flight).
+ */
+export async function stopGracefully(app: NestFastifyApplication, options: GracefulStopOptions): Promise<void> {
+  const lifecycle = app.get(ServiceLifecycle);
+  const server = app.getHttpServer() as Server;
+
+  lifecycle.drain();
+  await whileConnected(server, options.drainMs);
+
+  // Closing: new requests get 503 and Connection: close, for a moment, so that clients leave
+  // before the listener goes: closing it under a client that is connecting would reset that
+  // connection. Then idle connections are closed; busy ones end after their response.
+  lifecycle.close();
+  await whileConnected(server, CLOSING_WINDOW_MS);
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const inTime = await Promise.race([closed.then(() => true), sleep(options.timeoutMs).then(() => false)]);
+  if (!inTime) {
+    options.log(`requests still in flight ${options.timeoutMs} ms after the drain: closing their connections`);
+    server.closeAllConnections();
+  }
+  await app.close();
+}
+
+/** Resolves once no connection is open, or after `ms`. */
+async function whileConnected(server: Server, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until && (await openConnections(server)) > 0) await sleep(POLL_MS);
+}
+
+function openConnections(server: Server): Promise<number> {
+  return new Promise((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)));
+}

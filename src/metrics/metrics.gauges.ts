@@ -1,0 +1,44 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { ApiKeyCache } from '../api-keys/api-key-cache';
+import { ApiKeyRevocationListener } from '../api-keys/api-key-revocation.listener';
+import { MailOutboxRepository } from '../mail/mail-outbox.repository';
+import { MetricsService } from './metrics.service';
+
+/** A tarn pool, as knex keeps it; read for the pool gauges only. */
+interface PoolCounts {
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+}
+
+/** The gauges read from the service's parts when Prometheus scrapes. */
+@Injectable()
+export class MetricsGauges implements OnModuleInit {
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly em: EntityManager,
+    private readonly outbox: MailOutboxRepository,
+    private readonly apiKeyCache: ApiKeyCache,
+    private readonly revocations: ApiKeyRevocationListener,
+  ) {}
+
+  onModuleInit(): void {
+    const gauge = this.metrics.gauge.bind(this.metrics);
+    gauge('atiru_api_key_cache_accepted_entries', 'API keys this instance answers from memory', () => this.apiKeyCache.size.accepted);
+    gauge('atiru_api_key_cache_rejected_entries', 'Unknown API keys this instance refuses from memory', () => this.apiKeyCache.size.rejected);
+    gauge('atiru_revocation_listener_connected', '1 while this instance hears revocations (its caches answer only then), else 0', () => (this.revocations.connected ? 1 : 0));
+
+    // One query per scrape for the three outbox gauges.
+    let stats: Promise<{ pending: number; oldestPendingSeconds: number; failed: number } | undefined> | undefined;
+    const outbox = () => (stats ??= this.outbox.stats(this.em.fork()).catch(() => undefined).finally(() => setTimeout(() => (stats = undefined), 1_000)));
+    gauge('atiru_mail_outbox_pending', 'Mails waiting to be sent', async () => (await outbox())?.pending);
+    gauge('atiru_mail_outbox_oldest_pending_seconds', 'Age of the oldest mail waiting to be sent', async () => (await outbox())?.oldestPendingSeconds);
+    gauge('atiru_mail_outbox_failed', 'Mails given up after their last attempt', async () => (await outbox())?.failed);
+
+    const pool = () => (this.em.getConnection().getKnex().client as { pool?: PoolCounts }).pool;
+    gauge('atiru_db_pool_connections_used', 'Database connections in use', () => pool()?.numUsed());
+    gauge('atiru_db_pool_connections_free', 'Database connections idle in the pool', () => pool()?.numFree());
+    gauge('atiru_db_pool_acquires_pending', 'Queries waiting for a database connection', () => pool()?.numPendingAcquires());
+  }
+}

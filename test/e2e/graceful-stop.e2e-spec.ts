@@ -1,0 +1,148 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../support/free-port';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+
+/** The built service (npm test builds it), stopped with SIGTERM while clients keep it busy. */
+const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+
+interface Answer {
+  status: number;
+  code?: string;
+  connection?: string;
+}
+
+function get(port: number, path: string, agent: Agent | false): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, code: res.statusCode === 200 ? undefined : JSON.parse(body).code, connection: res.headers.connection }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function post(port: number, path: string, body: unknown): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, code: JSON.parse(text).code }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+describe('a graceful stop (SIGTERM) under load on keep-alive connections', () => {
+  let database: TestDatabase;
+  let port: number;
+  let child: ChildProcess;
+  let stderr = '';
+
+  async function startService(env: Record<string, string>): Promise<void> {
+    port = await freePort();
+    stderr = '';
+    child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    for (let i = 0; i < 300; i++) {
+      const ready = await get(port, '/health/ready', false).catch(() => undefined);
+      if (ready?.status === 200) return;
+      await sleep(100);
+    }
+    throw new Error(`the service did not become ready: ${stderr}`);
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run the tests with npm test, which builds first`);
+    database = await createTestDatabase();
+  });
+
+  afterEach(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('reports not-ready at once, serves while draining, resets no connection, and exits 0', async () => {
+    await startService({ SHUTDOWN_DRAIN_SECONDS: '2' });
+    const agent = new Agent({ keepAlive: true, maxSockets: 19 });
+    const answers: Answer[] = [];
+    const failures: string[] = [];
+    let stopping = false;
+    let servedWhileStopping = 0;
+
+    // 19 clients, each sending its next request as soon as the last one is answered.
+    const clients = Array.from({ length: 19 }, async (_, index) => {
+      const path = index % 2 === 0 ? '/health' : '/.well-known/jwks.json';
+      for (;;) {
+        try {
+          const answer = await get(port, path, agent);
+          answers.push(answer);
+          if (stopping && answer.status === 200) servedWhileStopping++;
+          // SERVER_BUSY with Retry-After: a client behind a load balancer goes to another instance.
+          if (answer.status === 503) return;
+        } catch (error: any) {
+          // Refused: the instance no longer listens, and the request was never sent. Anything else
+          // (a reset, a hang-up) would leave the client unsure whether it took effect.
+          if (error?.code !== 'ECONNREFUSED') failures.push(error?.code ?? String(error));
+          return;
+        }
+      }
+    });
+
+    await sleep(500);
+    expect(await get(port, '/health/ready', false)).toMatchObject({ status: 200 });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    stopping = true;
+    await sleep(100);
+    expect(await get(port, '/health/ready', false)).toMatchObject({ status: 503, code: 'SERVER_BUSY' });
+
+    const code = await exited;
+    await Promise.all(clients);
+    agent.destroy();
+
+    expect({ code, failures }).toEqual({ code: 0, failures: [] });
+    expect(servedWhileStopping).toBeGreaterThan(0);
+    // Served normally while draining, each with Connection: close; or refused in the contract's shape.
+    for (const answer of answers) expect([200, 503]).toContain(answer.status);
+    expect(answers.filter((answer) => answer.status === 503).every((answer) => answer.code === 'SERVER_BUSY')).toBe(true);
+    expect(answers.filter((answer) => answer.connection === 'close').length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('answers the requests it admitted before the stop, even with no drain period', async () => {
+    // One hash at a time: the logins queue behind each other, and some are still waiting at the stop.
+    await startService({ SHUTDOWN_DRAIN_SECONDS: '0', PASSWORD_HASH_CONCURRENCY: '1' });
+    let stoppedAt = Infinity;
+    const logins = Array.from({ length: 40 }, (_, i) =>
+      post(port, '/auth/login', { email: `nobody-${i}@example.com`, password: 'not-the-password' }).then((answer) => ({ ...answer, afterStop: Date.now() > stoppedAt })),
+    );
+    await sleep(300);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    stoppedAt = Date.now();
+    child.kill('SIGTERM');
+    const answers = await Promise.allSettled(logins);
+
+    const failures = answers.filter((answer) => answer.status === 'rejected').map((answer) => (answer as PromiseRejectedResult).reason?.code);
+    const answered = answers.filter((answer) => answer.status === 'fulfilled').map((answer) => (answer as PromiseFulfilledResult<Answer & { afterStop: boolean }>).value);
+    expect(failures).toEqual([]);
+    // Admitted before the stop: answered as usual, some of them only after it. Arrived after: 503.
+    for (const answer of answered) expect([{ status: 401, code: 'INVALID_CREDENTIALS' }, { status: 503, code: 'SERVER_BUSY' }]).toContainEqual({ status: answer.status, code: answer.code });
+    expect(answered.filter((answer) => answer.status === 401 && answer.afterStop).length).toBeGreaterThan(0);
+    expect(await exited).toBe(0);
+  }, 60_000);
+});

@@ -1,0 +1,62 @@
+import { generateApiKey } from '../../src/api-keys/api-key-format';
+import { MetricsServer } from '../../src/metrics/metrics.server';
+import { signedInUser } from '../support/signed-in-user';
+import { startTestApp, TestApp } from '../support/test-app';
+
+/** The value of one sample in Prometheus' text format, or undefined when the series is absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('Prometheus metrics, scraped during a journey', () => {
+  let service: TestApp;
+  let metricsUrl: string;
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: { METRICS_PORT: '0' } });
+    metricsUrl = `http://127.0.0.1:${service.app.get(MetricsServer).port}/metrics`;
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('counts requests by route and status, authentications by kind and outcome, and reads the caches, outbox, pool and listener', async () => {
+    const ada = await signedInUser(service.app, 'ada.metrics@example.com');
+    expect((await service.request('GET', '/users/me', { headers: ada.jwt })).status).toBe(200);
+    const created = await service.request('POST', '/auth/api-keys', { headers: ada.jwt, body: { name: 'metrics' } });
+    expect(created.status).toBe(201);
+    expect((await service.request('GET', '/users/me', { headers: { 'x-api-key': created.body.key } })).status).toBe(200);
+    expect((await service.request('GET', '/users/me', { headers: { 'x-api-key': created.body.key } })).status).toBe(200);
+    expect((await service.request('GET', '/users/me', { headers: { 'x-api-key': generateApiKey().key } })).status).toBe(401);
+    expect((await service.request('GET', '/users/me')).status).toBe(401);
+
+    const response = await fetch(metricsUrl);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+
+    expect(sample(text, 'atiru_http_requests_total{method="GET",route="/users/me",status="200"}')).toBe(3);
+    expect(sample(text, 'atiru_http_requests_total{method="GET",route="/users/me",status="401"}')).toBe(2);
+    expect(sample(text, 'atiru_http_requests_total{method="POST",route="/auth/api-keys",status="201"}')).toBe(1);
+    expect(sample(text, 'atiru_http_request_duration_seconds_count{method="GET",route="/users/me",status="200"}')).toBe(3);
+    expect(sample(text, 'atiru_authentications_total{method="jwt",outcome="admitted"}')).toBe(2);
+    expect(sample(text, 'atiru_authentications_total{method="api_key",outcome="admitted"}')).toBe(2);
+    // The request without any credential is no authentication attempt.
+    expect(sample(text, 'atiru_authentications_total{method="api_key",outcome="denied"}')).toBe(1);
+    expect(sample(text, 'atiru_api_key_cache_accepted_entries')).toBe(1);
+    expect(sample(text, 'atiru_revocation_listener_connected')).toBe(1);
+    expect(sample(text, 'atiru_mail_outbox_pending')).toBeGreaterThanOrEqual(0);
+    expect(sample(text, 'atiru_mail_outbox_failed')).toBe(0);
+    expect(sample(text, 'atiru_db_pool_connections_used')).toBeGreaterThanOrEqual(0);
+    expect(sample(text, 'atiru_db_pool_connections_free')).toBeGreaterThanOrEqual(0);
+    expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(text).not.toContain(created.body.key);
+  });
+
+  it('is not on the API port, and its own port answers nothing else', async () => {
+    expect((await service.request('GET', '/metrics', { contract: false })).status).toBe(404);
+    expect((await fetch(metricsUrl.replace('/metrics', '/health'))).status).toBe(404);
+  });
+});
