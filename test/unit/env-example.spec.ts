@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/app-config';
+import { loadConfig, RATE_LIMIT_DEFAULTS } from '../../src/config/app-config';
 
 const FILE = join(__dirname, '..', '..', '.env.example');
 const NAMES = readFileSync(FILE, 'utf8')
@@ -29,6 +29,14 @@ describe('.env.example', () => {
     expect(fromShell).toEqual(fromNode);
     expect(fromNode.MAIL_FROM).toBe('Atiru <no-reply@atiru.local>');
     expect(fromNode.DATABASE_URL).toBe('');
+  });
+
+  it('lists every variable the configuration reads', () => {
+    const source = readFileSync(join(__dirname, '..', '..', 'src', 'config', 'app-config.ts'), 'utf8');
+    const read = [...source.matchAll(/read\.\w+\('([A-Z][A-Z0-9_]*)'/g)].map((match) => match[1]);
+    const rateLimits = Object.keys(RATE_LIMIT_DEFAULTS).map((name) => `RATE_LIMIT_${name.toUpperCase()}`);
+    expect(read.length).toBeGreaterThan(20);
+    expect([...new Set([...read, ...rateLimits])].filter((name) => !NAMES.includes(name))).toEqual([]);
   });
 
   it('is a configuration the service accepts as it is', () => {
