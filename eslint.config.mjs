@@ -41,4 +41,13 @@ export default tseslint.config(
     files: ['test/**', 'bench/**'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // The benchmark and the tests are separate programs: neither reaches into the other's files.
+    files: ['bench/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/test/**'], message: 'The benchmark does not import the tests or their support.' }] }] },
+  },
+  {
+    files: ['test/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/bench/**'], message: 'Tests do not import the benchmark; its own tests sit beside it in bench/.' }] }] },
+  },
 );
