@@ -96,10 +96,12 @@ export interface ServiceOptions {
   smtpUrl: string;
   /** The service's own log (warnings and errors) goes here rather than to the terminal. */
   logFile: string;
+  /** Shared rate-limit counts in this Redis, as in a multi-instance deployment. */
+  redisUrl?: string;
 }
 
 /**
- * The built service (`dist/main.js`) in a child process, with the benchmark's preload that counts
+ * The built service (`service-main.js`: the app with the benchmark's probe routes) in a child process, with the benchmark's preload that counts
  * SQL statements when asked to and answers over IPC. It runs as in production (JSON logs, mail
  * over SMTP, a real signing-key secret), quiet at `warn`, with rate limits out of reach; the
  * caller's environment overrides those defaults, but not the address, the database or the mail
@@ -110,7 +112,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceServ
   const baseUrl = `http://127.0.0.1:${port}`;
   mkdirSync(dirname(options.logFile), { recursive: true });
   const log = openSync(options.logFile, 'w');
-  const child = fork(join(ROOT, 'dist', 'main.js'), [], {
+  const child = fork(join(__dirname, 'service-main.js'), [], {
     cwd: ROOT,
     // BENCH_SERVICE_NODE_ARGS adds Node flags to the service only, e.g. "--cpu-prof --cpu-prof-dir=.data/profiles".
     execArgv: ['--require', join(__dirname, 'sql-counters.js'), ...(process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
@@ -125,6 +127,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceServ
       PUBLIC_URL: baseUrl,
       DATABASE_URL: options.databaseUrl,
       SMTP_URL: options.smtpUrl,
+      REDIS_URL: options.redisUrl ?? '',
     },
     stdio: ['ignore', log, log, 'ipc'],
   });

@@ -57,6 +57,8 @@ export interface RunReport {
     countingSeconds: number;
     /** Whether both processes ran a full garbage collection before each scenario. */
     collectBetween: boolean;
+    /** Whether the service ran with REDIS_URL (shared rate-limit counts). */
+    redis: boolean;
   };
   database: string;
   versions: { fastify: string; autocannon: string };
@@ -112,6 +114,7 @@ export function renderReport(report: RunReport): string {
       `${settings.rounds} round(s); ` +
       `${settings.credentials} distinct credentials in the *-1000 scenarios; ` +
       `${settings.collectBetween ? 'a full garbage collection in both processes before each scenario' : 'no garbage collection forced between scenarios'}; ` +
+      `the service ${settings.redis ? 'with REDIS_URL (rate-limit counts shared in Redis)' : 'without REDIS_URL (rate-limit counts in memory)'}; ` +
       `SQL ${settings.countSql ? `counted in a separate ${settings.countingSeconds} s pass after each timed run` : 'not counted'}; ` +
       `figures are medians over rounds; run took ${Math.round(report.elapsedSeconds)} s`,
   );
@@ -154,6 +157,9 @@ export function renderReport(report: RunReport): string {
     if (statuses) lines.push(`- ${entry.scenario.name}: unexpected statuses ${statuses} (expected ${entry.scenario.expectStatus}).`);
     if (entry.rounds.some((round) => round.result.responses === 0)) {
       lines.push(`- ${entry.scenario.name}: no response arrived within a measurement; every request took longer than it.`);
+    }
+    if (entry.scenario.against) {
+      lines.push(`- ${entry.scenario.name}: × baseline, baseline req/s and CPU are against ${entry.scenario.against} on the service, not bare Fastify (the goal is ≥ 0.85×).`);
     }
     if (entry.scenario.background) {
       lines.push(`- ${entry.scenario.name}: its CPU and SQL figures include the background ${entry.scenario.background.scenario} requests', per request of both.`);

@@ -31,6 +31,8 @@ const USAGE = `npm run bench [-- options]
   --credentials <n>    distinct credentials in the *-1000 scenarios (default 1000)
   --no-sql-counters    skip the short SQL counting pass after each timed run
   --keep-garbage       no full garbage collection in the service and the baseline before each scenario
+  --redis <url>        run the service with REDIS_URL=<url> (shared rate-limit counts), as a
+                       multi-instance deployment does; REDIS_URL in the environment does the same
 Runs on Node 24 from .node24/ (npm run node24:install) when the current Node is older;
 BENCH_NODE=/path/to/node runs it on that Node instead.
 DATABASE_URL set: a fresh database on that server; unset: an embedded PostgreSQL in .data/bench.
@@ -62,6 +64,8 @@ interface Options {
   credentials: number;
   countSql: boolean;
   collectBetween: boolean;
+  /** The REDIS_URL the service runs with, if any. */
+  redisUrl?: string;
   invocation: string;
 }
 
@@ -69,6 +73,8 @@ interface Prepared {
   scenario: Scenario;
   variants: RequestVariant[];
   background?: { scenario: Scenario; variants: RequestVariant[]; connections: number };
+  /** The service scenario that stands in for the bare baseline (Scenario.against). */
+  against?: { scenario: Scenario; variants: RequestVariant[] };
 }
 
 function parseOptions(argv: string[]): Options | undefined {
@@ -88,6 +94,7 @@ function parseOptions(argv: string[]): Options | undefined {
         credentials: { type: 'string' },
         'no-sql-counters': { type: 'boolean', default: false },
         'keep-garbage': { type: 'boolean', default: false },
+        redis: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -123,6 +130,7 @@ function parseOptions(argv: string[]): Options | undefined {
     credentials: count('credentials', values.credentials, values.quick ? 10 : 1000, 1),
     countSql: !values['no-sql-counters'],
     collectBetween: !values['keep-garbage'],
+    redisUrl: values.redis ?? (process.env.REDIS_URL || undefined),
     invocation: argv.join(' '),
   };
 }
@@ -165,6 +173,7 @@ async function main(): Promise<number> {
       databaseUrl: database.url,
       smtpUrl: mailSink.url,
       logFile: join(RESULTS, 'service.log'),
+      redisUrl: options.redisUrl,
     });
     cleanups.push(() => service.stop());
     const baseline = await startBaseline();
@@ -232,6 +241,7 @@ async function main(): Promise<number> {
         countSql: options.countSql,
         countingSeconds: COUNTING_SECONDS,
         collectBetween: options.collectBetween,
+        redis: options.redisUrl !== undefined,
       },
       database: database.description,
       versions: { fastify: loadServiceFastify().version, autocannon: packageVersion('autocannon') },
@@ -256,13 +266,25 @@ async function main(): Promise<number> {
   }
 }
 
-/** Probes the scenario's route, then runs its setup (and its background's). */
+/** Probes the scenario's route, then runs its setup (and its background's, and its reference's). */
 async function prepare(scenario: Scenario, baseUrl: string, seeder: Seeder): Promise<Prepared> {
   const variants = await requestsOf(scenario, baseUrl, seeder);
-  if (!scenario.background) return { scenario, variants };
-  const other = SCENARIOS.find((candidate) => candidate.name === scenario.background!.scenario);
-  if (!other) throw new Error(`${scenario.name}: no scenario named ${scenario.background.scenario} for its background`);
-  return { scenario, variants, background: { scenario: other, variants: await requestsOf(other, baseUrl, seeder), connections: scenario.background.connections } };
+  const prepared: Prepared = { scenario, variants };
+  if (scenario.background) {
+    const other = scenarioNamed(scenario.background.scenario, `${scenario.name}'s background`);
+    prepared.background = { scenario: other, variants: await requestsOf(other, baseUrl, seeder), connections: scenario.background.connections };
+  }
+  if (scenario.against) {
+    const other = scenarioNamed(scenario.against, `${scenario.name}'s baseline`);
+    prepared.against = { scenario: other, variants: await requestsOf(other, baseUrl, seeder) };
+  }
+  return prepared;
+}
+
+function scenarioNamed(name: string, role: string): Scenario {
+  const found = SCENARIOS.find((candidate) => candidate.name === name);
+  if (!found) throw new Error(`no scenario named ${name} for ${role}`);
+  return found;
 }
 
 async function requestsOf(scenario: Scenario, baseUrl: string, seeder: Seeder): Promise<RequestVariant[]> {
@@ -293,13 +315,17 @@ async function measureScenario(
 
   // The baseline runs on the scenario's connections, so the ratio compares like with like.
   const hello = { method: 'GET', path: '/hello', expectStatus: 200, connections: entry.scenario.connections } as const;
-  const baselineSpec = load(baseline.baseUrl, hello, [{}], sliceSeconds);
+  const baselineSpec = entry.against
+    ? load(service.baseUrl, { ...entry.against.scenario, connections: entry.scenario.connections }, entry.against.variants, sliceSeconds)
+    : load(baseline.baseUrl, hello, [{}], sliceSeconds);
+  const baselineServer = entry.against ? service : baseline;
   // What the seeding and the scenarios before left in the old generation is collected here rather
   // than in this scenario's window: the first full mark-compact after the seeding fell in
   // whichever scenario came third and made its p99. What the scenario
   // itself leaves is still collected in its own window (see docs/performance.md).
   if (options.collectBetween) await Promise.all([service.collectGarbage(), baseline.collectGarbage()]);
-  if (context.baselineWarmup > 0) await runLoad({ ...baselineSpec, durationSeconds: context.baselineWarmup });
+  const baselineWarmup = entry.against ? options.warmupSeconds : context.baselineWarmup;
+  if (baselineWarmup > 0) await runLoad({ ...baselineSpec, durationSeconds: baselineWarmup });
   const spec = load(service.baseUrl, entry.scenario, entry.variants, sliceSeconds);
   const warmUp = () => (options.warmupSeconds > 0 ? runLoad({ ...spec, durationSeconds: options.warmupSeconds }) : undefined);
 
@@ -310,7 +336,7 @@ async function measureScenario(
     // The hash the scenario is held against, timed on the machine as it is now, before and after.
     const hashes = entry.scenario.againstArgon2 ? await argon2Samples(ARGON2_BESIDE_SAMPLES) : [];
     for (let slice = 0; slice < slices; slice++) {
-      const baselineRun = await timedRun(baseline, baselineSpec);
+      const baselineRun = await timedRun(baselineServer, baselineSpec);
       if (entry.background && slice === 0) {
         background = startBackgroundOf(service, entry.background, options);
         await warmUp();

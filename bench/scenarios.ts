@@ -30,6 +30,11 @@ export interface Scenario {
   againstArgon2?: boolean;
   /** Another scenario run flat out, concurrently, while this one is measured. */
   background?: { scenario: string; connections: number };
+  /**
+   * Another scenario on the service that stands in for bare Fastify as this one's baseline: the
+   * slices alternate with its, and the ratios are against it.
+   */
+  against?: string;
 }
 
 const bearer = (credential: string): RequestVariant => ({ headers: { authorization: `Bearer ${credential}` } });
@@ -42,6 +47,31 @@ export const SCENARIOS: Scenario[] = [
     method: 'GET',
     path: '/health',
     expectStatus: 200,
+  },
+  {
+    name: 'probe-open',
+    summary: 'GET /bench-probe/open: a public probe route (the benchmark mounts it), no guard work',
+    method: 'GET',
+    path: '/bench-probe/open',
+    expectStatus: 200,
+  },
+  {
+    name: 'probe-guarded',
+    summary: 'GET /bench-probe/guarded with an access token seen before, against probe-open: what the guard costs a route',
+    method: 'GET',
+    path: '/bench-probe/guarded',
+    expectStatus: 200,
+    setup: async (seed) => (await seed.accessTokens(1)).map(bearer),
+    against: 'probe-open',
+  },
+  {
+    name: 'probe-guarded-key',
+    summary: 'GET /bench-probe/guarded with an API key (X-Api-Key) seen before, against probe-open',
+    method: 'GET',
+    path: '/bench-probe/guarded',
+    expectStatus: 200,
+    setup: async (seed) => (await seed.apiKeys(1)).map(xApiKey),
+    against: 'probe-open',
   },
   {
     name: 'me-jwt-1',

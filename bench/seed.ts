@@ -44,7 +44,13 @@ export class Seeder {
       }));
       await mapLimited(fresh, SEED_CONCURRENCY, (account) => this.call('POST', '/auth/register', { body: account }, 201));
       const db = await this.database();
-      const { rowCount } = await db.query('UPDATE users SET email_confirmed_at = now() WHERE email = ANY($1::text[])', [fresh.map((a) => a.email)]);
+      // What each registration's confirmation link would do: it becomes a confirmed user.
+      const { rowCount } = await db.query(
+        `INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at)
+         SELECT DISTINCT ON (email) id, email, password_hash, now(), created_at FROM registrations
+          WHERE email = ANY($1::text[]) ORDER BY email, created_at DESC`,
+        [fresh.map((a) => a.email)],
+      );
       if (rowCount !== fresh.length) throw new Error(`confirmed ${rowCount} of ${fresh.length} registered bench users: were they stored?`);
       this.accounts.push(...fresh);
     }

@@ -3,30 +3,26 @@ import { LoggerService, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { SwaggerModule } from '@nestjs/swagger';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { answerFromPrincipalAtOnce } from './common/auth/answered-from-principal';
 import { AppError } from './common/errors/app-error';
 import { AppModule } from './app.module';
-import { CombinedAuthGuard } from './auth/guards/combined-auth.guard';
 import { AppConfig } from './config/app-config';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
-import { dropAdapterHooks } from './common/http/adapter-hooks';
+import { acceptJsonOrEmptyBodies } from './common/http/body-parsers';
 import { CORS_VARY, corsHook } from './common/http/cors';
 import { requestIdGenerator } from './common/http/request-id';
 import { SecurityHeaders, securityHeaders } from './common/http/security-headers';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { installAccessLog } from './common/logging/access-log';
 import { runMigrations } from './database/migrate';
-import { buildOpenApiDocument } from './openapi';
+import { buildOpenApiDocument, DOCS_PATH, serveApiDocs } from './openapi';
 import { addLifecycleHooks } from './health/lifecycle.hooks';
 import { ServiceLifecycle } from './health/service-lifecycle';
 import { addMetricsHook } from './metrics/metrics.hooks';
 import { MetricsService } from './metrics/metrics.service';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-const DOCS_PATH = '/docs';
 
 export interface CreateAppOptions {
   logger?: LoggerService | false;
@@ -47,14 +43,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     requestIdHeader: false,
     // No Nest middleware here: without middie, no hook runs per request to look for any.
     skipMiddie: true,
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, newRequestId()),
     // A request that arrives while the instance stops is answered by addLifecycleHooks, in the contract's shape.
     return503OnClosing: false,
     // The router's own refusals (a broken percent-escape, an over-long path parameter) in the
     // contract's shape. No hook runs for them, so they get the API headers here.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'Invalid request: a path parameter is too long' : 'Invalid request: malformed URL';
-      reply.headers(headers.api).header('x-request-id', request.id).status(400).send(AppError.invalidRequest(message).toBody());
+      reply.headers(headers.api).header('x-request-id', request.id).status(400).send(AppError.invalidRequest(message).toBody(request.id));
     },
     // Honour the caller's X-Request-Id when it is sane, so one id follows a request across services.
     genReqId: (request: IncomingMessage) => {
@@ -62,7 +58,6 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
     },
   });
-  dropAdapterHooks(adapter);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.extraModules), adapter, {
     logger: options.logger ?? false,
     bufferLogs: options.logger !== undefined && options.logger !== false,
@@ -71,13 +66,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     abortOnError: false,
   });
   await configureHttp(app, config, headers);
-  const document = buildOpenApiDocument(app);
-  SwaggerModule.setup(DOCS_PATH.slice(1), app, document, {
-    jsonDocumentUrl: 'reference/openapi.json',
-    yamlDocumentUrl: 'openapi.yaml',
-    swaggerOptions: { persistAuthorization: true },
-    customSiteTitle: 'Atiru Auth API',
-  });
+  serveApiDocs(app, buildOpenApiDocument(app, config.http.publicUrl));
   if (options.preview) return app;
 
   try {
@@ -95,7 +84,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
  * Requests Node's HTTP parser refuses before any route sees them (oversized headers, garbage)
  * still answer in the contract's shape.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket, requestId: string): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -104,10 +93,11 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     error.code === 'HPE_HEADER_OVERFLOW'
       ? new AppError('PAYLOAD_TOO_LARGE', 'Request headers are too large')
       : AppError.invalidRequest('Malformed HTTP request');
-  const body = JSON.stringify(appError.toBody());
+  const body = JSON.stringify(appError.toBody(requestId));
   socket.end(
     `HTTP/1.1 ${appError.statusCode} ${appError.statusCode === 413 ? 'Payload Too Large' : 'Bad Request'}\r\n` +
-      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
   );
 }
 
@@ -119,8 +109,7 @@ function isDocumentPath(url: string): boolean {
 async function configureHttp(app: NestFastifyApplication, config: AppConfig, headers: SecurityHeaders): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
 
-  // JSON is the only body this API reads; anything else is a 415.
-  fastify.removeContentTypeParser(['text/plain']);
+  acceptJsonOrEmptyBodies(fastify);
 
   // The combined guard sets `user` on every authenticated request. Declared here, every request
   // object has it from the start, and all of them keep one shape.
@@ -129,11 +118,6 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   installAccessLog(fastify);
 
   const documentHeaders: Record<string, string> = { ...headers.documents, ...CORS_VARY };
-
-  // Routes declared @AnsweredFromPrincipal answer a caller the guard knows without Nest's
-  // per-request pipeline, with the API headers of the hook below; this hook sees the routes as
-  // Nest registers them, in app.init().
-  fastify.addHook('onRoute', answerFromPrincipalAtOnce(() => app.get(CombinedAuthGuard), headers.api));
 
   // CORS: only a request with an Origin (a browser's) costs more than one header look-up.
   fastify.addHook(

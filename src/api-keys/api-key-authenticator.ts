@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AuthenticatedUser, Principal } from '../common/auth/principal';
 import { UsersService } from '../users/users.service';
 import { ApiKeyCache, CachedApiKey } from './api-key-cache';
@@ -10,11 +10,10 @@ import { ApiKeysRepository } from './api-key.repository';
  * Turns a presented API key into a principal, or null. A malformed key or a wrong checksum costs
  * no I/O; a key seen before costs no database read while the revocation listener is connected.
  * Database failures are thrown, never turned into a rejection: an outage is a 503, not a 401.
+ * It logs nothing of a presented key: the guard's deny line says why a request was refused.
  */
 @Injectable()
 export class ApiKeyAuthenticator {
-  private readonly logger = new Logger(ApiKeyAuthenticator.name);
-
   constructor(
     private readonly cache: ApiKeyCache,
     private readonly repository: ApiKeysRepository,
@@ -42,17 +41,12 @@ export class ApiKeyAuthenticator {
 
   async authenticate(presented: string): Promise<Principal | null> {
     const parsed = parseApiKey(presented);
-    if (!parsed) {
-      this.logger.debug(`rejected a malformed API key (${presented.slice(0, 10)}…)`);
-      return null;
-    }
+    // Nothing of a value that is not a well-formed key is logged: it may be another secret.
+    if (!parsed) return null;
     const keyHash = hashApiKey(parsed.key);
     const now = Date.now();
     const key = this.cache.lookup(keyHash, now) ?? (await this.lookUp(keyHash, now));
-    if (key === 'rejected') {
-      this.logger.debug(`rejected API key ${parsed.prefix}: unknown, revoked or expired`);
-      return null;
-    }
+    if (key === 'rejected') return null;
     const user = await this.users.findAuthenticatedUser(key.userId);
     if (!user) return null;
     this.cache.rememberHash(parsed.key, keyHash);

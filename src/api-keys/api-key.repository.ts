@@ -1,15 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { PgListener } from '../database/pg-listener';
 import { ApiKeyEntity } from './api-key.entity';
-
-/**
- * The PostgreSQL channel that carries revocations to every instance: `revoked:<key hash>` from
- * the revoking transaction, then `ack:<key hash>:<instance>` from each instance once it forgot it.
- */
-export const API_KEY_REVOKED_CHANNEL = 'api_key_revoked';
-export const API_KEY_REVOKED_PREFIX = 'revoked:';
-export const API_KEY_ACK_PREFIX = 'ack:';
 
 /** What authenticating with a key needs to know about it. */
 export interface ActiveApiKey {
@@ -59,12 +50,15 @@ export class ApiKeysRepository {
 
   /**
    * Locks the owner's row until the transaction ends, so concurrent creations for one user take
-   * turns and the cap on active keys holds. False when the user does not exist.
+   * turns and the cap on active keys holds. Answers the owner's email (where the notice of a new
+   * key goes), or null when the user does not exist.
    */
-  async lockOwner(em: EntityManager, userId: string): Promise<boolean> {
+  async lockOwner(em: EntityManager, userId: string): Promise<string | null> {
     // NO KEY UPDATE: serialises key creation without blocking the foreign-key checks of other writes.
-    const rows = await em.getConnection().execute('SELECT 1 FROM users WHERE id = ? FOR NO KEY UPDATE', [userId], 'all', em.getTransactionContext());
-    return rows.length > 0;
+    const rows = await em
+      .getConnection()
+      .execute<Array<{ email: string }>>('SELECT email FROM users WHERE id = ? FOR NO KEY UPDATE', [userId], 'all', em.getTransactionContext());
+    return rows.length > 0 ? rows[0].email : null;
   }
 
   async countActiveForUser(em: EntityManager, userId: string): Promise<number> {
@@ -87,9 +81,8 @@ export class ApiKeysRepository {
   }
 
   /**
-   * Revokes the user's key unless it is unknown, someone else's or already revoked, and tells
-   * every instance in the same transaction (PostgreSQL delivers the notification at commit).
-   * Answers the key's hash (hex), or null when nothing was revoked.
+   * Revokes the user's key unless it is unknown, someone else's or already revoked. Answers the
+   * key's hash (hex), or null when nothing was revoked.
    */
   async revokeForUser(em: EntityManager, userId: string, id: string): Promise<string | null> {
     const rows = await em.getConnection().execute<Array<{ key_hash: string }>>(
@@ -98,25 +91,7 @@ export class ApiKeysRepository {
       'all',
       em.getTransactionContext(),
     );
-    if (rows.length === 0) return null;
-    const keyHash = rows[0].key_hash;
-    await em
-      .getConnection()
-      .execute('SELECT pg_notify(?, ?)', [API_KEY_REVOKED_CHANNEL, API_KEY_REVOKED_PREFIX + keyHash], 'all', em.getTransactionContext());
-    return keyHash;
-  }
-
-  /** How many instances listen for revocations right now (their connections, in pg_stat_activity). */
-  async countRevocationListeners(em: EntityManager): Promise<number> {
-    const [row] = await em
-      .getConnection()
-      .execute<Array<{ count: number }>>(
-        'SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?',
-        [PgListener.applicationName(API_KEY_REVOKED_CHANNEL)],
-        'all',
-        em.getTransactionContext(),
-      );
-    return row.count;
+    return rows.length === 0 ? null : rows[0].key_hash;
   }
 
   /** One UPDATE for a whole batch; a later value already stored is never moved back. */

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { Client, ClientInfo } from '../auth/sessions/client-info';
 import { Authenticated } from '../common/auth/auth-policy.decorator';
 import { AuthenticatedRequest } from '../common/auth/principal';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
@@ -21,12 +22,13 @@ export class ApiKeysController {
     summary: 'Create an API key',
     description:
       'Creates a key for the caller and returns it. The key is shown in this response only and never again; ' +
-      'the service keeps only its SHA-256 hash. Use it as `Authorization: Bearer <key>` or `X-Api-Key: <key>`.',
+      'the service keeps only its SHA-256 hash. Use it as `Authorization: Bearer <key>` or `X-Api-Key: <key>`. The account\'s ' +
+      'owner is mailed a notice (name, prefix, time, client IP and user agent).',
   })
   @ApiCreatedResponse({ description: 'The new key: the only response that ever carries it', type: ApiKeyCreatedResponseDto })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field is invalid, expires_at is not in the future, or the cap on active keys is reached', type: ErrorResponseDto })
-  createApiKey(@Req() { user: principal }: AuthenticatedRequest, @Body() body: ApiKeyCreateDto): Promise<ApiKeyCreatedResponseDto> {
-    return this.apiKeys.create(principal.user.id, body);
+  createApiKey(@Req() { user: principal }: AuthenticatedRequest, @Body() body: ApiKeyCreateDto, @Client() client: ClientInfo): Promise<ApiKeyCreatedResponseDto> {
+    return this.apiKeys.create(principal.user.id, body, client);
   }
 
   @Get()
@@ -45,7 +47,7 @@ export class ApiKeysController {
     summary: 'Revoke an API key',
     description: 'The key stops authenticating at once, on every instance of the service.',
   })
-  @ApiParam({ name: 'id', format: 'uuid', description: 'The key id' })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The key id', example: '3f1c2a4e-8b7d-4f6a-9c21-5d0e7b9a1f32' })
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the id is not a UUID', type: ErrorResponseDto })
   @ApiNotFoundResponse({ description: "NOT_FOUND: no such key, another user's key, or already revoked", type: ErrorResponseDto })

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 import { ApiKeyCache } from './api-key-cache';
@@ -17,7 +18,7 @@ import { ApiKeyHeaderStrategy } from './strategies/api-key-header.strategy';
 
 /** API keys: management endpoints, and the two strategies the global guard runs after the JWT one. */
 @Module({
-  imports: [MikroOrmModule.forFeature([ApiKeyEntity]), UsersModule, AuthModule],
+  imports: [MikroOrmModule.forFeature([ApiKeyEntity]), UsersModule, AuthModule, MailModule],
   controllers: [ApiKeysController],
   providers: [
     { provide: ApiKeyCache, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new ApiKeyCache(config.cache.maxEntries) },

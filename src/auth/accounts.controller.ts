@@ -1,14 +1,18 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Redirect } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiCreatedResponse, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Post, Query, Redirect, UseFilters } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiExtension, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/auth/auth-policy.decorator';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
+import { BROWSER_LINK_EXTENSION } from '../openapi';
 import { AccountsService } from './accounts.service';
+import { ConfirmLinkErrorFilter } from './confirm-link-error.filter';
+import { AccountConfirmDto } from './dto/account-confirm.dto';
 import { AccountConfirmQueryDto } from './dto/account-confirm-query.dto';
 import { AccountEmailDto } from './dto/account-email.dto';
 import { AccountRegisterDto, AccountRegisterResponseDto } from './dto/account-register.dto';
 import { MessageResponseDto } from './dto/message-response.dto';
 import { PasswordResetDto } from './dto/password-reset.dto';
+import { Client, ClientInfo } from './sessions/client-info';
 
 const INVALID_BODY = 'INVALID_REQUEST: a field fails validation (named in `error`), the body is not JSON, or redirect_to is not on the allow-list';
 
@@ -23,10 +27,13 @@ export class AccountsController {
   @ApiOperation({
     summary: 'Register an account',
     description:
-      'Creates the account and sends the confirmation email. To keep who has an account private, an email that is already ' +
-      'registered gets the same 201 (with a random `user.id`): an unconfirmed account is sent its confirmation email again, ' +
-      'a confirmed one a short "someone tried to register with your address" email with a login and a password reset link. ' +
-      'Emails are trimmed, lower-cased and compared case-insensitively.',
+      'Records the registration and sends its confirmation email. Each registration keeps its own password until its own ' +
+      'link is clicked: the clicked link decides the account\'s password and discards the address\'s other registrations, so ' +
+      'nobody can set the password of an address whose mail they cannot read. `user.id` is the registration\'s id, which ' +
+      'becomes the account\'s id when its link is clicked. To keep who has an account private, an email that is already ' +
+      'registered gets the same 201, in the same time: a confirmed account is sent a short "someone tried to register with ' +
+      'your address" email with a login and a password reset link, and the new password is dropped. Emails are trimmed, ' +
+      'lower-cased and compared case-insensitively.',
   })
   @ApiCreatedResponse({ description: 'Registered (or, indistinguishably, already registered): a mail is on its way', type: AccountRegisterResponseDto })
   @ApiBadRequestResponse({ description: INVALID_BODY, type: ErrorResponseDto })
@@ -37,21 +44,40 @@ export class AccountsController {
   @Get('confirm')
   @Public()
   @Redirect()
+  @UseFilters(ConfirmLinkErrorFilter)
+  @ApiExtension(BROWSER_LINK_EXTENSION, true)
   @ApiOperation({
-    summary: 'Confirm an email address (the link in the confirmation email)',
+    summary: 'The confirmation link in the email (a browser link)',
     description:
-      'A valid token confirms the email and redirects (302) to the `redirect_to` given at registration, else to the dashboard. ' +
-      'An invalid or expired token redirects to the same place with `error` and `error_code=INVALID_REQUEST` query parameters. ' +
-      'Idempotent: opening a link again within its lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS) lands on the success ' +
+      'What the link in the confirmation email opens: a browser follows its redirect to a page. Programs confirm with ' +
+      'POST /auth/confirm instead. A valid token confirms the email and redirects (302) to the `redirect_to` given at ' +
+      'registration, else to the dashboard. Any failure redirects too, never answers JSON: a bad or expired token to the ' +
+      'same place with `error` and `error_code=INVALID_REQUEST` query parameters; a missing token, or the service being ' +
+      'unavailable (`error_code=SERVER_BUSY`), to the dashboard with `error`, `error_code` and `request_id`. Idempotent: ' +
+      'opening a link again within its lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS) lands on the success ' +
       'redirect again, so a mail scanner that opens the link first does not spoil the click.',
   })
   @ApiFoundResponse({
-    description: 'Redirect to the landing page; `Location` carries `error` and `error_code` when the token was bad or expired',
-    headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', schema: { type: 'string', format: 'uri' } } },
+    description: 'Redirect to the landing page; `Location` carries `error` and `error_code` when the email could not be confirmed',
+    headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', required: true, schema: { type: 'string', format: 'uri' } } },
   })
-  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the `token` query parameter is missing', type: ErrorResponseDto })
-  async confirmEmail(@Query() query: AccountConfirmQueryDto): Promise<{ url: string; statusCode: number }> {
+  async openConfirmationLink(@Query() query: AccountConfirmQueryDto): Promise<{ url: string; statusCode: number }> {
     return { url: await this.accounts.confirmEmail(query.token), statusCode: 302 };
+  }
+
+  @Post('confirm')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Confirm an email address with the token of its confirmation link',
+    description:
+      'For programs (a single-page app that receives the link, a mobile app, a test): the token is the `token` query ' +
+      'parameter of the link in the confirmation email. Idempotent within the token\'s lifetime, like the link itself.',
+  })
+  @ApiOkResponse({ description: 'The email address is confirmed', type: MessageResponseDto })
+  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the token is missing, invalid or expired', type: ErrorResponseDto })
+  confirmEmail(@Body() body: AccountConfirmDto): Promise<MessageResponseDto> {
+    return this.accounts.confirmEmailToken(body.token);
   }
 
   @Post('resend-confirmation')
@@ -60,7 +86,10 @@ export class AccountsController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Send the confirmation email again',
-    description: 'Answers the same 200 whether or not the account exists; only an existing, unconfirmed account is sent a new link.',
+    description:
+      'Answers the same 200, in the same time, whether or not the account exists: the request is recorded and decided ' +
+      'afterwards. The newest pending registration of the address is sent a new link (valid CONFIRM_TOKEN_TTL_SECONDS); a ' +
+      'confirmed or unknown address is sent nothing.',
   })
   @ApiOkResponse({ description: 'The same answer whether or not the account exists', type: MessageResponseDto })
   @ApiBadRequestResponse({ description: INVALID_BODY, type: ErrorResponseDto })
@@ -75,7 +104,8 @@ export class AccountsController {
   @ApiOperation({
     summary: 'Request a password reset link',
     description:
-      'Answers the same 200 whether or not the account exists. An existing account is sent a link to `redirect_to` (else the ' +
+      'Answers the same 200, in the same time, whether or not the account exists: the request is recorded and decided ' +
+      'afterwards. An existing account is sent a link to `redirect_to` (else the ' +
       'dashboard) with a one-time `token` query parameter, valid for 1 hour (RESET_TOKEN_TTL_SECONDS). That page asks for the ' +
       'new password and posts `{ token, password }` to POST /auth/reset-password.',
   })
@@ -87,16 +117,19 @@ export class AccountsController {
 
   @Post('reset-password')
   @Public()
+  @RateLimit('reset')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Set a new password with a reset token',
     description:
       'Sets the new password, spends the token (and any other outstanding reset token of the user), confirms the email if it ' +
-      'was not, and revokes every session of the user.',
+      'was not, revokes every session of the user and mails its owner a notice (time, client IP and user agent). The token is ' +
+      'looked up before the password is hashed, so a bad token is refused at once. Limited per client IP (RATE_LIMIT_RESET_IP, ' +
+      '20 per 15 minutes by default) and per token (RATE_LIMIT_RESET_TOKEN, 5 per 15 minutes).',
   })
   @ApiOkResponse({ description: 'The password is changed and every session of the user is revoked', type: MessageResponseDto })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field fails validation, or the token is invalid, expired or already used', type: ErrorResponseDto })
-  resetPassword(@Body() body: PasswordResetDto): Promise<MessageResponseDto> {
-    return this.accounts.resetPassword(body);
+  resetPassword(@Body() body: PasswordResetDto, @Client() client: ClientInfo): Promise<MessageResponseDto> {
+    return this.accounts.resetPassword(body, client);
   }
 }

@@ -1,8 +1,12 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
+import { LogFingerprint } from '../common/logging/log-fingerprint';
 import { Clock } from '../common/time/clock';
 import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
+import { AccountRequestsRepository } from './account-requests/account-requests.repository';
+import { AccountRequestsWorker } from './account-requests/account-requests.worker';
+import { RegistrationsRepository } from './account-requests/registrations.repository';
 import { AccountsController } from './accounts.controller';
 import { AccountsService } from './accounts.service';
 import { AuthModule } from './auth.module';
@@ -25,6 +29,9 @@ import { SessionsController } from './sessions.controller';
   controllers: [AccountsController, SessionsController],
   providers: [
     AccountsService,
+    AccountRequestsWorker,
+    AccountRequestsRepository,
+    RegistrationsRepository,
     SessionsService,
     SessionsRepository,
     RefreshTokensRepository,
@@ -33,6 +40,7 @@ import { SessionsController } from './sessions.controller';
     PasswordHasher,
     RedirectTargets,
     SecretTokens,
+    LogFingerprint,
     Clock,
   ],
 })

@@ -3,19 +3,25 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../common/errors/app-error';
 import { Clock } from '../common/time/clock';
+import { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
 import { MailService } from '../mail/mail.service';
 import { inTransaction } from '../database/transaction';
 import { UserEntity } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
+import { AccountRequest, AccountRequestsRepository } from './account-requests/account-requests.repository';
+import { PendingRegistration, RegistrationsRepository } from './account-requests/registrations.repository';
 import { AccountEmailDto } from './dto/account-email.dto';
 import { AccountRegisterDto, AccountRegisterResponseDto } from './dto/account-register.dto';
 import { MessageResponseDto } from './dto/message-response.dto';
 import { PasswordResetDto } from './dto/password-reset.dto';
+import { OneTimeTokenEntity } from './one-time-tokens/one-time-token.entity';
 import { OneTimeTokensRepository } from './one-time-tokens/one-time-tokens.repository';
-import { OneTimeTokensService } from './one-time-tokens/one-time-tokens.service';
+import { OneTimeTokenOwner, OneTimeTokensService } from './one-time-tokens/one-time-tokens.service';
 import { PasswordHasher } from './passwords/password-hasher';
 import { RedirectTargets } from './redirects/redirect-targets';
+import { ClientInfo } from './sessions/client-info';
 import { SessionsRepository } from './sessions/sessions.repository';
 
 export const ACCOUNT_MESSAGES = {
@@ -24,13 +30,21 @@ export const ACCOUNT_MESSAGES = {
   resetRequested: 'If an account exists for this email, a password reset link is on its way.',
   passwordReset: 'Your password has been reset. Log in with the new password.',
   invalidConfirmation: 'The confirmation link is invalid or has expired.',
+  emailConfirmed: 'Your email address is confirmed. You can log in.',
   invalidReset: 'Invalid request: the reset token is invalid, expired or already used.',
 } as const;
 
 /**
- * Registration, email confirmation and password reset. Whether an account exists never shows in
- * an answer: it only changes which mail goes out, and each mail is written to the outbox in the
- * transaction that creates what it announces.
+ * Registration, email confirmation and password reset.
+ *
+ * Whether an account exists never shows in an answer, in its body or in its time: register,
+ * resend-confirmation and forgot-password only record the request (one insert, the same for every
+ * address; register hashes the password first, always), and `AccountRequestsWorker` later decides
+ * what, if anything, to mail, through the outbox in the same transaction.
+ *
+ * Each registration stays pending with its own password hash until its own confirmation link is
+ * clicked: that link decides the account's password, and the address's other registrations are
+ * discarded. So nobody can set the password of an address whose mail they cannot read.
  */
 @Injectable()
 export class AccountsService {
@@ -38,6 +52,8 @@ export class AccountsService {
     private readonly em: EntityManager,
     private readonly users: UsersRepository,
     private readonly usersService: UsersService,
+    private readonly registrations: RegistrationsRepository,
+    private readonly requests: AccountRequestsRepository,
     private readonly oneTimeTokens: OneTimeTokensService,
     private readonly oneTimeTokenRecords: OneTimeTokensRepository,
     private readonly sessions: SessionsRepository,
@@ -45,25 +61,71 @@ export class AccountsService {
     private readonly redirects: RedirectTargets,
     private readonly mail: MailService,
     private readonly clock: Clock,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
+  /** The id answered is the registration's: the user's id if this registration is the one confirmed. */
   async register({ email, password, redirect_to }: AccountRegisterDto): Promise<AccountRegisterResponseDto> {
     const redirectTo = this.redirects.check(redirect_to);
-    // Hashed whether or not the email is taken, so both answers take as long.
     const passwordHash = await this.passwords.hash(password);
     const now = this.clock.now();
-    const id = await inTransaction(this.em, async (em) => {
-      const created = await this.users.insertIfEmailFree(em, email, passwordHash);
-      if (created) {
-        await this.sendConfirmation(em, created, redirectTo, now);
-        return created.id;
-      }
-      const existing = await this.users.findByEmail(email, em);
-      if (existing?.emailConfirmedAt) await this.sendAlreadyRegistered(em, existing, redirectTo, now);
-      else if (existing) await this.sendConfirmation(em, existing, redirectTo, now);
-      return randomUUID();
-    });
+    const id = randomUUID();
+    await this.registrations.add(this.em, { id, email, passwordHash, redirectTo, createdAt: now, expiresAt: this.confirmationExpiry(now) });
     return { message: ACCOUNT_MESSAGES.registered, user: { id, email } };
+  }
+
+  async resendConfirmation({ email, redirect_to }: AccountEmailDto): Promise<MessageResponseDto> {
+    await this.requests.add(this.em, { kind: 'resend_confirmation', email, redirectTo: this.redirects.check(redirect_to) });
+    return { message: ACCOUNT_MESSAGES.confirmationResent };
+  }
+
+  async forgotPassword({ email, redirect_to }: AccountEmailDto): Promise<MessageResponseDto> {
+    await this.requests.add(this.em, { kind: 'forgot_password', email, redirectTo: this.redirects.check(redirect_to) });
+    return { message: ACCOUNT_MESSAGES.resetRequested };
+  }
+
+  /**
+   * A new registration: a confirmed address gets the "someone tried to register" notice and the
+   * registration (with its password) is dropped; any other gets this registration's own link.
+   * Runs in the worker's transaction.
+   */
+  async decideRegistration(em: EntityManager, registration: PendingRegistration, now: Date): Promise<void> {
+    // Left undecided past its lifetime (the workers were down): its link would arrive dead anyway.
+    if (registration.expiresAt.getTime() <= now.getTime()) {
+      await this.registrations.discard(em, registration.id);
+      return;
+    }
+    const user = await this.users.findByEmail(registration.email, em);
+    if (user?.emailConfirmedAt) {
+      await this.registrations.discard(em, registration.id);
+      await this.sendAlreadyRegistered(em, user, registration.redirectTo, now);
+      return;
+    }
+    await this.registrations.markDecided(em, registration.id, now);
+    await this.sendConfirmation(em, { registrationId: registration.id }, registration.email, registration.redirectTo, now);
+  }
+
+  /**
+   * A queued resend-confirmation or forgot-password. Resending renews the newest pending
+   * registration (or, for an account from before pending registrations, the unconfirmed user).
+   * Runs in the worker's transaction.
+   */
+  async decideRequest(em: EntityManager, request: AccountRequest, now: Date): Promise<void> {
+    const user = await this.users.findByEmail(request.email, em);
+    if (request.kind === 'forgot_password') {
+      if (!user) return;
+      const token = await this.oneTimeTokens.issue(em, { userId: user.id }, 'reset_password', request.redirectTo, now);
+      await this.mail.enqueue(em, { template: 'password-reset', to: user.email, link: this.redirects.landing(request.redirectTo, { token }) });
+      return;
+    }
+    if (user?.emailConfirmedAt) return;
+    const registration = await this.registrations.findNewestLive(em, request.email, now);
+    if (registration) {
+      await this.registrations.extend(em, registration.id, this.confirmationExpiry(now));
+      await this.sendConfirmation(em, { registrationId: registration.id }, registration.email, request.redirectTo, now);
+    } else if (user) {
+      await this.sendConfirmation(em, { userId: user.id }, user.email, request.redirectTo, now);
+    }
   }
 
   /**
@@ -71,62 +133,62 @@ export class AccountsService {
    * scanner opening the link first does not spoil the person's click.
    */
   async confirmEmail(token: string): Promise<string> {
+    const { confirmed, redirectTo } = await this.spendConfirmation(token);
+    return confirmed
+      ? this.redirects.landing(redirectTo)
+      : this.redirects.landing(redirectTo, { error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
+  }
+
+  /** The same confirmation for an API client, which wants an answer rather than a landing page. */
+  async confirmEmailToken(token: string): Promise<MessageResponseDto> {
+    const { confirmed } = await this.spendConfirmation(token);
+    if (!confirmed) throw AppError.invalidRequest(`Invalid request: ${ACCOUNT_MESSAGES.invalidConfirmation}`);
+    return { message: ACCOUNT_MESSAGES.emailConfirmed };
+  }
+
+  private async spendConfirmation(token: string): Promise<{ confirmed: boolean; redirectTo: string | null }> {
     const now = this.clock.now();
     const result = await inTransaction(this.em, async (em): Promise<{ confirmedUserId: string | null; redirectTo: string | null }> => {
       const found = await this.oneTimeTokens.lookUp(em, token, 'confirm_email', now);
       if (found.state === 'unknown') return { confirmedUserId: null, redirectTo: null };
       if (found.state === 'expired') return { confirmedUserId: null, redirectTo: found.record.redirectTo };
-      const user = await this.users.findById(found.record.userId, em);
-      if (!user) return { confirmedUserId: null, redirectTo: found.record.redirectTo };
-      await this.users.confirmEmail(em, user.id, now);
-      await this.oneTimeTokenRecords.markUsed(em, found.record, now);
-      return { confirmedUserId: user.id, redirectTo: found.record.redirectTo };
+      const confirmedUserId = found.record.registrationId !== null ? await this.confirmRegistration(em, found.record, now) : await this.confirmUser(em, found.record, now);
+      return { confirmedUserId, redirectTo: found.record.redirectTo };
     });
     if (result.confirmedUserId !== null) this.usersService.forget(result.confirmedUserId);
-    return result.confirmedUserId !== null
-      ? this.redirects.landing(result.redirectTo)
-      : this.redirects.landing(result.redirectTo, { error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
-  }
-
-  /** A new confirmation link, if the account exists and is unconfirmed; the same answer in every case. */
-  async resendConfirmation({ email, redirect_to }: AccountEmailDto): Promise<MessageResponseDto> {
-    const redirectTo = this.redirects.check(redirect_to);
-    const now = this.clock.now();
-    await inTransaction(this.em, async (em) => {
-      const user = await this.users.findByEmail(email, em);
-      if (user && !user.emailConfirmedAt) await this.sendConfirmation(em, user, redirectTo, now);
-    });
-    return { message: ACCOUNT_MESSAGES.confirmationResent };
-  }
-
-  /** A reset link, if the account exists; the same answer in every case. */
-  async forgotPassword({ email, redirect_to }: AccountEmailDto): Promise<MessageResponseDto> {
-    const redirectTo = this.redirects.check(redirect_to);
-    const now = this.clock.now();
-    await inTransaction(this.em, async (em) => {
-      const user = await this.users.findByEmail(email, em);
-      if (!user) return;
-      const token = await this.oneTimeTokens.issue(em, user.id, 'reset_password', redirectTo, now);
-      await this.mail.enqueue(em, { template: 'password-reset', to: user.email, link: this.redirects.landing(redirectTo, { token }) });
-    });
-    return { message: ACCOUNT_MESSAGES.resetRequested };
+    return { confirmed: result.confirmedUserId !== null, redirectTo: result.redirectTo };
   }
 
   /**
-   * Sets the new password, spends every reset token of the user and revokes all their sessions.
-   * Opening the mailed link proves the address, so an unconfirmed email becomes confirmed.
+   * Sets the new password, spends every reset token of the user, revokes all their sessions and
+   * tells the owner by mail. Opening the mailed link proves the address, so an unconfirmed email
+   * becomes confirmed. A token that could not be spent is refused before the password is hashed:
+   * guessing tokens costs no argon2 work.
    */
-  async resetPassword({ token, password }: PasswordResetDto): Promise<MessageResponseDto> {
-    const passwordHash = await this.passwords.hash(password);
+  async resetPassword({ token, password }: PasswordResetDto, client: ClientInfo): Promise<MessageResponseDto> {
     const now = this.clock.now();
+    if (!(await this.oneTimeTokens.isSpendable(this.em.fork(), token, 'reset_password', now))) {
+      throw AppError.invalidRequest(ACCOUNT_MESSAGES.invalidReset);
+    }
+    const passwordHash = await this.passwords.hash(password);
     const reset = await inTransaction(this.em, async (em) => {
+      // Again, under the token's lock: a concurrent reset may have spent it meanwhile.
       const found = await this.oneTimeTokens.lookUp(em, token, 'reset_password', now);
-      if (found.state !== 'valid') return false;
+      if (found.state !== 'valid' || found.record.userId === null) return null;
       const user = await this.users.findById(found.record.userId, em);
-      if (!user) return false;
+      if (!user) return null;
       await this.users.setPassword(em, user.id, passwordHash, now);
       await this.oneTimeTokenRecords.spendAllForUser(em, user.id, 'reset_password', now);
       await this.sessions.revokeForUser(em, user.id, 'all', null, now, 'password_reset');
+      await this.registrations.discardForEmail(em, user.email);
+      await this.mail.enqueue(em, {
+        template: 'password-changed',
+        to: user.email,
+        link: this.redirects.landing(null),
+        at: now,
+        ip: client.ip,
+        user_agent: client.userAgent,
+      });
       return user.id;
     });
     if (!reset) throw AppError.invalidRequest(ACCOUNT_MESSAGES.invalidReset);
@@ -134,19 +196,58 @@ export class AccountsService {
     return { message: ACCOUNT_MESSAGES.passwordReset };
   }
 
-  private async sendConfirmation(em: EntityManager, user: UserEntity, redirectTo: string | null, now: Date): Promise<void> {
-    const token = await this.oneTimeTokens.issue(em, user.id, 'confirm_email', redirectTo, now);
-    await this.mail.enqueue(em, { template: 'confirm-email', to: user.email, link: this.redirects.confirmationLink(token) });
+  /**
+   * The registration becomes the user, with its password; the address's other registrations are
+   * discarded with their links. An account from before pending registrations that is still
+   * unconfirmed takes the password too. A confirmed account is never changed by a registration.
+   */
+  private async confirmRegistration(em: EntityManager, token: OneTimeTokenEntity, now: Date): Promise<string | null> {
+    const registration = await this.registrations.findByIdForUpdate(em, token.registrationId!);
+    if (!registration) return null;
+    const existing = await this.users.findByEmailForUpdate(em, registration.email);
+    let userId: string | null = null;
+    if (!existing) {
+      userId = await this.users.insertConfirmed(em, registration, now);
+    } else if (!existing.emailConfirmedAt) {
+      await this.users.setPassword(em, existing.id, registration.passwordHash, now);
+      userId = existing.id;
+    }
+    if (userId === null) {
+      await this.registrations.discard(em, registration.id);
+      return null;
+    }
+    await this.oneTimeTokenRecords.transferToUser(em, token, userId, now);
+    await this.registrations.discardForEmail(em, registration.email);
+    return userId;
+  }
+
+  /** A link that confirms a user directly: issued before pending registrations, or opened again. */
+  private async confirmUser(em: EntityManager, token: OneTimeTokenEntity, now: Date): Promise<string | null> {
+    const user = token.userId === null ? null : await this.users.findById(token.userId, em);
+    if (!user) return null;
+    await this.users.confirmEmail(em, user.id, now);
+    await this.oneTimeTokenRecords.markUsed(em, token, now);
+    await this.registrations.discardForEmail(em, user.email);
+    return user.id;
+  }
+
+  private async sendConfirmation(em: EntityManager, owner: OneTimeTokenOwner, email: string, redirectTo: string | null, now: Date): Promise<void> {
+    const token = await this.oneTimeTokens.issue(em, owner, 'confirm_email', redirectTo, now);
+    await this.mail.enqueue(em, { template: 'confirm-email', to: email, link: this.redirects.confirmationLink(token) });
   }
 
   /** The owner of a confirmed address hears that someone tried to register it, with a way in. */
   private async sendAlreadyRegistered(em: EntityManager, user: UserEntity, redirectTo: string | null, now: Date): Promise<void> {
-    const token = await this.oneTimeTokens.issue(em, user.id, 'reset_password', redirectTo, now);
+    const token = await this.oneTimeTokens.issue(em, { userId: user.id }, 'reset_password', redirectTo, now);
     await this.mail.enqueue(em, {
       template: 'already-registered',
       to: user.email,
       login_link: this.redirects.landing(redirectTo),
       reset_link: this.redirects.landing(redirectTo, { token }),
     });
+  }
+
+  private confirmationExpiry(now: Date): Date {
+    return new Date(now.getTime() + this.config.tokens.confirmTtlSeconds * 1000);
   }
 }

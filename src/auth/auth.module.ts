@@ -2,7 +2,7 @@ import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { UsersModule } from '../users/users.module';
-import { AuthStrategyRegistry } from './guards/auth-strategy.registry';
+import { AppPassport } from './guards/app-passport';
 import { CombinedAuthGuard } from './guards/combined-auth.guard';
 import { JwksController } from './keys/jwks.controller';
 import { SigningKeyCipher } from './keys/signing-key-cipher';
@@ -11,23 +11,27 @@ import { SigningKeyRing } from './keys/signing-key-ring';
 import { SigningKeysRepository } from './keys/signing-keys.repository';
 import { SigningKeysService } from './keys/signing-keys.service';
 import { JwtStrategy } from './strategies/jwt.strategy';
+import { SessionRevocations } from './sessions/session-revocations';
 import { AccessTokenService } from './tokens/access-token.service';
+import { AccessTokenSessions } from './tokens/access-token-sessions';
 
-/** Signing keys, access tokens, the JWT strategy and the global guard every route passes. */
+/** Signing keys, access tokens and the sessions they are bound to, the JWT strategy and the global guard every route passes. */
 @Module({
   imports: [MikroOrmModule.forFeature([SigningKeyEntity]), UsersModule],
   controllers: [JwksController],
   providers: [
-    AuthStrategyRegistry,
+    AppPassport,
     SigningKeyCipher,
     SigningKeysRepository,
     SigningKeysService,
     SigningKeyRing,
     AccessTokenService,
+    SessionRevocations,
+    AccessTokenSessions,
     JwtStrategy,
     CombinedAuthGuard,
     { provide: APP_GUARD, useExisting: CombinedAuthGuard },
   ],
-  exports: [AccessTokenService, AuthStrategyRegistry, SigningKeysService, SigningKeyRing],
+  exports: [AccessTokenService, AppPassport, SessionRevocations, SigningKeysService, SigningKeyRing],
 })
 export class AuthModule {}

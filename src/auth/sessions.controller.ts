@@ -44,7 +44,8 @@ export class SessionsController {
       'Answers the same body as login. Refresh tokens rotate: each use returns a new one and retires the old. A retired token ' +
       'presented again within REFRESH_REUSE_GRACE_SECONDS (10 s by default) answers with the current head of the same chain ' +
       '(the same refresh token the first caller received, or its newest successor), so two tabs refreshing at once stay logged ' +
-      'in and the session never forks. Presented later, it revokes the whole session. Concurrent refreshes of one session are ' +
+      'in and the session never forks. Presented later, it revokes the whole session, whose access tokens stop working at once ' +
+      'on every instance. Concurrent refreshes of one session are ' +
       'serialised on the session row.',
   })
   @ApiOkResponse({ description: 'New tokens for the same session', type: SessionResponseDto })
@@ -61,7 +62,9 @@ export class SessionsController {
     summary: 'Log out',
     description:
       '`scope=local` (default) revokes the session of the access token; `others` every other session of the user; `global` ' +
-      'all of them. Revoked sessions\' refresh tokens stop working at once; their access tokens run out at `exp`.',
+      'all of them. Revoked sessions\' refresh tokens and access tokens stop working at once, on every instance of the ' +
+      'service: the 204 is sent once every running instance has acknowledged the revocation (or after a 2 s timeout). An ' +
+      'access token is only ever good while its session is live.',
   })
   @ApiNoContentResponse({ description: 'The sessions are revoked' })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: scope is not local, others or global', type: ErrorResponseDto })

@@ -67,6 +67,11 @@ export interface AppConfig {
   /** Where Prometheus reads `GET /metrics`; no port: no metrics listener. */
   metrics: { host: string; port?: number };
   rateLimits: Record<RateLimitPolicyName, RateLimitPolicy>;
+  /**
+   * Keys the hashes that stand for emails in log lines (HMAC), so a reader of the logs cannot test
+   * a guessed address against them. Empty: derived from SIGNING_KEY_ENCRYPTION_SECRET.
+   */
+  logFingerprintSecret: string;
   /** How many units a failed login adds to the login counters (a success adds 1). */
   failedLoginCost: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -88,6 +93,10 @@ export const RATE_LIMIT_DEFAULTS = {
   mail_ip: { limit: 30, windowSeconds: 3600 },
   /** Mail-sending requests per target email, so nobody can flood one inbox. */
   mail_email: { limit: 5, windowSeconds: 3600 },
+  /** Password resets (`POST /auth/reset-password`) per client IP: reset tokens cannot be guessed at speed. */
+  reset_ip: { limit: 20, windowSeconds: 900 },
+  /** Password resets per presented token, whatever the address they come from. */
+  reset_token: { limit: 5, windowSeconds: 900 },
   /** Refreshes per client IP. */
   refresh_ip: { limit: 300, windowSeconds: 900 },
   /** Failed authentications (bad JWT, unknown or malformed API key) per client IP. */
@@ -287,6 +296,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimits: Object.fromEntries(
       Object.entries(RATE_LIMIT_DEFAULTS).map(([name, policy]) => [name, read.rateLimit(`RATE_LIMIT_${name.toUpperCase()}`, policy)]),
     ) as Record<RateLimitPolicyName, RateLimitPolicy>,
+    logFingerprintSecret: read.string('LOG_FINGERPRINT_SECRET', ''),
     failedLoginCost: read.int('FAILED_LOGIN_COST', 5, 1, 1000),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'warn' : 'info'),
   };

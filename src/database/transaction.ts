@@ -15,18 +15,52 @@ import { EntityManager } from '@mikro-orm/postgresql';
  */
 export async function inTransaction<T>(em: EntityManager, work: (em: EntityManager) => Promise<T>): Promise<T> {
   const fork = em.fork({ clear: true });
-  // The connection's own transaction (BEGIN … COMMIT on one pooled connection) enters no context.
-  // eslint-disable-next-line no-restricted-syntax
-  return fork.getConnection('write').transactional(async (transaction) => {
-    fork.setTransactionContext(transaction);
-    try {
-      const result = await work(fork);
-      assertNothingUnwritten(fork);
-      return result;
-    } finally {
-      fork.resetTransactionContext();
-    }
-  });
+  const outcomes: TransactionOutcome[] = [];
+  followers.set(fork, outcomes);
+  let result: T;
+  try {
+    // The connection's own transaction (BEGIN … COMMIT on one pooled connection) enters no context.
+    // eslint-disable-next-line no-restricted-syntax
+    result = await fork.getConnection('write').transactional(async (transaction) => {
+      fork.setTransactionContext(transaction);
+      try {
+        const value = await work(fork);
+        assertNothingUnwritten(fork);
+        return value;
+      } finally {
+        fork.resetTransactionContext();
+      }
+    });
+  } catch (error) {
+    followers.delete(fork);
+    for (const outcome of outcomes) outcome.rolledBack?.();
+    throw error;
+  }
+  followers.delete(fork);
+  await Promise.all(outcomes.map((outcome) => outcome.committed()));
+  return result;
+}
+
+/** What to do once the transaction of `afterTransaction` has ended, one way or the other. */
+export interface TransactionOutcome {
+  /** After the commit; `inTransaction` resolves once this has. */
+  committed(): Promise<void> | void;
+  rolledBack?(): void;
+}
+
+/** The outcomes registered on each open `inTransaction` fork. */
+const followers = new WeakMap<EntityManager, TransactionOutcome[]>();
+
+/**
+ * Runs `outcome` when the transaction `em` belongs to ends: what must follow a commit (waiting
+ * for other instances to hear a NOTIFY, which PostgreSQL delivers at commit) happens for every
+ * caller of the code that wrote, without each of them having to remember it. `em` must be the
+ * one `inTransaction` handed to its work.
+ */
+export function afterTransaction(em: EntityManager, outcome: TransactionOutcome): void {
+  const outcomes = followers.get(em);
+  if (outcomes === undefined) throw new Error('afterTransaction needs the EntityManager of an inTransaction');
+  outcomes.push(outcome);
 }
 
 function assertNothingUnwritten(em: EntityManager): void {

@@ -1,11 +1,12 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiResponse, ApiSchema, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/auth/auth-policy.decorator';
 import { AppError } from '../common/errors/app-error';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { HealthService } from './health.service';
 import { ServiceLifecycle } from './service-lifecycle';
 
+@ApiSchema({ name: 'Health' })
 export class HealthResponseDto {
   @ApiProperty({ enum: ['ok'], example: 'ok' })
   status: 'ok';
@@ -14,6 +15,7 @@ export class HealthResponseDto {
   database: 'up';
 }
 
+@ApiSchema({ name: 'Readiness' })
 export class ReadinessResponseDto {
   @ApiProperty({ enum: ['ready'], example: 'ready' })
   status: 'ready';
@@ -32,7 +34,7 @@ export class HealthController {
 
   @Get()
   @Public()
-  @ApiOperation({ summary: 'Liveness and readiness', description: 'Answers 200 when PostgreSQL answers a query, 503 SERVER_BUSY when it does not.' })
+  @ApiOperation({ summary: 'Liveness', description: 'Answers 200 when PostgreSQL answers a query, 503 SERVER_BUSY when it does not. Load balancers ask `/health/ready`.' })
   @ApiOkResponse({ description: 'The service is up and PostgreSQL answered', type: HealthResponseDto })
   @ApiResponse({ status: 503, description: 'SERVER_BUSY: the database is unavailable', type: ErrorResponseDto })
   async getHealth(): Promise<HealthResponseDto> {

@@ -5,7 +5,16 @@
 export type MailMessage =
   | { template: 'confirm-email'; to: string; link: string }
   | { template: 'already-registered'; to: string; login_link: string; reset_link: string }
-  | { template: 'password-reset'; to: string; link: string };
+  | { template: 'password-reset'; to: string; link: string }
+  | ({ template: 'password-changed'; to: string; link: string } & SecurityEventDetails)
+  | ({ template: 'api-key-created'; to: string; link: string; name: string | null; key_prefix: string } & SecurityEventDetails);
+
+/** When and from where a change to an account was made, as its owner is told in a security notice. */
+export interface SecurityEventDetails {
+  at: Date;
+  ip: string | null;
+  user_agent: string | null;
+}
 
 export type MailTemplateName = MailMessage['template'];
 

@@ -1,4 +1,4 @@
-import { MailMessage, RenderedMail } from './mail-message';
+import { MailMessage, RenderedMail, SecurityEventDetails } from './mail-message';
 
 /** What the words of the mails depend on besides the message itself. */
 export interface MailTemplateSettings {
@@ -51,7 +51,38 @@ function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
           `This link expires in ${formatDuration(settings.resetTtlSeconds)} and works once. If you did not ask for it, ignore this email: your password stays the same.`,
         ],
       };
+    case 'password-changed':
+      return {
+        subject: 'Your Atiru password was changed',
+        blocks: [
+          'The password of your Atiru account was just changed, and every session of the account was logged out.',
+          describeEvent(message),
+          'If this was you, there is nothing else to do.',
+          'If it was not you, someone else can read your email or had your reset link: secure your email account first, then choose a new password with "Forgot password" here, and contact Atiru support:',
+          { label: 'Go to Atiru', url: checkedUrl(message.link, 'link') },
+        ],
+      };
+    case 'api-key-created':
+      return {
+        subject: 'A new API key was created on your Atiru account',
+        blocks: [
+          `A new API key was created on your Atiru account: ${message.name === null ? '(no name)' : `"${message.name}"`}, starting with ${message.key_prefix}.`,
+          describeEvent(message),
+          'If this was you, there is nothing else to do.',
+          'If it was not you, someone has access to your account: log in, revoke the key, change your password (which logs every session out) and contact Atiru support:',
+          { label: 'Go to Atiru', url: checkedUrl(message.link, 'link') },
+        ],
+      };
   }
+}
+
+/** The when, where from and with what of a security notice, on one paragraph. */
+function describeEvent(details: SecurityEventDetails): string {
+  return [
+    `When: ${details.at.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC')}`,
+    `IP address: ${details.ip ?? 'unknown'}`,
+    `Browser or app: ${details.user_agent ?? 'unknown'}`,
+  ].join('\n');
 }
 
 const GREETING = 'Hi,';
@@ -65,7 +96,7 @@ function compose({ subject, blocks }: Draft): RenderedMail {
   const body = [GREETING, ...blocks]
     .map((block) =>
       typeof block === 'string'
-        ? `<p style="margin:0 0 16px">${escapeHtml(block)}</p>`
+        ? `<p style="margin:0 0 16px">${escapeHtml(block).replace(/\n/g, '<br>')}</p>`
         : `<p style="margin:0 0 16px"><a href="${escapeHtml(block.url)}" style="display:inline-block;padding:10px 18px;border-radius:6px;background:#4f46e5;color:#ffffff;text-decoration:none;font-weight:600">${escapeHtml(block.label)}</a></p>` +
           `<p style="margin:0 0 16px;font-size:12px;color:#6b7280">Or open this link: <a href="${escapeHtml(block.url)}" style="color:#4f46e5;word-break:break-all">${escapeHtml(block.url)}</a></p>`,
     )

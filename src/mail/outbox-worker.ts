@@ -1,7 +1,8 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { PollingWorker } from '../database/polling-worker';
 import { describeDeliveryError, retryDelayMs } from './mail-backoff';
 import { MailOutboxEntity } from './mail-outbox.entity';
 import { MailOutboxRepository } from './mail-outbox.repository';
@@ -18,54 +19,20 @@ export const OUTBOX_BATCH_SIZE = 20;
  * be sent again rather than losing them.
  */
 @Injectable()
-export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(OutboxWorker.name);
-  private timer?: NodeJS.Timeout;
-  private tick?: Promise<void>;
-  private running = false;
-  private failedTicks = 0;
+export class OutboxWorker extends PollingWorker {
+  protected readonly logger = new Logger(OutboxWorker.name);
 
   constructor(
     private readonly em: EntityManager,
     private readonly outbox: MailOutboxRepository,
     @Inject(MAIL_TRANSPORT) private readonly transport: MailTransport,
     @InjectConfig() private readonly config: AppConfig,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.running = true;
-    this.schedule(0);
+  ) {
+    super('outbox', OUTBOX_BATCH_SIZE, config.mail.pollIntervalMs);
   }
 
-  /** Stops polling and waits for the batch in flight, before the ORM and the transport close. */
-  async onModuleDestroy(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
-    await this.tick;
-  }
-
-  private schedule(delayMs: number): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => {
-      this.tick = this.runTick();
-    }, delayMs);
-  }
-
-  private async runTick(): Promise<void> {
-    let full = false;
-    try {
-      full = (await this.deliverBatch()) === OUTBOX_BATCH_SIZE;
-      if (this.failedTicks > 0) this.logger.log(`outbox worker recovered after ${this.failedTicks} failed tick(s)`);
-      this.failedTicks = 0;
-    } catch (error) {
-      // Typically the database is gone; the next tick tries again. Logged once per outage.
-      this.failedTicks++;
-      if (this.failedTicks === 1) this.logger.error(`outbox tick failed, retrying every ${this.config.mail.pollIntervalMs} ms`, error as Error);
-      else this.logger.debug(`outbox tick failed again (${this.failedTicks}): ${describeDeliveryError(error)}`);
-    } finally {
-      // A full batch suggests more are due: go again at once instead of sleeping.
-      this.schedule(full ? 0 : this.config.mail.pollIntervalMs);
-    }
+  protected runBatch(): Promise<number> {
+    return this.deliverBatch();
   }
 
   /** One transaction: lock due mails, send them, record each outcome. Answers how many were due. */

@@ -2,6 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ApiKeyCache } from '../api-keys/api-key-cache';
 import { ApiKeyRevocationListener } from '../api-keys/api-key-revocation.listener';
+import { SessionRevocations } from '../auth/sessions/session-revocations';
 import { MailOutboxRepository } from '../mail/mail-outbox.repository';
 import { MetricsService } from './metrics.service';
 
@@ -20,14 +21,19 @@ export class MetricsGauges implements OnModuleInit {
     private readonly em: EntityManager,
     private readonly outbox: MailOutboxRepository,
     private readonly apiKeyCache: ApiKeyCache,
-    private readonly revocations: ApiKeyRevocationListener,
+    private readonly apiKeyRevocations: ApiKeyRevocationListener,
+    private readonly sessionRevocations: SessionRevocations,
   ) {}
 
   onModuleInit(): void {
     const gauge = this.metrics.gauge.bind(this.metrics);
     gauge('atiru_api_key_cache_accepted_entries', 'API keys this instance answers from memory', () => this.apiKeyCache.size.accepted);
     gauge('atiru_api_key_cache_rejected_entries', 'Unknown API keys this instance refuses from memory', () => this.apiKeyCache.size.rejected);
-    gauge('atiru_revocation_listener_connected', '1 while this instance hears revocations (its caches answer only then), else 0', () => (this.revocations.connected ? 1 : 0));
+    gauge(
+      'atiru_revocation_listener_connected',
+      '1 while this instance hears revocations of API keys and of sessions (its caches answer only then), else 0',
+      () => (this.apiKeyRevocations.connected && this.sessionRevocations.listening ? 1 : 0),
+    );
 
     // One query per scrape for the three outbox gauges.
     let stats: Promise<{ pending: number; oldestPendingSeconds: number; failed: number } | undefined> | undefined;

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ApiKeysModule } from '../api-keys/api-keys.module';
+import { AuthModule } from '../auth/auth.module';
 import { MailModule } from '../mail/mail.module';
 import { MetricsGauges } from './metrics.gauges';
 import { MetricsServer } from './metrics.server';
@@ -7,7 +8,7 @@ import { MetricsService } from './metrics.service';
 
 /** Prometheus metrics on a listener of their own; see docs/operations.md for what they mean. */
 @Module({
-  imports: [ApiKeysModule, MailModule],
+  imports: [ApiKeysModule, AuthModule, MailModule],
   providers: [MetricsService, MetricsGauges, MetricsServer],
   exports: [MetricsService],
 })

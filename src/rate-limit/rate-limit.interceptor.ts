@@ -11,11 +11,20 @@ import { rateLimitHeaders, RateLimiterService, RateLimitState } from './rate-lim
 
 type Counter = [RateLimitPolicyName, string];
 
-/** Emails never reach the counter store in clear. */
+/** Emails and tokens never reach the counter store in clear. */
+function counterKey(value: string): string {
+  return createHash('sha256').update(value).digest('base64url').slice(0, 22);
+}
+
 function emailKey(body: unknown): string | undefined {
   const email = (body as { email?: unknown } | undefined)?.email;
   if (typeof email !== 'string' || email.trim() === '') return undefined;
-  return createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 22);
+  return counterKey(email.trim().toLowerCase());
+}
+
+function tokenKey(body: unknown): string | undefined {
+  const token = (body as { token?: unknown } | undefined)?.token;
+  return typeof token === 'string' && token !== '' ? counterKey(token) : undefined;
 }
 
 /** Spends the counters a route's `@RateLimit` rule names, before the handler runs. */
@@ -58,6 +67,10 @@ export class RateLimitInterceptor implements NestInterceptor {
         return email ? [['mail_ip', ip], ['mail_email', email]] : [['mail_ip', ip]];
       case 'refresh':
         return [['refresh_ip', ip]];
+      case 'reset': {
+        const token = tokenKey(request.body);
+        return token ? [['reset_ip', ip], ['reset_token', token]] : [['reset_ip', ip]];
+      }
     }
   }
 

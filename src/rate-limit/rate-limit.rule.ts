@@ -4,6 +4,7 @@ export const RATE_LIMIT_RULE = 'atiru:rate-limit-rule';
  * Which counters a route spends:
  * `login`: per client IP and per (IP, email), failures cost more;
  * `mail`: per client IP and per target email (register, resend-confirmation, forgot-password);
- * `refresh`: per client IP.
+ * `refresh`: per client IP;
+ * `reset`: per client IP and per presented reset token.
  */
-export type RateLimitRule = 'login' | 'mail' | 'refresh';
+export type RateLimitRule = 'login' | 'mail' | 'refresh' | 'reset';

@@ -1,9 +1,11 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { Principal } from '../common/auth/principal';
 import { AppConfig, RateLimitPolicyName } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { AppError } from '../common/errors/app-error';
 import { MemoryRateLimitStore, RateLimitCount, RateLimitStore } from './rate-limit-store';
 import { RedisRateLimitStore } from './redis-rate-limit-store';
+import { UseCounts } from './use-counts';
 
 /** What the `RateLimit-*` response headers say about one counter. */
 export interface RateLimitState {
@@ -15,25 +17,54 @@ export interface RateLimitState {
 const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
 
 /**
+ * How often this instance merges its authenticated uses into the shared store, and so how late
+ * it sees the other instances' (see UseCounts and docs/decisions on approximate shared counts).
+ */
+export const USE_MERGE_INTERVAL_MS = 1000;
+
+/** Bound of the local block list; clearing it only costs a few extra verifications. */
+const MAX_BLOCKED_CLIENTS = 100_000;
+
+/**
  * Counts requests per policy and key, and refuses the ones over the limit with
  * 429 RATE_LIMITED. When the shared store (Redis) fails, requests are let through
  * (fail open: an outage of the counter must not take authentication down) and the
  * failure is logged at error.
+ *
+ * Three kinds of counting, each where it costs least:
+ * - route rules (`@RateLimit`: logins, mail, refreshes) count in the store on every request;
+ * - authenticated uses (per API key, per user) count in memory, synchronously, and are merged
+ *   into the shared store every USE_MERGE_INTERVAL_MS, so no authenticated request waits on it;
+ * - failed authentications per client IP count in the store, and a client over the limit is
+ *   refused from memory until its window ends, before any credential is checked.
  */
 @Injectable()
-export class RateLimiterService implements OnApplicationShutdown {
+export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RateLimiterService.name);
   private readonly store: RateLimitStore;
-  private readonly memory?: MemoryRateLimitStore;
+  private readonly shared?: RedisRateLimitStore;
+  private readonly uses: UseCounts;
+  /** Client IPs over the failed-authentication limit, and until when (epoch ms). */
+  private readonly blockedUntil = new Map<string, number>();
+  private mergeTimer?: NodeJS.Timeout;
+  private merging?: Promise<void>;
   private lastStoreErrorLogAt = 0;
 
   constructor(@InjectConfig() private readonly config: AppConfig) {
+    const maxKeys = Math.max(10_000, config.cache.maxEntries * 10);
     if (config.redisUrl) {
-      this.store = new RedisRateLimitStore(config.redisUrl);
+      this.shared = new RedisRateLimitStore(config.redisUrl);
+      this.store = this.shared;
     } else {
-      this.memory = new MemoryRateLimitStore(Math.max(10_000, config.cache.maxEntries * 10));
-      this.store = this.memory;
+      this.store = new MemoryRateLimitStore(maxKeys);
     }
+    this.uses = new UseCounts(maxKeys);
+  }
+
+  onModuleInit(): void {
+    if (!this.shared) return;
+    this.mergeTimer = setInterval(() => void this.mergeUses(), USE_MERGE_INTERVAL_MS);
+    this.mergeTimer.unref();
   }
 
   /** Adds `cost` to the counter and throws 429 when it is over the limit. */
@@ -53,25 +84,99 @@ export class RateLimiterService implements OnApplicationShutdown {
     await this.count(policy, key, cost);
   }
 
-  /** True when counts are kept in this process (no Redis): consumeInMemory then always counts. */
-  get countsInMemory(): boolean {
-    return this.memory !== undefined;
+  /**
+   * Counts one authenticated request against its API key's limit (if it came with one) and its
+   * user's, in memory; throws RATE_LIMITED over either. With a shared store a limit is shared
+   * approximately: it may be overrun by what the other instances admit in one merge interval.
+   */
+  countUse(principal: Principal): void {
+    const keyId = principal.api_key_id;
+    if (keyId !== undefined) this.countUseOf('api_key', keyId);
+    this.countUseOf('user', principal.user.id);
+  }
+
+  /** Refuses, with RATE_LIMITED, a client that is over the failed-authentication limit. */
+  refuseBlockedClient(ip: string): void {
+    if (this.blockedUntil.size === 0) return;
+    const until = this.blockedUntil.get(ip);
+    if (until === undefined) return;
+    const left = until - Date.now();
+    if (left <= 0) {
+      this.blockedUntil.delete(ip);
+      return;
+    }
+    const seconds = String(Math.ceil(left / 1000));
+    throw new AppError('RATE_LIMITED', `Too many failed authentications, retry in ${seconds} s`, { 'retry-after': seconds });
   }
 
   /**
-   * The hot-path form for in-memory counts: synchronous, and nothing made unless over the limit.
-   * True when counted; false when the store is shared (Redis), and the caller then uses `consume`.
+   * Counts a failed authentication from `ip` (shared across instances when Redis is configured).
+   * Rejects with RATE_LIMITED once the client is over the limit, and from then on this instance
+   * refuses it before any other work until the window ends, so credentials cannot be guessed at speed.
    */
-  consumeInMemory(policy: RateLimitPolicyName, key: string): boolean {
-    if (!this.memory) return false;
-    const { limit, windowSeconds } = this.config.rateLimits[policy];
-    const count = this.memory.incrementSync(policy, key, 1, windowSeconds * 1000);
-    if (count.count > limit) throw this.limited(policy, this.toState(limit, count));
-    return true;
+  async countFailedAuthentication(ip: string): Promise<void> {
+    try {
+      await this.consume('auth_failure_ip', ip);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'RATE_LIMITED') {
+        if (this.blockedUntil.size >= MAX_BLOCKED_CLIENTS) this.blockedUntil.clear();
+        this.blockedUntil.set(ip, Date.now() + Number(error.headers['retry-after']) * 1000);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Sends the uses counted since the last merge to the shared store and takes back the shared
+   * counts; what the store does not take stays local for the next merge (fail open meanwhile:
+   * each instance still enforces the limits on its own uses).
+   */
+  async mergeUses(): Promise<void> {
+    if (!this.shared || this.merging) return this.merging;
+    const pending = this.uses.takePending();
+    if (pending.length === 0) return;
+    const increments = pending.map(({ scope, key, uses }) => ({
+      scope,
+      key,
+      cost: uses,
+      windowMs: this.config.rateLimits[scope as RateLimitPolicyName].windowSeconds * 1000,
+    }));
+    this.merging = this.shared
+      .incrementMany(increments)
+      .then(
+        (answers) =>
+          answers.forEach((answer, index) => {
+            if (answer instanceof Error) {
+              this.uses.notMerged(pending[index]);
+              this.logStoreError(answer, pending[index].scope);
+            } else {
+              this.uses.merged(pending[index], answer.count, answer.resetAtMs);
+            }
+          }),
+        (error) => {
+          for (const entry of pending) this.uses.notMerged(entry);
+          this.logStoreError(error, 'uses');
+        },
+      )
+      .finally(() => (this.merging = undefined));
+    return this.merging;
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.mergeTimer);
+    await this.mergeUses();
     await this.store.close();
+  }
+
+  private countUseOf(policy: 'api_key' | 'user', key: string): void {
+    const { limit, windowSeconds } = this.config.rateLimits[policy];
+    const window = this.uses.add(policy, key, windowSeconds * 1000);
+    const count = window.shared + window.local;
+    if (count > limit) {
+      // A refused use is not a use.
+      window.local--;
+      throw this.limited(policy, this.toState(limit, { count, resetAtMs: window.resetAtMs }));
+    }
   }
 
   private async count(policy: RateLimitPolicyName, key: string, cost: number): Promise<RateLimitState | null> {
@@ -79,13 +184,16 @@ export class RateLimiterService implements OnApplicationShutdown {
     try {
       return this.toState(limit, await this.store.increment(policy, key, cost, windowSeconds * 1000));
     } catch (error) {
-      const now = Date.now();
-      if (now - this.lastStoreErrorLogAt >= STORE_ERROR_LOG_INTERVAL_MS) {
-        this.lastStoreErrorLogAt = now;
-        this.logger.error({ err: error, policy }, 'rate-limit store unavailable: letting requests through (fail open)');
-      }
+      this.logStoreError(error, policy);
       return null;
     }
+  }
+
+  private logStoreError(error: unknown, policy: string): void {
+    const now = Date.now();
+    if (now - this.lastStoreErrorLogAt < STORE_ERROR_LOG_INTERVAL_MS) return;
+    this.lastStoreErrorLogAt = now;
+    this.logger.error({ err: error, policy }, 'rate-limit store unavailable: letting requests through (fail open)');
   }
 
   private toState(limit: number, count: RateLimitCount): RateLimitState {

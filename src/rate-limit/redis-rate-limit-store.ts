@@ -36,6 +36,24 @@ export class RedisRateLimitStore implements RateLimitStore {
     return { count, resetAtMs: Date.now() + ttl };
   }
 
+  /**
+   * Adds many counts in one round trip (a pipeline of the same script), each answered with the
+   * counter's value and window as `increment` answers it; a count that failed answers its error.
+   */
+  async incrementMany(increments: { scope: string; key: string; cost: number; windowMs: number }[]): Promise<Array<RateLimitCount | Error>> {
+    if (increments.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const { scope, key, cost, windowMs } of increments) (pipeline as any).atiruRateLimit(`${this.prefix}${scope}:${key}`, cost, windowMs);
+    const answers = (await pipeline.exec()) ?? [];
+    const now = Date.now();
+    return increments.map((_, index) => {
+      const [error, value] = answers[index] ?? [new Error('no answer'), undefined];
+      if (error) return error;
+      const [count, ttl] = value as [number, number];
+      return { count, resetAtMs: now + ttl };
+    });
+  }
+
   async close(): Promise<void> {
     this.redis.disconnect();
   }

@@ -1,7 +1,7 @@
-import { Controller, Get, Req } from '@nestjs/common';
+import { Controller, Get, Header, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { AnsweredFromPrincipal } from '../common/auth/answered-from-principal';
-import { AuthenticatedRequest, Principal } from '../common/auth/principal';
+import { Authenticated } from '../common/auth/auth-policy.decorator';
+import { AuthenticatedRequest } from '../common/auth/principal';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { UserProfileResponseDto } from './dto/user-profile-response.dto';
 import { renderUserProfile } from './user-profile.mapper';
@@ -10,8 +10,9 @@ import { renderUserProfile } from './user-profile.mapper';
 @Controller('users')
 export class UsersController {
   @Get('me')
-  // A JWT or an API key; answered without Nest's pipeline when the guard knows the credential.
-  @AnsweredFromPrincipal(renderCaller)
+  @Authenticated()
+  // The body is JSON rendered once per cached user (renderUserProfile), sent as it is.
+  @Header('Content-Type', 'application/json; charset=utf-8')
   @ApiOperation({
     summary: 'The calling user',
     description: 'The account behind the credential: a session access token (JWT) or an API key, in either header.',
@@ -19,11 +20,6 @@ export class UsersController {
   @ApiOkResponse({ type: UserProfileResponseDto, description: 'The calling user' })
   @ApiResponse({ status: 503, description: 'SERVER_BUSY: the database is unavailable', type: ErrorResponseDto })
   getCurrentUser(@Req() { user: principal }: AuthenticatedRequest): string {
-    return renderCaller(principal);
+    return renderUserProfile(principal.user);
   }
-}
-
-/** The caller's profile: JSON rendered once per cached user (renderUserProfile), sent as it is. */
-function renderCaller(principal: Principal): string {
-  return renderUserProfile(principal.user);
 }

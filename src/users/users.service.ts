@@ -67,10 +67,24 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
   async findAuthenticatedUser(id: string): Promise<AuthenticatedUser | null> {
     const cached = this.findCachedAuthenticatedUser(id);
     if (cached !== undefined) return cached;
+    const found = await this.readAuthenticatedUser(id, async () => {
+      const user = await this.users.findAuthenticatedById(id);
+      return user === null ? null : { user };
+    });
+    return found === null ? null : found.user;
+  }
+
+  /**
+   * Runs `read`, a read of user `id` that may check more than the user (that a session is live,
+   * say), and keeps the user it found in the cache, as `findAuthenticatedUser` would. Always reads.
+   */
+  async readAuthenticatedUser<T extends { user: AuthenticatedUser }>(id: string, read: () => Promise<T | null>): Promise<T | null> {
     const listening = this.listener?.connected === true;
     const generation = this.generation;
-    const user = await this.users.findAuthenticatedById(id);
-    if (user !== null && listening && generation === this.generation) this.cache.set(id, Object.freeze(user));
-    return user;
+    const found = await read();
+    if (found === null) return null;
+    const user = Object.freeze(found.user);
+    if (listening && generation === this.generation) this.cache.set(id, user);
+    return { ...found, user };
   }
 }

@@ -9,14 +9,16 @@ import { rotateSigningKeys } from '../../src/cli/keys-rotate';
 import { UsersRepository } from '../../src/users/users.repository';
 import { sql } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
+import { openLiveSession } from '../support/signed-in-user';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
 import { eventually } from '../support/wait';
 
-const INVALID = { error: 'Invalid or expired token', statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN' };
+const INVALID = { error: 'Invalid or expired token', statusCode: 401, request_id: expect.any(String), code: 'INVALID_OR_EXPIRED_TOKEN' };
 const MISSING = {
   error: 'Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>',
   statusCode: 401,
+  request_id: expect.any(String),
   code: 'MISSING_AUTH',
 };
 
@@ -25,6 +27,8 @@ interface TestUser {
   email: string;
   createdAt: Date;
   updatedAt: Date;
+  /** A live session of the user: access tokens are good only while their session is. */
+  sessionId: string;
 }
 
 async function insertUser(service: TestApp, email = `user-${randomUUID()}@example.com`): Promise<TestUser> {
@@ -34,7 +38,7 @@ async function insertUser(service: TestApp, email = `user-${randomUUID()}@exampl
     .fork()
     .transactional((em) => repository.insertIfEmailFree(em, email, 'not-a-real-hash'));
   if (!user) throw new Error('the test user was not inserted');
-  return { id: user.id, email: user.email, createdAt: user.createdAt, updatedAt: user.updatedAt };
+  return { id: user.id, email: user.email, createdAt: user.createdAt, updatedAt: user.updatedAt, sessionId: await openLiveSession(service.app, user.id) };
 }
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -76,7 +80,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
     await database?.drop();
   });
 
-  const issue = (service = first, who: { id: string; email: string } = user, sessionId = randomUUID()) =>
+  const issue = (service = first, who: TestUser = user, sessionId = who.sessionId) =>
     service.app.get(AccessTokenService).issue(who, sessionId);
 
   /** Signs `claims` with the instance's current key, under any header. */
@@ -87,7 +91,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
 
   function validClaims(overrides: object = {}) {
     const now = Math.floor(Date.now() / 1000);
-    return { iss: first.config.tokens.issuer, aud: first.config.tokens.audience, sub: user.id, email: user.email, sid: randomUUID(), iat: now, exp: now + 600, ...overrides };
+    return { iss: first.config.tokens.issuer, aud: first.config.tokens.audience, sub: user.id, email: user.email, sid: user.sessionId, iat: now, exp: now + 600, ...overrides };
   }
 
   describe('GET /users/me', () => {
@@ -134,6 +138,17 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
       },
     );
 
+    it('takes the Bearer scheme in any case for a JWT, as for an API key (RFC 9110 §11.1)', async () => {
+      for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+        // A token never seen runs the JWT strategy; the same token again is decided from memory.
+        const token = issue();
+        for (const sight of ['first', 'again']) {
+          const response = await first.request('GET', '/users/me', { headers: { authorization: `${scheme} ${token.access_token}` } });
+          expect({ scheme, sight, status: response.status, id: response.body.id }).toEqual({ scheme, sight, status: 200, id: user.id });
+        }
+      }
+    });
+
     it('answers 401 INVALID_OR_EXPIRED_TOKEN for a well-formed credential that is no token', async () => {
       const response = await me(first, 'not-a-jwt');
       expect(response.status).toBe(401);
@@ -169,6 +184,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
       expect(entry).toMatchObject({
         level: 40,
         msg: 'denied GET /users/me: INVALID_OR_EXPIRED_TOKEN',
+        ip: '127.0.0.1',
         code: 'INVALID_OR_EXPIRED_TOKEN',
         path: '/users/me',
         reason: expect.stringContaining('jwt expired'),
@@ -176,6 +192,21 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
       for (const logs of [first.logs.text, second.logs.text]) {
         expect(logs).not.toContain(token);
         expect(logs).not.toContain(token.split('.')[2]);
+      }
+    });
+
+    it('logs nothing of a presented value that is not a valid key, not even its start', async () => {
+      const secrets = ['ghp_0123456789abcdefghijklmnopqrstuvwxyzAB', `atiru_${'Z'.repeat(38)}`, 'atiru_tooshort'];
+      for (const [index, secret] of secrets.entries()) {
+        for (const headers of [{ 'x-api-key': secret }, { authorization: `Bearer ${secret}` }] as Record<string, string>[]) {
+          const response = await first.request('GET', '/users/me', { headers: { ...headers, 'x-request-id': `no-key-${index}` } });
+          expect(response.status).toBe(401);
+        }
+      }
+      const denials = [...first.logs.entries(), ...second.logs.entries()].filter((line) => /^no-key-/.test(String(line.request_id)));
+      expect(denials.length).toBe(secrets.length * 2);
+      for (const logs of [first.logs.text, second.logs.text]) {
+        for (const secret of secrets) expect(logs).not.toContain(secret.slice(0, 10));
       }
     });
   });
@@ -334,7 +365,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
       try {
         const response = await me(first, token.access_token);
         expect(response.status).toBe(503);
-        expect(response.body).toEqual({ statusCode: 503, code: 'SERVER_BUSY', error: expect.any(String) });
+        expect(response.body).toEqual({ statusCode: 503, request_id: expect.any(String), code: 'SERVER_BUSY', error: expect.any(String) });
       } finally {
         proxy.restore();
       }
@@ -354,7 +385,7 @@ describe('signing keys at start', () => {
       expect(await jwksKids(a)).toEqual([rows[0].kid]);
       expect(await jwksKids(b)).toEqual([rows[0].kid]);
       const user = await insertUser(a);
-      const token = b.app.get(AccessTokenService).issue(user, randomUUID());
+      const token = b.app.get(AccessTokenService).issue(user, user.sessionId);
       expect((await me(a, token.access_token)).status).toBe(200);
 
       // The race itself, past the migration lock that serialised the two starts: ten creators, one key.
@@ -389,12 +420,12 @@ describe('signing keys at start', () => {
     const service = await startTestApp({ env: { SIGNING_KEY_PEM: `${pem(current.privateKey)}\n${pem(previous.privateKey)}` } });
     try {
       const user = await insertUser(service);
-      const token = service.app.get(AccessTokenService).issue(user, randomUUID());
+      const token = service.app.get(AccessTokenService).issue(user, user.sessionId);
       expect(kidOf(token.access_token)).toBe(jwkThumbprint(current.publicKey));
       expect(await jwksKids(service)).toEqual([jwkThumbprint(current.publicKey), jwkThumbprint(previous.publicKey)].sort());
       expect((await me(service, token.access_token)).status).toBe(200);
       const now = Math.floor(Date.now() / 1000);
-      const byPrevious = sign({ iss: service.config.tokens.issuer, aud: 'atiru', sub: user.id, email: user.email, sid: randomUUID(), iat: now, exp: now + 60 }, previous.privateKey, {
+      const byPrevious = sign({ iss: service.config.tokens.issuer, aud: 'atiru', sub: user.id, email: user.email, sid: user.sessionId, iat: now, exp: now + 60 }, previous.privateKey, {
         algorithm: 'ES256',
         keyid: jwkThumbprint(previous.publicKey),
       });

@@ -7,11 +7,16 @@ import { startTestApp, TestApp } from '../support/test-app';
 const PASSWORD = 'correct horse battery';
 const NEW_PASSWORD = 'a brand new passphrase';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const INVALID_CREDENTIALS = { statusCode: 401, code: 'INVALID_CREDENTIALS', error: 'Invalid email or password' };
-const EMAIL_NOT_VERIFIED = { statusCode: 403, code: 'EMAIL_NOT_VERIFIED', error: 'Confirm your email address before logging in' };
-const INVALID_REFRESH = { statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired refresh token' };
-const INVALID_RESET = { statusCode: 400, code: 'INVALID_REQUEST', error: ACCOUNT_MESSAGES.invalidReset };
-const invalid = (error: unknown) => ({ statusCode: 400, code: 'INVALID_REQUEST', error });
+const INVALID_CREDENTIALS = { statusCode: 401, request_id: expect.any(String), code: 'INVALID_CREDENTIALS', error: 'Invalid email or password' };
+const EMAIL_NOT_VERIFIED = { statusCode: 403, request_id: expect.any(String), code: 'EMAIL_NOT_VERIFIED', error: 'Confirm your email address before logging in' };
+const INVALID_REFRESH = { statusCode: 401, request_id: expect.any(String), code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired refresh token' };
+const INVALID_RESET = { statusCode: 400, request_id: expect.any(String), code: 'INVALID_REQUEST', error: ACCOUNT_MESSAGES.invalidReset };
+const invalid = (error: unknown) => ({ statusCode: 400, request_id: expect.any(String), code: 'INVALID_REQUEST', error });
+/** A 400 of the validation pipe about one field: `error` names it, and `errors` lists it with the rule that failed. */
+const invalidField = (error: string) => {
+  const message = error.replace(/^Invalid request: /, '');
+  return { ...invalid(error), errors: [{ field: message.split(/[ :]/)[0], code: expect.any(String), message }] };
+};
 
 function confirmLinkPrefix(service: TestApp): string {
   return `${service.config.http.publicUrl}/auth/confirm?token=`;
@@ -151,25 +156,52 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     }
   });
 
-  it('answers a confirmation without a token with 400', async () => {
+  it('redirects a confirmation link without a token to the dashboard with the error, never JSON', async () => {
     const response = await service.request('GET', '/auth/confirm');
-    expect(response.status).toBe(400);
-    expect(response.body).toEqual(invalid('Invalid request: token should not be empty'));
+    expect(response.status).toBe(302);
+    const location = new URL(response.headers.get('location')!);
+    expect(location.origin + location.pathname).toBe('http://dashboard.test/');
+    expect(Object.fromEntries(location.searchParams)).toEqual({
+      error: 'Invalid request: token should not be empty',
+      error_code: 'INVALID_REQUEST',
+      request_id: response.headers.get('x-request-id'),
+    });
+  });
+
+  it('confirms an email with POST /auth/confirm, the operation a generated client calls, idempotently', async () => {
+    const email = uniqueEmail('confirm-api');
+    await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } });
+    const token = tokenOf(linkStartingWith(await nextMailTo(smtp, email, 0), confirmLinkPrefix(service)));
+    expect((await service.request('POST', '/auth/login', { body: { email, password: PASSWORD } })).body).toEqual(EMAIL_NOT_VERIFIED);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const confirmed = await service.request('POST', '/auth/confirm', { body: { token } });
+      expect({ status: confirmed.status, body: confirmed.body }).toEqual({ status: 200, body: { message: ACCOUNT_MESSAGES.emailConfirmed } });
+    }
+    await login(service, email, PASSWORD);
+
+    const bad = await service.request('POST', '/auth/confirm', { body: { token: 'A'.repeat(43) } });
+    expect({ status: bad.status, body: bad.body }).toEqual({ status: 400, body: invalid(`Invalid request: ${ACCOUNT_MESSAGES.invalidConfirmation}`) });
+    const missing = await service.request('POST', '/auth/confirm', { body: {} });
+    expect(missing.body).toEqual(invalidField('Invalid request: token should not be empty'));
   });
 
   it('does not accept a reset token as a confirmation token, nor the other way round', async () => {
-    const email = uniqueEmail('purpose');
-    await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } });
-    const confirmToken = tokenOf(linkStartingWith(await nextMailTo(smtp, email, 0), confirmLinkPrefix(service)));
-    await service.request('POST', '/auth/forgot-password', { body: { email } });
-    const resetToken = tokenOf(linkStartingWith(await nextMailTo(smtp, email, 1), 'http://dashboard.test/?token='));
+    const pending = uniqueEmail('purpose-pending');
+    const confirmed = uniqueEmail('purpose-confirmed');
+    await service.request('POST', '/auth/register', { body: { email: pending, password: PASSWORD } });
+    const confirmToken = tokenOf(linkStartingWith(await nextMailTo(smtp, pending, 0), confirmLinkPrefix(service)));
+    await createConfirmedUser(service, confirmed, PASSWORD);
+    await nextMailTo(smtp, confirmed, 0);
+    await service.request('POST', '/auth/forgot-password', { body: { email: confirmed } });
+    const resetToken = tokenOf(linkStartingWith(await nextMailTo(smtp, confirmed, 1), 'http://dashboard.test/?token='));
 
     const wrongReset = await service.request('POST', '/auth/reset-password', { body: { token: confirmToken, password: NEW_PASSWORD } });
     expect(wrongReset.body).toEqual(INVALID_RESET);
     const wrongConfirm = await service.request('GET', `/auth/confirm?token=${resetToken}`);
     expect(new URL(wrongConfirm.headers.get('location')!).searchParams.get('error_code')).toBe('INVALID_REQUEST');
-    const [user] = await sql(service, 'SELECT email_confirmed_at FROM users WHERE email = ?', [email]);
-    expect(user.email_confirmed_at).toBeNull();
+    expect(await sql(service, 'SELECT id FROM users WHERE email = ?', [pending])).toEqual([]);
+    expect((await service.request('POST', '/auth/login', { body: { email: pending, password: PASSWORD } })).body).toEqual(EMAIL_NOT_VERIFIED);
+    await login(service, confirmed, PASSWORD);
   });
 
   describe('register', () => {
@@ -178,31 +210,47 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       const response = await service.request('POST', '/auth/register', { body: { email: `  ${email.toUpperCase()}\t`, password: PASSWORD } });
       expect(response.status).toBe(201);
       expect(response.body.user.email).toBe(email);
-      const rows = await sql(service, 'SELECT email FROM users WHERE lower(email) = ?', [email]);
-      expect(rows).toEqual([{ email }]);
-      const again = await service.request('POST', '/auth/register', { body: { email: email.toUpperCase(), password: PASSWORD } });
-      expect(again.status).toBe(201);
-      expect(await sql(service, 'SELECT email FROM users WHERE lower(email) = ?', [email])).toHaveLength(1);
+      const rows = await sql(service, 'SELECT id, email FROM registrations WHERE lower(email) = ?', [email]);
+      expect(rows).toEqual([{ id: response.body.user.id, email }]);
     });
 
     it('stores an argon2id hash, never the password', async () => {
       const email = uniqueEmail('hash');
       await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } });
-      const [row] = await sql<{ password_hash: string }>(service, 'SELECT password_hash FROM users WHERE email = ?', [email]);
+      const [row] = await sql<{ password_hash: string }>(service, 'SELECT password_hash FROM registrations WHERE email = ?', [email]);
       expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
       expect(row.password_hash).not.toContain(PASSWORD);
     });
 
-    it('leaves one user after 20 concurrent registrations of one email', async () => {
+    it('keeps 20 concurrent registrations of one email apart, and confirming one leaves one user with its id and password', async () => {
       const email = uniqueEmail('race');
+      const passwords = Array.from({ length: 20 }, (_, i) => `password number ${i}`);
       const answers = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => service.request('POST', '/auth/register', { body: { email: i % 2 ? email.toUpperCase() : email, password: PASSWORD } })),
+        passwords.map((password, i) => service.request('POST', '/auth/register', { body: { email: i % 2 ? email.toUpperCase() : email, password } })),
       );
       expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(201));
       for (const answer of answers) expect(answer.body).toEqual({ message: ACCOUNT_MESSAGES.registered, user: { id: expect.stringMatching(UUID), email } });
-      const users = await sql(service, 'SELECT id FROM users WHERE lower(email) = ?', [email]);
-      expect(users).toHaveLength(1);
-      expect(answers.filter((answer) => answer.body.user.id === users[0].id)).toHaveLength(1);
+      const ids = answers.map((answer) => answer.body.user.id as string);
+      expect(new Set(ids).size).toBe(20);
+      expect(await sql(service, 'SELECT id FROM users WHERE lower(email) = ?', [email])).toEqual([]);
+
+      await smtp.waitFor(() => smtp.mailsTo(email).length === 20);
+      const links = smtp.mailsTo(email).map((mail) => linkStartingWith(mail, confirmLinkPrefix(service)));
+      const [{ registration_id: chosen }] = await sql(
+        service,
+        `SELECT registration_id FROM one_time_tokens WHERE token_hash = encode(sha256(convert_to(?, 'UTF8')), 'hex')`,
+        [tokenOf(links[7])],
+      );
+      expect((await service.request('GET', pathOf(links[7]))).headers.get('location')).toBe('http://dashboard.test/');
+      expect(await sql(service, 'SELECT id FROM users WHERE lower(email) = ?', [email])).toEqual([{ id: chosen }]);
+      const others = await Promise.all(links.filter((_, i) => i !== 7).map((link) => service.request('GET', pathOf(link))));
+      for (const other of others) expect(new URL(other.headers.get('location')!).searchParams.get('error_code')).toBe('INVALID_REQUEST');
+
+      const chosenPassword = passwords[ids.indexOf(chosen)];
+      expect((await login(service, email, chosenPassword)).user.id).toBe(chosen);
+      for (const password of passwords.filter((password) => password !== chosenPassword).slice(0, 3)) {
+        expect((await service.request('POST', '/auth/login', { body: { email, password } })).body).toEqual(INVALID_CREDENTIALS);
+      }
     });
 
     it.each([
@@ -219,7 +267,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     ])('answers %s with 400 INVALID_REQUEST', async (_why, body, error) => {
       const response = await service.request('POST', '/auth/register', { body });
       expect(response.status).toBe(400);
-      expect(response.body).toEqual(invalid(error));
+      expect(response.body).toEqual(error.includes('redirect_to is not') ? invalid(error) : invalidField(error));
     });
 
     it('accepts exactly 6 and exactly 256 characters', async () => {
@@ -236,7 +284,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       const form = await service.request('POST', '/auth/register', { raw: 'email=a@b.co', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
       expect(form.status).toBe(415);
       // The wording of framework errors belongs to the foundation's filter; status and code are the contract.
-      expect(form.body).toEqual({ statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE', error: expect.any(String) });
+      expect(form.body).toEqual({ statusCode: 415, request_id: expect.any(String), code: 'UNSUPPORTED_MEDIA_TYPE', error: expect.any(String) });
     });
   });
 
@@ -300,7 +348,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     ])('answers %s with 400 INVALID_REQUEST', async (_why, body, error) => {
       const response = await service.request('POST', '/auth/login', { body });
       expect(response.status).toBe(400);
-      expect(response.body).toEqual(invalid(error));
+      expect(response.body).toEqual(invalidField(error));
     });
   });
 
@@ -336,8 +384,9 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       const again = await nextMailTo(smtp, unconfirmed, 1);
       const secondLink = linkStartingWith(again, confirmLinkPrefix(service));
       expect((await service.request('GET', pathOf(secondLink))).headers.get('location')).toBe('http://dashboard.test/');
-      // The password of the existing account did not change.
-      await login(service, unconfirmed, PASSWORD);
+      // The clicked link decided the password; the first registration's no longer logs in.
+      await login(service, unconfirmed, 'another password');
+      expect((await service.request('POST', '/auth/login', { body: { email: unconfirmed, password: PASSWORD } })).body).toEqual(INVALID_CREDENTIALS);
 
       await service.request('POST', '/auth/register', { body: { email: confirmed, password: 'another password', redirect_to: 'https://eu.atiru.test/app' } });
       const notice = await nextMailTo(smtp, confirmed, 1);
@@ -396,7 +445,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
         expect(response.status).toBe(400);
         expect(response.body).toEqual(invalid('Invalid request: redirect_to is not an allowed redirect URL'));
         const badEmail = await service.request('POST', path, { body: { email: 'nope' } });
-        expect(badEmail.body).toEqual(invalid('Invalid request: email must be an email address'));
+        expect(badEmail.body).toEqual(invalidField('Invalid request: email must be an email address'));
       }
     });
   });
@@ -405,8 +454,8 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     it.each([
       ['an unknown token', { token: 'A'.repeat(43), password: NEW_PASSWORD }, INVALID_RESET],
       ['a malformed token', { token: 'nope', password: NEW_PASSWORD }, INVALID_RESET],
-      ['a missing token', { password: NEW_PASSWORD }, invalid('Invalid request: token should not be empty')],
-      ['a short password', { token: 'A'.repeat(43), password: '123' }, invalid('Invalid request: password must be longer than or equal to 6 characters')],
+      ['a missing token', { password: NEW_PASSWORD }, invalidField('Invalid request: token should not be empty')],
+      ['a short password', { token: 'A'.repeat(43), password: '123' }, invalidField('Invalid request: password must be longer than or equal to 6 characters')],
     ])('answers %s with 400 INVALID_REQUEST', async (_why, body, expected) => {
       const response = await service.request('POST', '/auth/reset-password', { body });
       expect(response.status).toBe(400);
@@ -420,6 +469,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       expect(response.status).toBe(401);
       expect(response.body).toEqual({
         statusCode: 401,
+        request_id: expect.any(String),
         code: 'MISSING_AUTH',
         error: 'Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>',
       });
@@ -428,7 +478,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     it('answers a forged access token with 401 INVALID_OR_EXPIRED_TOKEN', async () => {
       const response = await service.request('POST', '/auth/logout', { headers: bearer('eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln') });
       expect(response.status).toBe(401);
-      expect(response.body).toEqual({ statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired token' });
+      expect(response.body).toEqual({ statusCode: 401, request_id: expect.any(String), code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired token' });
     });
 
     it('answers an unknown scope with 400 INVALID_REQUEST and revokes nothing', async () => {
@@ -437,7 +487,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       const { session } = await login(service, email, PASSWORD);
       const response = await service.request('POST', '/auth/logout?scope=everything', { headers: bearer(session.access_token) });
       expect(response.status).toBe(400);
-      expect(response.body).toEqual(invalid('Invalid request: scope must be one of the following values: local, others, global'));
+      expect(response.body).toEqual(invalidField('Invalid request: scope must be one of the following values: local, others, global'));
       expect((await refresh(session.refresh_token)).status).toBe(200);
     });
   });
@@ -475,8 +525,9 @@ describe('accounts: expiring links', () => {
 
     const neverOpened = await service.request('GET', pathOf(unusedLink));
     expect(new URL(neverOpened.headers.get('location')!).searchParams.get('error_code')).toBe('INVALID_REQUEST');
-    const stillUnconfirmed = await service.request('POST', '/auth/login', { body: { email: unused, password: PASSWORD } });
-    expect(stillUnconfirmed.body).toEqual(EMAIL_NOT_VERIFIED);
+    // The registration expired with its link: no account, not even an unconfirmed one.
+    const expiredRegistration = await service.request('POST', '/auth/login', { body: { email: unused, password: PASSWORD } });
+    expect(expiredRegistration.body).toEqual(INVALID_CREDENTIALS);
   });
 
   it('refuses an expired reset token and keeps the old password', async () => {
@@ -506,7 +557,7 @@ describe('accounts: rate limits on the account and session routes', () => {
 
   const expectRateLimited = (response: { status: number; body: unknown; headers: Headers }) => {
     expect(response.status).toBe(429);
-    expect(response.body).toEqual({ statusCode: 429, code: 'RATE_LIMITED', error: expect.stringMatching(/^Too many requests/) });
+    expect(response.body).toEqual({ statusCode: 429, request_id: expect.any(String), code: 'RATE_LIMITED', error: expect.stringMatching(/^Too many requests/) });
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
   };
 

@@ -109,7 +109,7 @@ describe('API keys (real app, real PostgreSQL)', () => {
       for (const headers of [bearer(key), header(key)]) {
         const response = await service.request(method, path, { headers, body });
         expect({ method, path, status: response.status, body: response.body }).toEqual({
-          method, path, status: 403, body: { statusCode: 403, code: 'JWT_REQUIRED', error: expect.any(String) },
+          method, path, status: 403, body: { statusCode: 403, request_id: expect.any(String), code: 'JWT_REQUIRED', error: expect.any(String) },
         });
       }
       const anonymous = await service.request(method, path, { body });
@@ -128,10 +128,10 @@ describe('API keys (real app, real PostgreSQL)', () => {
     expect(revoked.text).toBe('');
     for (const headers of [bearer(key), header(key)]) {
       const response = await service.request('GET', '/users/me', { headers });
-      expect({ status: response.status, body: response.body }).toEqual({ status: 401, body: { statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN', error: expect.any(String) } });
+      expect({ status: response.status, body: response.body }).toEqual({ status: 401, body: { statusCode: 401, request_id: expect.any(String), code: 'INVALID_OR_EXPIRED_TOKEN', error: expect.any(String) } });
     }
     const again = await service.request('DELETE', `/auth/api-keys/${id}`, { headers: ada.jwt });
-    expect({ status: again.status, body: again.body }).toEqual({ status: 404, body: { statusCode: 404, code: 'NOT_FOUND', error: expect.any(String) } });
+    expect({ status: again.status, body: again.body }).toEqual({ status: 404, body: { statusCode: 404, request_id: expect.any(String), code: 'NOT_FOUND', error: expect.any(String) } });
     const list = await service.request('GET', '/auth/api-keys', { headers: ada.jwt });
     expect(list.body.api_keys.map((item: { id: string }) => item.id)).not.toContain(id);
   });
@@ -140,11 +140,24 @@ describe('API keys (real app, real PostgreSQL)', () => {
     const unknown = await service.request('DELETE', `/auth/api-keys/${randomUUID()}`, { headers: ada.jwt });
     expect({ status: unknown.status, code: unknown.body.code }).toEqual({ status: 404, code: 'NOT_FOUND' });
     // The last two are refused by the router itself (too long for a parameter; a broken escape).
-    for (const id of ['not-a-uuid', '123', `${randomUUID()}x`, 'x'.repeat(150), '%F0%9F%99']) {
+    for (const id of ['not-a-uuid', '123', `${randomUUID()}x`]) {
       const response = await service.request('DELETE', `/auth/api-keys/${id}`, { headers: ada.jwt });
       expect({ status: response.status, body: response.body }).toEqual({
         status: 400,
-        body: { statusCode: 400, code: 'INVALID_REQUEST', error: expect.stringMatching(/id must be a UUID|path parameter is too long|malformed URL/) },
+        body: {
+          statusCode: 400,
+          request_id: response.headers.get('x-request-id'),
+          code: 'INVALID_REQUEST',
+          error: 'Invalid request: id must be a UUID',
+          errors: [{ field: 'id', code: 'isUuid', message: 'id must be a UUID' }],
+        },
+      });
+    }
+    for (const id of ['x'.repeat(150), '%F0%9F%99']) {
+      const response = await service.request('DELETE', `/auth/api-keys/${id}`, { headers: ada.jwt });
+      expect({ status: response.status, body: response.body }).toEqual({
+        status: 400,
+        body: { statusCode: 400, request_id: response.headers.get('x-request-id'), code: 'INVALID_REQUEST', error: expect.stringMatching(/path parameter is too long|malformed URL/) },
       });
     }
   });
@@ -207,7 +220,7 @@ describe('API keys (real app, real PostgreSQL)', () => {
     for (const value of ['hello', 'eyJhbGciOiJIUzI1NiJ9.e30.x', 'not_atiru_key']) {
       const response = await service.request('GET', '/users/me', { headers: { authorization: `Bearer ${value}` } });
       expect({ value, status: response.status, body: response.body }).toEqual({
-        value, status: 401, body: { statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN', error: expect.any(String) },
+        value, status: 401, body: { statusCode: 401, request_id: expect.any(String), code: 'INVALID_OR_EXPIRED_TOKEN', error: expect.any(String) },
       });
     }
   });
@@ -274,7 +287,7 @@ describe('API keys (real app, real PostgreSQL)', () => {
     const statuses = attempts.map((response) => response.status).sort();
     expect(statuses).toEqual([...Array(MAX_KEYS).fill(201), ...Array(4).fill(400)]);
     const refused = attempts.find((response) => response.status === 400)!;
-    expect(refused.body).toEqual({ statusCode: 400, code: 'INVALID_REQUEST', error: expect.stringMatching(new RegExp(`${MAX_KEYS} active API keys`)) });
+    expect(refused.body).toEqual({ statusCode: 400, request_id: expect.any(String), code: 'INVALID_REQUEST', error: expect.stringMatching(new RegExp(`${MAX_KEYS} active API keys`)) });
     expect((await service.request('GET', '/auth/api-keys', { headers: user.jwt })).body.api_keys).toHaveLength(MAX_KEYS);
 
     const revokeOne = attempts.find((response) => response.status === 201)!.body.id;
@@ -306,7 +319,7 @@ describe('API keys (real app, real PostgreSQL)', () => {
       // A cached key is not served while revocations cannot be heard: it too goes to the database.
       for (const headers of [header(fresh.key), bearer(fresh.key), header(known.key)]) {
         const response = await service.request('GET', '/users/me', { headers });
-        expect({ status: response.status, body: response.body }).toEqual({ status: 503, body: { statusCode: 503, code: 'SERVER_BUSY', error: expect.any(String) } });
+        expect({ status: response.status, body: response.body }).toEqual({ status: 503, body: { statusCode: 503, request_id: expect.any(String), code: 'SERVER_BUSY', error: expect.any(String) } });
       }
       // A broken checksum still needs no database, so it is still a plain 401.
       const broken = await service.request('GET', '/users/me', { headers: header(fresh.key.slice(0, -1) + (fresh.key.endsWith('a') ? 'b' : 'a')) });

@@ -1,12 +1,13 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { sign } from 'jsonwebtoken';
-import { CombinedAuthGuard } from '../../src/auth/guards/combined-auth.guard';
+import { ApiKeyAuthenticator } from '../../src/api-keys/api-key-authenticator';
 import { SigningKeyRing } from '../../src/auth/keys/signing-key-ring';
+import { JwtStrategy } from '../../src/auth/strategies/jwt.strategy';
 import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
 import { UsersRepository } from '../../src/users/users.repository';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { signedInUser } from '../support/signed-in-user';
+import { openLiveSession, signedInUser } from '../support/signed-in-user';
 import { startTestApp, TestApp, TestResponse } from '../support/test-app';
 import { within } from '../support/wait';
 
@@ -34,10 +35,11 @@ describe('authentication caches (two instances, one database)', () => {
     await database?.drop();
   });
 
-  async function insertUser(): Promise<{ id: string; email: string }> {
+  /** A user with a live session (`sessionId`): access tokens are good only while their session is. */
+  async function insertUser(): Promise<{ id: string; email: string; sessionId: string }> {
     const email = `cache-${randomUUID()}@example.com`;
     const user = await first.app.get(EntityManager).fork().transactional((em) => first.app.get(UsersRepository).insertIfEmailFree(em, email, 'x'));
-    return { id: user!.id, email };
+    return { id: user!.id, email, sessionId: await openLiveSession(first.app, user!.id) };
   }
 
   const sql = (query: string, params: unknown[] = []) => first.app.get(EntityManager).fork().getConnection().execute(query, params);
@@ -59,7 +61,7 @@ describe('authentication caches (two instances, one database)', () => {
 
   it('serves a token seen before without any database statement', async () => {
     const user = await insertUser();
-    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = first.app.get(AccessTokenService).issue(user, user.sessionId);
     expect((await me(first, access_token)).status).toBe(200);
     const statements = await countQueries(first, async () => {
       for (let i = 0; i < 20; i++) expect((await me(first, access_token)).status).toBe(200);
@@ -67,16 +69,16 @@ describe('authentication caches (two instances, one database)', () => {
     expect(statements).toEqual([]);
   });
 
-  it('answers a credential seen before without Nest, exactly as Nest does', async () => {
-    const user = await signedInUser(first.app, `at-once-${randomUUID()}@example.com`);
-    const newKey = async () => (await first.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'at once' } })).body.key as string;
+  it('decides a credential seen before from memory, answering exactly as the first time', async () => {
+    const user = await signedInUser(first.app, `memory-${randomUUID()}@example.com`);
+    const newKey = async () => (await first.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'memory' } })).body.key as string;
     // Credentials never seen: a token of its own (the one that made the keys is known already),
     // and a key for each header (a key is known by its value, whichever header brought it).
-    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = first.app.get(AccessTokenService).issue(user, user.sessionId);
     const credentials: Record<string, string>[] = [{ authorization: `Bearer ${access_token}` }, { 'x-api-key': await newKey() }, { authorization: `Bearer ${await newKey()}` }];
-    const guard = first.app.get(CombinedAuthGuard);
-    const throughNest = jest.spyOn(guard, 'canActivate');
-    const admittedAtOnce = jest.spyOn(guard, 'admitAtOnce');
+    const verifiedToken = jest.spyOn(first.app.get(JwtStrategy), 'validate');
+    const lookedUpKey = jest.spyOn(first.app.get(ApiKeyAuthenticator), 'authenticate');
+    const strategiesRun = () => verifiedToken.mock.calls.length + lookedUpKey.mock.calls.length;
     // Headers that differ between any two responses.
     const comparable = (response: TestResponse) => ({
       status: response.status,
@@ -85,31 +87,40 @@ describe('authentication caches (two instances, one database)', () => {
     });
     try {
       for (const headers of credentials) {
-        throughNest.mockClear();
+        const before = strategiesRun();
         const firstSight = await first.request('GET', '/users/me', { headers });
-        // The first sight of the credential is decided by canActivate: Nest's pipeline.
-        expect(throughNest).toHaveBeenCalledTimes(1);
+        // The first sight of the credential runs its passport strategy.
+        expect(strategiesRun()).toBe(before + 1);
         const again = await first.request('GET', '/users/me', { headers });
-        expect(throughNest).toHaveBeenCalledTimes(1);
-        expect(admittedAtOnce).toHaveLastReturnedWith(expect.objectContaining({ user: expect.objectContaining({ id: user.id }) }));
+        expect(strategiesRun()).toBe(before + 1);
         expect(firstSight.status).toBe(200);
         expect(JSON.parse(again.text)).toMatchObject({ id: user.id, email: user.email });
         expect(comparable(again)).toEqual(comparable(firstSight));
-        // Each answer names its own request.
-        expect(again.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
         expect(again.headers.get('x-request-id')).not.toBe(firstSight.headers.get('x-request-id'));
       }
-      // A JWT-only route is not answered at once: it still goes through canActivate.
-      throughNest.mockClear();
-      expect((await first.request('GET', '/auth/api-keys', { headers: user.jwt })).status).toBe(200);
-      expect(throughNest).toHaveBeenCalledTimes(1);
     } finally {
-      throughNest.mockRestore();
-      admittedAtOnce.mockRestore();
+      verifiedToken.mockRestore();
+      lookedUpKey.mockRestore();
     }
   });
 
-  it('answers HEAD on a route answered at once as GET, without a body', async () => {
+  it("authenticates with each app's own strategies, two apps in one process", async () => {
+    const user = await insertUser();
+    const { access_token } = first.app.get(AccessTokenService).issue(user, user.sessionId);
+    const firstStrategy = jest.spyOn(first.app.get(JwtStrategy), 'validate');
+    const secondStrategy = jest.spyOn(second.app.get(JwtStrategy), 'validate');
+    try {
+      expect((await me(first, access_token)).status).toBe(200);
+      expect([firstStrategy.mock.calls.length, secondStrategy.mock.calls.length]).toEqual([1, 0]);
+      expect((await me(second, access_token)).status).toBe(200);
+      expect([firstStrategy.mock.calls.length, secondStrategy.mock.calls.length]).toEqual([1, 1]);
+    } finally {
+      firstStrategy.mockRestore();
+      secondStrategy.mockRestore();
+    }
+  });
+
+  it('answers HEAD on /users/me as GET, without a body', async () => {
     const user = await signedInUser(first.app, `head-${randomUUID()}@example.com`);
     const url = `${first.baseUrl}/users/me`;
     const get = await fetch(url, { headers: user.jwt });
@@ -125,7 +136,7 @@ describe('authentication caches (two instances, one database)', () => {
     const { kid, privateKey } = first.app.get(SigningKeyRing).signingKey();
     const now = Math.floor(Date.now() / 1000);
     const token = sign(
-      { iss: first.config.tokens.issuer, aud: first.config.tokens.audience, sub: user.id, email: user.email, sid: randomUUID(), iat: now, exp: now + 2 },
+      { iss: first.config.tokens.issuer, aud: first.config.tokens.audience, sub: user.id, email: user.email, sid: user.sessionId, iat: now, exp: now + 2 },
       privateKey,
       { algorithm: 'ES256', keyid: kid },
     );
@@ -139,7 +150,7 @@ describe('authentication caches (two instances, one database)', () => {
 
   it('shows a change to the user on every instance', async () => {
     const user = await insertUser();
-    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = first.app.get(AccessTokenService).issue(user, user.sessionId);
     for (const service of [first, second]) expect((await me(service, access_token)).body.email_confirmed_at).toBeNull();
 
     await sql('UPDATE users SET email_confirmed_at = now() WHERE id = ?', [user.id]);
@@ -152,7 +163,7 @@ describe('authentication caches (two instances, one database)', () => {
 
   it('rejects the cached token of a deleted user on every instance', async () => {
     const user = await insertUser();
-    const { access_token } = first.app.get(AccessTokenService).issue(user, randomUUID());
+    const { access_token } = first.app.get(AccessTokenService).issue(user, user.sessionId);
     for (const service of [first, second]) expect((await me(service, access_token)).status).toBe(200);
 
     await sql('DELETE FROM users WHERE id = ?', [user.id]);

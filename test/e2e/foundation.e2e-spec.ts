@@ -87,9 +87,17 @@ describe('foundation (real app, real PostgreSQL)', () => {
   it('names every invalid field in a 400', async () => {
     const response = await service.request('POST', '/probe', { body: { email: 'nope', password: '123', count: 'x' } });
     expect(response.status).toBe(400);
-    expect(response.body).toEqual({ statusCode: 400, code: 'INVALID_REQUEST', error: expect.any(String) });
-    expect(response.body.error).toMatch(/email/);
-    expect(response.body.error).toMatch(/password/);
+    expect(response.body).toEqual({
+      statusCode: 400,
+      request_id: response.headers.get('x-request-id'),
+      code: 'INVALID_REQUEST',
+      error: 'Invalid request: email must be an email; password must be longer than or equal to 6 characters; count must not be greater than 10',
+      errors: [
+        { field: 'email', code: 'isEmail', message: 'email must be an email' },
+        { field: 'password', code: 'minLength', message: 'password must be longer than or equal to 6 characters' },
+        { field: 'count', code: 'max', message: 'count must not be greater than 10' },
+      ],
+    });
     expect(response.body.error).toMatch(/count/);
   });
 
@@ -108,32 +116,32 @@ describe('foundation (real app, real PostgreSQL)', () => {
   it('answers malformed JSON with 400 INVALID_REQUEST', async () => {
     const response = await service.request('POST', '/probe', { raw: '{"email": ', headers: { 'content-type': 'application/json' } });
     expect(response.status).toBe(400);
-    expect(response.body).toEqual({ statusCode: 400, code: 'INVALID_REQUEST', error: expect.any(String) });
+    expect(response.body).toEqual({ statusCode: 400, request_id: expect.any(String), code: 'INVALID_REQUEST', error: expect.any(String) });
   });
 
   it('answers an unknown route with 404 NOT_FOUND', async () => {
     const response = await service.request('GET', '/no/such/route', { contract: false });
     expect(response.status).toBe(404);
-    expect(response.body).toEqual({ statusCode: 404, code: 'NOT_FOUND', error: expect.stringContaining('/no/such/route') });
+    expect(response.body).toEqual({ statusCode: 404, request_id: expect.any(String), code: 'NOT_FOUND', error: expect.stringContaining('/no/such/route') });
   });
 
   it('answers a body over the limit with 413 PAYLOAD_TOO_LARGE', async () => {
     const huge = JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(service.config.http.bodyLimitBytes + 10), count: 1 });
     const response = await service.request('POST', '/probe', { raw: huge, headers: { 'content-type': 'application/json' } });
     expect(response.status).toBe(413);
-    expect(response.body).toEqual({ statusCode: 413, code: 'PAYLOAD_TOO_LARGE', error: expect.any(String) });
+    expect(response.body).toEqual({ statusCode: 413, request_id: expect.any(String), code: 'PAYLOAD_TOO_LARGE', error: expect.any(String) });
   });
 
   it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/xml'])('answers a %s body with 415', async (type) => {
     const response = await service.request('POST', '/probe', { raw: 'email=a@b.co', headers: { 'content-type': type } });
     expect(response.status).toBe(415);
-    expect(response.body).toEqual({ statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE', error: expect.any(String) });
+    expect(response.body).toEqual({ statusCode: 415, request_id: expect.any(String), code: 'UNSUPPORTED_MEDIA_TYPE', error: expect.any(String) });
   });
 
   it('answers an unexpected failure with 500 and no internals, and logs it whole', async () => {
     const response = await service.request('GET', '/probe/boom', { headers: { 'x-request-id': 'req-boom-1' } });
     expect(response.status).toBe(500);
-    expect(response.body).toEqual({ statusCode: 500, code: 'INTERNAL_ERROR', error: 'Internal server error' });
+    expect(response.body).toEqual({ statusCode: 500, request_id: expect.any(String), code: 'INTERNAL_ERROR', error: 'Internal server error' });
     expect(response.text).not.toMatch(/SELECT|secret|at .*\.ts/);
     const logged = service.logs.entries().find((entry) => entry.request_id === 'req-boom-1' && entry.level === 50);
     expect(logged?.err?.message).toContain('secret internals');
@@ -152,10 +160,10 @@ describe('foundation (real app, real PostgreSQL)', () => {
     try {
       const health = await service.request('GET', '/health');
       expect(health.status).toBe(503);
-      expect(health.body).toEqual({ statusCode: 503, code: 'SERVER_BUSY', error: expect.any(String) });
+      expect(health.body).toEqual({ statusCode: 503, request_id: expect.any(String), code: 'SERVER_BUSY', error: expect.any(String) });
       const query = await service.request('GET', '/probe/db');
       expect(query.status).toBe(503);
-      expect(query.body).toEqual({ statusCode: 503, code: 'SERVER_BUSY', error: expect.any(String) });
+      expect(query.body).toEqual({ statusCode: 503, request_id: expect.any(String), code: 'SERVER_BUSY', error: expect.any(String) });
     } finally {
       proxy.restore();
     }
@@ -183,13 +191,15 @@ describe('the published OpenAPI document', () => {
 
   const committed = () => parse(readFileSync(join(__dirname, '..', '..', 'openapi.yaml'), 'utf8'));
 
-  it('serves /reference/openapi.json and /openapi.yaml equal to the committed openapi.yaml', async () => {
+  it('serves /reference/openapi.json and /openapi.yaml equal to the committed openapi.yaml, naming its PUBLIC_URL as the server', async () => {
+    const served = { ...committed(), servers: [{ url: service.config.http.publicUrl, description: 'This service' }] };
+    expect(committed().servers).toEqual([{ url: 'http://localhost:3000', description: 'This service' }]);
     const json = await service.request('GET', '/reference/openapi.json');
     expect(json.status).toBe(200);
-    expect(json.body).toEqual(committed());
+    expect(json.body).toEqual(served);
     const yaml = await service.request('GET', '/openapi.yaml');
     expect(yaml.status).toBe(200);
-    expect(parse(yaml.text)).toEqual(committed());
+    expect(parse(yaml.text)).toEqual(served);
   });
 
   it('serves Swagger UI at /docs', async () => {

@@ -106,7 +106,9 @@ describe('the generated client against the running service', () => {
 
     const forgot = await api.POST('/auth/forgot-password', { body: { email } });
     expect(forgot.response.status).toBe(200);
-    const reset = await nextMailTo(smtp, email, 1);
+    // Mail 1 was the notice of the new API key.
+    expect((await nextMailTo(smtp, email, 1)).subject).toBe('A new API key was created on your Atiru account');
+    const reset = await nextMailTo(smtp, email, 2);
     const resetToken = tokenOf(linkStartingWith(reset, service.config.http.dashboardUrl));
     expect((await api.POST('/auth/reset-password', { body: { token: resetToken, password: NEW_PASSWORD } })).response.status).toBe(200);
 
@@ -128,7 +130,7 @@ describe('the generated client against the running service', () => {
       const { data, error, response } = await api.GET('/health');
       expect(response.status).toBe(503);
       expect(data).toBeUndefined();
-      expect(error).toEqual({ statusCode: 503, code: 'SERVER_BUSY', error: expect.any(String) });
+      expect(error).toEqual({ statusCode: 503, request_id: expect.any(String), code: 'SERVER_BUSY', error: expect.any(String) });
     } finally {
       proxy.restore();
     }

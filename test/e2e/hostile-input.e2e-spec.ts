@@ -153,7 +153,10 @@ describe('hostile input against every documented operation', () => {
       }
       if (response.status < 400) return undefined;
       if (typeof body !== 'object' || body === null) return `error body is not a JSON object: ${context}`;
-      if (Object.keys(body).sort().join(',') !== 'code,error,statusCode') return `error body not in the contract's shape: ${context}`;
+      // The contract's three fields and the request id, and for a validation error the list of fields.
+      const keys = Object.keys(body).sort().join(',');
+      if (keys !== 'code,error,request_id,statusCode' && keys !== 'code,error,errors,request_id,statusCode') return `error body not in the contract's shape: ${context}`;
+      if (body.request_id !== response.headers.get('x-request-id')) return `request_id is not the X-Request-Id header: ${context}`;
       if (body.statusCode !== response.status) return `statusCode differs from the status: ${context}`;
       if (!ERROR_CODES.includes(body.code)) return `undocumented code: ${context}`;
       return undefined;

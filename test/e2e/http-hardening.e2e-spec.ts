@@ -21,10 +21,9 @@ describe('HTTP hardening', () => {
       ['/no-such-route'],
       // Refused by Fastify's router before any hook runs.
       ['/users/%zz'],
-      // A credential seen before is answered at once (answered-from-principal.ts), which writes its headers itself.
+      // A credential seen first, then one seen before (decided from memory), and a browser's request.
       ['/users/me', jwt],
       ['/users/me', jwt],
-      // ...except for a browser's request, which Fastify sends with its CORS headers.
       ['/users/me', { ...jwt, origin: 'https://dashboard.atiru.test' }],
     ];
     for (const [path, headers] of requests) {

@@ -2,7 +2,9 @@ import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
 import { IsOptional, IsString } from 'class-validator';
 import { Public } from '../../src/common/auth/auth-policy.decorator';
 import { AppError } from '../../src/common/errors/app-error';
+import Redis from 'ioredis';
 import { RateLimit } from '../../src/rate-limit/rate-limit.decorator';
+import { USE_MERGE_INTERVAL_MS } from '../../src/rate-limit/rate-limiter.service';
 import { TestRedisServer } from '../support/redis-server';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { signedInUser } from '../support/signed-in-user';
@@ -65,8 +67,8 @@ const from = (ip: string) => ({ 'x-forwarded-for': ip });
 
 /**
  * Calls `/users/me` with a new API key until the per-key limit (3 a minute) refuses it: the first
- * call goes through Nest's pipeline, the next ones, where the store is in memory, are answered at
- * once (@AnsweredFromPrincipal); both count, and the refusal has the contract's shape.
+ * call runs the passport strategy, the next ones are decided from memory; both count, and the
+ * refusal has the contract's shape.
  */
 async function expectKeyLimited(service: TestApp, email: string): Promise<void> {
   const user = await signedInUser(service.app, email);
@@ -77,8 +79,19 @@ async function expectKeyLimited(service: TestApp, email: string): Promise<void> 
   expect(statuses).toEqual([200, 200, 200]);
   const limited = await service.request('GET', '/users/me', { headers });
   expect(limited.status).toBe(429);
-  expect(limited.body).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
+  expect(limited.body).toMatchObject({ statusCode: 429, request_id: expect.any(String), code: 'RATE_LIMITED' });
   expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+}
+
+/**
+ * A reader of the commands Redis has processed (INFO stats), its own read included; `close()`
+ * ends its connection.
+ */
+async function redisCommandCounter(url: string): Promise<(() => Promise<number>) & { close(): Promise<void> }> {
+  const client = new Redis(url, { lazyConnect: true });
+  await client.connect();
+  const read = async () => Number(/total_commands_processed:(\d+)/.exec(await client.info('stats'))![1]);
+  return Object.assign(read, { close: async () => void (await client.quit()) });
 }
 
 /** Waits until `service` counts in Redis again: fail-open answers carry no rate-limit headers. */
@@ -120,7 +133,7 @@ describe('rate limits (in memory)', () => {
 
     const limited = await service.request('POST', '/probe/login', { body: { email: 'a@x.test', password: 'right' }, headers: ip });
     expect(limited.status).toBe(429);
-    expect(limited.body).toEqual({ statusCode: 429, code: 'RATE_LIMITED', error: expect.stringMatching(/retry/i) });
+    expect(limited.body).toEqual({ statusCode: 429, request_id: expect.any(String), code: 'RATE_LIMITED', error: expect.stringMatching(/retry/i) });
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(limited.headers.get('ratelimit-limit')).toBe('10');
     expect(limited.headers.get('ratelimit-remaining')).toBe('0');
@@ -140,7 +153,7 @@ describe('rate limits (in memory)', () => {
     expect(limited.body.code).toBe('RATE_LIMITED');
   });
 
-  it('limits authenticated requests per API key, also those answered without Nest', async () => {
+  it('limits authenticated requests per API key, also those decided from memory', async () => {
     await expectKeyLimited(service, 'key-limit@x.test');
   });
 
@@ -207,8 +220,43 @@ describe('rate limits in Redis', () => {
     expect(limited.body.code).toBe('RATE_LIMITED');
   });
 
-  it('limits authenticated requests per API key through Nest', async () => {
+  it('limits authenticated requests per API key, counted in memory and merged into Redis', async () => {
     await expectKeyLimited(first, 'key-limit-redis@x.test');
+  });
+
+  it('counts authenticated uses without a Redis command per request', async () => {
+    const user = await signedInUser(first.app, 'no-round-trip@x.test');
+    const commands = await redisCommandCounter(redis.url);
+    const requests = 100;
+    try {
+      const before = await commands();
+      for (let i = 0; i < requests; i++) expect((await first.request('GET', '/users/me', { headers: user.jwt })).status).toBe(200);
+      // Counting in Redis per request sent at least one command each; merging sends one per key
+      // and interval, however many requests the interval saw.
+      expect((await commands()) - before).toBeLessThan(requests / 2);
+    } finally {
+      await commands.close();
+    }
+  });
+
+  it('shares a key\'s limit between instances through merged counts', async () => {
+    const user = await signedInUser(first.app, 'key-merged@x.test');
+    const created = await first.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'merged' } });
+    const headers = { 'x-api-key': created.body.key };
+    const me = (service: TestApp) => service.request('GET', '/users/me', { headers });
+    // Two uses on the first instance, one on the second: three in all, the limit.
+    expect([(await me(first)).status, (await me(first)).status, (await me(second)).status]).toEqual([200, 200, 200]);
+    // Once both have merged, the one that merged last knows all three uses and refuses a fourth;
+    // the other may admit one more on its older view (the bound: one interval's uses).
+    const merged = () => new Promise((resolve) => setTimeout(resolve, 3 * USE_MERGE_INTERVAL_MS));
+    await merged();
+    expect([(await me(first)).status, (await me(second)).status]).toContain(429);
+    // After the next merge, every instance refuses.
+    await merged();
+    for (const service of [first, second]) {
+      const limited = await me(service);
+      expect({ status: limited.status, code: limited.body.code }).toEqual({ status: 429, code: 'RATE_LIMITED' });
+    }
   });
 
   it('fails open, logging at error, while Redis is down, and counts in Redis again once it is back', async () => {

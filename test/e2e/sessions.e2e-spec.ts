@@ -5,7 +5,7 @@ import { recordQueries } from '../support/query-recorder';
 import { startTestApp, TestApp } from '../support/test-app';
 
 const PASSWORD = 'correct horse battery';
-const INVALID_REFRESH = { statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired refresh token' };
+const INVALID_REFRESH = { statusCode: 401, request_id: expect.any(String), code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired refresh token' };
 
 async function liveTokens(service: TestApp, refreshToken: string): Promise<number> {
   const [row] = await sql<{ live: string }>(
@@ -191,10 +191,10 @@ describe('sessions: login and refresh (real app, real PostgreSQL)', () => {
   it('answers a refresh without a token with 400', async () => {
     const missing = await service.request('POST', '/auth/refresh', { body: {} });
     expect(missing.status).toBe(400);
-    expect(missing.body).toEqual({ statusCode: 400, code: 'INVALID_REQUEST', error: 'Invalid request: refresh_token should not be empty' });
+    expect(missing.body).toEqual({ statusCode: 400, request_id: expect.any(String), code: 'INVALID_REQUEST', error: 'Invalid request: refresh_token should not be empty', errors: [{ field: 'refresh_token', code: 'isNotEmpty', message: 'refresh_token should not be empty' }] });
     const wrongType = await service.request('POST', '/auth/refresh', { body: { refresh_token: 42 } });
     expect(wrongType.status).toBe(400);
-    expect(wrongType.body).toEqual({ statusCode: 400, code: 'INVALID_REQUEST', error: 'Invalid request: refresh_token must be a string' });
+    expect(wrongType.body).toEqual({ statusCode: 400, request_id: expect.any(String), code: 'INVALID_REQUEST', error: 'Invalid request: refresh_token must be a string', errors: [{ field: 'refresh_token', code: 'isString', message: 'refresh_token must be a string' }] });
   });
 });
 

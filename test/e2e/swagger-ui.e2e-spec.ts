@@ -25,6 +25,60 @@ function documentedOperations(): string[] {
     .map((operation) => `${operation.tags?.[0] ?? 'default'}-${operation.operationId}`);
 }
 
+/** A host name that is not localhost: Chromium resolves it to the loopback address, as DNS would a server's name. */
+const NETWORK_HOST = 'atiru-docs.test';
+
+describe('Swagger UI at /docs over plain HTTP, by a host name that is not localhost and by localhost', () => {
+  let service: TestApp;
+  let browser: Browser;
+  const port = () => new URL(service.baseUrl).port;
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: GENEROUS_RATE_LIMITS });
+    browser = await launchBrowser({ hostsOnLoopback: [NETWORK_HOST] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+  });
+
+  it.each([NETWORK_HOST, 'localhost'])('loads, says whose it is, links the contract, and runs "Try it out" against http://%s', async (host) => {
+    const { page } = browser;
+    const baseUrl = `http://${host}:${port()}`;
+    const failed: string[] = [];
+    page.on('requestfailed', (request) => failed.push(request.url()));
+    await openDocsFresh(page, baseUrl);
+
+    expect((await renderedOperations(page)).sort()).toEqual(documentedOperations().sort());
+    expect(await page.title()).toBe('Atiru Auth API');
+    expect(await page.locator('.info .title').innerText()).toContain('Atiru Auth');
+    expect(await page.locator('.topbar').isVisible()).toBe(false);
+    const links = await page.locator('.info .description a').evaluateAll((anchors) => anchors.map((anchor) => (anchor as unknown as { href: string }).href));
+    expect(links).toEqual([`${baseUrl}/openapi.yaml`, `${baseUrl}/reference/openapi.json`]);
+    for (const link of links) expect((await fetch(link.replace(baseUrl, service.baseUrl))).status).toBe(200);
+
+    expect(await tryItOut(page, 'service', 'getHealth')).toBe(200);
+    expect(await responseBody(page, 'service', 'getHealth')).toEqual({ status: 'ok', database: 'up' });
+    expect(await requestSent(page, 'service', 'getHealth')).toBe(`curl -X 'GET' '${baseUrl}/health' -H 'accept: application/json'`);
+    expect(failed).toEqual([]);
+  });
+
+  it('serves /docs with a policy that keeps plain HTTP working', async () => {
+    const response = await fetch(`${service.baseUrl}/docs`);
+    expect(response.headers.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
+  });
+
+  it('tells the three security schemes apart in the Authorize dialog', async () => {
+    await openDocsFresh(browser.page, `http://${NETWORK_HOST}:${port()}`);
+    const schemes = await authSchemes(browser.page);
+    expect(schemes.map((scheme) => scheme.name)).toEqual(['jwt', 'bearer_api_key', 'api_key']);
+    expect(schemes[0].text).toMatch(/Session access token \(JWT\).*POST \/auth\/login/);
+    expect(schemes[1].text).toMatch(/API key .*Authorization: Bearer <key>/);
+    expect(schemes[2].text).toMatch(/API key .*X-Api-Key: <key>/);
+  });
+});
+
 describe('Swagger UI at /docs, in a real Chromium', () => {
   let service: TestApp;
   let browser: Browser;

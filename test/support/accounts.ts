@@ -17,14 +17,20 @@ export function uniqueEmail(label = 'user'): string {
 
 /**
  * An account whose email is confirmed, for tests about sessions rather than confirmation:
- * registers through the API and marks the address confirmed directly in the database.
+ * registers through the API and turns the pending registration into a confirmed user directly in
+ * the database (as its confirmation link would). The registration stays, so the service still
+ * sends one mail for it: its confirmation link, or the "already registered" notice.
  */
 export async function createConfirmedUser(service: TestApp, email: string, password: string): Promise<string> {
   const response = await service.request('POST', '/auth/register', { body: { email, password } });
   if (response.status !== 201) throw new Error(`register answered ${response.status}: ${response.text}`);
-  const [row] = await sql<{ id: string }>(service, 'UPDATE users SET email_confirmed_at = now() WHERE email = ? RETURNING id', [email]);
+  const [row] = await sql<{ id: string }>(service, CONFIRM_REGISTRATION, [response.body.user.id]);
   return row.id;
 }
+
+/** Makes the registration `?` a confirmed user; see `createConfirmedUser`. */
+export const CONFIRM_REGISTRATION = `INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at)
+  SELECT id, email, password_hash, now(), created_at FROM registrations WHERE id = ? RETURNING id`;
 
 export async function login(service: TestApp, email: string, password: string, headers: Record<string, string> = {}) {
   const response = await service.request('POST', '/auth/login', { body: { email, password }, headers });
@@ -57,4 +63,6 @@ export const GENEROUS_RATE_LIMITS: Record<string, string> = {
   RATE_LIMIT_MAIL_IP: '100000/60',
   RATE_LIMIT_MAIL_EMAIL: '100000/60',
   RATE_LIMIT_REFRESH_IP: '100000/60',
+  RATE_LIMIT_RESET_IP: '100000/60',
+  RATE_LIMIT_RESET_TOKEN: '100000/60',
 };

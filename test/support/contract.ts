@@ -49,7 +49,7 @@ export class Contract {
     const headerOf = headerReader(headers);
     this.checkHeaders(`${what} (${name})`, response, headerOf);
     this.checkBody(`${what} (${name})`, response, body, headerOf('content-type'));
-    if (status >= 400) checkErrorBody(`${what} (${name})`, status, body);
+    if (status >= 400) checkErrorBody(`${what} (${name})`, status, body, headerOf('x-request-id'));
   }
 
   private checkBody(what: string, response: ResponseObject, body: unknown, contentType: string | undefined): void {
@@ -285,13 +285,19 @@ function isJson(mediaType: string): boolean {
   return mediaType === 'application/json' || mediaType.endsWith('+json');
 }
 
-/** The contract's error rule: `statusCode` repeats the HTTP status, and `code` is a code for that status. */
-function checkErrorBody(what: string, status: number, body: unknown): void {
+/**
+ * The contract's error rules: `statusCode` repeats the HTTP status, `code` is a code for that
+ * status, and `request_id` is the id the response's `X-Request-Id` header carries.
+ */
+function checkErrorBody(what: string, status: number, body: unknown, requestId: string | undefined): void {
   if (typeof body !== 'object' || body === null || !('code' in body)) return;
-  const { statusCode, code } = body as { statusCode?: unknown; code?: unknown };
+  const { statusCode, code, request_id } = body as { statusCode?: unknown; code?: unknown; request_id?: unknown };
   if (statusCode !== status) throw new ContractError(`${what}: the error body says statusCode ${String(statusCode)}`);
   const expected = ERROR_STATUS[code as keyof typeof ERROR_STATUS];
   if (expected !== undefined && expected !== status) throw new ContractError(`${what}: code ${String(code)} belongs to HTTP ${expected}`);
+  if (requestId !== undefined && request_id !== requestId) {
+    throw new ContractError(`${what}: the error body's request_id ${String(request_id)} is not the X-Request-Id header ${requestId}`);
+  }
 }
 
 function describeSchema(schema: SchemaObject): string {

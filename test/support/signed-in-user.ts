@@ -1,13 +1,16 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { INestApplication } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { SessionsRepository } from '../../src/auth/sessions/sessions.repository';
+import { AccessTokenService, IssuedAccessToken } from '../../src/auth/tokens/access-token.service';
 import { inTransaction } from '../../src/database/transaction';
 import { UsersRepository } from '../../src/users/users.repository';
 
 export interface SignedInUser {
   id: string;
   email: string;
+  /** The session the access token belongs to. */
+  sessionId: string;
   /** `{ authorization: 'Bearer <access token>' }`, ready to pass as headers. */
   jwt: Record<string, string>;
 }
@@ -18,6 +21,27 @@ export async function signedInUser(app: INestApplication, email: string): Promis
   const user = await inTransaction(em, (tx) => app.get(UsersRepository).insertIfEmailFree(tx, email, 'not-a-password-hash'));
   if (!user) throw new Error(`${email} exists already`);
   await em.getConnection().execute('UPDATE users SET email_confirmed_at = now() WHERE id = ?', [user.id]);
-  const { access_token } = app.get(AccessTokenService).issue({ id: user.id, email }, randomUUID());
-  return { id: user.id, email, jwt: { authorization: `Bearer ${access_token}` } };
+  const { sessionId, access_token } = await openTestSession(app, { id: user.id, email });
+  return { id: user.id, email, sessionId, jwt: { authorization: `Bearer ${access_token}` } };
+}
+
+/**
+ * A live session of `user` (stored as a login stores it, with a refresh token nobody holds) and an
+ * access token for it: access tokens are only good while their session is.
+ */
+export async function openTestSession(app: INestApplication, user: { id: string; email: string }): Promise<IssuedAccessToken & { sessionId: string }> {
+  const sessionId = await openLiveSession(app, user.id);
+  return { ...app.get(AccessTokenService).issue(user, sessionId), sessionId };
+}
+
+/** Stores a live session of `userId`, as a login does, and answers its id. */
+export async function openLiveSession(app: INestApplication, userId: string): Promise<string> {
+  const now = new Date();
+  const id = randomUUID();
+  await app.get(SessionsRepository).open(
+    app.get(EntityManager),
+    { id, userId, createdAt: now, expiresAt: new Date(now.getTime() + 86_400_000), userAgent: null, ip: null },
+    { tokenHash: randomBytes(32).toString('hex') },
+  );
+  return id;
 }

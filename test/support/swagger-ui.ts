@@ -23,11 +23,17 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** A headless Chromium with a fresh profile, so nothing persists from one run to the next. */
-export async function launchBrowser(): Promise<Browser> {
+/**
+ * A headless Chromium with a fresh profile, so nothing persists from one run to the next.
+ * `hostsOnLoopback` are host names it resolves to 127.0.0.1, to open the service by a name that is
+ * not `localhost`, as over a network (a browser treats `localhost` as a secure origin, other names not).
+ */
+export async function launchBrowser(options: { hostsOnLoopback?: string[] } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (.ci/run does it)`);
   const profile = mkdtempSync(join(tmpdir(), 'atiru-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+  const hostRules = (options.hostsOnLoopback ?? []).map((host) => `MAP ${host} 127.0.0.1`);
+  const args = hostRules.length > 0 ? [...CHROMIUM_FLAGS, `--host-resolver-rules=${hostRules.join(',')}`] : CHROMIUM_FLAGS;
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args });
   const page = context.pages()[0] ?? (await context.newPage());
   // Well inside jest's 60 s, so a missing element fails with its locator rather than a bare timeout.
   page.setDefaultTimeout(15_000);

@@ -2,18 +2,27 @@ import { createServer, Server, Socket, connect } from 'node:net';
 
 /**
  * A TCP relay between the service and PostgreSQL. `cut()` drops every connection and refuses
- * new ones, as a network partition or a dead database would; `restore()` lets traffic through.
+ * new ones, as a network partition or a dead database would; `stall()` drops every connection and
+ * accepts new ones that never answer, as a hung server or a black-holed route would;
+ * `restore()` lets traffic through.
  */
 export class TcpProxy {
   private server?: Server;
   private sockets = new Set<Socket>();
   private open = true;
+  private stalled = false;
   port = 0;
 
   constructor(private readonly targetHost: string, private readonly targetPort: number) {}
 
   async start(): Promise<this> {
     this.server = createServer((client) => {
+      if (this.stalled) {
+        this.sockets.add(client);
+        client.on('close', () => this.sockets.delete(client));
+        client.on('error', () => client.destroy());
+        return;
+      }
       if (!this.open) {
         client.destroy();
         return;
@@ -38,8 +47,16 @@ export class TcpProxy {
     for (const socket of this.sockets) socket.destroy();
   }
 
+  stall(): void {
+    this.cut();
+    this.stalled = true;
+  }
+
   restore(): void {
+    // Connections accepted while stalled never reach the database: drop them, so clients reconnect.
+    if (this.stalled) for (const socket of this.sockets) socket.destroy();
     this.open = true;
+    this.stalled = false;
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,6 @@
 import { Controller, ExecutionContext, Get, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthStrategyRegistry } from '../../src/auth/guards/auth-strategy.registry';
+import { AppPassport } from '../../src/auth/guards/app-passport';
 import { CombinedAuthGuard } from '../../src/auth/guards/combined-auth.guard';
 import { Authenticated, Public } from '../../src/common/auth/auth-policy.decorator';
 import { AuthenticatedUser, Principal } from '../../src/common/auth/principal';
@@ -36,13 +36,23 @@ type Outcome = { success: Principal } | { fail: unknown } | { error: unknown };
 
 /** A passport strategy whose verdict the test decides; records that it ran. */
 class FakeStrategy {
-  readonly calls: string[] = [];
+  calls: string[] = [];
+  /** Its verdict from memory, by the credential it reads; none unless the test gives one. */
+  memory?: (credential: string) => Principal | undefined;
   constructor(
-    private readonly name: string,
+    readonly name: string,
     private readonly decide: (headers: Record<string, string>) => Outcome,
-    /** The credential it reads from the headers; the guard skips it for requests without one. */
+    /** The credential it reads from the headers, for the memory-first shortcut. */
     readonly read: (headers: Record<string, string>) => string | undefined = (headers) => headers.authorization ?? headers['x-api-key'],
   ) {}
+
+  credentialIn(headers: Record<string, string>) {
+    return this.read(headers);
+  }
+
+  fromMemory(credential: string) {
+    return this.memory?.(credential);
+  }
 
   authenticate(this: FakeStrategy & { success(u: unknown): void; fail(c: unknown): void; error(e: unknown): void }, request: { headers: Record<string, string> }) {
     this.calls.push(this.name);
@@ -79,17 +89,16 @@ const apiKeyHeader = () =>
 type Memory = Record<string, (credential: string) => Principal | undefined>;
 
 function setUp(strategies: FakeStrategy[], env: Record<string, string> = {}, memory: Memory = {}) {
-  const registry = new AuthStrategyRegistry();
+  const passport = new AppPassport();
   const ran: string[] = [];
   for (const strategy of strategies) {
-    const name = (strategy as any).name as string;
-    const fromMemory = memory[name];
-    registry.register(name, strategy as any, strategy.read as any, fromMemory);
+    strategy.memory = memory[strategy.name];
+    passport.use(strategy.name, strategy as any);
     // passport runs a copy made with Object.create, so record through a shared list.
-    (strategy as any).calls = ran;
+    strategy.calls = ran;
   }
   const limiter = new RateLimiterService(loadConfig({ NODE_ENV: 'test', ...env }));
-  return { guard: new CombinedAuthGuard(new Reflector(), registry, limiter), ran };
+  return { guard: new CombinedAuthGuard(new Reflector(), passport, limiter), ran };
 }
 
 function call(guard: CombinedAuthGuard, route: Route, headers: Record<string, string> = {}) {
@@ -105,8 +114,15 @@ function call(guard: CombinedAuthGuard, route: Route, headers: Record<string, st
     switchToHttp: () => ({ getRequest: () => request, getResponse: () => ({}) }),
     getArgByIndex: (index: number) => [request, {}][index],
   } as unknown as ExecutionContext;
-  // Whether it answers at once or later, and whether it throws or rejects, the caller awaits it.
-  return { result: (async () => guard.canActivate(context))(), request, answer: () => guard.canActivate(context) };
+  return {
+    /** The guard's answer awaited, whether it comes at once or later, thrown or rejected. */
+    get result() {
+      return (async () => guard.canActivate(context))();
+    },
+    request,
+    /** The guard's answer as it gives it. */
+    answer: () => guard.canActivate(context),
+  };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -165,11 +181,12 @@ describe('CombinedAuthGuard', () => {
     expect(ran).toEqual(['jwt']);
   });
 
-  it('answers at once, without a promise, when the strategy decides synchronously (a credential seen before)', () => {
-    const { guard } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()]);
+  it('answers at once, without a promise and running no strategy, for a credential known from memory', () => {
+    const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], {}, { 'api-key-header': (key) => (key === 'atiru_good' ? apiKeyPrincipal : undefined) });
     const { answer, request } = call(guard, 'any', { 'x-api-key': 'atiru_good' });
     expect(answer()).toBe(true);
     expect(request.user).toBe(apiKeyPrincipal);
+    expect(ran).toEqual([]);
   });
 
   it('waits for a strategy that decides later (a database lookup)', async () => {
@@ -184,32 +201,40 @@ describe('CombinedAuthGuard', () => {
     await expect(pending).resolves.toBe(true);
   });
 
-  it('answers INVALID_OR_EXPIRED_TOKEN when every strategy fails, after trying them in order', async () => {
+  it('answers INVALID_OR_EXPIRED_TOKEN when every strategy fails, after trying them in the chain\'s order', async () => {
     const { guard, ran } = setUp([apiKeyHeader(), apiKeyBearer(), jwt()]);
     expect(await code(call(guard, 'any', { authorization: 'Bearer forged', 'x-api-key': 'atiru_bad' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
-    expect(ran).toEqual(['jwt', 'api-key-header']);
+    expect(ran).toEqual(['jwt', 'api-key-bearer', 'api-key-header']);
   });
 
-  it('runs only the strategies that can read the credential sent', async () => {
+  it('stops at the first strategy that succeeds: JWT, then API key on Bearer, then X-Api-Key', async () => {
     const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()]);
     await expect(call(guard, 'any', { 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
-    expect(ran).toEqual(['api-key-header']);
+    expect(ran).toEqual(['jwt', 'api-key-bearer', 'api-key-header']);
     ran.length = 0;
-    expect(await code(call(guard, 'any', { authorization: 'Bearer atiru_bad' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
-    expect(ran).toEqual(['api-key-bearer']);
+    await expect(call(guard, 'any', { authorization: 'Bearer atiru_good', 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
+    expect(ran).toEqual(['jwt', 'api-key-bearer']);
   });
 
-  it('answers INVALID_OR_EXPIRED_TOKEN, and counts a failure, for a Bearer value no strategy reads', async () => {
+  it('answers INVALID_OR_EXPIRED_TOKEN, and counts a failure, for a Bearer value no strategy accepts', async () => {
     const { guard, ran } = setUp([new FakeStrategy('jwt', () => ({ fail: new Error('never') }), () => undefined)], { RATE_LIMIT_AUTH_FAILURE_IP: '1/60' });
     expect(await code(call(guard, 'any', { authorization: 'Bearer ?' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
-    expect(ran).toEqual([]);
+    expect(ran).toEqual(['jwt']);
     expect(await code(call(guard, 'any', { authorization: 'Bearer ?' }).result)).toBe('RATE_LIMITED');
   });
 
-  it('skips strategies that are not registered (no API-key module yet)', async () => {
+  it('leaves out strategies that are not registered (no API-key module)', async () => {
     const { guard, ran } = setUp([jwt()]);
     expect(await code(call(guard, 'any', { authorization: 'Bearer atiru_good' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
-    expect(ran).toEqual([]);
+    expect(ran).toEqual(['jwt']);
+  });
+
+  it('keeps two guards\' strategies apart: each runs its own Passport\'s', async () => {
+    const mine = setUp([jwt()]);
+    const theirs = setUp([new FakeStrategy('jwt', () => ({ fail: new Error('not mine') }))]);
+    await expect(call(mine.guard, 'any', { authorization: 'Bearer good-jwt' }).result).resolves.toBe(true);
+    expect(await code(call(theirs.guard, 'any', { authorization: 'Bearer good-jwt' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect([mine.ran, theirs.ran]).toEqual([['jwt'], ['jwt']]);
   });
 
   it('accepts an API key on Authorization: Bearer for a JWT-or-API-key route', async () => {
@@ -217,7 +242,7 @@ describe('CombinedAuthGuard', () => {
     const { result, request } = call(guard, 'any', { authorization: 'Bearer atiru_good' });
     await expect(result).resolves.toBe(true);
     expect(request.user).toBe(apiKeyPrincipal);
-    expect(ran).toEqual(['api-key-bearer']);
+    expect(ran).toEqual(['jwt', 'api-key-bearer']);
   });
 
   it('accepts an API key in X-Api-Key, even next to a malformed Authorization header', async () => {
@@ -237,7 +262,7 @@ describe('CombinedAuthGuard', () => {
 
     // Not known: the chain runs as usual; the JWT fails and the key in X-Api-Key is accepted.
     await expect(call(guard, 'any', { authorization: 'Bearer other-jwt', 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
-    expect(ran).toEqual(['jwt', 'api-key-header']);
+    expect(ran).toEqual(['jwt', 'api-key-bearer', 'api-key-header']);
   });
 
   it('asks only the first applicable strategy\'s memory: a later one\'s is not consulted before the first has run', async () => {
@@ -246,8 +271,16 @@ describe('CombinedAuthGuard', () => {
     const both = call(guard, 'any', { authorization: 'Bearer bad-jwt', 'x-api-key': 'atiru_good' });
     await expect(both.result).resolves.toBe(true);
     expect(both.request.user).toBe(apiKeyPrincipal);
-    expect(ran).toEqual(['jwt', 'api-key-header']);
+    expect(ran).toEqual(['jwt', 'api-key-bearer', 'api-key-header']);
     expect(keyMemory).not.toHaveBeenCalled();
+  });
+
+  it('answers JWT_REQUIRED for an API key known from memory on a JWT-only route, counting nothing', async () => {
+    const knownKey = (key: string) => (key === 'atiru_good' ? apiKeyPrincipal : undefined);
+    const { guard } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_API_KEY: '1/60' }, { 'api-key-header': knownKey });
+    expect(() => call(guard, 'jwt', { 'x-api-key': 'atiru_good' }).answer()).toThrow(expect.objectContaining({ code: 'JWT_REQUIRED' }));
+    // The one use the key is allowed is still there.
+    expect(call(guard, 'any', { 'x-api-key': 'atiru_good' }).answer()).toBe(true);
   });
 
   it('answers JWT_REQUIRED when a valid API key calls a JWT-only route', async () => {
@@ -274,58 +307,14 @@ describe('CombinedAuthGuard', () => {
     expect(await rejection(call(guard, 'any', { authorization: 'Bearer good-jwt' }).result)).toBe(outage);
   });
 
-  it('logs a denial at warn with the path, code and reason, never the credential or the query', async () => {
+  it('logs a denial at warn with the client address, path, code and reason, never the credential or the query', async () => {
     const { guard } = setUp([jwt()]);
-    await rejection(call(guard, 'any', { authorization: 'Bearer secret-token-value' }).result);
+    await rejection(call(guard, 'any', { authorization: 'Bearer secret-token-value', 'x-test-ip': '198.51.100.7' }).result);
     expect(warn).toHaveBeenCalledTimes(1);
     const [message, fields] = warn.mock.calls[0];
-    expect(fields).toEqual({ method: 'GET', path: '/probe/any', code: 'INVALID_OR_EXPIRED_TOKEN', reason: 'jwt: invalid signature' });
+    expect(fields).toEqual({ request_id: undefined, ip: '198.51.100.7', method: 'GET', path: '/probe/any', code: 'INVALID_OR_EXPIRED_TOKEN', reason: 'jwt: invalid signature' });
     expect(message).toBe('denied GET /probe/any: INVALID_OR_EXPIRED_TOKEN');
     expect(JSON.stringify(warn.mock.calls)).not.toContain('secret-token-value');
-  });
-
-  describe('admitAtOnce (routes answered without Nest)', () => {
-    const known = (token: string) => (token === 'good-jwt' ? jwtPrincipal : undefined);
-    const knownKey = (key: string) => (key === 'atiru_good' ? apiKeyPrincipal : undefined);
-    const request = (headers: Record<string, string>, ip = '192.0.2.1') => ({ headers, ip, method: 'GET', url: '/probe/any' }) as any;
-
-    it('admits a credential known from memory, sets the principal and counts its use, running no strategy', () => {
-      const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_API_KEY: '1/60' }, { 'api-key-header': knownKey });
-      const first = request({ 'x-api-key': 'atiru_good' });
-      expect(guard.admitAtOnce(first, 'any')).toBe(apiKeyPrincipal);
-      expect(first.user).toBe(apiKeyPrincipal);
-      expect(ran).toEqual([]);
-      // The one use allowed was counted: the next one is refused, as canActivate would.
-      expect(() => guard.admitAtOnce(request({ 'x-api-key': 'atiru_good' }), 'any')).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
-    });
-
-    it('leaves to canActivate, having done nothing, whatever memory cannot decide', () => {
-      const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_API_KEY: '1/60' }, { jwt: known, 'api-key-header': knownKey });
-      for (const headers of [{}, { authorization: 'Bearer other-jwt' }, { authorization: 'Bearer atiru_good' }] as Record<string, string>[]) {
-        const unknown = request(headers);
-        expect(guard.admitAtOnce(unknown, 'any')).toBeUndefined();
-        expect(unknown.user).toBeUndefined();
-      }
-      // An API key on a JWT-only route: canActivate answers JWT_REQUIRED; nothing is counted here.
-      expect(guard.admitAtOnce(request({ 'x-api-key': 'atiru_good' }), 'jwt')).toBeUndefined();
-      expect(guard.admitAtOnce(request({ authorization: 'Bearer good-jwt' }), 'jwt')).toBe(jwtPrincipal);
-      expect(guard.admitAtOnce(request({ 'x-api-key': 'atiru_good' }), 'any')).toBe(apiKeyPrincipal);
-      expect(ran).toEqual([]);
-    });
-
-    it('leaves a blocked client to canActivate, which refuses it', async () => {
-      const { guard } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_AUTH_FAILURE_IP: '1/60' }, { jwt: known });
-      await expect(call(guard, 'any', { authorization: 'Bearer guess' }).result).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
-      await expect(call(guard, 'any', { authorization: 'Bearer guess' }).result).rejects.toMatchObject({ code: 'RATE_LIMITED' });
-      expect(guard.admitAtOnce(request({ authorization: 'Bearer good-jwt' }), 'any')).toBeUndefined();
-      expect(guard.admitAtOnce(request({ authorization: 'Bearer good-jwt' }, '192.0.2.2'), 'any')).toBe(jwtPrincipal);
-    });
-
-    it('leaves every request to canActivate when rate limits are counted in Redis', () => {
-      const { guard } = setUp([jwt()], {}, { jwt: known });
-      Object.defineProperty((guard as any).limiter, 'countsInMemory', { get: () => false });
-      expect(guard.admitAtOnce(request({ authorization: 'Bearer good-jwt' }), 'any')).toBeUndefined();
-    });
   });
 
   describe('failed authentications per client IP', () => {

@@ -1,12 +1,12 @@
 import { assertMatchesContract, Contract, OpenApiDocument } from '../support/contract';
 
-const json = { 'content-type': 'application/json; charset=utf-8' };
-const error = (statusCode: number, code: string) => ({ error: 'message', statusCode, code });
+const json = { 'content-type': 'application/json; charset=utf-8', 'x-request-id': 'req-1' };
+const error = (statusCode: number, code: string) => ({ error: 'message', statusCode, code, request_id: 'req-1' });
 
 describe('assertMatchesContract against the committed openapi.yaml', () => {
   it('accepts a documented status with a body that matches its schema', () => {
     expect(() => assertMatchesContract('GET', '/health', 200, { status: 'ok', database: 'up' }, json)).not.toThrow();
-    expect(() => assertMatchesContract('GET', '/health?verbose=1', 503, error(503, 'SERVER_BUSY'), json)).not.toThrow();
+    expect(() => assertMatchesContract('GET', '/health?verbose=1', 503, error(503, 'SERVER_BUSY'), { ...json, 'retry-after': '1' })).not.toThrow();
   });
 
   it('rejects a status the operation does not document', () => {
@@ -24,15 +24,33 @@ describe('assertMatchesContract against the committed openapi.yaml', () => {
   });
 
   it('rejects an error body that breaks the contract error rules', () => {
-    expect(() => assertMatchesContract('GET', '/health', 503, { error: 'x', statusCode: 503, code: 'NOPE' }, json)).toThrow(/\/code: must be equal to one of the allowed values/);
-    expect(() => assertMatchesContract('GET', '/health', 503, error(500, 'SERVER_BUSY'), json)).toThrow(/statusCode 500/);
-    expect(() => assertMatchesContract('GET', '/health', 503, error(503, 'INTERNAL_ERROR'), json)).toThrow(/code INTERNAL_ERROR belongs to HTTP 500/);
+    expect(() => assertMatchesContract('GET', '/health', 503, { error: 'x', statusCode: 503, code: 'NOPE' }, { ...json, 'retry-after': '1' })).toThrow(/\/code: must be equal to one of the allowed values/);
+    expect(() => assertMatchesContract('GET', '/health', 503, error(500, 'SERVER_BUSY'), { ...json, 'retry-after': '1' })).toThrow(/\/statusCode: must be equal to one of the allowed values/);
+    expect(() => assertMatchesContract('GET', '/health', 503, error(503, 'INTERNAL_ERROR'), { ...json, 'retry-after': '1' })).toThrow(/\/code: must be equal to one of the allowed values/);
+    expect(() => assertMatchesContract('GET', '/health', 503, { ...error(503, 'SERVER_BUSY'), request_id: 'req-2' }, { ...json, 'retry-after': '1' })).toThrow(/request_id req-2 is not the X-Request-Id header req-1/);
+  });
+
+  it('holds each error response to the codes its status can carry, and a 503 to its Retry-After', () => {
+    const busy = { ...json, 'retry-after': '1' };
+    expect(() => assertMatchesContract('GET', '/health', 503, error(503, 'SERVER_BUSY'), busy)).not.toThrow();
+    expect(() => assertMatchesContract('GET', '/health', 503, error(503, 'SERVER_BUSY'), json)).toThrow(/the documented header Retry-After is missing/);
+    expect(() => assertMatchesContract('POST', '/auth/login', 401, error(401, 'INVALID_CREDENTIALS'), json)).not.toThrow();
+    expect(() => assertMatchesContract('POST', '/auth/login', 401, error(401, 'MISSING_AUTH'), json)).toThrow(/\/code: must be equal to one of the allowed values/);
+    expect(() => assertMatchesContract('GET', '/users/me', 401, error(401, 'INVALID_OR_EXPIRED_TOKEN'), json)).not.toThrow();
+    expect(() => assertMatchesContract('GET', '/users/me', 401, error(401, 'INVALID_CREDENTIALS'), json)).toThrow(/\/code: must be equal to one of the allowed values/);
+  });
+
+  it('accepts the field list of a validation error, and nothing else it does not document', () => {
+    const invalid = { ...error(400, 'INVALID_REQUEST'), errors: [{ field: 'email', code: 'isEmail', message: 'email must be an email' }] };
+    expect(() => assertMatchesContract('POST', '/auth/login', 400, invalid, json)).not.toThrow();
+    expect(() => assertMatchesContract('POST', '/auth/login', 400, { ...invalid, errors: [{ field: 'email' }] }, json)).toThrow(/must have required property 'code'/);
+    expect(() => assertMatchesContract('POST', '/auth/login', 400, { ...invalid, stack: 'at …' }, json)).toThrow(/undocumented property "stack"/);
   });
 
   it('rejects an undocumented path or method, and a body of an undocumented media type', () => {
     expect(() => assertMatchesContract('GET', '/no/such/route', 404, error(404, 'NOT_FOUND'), json)).toThrow(/documents no path that matches \/no\/such\/route/);
     expect(() => assertMatchesContract('DELETE', '/health', 404, error(404, 'NOT_FOUND'), json)).toThrow(/documents no DELETE on \/health/);
-    expect(() => assertMatchesContract('GET', '/health', 200, 'ok', { 'content-type': 'text/plain' })).toThrow(/content-type text\/plain is not documented/);
+    expect(() => assertMatchesContract('GET', '/health', 200, 'ok', { 'content-type': 'text/plain', 'x-request-id': 'req-1' })).toThrow(/content-type text\/plain is not documented/);
   });
 });
 
@@ -91,7 +109,7 @@ describe('Contract (the validator on a purpose-made document)', () => {
   };
   const contract = new Contract(document);
   const valid = { id: '0b7f7c52-4a0e-4f0e-9c1e-6f3f4d1f2a10', name: 'box', created_at: '2024-01-15T12:00:00.000Z' };
-  const check = (method: string, path: string, status: number, body: unknown, headers: Record<string, string> = json) =>
+  const check = (method: string, path: string, status: number, body: unknown, headers: Record<string, string> = { 'content-type': json['content-type'] }) =>
     () => contract.assertMatches(method, path, status, body, headers);
 
   it('matches a templated path, and prefers a concrete path over a template', () => {

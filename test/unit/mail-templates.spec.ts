@@ -17,6 +17,17 @@ const messages: MailMessage[] = [
     reset_link: 'https://app.atiru.test/forgot-password?next=/keys&lang=en',
   },
   { template: 'password-reset', to: 'ada@example.com', link: 'https://app.atiru.test/reset?token=def456&r=2' },
+  { template: 'password-changed', to: 'ada@example.com', link: 'https://app.atiru.test/?from=notice&x=1', at: new Date('2026-12-04T23:01:02.345Z'), ip: '203.0.113.9', user_agent: 'Mozilla/5.0 <Test>' },
+  {
+    template: 'api-key-created',
+    to: 'ada@example.com',
+    link: 'https://app.atiru.test/keys?from=notice&x=1',
+    name: 'deploy "prod" <key>',
+    key_prefix: 'atiru_Ab3d',
+    at: new Date('2026-12-04T23:01:02.345Z'),
+    ip: null,
+    user_agent: null,
+  },
 ];
 
 describe('mail templates', () => {
@@ -54,6 +65,24 @@ describe('mail templates', () => {
     expect(mail.subject).toBe('Someone tried to sign up with your email');
     expect(mail.text).toMatch(/tried to create an Atiru account with this email address/);
     expect(mail.text).toMatch(/If it was not you, ignore this email/);
+  });
+
+  it('tells the owner when, from where and with what their password was changed, and what to do if it was not them', () => {
+    const mail = renderMail(messages[3], settings);
+    expect(mail.subject).toBe('Your Atiru password was changed');
+    expect(mail.text).toContain('When: 2026-12-04 23:01:02 UTC\nIP address: 203.0.113.9\nBrowser or app: Mozilla/5.0 <Test>');
+    expect(mail.text).toMatch(/If it was not you, someone else can read your email or had your reset link/);
+    expect(mail.html).toContain('When: 2026-12-04 23:01:02 UTC<br>IP address: 203.0.113.9<br>Browser or app: Mozilla/5.0 &lt;Test&gt;');
+  });
+
+  it('names a new API key by name and prefix, says unknown for a missing IP or user agent, and what to do if it was not them', () => {
+    const mail = renderMail(messages[4], settings);
+    expect(mail.subject).toBe('A new API key was created on your Atiru account');
+    expect(mail.text).toContain('"deploy "prod" <key>", starting with atiru_Ab3d.');
+    expect(mail.text).toContain('IP address: unknown\nBrowser or app: unknown');
+    expect(mail.text).toMatch(/If it was not you, someone has access to your account: log in, revoke the key, change your password/);
+    expect(mail.html).toContain('&quot;deploy &quot;prod&quot; &lt;key&gt;&quot;');
+    expect(renderMail({ ...messages[4], name: null } as MailMessage, settings).text).toContain('(no name), starting with atiru_Ab3d.');
   });
 
   it('refuses a link that is not an absolute http(s) URL, without echoing it', () => {

@@ -1,9 +1,10 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 
 /** A full timestamp with its time zone, so no one's local clock decides when a key dies. */
 const TIMESTAMP_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
+@ApiSchema({ name: 'ApiKeyCreateRequest' })
 export class ApiKeyCreateDto {
   @ApiPropertyOptional({ description: 'A label to tell keys apart', maxLength: 100, example: 'CI deploys', nullable: true, type: String })
   @IsOptional()
@@ -14,7 +15,8 @@ export class ApiKeyCreateDto {
   @ApiPropertyOptional({
     description: 'When the key stops working (ISO-8601, in the future). Omit for a key that does not expire.',
     format: 'date-time',
-    example: '2027-01-15T12:00:00.000Z',
+    // Far enough ahead that the example keeps working as it is.
+    example: '2099-01-15T12:00:00.000Z',
     nullable: true,
     type: String,
   })

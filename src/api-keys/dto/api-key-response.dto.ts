@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 
 /** What every answer about a key says: never the key itself (except at creation), never its hash. */
 class ApiKeyFieldsDto {
@@ -19,17 +19,20 @@ class ApiKeyFieldsDto {
 }
 
 /** A key as listed. */
+@ApiSchema({ name: 'ApiKey' })
 export class ApiKeyResponseDto extends ApiKeyFieldsDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Null: never used. Updated at most once a minute (configurable).', example: '2024-01-16T08:30:00.000Z' })
   last_used_at: string | null;
 }
 
+@ApiSchema({ name: 'ApiKeyList' })
 export class ApiKeyListResponseDto {
   @ApiProperty({ type: [ApiKeyResponseDto], description: "The caller's active keys (not revoked, not expired), newest first" })
   api_keys: ApiKeyResponseDto[];
 }
 
 /** The answer to a creation: the only time the key itself is ever shown. */
+@ApiSchema({ name: 'NewApiKey', description: 'A key just created: the only answer that carries the key itself' })
 export class ApiKeyCreatedResponseDto extends ApiKeyFieldsDto {
   @ApiProperty({
     description: 'The key. Shown this once and never again: store it now.',

@@ -2,31 +2,35 @@ import { Injectable, Type } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PassportStrategy } from '@nestjs/passport';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
-import { AuthStrategyRegistry } from '../../auth/guards/auth-strategy.registry';
+import { AppPassport, MemoryFirstStrategy } from '../../auth/guards/app-passport';
 import { Principal } from '../../common/auth/principal';
 import { ApiKeyAuthenticator } from '../api-key-authenticator';
 
 /**
- * A passport strategy (passport-headerapikey) that reads `header` whole, takes the key out of it
- * with `extract` (undefined: the value is not an API key, so the strategy fails), and registers
- * itself with this application's strategy registry under `name`, for the requests whose header
- * `extract` accepts: the guard does not run it on the others. A key this instance knows is
- * decided by the guard from the authenticator's memory, without running the strategy.
+ * A passport strategy (passport-headerapikey) that reads `header` whole and takes the key out of
+ * it with `extract` (undefined: the value is not an API key, so the strategy fails). It adds
+ * itself to the app's Passport under `name`. Memory first: a key this instance accepted before
+ * is answered from the authenticator's memory by the guard, without running passport.
  */
 export function ApiKeyStrategy(name: string, header: string, extract: (value: string) => string | undefined) {
   const headerName = header.toLowerCase();
-  const keyIn = (headers: IncomingHttpHeaders): string | undefined => {
-    const value = headers[headerName];
-    return typeof value === 'string' ? extract(value) : undefined;
-  };
   @Injectable()
-  class Strategy extends PassportStrategy(HeaderAPIKeyStrategy, name) {
+  class Strategy extends PassportStrategy(HeaderAPIKeyStrategy, name) implements MemoryFirstStrategy {
     constructor(
       private readonly authenticator: ApiKeyAuthenticator,
-      registry: AuthStrategyRegistry,
+      passport: AppPassport,
     ) {
       super({ header, prefix: '' }, false);
-      registry.register(name, this, keyIn, (key) => authenticator.authenticateFromMemory(key));
+      passport.use(name, this);
+    }
+
+    credentialIn(headers: IncomingHttpHeaders): string | undefined {
+      const value = headers[headerName];
+      return typeof value === 'string' ? extract(value) : undefined;
+    }
+
+    fromMemory(key: string): Principal | undefined {
+      return this.authenticator.authenticateFromMemory(key);
     }
 
     async validate(value: string): Promise<Principal | false> {

@@ -1,8 +1,9 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { EmailField } from '../email-address';
 import { NewPasswordField } from './password.field';
 import { RedirectToField } from './redirect-to.field';
 
+@ApiSchema({ name: 'RegisterRequest', description: 'The new account' })
 export class AccountRegisterDto {
   @EmailField()
   email: string;
@@ -14,6 +15,7 @@ export class AccountRegisterDto {
   redirect_to?: string;
 }
 
+@ApiSchema({ name: 'RegisteredUser' })
 export class AccountSummaryDto {
   @ApiProperty({
     format: 'uuid',
@@ -26,6 +28,7 @@ export class AccountSummaryDto {
   email: string;
 }
 
+@ApiSchema({ name: 'RegisterResponse' })
 export class AccountRegisterResponseDto {
   @ApiProperty({ example: 'Check your email to confirm your account.' })
   message: string;

@@ -1,7 +1,8 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { NewPasswordField } from './password.field';
 
+@ApiSchema({ name: 'PasswordResetRequest' })
 export class PasswordResetDto {
   @ApiProperty({ description: 'The token from the reset link (`?token=…`)', example: 'q3XbM0Qn1vYc8f2c7w1tU8QbV7z3l0eP9m4sKf6hR2A', minLength: 1, maxLength: 512 })
   @MaxLength(512)

@@ -8,7 +8,8 @@ export const RedirectToField = (description: string): PropertyDecorator =>
     ApiPropertyOptional({
       format: 'uri',
       maxLength: 2048,
-      example: 'https://app.atiru.dev/welcome',
+      // On the default REDIRECT_ALLOW_LIST, so the example works against `npm start` as it is.
+      example: 'http://localhost:5173/welcome',
       description: `${description} Must match REDIRECT_ALLOW_LIST (exact origins, or patterns such as https://*.atiru.dev for one subdomain level), else 400 INVALID_REQUEST. Default: the dashboard URL.`,
     }),
     IsOptional(),

@@ -1,8 +1,9 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { EmailField } from '../email-address';
 import { PASSWORD_MAX_LENGTH } from '../passwords/password-hasher';
 
+@ApiSchema({ name: 'LoginRequest' })
 export class SessionLoginDto {
   @EmailField()
   email: string;

@@ -1,9 +1,11 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { UserSummaryDto } from '../../users/dto/user-profile-response.dto';
 
 /** The user in a session answer (its own schema name, the fields of every user summary). */
+@ApiSchema({ name: 'SessionUser' })
 export class SessionUserDto extends UserSummaryDto {}
 
+@ApiSchema({ name: 'Session', description: 'The tokens of a session' })
 export class SessionTokensDto {
   @ApiProperty({ description: 'JWT (ES256) to send as `Authorization: Bearer …`', example: 'eyJhbGciOiJFUzI1NiIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl' })
   access_token: string;
@@ -14,10 +16,10 @@ export class SessionTokensDto {
   })
   refresh_token: string;
 
-  @ApiProperty({ description: 'Seconds until the access token expires', example: 3600 })
+  @ApiProperty({ type: 'integer', description: 'Seconds until the access token expires', example: 3600 })
   expires_in: number;
 
-  @ApiProperty({ description: 'When the access token expires, in Unix epoch seconds', example: 1705323600 })
+  @ApiProperty({ type: 'integer', description: 'When the access token expires, in Unix epoch seconds', example: 1705323600 })
   expires_at: number;
 
   @ApiProperty({ enum: ['bearer'], example: 'bearer' })
@@ -25,6 +27,7 @@ export class SessionTokensDto {
 }
 
 /** The answer of login and refresh. */
+@ApiSchema({ name: 'SessionResponse', description: 'A session and its user: the answer of login and refresh' })
 export class SessionResponseDto {
   @ApiProperty({ type: SessionUserDto })
   user: SessionUserDto;

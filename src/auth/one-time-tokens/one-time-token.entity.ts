@@ -15,8 +15,13 @@ export class OneTimeTokenEntity {
   @Property({ type: 'string', length: 32 })
   purpose: OneTimeTokenPurpose;
 
-  @Property({ type: 'uuid' })
-  userId: string;
+  /** The user the token acts for; null while it confirms a pending registration. */
+  @Property({ type: 'uuid', nullable: true })
+  userId: string | null;
+
+  /** The pending registration a confirmation token would turn into the user. */
+  @Property({ type: 'uuid', nullable: true })
+  registrationId: (string & Opt) | null = null;
 
   @Property({ type: 'datetime' })
   createdAt: Date & Opt = new Date();

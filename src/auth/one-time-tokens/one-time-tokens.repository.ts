@@ -6,7 +6,10 @@ import { OneTimeTokenEntity, OneTimeTokenPurpose } from './one-time-token.entity
 /** Every query on one-time tokens. Methods take the caller's transaction. */
 @Injectable()
 export class OneTimeTokensRepository {
-  async add(em: EntityManager, token: Pick<OneTimeTokenEntity, 'tokenHash' | 'purpose' | 'userId' | 'expiresAt' | 'redirectTo' | 'createdAt'>): Promise<OneTimeTokenEntity> {
+  async add(
+    em: EntityManager,
+    token: Pick<OneTimeTokenEntity, 'tokenHash' | 'purpose' | 'userId' | 'registrationId' | 'expiresAt' | 'redirectTo' | 'createdAt'>,
+  ): Promise<OneTimeTokenEntity> {
     const entity = em.create(OneTimeTokenEntity, token, { persist: false });
     await em.insert(entity);
     return entity;
@@ -15,6 +18,19 @@ export class OneTimeTokensRepository {
   /** Finds a token of this purpose and locks it (`FOR UPDATE`) until the transaction ends. */
   findByHashForUpdate(em: EntityManager, tokenHash: string, purpose: OneTimeTokenPurpose): Promise<OneTimeTokenEntity | null> {
     return em.findOne(OneTimeTokenEntity, { tokenHash, purpose }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  }
+
+  /** A read without a lock, for refusing a bad token before any costly work. */
+  findByHash(em: EntityManager, tokenHash: string, purpose: OneTimeTokenPurpose): Promise<OneTimeTokenEntity | null> {
+    return em.findOne(OneTimeTokenEntity, { tokenHash, purpose });
+  }
+
+  /**
+   * Hands a used confirmation token from its registration to the user it became, so the
+   * registration can be deleted and opening the link again still lands on success.
+   */
+  async transferToUser(em: EntityManager, token: OneTimeTokenEntity, userId: string, now: Date): Promise<void> {
+    await em.nativeUpdate(OneTimeTokenEntity, { id: token.id }, { userId, registrationId: null, usedAt: token.usedAt ?? now });
   }
 
   /** The first use counts: a token already used keeps its time. */

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity, SessionRevokedReason } from './session.entity';
+import { SessionRevocations } from './session-revocations';
 
 /**
  * A session about to be opened. Its id is chosen by the caller, so that what names the session (the
@@ -10,9 +11,15 @@ import { SessionEntity, SessionRevokedReason } from './session.entity';
  */
 export type NewSession = Pick<SessionEntity, 'id' | 'userId' | 'expiresAt' | 'userAgent' | 'ip' | 'createdAt'>;
 
-/** Every query on sessions. Methods take the caller's transaction. */
+/**
+ * Every query on sessions. Methods take the caller's transaction, an `inTransaction` one when
+ * they revoke: a revocation reaches every instance's memory of the sessions' access tokens
+ * before that transaction resolves (`SessionRevocations`).
+ */
 @Injectable()
 export class SessionsRepository {
+  constructor(private readonly revocations: SessionRevocations) {}
+
   /**
    * A new session and the first refresh token of its chain, in one statement. A statement is
    * atomic on its own, so a login needs no BEGIN … COMMIT around two inserts: one round trip to
@@ -46,7 +53,8 @@ export class SessionsRepository {
   }
 
   async revoke(em: EntityManager, session: SessionEntity, now: Date, reason: SessionRevokedReason): Promise<void> {
-    await em.nativeUpdate(SessionEntity, { id: session.id }, { revokedAt: now, revokedReason: reason });
+    const revoked = await em.nativeUpdate(SessionEntity, { id: session.id, revokedAt: null }, { revokedAt: now, revokedReason: reason });
+    if (revoked > 0) await this.revocations.announce(em, session.userId);
   }
 
   /** After a refresh: when it happened, and the session's new end when the chain moved on. */
@@ -54,12 +62,14 @@ export class SessionsRepository {
     await em.nativeUpdate(SessionEntity, { id: session.id }, expiresAt === undefined ? { refreshedAt: now } : { refreshedAt: now, expiresAt });
   }
 
-  /** `scope`: just `sessionId`, every session but `sessionId`, or every session of the user. */
-  revokeForUser(em: EntityManager, userId: string, scope: 'only' | 'all_but' | 'all', sessionId: string | null, now: Date, reason: SessionRevokedReason): Promise<number> {
+  /** `scope`: just `sessionId`, every session but `sessionId`, or every session of the user. Answers how many were revoked. */
+  async revokeForUser(em: EntityManager, userId: string, scope: 'only' | 'all_but' | 'all', sessionId: string | null, now: Date, reason: SessionRevokedReason): Promise<number> {
     const where =
       scope === 'only' ? { userId, id: sessionId!, revokedAt: null } :
       scope === 'all_but' ? { userId, id: { $ne: sessionId! }, revokedAt: null } :
       { userId, revokedAt: null };
-    return em.nativeUpdate(SessionEntity, where, { revokedAt: now, revokedReason: reason });
+    const revoked = await em.nativeUpdate(SessionEntity, where, { revokedAt: now, revokedReason: reason });
+    if (revoked > 0) await this.revocations.announce(em, userId);
+    return revoked;
   }
 }

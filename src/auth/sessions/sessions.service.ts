@@ -1,8 +1,9 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Principal } from '../../common/auth/principal';
 import { AppError } from '../../common/errors/app-error';
+import { LogFingerprint } from '../../common/logging/log-fingerprint';
 import { Clock } from '../../common/time/clock';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
@@ -50,6 +51,7 @@ export class SessionsService {
     private readonly secrets: SecretTokens,
     private readonly accessTokens: AccessTokenService,
     private readonly clock: Clock,
+    private readonly fingerprint: LogFingerprint,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -58,7 +60,7 @@ export class SessionsService {
     if (!user) {
       // An unknown email costs one argon2 verification too, and answers what a wrong password does.
       await this.passwords.verifyNothing(password);
-      throw this.refuseLogin(email, 'unknown_email');
+      throw this.refuseLogin(email, 'unknown_email', client);
     }
     // The hash runs on the thread pool, several milliseconds during which the event loop would
     // wait. It prepares the answer meanwhile (the session's id, its refresh token, the signed
@@ -70,9 +72,9 @@ export class SessionsService {
       // Started once the hash has been handed to the thread pool.
       Promise.resolve().then(() => this.prepareSession(user, client)),
     ]);
-    if (!passwordMatches) throw this.refuseLogin(email, 'wrong_password');
+    if (!passwordMatches) throw this.refuseLogin(email, 'wrong_password', client);
     if (!user.emailConfirmedAt) {
-      this.logFailedLogin(email, 'email_not_verified');
+      this.logFailedLogin(email, 'email_not_verified', client);
       throw new AppError('EMAIL_NOT_VERIFIED', 'Confirm your email address before logging in');
     }
 
@@ -175,15 +177,17 @@ export class SessionsService {
   }
 
   /** An unknown email and a wrong password: logged apart, answered alike. */
-  private refuseLogin(email: string, reason: 'unknown_email' | 'wrong_password'): AppError {
-    this.logFailedLogin(email, reason);
+  private refuseLogin(email: string, reason: 'unknown_email' | 'wrong_password', client: ClientInfo): AppError {
+    this.logFailedLogin(email, reason, client);
     return new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
   }
 
-  /** Never the password; the address only as its domain and a short hash, enough to correlate attempts. */
-  private logFailedLogin(email: string, reason: 'unknown_email' | 'wrong_password' | 'email_not_verified'): void {
+  /**
+   * Never the password; the address only as its domain and a keyed hash, enough to correlate
+   * attempts on one account (and, with the client IP, from one source) without naming it.
+   */
+  private logFailedLogin(email: string, reason: 'unknown_email' | 'wrong_password' | 'email_not_verified', client: ClientInfo): void {
     const domain = email.slice(email.lastIndexOf('@') + 1);
-    const emailHash = createHash('sha256').update(email).digest('hex').slice(0, 16);
-    this.logger.warn(`Failed login (${reason})`, { event: 'login_failed', reason, email_domain: domain, email_hash: emailHash });
+    this.logger.warn(`Failed login (${reason})`, { event: 'login_failed', reason, email_domain: domain, email_hash: this.fingerprint.of(email), ip: client.ip });
   }
 }

@@ -8,10 +8,12 @@ import { Principal } from '../../common/auth/principal';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { UsersService } from '../../users/users.service';
-import { AuthStrategyRegistry } from '../guards/auth-strategy.registry';
+import { AppPassport, MemoryFirstStrategy } from '../guards/app-passport';
 import { SigningKeyRing } from '../keys/signing-key-ring';
 import { SIGNING_ALGORITHM } from '../keys/signing-key-material';
-import { AccessTokenClaims } from '../tokens/access-token-claims';
+import { AccessTokenClaims, accessTokenClaimsProblem } from '../tokens/access-token-claims';
+import { AccessTokenSessions } from '../tokens/access-token-sessions';
+import { SessionLease } from '../sessions/session-leases';
 
 export const JWT_STRATEGY = 'jwt';
 
@@ -20,13 +22,13 @@ const DOT = 0x2e;
 /** The length of an ES256 signature in a compact JWS: 64 bytes in base64url. */
 const ES256_SIGNATURE_LENGTH = 86;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Failure reasons; they reach the warn log, never the response. */
 const NO_KID = new Error('token header names no kid');
 const UNKNOWN_KID = new Error('token names an unknown kid');
-const BAD_CLAIMS = { message: 'token claims are not those of an access token' };
-const NO_USER = { message: 'the user of the token no longer exists' };
+const NO_LIVE_SESSION = { message: 'the session of the token is revoked or expired, or its user no longer exists' };
+
+/** `Bearer <token>`, the scheme in any case (RFC 9110 §11.1), as passport-jwt's extractor reads it. */
+const BEARER_PREFIX = /^bearer[ \t]+/i;
 
 /**
  * @types/passport-jwt types the key as string | Buffer, but passport-jwt hands it unchanged to
@@ -38,13 +40,17 @@ type KeyCallback = (error: Error | null, key?: KeyObject | any) => void;
  * Verifies `Authorization: Bearer <jwt>`: ES256 only, our issuer and audience, the key its `kid`
  * names, not expired; then loads the user. Anything else fails, so the guard moves on to the
  * next strategy or answers 401. A database failure is an error, never a failure.
+ *
+ * Memory first: a token this instance verified before is answered from `verified` by the guard
+ * (`fromMemory`), without running passport.
  */
 @Injectable()
-export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
+export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implements MemoryFirstStrategy {
   /**
    * Tokens this instance has verified, until their `exp`: a token seen before skips the ES256
    * check (the main per-request cost). Only tokens that passed every check enter; a hit still
-   * checks `exp` and that its key has not retired, then loads the user (itself cached).
+   * checks `exp` and that its key has not retired, and needs its user in the users cache: else
+   * the strategy runs in full.
    *
    * Keyed by the signature, 86 characters, rather than the whole token, some 600: a Map hashes
    * its key on every look-up, since each request brings a new string. A hit counts only when the
@@ -55,8 +61,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   constructor(
     private readonly keys: SigningKeyRing,
     private readonly users: UsersService,
+    private readonly sessions: AccessTokenSessions,
     @InjectConfig() config: AppConfig,
-    registry: AuthStrategyRegistry,
+    passport: AppPassport,
   ) {
     super({
       passReqToCallback: true,
@@ -77,7 +84,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
       audience: config.tokens.audience,
     });
     this.verified = new BoundedCache(config.cache.maxEntries);
-    registry.register(JWT_STRATEGY, this, readBearerJwt, (token) => this.fromMemory(token));
+    passport.use(JWT_STRATEGY, this);
+  }
+
+  /** The token of `Authorization: Bearer <header>.<payload>.<signature>`: something this strategy can verify. */
+  credentialIn(headers: IncomingHttpHeaders): string | undefined {
+    return readBearerJwt(headers);
   }
 
   /** The principal of a token this instance verified, when its user is in memory too. */
@@ -86,39 +98,25 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     return hit === undefined ? undefined : this.cachedPrincipal(hit);
   }
 
-  /** passport calls this on a per-request copy that carries success/fail/error. */
-  override authenticate(request: any, options?: object): void {
-    const verdicts = this as unknown as PassportVerdicts;
-    const token = bearerToken(request.headers.authorization);
-    const hit = token === undefined ? undefined : this.knownToken(token);
-    if (hit === undefined) return super.authenticate(request, options);
-    const principal = this.cachedPrincipal(hit);
-    if (principal !== undefined) return verdicts.success(principal);
-    // A token verified before whose user is not in memory: load the user, skip the signature check.
-    this.users.findAuthenticatedUser(hit.sub).then(
-      (user) => (user === null ? verdicts.fail(NO_USER, 401) : verdicts.success({ user, method: 'jwt', session_id: hit.sid })),
-      (error: unknown) => verdicts.error(error as Error),
-    );
-  }
-
   async validate(request: { headers: IncomingHttpHeaders }, claims: AccessTokenClaims): Promise<Principal | [false, { message: string }]> {
-    if (typeof claims.sub !== 'string' || !UUID.test(claims.sub) || typeof claims.sid !== 'string') return [false, BAD_CLAIMS];
-    const user = await this.users.findAuthenticatedUser(claims.sub);
-    if (user === null) return [false, NO_USER];
+    const problem = accessTokenClaimsProblem(claims, Date.now() / 1000);
+    if (problem !== undefined) return [false, { message: problem }];
+    const admitted = await this.sessions.admit(claims);
+    if (admitted === null) return [false, NO_LIVE_SESSION];
     // Remembered under its signature, with the whole token a hit must match; runs once per token.
     const token = bearerToken(request.headers.authorization);
     const kid = token === undefined ? undefined : readKid(token);
-    if (token !== undefined && kid !== undefined && typeof claims.exp === 'number') {
-      this.verified.set(signatureOf(token), { token, sub: claims.sub, sid: claims.sid, kid, expiresAtMs: claims.exp * 1000 });
+    if (token !== undefined && kid !== undefined) {
+      this.verified.set(signatureOf(token), { token, sub: claims.sub, sid: claims.sid, kid, expiresAtMs: admitted.liveUntilMs, lease: admitted.lease });
     }
-    return { user, method: 'jwt', session_id: claims.sid };
+    return { user: admitted.user, method: 'jwt', session_id: claims.sid };
   }
 
-  /** A token this instance verified, unexpired, whose key still verifies; undefined otherwise. */
+  /** A token this instance verified, unexpired, whose key still verifies and whose session may still be live; undefined otherwise. */
   private knownToken(token: string): VerifiedToken | undefined {
     const hit = this.verified.get(signatureOf(token));
     if (hit === undefined || hit.token !== token) return undefined;
-    if (hit.expiresAtMs <= Date.now() || this.keys.verificationKey(hit.kid) === undefined) {
+    if (!hit.lease.live || hit.expiresAtMs <= Date.now() || this.keys.verificationKey(hit.kid) === undefined) {
       this.verified.delete(signatureOf(token));
       return undefined;
     }
@@ -139,14 +137,14 @@ interface VerifiedToken {
   sub: string;
   sid: string;
   kid: string;
+  /** The token's `exp` or its session's end, whichever comes first. */
   expiresAtMs: number;
+  /**
+   * The session check of the token rests on it: a hit counts only while it is live. It ends when
+   * a revocation of the user's sessions is heard, or when revocations cannot be heard.
+   */
+  lease: SessionLease;
   principal?: Readonly<Principal>;
-}
-
-interface PassportVerdicts {
-  success(user: unknown): void;
-  fail(challenge: unknown, status?: number): void;
-  error(error: Error): void;
 }
 
 /** The token of `Authorization: Bearer <header>.<payload>.<signature>`: something this strategy can verify. */
@@ -159,7 +157,9 @@ export function readBearerJwt(headers: IncomingHttpHeaders): string | undefined 
 }
 
 function bearerToken(header: string | undefined): string | undefined {
-  return header !== undefined && header.startsWith('Bearer ') ? header.slice(7) : undefined;
+  if (header === undefined) return undefined;
+  const scheme = BEARER_PREFIX.exec(header);
+  return scheme === null ? undefined : header.slice(scheme[0].length);
 }
 
 /**

@@ -1,11 +1,12 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from './app-error';
 import { toAppError } from './error-mapping';
 
 /**
  * The one place where failures become responses: every error, the framework's included,
- * answers `{ error, statusCode, code }`. Unexpected errors are logged whole and answered
- * without internals.
+ * answers `{ error, statusCode, code, request_id }`. Unexpected errors are logged whole and
+ * answered without internals.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -18,13 +19,21 @@ export class AllExceptionsFilter implements ExceptionFilter {
 }
 
 export function sendError(exception: unknown, request: FastifyRequest, reply: FastifyReply, logger: Logger): void {
-  const { appError, expected } = toAppError(exception);
-  if (!expected) {
-    logger.error({ err: exception, request_id: request.id, method: request.method, url: request.url }, `${appError.code} on ${request.method} ${request.url}`);
-  } else if (appError.statusCode >= 500) {
-    logger.warn({ request_id: request.id, method: request.method, url: request.url, code: appError.code }, appError.message);
-  }
+  const appError = logFailure(exception, request, logger);
   if (reply.sent) return;
   for (const [name, value] of Object.entries(appError.headers)) reply.header(name, value);
-  reply.status(appError.statusCode).send(appError.toBody());
+  reply.status(appError.statusCode).send(appError.toBody(request.id));
+}
+
+/** Maps a failure onto the contract's errors and logs it: a bug whole, an outage as a warning. */
+export function logFailure(exception: unknown, request: FastifyRequest, logger: Logger): AppError {
+  const { appError, expected } = toAppError(exception);
+  // The path only: a query string can carry a credential (the confirmation link's token).
+  const path = request.url.split('?', 1)[0];
+  if (!expected) {
+    logger.error({ err: exception, request_id: request.id, method: request.method, url: path }, `${appError.code} on ${request.method} ${path}`);
+  } else if (appError.statusCode >= 500) {
+    logger.warn({ request_id: request.id, method: request.method, url: path, code: appError.code }, appError.message);
+  }
+  return appError;
 }

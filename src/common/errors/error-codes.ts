@@ -18,9 +18,27 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 
-/** The body of every error response. */
+/** The codes an HTTP status can carry, in the order of the table above. */
+export function codesOfStatus(status: number): ErrorCode[] {
+  return ERROR_CODES.filter((code) => ERROR_STATUS[code] === status);
+}
+
+/** One field a validation error names: where, which rule, and what to tell a person. */
+export interface FieldError {
+  /** The field's path in the request, `.`-separated for nested fields (`email`, `user.name`). */
+  field: string;
+  /** The rule that failed, e.g. `isEmail`, `minLength`, `unknownField`. */
+  code: string;
+  message: string;
+}
+
+/** The body of every error response: the contract's three fields, then what helps a program act. */
 export interface ErrorBody {
   error: string;
   statusCode: number;
   code: ErrorCode;
+  /** The request's id, as in its `X-Request-Id` header: quote it when reporting a problem. */
+  request_id?: string;
+  /** Validation errors only: every offending field. */
+  errors?: FieldError[];
 }

@@ -1,12 +1,20 @@
 import { HttpException } from '@nestjs/common';
 import { AppError } from './app-error';
-import { ERROR_STATUS, ErrorCode } from './error-codes';
+import { ErrorCode } from './error-codes';
 
 const CONNECTION_ERROR_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN',
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED',
   // PostgreSQL: connection exceptions, admin shutdown, cannot connect now, too many connections
   '08000', '08001', '08003', '08004', '08006', '57P01', '57P02', '57P03', '53300',
 ]);
+
+/**
+ * What the pg client, its pool and knex say when the server cannot be reached or stops answering.
+ * These errors carry no code: `timeout expired` is the pg client's connect timeout, which is what a
+ * database that accepts connections but never answers gives.
+ */
+const CONNECTION_ERROR_MESSAGES =
+  /^timeout expired$|timeout exceeded when trying to connect|Connection terminated|Connection ended unexpectedly|Timeout acquiring a connection|connect ECONNREFUSED|Client has encountered a connection error/i;
 
 /** True when the error means the database (or another backing service) cannot be reached. */
 export function isUnavailableError(error: unknown): boolean {
@@ -14,20 +22,20 @@ export function isUnavailableError(error: unknown): boolean {
     if (typeof current !== 'object') return false;
     if (CONNECTION_ERROR_CODES.has(current.code)) return true;
     if (current.name === 'ConnectionException' || current.name === 'KnexTimeoutError') return true;
-    const message = String(current.message ?? '');
-    if (/Connection terminated|Timeout acquiring a connection|connect ECONNREFUSED|Client has encountered a connection error/i.test(message)) {
-      return true;
-    }
+    if (CONNECTION_ERROR_MESSAGES.test(String(current.message ?? ''))) return true;
   }
   return false;
 }
 
+/**
+ * The statuses that have exactly one code, so a framework exception with that status can only
+ * mean it. 401 and 403 have several codes each (MISSING_AUTH or INVALID_OR_EXPIRED_TOKEN...):
+ * a bare UnauthorizedException or ForbiddenException says none of them, so it is not guessed at;
+ * it answers 500 and is logged as the bug it is (throw an AppError with the right code instead).
+ */
 const STATUS_TO_CODE: Record<number, ErrorCode> = {
   400: 'INVALID_REQUEST',
-  401: 'MISSING_AUTH',
-  403: 'JWT_REQUIRED',
   404: 'NOT_FOUND',
-  405: 'NOT_FOUND',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'RATE_LIMITED',
@@ -62,20 +70,18 @@ export function toAppError(error: unknown): { appError: AppError; expected: bool
   if (isUnavailableError(error)) return { appError: AppError.serverBusy(), expected: false };
 
   if (error instanceof HttpException) {
-    const status = error.getStatus();
-    const code = STATUS_TO_CODE[status];
+    const code = STATUS_TO_CODE[error.getStatus()];
     if (code) {
       const response = error.getResponse();
       const message = typeof response === 'string' ? response : (response as any)?.message ?? error.message;
-      return { appError: new AppError(code, Array.isArray(message) ? message.join('; ') : String(message)), expected: true };
+      const appError = new AppError(code, Array.isArray(message) ? message.join('; ') : String(message));
+      return { appError: code === 'SERVER_BUSY' ? AppError.serverBusy(appError.message) : appError, expected: true };
     }
   }
 
   const status = typeof err?.statusCode === 'number' ? err.statusCode : undefined;
-  if (status && status >= 400 && status < 500 && STATUS_TO_CODE[status]) {
-    const code = STATUS_TO_CODE[status];
-    return { appError: new AppError(code, ERROR_STATUS[code] === status ? safeMessage(err, code) : 'Bad request'), expected: true };
-  }
+  const code = status !== undefined && status >= 400 && status < 500 ? STATUS_TO_CODE[status] : undefined;
+  if (code) return { appError: new AppError(code, safeMessage(err, code)), expected: true };
 
   return { appError: new AppError('INTERNAL_ERROR', 'Internal server error'), expected: false };
 }

@@ -58,6 +58,9 @@ export function securityHeaders(): SecurityHeaders {
           connectSrc: ["'self'"],
           frameAncestors: ["'none'"],
           formAction: ["'self'"],
+          // Helmet's default would have the browser fetch the page's scripts over HTTPS, which a
+          // service reached over plain HTTP (any host but localhost) does not answer: a blank page.
+          upgradeInsecureRequests: null,
         },
       },
       crossOriginResourcePolicy: { policy: 'same-site' },

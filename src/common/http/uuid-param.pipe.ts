@@ -12,7 +12,8 @@ export class UuidParamPipe extends ParseUUIDPipe {
     try {
       return await super.transform(value, metadata);
     } catch {
-      throw AppError.invalidRequest(`Invalid request: ${metadata.data ?? 'parameter'} must be a UUID`);
+      const field = metadata.data ?? 'parameter';
+      throw AppError.invalidRequest(`Invalid request: ${field} must be a UUID`, [{ field, code: 'isUuid', message: `${field} must be a UUID` }]);
     }
   }
 }

@@ -1,17 +1,24 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { AppError } from '../errors/app-error';
+import { FieldError } from '../errors/error-codes';
 
 /** No DTO nests this deep; class-transformer recurses, so a deeper body would overflow the stack. */
 const MAX_BODY_DEPTH = 32;
 
-function describe(errors: ValidationError[], parent = ''): string[] {
+/** class-validator names an unknown field's rule `whitelistValidation`; a client reads this better. */
+const RULE_NAMES: Record<string, string> = { whitelistValidation: 'unknownField' };
+
+/** Every failed rule of every field, nested ones by their full path. */
+function fieldErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const path = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((text) =>
+    const own = Object.entries(error.constraints ?? {}).map(([rule, text]) => ({
+      field: path,
+      code: RULE_NAMES[rule] ?? rule,
       // class-validator starts its messages with the property; name the full path instead.
-      text.startsWith(`${error.property} `) ? `${path} ${text.slice(error.property.length + 1)}` : `${path}: ${text}`,
-    );
-    return [...own, ...describe(error.children ?? [], path)];
+      message: text.startsWith(`${error.property} `) ? `${path} ${text.slice(error.property.length + 1)}` : `${path}: ${text}`,
+    }));
+    return [...own, ...fieldErrors(error.children ?? [], path)];
   });
 }
 
@@ -38,7 +45,7 @@ class ContractValidationPipe extends ValidationPipe {
   }
 }
 
-/** Validates DTOs, rejects unknown fields, and reports every offending field in `error`. */
+/** Validates DTOs, rejects unknown fields, and reports every offending field in `error` and in `errors`. */
 export function createValidationPipe(): ValidationPipe {
   return new ContractValidationPipe({
     transform: true,
@@ -47,6 +54,9 @@ export function createValidationPipe(): ValidationPipe {
     forbidUnknownValues: true,
     stopAtFirstError: true,
     validationError: { target: false, value: false },
-    exceptionFactory: (errors) => AppError.invalidRequest(`Invalid request: ${describe(errors).join('; ')}`),
+    exceptionFactory: (errors) => {
+      const fields = fieldErrors(errors);
+      return AppError.invalidRequest(`Invalid request: ${fields.map((field) => field.message).join('; ')}`, fields);
+    },
   });
 }

@@ -4,6 +4,7 @@ import { Migration20261128000300SigningKeys } from './Migration20261128000300Sig
 import { Migration20261128000400Sessions } from './Migration20261128000400Sessions';
 import { Migration20261128000500ApiKeys } from './Migration20261128000500ApiKeys';
 import { Migration20261128000600UserChangeNotify } from './Migration20261128000600UserChangeNotify';
+import { Migration20261204000100Registrations } from './Migration20261204000100Registrations';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -16,4 +17,5 @@ export const migrationsList = [
   { name: 'Migration20261128000400Sessions', class: Migration20261128000400Sessions },
   { name: 'Migration20261128000500ApiKeys', class: Migration20261128000500ApiKeys },
   { name: 'Migration20261128000600UserChangeNotify', class: Migration20261128000600UserChangeNotify },
+  { name: 'Migration20261204000100Registrations', class: Migration20261204000100Registrations },
 ];

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 
 /** The account fields every answer that names a user carries (login, refresh, /users/me). */
 export class UserSummaryDto {
@@ -15,6 +15,7 @@ export class UserSummaryDto {
   updated_at: string;
 }
 
+@ApiSchema({ name: 'User' })
 export class UserProfileResponseDto extends UserSummaryDto {
   @ApiProperty({
     type: String,

@@ -1,5 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 
+@ApiSchema({ name: 'Jwk', description: 'A public key (JWK, RFC 7517)' })
 export class JwkDto {
   @ApiProperty({ enum: ['EC'], example: 'EC' })
   kty: 'EC';
@@ -26,6 +27,7 @@ export class JwkDto {
   use: 'sig';
 }
 
+@ApiSchema({ name: 'JwkSet', description: 'A JSON Web Key Set (RFC 7517)' })
 export class JwksResponseDto {
   @ApiProperty({
     type: [JwkDto],

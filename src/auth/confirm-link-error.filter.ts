@@ -1,0 +1,26 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Injectable, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { logFailure } from '../common/errors/all-exceptions.filter';
+import { RedirectTargets } from './redirects/redirect-targets';
+
+/**
+ * The confirmation link is opened by a browser, which should land on a page, never on a JSON
+ * error: any failure (a missing token, the database down) redirects to the dashboard with
+ * `error`, `error_code` and `request_id` query parameters the page can show.
+ */
+@Catch()
+@Injectable()
+export class ConfirmLinkErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  constructor(private readonly redirects: RedirectTargets) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const appError = logFailure(exception, request, this.logger);
+    if (reply.sent) return;
+    reply.redirect(this.redirects.landing(null, { error: appError.message, error_code: appError.code, request_id: request.id }), 302);
+  }
+}

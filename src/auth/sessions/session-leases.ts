@@ -1,0 +1,71 @@
+/**
+ * This instance's trust in the sessions of one user, as checked in the database: it holds while
+ * `live` is true. Memory that rests on the check (a verified access token) keeps the lease it
+ * was given before the check began, and is served only while that lease is live.
+ */
+export interface SessionLease {
+  readonly live: boolean;
+}
+
+interface MutableLease {
+  live: boolean;
+}
+
+/** Given while revocations cannot be heard: nothing that rests on it is ever served. */
+const NEVER_LIVE: SessionLease = Object.freeze({ live: false });
+
+/**
+ * One lease per user, bounded: a lease that has to leave the bound ends, which costs its tokens
+ * one read each, never a revocation missed. Checking a lease is one property read, so the hot
+ * path of a token seen before stays where it was.
+ */
+export class SessionLeases {
+  /** The live lease of each user, oldest first. */
+  private readonly leases = new Map<string, MutableLease>();
+  private granting = false;
+
+  constructor(private readonly maxEntries: number) {}
+
+  get size(): number {
+    return this.leases.size;
+  }
+
+  /** The user's current lease; one that is never live while revocations cannot be heard. */
+  lease(userId: string): SessionLease {
+    if (!this.granting || this.maxEntries <= 0) return NEVER_LIVE;
+    const current = this.leases.get(userId);
+    if (current !== undefined) return current;
+    if (this.leases.size >= this.maxEntries) {
+      const [oldest] = this.leases.keys();
+      this.end(oldest);
+    }
+    const lease: MutableLease = { live: true };
+    this.leases.set(userId, lease);
+    return lease;
+  }
+
+  /** Sessions of the user were revoked: everything resting on their lease stops being served. */
+  end(userId: string): void {
+    const lease = this.leases.get(userId);
+    if (lease === undefined) return;
+    lease.live = false;
+    this.leases.delete(userId);
+  }
+
+  /** Revocations are heard (again): grant live leases, from nothing, since some may have been missed. */
+  resume(): void {
+    this.endAll();
+    this.granting = true;
+  }
+
+  /** Revocations may be missed from now on: end every lease, and grant none that is live. */
+  suspend(): void {
+    this.granting = false;
+    this.endAll();
+  }
+
+  private endAll(): void {
+    for (const lease of this.leases.values()) lease.live = false;
+    this.leases.clear();
+  }
+}

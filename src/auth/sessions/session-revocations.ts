@@ -1,0 +1,64 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { RevocationChannel } from '../../database/revocation-channel';
+import { SessionLease, SessionLeases } from './session-leases';
+
+/** The PostgreSQL channel that carries session revocations, by user id, to every instance. */
+export const SESSION_REVOKED_CHANNEL = 'session_revoked';
+
+/**
+ * Session revocations across instances. A revocation (logout of any scope, password reset,
+ * refresh-token reuse) is announced per user in the revoking transaction; every instance then
+ * ends the lease of that user's sessions, so each access token of the user it had verified is
+ * checked against the database again on its next request (the sessions that were not revoked
+ * cost one read each), and the revoking request answers once every instance has done so.
+ *
+ * While the channel is not listening no lease is live, so nothing is served from memory.
+ */
+@Injectable()
+export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
+  private readonly channel: RevocationChannel;
+  private readonly leases: SessionLeases;
+
+  constructor(@InjectConfig() config: AppConfig) {
+    const leases = new SessionLeases(config.cache.maxEntries);
+    this.leases = leases;
+    this.channel = new RevocationChannel(
+      config.database.url,
+      SESSION_REVOKED_CHANNEL,
+      { onRevoked: (userId) => leases.end(userId), onListening: () => leases.resume(), onDeaf: () => leases.suspend() },
+      new Logger(SessionRevocations.name),
+    );
+  }
+
+  get listening(): boolean {
+    return this.channel.connected;
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.channel.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.channel.stop();
+  }
+
+  /**
+   * The lease of `userId`'s sessions: take it before reading whether a session is live, so a
+   * revocation that lands while the read is in flight ends it.
+   */
+  lease(userId: string): SessionLease {
+    return this.leases.lease(userId);
+  }
+
+  /**
+   * Inside the revoking transaction (an `inTransaction` one), once some of `userId`'s sessions
+   * were revoked in it: after the commit, no instance trusts that user's verified access tokens
+   * any longer, and the transaction resolves once every listening instance has acknowledged.
+   */
+  announce(em: EntityManager, userId: string): Promise<void> {
+    return this.channel.announce(em, userId);
+  }
+}

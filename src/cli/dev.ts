@@ -1,0 +1,117 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError, loadConfig } from '../config/app-config';
+import { createRootLogger } from '../common/logging/logger';
+import { startEmbeddedPostgres, StartRefusedError } from '../database/embedded-postgres';
+
+/** How long the watcher and the service get to stop before they are killed. */
+const STOP_GRACE_MS = 15_000;
+const HOLD_DATABASE = '--hold-database';
+
+/**
+ * `npm run start:dev`: the service in the Nest CLI's watch mode on a database that outlives its
+ * restarts. Without DATABASE_URL the embedded PostgreSQL is claimed and started once, then
+ * `nest start --watch` runs pointed at it; on SIGINT or SIGTERM the watcher and the service stop
+ * first, and the database only after them, so the service's last queries still have it.
+ *
+ * The watcher and the database each run in a process group of their own: Ctrl-C in a terminal
+ * signals the whole foreground group at once, and would stop PostgreSQL under a service that is
+ * still draining.
+ */
+async function launch(): Promise<void> {
+  const config = loadConfig();
+  const log = createRootLogger(config).child({ context: 'DevLauncher' });
+
+  let database: ChildProcess | undefined;
+  let databaseUrl: string | undefined;
+  if (!config.database.url) {
+    log.info(`starting the embedded PostgreSQL in ${config.dataDir}; it runs until this command stops`);
+    database = spawn(process.execPath, [__filename, HOLD_DATABASE], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+    databaseUrl = await new Promise<string>((resolve, reject) => {
+      database!.once('message', (message: { url: string }) => resolve(message.url));
+      database!.once('exit', () => reject(new StartRefusedError('the embedded PostgreSQL did not start (see above)')));
+    });
+  }
+
+  const nest = require.resolve('@nestjs/cli/bin/nest.js');
+  // The whole group is signalled together: the CLI and the service it last restarted.
+  const watcher = spawn(process.execPath, [nest, 'start', '--watch', '--no-shell', ...process.argv.slice(2)], {
+    env: {
+      // A restart has no load balancer to tell: the old service stops at once unless this is set.
+      SHUTDOWN_DRAIN_SECONDS: '0',
+      ...process.env,
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string, exitCode: number) =>
+    (stopping ??= (async () => {
+      log.info(`${reason}: stopping the watcher and the service${database ? ', then the embedded PostgreSQL' : ''}`);
+      try {
+        await stopGroup(watcher.pid!);
+      } finally {
+        if (database && database.exitCode === null && database.signalCode === null) {
+          database.kill('SIGTERM');
+          await once(database, 'exit');
+        }
+        process.exit(exitCode);
+      }
+    })());
+  process.on('SIGINT', () => void stop('SIGINT received', 0));
+  process.on('SIGTERM', () => void stop('SIGTERM received', 0));
+  process.on('SIGHUP', () => void stop('SIGHUP received', 0));
+  watcher.once('exit', (code) => void stop(`the watcher exited (${code})`, code ?? 1));
+}
+
+/**
+ * The embedded PostgreSQL's own process: starts it, tells the launcher its URL, and stops it when
+ * told to, or when the launcher is gone (its IPC channel closes), so a killed launcher does not
+ * leave the database running.
+ */
+async function holdDatabase(): Promise<void> {
+  const config = loadConfig();
+  const log = createRootLogger(config).child({ context: 'EmbeddedPostgres' });
+  const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, log: (line) => log.debug(line) });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await embedded.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+  process.on('disconnect', () => void stop());
+  process.send!({ url: embedded.url });
+}
+
+/** SIGTERM to a process group, then waits until none of it is left (SIGKILL after the grace). */
+async function stopGroup(leader: number): Promise<void> {
+  if (!signalGroup(leader, 'SIGTERM')) return;
+  for (let waited = 0; waited < STOP_GRACE_MS; waited += 50) {
+    if (!signalGroup(leader, 0)) return;
+    await sleep(50);
+  }
+  signalGroup(leader, 'SIGKILL');
+}
+
+/** Sends `signal` to the process group `leader` leads; false when no process of it is left. */
+function signalGroup(leader: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-leader, signal);
+    return true;
+  } catch (error: any) {
+    if (error?.code === 'ESRCH') return false;
+    throw error;
+  }
+}
+
+(process.argv[2] === HOLD_DATABASE ? holdDatabase() : launch()).catch((error) => {
+  const oneLine = error instanceof StartRefusedError || error instanceof ConfigError;
+  process.stderr.write(`npm run start:dev failed: ${oneLine ? error.message : (error?.stack ?? error)}\n`);
+  process.exit(1);
+});

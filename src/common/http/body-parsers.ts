@@ -1,0 +1,32 @@
+import { FastifyInstance } from 'fastify';
+import { AppError } from '../errors/app-error';
+
+/**
+ * JSON is the only body this API reads, and an empty body is no body, whatever its Content-Type.
+ * Common clients send `Content-Type: application/json` with nothing after it on a POST or DELETE
+ * that takes no body (or `-d ''`, which curl labels form-urlencoded); Fastify's own parsers answer
+ * those 400 or 415. Here an empty body reaches the route as no body: an operation without one
+ * goes ahead, and one that needs a body answers the validation pipe's 400. A non-empty body that is
+ * not JSON is still a 415.
+ *
+ * The parsers fail with an AppError: Nest turns Fastify's own errors into bare HttpExceptions,
+ * losing their codes, so the answer would carry Fastify's wording.
+ */
+export function acceptJsonOrEmptyBodies(fastify: FastifyInstance): void {
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, body as string, (error, json) => {
+      if (error) done(AppError.invalidRequest('Invalid request: the body is not valid JSON'), undefined);
+      else done(null, json);
+    });
+  });
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
+    if (body.length === 0) done(null, undefined);
+    else done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'), undefined);
+  });
+}

@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import { createHmac, createSecretKey, hkdfSync, KeyObject, randomBytes } from 'node:crypto';
+import { AppConfig, DEVELOPMENT_SECRET } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+
+const INFO = 'atiru log fingerprint v1';
+
+/**
+ * Short keyed hashes (HMAC-SHA-256) that let log lines about one email be correlated without
+ * naming it. A plain hash would not do: emails are guessable, and anyone with the logs could hash
+ * a list of them and look for matches. The key is LOG_FINGERPRINT_SECRET, or derived (HKDF) from
+ * SIGNING_KEY_ENCRYPTION_SECRET, so it never equals a key used for anything else.
+ */
+@Injectable()
+export class LogFingerprint {
+  private readonly key: KeyObject;
+
+  constructor(@InjectConfig() config: AppConfig) {
+    this.key = createSecretKey(Buffer.from(hkdfSync('sha256', secretOf(config), Buffer.alloc(0), INFO, 32)));
+  }
+
+  of(value: string): string {
+    return createHmac('sha256', this.key).update(value, 'utf8').digest('hex').slice(0, 16);
+  }
+}
+
+/**
+ * Production may run on SIGNING_KEY_PEM with the placeholder encryption secret left in place:
+ * then a random key per process, whose fingerprints correlate within one instance only, rather
+ * than a key everyone knows.
+ */
+function secretOf(config: AppConfig): string {
+  if (config.logFingerprintSecret) return config.logFingerprintSecret;
+  const secret = config.tokens.signingKeyEncryptionSecret;
+  if (config.env === 'production' && secret === DEVELOPMENT_SECRET) return randomBytes(32).toString('base64url');
+  return secret;
+}

@@ -1,0 +1,301 @@
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { ACCOUNT_MESSAGES } from '../../src/auth/accounts.service';
+import { PasswordHasher } from '../../src/auth/passwords/password-hasher';
+import { CONFIRM_REGISTRATION, createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, sql, uniqueEmail } from '../support/accounts';
+import { TestSmtpServer } from '../support/smtp';
+import { startTestApp, TestApp } from '../support/test-app';
+
+const INVALID_CREDENTIALS = { statusCode: 401, code: 'INVALID_CREDENTIALS', error: 'Invalid email or password' };
+const EMAIL_NOT_VERIFIED = { statusCode: 403, code: 'EMAIL_NOT_VERIFIED', error: 'Confirm your email address before logging in' };
+const INVALID_RESET = { statusCode: 400, code: 'INVALID_REQUEST', error: ACCOUNT_MESSAGES.invalidReset };
+const LOG_SECRET = 'a test secret that keys the email fingerprints';
+
+const tokenOf = (link: string) => new URL(link).searchParams.get('token')!;
+const randomToken = () => randomBytes(32).toString('base64url');
+
+describe('account security (real app, real PostgreSQL, real SMTP server)', () => {
+  let smtp: TestSmtpServer;
+  let service: TestApp;
+  const confirmPrefix = () => `${service.config.http.publicUrl}/auth/confirm?token=`;
+  const loginAs = (email: string, password: string, headers: Record<string, string> = {}) =>
+    service.request('POST', '/auth/login', { body: { email, password }, headers });
+
+  beforeAll(async () => {
+    smtp = await new TestSmtpServer().start();
+    service = await startTestApp({ env: { ...GENEROUS_RATE_LIMITS, SMTP_URL: smtp.url, LOG_FINGERPRINT_SECRET: LOG_SECRET } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await smtp?.stop();
+  });
+
+  describe('pre-claiming an address', () => {
+    it("never leaves the attacker's password on the account the owner confirms", async () => {
+      const victim = uniqueEmail('victim');
+      // The attacker registers the owner's address first, with a password of their choosing.
+      const attacker = await service.request('POST', '/auth/register', { body: { email: victim, password: 'attacker chose this' } });
+      expect(attacker.status).toBe(201);
+      const attackersMail = await nextMailTo(smtp, victim, 0);
+      // Until a link is clicked, the attacker's password is a pending registration's: 403, never a session.
+      expect((await loginAs(victim, 'attacker chose this')).body).toEqual(EMAIL_NOT_VERIFIED);
+
+      // The owner registers later with their own password, and confirms through the mail they receive.
+      const owner = await service.request('POST', '/auth/register', { body: { email: victim, password: 'the owner chose this' } });
+      expect(owner.status).toBe(201);
+      expect(owner.body).toEqual({ message: ACCOUNT_MESSAGES.registered, user: { id: expect.any(String), email: victim } });
+      expect(owner.body.user.id).not.toBe(attacker.body.user.id);
+      const ownersMail = await nextMailTo(smtp, victim, 1);
+      const confirmed = await service.request('GET', pathOf(linkStartingWith(ownersMail, confirmPrefix())));
+      expect(confirmed.status).toBe(302);
+      expect(confirmed.headers.get('location')).toBe('http://dashboard.test/');
+
+      expect((await loginAs(victim, 'attacker chose this')).body).toEqual(INVALID_CREDENTIALS);
+      const session = await login(service, victim, 'the owner chose this');
+      expect(session.user.id).toBe(owner.body.user.id);
+
+      // The attacker's own link died with their registration.
+      const late = await service.request('GET', pathOf(linkStartingWith(attackersMail, confirmPrefix())));
+      expect(new URL(late.headers.get('location')!).searchParams.get('error_code')).toBe('INVALID_REQUEST');
+      expect((await loginAs(victim, 'attacker chose this')).body).toEqual(INVALID_CREDENTIALS);
+      await login(service, victim, 'the owner chose this');
+      expect(await sql(service, 'SELECT count(*)::int AS pending FROM registrations WHERE email = ?', [victim])).toEqual([{ pending: 0 }]);
+    });
+
+    it("gives the account the password of the clicked link's registration only, whichever came first", async () => {
+      const email = uniqueEmail('twice');
+      await service.request('POST', '/auth/register', { body: { email, password: 'first registration' } });
+      const first = await nextMailTo(smtp, email, 0);
+      await service.request('POST', '/auth/register', { body: { email, password: 'second registration' } });
+      await nextMailTo(smtp, email, 1);
+
+      // The newest registration answers a login; an earlier one's password is no longer usable.
+      expect((await loginAs(email, 'second registration')).body).toEqual(EMAIL_NOT_VERIFIED);
+      expect((await loginAs(email, 'first registration')).body).toEqual(INVALID_CREDENTIALS);
+
+      // The first link is clicked: its password wins, the second's is thrown away.
+      expect((await service.request('GET', pathOf(linkStartingWith(first, confirmPrefix())))).status).toBe(302);
+      await login(service, email, 'first registration');
+      expect((await loginAs(email, 'second registration')).body).toEqual(INVALID_CREDENTIALS);
+    });
+
+    it('drops the password of a registration of an address that is already confirmed', async () => {
+      const email = uniqueEmail('taken');
+      await createConfirmedUser(service, email, 'the real password');
+      await nextMailTo(smtp, email, 0);
+      const again = await service.request('POST', '/auth/register', { body: { email, password: 'someone else' } });
+      expect(again.status).toBe(201);
+      const notice = await nextMailTo(smtp, email, 1);
+      expect(notice.subject).toBe('Someone tried to sign up with your email');
+      expect(notice.links.some((link) => link.startsWith(confirmPrefix()))).toBe(false);
+      expect(await sql(service, 'SELECT id FROM registrations WHERE id = ?', [again.body.user.id])).toEqual([]);
+      expect((await loginAs(email, 'someone else')).body).toEqual(INVALID_CREDENTIALS);
+      await login(service, email, 'the real password');
+    });
+
+    it('keeps accounts from before pending registrations working, and lets a new registration replace an unconfirmed one', async () => {
+      // What the service stored before this change: an unconfirmed user row and its confirmation token.
+      const legacy = uniqueEmail('legacy');
+      const legacyToken = randomToken();
+      const hash = await service.app.get(PasswordHasher).hash('legacy password');
+      const [{ id }] = await sql(service, 'INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), ?, ?) RETURNING id', [legacy, hash]);
+      await sql(service, `INSERT INTO one_time_tokens (id, token_hash, purpose, user_id, expires_at) VALUES (gen_random_uuid(), ?, 'confirm_email', ?, now() + interval '1 hour')`, [
+        createHash('sha256').update(legacyToken).digest('hex'),
+        id,
+      ]);
+      expect((await loginAs(legacy, 'legacy password')).body).toEqual(EMAIL_NOT_VERIFIED);
+      expect((await service.request('GET', `/auth/confirm?token=${legacyToken}`)).headers.get('location')).toBe('http://dashboard.test/');
+      expect((await login(service, legacy, 'legacy password')).user.id).toBe(id);
+
+      // An unconfirmed legacy account, registered again: the new link sets the password, on the same user.
+      const unconfirmed = uniqueEmail('legacy-unconfirmed');
+      const [{ id: legacyId }] = await sql(service, 'INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), ?, ?) RETURNING id', [unconfirmed, hash]);
+      await service.request('POST', '/auth/register', { body: { email: unconfirmed, password: 'registered anew' } });
+      const mail = await nextMailTo(smtp, unconfirmed, 0);
+      expect((await service.request('GET', pathOf(linkStartingWith(mail, confirmPrefix())))).status).toBe(302);
+      expect((await login(service, unconfirmed, 'registered anew')).user.id).toBe(legacyId);
+      expect((await loginAs(unconfirmed, 'legacy password')).body).toEqual(INVALID_CREDENTIALS);
+    });
+
+    it('resends the link of the pending registration, which then confirms it with its password', async () => {
+      const email = uniqueEmail('resend');
+      await service.request('POST', '/auth/register', { body: { email, password: 'only registration' } });
+      await nextMailTo(smtp, email, 0);
+      await service.request('POST', '/auth/resend-confirmation', { body: { email } });
+      const resent = await nextMailTo(smtp, email, 1);
+      expect((await service.request('GET', pathOf(linkStartingWith(resent, confirmPrefix())))).status).toBe(302);
+      await login(service, email, 'only registration');
+    });
+  });
+
+  describe('password reset', () => {
+    it('refuses a made-up token with 400 before hashing anything', async () => {
+      const hasher = service.app.get(PasswordHasher);
+      const hash = jest.spyOn(hasher, 'hash');
+      const verify = jest.spyOn(hasher, 'verify');
+      try {
+        for (let i = 0; i < 20; i++) {
+          const response = await service.request('POST', '/auth/reset-password', { body: { token: randomToken(), password: 'a new password' } });
+          expect(response.status).toBe(400);
+          expect(response.body).toEqual(INVALID_RESET);
+        }
+        expect(hash).not.toHaveBeenCalled();
+        expect(verify).not.toHaveBeenCalled();
+
+        // The same hasher is counted on a real reset: the spy would have seen the work.
+        const email = uniqueEmail('counted');
+        await createConfirmedUser(service, email, 'old password');
+        await nextMailTo(smtp, email, 0);
+        hash.mockClear();
+        await service.request('POST', '/auth/forgot-password', { body: { email } });
+        const token = tokenOf(linkStartingWith(await nextMailTo(smtp, email, 1), 'http://dashboard.test/?token='));
+        expect((await service.request('POST', '/auth/reset-password', { body: { token, password: 'a new password' } })).status).toBe(200);
+        expect(hash).toHaveBeenCalledTimes(1);
+      } finally {
+        hash.mockRestore();
+        verify.mockRestore();
+      }
+    });
+
+    it('mails the owner a notice with the time, client IP and user agent when the password is reset', async () => {
+      const email = uniqueEmail('notice-reset');
+      await createConfirmedUser(service, email, 'old password');
+      await nextMailTo(smtp, email, 0);
+      await service.request('POST', '/auth/forgot-password', { body: { email } });
+      const token = tokenOf(linkStartingWith(await nextMailTo(smtp, email, 1), 'http://dashboard.test/?token='));
+      const before = Date.now();
+      const reset = await service.request('POST', '/auth/reset-password', { body: { token, password: 'a new password' }, headers: { 'user-agent': 'ResetAgent/2.0 (notice test)' } });
+      expect(reset.status).toBe(200);
+
+      const notice = await nextMailTo(smtp, email, 2);
+      expect(notice.subject).toBe('Your Atiru password was changed');
+      expect(notice.text).toContain('The password of your Atiru account was just changed');
+      expect(notice.text).toContain('IP address: 127.0.0.1');
+      expect(notice.text).toContain('Browser or app: ResetAgent/2.0 (notice test)');
+      expect(noticeTime(notice.text)).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+      expect(noticeTime(notice.text)).toBeLessThanOrEqual(Date.now());
+      expect(notice.text).toMatch(/If it was not you, .*choose a new password/);
+      expect(notice.html).toContain('ResetAgent/2.0 (notice test)');
+      expect(notice.links).toEqual(['http://dashboard.test/']);
+    });
+  });
+
+  it('mails the owner a notice with the name, prefix, time, client IP and user agent when an API key is created', async () => {
+    const email = uniqueEmail('notice-key');
+    await createConfirmedUser(service, email, 'key owner password');
+    await nextMailTo(smtp, email, 0);
+    const { session } = await login(service, email, 'key owner password');
+    const before = Date.now();
+    const created = await service.request('POST', '/auth/api-keys', {
+      body: { name: 'CI <deploy> key' },
+      headers: { authorization: `Bearer ${session.access_token}`, 'user-agent': 'KeyMaker/1.0' },
+    });
+    expect(created.status).toBe(201);
+
+    const notice = await nextMailTo(smtp, email, 1);
+    expect(notice.subject).toBe('A new API key was created on your Atiru account');
+    expect(notice.text).toContain(`"CI <deploy> key", starting with ${created.body.key_prefix}.`);
+    expect(notice.text).toContain('IP address: 127.0.0.1');
+    expect(notice.text).toContain('Browser or app: KeyMaker/1.0');
+    expect(noticeTime(notice.text)).toBe(Math.floor(new Date(created.body.created_at).getTime() / 1000) * 1000);
+    expect(noticeTime(notice.text)).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(notice.text).toMatch(/If it was not you, .*revoke the key, change your password/);
+    expect(notice.html).toContain('CI &lt;deploy&gt; key');
+    expect(notice.text).not.toContain(created.body.key);
+    expect(notice.html).not.toContain(created.body.key);
+  });
+
+  it('logs a failed login with the client IP and a keyed hash of the email, and nothing of the password', async () => {
+    const email = uniqueEmail('logged');
+    await createConfirmedUser(service, email, 'the right password');
+    const from = service.logs.lines.length;
+    await loginAs(email, 'Guessed-Password-1');
+    await loginAs(uniqueEmail('nobody'), 'Guessed-Password-2');
+    const lines = service.logs.lines.slice(from).map((line) => JSON.parse(line)).filter((entry) => entry.event === 'login_failed');
+    expect(lines).toHaveLength(2);
+    const key = Buffer.from(hkdfSync('sha256', LOG_SECRET, Buffer.alloc(0), 'atiru log fingerprint v1', 32));
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      reason: 'wrong_password',
+      ip: '127.0.0.1',
+      email_domain: 'example.com',
+      email_hash: createHmac('sha256', key).update(email).digest('hex').slice(0, 16),
+    });
+    expect(lines[0].email_hash).not.toBe(createHash('sha256').update(email).digest('hex').slice(0, 16));
+    expect(lines[1]).toMatchObject({ reason: 'unknown_email', ip: '127.0.0.1' });
+    expect(service.logs.text).not.toMatch(/Guessed-Password/);
+    expect(JSON.stringify(lines)).not.toContain(email);
+  });
+
+  it('leaves the confirmation token out of error logs, which keep the path only', async () => {
+    const from = service.logs.lines.length;
+    const token = randomToken();
+    // Without its table the look-up fails: an unexpected error, logged at error with the request.
+    await sql(service, 'ALTER TABLE one_time_tokens RENAME TO one_time_tokens_away');
+    try {
+      const response = await service.request('GET', `/auth/confirm?token=${token}`, { contract: false });
+      expect(response.status).toBe(500);
+    } finally {
+      await sql(service, 'ALTER TABLE one_time_tokens_away RENAME TO one_time_tokens');
+    }
+    const logged = service.logs.lines.slice(from).join('\n');
+    expect(logged).toContain('/auth/confirm');
+    expect(logged).not.toContain(token);
+  });
+
+  it('confirms a registration with the helper tests use, as its link would', async () => {
+    // CONFIRM_REGISTRATION stands in for a click in other test files: it must agree with the real thing.
+    const email = uniqueEmail('helper');
+    const registered = await service.request('POST', '/auth/register', { body: { email, password: 'helper password' } });
+    expect(await sql(service, CONFIRM_REGISTRATION, [registered.body.user.id])).toEqual([{ id: registered.body.user.id }]);
+    expect((await login(service, email, 'helper password')).user.id).toBe(registered.body.user.id);
+  });
+});
+
+describe('account security: reset-password rate limits', () => {
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: { TRUST_PROXY: 'true', RATE_LIMIT_RESET_IP: '5/60', RATE_LIMIT_RESET_TOKEN: '3/60' } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  const reset = (token: string, ip: string) =>
+    service.request('POST', '/auth/reset-password', { body: { token, password: 'a new password' }, headers: { 'x-forwarded-for': ip } });
+
+  const expectRateLimited = (response: { status: number; body: unknown; headers: Headers }) => {
+    expect(response.status).toBe(429);
+    expect(response.body).toEqual({ statusCode: 429, code: 'RATE_LIMITED', error: expect.stringMatching(/^Too many requests/) });
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(response.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+  };
+
+  it('answers a burst of random tokens from one address with 429 and Retry-After', async () => {
+    const statuses = [];
+    for (let i = 0; i < 7; i++) {
+      const response = await reset(randomToken(), '203.0.113.7');
+      statuses.push(response.status);
+      if (response.status === 429) expectRateLimited(response);
+    }
+    expect(statuses).toEqual([400, 400, 400, 400, 400, 429, 429]);
+    // Another address is counted on its own.
+    expect((await reset(randomToken(), '203.0.113.8')).status).toBe(400);
+  });
+
+  it('limits one token tried from many addresses', async () => {
+    const token = randomToken();
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await reset(token, `198.51.100.${i + 1}`)).status);
+    expect(statuses).toEqual([400, 400, 400, 429, 429]);
+  });
+});
+
+/** The "When:" line of a security notice, as epoch milliseconds. */
+function noticeTime(text: string): number {
+  const match = /When: (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) UTC/.exec(text);
+  if (!match) throw new Error(`no time in: ${text}`);
+  return Date.parse(`${match[1]}T${match[2]}Z`);
+}

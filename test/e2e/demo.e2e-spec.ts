@@ -1,0 +1,90 @@
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { freePort } from '../support/free-port';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+
+/**
+ * `npm run demo` against a fresh service (the compiled `dist/main.js` on a fresh database): every
+ * `curl` line it prints must answer GET /users/me for the account it created, and the printed
+ * password must log in.
+ */
+const ROOT = join(__dirname, '..', '..');
+const MAIN = join(ROOT, 'dist', 'main.js');
+const DEMO = join(ROOT, 'dist', 'cli', 'demo.js');
+
+describe('npm run demo', () => {
+  let database: TestDatabase;
+  let service: ChildProcess;
+  let env: Record<string, string>;
+  let base: string;
+  let serviceOutput = '';
+
+  beforeAll(async () => {
+    for (const file of [MAIN, DEMO]) if (!existsSync(file)) throw new Error(`${file} is missing: run the tests with npm test, which builds first`);
+    database = await createTestDatabase();
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    env = { PATH: process.env.PATH!, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, DATABASE_URL: database.url, SHUTDOWN_DRAIN_SECONDS: '0' };
+    service = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    service.stderr!.on('data', (chunk) => (serviceOutput += chunk));
+    const deadline = Date.now() + 60_000;
+    while ((await fetch(`${base}/health`).then((response) => response.status, () => 0)) !== 200) {
+      if (Date.now() > deadline || service.exitCode !== null) throw new Error(`the service did not start: ${serviceOutput}`);
+      await sleep(100);
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    if (service.exitCode === null) {
+      service.kill('SIGTERM');
+      await new Promise((resolve) => service.once('exit', resolve));
+    }
+    await database.drop();
+  });
+
+  const runDemo = (extraEnv: Record<string, string> = {}) =>
+    promisify(execFile)(process.execPath, [DEMO], { env: { ...env, ...extraEnv } }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error) => ({ code: error.code as number, stdout: error.stdout as string, stderr: error.stderr as string }),
+    );
+
+  it('prints a confirmed account, an API key and curl lines that each answer /users/me', async () => {
+    const started = Date.now();
+    const { code, stdout, stderr } = await runDemo();
+    console.log(`demo: account, login and key in ${Date.now() - started} ms`);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+
+    const field = (name: string) => new RegExp(`^  ${name} +(\\S+)$`, 'm').exec(stdout)?.[1];
+    const email = field('email')!;
+    const password = field('password')!;
+    const key = field('API key')!;
+    const accessToken = field('access token')!;
+    expect(email).toMatch(/^demo-[0-9a-f]{8}@example\.com$/);
+    expect(key).toMatch(/^atiru_[0-9A-Za-z]{38}$/);
+    expect(field('dashboard')).toBe('http://localhost:5173');
+
+    const curls = stdout.split('\n').filter((line) => line.startsWith('curl '));
+    const parsed = curls.map((line) => /^curl -H '([^:']+): ([^']+)' (\S+)$/.exec(line)?.slice(1));
+    expect(parsed).toEqual([
+      ['Authorization', `Bearer ${accessToken}`, `${base}/users/me`],
+      ['Authorization', `Bearer ${key}`, `${base}/users/me`],
+      ['X-Api-Key', key, `${base}/users/me`],
+    ]);
+    for (const [header, value, url] of parsed as string[][]) {
+      const response = await fetch(url, { headers: { [header]: value } });
+      const body: any = await response.json();
+      expect({ status: response.status, email: body.email, confirmed: typeof body.email_confirmed_at }).toEqual({ status: 200, email, confirmed: 'string' });
+    }
+
+    const login = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+    expect(login.status).toBe(200);
+  });
+
+  it('refuses to run with NODE_ENV=production, in one line', async () => {
+    const { code, stdout, stderr } = await runDemo({ NODE_ENV: 'production' });
+    expect({ code, stdout, stderr }).toEqual({ code: 1, stdout: '', stderr: 'npm run demo: refused: NODE_ENV is production. The demo account is for development databases only.\n' });
+  });
+});

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { LogFingerprint } from '../../src/common/logging/log-fingerprint';
+import { loadConfig } from '../../src/config/app-config';
+
+const EMAIL = 'ada@example.com';
+const fingerprint = (env: Record<string, string>) => new LogFingerprint(loadConfig(env)).of(EMAIL);
+
+describe('LogFingerprint', () => {
+  it('is a stable keyed hash: the same secret gives the same fingerprint, another secret another one', () => {
+    const first = fingerprint({ LOG_FINGERPRINT_SECRET: 'secret one' });
+    expect(first).toMatch(/^[0-9a-f]{16}$/);
+    expect(fingerprint({ LOG_FINGERPRINT_SECRET: 'secret one' })).toBe(first);
+    expect(fingerprint({ LOG_FINGERPRINT_SECRET: 'secret two' })).not.toBe(first);
+    expect(first).not.toBe(createHash('sha256').update(EMAIL).digest('hex').slice(0, 16));
+  });
+
+  it('derives its key from SIGNING_KEY_ENCRYPTION_SECRET when LOG_FINGERPRINT_SECRET is not set', () => {
+    const derived = fingerprint({ SIGNING_KEY_ENCRYPTION_SECRET: 'y'.repeat(40) });
+    expect(derived).toBe(fingerprint({ SIGNING_KEY_ENCRYPTION_SECRET: 'y'.repeat(40) }));
+    expect(derived).not.toBe(fingerprint({ SIGNING_KEY_ENCRYPTION_SECRET: 'z'.repeat(40) }));
+    expect(derived).toBe(fingerprint({ LOG_FINGERPRINT_SECRET: 'y'.repeat(40) }));
+  });
+
+  it('uses a random key per process in production when the only secret is the public placeholder', () => {
+    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:25', SIGNING_KEY_PEM: 'pem' };
+    const config = loadConfig(production);
+    expect(new LogFingerprint(config).of(EMAIL)).not.toBe(new LogFingerprint(config).of(EMAIL));
+    expect(fingerprint({ ...production, LOG_FINGERPRINT_SECRET: 'set' })).toBe(fingerprint({ LOG_FINGERPRINT_SECRET: 'set' }));
+  });
+});
+
+describe('reset-password rate limits', () => {
+  it('default to 20 per 15 minutes per IP and 5 per 15 minutes per token, and can be changed', () => {
+    expect(loadConfig({}).rateLimits).toMatchObject({ reset_ip: { limit: 20, windowSeconds: 900 }, reset_token: { limit: 5, windowSeconds: 900 } });
+    expect(loadConfig({ RATE_LIMIT_RESET_TOKEN: '2/60' }).rateLimits.reset_token).toEqual({ limit: 2, windowSeconds: 60 });
+  });
+});
