@@ -133,10 +133,8 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
 
   // The fixed security headers and the request id, on every reply Fastify sends (errors, 404s,
   // preflights and Swagger UI's files included), as it goes out; a header the route set itself
-  // wins, as the JWKS's Cache-Control does. The id is not carried through the request's async work
-  // (an AsyncLocalStorage would, at the price of async hooks on every promise on Node 20): the
-  // lines that concern a request, the guard's denials and the error filter's, name it from the
-  // request itself.
+  // wins, as the JWKS's Cache-Control does. Log lines written while the request is served name
+  // it through the request context (src/common/logging/request-context.ts).
   fastify.addHook('onSend', (request, reply, payload, done) => {
     const fixed = isDocumentPath(request.url) ? documentHeaders : headers.api;
     for (const name of Object.keys(fixed)) {
