@@ -12,7 +12,8 @@ export interface GracefulStopOptions {
 }
 
 const POLL_MS = 100;
-const CLOSING_WINDOW_MS = 1_000;
+/** How long, at least, new requests are answered 503 before the listener closes (at most the drain, if longer). */
+const MIN_CLOSING_WINDOW_MS = 1_000;
 
 /**
  * Stops taking work without dropping any: report not-ready and close each connection after its
@@ -27,11 +28,11 @@ export async function stopGracefully(app: NestFastifyApplication, options: Grace
   lifecycle.drain();
   await whileConnected(server, options.drainMs);
 
-  // Closing: new requests get 503 and Connection: close, for a moment, so that clients leave
+  // Closing: new requests get 503 and Connection: close, for as long as the drain, so that clients leave
   // before the listener goes: closing it under a client that is connecting would reset that
   // connection. Then idle connections are closed; busy ones end after their response.
   lifecycle.close();
-  await whileConnected(server, CLOSING_WINDOW_MS);
+  await whileConnected(server, Math.min(Math.max(options.drainMs, MIN_CLOSING_WINDOW_MS), options.timeoutMs));
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const inTime = await Promise.race([closed.then(() => true), sleep(options.timeoutMs).then(() => false)]);

@@ -17,7 +17,7 @@ const MIN_PAIRS = 100;
  * A machine too busy to tell 1 ms apart in that time fails the power check; TIMING_BUDGET_MS gives
  * it longer.
  */
-const BUDGET_MS = Number(process.env.TIMING_BUDGET_MS ?? 10_000);
+const BUDGET_MS = Number(process.env.TIMING_BUDGET_MS ?? 30_000);
 
 interface Endpoint {
   name: string;
@@ -163,7 +163,7 @@ describe('account requests take as long for a known as for an unknown email (rea
     // ...and there is none, paired or as whole distributions.
     expect(Math.abs(paired.z)).toBeLessThan(Z_LIMIT);
     expect(Math.abs(unpaired.z)).toBeLessThan(Z_LIMIT);
-  });
+  }, BUDGET_MS + 60_000);
 });
 
 const round = (value: number) => Math.round(value * 1000) / 1000;

@@ -78,7 +78,7 @@ describe('a graceful stop (SIGTERM) under load on keep-alive connections', () =>
   });
 
   it('reports not-ready at once, serves while draining, resets no connection, and exits 0', async () => {
-    await startService({ SHUTDOWN_DRAIN_SECONDS: '2' });
+    await startService({ SHUTDOWN_DRAIN_SECONDS: '3' });
     const agent = new Agent({ keepAlive: true, maxSockets: 19 });
     const answers: Answer[] = [];
     const failures: string[] = [];

@@ -11,7 +11,7 @@ import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
 
 const PASSWORD = 'correct horse battery';
-const REFUSED = { status: 401, body: { statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired token' } };
+const REFUSED = { status: 401, body: { statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired token', request_id: expect.any(String) } };
 const GRACE_SECONDS = 1;
 
 async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -32,6 +32,16 @@ export async function createConfirmedUser(service: TestApp, email: string, passw
 export const CONFIRM_REGISTRATION = `INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at)
   SELECT id, email, password_hash, now(), created_at FROM registrations WHERE id = ? RETURNING id`;
 
+/** What a person's click on the newest registration's mailed link does, for a test that cannot read the mail. */
+export async function confirmNewestRegistration(service: TestApp, email: string): Promise<void> {
+  await sql(
+    service,
+    `INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at)
+     SELECT id, email, password_hash, now(), created_at FROM registrations WHERE email = ? ORDER BY created_at DESC LIMIT 1`,
+    [email],
+  );
+}
+
 export async function login(service: TestApp, email: string, password: string, headers: Record<string, string> = {}) {
   const response = await service.request('POST', '/auth/login', { body: { email, password }, headers });
   if (response.status !== 200) throw new Error(`login answered ${response.status}: ${response.text}`);
