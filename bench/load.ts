@@ -76,9 +76,9 @@ function options(spec: LoadSpec, durationSeconds: number): autocannon.Options {
     connections: spec.connections,
     duration: durationSeconds,
     timeout: 10,
-    // Each connection builds the buffer of every request it is given, before the run starts:
-    // the whole list on every connection took 1.4-1.7 s per run with 1,000 credentials on 50
-    // connections. So each connection gets its own share, and starts with the first of it.
+    // Each connection builds the buffer of every request it is given, before the run starts, and
+    // the whole list on every connection took a noticeable part of a run. So each connection gets
+    // its own share, and starts with the first of it.
     requests: requests.slice(0, 1),
     setupClient: requests.length > 1 ? shareOut(requests, spec.connections) : undefined,
   };

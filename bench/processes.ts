@@ -1,13 +1,13 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { RATE_LIMIT_DEFAULTS } from '../src/config/app-config';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { ProcessSnapshot, ReadyMessage, requestCollection, requestSnapshot, ServiceSnapshot, switchCounting } from './ipc';
-import { freePort } from '../test/support/free-port';
 
 /** The repository root: compiled, this file sits in dist/bench/bench/. */
 export const ROOT = join(__dirname, '..', '..', '..');
@@ -194,4 +194,15 @@ function tail(file: string, lines = 30): string {
   } catch {
     return '(no log)';
   }
+}
+
+/** A TCP port nobody listens on right now, for the servers the benchmark starts. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().unref().on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

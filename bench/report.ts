@@ -132,7 +132,7 @@ export function renderReport(report: RunReport): string {
   if (settings.countSql) {
     lines.push(
       `- SQL per request: counted once every timed run is done, in a ${settings.countingSeconds} s pass per scenario after a ${settings.countingSeconds} s warm-up (same requests and connections), ` +
-        `the only time the service tags requests (an AsyncLocalStorage, which on Node 20 leaves every later promise dearer), so the timed figures never pay for counting.`,
+        `the only time the benchmark tags requests with an AsyncLocalStorage of its own (on Node before 24 it leaves every later promise dearer), so the timed figures never pay for counting.`,
     );
   }
   const argon2 = `one argon2id hash (m=19456 KiB, t=2, p=1) on this machine: ${report.argon2Ms.toFixed(1)} ms (median of 20 in a new process, at the start of the run)`;

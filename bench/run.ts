@@ -1,18 +1,19 @@
 /**
  * `npm run bench`: the service and a bare Fastify baseline in child processes, a real
- * PostgreSQL, autocannon from this process, one table out. See the README, "Performance".
+ * PostgreSQL, autocannon from this process, one table out. See docs/performance.md.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ARGON2_BESIDE_SAMPLES, argon2Samples, measureArgon2Ms, median } from './argon2';
 import { loadServiceFastify } from './baseline-server';
+import { startMailSink } from './mail-sink';
 import type { ServiceSnapshot } from './ipc';
-import { TestSmtpServer } from '../test/support/smtp';
 import { BackgroundLoad, LoadResult, LoadSpec, RequestVariant, runLoad, startBackgroundLoad } from './load';
 import { ChildServer, ROOT, ServiceServer, startBaseline, startDatabase, startService } from './processes';
+import { benchNode, currentMajor, REFERENCE_NODE_MAJOR, runOn } from './node-runtime';
 import { renderReport, RoundMeasure, RunReport, ScenarioReport, SqlPass } from './report';
 import { Scenario, SCENARIOS } from './scenarios';
 import { EndpointMissingError, Seeder } from './seed';
@@ -32,11 +33,16 @@ const USAGE = `npm run bench [-- options]
   --keep-garbage       no full garbage collection in the service and the baseline before each scenario
   --redis <url>        run the service with REDIS_URL=<url> (shared rate-limit counts), as a
                        multi-instance deployment does; REDIS_URL in the environment does the same
+Runs on Node 24 from .node24/ (npm run node24:install) when the current Node is older;
+BENCH_NODE=/path/to/node runs it on that Node instead.
 DATABASE_URL set: a fresh database on that server; unset: an embedded PostgreSQL in .data/bench.
 The service inherits this environment over the benchmark's defaults (production mode,
 LOG_LEVEL=warn, rate limits out of reach), e.g. DATABASE_POOL_MAX=20 npm run bench.`;
 
 class UsageError extends Error {}
+
+/** Where each run's table and the service's log are written (ignored by git). */
+const RESULTS = join(ROOT, '.data', 'bench-results');
 
 /**
  * Seconds of each SQL counting pass. Statements per request hardly vary, so a short pass tells
@@ -132,6 +138,15 @@ function parseOptions(argv: string[]): Options | undefined {
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   if (!options) return 0;
+  const node = benchNode(ROOT);
+  if (node !== process.execPath) {
+    console.log(`handing the run over to ${node}`);
+    return runOn(node);
+  }
+  console.log(`running on Node ${process.version} (${process.execPath})`);
+  if (currentMajor() < REFERENCE_NODE_MAJOR) {
+    console.log(`  not the reference runtime: the figures compare with docs/performance.md only on Node ${REFERENCE_NODE_MAJOR} (npm run node24:install)`);
+  }
   const startedAt = new Date();
   const selected = options.only ? SCENARIOS.filter((scenario) => options.only!.includes(scenario.name)) : SCENARIOS;
 
@@ -152,12 +167,12 @@ async function main(): Promise<number> {
     const database = await startDatabase();
     cleanups.push(() => database.close());
     // Mail goes over real SMTP to a sink here, as it would in production.
-    const mailSink = await new TestSmtpServer().start();
+    const mailSink = await startMailSink();
     cleanups.push(() => mailSink.stop());
     const service = await startService({
       databaseUrl: database.url,
       smtpUrl: mailSink.url,
-      logFile: join(ROOT, 'bench', 'results', 'service.log.tmp'),
+      logFile: join(RESULTS, 'service.log'),
       redisUrl: options.redisUrl,
     });
     cleanups.push(() => service.stop());
@@ -305,9 +320,9 @@ async function measureScenario(
     : load(baseline.baseUrl, hello, [{}], sliceSeconds);
   const baselineServer = entry.against ? service : baseline;
   // What the seeding and the scenarios before left in the old generation is collected here rather
-  // than in this scenario's window: the first full mark-compact after the seeding (150 MB down to
-  // 47, a 19 ms pause) fell in whichever scenario came third and made its p99. What the scenario
-  // itself leaves is still collected in its own window (see the README).
+  // than in this scenario's window: the first full mark-compact after the seeding fell in
+  // whichever scenario came third and made its p99. What the scenario
+  // itself leaves is still collected in its own window (see docs/performance.md).
   if (options.collectBetween) await Promise.all([service.collectGarbage(), baseline.collectGarbage()]);
   const baselineWarmup = entry.against ? options.warmupSeconds : context.baselineWarmup;
   if (baselineWarmup > 0) await runLoad({ ...baselineSpec, durationSeconds: baselineWarmup });
@@ -411,7 +426,7 @@ async function timedRun(server: ChildServer, spec: LoadSpec, background?: Backgr
  * beside its background load if it has one. Counting tells a request's statements from the
  * others by an AsyncLocalStorage entered around each request, and on Node 20 a process that has
  * once had async hooks on pays for them on every promise from then on, even with them off again
- * (see the README). So all the passes come after every timed run, and the service is started
+ * (see docs/performance.md). So all the passes come after every timed run, and the service is started
  * with counting off.
  */
 async function countingPass(service: ServiceServer, entry: Prepared, options: Options): Promise<SqlPass> {
@@ -471,19 +486,14 @@ function packageVersion(name: string): string {
   return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
 }
 
-/** Full runs accumulate in one committed file per day and machine; smoke runs stay untracked. */
+/**
+ * Each run's table goes to a file of its own in an ignored folder: the current baseline is in
+ * docs/performance.md, and its history in git.
+ */
 function writeResults(markdown: string, startedAt: Date, quick: boolean): string {
-  const folder = join(ROOT, 'bench', 'results');
-  mkdirSync(folder, { recursive: true });
-  const stem = `${startedAt.toISOString().slice(0, 10)}-${hostname()}`;
-  if (quick) {
-    const file = join(folder, `${stem}-quick.md.tmp`);
-    writeFileSync(file, markdown);
-    return file;
-  }
-  const file = join(folder, `${stem}.md`);
-  const previous = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmark runs on ${hostname()}, ${startedAt.toISOString().slice(0, 10)}\n`;
-  writeFileSync(file, `${previous.trimEnd()}\n\n${markdown}`);
+  mkdirSync(RESULTS, { recursive: true });
+  const file = join(RESULTS, `${startedAt.toISOString().slice(0, 19).replace(/:/g, '')}-${hostname()}${quick ? '-quick' : ''}.md`);
+  writeFileSync(file, `${markdown}\n`);
   return file;
 }
 

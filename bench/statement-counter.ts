@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Server } from 'node:http';
-import { tagRequests } from '../test/support/request-tagging';
+import { tagRequests } from './request-tagging';
 import { classifyStatement, emptyCounts } from './sql-statements';
 
 /** What the counter wraps: pg's `Client.prototype` in the service, anything with a `query` in tests. */
@@ -14,13 +14,12 @@ export interface Queryable {
  * AsyncLocalStorage look-up and an increment.
  *
  * Telling a request's statements from background ones (the mail outbox, key reloads) takes an
- * AsyncLocalStorage entered around each request, and on Node 20 one entered AsyncLocalStorage
- * turns async hooks on for the whole process: every promise of every request then pays for them.
- * So the storage is entered only while counting is on, and switching off disables it, which turns
- * the hooks off again once no other storage is left. Not all of their cost goes with them: a
- * process that has had them on pays more for every promise from then on (an `await` 685 → 933
- * instructions under callgrind), so the benchmark counts only after its timed runs. The product
- * keeps no storage of its own.
+ * AsyncLocalStorage entered around each request, which on Node before 24 runs on async hooks:
+ * every promise of every request then pays for them, and a process that has once had them on
+ * keeps paying some of it (docs/decisions/002-explicit-writes.md). So the storage is entered only
+ * while counting is on, switching off disables it, and the benchmark counts only after its timed
+ * runs. (The service's own request context, decision 003, is a storage too; this one stays the
+ * benchmark's, so that counting does not depend on the product's internals.)
  */
 export class StatementCounter {
   readonly inRequests = emptyCounts();

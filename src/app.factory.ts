@@ -14,6 +14,7 @@ import { CORS_VARY, corsHook } from './common/http/cors';
 import { requestIdGenerator } from './common/http/request-id';
 import { SecurityHeaders, securityHeaders } from './common/http/security-headers';
 import { createValidationPipe } from './common/http/validation.pipe';
+import { installAccessLog } from './common/logging/access-log';
 import { runMigrations } from './database/migrate';
 import { buildOpenApiDocument, DOCS_PATH, serveApiDocs } from './openapi';
 import { addLifecycleHooks } from './health/lifecycle.hooks';
@@ -114,6 +115,8 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   // object has it from the start, and all of them keep one shape.
   fastify.decorateRequest('user', null);
 
+  installAccessLog(fastify);
+
   const documentHeaders: Record<string, string> = { ...headers.documents, ...CORS_VARY };
 
   // CORS: only a request with an Origin (a browser's) costs more than one header look-up.
@@ -130,10 +133,8 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
 
   // The fixed security headers and the request id, on every reply Fastify sends (errors, 404s,
   // preflights and Swagger UI's files included), as it goes out; a header the route set itself
-  // wins, as the JWKS's Cache-Control does. The id is not carried through the request's async work
-  // (an AsyncLocalStorage would, at the price of async hooks on every promise on Node 20): the
-  // lines that concern a request, the guard's denials and the error filter's, name it from the
-  // request itself.
+  // wins, as the JWKS's Cache-Control does. Log lines written while the request is served name
+  // it through the request context (src/common/logging/request-context.ts).
   fastify.addHook('onSend', (request, reply, payload, done) => {
     const fixed = isDocumentPath(request.url) ? documentHeaders : headers.api;
     for (const name of Object.keys(fixed)) {

@@ -7,10 +7,12 @@ import { SigningKeysService } from '../../src/auth/keys/signing-keys.service';
 import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
 import { rotateSigningKeys } from '../../src/cli/keys-rotate';
 import { UsersRepository } from '../../src/users/users.repository';
+import { sql } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
 import { openLiveSession } from '../support/signed-in-user';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
+import { eventually } from '../support/wait';
 
 const INVALID = { error: 'Invalid or expired token', statusCode: 401, request_id: expect.any(String), code: 'INVALID_OR_EXPIRED_TOKEN' };
 const MISSING = {
@@ -39,10 +41,6 @@ async function insertUser(service: TestApp, email = `user-${randomUUID()}@exampl
   return { id: user.id, email: user.email, createdAt: user.createdAt, updatedAt: user.updatedAt, sessionId: await openLiveSession(service.app, user.id) };
 }
 
-async function sql<T = any>(service: TestApp, query: string, params: unknown[] = []): Promise<T[]> {
-  return service.app.get(EntityManager).fork().getConnection().execute(query, params);
-}
-
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 function kidOf(token: string): string {
@@ -51,15 +49,6 @@ function kidOf(token: string): string {
 
 function me(service: TestApp, token: string) {
   return service.request('GET', '/users/me', { headers: { authorization: `Bearer ${token}` } });
-}
-
-async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function jwksKids(service: TestApp): Promise<string[]> {
@@ -214,7 +203,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
           expect(response.status).toBe(401);
         }
       }
-      const denials = [...first.logs.entries(), ...second.logs.entries()].filter((line) => /^no-key-/.test(String(line.request_id)));
+      const denials = [...first.logs.entries(), ...second.logs.entries()].filter((line) => line.context === 'CombinedAuthGuard' && /^no-key-/.test(String(line.request_id)));
       expect(denials.length).toBe(secrets.length * 2);
       for (const logs of [first.logs.text, second.logs.text]) {
         for (const secret of secrets) expect(logs).not.toContain(secret.slice(0, 10));

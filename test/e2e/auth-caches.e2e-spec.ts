@@ -9,6 +9,7 @@ import { UsersRepository } from '../../src/users/users.repository';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { openLiveSession, signedInUser } from '../support/signed-in-user';
 import { startTestApp, TestApp, TestResponse } from '../support/test-app';
+import { within } from '../support/wait';
 
 /**
  * The verified-token and user caches make a credential seen before cost no database read;
@@ -56,15 +57,6 @@ describe('authentication caches (two instances, one database)', () => {
       knex.off('query', listener);
     }
     return seen;
-  }
-
-  async function within<T>(ms: number, probe: () => Promise<T>, accept: (value: T) => boolean): Promise<{ value: T; elapsedMs: number }> {
-    const started = Date.now();
-    for (;;) {
-      const value = await probe();
-      if (accept(value) || Date.now() - started > ms) return { value, elapsedMs: Date.now() - started };
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
   }
 
   it('serves a token seen before without any database statement', async () => {

@@ -8,6 +8,7 @@ import { TestSmtpServer } from '../support/smtp';
 import { TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
+import { sleep, waitUntil } from '../support/wait';
 
 interface OutboxRow {
   id: string;
@@ -41,16 +42,6 @@ async function outboxRows(service: TestApp, recipientLike = '%'): Promise<Outbox
     .execute<OutboxRow[]>('SELECT id, recipient, template, status, attempts, last_error, sent_at FROM mail_outbox WHERE recipient LIKE ? ORDER BY id', [recipientLike]);
 }
 
-async function waitUntil<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
 /** Waits until the (single) outbox row for `recipient` satisfies `done`, and answers it. */
 async function waitForRow(service: TestApp, recipient: string, done: (row: OutboxRow) => boolean, what: string): Promise<OutboxRow> {
   return waitUntil(async () => {
@@ -58,8 +49,6 @@ async function waitForRow(service: TestApp, recipient: string, done: (row: Outbo
     return row && done(row) && row;
   }, what);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const confirm = (to: string, token = 'tok-' + to): MailMessage => ({ template: 'confirm-email', to, link: `http://127.0.0.1:3000/auth/confirm?token=${token}` });
 

@@ -1,4 +1,5 @@
-import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, sql, sleep, uniqueEmail } from '../support/accounts';
+import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, sql, uniqueEmail } from '../support/accounts';
+import { sleep } from '../support/wait';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { recordQueries } from '../support/query-recorder';
 import { startTestApp, TestApp } from '../support/test-app';

@@ -66,8 +66,6 @@ export function linkStartingWith(mail: { links: string[]; text: string }, prefix
   return link;
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Limits no test of flows reaches; the limits themselves are tested on their own. */
 export const GENEROUS_RATE_LIMITS: Record<string, string> = {
   RATE_LIMIT_LOGIN_IP: '100000/60',

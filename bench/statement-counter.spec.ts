@@ -1,7 +1,7 @@
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { classifyStatement, subtractCounts } from '../../bench/sql-statements';
-import { Queryable, StatementCounter } from '../../bench/statement-counter';
+import { classifyStatement, subtractCounts } from './sql-statements';
+import { Queryable, StatementCounter } from './statement-counter';
 
 describe('the benchmark sorts SQL statements into reads and writes', () => {
   it.each([

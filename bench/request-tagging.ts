@@ -9,8 +9,8 @@ type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolea
  * `http.Server.prototype` for every server, present and future. Returns what undoes it; wrappings
  * of one target are undone in the reverse order of their making.
  *
- * For harnesses only (the benchmark's SQL counter, the tests' query recorder): on Node 20 an
- * entered AsyncLocalStorage turns async hooks on for the whole process, and the product keeps none.
+ * The benchmark's SQL counter tags requests with it only while counting, after the timed runs:
+ * on Node before 24 a storage entered turns async hooks on for the whole process.
  */
 export function tagRequests<T>(target: Server, storage: AsyncLocalStorage<T>, tag: (request: IncomingMessage) => T): () => void {
   const own = Object.getOwnPropertyDescriptor(target, 'emit');

@@ -1,0 +1,46 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, RATE_LIMIT_DEFAULTS } from '../../src/config/app-config';
+
+const FILE = join(__dirname, '..', '..', '.env.example');
+const NAMES = readFileSync(FILE, 'utf8')
+  .split('\n')
+  .map((line) => /^([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
+  .filter((name): name is string => name !== undefined);
+
+/** The variables as a program started with `env` sees them: only the file's, nothing inherited. */
+function read(command: string, args: string[]): Record<string, string> {
+  const printed = execFileSync(command, args, { env: { PATH: process.env.PATH }, encoding: 'utf8' });
+  const all = JSON.parse(printed) as Record<string, string>;
+  return Object.fromEntries(NAMES.map((name) => [name, all[name]]));
+}
+
+const PRINT_ENV = 'process.stdout.write(JSON.stringify(process.env))';
+
+describe('.env.example', () => {
+  it('is read by these checks: its variable names are found', () => {
+    expect(NAMES).toEqual(expect.arrayContaining(['NODE_ENV', 'DATABASE_URL', 'MAIL_FROM', 'RATE_LIMIT_LOGIN_IP']));
+  });
+
+  it('loads with `node --env-file` and with a POSIX shell (`set -a; . ./.env.example`) to the same values', () => {
+    const fromNode = read(process.execPath, [`--env-file=${FILE}`, '-e', PRINT_ENV]);
+    const fromShell = read('sh', ['-c', `set -a; . "${FILE}"; exec "${process.execPath}" -e '${PRINT_ENV}'`]);
+    expect(fromShell).toEqual(fromNode);
+    expect(fromNode.MAIL_FROM).toBe('Atiru <no-reply@atiru.local>');
+    expect(fromNode.DATABASE_URL).toBe('');
+  });
+
+  it('lists every variable the configuration reads', () => {
+    const source = readFileSync(join(__dirname, '..', '..', 'src', 'config', 'app-config.ts'), 'utf8');
+    const read = [...source.matchAll(/read\.\w+\('([A-Z][A-Z0-9_]*)'/g)].map((match) => match[1]);
+    const rateLimits = Object.keys(RATE_LIMIT_DEFAULTS).map((name) => `RATE_LIMIT_${name.toUpperCase()}`);
+    expect(read.length).toBeGreaterThan(20);
+    expect([...new Set([...read, ...rateLimits])].filter((name) => !NAMES.includes(name))).toEqual([]);
+  });
+
+  it('is a configuration the service accepts as it is', () => {
+    const values = read(process.execPath, [`--env-file=${FILE}`, '-e', PRINT_ENV]);
+    expect(() => loadConfig(values)).not.toThrow();
+  });
+});
