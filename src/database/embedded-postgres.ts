@@ -183,7 +183,8 @@ function claimDataDir(dataDir: string): () => void {
   throw new StartRefusedError(`Could not claim ${join(dataDir, OWNER_FILE)}: another process is starting in the same data folder.`);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id runs (one this process may not signal counts as running). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

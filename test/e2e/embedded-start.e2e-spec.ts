@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } f
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../support/free-port';
+import { isAlive } from '../../src/database/embedded-postgres';
 
 /**
  * The service as a newcomer runs it: the compiled `dist/main.js` (built by `npm test`) with no
@@ -10,15 +11,6 @@ import { freePort } from '../support/free-port';
  * leaves that server running; the next start must stop the stale server and carry on.
  */
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('the service on its embedded PostgreSQL (npm start)', () => {
   let dataDir: string;

@@ -4,6 +4,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../support/free-port';
+import { isAlive } from '../../src/database/embedded-postgres';
 
 /**
  * `npm run start:dev` as a developer uses it: the launcher (built by `npm test`) runs
@@ -13,15 +14,6 @@ import { freePort } from '../support/free-port';
  */
 const ROOT = join(__dirname, '..', '..');
 const LAUNCHER = join(ROOT, 'dist', 'cli', 'dev.js');
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Processes whose working folder is `dir` (the launcher, the Nest CLI, the service): what a stop must end. */
 function processesIn(dir: string): number[] {
