@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/app-config';
 import { AppLogger, createRootLogger } from './common/logging/logger';
-import { EmbeddedDatabase, startEmbeddedPostgres, StartRefusedError } from './database/embedded-postgres';
+import { EmbeddedDatabase, StartRefusedError } from './database/embedded-postgres';
+import { startEmbeddedPostgresInOwnGroup } from './database/embedded-postgres-process';
 import { createServer } from 'node:net';
 import { stopGracefully } from './health/graceful-stop';
 
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   if (!config.database.url) {
     const log = root.child({ context: 'EmbeddedPostgres' });
     log.info(`DATABASE_URL is not set: starting the embedded PostgreSQL in ${config.dataDir}`);
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, log: (line) => log.debug(line) });
+    embedded = await startEmbeddedPostgresInOwnGroup({ dataDir: config.dataDir, port: config.embeddedPostgresPort, log: (line) => log.debug(line) });
     config.database.url = embedded.url;
   }
 

@@ -1,13 +1,12 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig } from '../config/app-config';
 import { createRootLogger } from '../common/logging/logger';
-import { startEmbeddedPostgres, StartRefusedError } from '../database/embedded-postgres';
+import { EmbeddedDatabase, StartRefusedError } from '../database/embedded-postgres';
+import { startEmbeddedPostgresInOwnGroup } from '../database/embedded-postgres-process';
 
 /** How long the watcher and the service get to stop before they are killed. */
 const STOP_GRACE_MS = 15_000;
-const HOLD_DATABASE = '--hold-database';
 
 /**
  * `npm run start:dev`: the service in the Nest CLI's watch mode on a database that outlives its
@@ -15,23 +14,19 @@ const HOLD_DATABASE = '--hold-database';
  * `nest start --watch` runs pointed at it; on SIGINT or SIGTERM the watcher and the service stop
  * first, and the database only after them, so the service's last queries still have it.
  *
- * The watcher and the database each run in a process group of their own: Ctrl-C in a terminal
- * signals the whole foreground group at once, and would stop PostgreSQL under a service that is
- * still draining.
+ * The watcher runs in a process group of its own, as the database does
+ * (embedded-postgres-process.ts): Ctrl-C in a terminal signals the whole foreground group at once,
+ * and the launcher decides the order instead.
  */
 async function launch(): Promise<void> {
   const config = loadConfig();
   const log = createRootLogger(config).child({ context: 'DevLauncher' });
 
-  let database: ChildProcess | undefined;
-  let databaseUrl: string | undefined;
+  let database: EmbeddedDatabase | undefined;
   if (!config.database.url) {
     log.info(`starting the embedded PostgreSQL in ${config.dataDir}; it runs until this command stops`);
-    database = spawn(process.execPath, [__filename, HOLD_DATABASE], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
-    databaseUrl = await new Promise<string>((resolve, reject) => {
-      database!.once('message', (message: { url: string }) => resolve(message.url));
-      database!.once('exit', () => reject(new StartRefusedError('the embedded PostgreSQL did not start (see above)')));
-    });
+    const databaseLog = log.child({ context: 'EmbeddedPostgres' });
+    database = await startEmbeddedPostgresInOwnGroup({ dataDir: config.dataDir, port: config.embeddedPostgresPort, log: (line) => databaseLog.debug(line) });
   }
 
   const nest = require.resolve('@nestjs/cli/bin/nest.js');
@@ -41,7 +36,7 @@ async function launch(): Promise<void> {
       // A restart has no load balancer to tell: the old service stops at once unless this is set.
       SHUTDOWN_DRAIN_SECONDS: '0',
       ...process.env,
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+      ...(database ? { DATABASE_URL: database.url } : {}),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
     detached: true,
@@ -54,10 +49,7 @@ async function launch(): Promise<void> {
       try {
         await stopGroup(watcher.pid!);
       } finally {
-        if (database && database.exitCode === null && database.signalCode === null) {
-          database.kill('SIGTERM');
-          await once(database, 'exit');
-        }
+        await database?.stop();
         process.exit(exitCode);
       }
     })());
@@ -65,28 +57,6 @@ async function launch(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM received', 0));
   process.on('SIGHUP', () => void stop('SIGHUP received', 0));
   watcher.once('exit', (code) => void stop(`the watcher exited (${code})`, code ?? 1));
-}
-
-/**
- * The embedded PostgreSQL's own process: starts it, tells the launcher its URL, and stops it when
- * told to, or when the launcher is gone (its IPC channel closes), so a killed launcher does not
- * leave the database running.
- */
-async function holdDatabase(): Promise<void> {
-  const config = loadConfig();
-  const log = createRootLogger(config).child({ context: 'EmbeddedPostgres' });
-  const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, log: (line) => log.debug(line) });
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await embedded.stop();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop());
-  process.on('SIGINT', () => void stop());
-  process.on('disconnect', () => void stop());
-  process.send!({ url: embedded.url });
 }
 
 /** SIGTERM to a process group, then waits until none of it is left (SIGKILL after the grace). */
@@ -110,7 +80,7 @@ function signalGroup(leader: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-(process.argv[2] === HOLD_DATABASE ? holdDatabase() : launch()).catch((error) => {
+launch().catch((error) => {
   const oneLine = error instanceof StartRefusedError || error instanceof ConfigError;
   process.stderr.write(`npm run start:dev failed: ${oneLine ? error.message : (error?.stack ?? error)}\n`);
   process.exit(1);

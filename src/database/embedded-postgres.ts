@@ -16,6 +16,8 @@ export interface EmbeddedOptions {
   port: number;
   database?: string;
   log?: (line: string) => void;
+  /** The process the data folder is claimed for (default: this one). */
+  owner?: number;
 }
 
 const USER = 'postgres';
@@ -46,7 +48,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       .find((folder) => existsSync(folder));
     if (binaries) assertTraversable(binaries);
   }
-  const release = claimDataDir(resolve(options.dataDir));
+  const release = claimDataDir(resolve(options.dataDir), options.owner ?? process.pid);
   try {
     return await startClaimed(clusterDir, options, log, release);
   } catch (error) {
@@ -161,19 +163,19 @@ const OWNER_FILE = 'atiru.pid';
  * stopping it would take the running service down, so this start is refused instead. A dead
  * owner's server is stale, and the caller stops it. Returns the release.
  */
-function claimDataDir(dataDir: string): () => void {
+function claimDataDir(dataDir: string, claimant: number): () => void {
   const ownerFile = join(dataDir, OWNER_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(ownerFile, `${process.pid}\n`, { flag: 'wx' });
+      writeFileSync(ownerFile, `${claimant}\n`, { flag: 'wx' });
       return () => {
-        if (existsSync(ownerFile) && readFileSync(ownerFile, 'utf8').trim() === String(process.pid)) rmSync(ownerFile, { force: true });
+        if (existsSync(ownerFile) && readFileSync(ownerFile, 'utf8').trim() === String(claimant)) rmSync(ownerFile, { force: true });
       };
     } catch (error: any) {
       if (error?.code !== 'EEXIST') throw error;
     }
     const owner = Number(readFileSync(ownerFile, 'utf8').trim());
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+    if (Number.isInteger(owner) && owner > 0 && owner !== claimant && isAlive(owner)) {
       throw new StartRefusedError(
         `The embedded PostgreSQL in ${dataDir} belongs to a running process (pid ${owner}), probably another Atiru Auth: stop it first, or set DATA_DIR or DATABASE_URL.`,
       );

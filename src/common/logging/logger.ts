@@ -30,7 +30,7 @@ export function createRootLogger(config: Pick<AppConfig, 'env' | 'logLevel'>, de
   if (config.env === 'development') {
     return pino({
       ...options,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+      transport: { target: 'pino-pretty', options: { colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
     });
   }
   return pino(options);
