@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { inTransaction } from '../../src/database/transaction';
 import { MailMessage } from '../../src/mail/mail-message';
 import { MailService } from '../../src/mail/mail.service';
 import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY } from '../../src/mail/outbox-worker';
@@ -49,13 +50,10 @@ async function metric(service: TestApp, series: string): Promise<number | undefi
 /** Enqueues through the real MailService inside a real transaction, committed or rolled back. */
 async function enqueue(service: TestApp, messages: MailMessage[], outcome: 'commit' | 'rollback' = 'commit'): Promise<void> {
   const mail = service.app.get(MailService);
-  const work = service.app
-    .get(EntityManager)
-    .fork()
-    .transactional(async (em) => {
-      for (const message of messages) await mail.enqueue(em, message);
-      if (outcome === 'rollback') throw new Error('the change that caused the mail failed');
-    });
+  const work = inTransaction(service.app.get(EntityManager), async (em) => {
+    for (const message of messages) await mail.enqueue(em, message);
+    if (outcome === 'rollback') throw new Error('the change that caused the mail failed');
+  });
   if (outcome === 'rollback') await expect(work).rejects.toThrow('the change that caused the mail failed');
   else await work;
 }
@@ -435,6 +433,37 @@ describe('mail outbox when the database goes away in the middle of a batch', () 
     expect(smtp.mails).toHaveLength(OUTBOX_BATCH_SIZE);
     const rows = await outboxRows(service, '%@cut.example.com');
     expect(rows.map((row) => [row.status, row.attempts])).toEqual(recipients.map(() => ['sent', 1]));
+  });
+});
+
+describe('mail after a request, with a long poll interval', () => {
+  let smtp: TestSmtpServer;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    smtp = await new TestSmtpServer().start();
+    service = await startTestApp({ env: { SMTP_URL: smtp.url, MAIL_POLL_INTERVAL_MS: '60000' } });
+    await sleep(300); // the workers' first ticks, at start, are over: from now on only a wake-up or the minute's poll runs one
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await smtp?.stop();
+  });
+
+  // Without the wake-up, these mails would wait for the next poll, a minute after the start.
+  it('leaves seconds after the request, not a poll interval: the commits wake the workers', async () => {
+    const response = await service.request('POST', '/auth/register', { body: { email: 'prompt@example.com', password: 'correct horse battery' } });
+    expect(response.status).toBe(201);
+    const answered = Date.now();
+    const mail = await smtp.waitFor((received) => received.to.includes('prompt@example.com'), 10_000);
+    expect(mail.subject).toBe('Confirm your email for Atiru');
+    expect(Date.now() - answered).toBeLessThan(5_000);
+
+    expect((await service.request('POST', '/auth/resend-confirmation', { body: { email: 'prompt@example.com' } })).status).toBe(200);
+    const resent = Date.now();
+    await waitUntil(async () => smtp.mailsTo('prompt@example.com').length === 2, 'the resent confirmation', 10_000);
+    expect(Date.now() - resent).toBeLessThan(5_000);
   });
 });
 
