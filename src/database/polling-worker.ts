@@ -1,4 +1,5 @@
 import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { outsideRequest } from '../common/logging/request-context';
 import { describeDeliveryError } from '../mail/mail-backoff';
 
 /**
@@ -47,7 +48,8 @@ export abstract class PollingWorker implements OnApplicationBootstrap, OnModuleD
       return;
     }
     clearTimeout(this.timer);
-    this.schedule(0);
+    // The tick is the worker's own, not the work of the request that woke it.
+    outsideRequest(() => this.schedule(0));
   }
 
   private schedule(delayMs: number): void {
