@@ -48,6 +48,8 @@ export const ACCOUNT_MESSAGES = {
  */
 @Injectable()
 export class AccountsService {
+  private recorded?: () => void;
+
   constructor(
     private readonly em: EntityManager,
     private readonly users: UsersRepository,
@@ -64,6 +66,14 @@ export class AccountsService {
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
+  /**
+   * Called once a registration or request has been recorded (committed), so the worker that
+   * decides them (AccountRequestsWorker, which depends on this service) need not wait for its poll.
+   */
+  whenRecorded(listener: () => void): void {
+    this.recorded = listener;
+  }
+
   /** The id answered is the registration's: the user's id if this registration is the one confirmed. */
   async register({ email, password, redirect_to }: AccountRegisterDto): Promise<AccountRegisterResponseDto> {
     const redirectTo = this.redirects.check(redirect_to);
@@ -71,16 +81,19 @@ export class AccountsService {
     const now = this.clock.now();
     const id = randomUUID();
     await this.registrations.add(this.em, { id, email, passwordHash, redirectTo, createdAt: now, expiresAt: this.confirmationExpiry(now) });
+    this.recorded?.();
     return { message: ACCOUNT_MESSAGES.registered, user: { id, email } };
   }
 
   async resendConfirmation({ email, redirect_to }: AccountEmailDto): Promise<MessageResponseDto> {
     await this.requests.add(this.em, { kind: 'resend_confirmation', email, redirectTo: this.redirects.check(redirect_to) });
+    this.recorded?.();
     return { message: ACCOUNT_MESSAGES.confirmationResent };
   }
 
   async forgotPassword({ email, redirect_to }: AccountEmailDto): Promise<MessageResponseDto> {
     await this.requests.add(this.em, { kind: 'forgot_password', email, redirectTo: this.redirects.check(redirect_to) });
+    this.recorded?.();
     return { message: ACCOUNT_MESSAGES.resetRequested };
   }
 

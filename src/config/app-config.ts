@@ -264,7 +264,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mail: {
       smtpUrl: read.serviceUrl('SMTP_URL', ['smtp', 'smtps'], 'smtp://user:password@host:587'),
       from: read.string('MAIL_FROM', 'Atiru <no-reply@atiru.local>'),
-      maxAttempts: read.int('MAIL_MAX_ATTEMPTS', 8, 1, 100),
+      maxAttempts: read.int('MAIL_MAX_ATTEMPTS', 40, 1, 1000),
       pollIntervalMs: read.int('MAIL_POLL_INTERVAL_MS', 1000, 10, 60_000),
       retryBaseMs: read.int('MAIL_RETRY_BASE_MS', 2000, 10, 3_600_000),
     },

@@ -10,6 +10,27 @@ export function retryDelayMs(attempts: number, baseMs: number, random: () => num
   return Math.round(exponential * (1 - 0.1 * random()));
 }
 
+/** Why a mail was given up: its server refused it for good, or every attempt failed for a passing reason. */
+export type MailFailure = 'rejected' | 'retries_exhausted';
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  retryBaseMs: number;
+}
+
+export type FailureDecision = { outcome: 'retry'; delayMs: number } | { outcome: 'failed'; failure: MailFailure };
+
+/**
+ * What follows the `attempts`-th failed delivery of a mail. A permanent rejection is final at
+ * once; a passing failure (server down, slow, busy) is retried until `maxAttempts` attempts have
+ * been made, the last ones an hour apart, so the defaults outlast a day-long outage.
+ */
+export function decideAfterFailure(attempts: number, permanent: boolean, policy: RetryPolicy, random: () => number = Math.random): FailureDecision {
+  if (permanent) return { outcome: 'failed', failure: 'rejected' };
+  if (attempts >= policy.maxAttempts) return { outcome: 'failed', failure: 'retries_exhausted' };
+  return { outcome: 'retry', delayMs: retryDelayMs(attempts, policy.retryBaseMs, random) };
+}
+
 const MAX_ERROR_LENGTH = 500;
 
 /** A delivery error as stored in `last_error` and logged: short, and without URL credentials. */

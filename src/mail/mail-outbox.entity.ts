@@ -1,4 +1,5 @@
 import { Entity, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import type { MailFailure } from './mail-backoff';
 import type { MailTemplateName, RenderedMail } from './mail-message';
 
 export type MailOutboxStatus = 'pending' | 'sent' | 'failed';
@@ -26,8 +27,16 @@ export class MailOutboxEntity {
   @Property({ type: 'integer' })
   attempts: number & Opt = 0;
 
+  /** When the mail may be tried next; while an instance is sending it, the end of that instance's claim. */
   @Property({ type: 'datetime' })
   nextAttemptAt: Date & Opt = new Date();
+
+  /** Set when `status` is `failed`: refused for good, or every attempt failed. */
+  @Property({ type: 'string', length: 32, nullable: true })
+  failure: (MailFailure & Opt) | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  failedAt: (Date & Opt) | null = null;
 
   /** The last delivery error, shortened and without credentials. */
   @Property({ type: 'text', nullable: true })

@@ -1,14 +1,23 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { MailFailure } from './mail-backoff';
 import { MailTemplateName, RenderedMail } from './mail-message';
 import { MailOutboxEntity } from './mail-outbox.entity';
 
-const STRIP_BODIES = `payload = jsonb_build_object('subject', payload->'subject')`;
+/** Which failed mails an operator sends again. */
+export type FailedMailSelection = { id: string } | { since: Date } | { allFailed: true };
+
+export interface OutboxStats {
+  pending: number;
+  oldestPendingSeconds: number;
+  failed: Record<MailFailure, number>;
+}
 
 /**
  * Every query on the outbox. All methods take the caller's `em`: enqueueing joins the transaction
- * of the change that causes the mail, delivery runs inside the worker's locking transaction.
- * Updates use clock_timestamp(), not now(): a batch's transaction may have started a while ago.
+ * of the change that causes the mail; the worker's statements are each their own transaction, so
+ * what it records is committed the moment the statement answers.
+ * Updates use clock_timestamp(), not now(): inside a transaction now() is when it began.
  */
 @Injectable()
 export class MailOutboxRepository {
@@ -17,28 +26,40 @@ export class MailOutboxRepository {
   }
 
   /**
-   * Locks up to `limit` due mails, oldest first. Rows another worker holds are skipped, not waited
-   * for, so instances share the queue and never pick the same mail while it is being sent.
+   * Claims up to `limit` due mails, oldest first, for `leaseMs`: their next attempt moves to the
+   * end of the lease, so no worker (this instance's or another's) takes them meanwhile, and a
+   * worker that dies with them only delays them. `SKIP LOCKED`: two claims never wait on each other
+   * nor take the same row.
    */
-  async lockDueBatch(em: EntityManager, limit: number): Promise<MailOutboxEntity[]> {
+  async claimDueBatch(em: EntityManager, limit: number, leaseMs: number): Promise<MailOutboxEntity[]> {
     const rows = await this.execute<Record<string, unknown>[]>(
       em,
-      `SELECT * FROM mail_outbox
-       WHERE status = 'pending' AND next_attempt_at <= now()
-       ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
-      [limit],
+      `UPDATE mail_outbox SET next_attempt_at = clock_timestamp() + ? * interval '1 millisecond'
+       WHERE id IN (
+         SELECT id FROM mail_outbox
+         WHERE status = 'pending' AND next_attempt_at <= clock_timestamp()
+         ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [leaseMs, limit],
     );
-    return rows.map((row) => em.map(MailOutboxEntity, row));
+    return rows.map((row) => em.map(MailOutboxEntity, row)).sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  }
+
+  /** Hands a claimed mail that was not tried back to the queue, due at once. */
+  async release(em: EntityManager, id: string): Promise<void> {
+    await this.execute(em, `UPDATE mail_outbox SET next_attempt_at = clock_timestamp() WHERE id = ? AND status = 'pending'`, [id]);
   }
 
   /**
-   * Delivered or given up, a row keeps its subject for the record but loses its bodies: they hold
-   * one-time links, and the token tables store only hashes for a reason.
+   * Delivered, a row keeps its subject for the record but loses its bodies: they hold one-time
+   * links, and the token tables store only hashes for a reason.
    */
   async markSent(em: EntityManager, id: string): Promise<void> {
     await this.execute(
       em,
-      `UPDATE mail_outbox SET status = 'sent', attempts = attempts + 1, sent_at = clock_timestamp(), ${STRIP_BODIES} WHERE id = ?`,
+      `UPDATE mail_outbox SET status = 'sent', attempts = attempts + 1, sent_at = clock_timestamp(),
+         payload = jsonb_build_object('subject', payload->'subject')
+       WHERE id = ? AND status = 'pending'`,
       [id],
     );
   }
@@ -48,26 +69,60 @@ export class MailOutboxRepository {
       em,
       `UPDATE mail_outbox SET attempts = attempts + 1, last_error = ?,
          next_attempt_at = clock_timestamp() + ? * interval '1 millisecond'
-       WHERE id = ?`,
+       WHERE id = ? AND status = 'pending'`,
       [error, delayMs, id],
     );
   }
 
-  async markFailed(em: EntityManager, id: string, error: string): Promise<void> {
-    await this.execute(em, `UPDATE mail_outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, ${STRIP_BODIES} WHERE id = ?`, [error, id]);
+  /** Given up, a mail keeps its bodies: an operator can send it again as it was (`npm run mail:resend`). */
+  async markFailed(em: EntityManager, id: string, failure: MailFailure, error: string): Promise<void> {
+    await this.execute(
+      em,
+      `UPDATE mail_outbox SET status = 'failed', failure = ?, failed_at = clock_timestamp(), attempts = attempts + 1, last_error = ?
+       WHERE id = ? AND status = 'pending'`,
+      [failure, error, id],
+    );
   }
 
-  /** For the metrics: mails waiting (and the oldest one's age in seconds), and mails given up. */
-  async stats(em: EntityManager): Promise<{ pending: number; oldestPendingSeconds: number; failed: number }> {
-    const [row] = await this.execute<{ pending: string; oldest: number | null; failed: string }[]>(
+  /**
+   * Puts the selected failed mails back in the queue, due now, with a fresh round of attempts;
+   * `last_error` stays until the next attempt. Mails that failed before failed mails kept their
+   * bodies have nothing to send: they are left as they are and answered apart.
+   */
+  async requeueFailed(em: EntityManager, selection: FailedMailSelection): Promise<{ requeued: string[]; withoutBody: string[] }> {
+    const [condition, params] =
+      'id' in selection ? ['id = ?', [selection.id]] : 'since' in selection ? ['failed_at >= ?', [selection.since]] : ['true', []];
+    const rows = await this.execute<{ id: string; requeued: boolean }[]>(
+      em,
+      `WITH selected AS (
+         SELECT id, payload->>'text' IS NOT NULL AS has_body FROM mail_outbox WHERE status = 'failed' AND ${condition} FOR UPDATE
+       ), requeued AS (
+         UPDATE mail_outbox m SET status = 'pending', failure = NULL, failed_at = NULL, attempts = 0, next_attempt_at = clock_timestamp()
+         FROM selected s WHERE m.id = s.id AND s.has_body
+         RETURNING m.id
+       )
+       SELECT s.id::text AS id, s.has_body AS requeued FROM selected s ORDER BY s.id`,
+      params,
+    );
+    return { requeued: rows.filter((row) => row.requeued).map((row) => row.id), withoutBody: rows.filter((row) => !row.requeued).map((row) => row.id) };
+  }
+
+  /** For the metrics: mails waiting (and the oldest one's age in seconds), and mails given up, by why. */
+  async stats(em: EntityManager): Promise<OutboxStats> {
+    const [row] = await this.execute<{ pending: string; oldest: number | null; rejected: string; exhausted: string }[]>(
       em,
       `SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
               extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'pending'))::float8 AS oldest,
-              count(*) FILTER (WHERE status = 'failed') AS failed
+              count(*) FILTER (WHERE failure = 'rejected') AS rejected,
+              count(*) FILTER (WHERE failure = 'retries_exhausted') AS exhausted
        FROM mail_outbox`,
       [],
     );
-    return { pending: Number(row.pending), oldestPendingSeconds: row.oldest ?? 0, failed: Number(row.failed) };
+    return {
+      pending: Number(row.pending),
+      oldestPendingSeconds: row.oldest ?? 0,
+      failed: { rejected: Number(row.rejected), retries_exhausted: Number(row.exhausted) },
+    };
   }
 
   private execute<T>(em: EntityManager, sql: string, params: unknown[]): Promise<T> {

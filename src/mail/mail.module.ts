@@ -23,6 +23,6 @@ import { SmtpMailTransport } from './smtp-mail.transport';
         config.mail.smtpUrl ? new SmtpMailTransport(config.mail.smtpUrl, config.mail.from) : new LoggingMailTransport(),
     },
   ],
-  exports: [MailService, MailOutboxRepository],
+  exports: [MailService, MailOutboxRepository, OutboxWorker],
 })
 export class MailModule {}

@@ -2,23 +2,28 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { afterTransaction } from '../database/transaction';
 import { MailMessage } from './mail-message';
 import { MailOutboxRepository } from './mail-outbox.repository';
 import { renderMail } from './mail-templates';
+import { OutboxWorker } from './outbox-worker';
 
 @Injectable()
 export class MailService {
   constructor(
     private readonly outbox: MailOutboxRepository,
+    private readonly worker: OutboxWorker,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   /**
-   * Renders the mail and stores it in the outbox through the caller's `em`, so inside
-   * `inTransaction(...)` the mail exists if and only if that transaction commits.
-   * The outbox worker delivers it afterwards, on this instance or another.
+   * Renders the mail and stores it in the outbox through the caller's `em`, the one
+   * `inTransaction(...)` handed it, so the mail exists if and only if that transaction commits.
+   * The commit wakes this instance's outbox worker, so the mail leaves at once rather than at the
+   * next poll; any instance's worker may deliver it.
    */
   async enqueue(em: EntityManager, message: MailMessage): Promise<void> {
+    afterTransaction(em, { committed: () => this.worker.wake() });
     await this.outbox.insert(em, message.to, message.template, renderMail(message, this.config.tokens));
   }
 }

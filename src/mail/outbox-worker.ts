@@ -3,24 +3,57 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { PollingWorker } from '../database/polling-worker';
-import { describeDeliveryError, retryDelayMs } from './mail-backoff';
+import { decideAfterFailure, describeDeliveryError, MailFailure } from './mail-backoff';
 import { MailOutboxEntity } from './mail-outbox.entity';
 import { MailOutboxRepository } from './mail-outbox.repository';
-import { MAIL_TRANSPORT, MailTransport } from './mail-transport';
-import { inTransaction } from '../database/transaction';
+import { MAIL_TRANSPORT, MailRejectedError, MailTransport } from './mail-transport';
 
-/** Mails locked and sent per transaction. */
+/** Mails claimed per tick. */
 export const OUTBOX_BATCH_SIZE = 20;
 
+/** Mails of a batch handed to the transport at once: as many as its pooled SMTP connections. */
+export const OUTBOX_SEND_CONCURRENCY = 5;
+
 /**
- * Delivers the outbox. Each tick locks a batch of due mails (`FOR UPDATE SKIP LOCKED`), sends them
- * and records the outcome in the same transaction, so the locks last until the outcome is
- * committed: two instances never send one mail twice, and a crash mid-batch releases the rows to
- * be sent again rather than losing them.
+ * How long a claimed batch is this instance's alone. Longer than a batch can take against a slow
+ * SMTP server (its timeouts, times the batch over the connections), since a mail still being sent
+ * when the lease ends could be sent by another instance too; short enough that the mails of an
+ * instance that died are not held up for long.
+ */
+export const OUTBOX_LEASE_MS = 5 * 60_000;
+
+/** What became of one delivery attempt, to be written to its row. */
+type Outcome =
+  | { kind: 'sent' }
+  | { kind: 'retry'; delayMs: number; error: string }
+  | { kind: 'failed'; failure: MailFailure; error: string }
+  /** Claimed but not tried: the batch stopped first. */
+  | { kind: 'untried' };
+
+/** Delivery attempts so far in this process, by outcome, for the metrics. */
+export interface DeliveryCounts {
+  sent: number;
+  temporary_failure: number;
+  permanent_failure: number;
+}
+
+/**
+ * Delivers the outbox. Each tick claims a batch of due mails in one short statement (a lease, see
+ * `claimDueBatch`), sends them a few at a time, and records each outcome in a statement of its own
+ * right after the SMTP server has answered: a mail is marked sent the moment it is, and nothing is
+ * sent on behalf of a transaction that may already be dead.
+ *
+ * When a write fails (the database is gone), the batch stops at once: no mail is handed to SMTP
+ * after that. The outcomes not yet written are kept in memory and written first by the next tick
+ * that reaches the database, still within the lease, so a mail sent just before the outage is not
+ * sent again. What remains at-least-once: an instance that stops or dies while holding such an
+ * outcome, or an outage longer than the lease; those mails are sent again when the lease ends.
  */
 @Injectable()
 export class OutboxWorker extends PollingWorker {
   protected readonly logger = new Logger(OutboxWorker.name);
+  private unrecorded: Array<{ mail: MailOutboxEntity; outcome: Outcome }> = [];
+  readonly deliveries: DeliveryCounts = { sent: 0, temporary_failure: 0, permanent_failure: 0 };
 
   constructor(
     private readonly em: EntityManager,
@@ -35,35 +68,94 @@ export class OutboxWorker extends PollingWorker {
     return this.deliverBatch();
   }
 
-  /** One transaction: lock due mails, send them, record each outcome. Answers how many were due. */
-  async deliverBatch(): Promise<number> {
-    return inTransaction(this.em, async (em) => {
-      const mails = await this.outbox.lockDueBatch(em, OUTBOX_BATCH_SIZE);
-      const outcomes = await Promise.allSettled(mails.map((mail) => this.transport.send({ to: mail.recipient, ...mail.payload })));
-      for (const [index, mail] of mails.entries()) {
-        const outcome = outcomes[index];
-        if (outcome.status === 'fulfilled') {
-          await this.outbox.markSent(em, mail.id);
-          this.logger.debug(`mail ${mail.id} (${mail.template}) sent to ${mail.recipient}`);
-        } else {
-          await this.recordFailure(em, mail, outcome.reason);
-        }
-      }
-      return mails.length;
-    });
+  /** After the last tick: outcomes still unwritten get one more try, or are named in the log. */
+  override async onModuleDestroy(): Promise<void> {
+    await super.onModuleDestroy();
+    if (this.unrecorded.length === 0) return;
+    try {
+      await this.recordUnrecorded(this.em.fork());
+    } catch (error) {
+      const sent = this.unrecorded.filter(({ outcome }) => outcome.kind === 'sent').map(({ mail }) => mail.id);
+      this.logger.warn(`stopping with ${this.unrecorded.length} mail outcome(s) not written (${describeDeliveryError(error)}); mails sent but not marked will be sent again when their claim ends`, { sent });
+    }
   }
 
-  private async recordFailure(em: EntityManager, mail: MailOutboxEntity, reason: unknown): Promise<void> {
-    const attempts = mail.attempts + 1;
-    const error = describeDeliveryError(reason);
-    const { maxAttempts, retryBaseMs } = this.config.mail;
-    if (attempts >= maxAttempts) {
-      await this.outbox.markFailed(em, mail.id, error);
-      this.logger.error(`mail ${mail.id} (${mail.template}) to ${mail.recipient} failed for good after ${attempts} attempt(s): ${error}`);
-      return;
+  /** Writes what an earlier tick could not, claims a batch and delivers it. Answers how many were claimed. */
+  async deliverBatch(): Promise<number> {
+    const em = this.em.fork();
+    await this.recordUnrecorded(em);
+    const mails = await this.outbox.claimDueBatch(em, OUTBOX_BATCH_SIZE, OUTBOX_LEASE_MS);
+    // Past half the lease, no new send starts: the rest go back to the queue.
+    const sendUntil = Date.now() + OUTBOX_LEASE_MS / 2;
+    const queue = [...mails];
+    let databaseError: unknown;
+    const lane = async () => {
+      for (let mail = queue.shift(); mail !== undefined; mail = queue.shift()) {
+        const outcome = databaseError === undefined && Date.now() < sendUntil ? await this.attempt(mail) : ({ kind: 'untried' } as const);
+        if (databaseError !== undefined) {
+          this.unrecorded.push({ mail, outcome });
+          continue;
+        }
+        try {
+          await this.record(em, mail, outcome);
+        } catch (error) {
+          databaseError ??= error;
+          this.unrecorded.push({ mail, outcome });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(OUTBOX_SEND_CONCURRENCY, mails.length) }, lane));
+    if (databaseError !== undefined) throw databaseError;
+    return mails.length;
+  }
+
+  /** The outcomes an earlier tick could not write, written before anything else is sent. */
+  private async recordUnrecorded(em: EntityManager): Promise<void> {
+    while (this.unrecorded.length > 0) {
+      const { mail, outcome } = this.unrecorded[0];
+      await this.record(em, mail, outcome);
+      this.unrecorded.shift();
     }
-    const delayMs = retryDelayMs(attempts, retryBaseMs);
-    await this.outbox.markRetry(em, mail.id, delayMs, error);
-    this.logger.warn(`mail ${mail.id} (${mail.template}) to ${mail.recipient}: attempt ${attempts} failed, retrying in ${delayMs} ms: ${error}`);
+  }
+
+  /** Sends one mail and decides what follows; never throws. */
+  private async attempt(mail: MailOutboxEntity): Promise<Outcome> {
+    try {
+      await this.transport.send({ to: mail.recipient, ...mail.payload });
+      this.deliveries.sent++;
+      return { kind: 'sent' };
+    } catch (reason) {
+      const permanent = reason instanceof MailRejectedError;
+      this.deliveries[permanent ? 'permanent_failure' : 'temporary_failure']++;
+      const error = describeDeliveryError(reason);
+      const decision = decideAfterFailure(mail.attempts + 1, permanent, this.config.mail);
+      return decision.outcome === 'retry' ? { kind: 'retry', delayMs: decision.delayMs, error } : { kind: 'failed', failure: decision.failure, error };
+    }
+  }
+
+  private async record(em: EntityManager, mail: MailOutboxEntity, outcome: Outcome): Promise<void> {
+    const about = `mail ${mail.id} (${mail.template}) to ${mail.recipient}`;
+    const attempts = mail.attempts + 1;
+    switch (outcome.kind) {
+      case 'sent':
+        await this.outbox.markSent(em, mail.id);
+        this.logger.debug(`${about} sent`);
+        return;
+      case 'retry':
+        await this.outbox.markRetry(em, mail.id, outcome.delayMs, outcome.error);
+        this.logger.warn(`${about}: attempt ${attempts} failed, retrying in ${outcome.delayMs} ms: ${outcome.error}`);
+        return;
+      case 'failed':
+        await this.outbox.markFailed(em, mail.id, outcome.failure, outcome.error);
+        this.logger.error(
+          outcome.failure === 'rejected'
+            ? `${about} rejected by the mail server, not retried: ${outcome.error}`
+            : `${about} failed for good after ${attempts} attempt(s): ${outcome.error}`,
+        );
+        return;
+      case 'untried':
+        await this.outbox.release(em, mail.id);
+        return;
+    }
   }
 }

@@ -1,7 +1,10 @@
 import { OnApplicationShutdown } from '@nestjs/common';
 import { createTransport, Transporter } from 'nodemailer';
 import { OutgoingMail } from './mail-message';
-import { MailTransport } from './mail-transport';
+import { MailRejectedError, MailTransport } from './mail-transport';
+
+/** The steps where a reply concerns this one mail, not the server or our account on it. */
+const MAIL_STEPS = new Set(['EENVELOPE', 'EMESSAGE']);
 
 /** SMTP through a small nodemailer pool; short timeouts so a dead server fails a tick fast. */
 export class SmtpMailTransport implements MailTransport, OnApplicationShutdown {
@@ -19,11 +22,25 @@ export class SmtpMailTransport implements MailTransport, OnApplicationShutdown {
   }
 
   async send(mail: OutgoingMail): Promise<void> {
-    await this.transporter.sendMail({ from: this.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
+    try {
+      await this.transporter.sendMail({ from: this.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
+    } catch (error) {
+      throw isPermanentRejection(error) ? new MailRejectedError((error as Error).message, { cause: error }) : error;
+    }
   }
 
   /** Runs after the outbox worker has stopped (it stops on module destroy, an earlier phase). */
   onApplicationShutdown(): void {
     this.transporter.close();
   }
+}
+
+/**
+ * A 5xx reply (nodemailer's `permanent`, which leaves out 503) to the recipient or the content of
+ * this mail. A 5xx to the greeting or to our login is the server's or our configuration's problem:
+ * every mail would get it, so those mails wait for the fix instead of being given up.
+ */
+export function isPermanentRejection(error: unknown): boolean {
+  const err = error as { code?: unknown; permanent?: unknown } | undefined;
+  return err?.permanent === true && typeof err.code === 'string' && MAIL_STEPS.has(err.code);
 }

@@ -3,7 +3,8 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ApiKeyCache } from '../api-keys/api-key-cache';
 import { ApiKeyRevocationListener } from '../api-keys/api-key-revocation.listener';
 import { SessionRevocations } from '../auth/sessions/session-revocations';
-import { MailOutboxRepository } from '../mail/mail-outbox.repository';
+import { MailOutboxRepository, OutboxStats } from '../mail/mail-outbox.repository';
+import { OutboxWorker } from '../mail/outbox-worker';
 import { MetricsService } from './metrics.service';
 
 /** A tarn pool, as knex keeps it; read for the pool gauges only. */
@@ -20,6 +21,7 @@ export class MetricsGauges implements OnModuleInit {
     private readonly metrics: MetricsService,
     private readonly em: EntityManager,
     private readonly outbox: MailOutboxRepository,
+    private readonly outboxWorker: OutboxWorker,
     private readonly apiKeyCache: ApiKeyCache,
     private readonly apiKeyRevocations: ApiKeyRevocationListener,
     private readonly sessionRevocations: SessionRevocations,
@@ -36,11 +38,22 @@ export class MetricsGauges implements OnModuleInit {
     );
 
     // One query per scrape for the three outbox gauges.
-    let stats: Promise<{ pending: number; oldestPendingSeconds: number; failed: number } | undefined> | undefined;
+    let stats: Promise<OutboxStats | undefined> | undefined;
     const outbox = () => (stats ??= this.outbox.stats(this.em.fork()).catch(() => undefined).finally(() => setTimeout(() => (stats = undefined), 1_000)));
     gauge('atiru_mail_outbox_pending', 'Mails waiting to be sent', async () => (await outbox())?.pending);
     gauge('atiru_mail_outbox_oldest_pending_seconds', 'Age of the oldest mail waiting to be sent', async () => (await outbox())?.oldestPendingSeconds);
-    gauge('atiru_mail_outbox_failed', 'Mails given up after their last attempt', async () => (await outbox())?.failed);
+    this.metrics.labelledGauge(
+      'atiru_mail_outbox_failed',
+      'Mails given up, by reason: rejected (refused for good by the mail server) or retries_exhausted (every attempt failed)',
+      'reason',
+      async () => (await outbox())?.failed,
+    );
+    this.metrics.labelledCounter(
+      'atiru_mail_delivery_attempts_total',
+      'Mails handed to the mail server by this instance, by outcome: sent, temporary_failure (retried), permanent_failure (rejected)',
+      'outcome',
+      () => ({ ...this.outboxWorker.deliveries }),
+    );
 
     const pool = () => (this.em.getConnection().getKnex().client as { pool?: PoolCounts }).pool;
     gauge('atiru_db_pool_connections_used', 'Database connections in use', () => pool()?.numUsed());

@@ -6,6 +6,9 @@ import type { Principal } from '../common/auth/principal';
 /** What a gauge reads when Prometheus scrapes; undefined leaves the gauge unset. */
 export type GaugeReader = () => number | undefined | Promise<number | undefined>;
 
+/** The same, for a metric with one label: a value per label value. */
+export type LabelledReader = () => Record<string, number> | undefined | Promise<Record<string, number> | undefined>;
+
 type Labels = 'method' | 'route' | 'status';
 type RequestChildren = { count: Counter.Internal; duration: Histogram.Internal<Labels> };
 
@@ -52,6 +55,34 @@ export class MetricsService {
       async collect() {
         const value = await read();
         if (value !== undefined) this.set(value);
+      },
+    });
+  }
+
+  /** A gauge with one label, read at scrape time. */
+  labelledGauge(name: string, help: string, label: string, read: LabelledReader): void {
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      async collect() {
+        const values = await read();
+        for (const [value, count] of Object.entries(values ?? {})) this.set({ [label]: value }, count);
+      },
+    });
+  }
+
+  /** A counter its owner keeps (counts since the process started), with one label, read at scrape time. */
+  labelledCounter(name: string, help: string, label: string, read: () => Record<string, number>): void {
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [value, count] of Object.entries(read())) this.inc({ [label]: value }, count);
       },
     });
   }

@@ -1,8 +1,14 @@
 import { EntityManager } from '@mikro-orm/postgresql';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { inTransaction } from '../../src/database/transaction';
 import { MailMessage } from '../../src/mail/mail-message';
 import { MailService } from '../../src/mail/mail.service';
-import { OUTBOX_BATCH_SIZE } from '../../src/mail/outbox-worker';
+import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY } from '../../src/mail/outbox-worker';
+import { MetricsService } from '../../src/metrics/metrics.service';
 import { MAIL_TRANSPORT, MailTransport } from '../../src/mail/mail-transport';
 import { TestSmtpServer } from '../support/smtp';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -15,21 +21,39 @@ interface OutboxRow {
   recipient: string;
   template: string;
   status: 'pending' | 'sent' | 'failed';
+  failure: 'rejected' | 'retries_exhausted' | null;
   attempts: number;
   last_error: string | null;
   sent_at: string | null;
+  /** What the row still holds of the mail: the link while it has its text, else null. */
+  stored_text: string | null;
+}
+
+const RESEND = join(__dirname, '..', '..', 'dist', 'cli', 'mail-resend.js');
+
+/** `npm run mail:resend -- …args`, the compiled command, against the service's database. */
+async function runResend(service: TestApp, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  if (!existsSync(RESEND)) throw new Error(`${RESEND} is missing: run the tests with npm test, which builds first`);
+  return promisify(execFile)(process.execPath, [RESEND, ...args], { env: { PATH: process.env.PATH!, NODE_ENV: 'test', LOG_LEVEL: 'warn', DATABASE_URL: service.database.url } }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error) => ({ code: error.code as number, stdout: error.stdout as string, stderr: error.stderr as string }),
+  );
+}
+
+/** One sample of the service's metrics, as Prometheus would scrape it. */
+async function metric(service: TestApp, series: string): Promise<number | undefined> {
+  const text = await service.app.get(MetricsService).registry.metrics();
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 /** Enqueues through the real MailService inside a real transaction, committed or rolled back. */
 async function enqueue(service: TestApp, messages: MailMessage[], outcome: 'commit' | 'rollback' = 'commit'): Promise<void> {
   const mail = service.app.get(MailService);
-  const work = service.app
-    .get(EntityManager)
-    .fork()
-    .transactional(async (em) => {
-      for (const message of messages) await mail.enqueue(em, message);
-      if (outcome === 'rollback') throw new Error('the change that caused the mail failed');
-    });
+  const work = inTransaction(service.app.get(EntityManager), async (em) => {
+    for (const message of messages) await mail.enqueue(em, message);
+    if (outcome === 'rollback') throw new Error('the change that caused the mail failed');
+  });
   if (outcome === 'rollback') await expect(work).rejects.toThrow('the change that caused the mail failed');
   else await work;
 }
@@ -39,7 +63,11 @@ async function outboxRows(service: TestApp, recipientLike = '%'): Promise<Outbox
     .get(EntityManager)
     .fork()
     .getConnection()
-    .execute<OutboxRow[]>('SELECT id, recipient, template, status, attempts, last_error, sent_at FROM mail_outbox WHERE recipient LIKE ? ORDER BY id', [recipientLike]);
+    .execute<OutboxRow[]>(
+      `SELECT id, recipient, template, status, failure, attempts, last_error, sent_at, payload->>'text' AS stored_text
+       FROM mail_outbox WHERE recipient LIKE ? ORDER BY id`,
+      [recipientLike],
+    );
 }
 
 /** Waits until the (single) outbox row for `recipient` satisfies `done`, and answers it. */
@@ -90,17 +118,18 @@ describe('mail outbox with a real SMTP server', () => {
     expect(smtp.mailsTo('ada@example.com')).toHaveLength(1);
   });
 
-  it('retries while the SMTP server is down and delivers once it is back on the same port', async () => {
+  it('retries while the SMTP server is down for several attempts and delivers, link intact, once it is back on the same port', async () => {
     const port = smtp.port;
     await smtp.stop();
     let retrying: OutboxRow;
     try {
       await enqueue(service, [{ template: 'password-reset', to: 'grace@example.com', link: 'http://127.0.0.1:3000/reset?token=grace-token' }]);
-      retrying = await waitForRow(service, 'grace@example.com', (found) => found.attempts >= 2, 'two failed attempts');
-      expect(retrying).toMatchObject({ status: 'pending', last_error: expect.stringMatching(/ECONNREFUSED/) });
+      retrying = await waitForRow(service, 'grace@example.com', (found) => found.attempts >= 4, 'four failed attempts');
+      expect(retrying).toMatchObject({ status: 'pending', failure: null, last_error: expect.stringMatching(/ECONNREFUSED/) });
+      expect(retrying.stored_text).toContain('http://127.0.0.1:3000/reset?token=grace-token');
       expect(retrying.last_error).not.toContain('grace-token');
       const retryWarnings = service.logs.entries().filter((entry) => entry.level === 40 && /grace@example\.com: attempt \d+ failed, retrying/.test(entry.msg));
-      expect(retryWarnings.length).toBeGreaterThanOrEqual(2);
+      expect(retryWarnings.length).toBeGreaterThanOrEqual(4);
       expect(smtp.mailsTo('grace@example.com')).toEqual([]);
     } finally {
       await smtp.start(port);
@@ -109,6 +138,7 @@ describe('mail outbox with a real SMTP server', () => {
     const mail = await smtp.waitFor((received) => received.to.includes('grace@example.com'));
     expect(mail.subject).toBe('Reset your Atiru password');
     expect(mail.links).toEqual(['http://127.0.0.1:3000/reset?token=grace-token']);
+    expect(mail.html).toContain('href="http://127.0.0.1:3000/reset?token=grace-token"');
     const sent = await waitForRow(service, 'grace@example.com', (found) => found.status === 'sent', 'the row to be marked sent');
     expect(sent.attempts).toBeGreaterThan(retrying.attempts);
     await sleep(200);
@@ -117,30 +147,114 @@ describe('mail outbox with a real SMTP server', () => {
 });
 
 describe('mail outbox when delivery keeps failing', () => {
+  let smtp: TestSmtpServer;
   let service: TestApp;
 
   beforeAll(async () => {
-    const gone = await new TestSmtpServer().start();
-    await gone.stop(); // nothing listens on this port any more
-    service = await startTestApp({ env: { SMTP_URL: gone.url, MAIL_MAX_ATTEMPTS: '3', MAIL_RETRY_BASE_MS: '50' } });
+    smtp = await new TestSmtpServer().start();
+    await smtp.stop(); // nothing listens on this port until the test starts it again
+    service = await startTestApp({ env: { SMTP_URL: smtp.url, MAIL_MAX_ATTEMPTS: '3', MAIL_RETRY_BASE_MS: '50' } });
   });
 
   afterAll(async () => {
     await service?.close();
+    await smtp?.stop();
   });
 
-  it('marks the mail failed after MAIL_MAX_ATTEMPTS and logs an error without the link', async () => {
+  it('marks the mail failed after MAIL_MAX_ATTEMPTS, keeping its content, and logs an error without the link', async () => {
     await enqueue(service, [confirm('lost@example.com', 'lost-secret-token')]);
     const row = await waitForRow(service, 'lost@example.com', (found) => found.status === 'failed', 'the mail to be marked failed');
-    expect(row).toMatchObject({ status: 'failed', attempts: 3, sent_at: null, last_error: expect.stringMatching(/ECONNREFUSED/) });
+    expect(row).toMatchObject({ status: 'failed', failure: 'retries_exhausted', attempts: 3, sent_at: null, last_error: expect.stringMatching(/ECONNREFUSED/) });
+    expect(row.stored_text).toContain('http://127.0.0.1:3000/auth/confirm?token=lost-secret-token');
 
     const errors = service.logs.entries().filter((entry) => entry.level === 50 && entry.context === 'OutboxWorker');
     expect(errors).toHaveLength(1);
     expect(errors[0].msg).toMatch(/^mail \d+ \(confirm-email\) to lost@example\.com failed for good after 3 attempt\(s\): .*ECONNREFUSED/);
     expect(service.logs.text).not.toContain('lost-secret-token');
+    expect(await metric(service, 'atiru_mail_outbox_failed{reason="retries_exhausted"}')).toBe(1);
+    expect(await metric(service, 'atiru_mail_delivery_attempts_total{outcome="temporary_failure"}')).toBe(3);
 
     await sleep(300); // a failed mail is left alone
     expect((await outboxRows(service, 'lost@example.com'))[0].attempts).toBe(3);
+  });
+
+  it('sends the failed mail again, as it was, on `mail:resend -- --all-failed` once the server is back', async () => {
+    await smtp.start(smtp.port);
+    expect(smtp.mailsTo('lost@example.com')).toEqual([]); // the server being back is not enough
+
+    const { code, stdout, stderr } = await runResend(service, '--all-failed');
+    const [failed] = await outboxRows(service, 'lost@example.com');
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toMatch(/^requeued 1 failed mail\(s\), sent on the service's next poll: \d+$/m);
+
+    const mail = await smtp.waitFor((received) => received.to.includes('lost@example.com'));
+    expect(mail.subject).toBe('Confirm your email for Atiru');
+    expect(mail.links).toEqual(['http://127.0.0.1:3000/auth/confirm?token=lost-secret-token']);
+    expect(mail.html).toContain('href="http://127.0.0.1:3000/auth/confirm?token=lost-secret-token"');
+    const sent = await waitForRow(service, 'lost@example.com', (found) => found.status === 'sent', 'the resent mail to be marked sent');
+    expect(sent).toMatchObject({ id: failed.id, failure: null, attempts: 1, stored_text: null });
+    expect(await metric(service, 'atiru_mail_outbox_failed{reason="retries_exhausted"}')).toBe(0);
+
+    // Nothing failed is left: a second run says so, and sends nothing again.
+    expect(await runResend(service, '--all-failed')).toEqual({ code: 0, stdout: 'no failed mail matches\n', stderr: '' });
+    await sleep(200);
+    expect(smtp.mailsTo('lost@example.com')).toHaveLength(1);
+  });
+});
+
+describe('mail outbox when the SMTP server refuses a recipient', () => {
+  let smtp: TestSmtpServer;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    smtp = await new TestSmtpServer().start();
+    service = await startTestApp({ env: { SMTP_URL: smtp.url, MAIL_RETRY_BASE_MS: '50' } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await smtp?.stop();
+  });
+
+  it('gives up a mail refused for good (550) at once, with the reason, and retries one refused for now (451)', async () => {
+    smtp.refuse('gone@example.com', 550, '5.1.1 Mailbox unavailable');
+    smtp.refuse('busy@example.com', 451, '4.3.0 Try again later');
+    await enqueue(service, [confirm('gone@example.com', 'gone-token'), confirm('busy@example.com', 'busy-token')]);
+
+    const busy = await waitForRow(service, 'busy@example.com', (found) => found.attempts >= 3, 'three attempts refused for now');
+    expect(busy).toMatchObject({ status: 'pending', failure: null, last_error: expect.stringMatching(/451 4\.3\.0 Try again later/) });
+    const [gone] = await outboxRows(service, 'gone@example.com');
+    expect(gone).toMatchObject({ status: 'failed', failure: 'rejected', attempts: 1, sent_at: null, last_error: expect.stringMatching(/550 5\.1\.1 Mailbox unavailable/) });
+    expect(gone.stored_text).toContain('token=gone-token');
+    expect(service.logs.entries().filter((entry) => entry.level === 50 && entry.context === 'OutboxWorker').map((entry) => entry.msg)).toEqual([
+      expect.stringMatching(/^mail \d+ \(confirm-email\) to gone@example\.com rejected by the mail server, not retried: .*550/),
+    ]);
+    expect(await metric(service, 'atiru_mail_outbox_failed{reason="rejected"}')).toBe(1);
+    expect(await metric(service, 'atiru_mail_delivery_attempts_total{outcome="permanent_failure"}')).toBe(1);
+    expect(await metric(service, 'atiru_mail_delivery_attempts_total{outcome="temporary_failure"}')).toBeGreaterThanOrEqual(3);
+
+    smtp.accept('busy@example.com');
+    const mail = await smtp.waitFor((received) => received.to.includes('busy@example.com'));
+    expect(mail.links).toEqual(['http://127.0.0.1:3000/auth/confirm?token=busy-token']);
+    await waitForRow(service, 'busy@example.com', (found) => found.status === 'sent', 'the mail refused for now to be sent');
+    expect((await outboxRows(service, 'gone@example.com'))[0].attempts).toBe(1); // never tried again by itself
+    expect(smtp.mailsTo('gone@example.com')).toEqual([]);
+  });
+
+  it('sends the rejected mail again, as it was, on `mail:resend -- --id <id>` once the mailbox exists', async () => {
+    const [gone] = await outboxRows(service, 'gone@example.com');
+    expect(await runResend(service, '--id', '999999999')).toEqual({ code: 1, stdout: 'no failed mail with id 999999999\n', stderr: '' });
+    expect((await runResend(service, '--id', 'abc')).code).toBe(2);
+
+    smtp.accept('gone@example.com');
+    const { code, stdout } = await runResend(service, '--id', gone.id);
+    expect({ code, stdout }).toEqual({ code: 0, stdout: `requeued 1 failed mail(s), sent on the service's next poll: ${gone.id}\n` });
+    const mail = await smtp.waitFor((received) => received.to.includes('gone@example.com'));
+    expect(mail.subject).toBe('Confirm your email for Atiru');
+    expect(mail.links).toEqual(['http://127.0.0.1:3000/auth/confirm?token=gone-token']);
+    await waitForRow(service, 'gone@example.com', (found) => found.status === 'sent', 'the resent mail to be marked sent');
+    await sleep(200);
+    expect(smtp.mailsTo('gone@example.com')).toHaveLength(1);
   });
 });
 
@@ -270,6 +384,86 @@ describe('mail outbox while the database is unreachable', () => {
     );
     await enqueue(service, [confirm('back@example.com')]);
     await smtp.waitFor((received) => received.to.includes('back@example.com'));
+  });
+});
+
+describe('mail outbox when the database goes away in the middle of a batch', () => {
+  let smtp: TestSmtpServer;
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    smtp = await new TestSmtpServer().start();
+    database = await createTestDatabase();
+    const target = new URL(database.url);
+    proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
+    service = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env: { SMTP_URL: smtp.url } });
+  });
+
+  afterAll(async () => {
+    proxy?.restore();
+    await service?.close();
+    await proxy?.stop();
+    await database?.drop();
+    await smtp?.stop();
+  });
+
+  it('stops sending when the database is cut, and sends each of the batch exactly once when it is back', async () => {
+    // A slow server: the batch of 20 takes a while, so the cut falls in its middle.
+    smtp.acceptDelayMs = 100;
+    const recipients = Array.from({ length: OUTBOX_BATCH_SIZE }, (_, i) => `batch${i}@cut.example.com`);
+    await enqueue(service, recipients.map((to) => confirm(to)));
+
+    await waitUntil(async () => smtp.mails.length >= 5, 'the first mails of the batch');
+    proxy.cut();
+    const atCut = smtp.mails.length;
+    try {
+      await sleep(1_500); // the sends in flight end, and many polls find the database gone
+      // Only the mails already handed to SMTP arrive; no new one is sent for a batch the service cannot record.
+      expect(smtp.mails.length - atCut).toBeLessThanOrEqual(OUTBOX_SEND_CONCURRENCY);
+      expect(smtp.mails.length).toBeLessThan(OUTBOX_BATCH_SIZE);
+    } finally {
+      proxy.restore();
+    }
+
+    await waitUntil(async () => recipients.every((to) => smtp.mailsTo(to).length > 0), 'every mail of the batch', 30_000);
+    await sleep(500); // room for a second copy to show up
+    expect(recipients.filter((to) => smtp.mailsTo(to).length !== 1)).toEqual([]);
+    expect(smtp.mails).toHaveLength(OUTBOX_BATCH_SIZE);
+    const rows = await outboxRows(service, '%@cut.example.com');
+    expect(rows.map((row) => [row.status, row.attempts])).toEqual(recipients.map(() => ['sent', 1]));
+  });
+});
+
+describe('mail after a request, with a long poll interval', () => {
+  let smtp: TestSmtpServer;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    smtp = await new TestSmtpServer().start();
+    service = await startTestApp({ env: { SMTP_URL: smtp.url, MAIL_POLL_INTERVAL_MS: '60000' } });
+    await sleep(300); // the workers' first ticks, at start, are over: from now on only a wake-up or the minute's poll runs one
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await smtp?.stop();
+  });
+
+  // Without the wake-up, these mails would wait for the next poll, a minute after the start.
+  it('leaves seconds after the request, not a poll interval: the commits wake the workers', async () => {
+    const response = await service.request('POST', '/auth/register', { body: { email: 'prompt@example.com', password: 'correct horse battery' } });
+    expect(response.status).toBe(201);
+    const answered = Date.now();
+    const mail = await smtp.waitFor((received) => received.to.includes('prompt@example.com'), 10_000);
+    expect(mail.subject).toBe('Confirm your email for Atiru');
+    expect(Date.now() - answered).toBeLessThan(5_000);
+
+    expect((await service.request('POST', '/auth/resend-confirmation', { body: { email: 'prompt@example.com' } })).status).toBe(200);
+    const resent = Date.now();
+    await waitUntil(async () => smtp.mailsTo('prompt@example.com').length === 2, 'the resent confirmation', 10_000);
+    expect(Date.now() - resent).toBeLessThan(5_000);
   });
 });
 

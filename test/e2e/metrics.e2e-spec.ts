@@ -48,7 +48,9 @@ describe('Prometheus metrics, scraped during a journey', () => {
     expect(sample(text, 'atiru_api_key_cache_accepted_entries')).toBe(1);
     expect(sample(text, 'atiru_revocation_listener_connected')).toBe(1);
     expect(sample(text, 'atiru_mail_outbox_pending')).toBeGreaterThanOrEqual(0);
-    expect(sample(text, 'atiru_mail_outbox_failed')).toBe(0);
+    expect(sample(text, 'atiru_mail_outbox_failed{reason="rejected"}')).toBe(0);
+    expect(sample(text, 'atiru_mail_outbox_failed{reason="retries_exhausted"}')).toBe(0);
+    expect(sample(text, 'atiru_mail_delivery_attempts_total{outcome="permanent_failure"}')).toBe(0);
     expect(sample(text, 'atiru_db_pool_connections_used')).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'atiru_db_pool_connections_free')).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);

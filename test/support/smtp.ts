@@ -11,10 +11,15 @@ export interface ReceivedMail {
 
 /**
  * A real SMTP server in the test process: the service delivers to it over TCP and the test
- * reads what arrived. `stop()` and `start()` on the same port simulate an outage.
+ * reads what arrived. `stop()` and `start()` on the same port simulate an outage; `refuse()`
+ * makes it answer a recipient with an SMTP error (550 for good, 451 for now); `acceptDelayMs`
+ * makes it slow to accept each mail.
  */
 export class TestSmtpServer {
   readonly mails: ReceivedMail[] = [];
+  /** How long the server takes to accept each mail once its content has arrived. */
+  acceptDelayMs = 0;
+  private readonly refusals = new Map<string, { code: number; message: string }>();
   private server?: SMTPServer;
   private waiters: Array<() => void> = [];
   port = 0;
@@ -30,9 +35,15 @@ export class TestSmtpServer {
       logger: false,
       // stop() is an outage: open connections are cut after 100 ms, not the default 30 s.
       closeTimeout: 100,
+      onRcptTo: (address, _session, callback) => {
+        const refusal = this.refusals.get(address.address.toLowerCase());
+        if (!refusal) return callback();
+        callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
+      },
       onData: (stream, _session, callback) => {
         simpleParser(stream)
-          .then((parsed) => {
+          .then(async (parsed) => {
+            if (this.acceptDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.acceptDelayMs));
             this.mails.push(toReceived(parsed));
             for (const wake of this.waiters.splice(0)) wake();
             callback();
@@ -53,6 +64,15 @@ export class TestSmtpServer {
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Answers RCPT TO `address` with `code` (e.g. 550 mailbox unavailable, 451 try again later) until `accept(address)`. */
+  refuse(address: string, code: number, message: string): void {
+    this.refusals.set(address.toLowerCase(), { code, message });
+  }
+
+  accept(address: string): void {
+    this.refusals.delete(address.toLowerCase());
   }
 
   /** Waits until a mail matching `predicate` has arrived, and answers it. */

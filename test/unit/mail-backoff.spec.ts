@@ -1,4 +1,7 @@
-import { describeDeliveryError, MAX_RETRY_DELAY_MS, retryDelayMs } from '../../src/mail/mail-backoff';
+import { loadConfig } from '../../src/config/app-config';
+import { decideAfterFailure, describeDeliveryError, MAX_RETRY_DELAY_MS, retryDelayMs } from '../../src/mail/mail-backoff';
+
+const HOUR = 3_600_000;
 
 describe('mail retry backoff', () => {
   it('doubles from the base delay on each failed attempt', () => {
@@ -18,6 +21,51 @@ describe('mail retry backoff', () => {
     expect(Math.min(...delays)).toBeGreaterThanOrEqual(1800);
     expect(Math.max(...delays)).toBeLessThanOrEqual(2000);
     expect(new Set(delays).size).toBeGreaterThan(10);
+  });
+});
+
+describe('the default retry schedule, replayed on a fake clock', () => {
+  const defaults = loadConfig({}).mail;
+
+  /**
+   * An SMTP outage that never ends: every attempt fails for a passing reason. Answers when each
+   * attempt was made (milliseconds after the first) and when the mail was given up.
+   */
+  function replayOutage(random: () => number): { attemptsAt: number[]; givenUpAt: number; failure: string } {
+    let now = 0;
+    const attemptsAt: number[] = [];
+    for (let attempts = 1; ; attempts++) {
+      attemptsAt.push(now);
+      const decision = decideAfterFailure(attempts, false, defaults, random);
+      if (decision.outcome === 'failed') return { attemptsAt, givenUpAt: now, failure: decision.failure };
+      now += decision.delayMs;
+    }
+  }
+
+  it('keeps retrying a mail through a 24-hour outage, even when every delay is at its shortest', () => {
+    const { attemptsAt, givenUpAt, failure } = replayOutage(() => 0.999_999);
+    expect(givenUpAt).toBeGreaterThan(26 * HOUR);
+    expect(failure).toBe('retries_exhausted');
+    // Once the delay has grown to its cap, attempts come at most an hour apart: a mail leaves within
+    // an hour of the server's return, whenever in the outage that is.
+    const gaps = attemptsAt.slice(1).map((at, i) => at - attemptsAt[i]);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(HOUR);
+    expect(attemptsAt.filter((at) => at <= 24 * HOUR).length).toBeLessThan(defaults.maxAttempts);
+  });
+
+  it('is the schedule the docs state: 2 s doubling to an hour, 40 attempts over about 29 hours', () => {
+    const { attemptsAt, givenUpAt } = replayOutage(() => 0);
+    expect(attemptsAt.slice(0, 6)).toEqual([0, 2000, 6000, 14_000, 30_000, 62_000]);
+    expect(attemptsAt[11] - attemptsAt[10]).toBe(2048 * 1000);
+    expect(attemptsAt[12] - attemptsAt[11]).toBe(HOUR);
+    expect(attemptsAt).toHaveLength(40);
+    expect(givenUpAt / HOUR).toBeCloseTo(29.1, 1);
+  });
+
+  it('gives up a permanently rejected mail at its first attempt, and a passing failure only at the last', () => {
+    expect(decideAfterFailure(1, true, defaults)).toEqual({ outcome: 'failed', failure: 'rejected' });
+    expect(decideAfterFailure(39, false, defaults, () => 0)).toEqual({ outcome: 'retry', delayMs: HOUR });
+    expect(decideAfterFailure(40, false, defaults)).toEqual({ outcome: 'failed', failure: 'retries_exhausted' });
   });
 });
 

@@ -17,7 +17,8 @@ export const ACCOUNT_REQUESTS_BATCH_SIZE = 20;
  * resend-confirmation, forgot-password) send: whether the address has an account shows only in
  * which mail reaches it, never in the answer to the request, nor in its time. Each tick takes a
  * batch (`FOR UPDATE SKIP LOCKED`, so instances share the queue) and writes the mails to the
- * outbox in the same transaction. Polls as often as the outbox worker.
+ * outbox in the same transaction. Polls as often as the outbox worker, and is woken by requests
+ * recorded on this instance.
  */
 @Injectable()
 export class AccountRequestsWorker extends PollingWorker {
@@ -32,6 +33,7 @@ export class AccountRequestsWorker extends PollingWorker {
     @InjectConfig() config: AppConfig,
   ) {
     super('account requests', ACCOUNT_REQUESTS_BATCH_SIZE, config.mail.pollIntervalMs);
+    accounts.whenRecorded(() => this.wake());
   }
 
   protected runBatch(): Promise<number> {

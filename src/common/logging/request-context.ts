@@ -22,3 +22,11 @@ export function currentRequestId(): string | undefined {
 export function carryRequestContext(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => storage.run(request, done));
 }
+
+/**
+ * Runs `work` outside any request's context: what it starts (a background worker woken by a
+ * request, say) is not logged, nor its statements counted, as that request's.
+ */
+export function outsideRequest<T>(work: () => T): T {
+  return storage.exit(work);
+}
