@@ -1,4 +1,5 @@
 import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { isUnavailableError } from '../common/errors/error-mapping';
 import { describeDeliveryError } from '../mail/mail-backoff';
 
 /**
@@ -50,7 +51,10 @@ export abstract class PollingWorker implements OnApplicationBootstrap, OnModuleD
       this.failedTicks = 0;
     } catch (error) {
       this.failedTicks++;
-      if (this.failedTicks === 1) this.logger.error(`${this.description} tick failed, retrying every ${this.pollIntervalMs} ms`, error as Error);
+      // An outage is one line (its cause, no stack): the requests' side reports it too (DatabaseOutage).
+      if (this.failedTicks === 1 && isUnavailableError(error)) {
+        this.logger.warn(`${this.description} paused: the database cannot be reached (${describeDeliveryError(error)}); retrying every ${this.pollIntervalMs} ms`);
+      } else if (this.failedTicks === 1) this.logger.error(`${this.description} tick failed, retrying every ${this.pollIntervalMs} ms`, error as Error);
       else this.logger.debug(`${this.description} tick failed again (${this.failedTicks}): ${describeDeliveryError(error)}`);
     } finally {
       this.schedule(full ? 0 : this.pollIntervalMs);
