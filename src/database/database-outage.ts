@@ -66,7 +66,8 @@ export class DatabaseOutage implements OnApplicationShutdown {
       return;
     }
     const seconds = (Date.now() - (this.startedAt ?? Date.now())) / 1000;
-    this.logger.log(`database reachable again after ${seconds.toFixed(1)} s; ${this.refusedRequests} request(s) were answered 503 meanwhile`, {
+    // At warn, as the first line: whoever reads one sees the other.
+    this.logger.warn(`database reachable again after ${seconds.toFixed(1)} s; ${this.refusedRequests} request(s) were answered 503 meanwhile`, {
       outage_seconds: Number(seconds.toFixed(1)),
       refused_requests: this.refusedRequests,
     });

@@ -17,10 +17,12 @@ const CONNECTION_ERROR_CODES = new Set([
  * - `timeout expired`: pg's connect timeout, what a server that accepts connections and never answers gives;
  * - `Query read timeout`: pg's query_timeout, what a server frozen mid-query gives;
  * - `Connection terminated…`, `…is not queryable`: a connection that broke, or what was queued on it;
+ * - `Transaction query already complete`: knex ended the transaction when its connection broke,
+ *   and the transaction's next statement says so;
  * - the pool's own timeouts, and a refused connection.
  */
 const CONNECTION_ERROR_MESSAGES =
-  /(?:^|- )(?:timeout expired|Query read timeout)$|timeout exceeded when trying to connect|Connection terminated|Connection ended unexpectedly|Timeout acquiring a connection|connect ECONNREFUSED|is not queryable/i;
+  /(?:^|- )(?:timeout expired|Query read timeout)$|timeout exceeded when trying to connect|Connection terminated|Connection ended unexpectedly|Timeout acquiring a connection|connect ECONNREFUSED|is not queryable|Transaction query already complete/i;
 
 /** True when the error means the database (or another backing service) cannot be reached. */
 export function isUnavailableError(error: unknown): boolean {
