@@ -1,5 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { describeFailure } from '../common/logging/sql-values';
 
 /** How often, during an outage, the database is asked whether it is back. */
 const PROBE_INTERVAL_MS = 1000;
@@ -48,7 +49,7 @@ export class DatabaseOutage implements OnApplicationShutdown {
     if (this.startedAt !== undefined || this.stopped) return;
     this.startedAt = Date.now();
     this.refusedRequests = 0;
-    this.logger.warn('database unreachable: answering 503 SERVER_BUSY until it answers again', { cause: describe(error) });
+    this.logger.warn('database unreachable: answering 503 SERVER_BUSY until it answers again', { cause: describeFailure(error) });
     this.scheduleProbe();
   }
 
@@ -74,10 +75,4 @@ export class DatabaseOutage implements OnApplicationShutdown {
     this.startedAt = undefined;
     this.refusedRequests = 0;
   }
-}
-
-/** The first line of an error's message: never a statement's values (see ormOptions), never a stack. */
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n', 1)[0].slice(0, 200);
 }

@@ -1,6 +1,6 @@
 import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { isUnavailableError } from '../common/errors/error-mapping';
-import { describeDeliveryError } from '../mail/mail-backoff';
+import { describeFailure } from '../common/logging/sql-values';
 
 /**
  * A background loop over a database queue: each tick handles one batch; a full batch suggests more
@@ -53,9 +53,9 @@ export abstract class PollingWorker implements OnApplicationBootstrap, OnModuleD
       this.failedTicks++;
       // An outage is one line (its cause, no stack): the requests' side reports it too (DatabaseOutage).
       if (this.failedTicks === 1 && isUnavailableError(error)) {
-        this.logger.warn(`${this.description} paused: the database cannot be reached (${describeDeliveryError(error)}); retrying every ${this.pollIntervalMs} ms`);
+        this.logger.warn(`${this.description} paused: the database cannot be reached (${describeFailure(error)}); retrying every ${this.pollIntervalMs} ms`);
       } else if (this.failedTicks === 1) this.logger.error(`${this.description} tick failed, retrying every ${this.pollIntervalMs} ms`, error as Error);
-      else this.logger.debug(`${this.description} tick failed again (${this.failedTicks}): ${describeDeliveryError(error)}`);
+      else this.logger.debug(`${this.description} tick failed again (${this.failedTicks}): ${describeFailure(error)}`);
     } finally {
       this.schedule(full ? 0 : this.pollIntervalMs);
     }
