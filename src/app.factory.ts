@@ -1,4 +1,3 @@
-import { MikroORM } from '@mikro-orm/postgresql';
 import { LoggerService, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -15,7 +14,8 @@ import { requestIdGenerator } from './common/http/request-id';
 import { SecurityHeaders, securityHeaders } from './common/http/security-headers';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { installAccessLog } from './common/logging/access-log';
-import { runMigrations } from './database/migrate';
+import { DatabaseOutage } from './database/database-outage';
+import { runMigrationsAlone } from './database/migrate';
 import { buildOpenApiDocument, DOCS_PATH, serveApiDocs } from './openapi';
 import { addLifecycleHooks } from './health/lifecycle.hooks';
 import { ServiceLifecycle } from './health/service-lifecycle';
@@ -70,7 +70,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   if (options.preview) return app;
 
   try {
-    if (config.database.migrateOnStart) await runMigrations(app.get(MikroORM), config.database.url);
+    if (config.database.migrateOnStart) await runMigrationsAlone(config.database.url);
     await app.init();
   } catch (error) {
     // Release what did start (the connection pool, timers) so a failed start leaves nothing running.
@@ -148,6 +148,6 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   addMetricsHook(fastify, () => app.get(MetricsService));
 
   // Nest routes Fastify's own errors (body parsing, size limit) and unknown routes here too.
-  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalFilters(new AllExceptionsFilter(() => app.get(DatabaseOutage)));
   app.useGlobalPipes(createValidationPipe());
 }

@@ -16,7 +16,8 @@ export const REJECTED_TTL_MS = 60_000;
  * key". A rejected key never becomes valid again (revocation and expiry are final, and a new key
  * cannot share a hash), so rejections are always safe to serve. An accepted key can be revoked
  * on any instance at any moment, so accepted keys are only served while the revocation listener
- * is connected (`resume()`); while it is not, every lookup goes to the database.
+ * can prove it hears every revocation (`resume()`, then `heard()` with each heartbeat answered,
+ * decision 011); otherwise every lookup goes to the database.
  *
  * `generation` closes the race between a database read and a revocation that lands while the
  * read is in flight: a result is only stored if nothing was forgotten since the read began.
@@ -32,6 +33,8 @@ export class ApiKeyCache {
    */
   private readonly hashes: BoundedCache<string, string>;
   private listening = false;
+  /** Until when (epoch ms) accepted keys may be served: the listener's last proof of hearing, and its validity. */
+  private servingUntil = 0;
   private generation = 0;
 
   constructor(maxEntries: number) {
@@ -44,14 +47,14 @@ export class ApiKeyCache {
     return { accepted: this.accepted.size, rejected: this.rejected.size };
   }
 
-  /** Whether accepted keys are being served from memory (the revocation listener is connected). */
+  /** Whether accepted keys are being served from memory (the revocation listener proves it hears). */
   get serving(): boolean {
-    return this.listening;
+    return Date.now() < this.servingUntil;
   }
 
   /** The key, `'rejected'`, or undefined when the database must be asked. */
   lookup(keyHash: string, now: number): CachedApiKey | 'rejected' | undefined {
-    if (this.listening) {
+    if (now < this.servingUntil) {
       const key = this.accepted.get(keyHash);
       if (key) {
         if (key.expiresAt === null || key.expiresAt > now) return key;
@@ -98,14 +101,28 @@ export class ApiKeyCache {
   /** The listener is down: revocations could be missed, so stop serving accepted keys. */
   suspend(): void {
     this.listening = false;
+    this.servingUntil = 0;
     this.generation++;
     this.accepted.clear();
   }
 
-  /** The listener is (re)connected: start from empty, since revocations may have been missed. */
-  resume(): void {
+  /**
+   * The listener is (re)connected: start from empty, since revocations may have been missed, and
+   * serve accepted keys until `servingUntil` (epoch ms).
+   */
+  resume(servingUntil: number): void {
     this.generation++;
     this.accepted.clear();
     this.listening = true;
+    this.servingUntil = servingUntil;
+  }
+
+  /**
+   * The listener proved again that it has heard every revocation sent before a heartbeat: serve
+   * until `servingUntil`. The connection stayed the same, so nothing was missed in between: any
+   * revocation came before the proof, in order, and was forgotten already.
+   */
+  heard(servingUntil: number): void {
+    if (this.listening) this.servingUntil = servingUntil;
   }
 }

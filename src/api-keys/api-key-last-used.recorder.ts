@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@ne
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { ApiKeysRepository } from './api-key.repository';
+import { describeFailure } from '../common/logging/sql-values';
 
 /**
  * Keeps `last_used_at` without a write per request: uses are noted in memory and written in one
@@ -49,7 +50,7 @@ export class ApiKeyLastUsedRecorder implements OnModuleInit, BeforeApplicationSh
     this.flushing = this.repository
       .recordLastUsed(Array.from(batch, ([id, usedAt]) => ({ id, usedAt: new Date(usedAt) })))
       .catch((error) => {
-        this.logger.warn(`could not record the last use of ${batch.size} API key(s), retrying at the next flush: ${error?.message ?? error}`);
+        this.logger.warn(`could not record the last use of ${batch.size} API key(s), retrying at the next flush: ${describeFailure(error)}`);
         for (const [id, usedAt] of batch) if (!this.pending.has(id)) this.pending.set(id, usedAt);
       })
       .finally(() => (this.flushing = undefined));

@@ -10,9 +10,9 @@ export const API_KEY_REVOKED_CHANNEL = 'api_key_revoked';
 
 /**
  * API-key revocations on a `RevocationChannel`: each instance drops the revoked key from its
- * cache, and the revoking request answers once they all have. While the channel is not listening
- * the cache serves no accepted key, since a revocation could be missed; once it listens again the
- * cache starts empty.
+ * cache, and the revoking request answers once they all have. While the channel cannot prove it
+ * hears (not listening, or no heartbeat answered lately) the cache serves no accepted key, since
+ * a revocation could be missed; once it listens again the cache starts empty.
  */
 @Injectable()
 export class ApiKeyRevocationListener implements OnModuleInit, OnApplicationShutdown {
@@ -22,7 +22,12 @@ export class ApiKeyRevocationListener implements OnModuleInit, OnApplicationShut
     this.channel = new RevocationChannel(
       config.database.url,
       API_KEY_REVOKED_CHANNEL,
-      { onRevoked: (keyHash) => cache.forget(keyHash), onListening: () => cache.resume(), onDeaf: () => cache.suspend() },
+      {
+        onRevoked: (keyHash) => cache.forget(keyHash),
+        onListening: (servingUntil) => cache.resume(servingUntil),
+        onHeard: (servingUntil) => cache.heard(servingUntil),
+        onDeaf: () => cache.suspend(),
+      },
       new Logger(ApiKeyRevocationListener.name),
     );
   }

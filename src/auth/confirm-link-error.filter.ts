@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Injectable, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { logFailure } from '../common/errors/all-exceptions.filter';
+import { DatabaseOutage } from '../database/database-outage';
 import { RedirectTargets } from './redirects/redirect-targets';
 
 /**
@@ -13,13 +14,16 @@ import { RedirectTargets } from './redirects/redirect-targets';
 export class ConfirmLinkErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
-  constructor(private readonly redirects: RedirectTargets) {}
+  constructor(
+    private readonly redirects: RedirectTargets,
+    private readonly outage: DatabaseOutage,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const appError = logFailure(exception, request, this.logger);
+    const appError = logFailure(exception, request, this.logger, this.outage);
     if (reply.sent) return;
     reply.redirect(this.redirects.landing(null, { error: appError.message, error_code: appError.code, request_id: request.id }), 302);
   }

@@ -31,6 +31,15 @@ export interface AppConfig {
     url: string;
     migrateOnStart: boolean;
     poolMax: number;
+    /** How long opening a connection may take before the attempt fails (an outage: 503). */
+    connectTimeoutMs: number;
+    /** How long a request may wait for a free pooled connection. */
+    acquireTimeoutMs: number;
+    /**
+     * PostgreSQL's `statement_timeout` on every pooled connection; the client gives up on an
+     * answer a second later and ends the connection, so a frozen server cannot hold a request.
+     */
+    statementTimeoutMs: number;
   };
   dataDir: string;
   embeddedPostgresPort: number;
@@ -258,6 +267,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       url: read.serviceUrl('DATABASE_URL', ['postgres', 'postgresql'], 'postgres://user:password@host:5432/atiru'),
       migrateOnStart: read.bool('MIGRATE_ON_START', true),
       poolMax: read.int('DATABASE_POOL_MAX', 10, 1, 200),
+      connectTimeoutMs: read.int('DATABASE_CONNECT_TIMEOUT_MS', 3000, 100, 60_000),
+      acquireTimeoutMs: read.int('DATABASE_ACQUIRE_TIMEOUT_MS', 5000, 100, 60_000),
+      statementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
     },
     dataDir: resolve(read.string('DATA_DIR', '.data')),
     embeddedPostgresPort: read.int('EMBEDDED_POSTGRES_PORT', 54329, 1, 65535),

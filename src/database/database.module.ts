@@ -1,18 +1,23 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { DatabaseOutage } from './database-outage';
 import { ormOptions } from './mikro-orm.options';
 
+/** The ORM, and what every module reports a database outage to (global, as the ORM is). */
+@Global()
 @Module({
   imports: [
     MikroOrmModule.forRootAsync({
       inject: [APP_CONFIG],
       // Contexts are forked explicitly where needed; no per-request middleware on the hot path.
-      useFactory: (config: AppConfig) => ({ ...ormOptions(config.database.url, config.database.poolMax), autoLoadEntities: true, registerRequestContext: false }),
+      useFactory: (config: AppConfig) => ({ ...ormOptions(config.database.url, config.database.poolMax, config.database), autoLoadEntities: true, registerRequestContext: false }),
       driver: PostgreSqlDriver,
     }),
   ],
+  providers: [DatabaseOutage],
+  exports: [DatabaseOutage],
 })
 export class DatabaseModule {}

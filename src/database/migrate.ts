@@ -1,6 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
+import { ormOptions } from './mikro-orm.options';
 
 /** Any fixed number works, as long as only migrations use it. */
 const MIGRATION_LOCK_ID = 7_211_410_001;
@@ -21,5 +22,18 @@ export async function runMigrations(orm: MikroORM, url: string, logger = new Log
   } finally {
     await lockClient.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
     await lockClient.end();
+  }
+}
+
+/**
+ * `runMigrations` on a connection of its own, without the service's statement timeout: a
+ * migration may rightly take longer than any request should.
+ */
+export async function runMigrationsAlone(url: string): Promise<string[]> {
+  const orm = await MikroORM.init(ormOptions(url, 1));
+  try {
+    return await runMigrations(orm, url);
+  } finally {
+    await orm.close();
   }
 }

@@ -7,22 +7,38 @@ export interface PgListenerHandlers {
   onConnected?(): void;
   /** Called when a connection that was listening is lost: from now on notifications may be missed. */
   onDisconnected?(): void;
+  /**
+   * Called each time the connection proves it has delivered every notification sent before
+   * `sentAt` (epoch ms): the LISTEN or a heartbeat sent then has been answered.
+   */
+  onHeard?(sentAt: number): void;
 }
 
-const RETRY_MIN_MS = 500;
-const RETRY_MAX_MS = 30_000;
+export interface PgListenerOptions {
+  /** Sent as a notification on the channel with every heartbeat (other listeners hear who is alive); none: `SELECT 1`. */
+  heartbeatPayload?: string;
+}
+
+/** Reconnection backoff: doubling from the first, never above the cap, so a returning server is heard within a second. */
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 1000;
 /**
- * A query on the listening connection every so often: TCP delivers in order, so a heartbeat that
- * comes back proves no notification before it was lost, and one that does not reveals a
- * connection that died silently (no FIN, no RST), which would otherwise look alive for long.
+ * A query on the listening connection every so often. TCP delivers in order, so a heartbeat that
+ * comes back proves no notification sent before it was lost (`onHeard`); one that does not
+ * reveals a connection that died silently (no FIN, no RST), which would otherwise look alive.
  */
-const HEARTBEAT_MS = 10_000;
-const QUERY_TIMEOUT_MS = 5_000;
+export const HEARTBEAT_MS = 500;
+/** A heartbeat unanswered this long ends the connection, and a new one is opened. */
+const HEARTBEAT_TIMEOUT_MS = 3000;
+const CONNECT_TIMEOUT_MS = 3000;
 
 /**
  * LISTENs on one PostgreSQL channel over a dedicated connection (pooled connections cannot hold
- * a LISTEN), and reconnects with backoff when the connection drops. Never throws to its owner:
- * a listener that cannot connect only delays what a periodic re-read catches anyway.
+ * a LISTEN), and reconnects with a short backoff when the connection drops. Never throws to its
+ * owner: a listener that cannot connect only means its owner serves nothing from memory.
+ *
+ * Logs one line when it stops listening and one when it listens again, however many attempts
+ * it takes in between.
  */
 export class PgListener {
   private client?: Client;
@@ -30,12 +46,16 @@ export class PgListener {
   private heartbeatTimer?: NodeJS.Timeout;
   private failures = 0;
   private stopped = false;
+  /** When the listening connection was lost, while it is being re-opened. */
+  private lostAt?: number;
+  private listeningSince = 0;
 
   constructor(
     private readonly url: string,
     private readonly channel: string,
     private readonly handlers: PgListenerHandlers,
     private readonly logger = new Logger(PgListener.name),
+    private readonly options: PgListenerOptions = {},
   ) {}
 
   /** Resolves after the first attempt, connected or not. */
@@ -48,7 +68,7 @@ export class PgListener {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.heartbeatTimer);
     const client = this.client;
     this.client = undefined;
     if (client) this.handlers.onDisconnected?.();
@@ -57,6 +77,11 @@ export class PgListener {
 
   get connected(): boolean {
     return this.client !== undefined;
+  }
+
+  /** Since when (epoch ms) the current connection listens; 0 when there is none. */
+  get since(): number {
+    return this.client === undefined ? 0 : this.listeningSince;
   }
 
   /**
@@ -80,8 +105,8 @@ export class PgListener {
     if (this.stopped) return;
     const client = new Client({
       connectionString: this.url,
-      connectionTimeoutMillis: QUERY_TIMEOUT_MS,
-      query_timeout: QUERY_TIMEOUT_MS,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      query_timeout: HEARTBEAT_TIMEOUT_MS,
       keepAlive: true,
       application_name: PgListener.applicationName(this.channel),
     });
@@ -89,14 +114,21 @@ export class PgListener {
     const drop = (error?: Error) => {
       if (dropped) return;
       dropped = true;
-      if (this.client === client) {
+      clearTimeout(this.heartbeatTimer);
+      const wasListening = this.client === client;
+      if (wasListening) {
         this.client = undefined;
-        clearInterval(this.heartbeatTimer);
         this.handlers.onDisconnected?.();
       }
+      // Ended, not destroyed: a connection that is still open gets its Terminate.
       client.end().catch(() => undefined);
       if (this.stopped) return;
-      this.logger.warn(`lost the LISTEN connection for ${this.channel}${error ? `: ${error.message}` : ''}; reconnecting`);
+      if (wasListening) {
+        this.lostAt = Date.now();
+        this.logger.warn(`stopped listening on ${this.channel} (${error?.message ?? 'connection ended'}); reconnecting`);
+      } else {
+        this.logger.debug(`could not listen on ${this.channel}: ${error?.message ?? 'connection ended'}`);
+      }
       this.scheduleRetry();
     };
     client.on('error', drop);
@@ -104,6 +136,7 @@ export class PgListener {
     client.on('notification', (message) => {
       if (message.channel === this.channel) this.handlers.onNotification(message.payload);
     });
+    const sentAt = Date.now();
     try {
       await client.connect();
       await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);
@@ -117,10 +150,34 @@ export class PgListener {
       return;
     }
     this.client = client;
+    this.listeningSince = sentAt;
+    if (this.lostAt !== undefined) {
+      const seconds = ((Date.now() - this.lostAt) / 1000).toFixed(1);
+      this.logger.log(`listening on ${this.channel} again after ${seconds} s (${this.failures} attempt(s))`);
+      this.lostAt = undefined;
+    }
     this.failures = 0;
-    this.heartbeatTimer = setInterval(() => client.query('SELECT 1').catch(drop), HEARTBEAT_MS);
-    this.heartbeatTimer.unref();
     this.handlers.onConnected?.();
+    this.handlers.onHeard?.(sentAt);
+    this.scheduleHeartbeat(client, drop);
+  }
+
+  /** One heartbeat at a time, the next HEARTBEAT_MS after the last one's answer. */
+  private scheduleHeartbeat(client: Client, drop: (error?: Error) => void): void {
+    this.heartbeatTimer = setTimeout(() => {
+      if (this.client !== client) return;
+      const sentAt = Date.now();
+      const beat = this.options.heartbeatPayload === undefined ? client.query('SELECT 1') : client.query('SELECT pg_notify($1, $2)', [this.channel, this.options.heartbeatPayload]);
+      beat.then(
+        () => {
+          if (this.client !== client) return;
+          this.handlers.onHeard?.(sentAt);
+          this.scheduleHeartbeat(client, drop);
+        },
+        (error: Error) => drop(error),
+      );
+    }, HEARTBEAT_MS);
+    this.heartbeatTimer.unref();
   }
 
   private scheduleRetry(): void {

@@ -1,6 +1,7 @@
 import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { isUnavailableError } from '../common/errors/error-mapping';
 import { outsideRequest } from '../common/logging/request-context';
-import { describeDeliveryError } from '../mail/mail-backoff';
+import { describeFailure } from '../common/logging/sql-values';
 
 /**
  * A background loop over a database queue: each tick handles one batch; a full batch suggests more
@@ -69,8 +70,11 @@ export abstract class PollingWorker implements OnApplicationBootstrap, OnModuleD
       this.failedTicks = 0;
     } catch (error) {
       this.failedTicks++;
-      if (this.failedTicks === 1) this.logger.error(`${this.description} tick failed, retrying every ${this.pollIntervalMs} ms`, error as Error);
-      else this.logger.debug(`${this.description} tick failed again (${this.failedTicks}): ${describeDeliveryError(error)}`);
+      // An outage is one line (its cause, no stack): the requests' side reports it too (DatabaseOutage).
+      if (this.failedTicks === 1 && isUnavailableError(error)) {
+        this.logger.warn(`${this.description} paused: the database cannot be reached (${describeFailure(error)}); retrying every ${this.pollIntervalMs} ms`);
+      } else if (this.failedTicks === 1) this.logger.error(`${this.description} tick failed, retrying every ${this.pollIntervalMs} ms`, error as Error);
+      else this.logger.debug(`${this.description} tick failed again (${this.failedTicks}): ${describeFailure(error)}`);
     } finally {
       this.busy = false;
       this.schedule(full || (this.woken && this.failedTicks === 0) ? 0 : this.pollIntervalMs);

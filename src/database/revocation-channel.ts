@@ -1,29 +1,56 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { PgListener } from './pg-listener';
+import { HEARTBEAT_MS, PgListener } from './pg-listener';
 import { afterTransaction } from './transaction';
 
 /** What an instance keeps in memory about the things a channel revokes. */
 export interface RevocationHandlers {
   /** Forget everything `subject` names; the acknowledgement goes out once this returns. */
   onRevoked(subject: string): void;
-  /** The channel is listening (again): revocations are heard from now on, earlier ones may have been missed. */
-  onListening(): void;
+  /**
+   * The channel is listening (again): revocations are heard from now on, earlier ones may have
+   * been missed. Memory may be served until `servingUntil` (epoch ms), then as `onHeard` extends it.
+   */
+  onListening(servingUntil: number): void;
+  /** The channel proved again that it hears every revocation: memory may be served until `servingUntil`. */
+  onHeard(servingUntil: number): void;
   /** The channel stopped listening: from now on revocations may be missed. */
   onDeaf(): void;
 }
 
 /** How long a revocation waits for every instance to acknowledge it before answering anyway. */
-const ACK_TIMEOUT_MS = 2_000;
+export const ACK_TIMEOUT_MS = 2_000;
+/**
+ * How long after a proof of hearing (a heartbeat sent then, answered) an instance may still answer
+ * from memory. Shorter than ACK_TIMEOUT_MS, so that when a revocation answers after its timeout,
+ * an instance that did not acknowledge has stopped answering from memory: its last proof predates
+ * the revocation by more than this, or the revocation reached it before the proof's answer.
+ */
+export const PROOF_VALID_MS = ACK_TIMEOUT_MS - 500;
+/**
+ * How long an instance counts as alive after its last heartbeat was heard. An instance whose
+ * database connection died without it knowing is not in `pg_stat_activity` any more, yet it may
+ * answer from memory for PROOF_VALID_MS after its last heartbeat: a revocation waits for the
+ * acknowledgement of every instance heard within this window too.
+ */
+const ALIVE_WINDOW_MS = PROOF_VALID_MS + 3 * HEARTBEAT_MS;
 
 const REVOKED = 'revoked:';
 const ACK = 'ack:';
+const ALIVE = 'alive:';
+const GONE = 'gone:';
 
 interface Pending {
+  /** Listening connections counted when the revocation was announced. */
   expected: number;
+  /** Instances heard alive lately: each must acknowledge too. */
+  alive: string[];
+  /** Not before this (epoch ms): this instance has not listened long enough to know every instance alive. */
+  notBefore: number;
   acknowledged: Set<string>;
   done(): void;
+  check(): void;
 }
 
 /**
@@ -33,19 +60,29 @@ interface Pending {
  * NOTIFY alone reaches the other instances a moment after the commit, and under load that moment
  * can be longer than a client takes to send its next request elsewhere. So each instance, once it
  * has forgotten the subject, acknowledges on the same channel, and the revoking transaction waits
- * after its commit for as many acknowledgements as there were listening connections when it
- * announced: when the revoking request answers, no instance that can serve the subject from
- * memory still does. An instance that stops listening stops serving from memory (`onDeaf`), so
- * the wait never needs it; a missing acknowledgement costs the wait its timeout, nothing more.
+ * after its commit for every instance to acknowledge: as many as there were listening
+ * connections when it announced, and each instance heard alive lately. When the revoking request
+ * answers, no instance that can serve the subject from memory still does.
+ *
+ * When an acknowledgement is missing (an instance cut off from PostgreSQL, or frozen), the
+ * revocation answers after ACK_TIMEOUT_MS anyway, and the partition rule keeps that safe
+ * (decision 011): an instance answers from memory only for PROOF_VALID_MS after its listening
+ * connection last proved, by a heartbeat answered, that it had delivered every notification sent
+ * before it. A cut-off instance cannot prove it, so by the time the revocation answers, it has
+ * stopped answering from memory and asks the database, which it cannot reach: 503, never the
+ * revoked credential.
  *
  * Messages: `revoked:<revocation id>:<subject>` from the revoking transaction, then
- * `ack:<revocation id>:<instance id>` from each listening instance.
+ * `ack:<revocation id>:<instance id>` from each listening instance; `alive:<instance id>` with
+ * every heartbeat, `gone:<instance id>` when an instance stops listening on purpose.
  */
 export class RevocationChannel {
   private readonly listener: PgListener;
   private readonly instanceId = randomUUID();
   /** Revocations announced here that wait for acknowledgements, by revocation id. */
   private readonly pending = new Map<string, Pending>();
+  /** When each instance's heartbeat was last heard (epoch ms), this one's included. */
+  private readonly alive = new Map<string, number>();
 
   constructor(
     url: string,
@@ -58,14 +95,16 @@ export class RevocationChannel {
       channel,
       {
         onNotification: (payload) => this.onNotification(payload),
-        onConnected: () => handlers.onListening(),
-        onDisconnected: () => {
-          handlers.onDeaf();
-          // No acknowledgement can arrive now; the revocations waiting for them answer.
-          for (const waiting of this.pending.values()) waiting.done();
+        onConnected: () => {
+          // Who was alive is heard afresh: a gap in hearing may have hidden arrivals and departures.
+          this.alive.clear();
+          handlers.onListening(Date.now() + PROOF_VALID_MS);
         },
+        onHeard: (sentAt) => handlers.onHeard(sentAt + PROOF_VALID_MS),
+        onDisconnected: () => handlers.onDeaf(),
       },
       logger,
+      { heartbeatPayload: `${ALIVE}${this.instanceId}` },
     );
   }
 
@@ -78,15 +117,18 @@ export class RevocationChannel {
     return this.listener.start();
   }
 
-  stop(): Promise<void> {
-    return this.listener.stop();
+  async stop(): Promise<void> {
+    // Others stop expecting this instance's acknowledgements; not worth waiting long for.
+    const said = this.listener.notify(`${GONE}${this.instanceId}`).catch(() => undefined);
+    await Promise.race([said, new Promise((resolve) => setTimeout(resolve, 250).unref())]);
+    await this.listener.stop();
   }
 
   /**
    * Announces, inside the revoking transaction `em` (an `inTransaction` one), that `subject` is
    * revoked. PostgreSQL delivers the notification at commit; after the commit this instance
    * forgets the subject at once, and the transaction resolves once every instance that listened
-   * has acknowledged (or after a short timeout). Nothing happens if the transaction rolls back.
+   * has acknowledged (or after ACK_TIMEOUT_MS). Nothing happens if the transaction rolls back.
    */
   async announce(em: EntityManager, subject: string): Promise<void> {
     const revocationId = randomUUID();
@@ -109,11 +151,34 @@ export class RevocationChannel {
     arrived = this.expect(revocationId, row.listeners);
   }
 
-  /** Starts counting acknowledgements of `revocationId`; answers at once when nobody (or not this instance) listens. */
-  private expect(revocationId: string, listeners: number): Promise<void> | undefined {
-    // Not listening: this instance hears no acknowledgement, and none of its memory is served.
-    if (listeners <= 0 || !this.listener.connected) return undefined;
-    return new Promise<void>((done) => this.pending.set(revocationId, { expected: listeners, acknowledged: new Set(), done }));
+  /**
+   * Starts counting acknowledgements of `revocationId`. Resolves once enough have come; never,
+   * when this instance cannot hear them (not listening), so the revocation waits its whole timeout:
+   * some instance may still answer from memory for up to PROOF_VALID_MS.
+   */
+  private expect(revocationId: string, listeners: number): Promise<void> {
+    const listeningSince = this.listener.since;
+    if (listeningSince === 0) return new Promise<void>(() => undefined);
+    const now = Date.now();
+    const alive = [...this.alive].filter(([, heardAt]) => now - heardAt <= ALIVE_WINDOW_MS).map(([instance]) => instance);
+    return new Promise<void>((done) => {
+      const pending: Pending = {
+        expected: listeners,
+        alive,
+        notBefore: listeningSince + ALIVE_WINDOW_MS,
+        acknowledged: new Set(),
+        done,
+        check: () => {
+          if (pending.acknowledged.size < pending.expected) return;
+          if (!pending.alive.every((instance) => pending.acknowledged.has(instance))) return;
+          const early = pending.notBefore - Date.now();
+          if (early > 0) setTimeout(pending.check, early).unref();
+          else done();
+        },
+      };
+      this.pending.set(revocationId, pending);
+      pending.check();
+    });
   }
 
   private async wait(revocationId: string, arrived: Promise<void> | undefined): Promise<void> {
@@ -126,7 +191,11 @@ export class RevocationChannel {
       const inTime = await Promise.race([arrived.then(() => true), timeout]);
       if (!inTime) {
         const pending = this.pending.get(revocationId);
-        this.logger.warn(`only ${pending?.acknowledged.size ?? 0} of ${pending?.expected ?? '?'} instances acknowledged a revocation on ${this.channel} within ${ACK_TIMEOUT_MS} ms`);
+        const missing = pending?.alive.filter((instance) => !pending.acknowledged.has(instance)).length ?? 0;
+        this.logger.warn(
+          `a revocation on ${this.channel} answered after ${ACK_TIMEOUT_MS} ms without every acknowledgement: instances that did not acknowledge answer nothing from memory by now`,
+          { acknowledged: pending?.acknowledged.size ?? 0, listeners: pending?.expected ?? null, alive_not_acknowledged: missing },
+        );
       }
     } finally {
       clearTimeout(timer);
@@ -136,7 +205,9 @@ export class RevocationChannel {
 
   private onNotification(payload: string | undefined): void {
     if (payload === undefined) return;
-    if (payload.startsWith(REVOKED)) {
+    if (payload.startsWith(ALIVE)) {
+      this.alive.set(payload.slice(ALIVE.length), Date.now());
+    } else if (payload.startsWith(REVOKED)) {
       const separator = payload.indexOf(':', REVOKED.length);
       if (separator < 0) return;
       const revocationId = payload.slice(REVOKED.length, separator);
@@ -149,7 +220,16 @@ export class RevocationChannel {
       const pending = this.pending.get(revocationId);
       if (pending === undefined || instance === undefined) return;
       pending.acknowledged.add(instance);
-      if (pending.acknowledged.size >= pending.expected) pending.done();
+      pending.check();
+    } else if (payload.startsWith(GONE)) {
+      const instance = payload.slice(GONE.length);
+      this.alive.delete(instance);
+      // A clean stop: it serves nothing from memory any more. (Its connection may have been
+      // counted: a revocation under way then may still wait its timeout, never less than it must.)
+      for (const pending of this.pending.values()) {
+        pending.alive = pending.alive.filter((other) => other !== instance);
+        pending.check();
+      }
     }
   }
 }

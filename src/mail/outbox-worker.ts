@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { PollingWorker } from '../database/polling-worker';
 import { decideAfterFailure, describeDeliveryError, MailFailure } from './mail-backoff';
+import { describeFailure } from '../common/logging/sql-values';
 import { MailOutboxEntity } from './mail-outbox.entity';
 import { MailOutboxRepository } from './mail-outbox.repository';
 import { MAIL_TRANSPORT, MailRejectedError, MailTransport } from './mail-transport';
@@ -76,7 +77,7 @@ export class OutboxWorker extends PollingWorker {
       await this.recordUnrecorded(this.em.fork());
     } catch (error) {
       const sent = this.unrecorded.filter(({ outcome }) => outcome.kind === 'sent').map(({ mail }) => mail.id);
-      this.logger.warn(`stopping with ${this.unrecorded.length} mail outcome(s) not written (${describeDeliveryError(error)}); mails sent but not marked will be sent again when their claim ends`, { sent });
+      this.logger.warn(`stopping with ${this.unrecorded.length} mail outcome(s) not written (${describeFailure(error)}); mails sent but not marked will be sent again when their claim ends`, { sent });
     }
   }
 

@@ -1,7 +1,15 @@
+import { Client } from 'pg';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, uniqueEmail } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
+import { sleep, waitUntil } from '../support/wait';
+import { DatabaseOutage } from '../../src/database/database-outage';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
+
+/** Shorter than the defaults, so the frozen cases answer within the test's patience; the same code path. */
+const TIMEOUTS = { DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_ACQUIRE_TIMEOUT_MS: '2000', DATABASE_STATEMENT_TIMEOUT_MS: '1500' };
+/** The longest a request may take while the database is frozen: its statement timeout and grace, a reconnect, slack for a busy machine. */
+const FROZEN_ANSWER_WITHIN_MS = 1500 + 1000 + 1000 + 2000;
 
 describe('every operation while the database is unreachable', () => {
   let database: TestDatabase;
@@ -10,13 +18,15 @@ describe('every operation while the database is unreachable', () => {
   let jwt: Record<string, string>;
   let refreshToken: string;
   let apiKey: string;
+  let email: string;
+  const password = 'correct horse battery';
 
   beforeAll(async () => {
     database = await createTestDatabase();
     const target = new URL(database.url);
     proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
-    service = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env: GENEROUS_RATE_LIMITS });
-    const email = uniqueEmail('outage');
+    service = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env: { ...GENEROUS_RATE_LIMITS, ...TIMEOUTS } });
+    email = uniqueEmail('outage');
     await createConfirmedUser(service, email, 'correct horse battery');
     const { session } = await login(service, email, 'correct horse battery');
     jwt = { authorization: `Bearer ${session.access_token}` };
@@ -94,5 +104,97 @@ describe('every operation while the database is unreachable', () => {
       proxy.restore();
     }
     expect((await service.request('GET', '/health')).status).toBe(200);
+  }, 30_000);
+
+  /** Ends every connection the service holds to the database, as a restart of PostgreSQL does. */
+  async function terminateConnections(): Promise<void> {
+    const admin = new Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    } finally {
+      await admin.end();
+    }
+  }
+
+  it('answers 503 SERVER_BUSY with Retry-After under load, never 500 or 401, however the database goes away, mid-request included', async () => {
+    interface Outcome { phase: string; status: number; code?: string; retryAfter: string | null; ms: number }
+    const outcomes: Outcome[] = [];
+    let phase = 'healthy';
+    let running = true;
+    const calls = [
+      () => service.request('GET', '/users/me', { headers: jwt }),
+      () => service.request('GET', '/users/me', { headers: { 'x-api-key': apiKey } }),
+      () => service.request('GET', '/auth/api-keys', { headers: jwt }),
+      () => service.request('POST', '/auth/login', { body: { email, password } }),
+    ];
+    const worker = async (next: number) => {
+      while (running) {
+        const started = Date.now();
+        const during = phase;
+        const response = await calls[next++ % calls.length]();
+        outcomes.push({ phase: during, status: response.status, code: response.body?.code, retryAfter: response.headers.get('retry-after'), ms: Date.now() - started });
+      }
+    };
+    const workers = Array.from({ length: 6 }, (_, index) => worker(index));
+    const outages: Array<[string, () => unknown]> = [
+      // Requests are in flight when it happens: some stop mid-query.
+      ['frozen', () => proxy.freeze()],
+      ['refused', () => proxy.cut()],
+      ['connect timing out', () => proxy.stall()],
+      ['restarted', () => terminateConnections()],
+    ];
+    try {
+      for (const [name, start] of outages) {
+        phase = 'healthy';
+        await sleep(700);
+        phase = name;
+        await start();
+        await sleep(3000);
+        proxy.restore();
+      }
+      phase = 'back';
+      await sleep(2000);
+    } finally {
+      running = false;
+      proxy.restore();
+      await Promise.all(workers);
+    }
+
+    const byPhase = (name: string) => outcomes.filter((outcome) => outcome.phase === name);
+    const refused = outcomes.filter((outcome) => outcome.status === 503);
+    // Nothing but successes and 503s, every 503 the contract's, with Retry-After.
+    expect([...new Set(outcomes.map((outcome) => outcome.status))].sort()).toEqual([200, 503]);
+    expect(new Set(refused.map((outcome) => `${outcome.code} ${outcome.retryAfter}`))).toEqual(new Set(['SERVER_BUSY 1']));
+    // Each way of going away was seen, and answered within the timeouts rather than hanging.
+    for (const [name] of outages.slice(0, 3)) expect({ name, refused: byPhase(name).some((outcome) => outcome.status === 503) }).toEqual({ name, refused: true });
+    expect(Math.max(...outcomes.map((outcome) => outcome.ms))).toBeLessThan(FROZEN_ANSWER_WITHIN_MS);
+    // And once it is back, everything works again.
+    expect(byPhase('back').slice(-12).map((outcome) => outcome.status)).toEqual(Array(12).fill(200));
+  }, 60_000);
+
+  it('logs an outage as one line when it starts and one when it ends, with the number of requests refused, and no stack trace', async () => {
+    const outage = service.app.get(DatabaseOutage);
+    await waitUntil(async () => !outage.ongoing, 'the earlier outages to end');
+    const from = service.logs.lines.length;
+    const logged = () => service.logs.entries().slice(from);
+    const requests = 40;
+    proxy.cut();
+    try {
+      for (let i = 0; i < requests; i++) expect((await service.request('GET', '/auth/api-keys', { headers: jwt })).status).toBe(503);
+    } finally {
+      proxy.restore();
+    }
+    const end = await waitUntil(async () => logged().find((entry) => /database reachable again/.test(entry.msg)), 'the end of the outage in the log', 5000);
+
+    const warnings = logged().filter((entry) => entry.level >= 40);
+    expect(warnings.filter((entry) => /database unreachable/.test(entry.msg))).toHaveLength(1);
+    expect(end).toMatchObject({ level: 40, refused_requests: requests });
+    expect(logged().filter((entry) => entry.err !== undefined || entry.stack !== undefined)).toEqual([]);
+    // Besides those two, each LISTEN connection and background worker says once that it lost the
+    // database: nobody repeats themselves, and nothing is said per request.
+    const said = warnings.map((entry) => `${entry.context}: ${String(entry.msg).replace(/ \(.*$/, '')}`);
+    expect(said.filter((line, index) => said.indexOf(line) !== index)).toEqual([]);
+    expect(said.length).toBeLessThanOrEqual(2 + 4 + 2);
   }, 30_000);
 });

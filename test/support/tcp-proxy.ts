@@ -1,41 +1,46 @@
 import { createServer, Server, Socket, connect } from 'node:net';
 
+/** One client's connection and, once linked, its connection to the target. */
+interface Link {
+  client: Socket;
+  upstream?: Socket;
+}
+
+type Mode = 'open' | 'cut' | 'stalled' | 'frozen';
+
 /**
  * A TCP relay between the service and PostgreSQL. `cut()` drops every connection and refuses
  * new ones, as a network partition or a dead database would; `stall()` drops every connection and
- * accepts new ones that never answer, as a hung server or a black-holed route would;
- * `restore()` lets traffic through.
+ * accepts new ones that never answer, as a hung server or a black-holed route would; `freeze()`
+ * keeps every connection open but carries nothing either way, and accepts new ones that never
+ * answer, as a stopped (SIGSTOP) server or a silent partition would, mid-query included;
+ * `restore()` lets traffic through again: after a freeze, whatever waited flows on, as a server
+ * that is continued (SIGCONT) would answer.
  */
 export class TcpProxy {
   private server?: Server;
-  private sockets = new Set<Socket>();
-  private open = true;
-  private stalled = false;
+  private links = new Set<Link>();
+  private mode: Mode = 'open';
   port = 0;
 
   constructor(private readonly targetHost: string, private readonly targetPort: number) {}
 
   async start(): Promise<this> {
     this.server = createServer((client) => {
-      if (this.stalled) {
-        this.sockets.add(client);
-        client.on('close', () => this.sockets.delete(client));
-        client.on('error', () => client.destroy());
-        return;
-      }
-      if (!this.open) {
+      if (this.mode === 'cut') {
         client.destroy();
         return;
       }
-      const upstream = connect(this.targetPort, this.targetHost);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => socket.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+      const link: Link = { client };
+      this.links.add(link);
+      client.on('close', () => {
+        this.links.delete(link);
+        link.upstream?.destroy();
+      });
+      client.on('error', () => client.destroy());
+      // Stalled or frozen: held, never answered (a frozen one may be linked on restore).
+      if (this.mode === 'open') this.link(link);
+      else client.pause();
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
     this.port = (this.server.address() as { port: number }).port;
@@ -43,20 +48,44 @@ export class TcpProxy {
   }
 
   cut(): void {
-    this.open = false;
-    for (const socket of this.sockets) socket.destroy();
+    this.mode = 'cut';
+    this.dropAll();
   }
 
   stall(): void {
-    this.cut();
-    this.stalled = true;
+    this.dropAll();
+    this.mode = 'stalled';
+  }
+
+  freeze(): void {
+    this.mode = 'frozen';
+    for (const { client, upstream } of this.links) {
+      if (upstream === undefined) continue;
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
   }
 
   restore(): void {
+    const was = this.mode;
+    this.mode = 'open';
     // Connections accepted while stalled never reach the database: drop them, so clients reconnect.
-    if (this.stalled) for (const socket of this.sockets) socket.destroy();
-    this.open = true;
-    this.stalled = false;
+    if (was === 'stalled') this.dropAll();
+    if (was !== 'frozen') return;
+    for (const link of this.links) {
+      if (link.upstream === undefined) this.link(link);
+      else {
+        link.client.pipe(link.upstream);
+        link.upstream.pipe(link.client);
+      }
+    }
+  }
+
+  /** Connections open through the proxy now. */
+  get connections(): number {
+    return this.links.size;
   }
 
   async stop(): Promise<void> {
@@ -70,5 +99,22 @@ export class TcpProxy {
     parsed.hostname = '127.0.0.1';
     parsed.port = String(this.port);
     return parsed.toString();
+  }
+
+  private link(link: Link): void {
+    const upstream = connect(this.targetPort, this.targetHost);
+    link.upstream = upstream;
+    upstream.on('error', () => upstream.destroy());
+    upstream.on('close', () => link.client.destroy());
+    link.client.pipe(upstream);
+    upstream.pipe(link.client);
+  }
+
+  private dropAll(): void {
+    for (const { client, upstream } of this.links) {
+      client.destroy();
+      upstream?.destroy();
+    }
+    this.links.clear();
   }
 }

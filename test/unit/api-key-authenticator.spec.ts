@@ -38,7 +38,8 @@ describe('ApiKeyAuthenticator', () => {
   beforeEach(() => {
     repository = new FakeRepository();
     cache = new ApiKeyCache(100);
-    cache.resume();
+    // Revocations proven heard for the whole test.
+    cache.resume(Date.now() + 3_600_000);
     uses = [];
     users = {
       findAuthenticatedUser: jest.fn(async (id: string) => (id === USER.id ? USER : null)),

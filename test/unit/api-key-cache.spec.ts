@@ -4,9 +4,12 @@ import { LruCache } from '../../src/common/cache/bounded-cache';
 const NOW = 1_700_000_000_000;
 const key = (id: string, expiresAt: number | null = null): CachedApiKey => ({ id, userId: `user-${id}`, expiresAt });
 
+/** How long the listener's proof of hearing holds in these tests, from NOW. */
+const PROVEN_MS = 1500;
+
 function listening(maxEntries = 10): ApiKeyCache {
   const cache = new ApiKeyCache(maxEntries);
-  cache.resume();
+  cache.resume(NOW + PROVEN_MS);
   return cache;
 }
 
@@ -88,7 +91,7 @@ describe('ApiKeyCache', () => {
     cache.remember('h1', cache.snapshot(), key('k1'), NOW);
     expect(cache.lookup('h1', NOW)).toBeUndefined();
 
-    cache.resume();
+    cache.resume(NOW + PROVEN_MS);
     cache.remember('h1', cache.snapshot(), key('k1'), NOW);
     expect(cache.lookup('h1', NOW)).toEqual(key('k1'));
 
@@ -99,10 +102,26 @@ describe('ApiKeyCache', () => {
     cache.remember('h2', cache.snapshot(), key('k2'), NOW);
     expect(cache.lookup('h2', NOW)).toBeUndefined();
 
-    cache.resume(); // starts empty: a revocation may have been missed while down
+    cache.resume(NOW + PROVEN_MS); // starts empty: a revocation may have been missed while down
     expect(cache.lookup('h1', NOW)).toBeUndefined();
     cache.remember('h3', during, key('k3'), NOW); // a read begun before the outage
     expect(cache.lookup('h3', NOW)).toBeUndefined();
+  });
+
+  it('serves accepted keys only until the proof of hearing runs out, and again once a heartbeat renews it', () => {
+    const cache = listening();
+    cache.remember('h1', cache.snapshot(), key('k1'), NOW);
+    expect(cache.lookup('h1', NOW + PROVEN_MS - 1)).toEqual(key('k1'));
+    // No heartbeat answered in time (a frozen connection): the database decides.
+    expect(cache.lookup('h1', NOW + PROVEN_MS)).toBeUndefined();
+    // The same connection answered a later heartbeat: nothing was missed, the entry serves again.
+    cache.heard(NOW + 2 * PROVEN_MS);
+    expect(cache.lookup('h1', NOW + PROVEN_MS)).toEqual(key('k1'));
+    // A proof arriving while the listener is down grants nothing.
+    cache.suspend();
+    cache.heard(NOW + 3 * PROVEN_MS);
+    cache.remember('h1', cache.snapshot(), key('k1'), NOW);
+    expect(cache.lookup('h1', NOW)).toBeUndefined();
   });
 
   it('keeps serving rejections while the listener is down (a rejected key never comes back)', () => {

@@ -15,6 +15,9 @@ describe('toAppError', () => {
     ['a pool with no free connection', Object.assign(new Error('Knex: Timeout acquiring a connection. The pool is probably full.'), { name: 'KnexTimeoutError' })],
     ['an administrator shutdown', coded('terminating connection due to administrator command', '57P01')],
     ["MikroORM's wrapper around any of them", new ConnectionException(new Error('timeout expired') as any)],
+    ["pg's query timeout, after knex's statement prefix (a server frozen mid-query)", new Error('select 1 from "users" where "id" = $1 - Query read timeout')],
+    ['a query queued on a connection that was ended', new Error('ROLLBACK - Client was closed and is not queryable')],
+    ["PostgreSQL's statement_timeout", coded('select pg_sleep($1) - canceling statement due to statement timeout', '57014')],
   ])('answers %s as 503 SERVER_BUSY with Retry-After', (_what, error) => {
     expect(isUnavailableError(error)).toBe(true);
     const { appError } = toAppError(error);
@@ -24,6 +27,8 @@ describe('toAppError', () => {
   it('does not take a query error for an outage', () => {
     expect(isUnavailableError(coded('duplicate key value violates unique constraint "users_email_key"', '23505'))).toBe(false);
     expect(toAppError(new Error('relation "users" does not exist')).appError.code).toBe('INTERNAL_ERROR');
+    // A column or a value that merely mentions a timeout is not one.
+    expect(isUnavailableError(new Error('insert into "notes" ("text") values ($1) - value too long: timeout expired soon'))).toBe(false);
   });
 
   it('never invents a code a status did not mean: a bare 401 or 403 is a bug, answered 500 and logged as one', () => {

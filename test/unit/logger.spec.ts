@@ -32,4 +32,40 @@ describe('AppLogger', () => {
     logs.logger.error('outbox tick failed', new Error('connection refused'), 'OutboxWorker');
     expect(logs.entries()[0]).toMatchObject({ level: 50, msg: 'outbox tick failed', err: { message: 'connection refused', type: 'Error' } });
   });
+
+  it("writes a failed statement's shape, table and reason, never the values MikroORM inlined nor PostgreSQL's detail", () => {
+    const logs = new LogCapture();
+    const failure = Object.assign(
+      new Error(
+        "insert into \"mail_outbox\" (\"payload\", \"recipient\") values (E'{\"text\":\"Confirm:\\\\nhttp://x.test/confirm?token=abc\"}', 'ada@example.com') returning \"id\" - new row for relation \"mail_outbox\" violates check constraint \"refuse\"\n - detail: Failing row contains (1, ada@example.com)",
+      ),
+      { name: 'CheckConstraintViolationException', code: '23514', table: 'mail_outbox', constraint: 'refuse', detail: 'Failing row contains (1, ada@example.com)' },
+    );
+    logs.logger.error('tick failed', failure, 'OutboxWorker');
+    expect(logs.entries()[0].err).toMatchObject({
+      message: `insert into "mail_outbox" ("payload", "recipient") values ('…', '…') returning "id" - new row for relation "mail_outbox" violates check constraint "refuse"`,
+      table: 'mail_outbox',
+      constraint: 'refuse',
+    });
+    expect(logs.text).not.toMatch(/ada@example\.com|token=abc/);
+  });
+
+  it('keeps the quotes of an error that is not a statement\'s', () => {
+    const logs = new LogCapture();
+    logs.logger.error('bug', new TypeError("Cannot read properties of undefined (reading 'id')"), 'Somewhere');
+    expect(logs.entries()[0].err.message).toBe("Cannot read properties of undefined (reading 'id')");
+  });
+
+  it('writes nothing of the values a failed statement was given: no detail, no quoted value', () => {
+    const logs = new LogCapture();
+    const failure = Object.assign(new Error('insert into "users" ("email") values ($1) - invalid input syntax for type uuid: "ada@example.com"'), {
+      code: '22P02',
+      severity: 'ERROR',
+      detail: 'Failing row contains (ada@example.com, http://x.test/confirm?token=secret)',
+      where: 'unnamed portal parameter $1 = \'ada@example.com\'',
+    });
+    logs.logger.error('tick failed', failure, 'OutboxWorker');
+    expect(logs.entries()[0]).toMatchObject({ err: { code: '22P02', message: 'insert into "users" ("email") values ($1) - invalid input syntax for type uuid: "…"' } });
+    expect(logs.text).not.toMatch(/ada@example\.com|token=secret/);
+  });
 });

@@ -1,8 +1,11 @@
 import { SessionLeases } from '../../src/auth/sessions/session-leases';
 
+/** Revocations proven heard for the whole test. */
+const proven = () => Date.now() + 3_600_000;
+
 function granting(maxEntries = 10): SessionLeases {
   const leases = new SessionLeases(maxEntries);
-  leases.resume();
+  leases.resume(proven());
   return leases;
 }
 
@@ -51,15 +54,31 @@ describe('SessionLeases', () => {
     expect(leases.lease('bob').live).toBe(false);
     expect(leases.size).toBe(0);
 
-    leases.resume();
+    leases.resume(proven());
     expect(leases.lease('ada').live).toBe(true);
   });
 
   it('ends every lease on resume too: what was missed while deaf is unknown', () => {
     const leases = granting();
     const ada = leases.lease('ada');
-    leases.resume();
+    leases.resume(proven());
     expect(ada.live).toBe(false);
+  });
+
+  it('holds no lease live once the proof of hearing runs out, and every one again when a heartbeat renews it', () => {
+    const leases = new SessionLeases(10);
+    leases.resume(Date.now() - 1);
+    const ada = leases.lease('ada');
+    expect(ada.live).toBe(false);
+    leases.heard(proven());
+    expect(ada.live).toBe(true);
+    leases.end('ada');
+    leases.heard(proven());
+    expect(ada.live).toBe(false);
+    // A proof heard while deaf grants nothing.
+    leases.suspend();
+    leases.heard(proven());
+    expect(leases.lease('bob').live).toBe(false);
   });
 
   it('grants nothing live with a bound of zero (caching switched off)', () => {

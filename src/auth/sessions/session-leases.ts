@@ -7,8 +7,20 @@ export interface SessionLease {
   readonly live: boolean;
 }
 
-interface MutableLease {
-  live: boolean;
+/** Until when (epoch ms) revocations are proven heard; shared by every lease. */
+interface Hearing {
+  until: number;
+}
+
+/** Live until its user's sessions are revoked, and only while revocations are proven heard. */
+class Lease implements SessionLease {
+  ended = false;
+
+  constructor(private readonly hearing: Hearing) {}
+
+  get live(): boolean {
+    return !this.ended && Date.now() < this.hearing.until;
+  }
 }
 
 /** Given while revocations cannot be heard: nothing that rests on it is ever served. */
@@ -16,12 +28,13 @@ const NEVER_LIVE: SessionLease = Object.freeze({ live: false });
 
 /**
  * One lease per user, bounded: a lease that has to leave the bound ends, which costs its tokens
- * one read each, never a revocation missed. Checking a lease is one property read, so the hot
- * path of a token seen before stays where it was.
+ * one read each, never a revocation missed. Checking a lease is a flag and a clock read, so the
+ * hot path of a token seen before stays where it was.
  */
 export class SessionLeases {
   /** The live lease of each user, oldest first. */
-  private readonly leases = new Map<string, MutableLease>();
+  private readonly leases = new Map<string, Lease>();
+  private readonly hearing: Hearing = { until: 0 };
   private granting = false;
 
   constructor(private readonly maxEntries: number) {}
@@ -39,7 +52,7 @@ export class SessionLeases {
       const [oldest] = this.leases.keys();
       this.end(oldest);
     }
-    const lease: MutableLease = { live: true };
+    const lease = new Lease(this.hearing);
     this.leases.set(userId, lease);
     return lease;
   }
@@ -48,24 +61,34 @@ export class SessionLeases {
   end(userId: string): void {
     const lease = this.leases.get(userId);
     if (lease === undefined) return;
-    lease.live = false;
+    lease.ended = true;
     this.leases.delete(userId);
   }
 
-  /** Revocations are heard (again): grant live leases, from nothing, since some may have been missed. */
-  resume(): void {
+  /**
+   * Revocations are heard (again): grant leases, from nothing, since some may have been missed;
+   * they are live until `servingUntil` (epoch ms), then as `heard` extends it.
+   */
+  resume(servingUntil: number): void {
     this.endAll();
     this.granting = true;
+    this.hearing.until = servingUntil;
+  }
+
+  /** The listener proved again that it has heard every revocation sent before a heartbeat (decision 011). */
+  heard(servingUntil: number): void {
+    if (this.granting) this.hearing.until = servingUntil;
   }
 
   /** Revocations may be missed from now on: end every lease, and grant none that is live. */
   suspend(): void {
     this.granting = false;
+    this.hearing.until = 0;
     this.endAll();
   }
 
   private endAll(): void {
-    for (const lease of this.leases.values()) lease.live = false;
+    for (const lease of this.leases.values()) lease.ended = true;
     this.leases.clear();
   }
 }

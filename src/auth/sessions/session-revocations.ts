@@ -15,7 +15,8 @@ export const SESSION_REVOKED_CHANNEL = 'session_revoked';
  * checked against the database again on its next request (the sessions that were not revoked
  * cost one read each), and the revoking request answers once every instance has done so.
  *
- * While the channel is not listening no lease is live, so nothing is served from memory.
+ * While the channel cannot prove it hears (not listening, or no heartbeat answered lately, decision
+ * 011) no lease is live, so nothing is served from memory.
  */
 @Injectable()
 export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
@@ -28,7 +29,12 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
     this.channel = new RevocationChannel(
       config.database.url,
       SESSION_REVOKED_CHANNEL,
-      { onRevoked: (userId) => leases.end(userId), onListening: () => leases.resume(), onDeaf: () => leases.suspend() },
+      {
+        onRevoked: (userId) => leases.end(userId),
+        onListening: (servingUntil) => leases.resume(servingUntil),
+        onHeard: (servingUntil) => leases.heard(servingUntil),
+        onDeaf: () => leases.suspend(),
+      },
       new Logger(SessionRevocations.name),
     );
   }

@@ -4,17 +4,25 @@ import { ErrorCode } from './error-codes';
 
 const CONNECTION_ERROR_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED',
-  // PostgreSQL: connection exceptions, admin shutdown, cannot connect now, too many connections
+  // PostgreSQL: connection exceptions, admin shutdown, crash shutdown, cannot connect now, too many connections
   '08000', '08001', '08003', '08004', '08006', '57P01', '57P02', '57P03', '53300',
+  // statement_timeout: the server is too busy (or a lock too long held) to answer in time
+  '57014',
 ]);
 
 /**
  * What the pg client, its pool and knex say when the server cannot be reached or stops answering.
- * These errors carry no code: `timeout expired` is the pg client's connect timeout, which is what a
- * database that accepts connections but never answers gives.
+ * These errors carry no code, and knex puts the failed statement before the message
+ * (`select … - Query read timeout`), so they are matched at the end:
+ * - `timeout expired`: pg's connect timeout, what a server that accepts connections and never answers gives;
+ * - `Query read timeout`: pg's query_timeout, what a server frozen mid-query gives;
+ * - `Connection terminated…`, `…is not queryable`: a connection that broke, or what was queued on it;
+ * - `Transaction query already complete`: knex ended the transaction when its connection broke,
+ *   and the transaction's next statement says so;
+ * - the pool's own timeouts, and a refused connection.
  */
 const CONNECTION_ERROR_MESSAGES =
-  /^timeout expired$|timeout exceeded when trying to connect|Connection terminated|Connection ended unexpectedly|Timeout acquiring a connection|connect ECONNREFUSED|Client has encountered a connection error/i;
+  /(?:^|- )(?:timeout expired|Query read timeout)$|timeout exceeded when trying to connect|Connection terminated|Connection ended unexpectedly|Timeout acquiring a connection|connect ECONNREFUSED|is not queryable|Transaction query already complete/i;
 
 /** True when the error means the database (or another backing service) cannot be reached. */
 export function isUnavailableError(error: unknown): boolean {
@@ -54,9 +62,10 @@ const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
 
 /**
  * Maps anything thrown while serving a request onto the contract's error family.
- * Returns `expected: false` for failures that are bugs, so the caller logs them in full.
+ * Returns `expected: false` for failures that are bugs, so the caller logs them in full, and
+ * `outage: true` when the database could not be reached, which is reported once per outage.
  */
-export function toAppError(error: unknown): { appError: AppError; expected: boolean } {
+export function toAppError(error: unknown): { appError: AppError; expected: boolean; outage?: true } {
   if (error instanceof AppError) return { appError: error, expected: true };
 
   const err = error as any;
@@ -67,7 +76,7 @@ export function toAppError(error: unknown): { appError: AppError; expected: bool
     return { appError: new AppError('INVALID_REQUEST', 'Request body is not valid JSON'), expected: true };
   }
 
-  if (isUnavailableError(error)) return { appError: AppError.serverBusy(), expected: false };
+  if (isUnavailableError(error)) return { appError: AppError.serverBusy(), expected: true, outage: true };
 
   if (error instanceof HttpException) {
     const code = STATUS_TO_CODE[error.getStatus()];

@@ -2,6 +2,7 @@ import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
 import { AppConfig } from '../../config/app-config';
 import { currentRequestId } from './request-context';
+import { isStatementError, VALUE_FIELDS, withoutSqlValues } from './sql-values';
 
 /** The context of the access log's lines (access-log.ts). */
 export const ACCESS_LOG_CONTEXT = 'AccessLog';
@@ -19,11 +20,33 @@ const REDACTED = [
  */
 const ACCESS_LOG_REDACTED = REDACTED.filter((path) => !path.startsWith('*'));
 
+/**
+ * Pino's error serializer, without what a failed statement says of the values it was given
+ * (sql-values.ts). Other errors are written whole.
+ */
+function errorWithoutValues(error: unknown): unknown {
+  return withoutValues(pino.stdSerializers.err(error as Error), 0);
+}
+
+function withoutValues(serialized: unknown, depth: number): unknown {
+  if (serialized === null || typeof serialized !== 'object' || depth > 4) return serialized;
+  const fields = serialized as Record<string, unknown>;
+  const statement = isStatementError(fields);
+  const copy: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(fields)) {
+    if (statement && VALUE_FIELDS.has(name)) continue;
+    if (statement && (name === 'message' || name === 'stack') && typeof value === 'string') copy[name] = withoutSqlValues(value);
+    else copy[name] = withoutValues(value, depth + 1);
+  }
+  return copy;
+}
+
 export function createRootLogger(config: Pick<AppConfig, 'env' | 'logLevel'>, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level: config.logLevel,
     base: undefined,
     redact: { paths: REDACTED, censor: '[redacted]' },
+    serializers: { err: errorWithoutValues },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (destination) return pino(options, destination);
