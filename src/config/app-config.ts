@@ -114,10 +114,11 @@ export type RateLimitPolicyName = keyof typeof RATE_LIMIT_DEFAULTS;
 export const DEVELOPMENT_SECRET = 'dev-only-signing-key-secret-change-me';
 
 /**
- * The credential caches' default bound: a million cached credentials, each with its own user, fit
- * in it (docs/capacity.md has the cost of one), and it leaves most of a 2 GiB heap to the rest.
+ * The credential caches' default bound: a million cached API keys or access tokens fit in it
+ * even when each has a user of its own (docs/capacity.md has what one costs), and it leaves
+ * most of Node's default heap on a machine of 4 GiB or more to the rest of the service.
  */
-export const AUTH_CACHE_DEFAULT_MB = 512;
+export const AUTH_CACHE_DEFAULT_MB = 768;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -34,7 +34,7 @@ describe('loadConfig', () => {
   });
 
   it('bounds the credential caches in MiB, and names the count bound it replaced', () => {
-    expect(loadConfig({}).cache).toEqual({ maxBytes: 512 * 1024 * 1024 });
+    expect(loadConfig({}).cache).toEqual({ maxBytes: 768 * 1024 * 1024 });
     expect(loadConfig({ AUTH_CACHE_MAX_MB: '64' }).cache).toEqual({ maxBytes: 64 * 1024 * 1024 });
     expect(() => loadConfig({ AUTH_CACHE_MAX_MB: 'lots' })).toThrow(/AUTH_CACHE_MAX_MB/);
     expect(() => loadConfig({ AUTH_CACHE_MAX_ENTRIES: '10000' })).toThrow(/AUTH_CACHE_MAX_ENTRIES is replaced by AUTH_CACHE_MAX_MB/);
