@@ -20,7 +20,7 @@ import { Client } from 'pg';
 import { generateApiKey } from '../src/api-keys/api-key-format';
 import { median } from './argon2';
 import type { ServiceSnapshot } from './ipc';
-import { LoadResult, runLoad, summarise } from './load';
+import { LoadResult, summarise } from './load';
 import { ChildServer, ServiceServer, startService } from './processes';
 import type { Seeder } from './seed';
 
