@@ -14,6 +14,8 @@ export interface ProcessSnapshot {
   /** CPU time used so far, user plus system, all threads (argon2's included): microseconds. */
   cpuMicros: number;
   rssBytes: number;
+  /** V8 heap in use (after a collection only if one was just asked for). */
+  heapUsedBytes: number;
   /** Highest resident memory so far (VmHWM), when the platform tells. */
   peakRssBytes?: number;
 }
@@ -26,6 +28,8 @@ export interface ServiceSnapshot extends ProcessSnapshot {
   outsideRequests: StatementCounts;
   /** Whether statements are being counted right now. */
   counting: boolean;
+  /** The credential reads of a cache miss (an API key or a session with its user), counted always. */
+  credentialReads: number;
 }
 
 export interface SnapshotRequest {
@@ -139,7 +143,7 @@ function onRequest<Request extends { type: string; id: number }>(type: Request['
 /** This process's CPU time and memory, for a snapshot. */
 export function processSnapshot(): ProcessSnapshot {
   const { user, system } = process.cpuUsage();
-  return { cpuMicros: user + system, rssBytes: process.memoryUsage.rss(), peakRssBytes: peakRss() };
+  return { cpuMicros: user + system, rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed, peakRssBytes: peakRss() };
 }
 
 function peakRss(): number | undefined {

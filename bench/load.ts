@@ -110,7 +110,7 @@ function toRequest(spec: Pick<LoadSpec, 'method' | 'path'>, variant: RequestVari
   };
 }
 
-function summarise(result: autocannon.Result, expectStatus: number): LoadResult {
+export function summarise(result: autocannon.Result, expectStatus: number): LoadResult {
   const statuses: Record<string, number> = {};
   let responses = 0;
   for (const [status, { count }] of Object.entries(result.statusCodeStats)) {

@@ -76,6 +76,9 @@ const RATE_LIMITS_OUT_OF_REACH = Object.fromEntries(
   Object.keys(RATE_LIMIT_DEFAULTS).map((name) => [`RATE_LIMIT_${name.toUpperCase()}`, '1000000000/60']),
 );
 
+/** One per run: every instance the run starts on its database must open the same signing keys. */
+const SIGNING_SECRET = randomBytes(32).toString('base64url');
+
 export interface ChildServer<S extends ProcessSnapshot = ProcessSnapshot> {
   process: ChildProcess;
   baseUrl: string;
@@ -119,7 +122,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceServ
     env: {
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
-      SIGNING_KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64url'),
+      SIGNING_KEY_ENCRYPTION_SECRET: SIGNING_SECRET,
       ...RATE_LIMITS_OUT_OF_REACH,
       ...process.env,
       HOST: '127.0.0.1',

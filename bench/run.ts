@@ -14,6 +14,7 @@ import type { ServiceSnapshot } from './ipc';
 import { BackgroundLoad, LoadResult, LoadSpec, RequestVariant, runLoad, startBackgroundLoad } from './load';
 import { ChildServer, ROOT, ServiceServer, startBaseline, startDatabase, startService } from './processes';
 import { benchNode, currentMajor, REFERENCE_NODE_MAJOR, runOn } from './node-runtime';
+import { renderScale, runScale, ScaleOptions } from './scale';
 import { renderReport, RoundMeasure, RunReport, ScenarioReport, SqlPass } from './report';
 import { Scenario, SCENARIOS } from './scenarios';
 import { EndpointMissingError, Seeder } from './seed';
@@ -31,6 +32,10 @@ const USAGE = `npm run bench [-- options]
   --credentials <n>    distinct credentials in the *-1000 scenarios (default 1000)
   --no-sql-counters    skip the short SQL counting pass after each timed run
   --keep-garbage       no full garbage collection in the service and the baseline before each scenario
+  --no-scale           skip the scaling rows and the cold start (bench/scale.ts, docs/capacity.md)
+  --scale-only         run only the scaling rows and the cold start
+  --million            add the 1,000,000-key scaling row (seeding it takes minutes)
+  --cold-seconds <s>   length of the cold start (default 12)
   --redis <url>        run the service with REDIS_URL=<url> (shared rate-limit counts), as a
                        multi-instance deployment does; REDIS_URL in the environment does the same
 Runs on Node 24 from .node24/ (npm run node24:install) when the current Node is older;
@@ -66,6 +71,10 @@ interface Options {
   collectBetween: boolean;
   /** The REDIS_URL the service runs with, if any. */
   redisUrl?: string;
+  scale: boolean;
+  scaleOnly: boolean;
+  million: boolean;
+  coldSeconds: number;
   invocation: string;
 }
 
@@ -95,6 +104,10 @@ function parseOptions(argv: string[]): Options | undefined {
         'no-sql-counters': { type: 'boolean', default: false },
         'keep-garbage': { type: 'boolean', default: false },
         redis: { type: 'string' },
+        'no-scale': { type: 'boolean', default: false },
+        'scale-only': { type: 'boolean', default: false },
+        million: { type: 'boolean', default: false },
+        'cold-seconds': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -131,6 +144,10 @@ function parseOptions(argv: string[]): Options | undefined {
     countSql: !values['no-sql-counters'],
     collectBetween: !values['keep-garbage'],
     redisUrl: values.redis ?? (process.env.REDIS_URL || undefined),
+    scale: !values['no-scale'],
+    scaleOnly: values['scale-only'],
+    million: values.million,
+    coldSeconds: count('cold-seconds', values['cold-seconds'], values.quick ? 4 : 12, 2),
     invocation: argv.join(' '),
   };
 }
@@ -148,7 +165,7 @@ async function main(): Promise<number> {
     console.log(`  not the reference runtime: the figures compare with docs/performance.md only on Node ${REFERENCE_NODE_MAJOR} (npm run node24:install)`);
   }
   const startedAt = new Date();
-  const selected = options.only ? SCENARIOS.filter((scenario) => options.only!.includes(scenario.name)) : SCENARIOS;
+  const selected = options.scaleOnly ? [] : options.only ? SCENARIOS.filter((scenario) => options.only!.includes(scenario.name)) : SCENARIOS;
 
   const progress = (line: string) => console.log(`[${((Date.now() - startedAt.getTime()) / 1000).toFixed(1).padStart(5)} s] ${line}`);
   progress('measuring one argon2id hash');
@@ -226,6 +243,14 @@ async function main(): Promise<number> {
       }
     }
 
+    let scale: string | undefined;
+    if (options.scale || options.scaleOnly) {
+      const scaleOptions: ScaleOptions = { ...options, coldSeconds: options.coldSeconds };
+      const context = { databaseUrl: database.url, issuer: service.baseUrl, smtpUrl: mailSink.url, resultsDir: RESULTS, baseline, seeder, redisUrl: options.redisUrl, progress };
+      scale = renderScale(await runScale(context, scaleOptions), scaleOptions);
+      await seeder.close();
+    }
+
     const final = await service.snapshot();
     const report: RunReport = {
       startedAt,
@@ -250,7 +275,7 @@ async function main(): Promise<number> {
       skipped,
       memory: { rssBytes: final.rssBytes, peakRssBytes: final.peakRssBytes },
     };
-    const markdown = renderReport(report);
+    const markdown = renderReport(report) + (scale ? `\n\n${scale}` : '');
     console.log(`\n${markdown}`);
     console.log(`written to ${writeResults(markdown, startedAt, options.quick)}`);
 

@@ -19,6 +19,7 @@ answerSnapshots(
     inRequests: { ...counter.inRequests },
     outsideRequests: { ...counter.outsideRequests },
     counting: counter.on,
+    credentialReads: counter.credentialReads,
   }),
 );
 answerCountingSwitches((on) => counter.switch(on));

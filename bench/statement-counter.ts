@@ -3,6 +3,9 @@ import { Server } from 'node:http';
 import { tagRequests } from './request-tagging';
 import { classifyStatement, emptyCounts } from './sql-statements';
 
+/** The statements of a credential cache miss: ApiKeysRepository's and UsersRepository's joined reads. */
+const CREDENTIAL_READ = /FROM (api_keys k|sessions s) JOIN users u/;
+
 /** What the counter wraps: pg's `Client.prototype` in the service, anything with a `query` in tests. */
 export interface Queryable {
   query(this: unknown, ...args: unknown[]): unknown;
@@ -22,6 +25,12 @@ export interface Queryable {
  * benchmark's, so that counting does not depend on the product's internals.)
  */
 export class StatementCounter {
+  /**
+   * The miss path's reads (an API key by its hash, a session, each with its user), counted
+   * whether counting is on or not: a test of the text of each statement, no request tagging, so
+   * the timed runs can report reads per request.
+   */
+  credentialReads = 0;
   readonly inRequests = emptyCounts();
   readonly outsideRequests = emptyCounts();
   private readonly requests = new AsyncLocalStorage<true>();
@@ -38,6 +47,8 @@ export class StatementCounter {
     const query = target.query;
     const countIfOn = (config: unknown) => {
       if (this.counting) this.count(config);
+      const text = typeof config === 'string' ? config : (config as { text?: unknown } | undefined)?.text;
+      if (typeof text === 'string' && CREDENTIAL_READ.test(text)) this.credentialReads++;
     };
     target.query = function countedQuery(this: unknown, ...args: unknown[]) {
       countIfOn(args[0]);

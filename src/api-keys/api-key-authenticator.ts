@@ -6,14 +6,23 @@ import { hashApiKey, parseApiKey } from './api-key-format';
 import { ApiKeyLastUsedRecorder } from './api-key-last-used.recorder';
 import { ApiKeysRepository } from './api-key.repository';
 
+/** What one read of the database answered about a key: the key and its user, or no active key. */
+type KeyRead = { key: CachedApiKey; user: AuthenticatedUser } | 'rejected';
+
 /**
  * Turns a presented API key into a principal, or null. A malformed key or a wrong checksum costs
- * no I/O; a key seen before costs no database read while the revocation listener is connected.
- * Database failures are thrown, never turned into a rejection: an outage is a 503, not a 401.
+ * no I/O; a key seen before costs no database read while the revocation listener is connected;
+ * a key not seen before costs one read, which loads its user too, and which every request that
+ * presents the same key meanwhile shares (so a cold instance reads each key once, however many
+ * requests bring it). Database failures are thrown, never turned into a rejection: an outage is a
+ * 503, not a 401, for every request that shared the read.
  * It logs nothing of a presented key: the guard's deny line says why a request was refused.
  */
 @Injectable()
 export class ApiKeyAuthenticator {
+  /** The read in flight for each key hash, and the cache generation it began in. */
+  private readonly reads = new Map<string, { snapshot: number; answer: Promise<KeyRead> }>();
+
   constructor(
     private readonly cache: ApiKeyCache,
     private readonly repository: ApiKeysRepository,
@@ -24,17 +33,11 @@ export class ApiKeyAuthenticator {
   /**
    * The principal when the key and its user are both known to this instance's caches, without
    * I/O or a promise (the hot path); undefined when `authenticate` has to decide.
-   *
-   * No parsing and no hashing here: only a key that passed every check (shape, checksum, the
-   * database) has its hash remembered, so finding one is proof enough of its form, and the
-   * entry it names says whether the key still holds. Anything else falls to `authenticate`.
    */
   authenticateFromMemory(presented: string): Principal | undefined {
-    const keyHash = this.cache.knownHash(presented);
-    if (keyHash === undefined) return undefined;
     const now = Date.now();
-    const key = this.cache.lookup(keyHash, now);
-    if (key === undefined || key === 'rejected') return undefined;
+    const key = this.cache.known(presented, now);
+    if (key === undefined) return undefined;
     const user = this.users.findCachedAuthenticatedUser(key.userId);
     return user === undefined ? undefined : this.use(key, user, now);
   }
@@ -43,14 +46,14 @@ export class ApiKeyAuthenticator {
     const parsed = parseApiKey(presented);
     // Nothing of a value that is not a well-formed key is logged: it may be another secret.
     if (!parsed) return null;
+    const fromMemory = this.authenticateFromMemory(parsed.key);
+    if (fromMemory !== undefined) return fromMemory;
     const keyHash = hashApiKey(parsed.key);
     const now = Date.now();
-    const key = this.cache.lookup(keyHash, now) ?? (await this.lookUp(keyHash, now));
-    if (key === 'rejected') return null;
-    const user = await this.users.findAuthenticatedUser(key.userId);
-    if (!user) return null;
-    this.cache.rememberHash(parsed.key, keyHash);
-    return this.use(key, user, now);
+    if (this.cache.lookup(keyHash, now) === 'rejected') return null;
+    // A key in memory whose user is not costs the same one read: it brings both.
+    const found = await this.read(parsed.key, keyHash);
+    return found === 'rejected' ? null : this.use(found.key, found.user, now);
   }
 
   /** The principal of an accepted key, whose use is noted (written in batches, never per request). */
@@ -59,12 +62,29 @@ export class ApiKeyAuthenticator {
     return { user, method: 'api_key', api_key_id: key.id };
   }
 
-  private async lookUp(keyHash: string, now: number): Promise<CachedApiKey | 'rejected'> {
+  /**
+   * One read per key hash at a time. A request joins the read in flight only if no revocation
+   * (nor a loss of the listener) has been heard since it began: a read that a revocation
+   * overtook may answer with the revoked key, which only requests that came before it may get.
+   */
+  private read(presented: string, keyHash: string): Promise<KeyRead> {
+    const inFlight = this.reads.get(keyHash);
+    if (inFlight !== undefined && this.cache.current(inFlight.snapshot)) return inFlight.answer;
     const snapshot = this.cache.snapshot();
-    const found = await this.repository.findActiveByHash(keyHash);
-    const key = found ? { id: found.id, userId: found.userId, expiresAt: found.expiresAt } : null;
-    this.cache.remember(keyHash, snapshot, key, now);
+    const answer = this.readOnce(presented, keyHash, snapshot);
+    this.reads.set(keyHash, { snapshot, answer });
+    const done = () => {
+      if (this.reads.get(keyHash)?.answer === answer) this.reads.delete(keyHash);
+    };
+    answer.then(done, done);
+    return answer;
+  }
+
+  private async readOnce(presented: string, keyHash: string, snapshot: number): Promise<KeyRead> {
+    const found = await this.users.readAuthenticatedUser(() => this.repository.findActiveWithUserByHash(keyHash));
+    const now = Date.now();
+    this.cache.remember(presented, keyHash, snapshot, found?.key ?? null, now);
     // The database compared with its own clock; the cache compares with ours: agree on ours.
-    return key && (key.expiresAt === null || key.expiresAt > now) ? key : 'rejected';
+    return found && (found.key.expiresAt === null || found.key.expiresAt > now) ? found : 'rejected';
   }
 }

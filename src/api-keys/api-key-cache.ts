@@ -1,4 +1,5 @@
-import { BoundedCache, LruCache } from '../common/cache/bounded-cache';
+import { LruCache } from '../common/cache/bounded-cache';
+import { BudgetedCache, CacheSlot, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../common/cache/memory-budget';
 
 /** What a hit needs to authenticate without the database. */
 export interface CachedApiKey {
@@ -8,43 +9,55 @@ export interface CachedApiKey {
   expiresAt: number | null;
 }
 
+/** An accepted key as the cache holds it, found by the key as presented and by its hash. */
+interface AcceptedKey extends CachedApiKey, CacheSlot {
+  presented: string;
+  keyHash: string;
+}
+
 /** How long an unknown, revoked or expired key's hash is remembered as such. */
 export const REJECTED_TTL_MS = 60_000;
 
 /**
- * The API-key lookups of this instance, bounded: key hash -> key, and key hash -> "not an active
- * key". A rejected key never becomes valid again (revocation and expiry are final, and a new key
- * cannot share a hash), so rejections are always safe to serve. An accepted key can be revoked
- * on any instance at any moment, so accepted keys are only served while the revocation listener
- * can prove it hears every revocation (`resume()`, then `heard()` with each heartbeat answered,
- * decision 011); otherwise every lookup goes to the database.
+ * Rejections are bounded apart from the budget, by count, at this fraction of it: they are
+ * cheap to keep and cheap to learn again, and a flood of made-up keys must not evict the keys
+ * in use.
+ */
+const REJECTED_SHARE = 1 / 64;
+/** What one rejection keeps alive: Map slot, hex hash, and the clock's wrapper with its deadline. */
+const REJECTED_ENTRY_BYTES = MAP_ENTRY_BYTES + stringBytes(64) + objectBytes(2) + HEAP_NUMBER_BYTES;
+
+/**
+ * The API-key lookups of this instance, in the shared memory budget: key -> accepted key (by the
+ * key as presented, so a hit needs no hashing, and by its hash, for revocations), and key hash ->
+ * "not an active key". A rejected key never becomes valid again (revocation and expiry are
+ * final, and a new key cannot share a hash), so rejections are always safe to serve. An accepted
+ * key can be revoked on any instance at any moment, so accepted keys are only served while the
+ * revocation listener can prove it hears every revocation (`resume()`, then `heard()` with each
+ * heartbeat answered, decision 011); otherwise every lookup goes to the database.
+ *
+ * The presented key is held in clear, as the JWT strategy holds the tokens it verified: hashing
+ * costs far more than a look-up here.
  *
  * `generation` closes the race between a database read and a revocation that lands while the
  * read is in flight: a result is only stored if nothing was forgotten since the read began.
  */
 export class ApiKeyCache {
-  private readonly accepted: LruCache<string, CachedApiKey>;
+  private readonly byHash: BudgetedCache<string, AcceptedKey>;
+  private readonly byPresented = new Map<string, AcceptedKey>();
   private readonly rejected: LruCache<string, number>;
-  /**
-   * The hash of each key accepted lately, by the key as presented. Hashing costs a request about
-   * 6,000 instructions, 4 % of a `GET /users/me` with a key; a look-up here costs a few hundred.
-   * It holds keys in clear, as the JWT strategy holds the tokens it verified; a key's hash never
-   * changes, so nothing here needs invalidating: a revoked key is dropped from `accepted`.
-   */
-  private readonly hashes: BoundedCache<string, string>;
   private listening = false;
   /** Until when (epoch ms) accepted keys may be served: the listener's last proof of hearing, and its validity. */
   private servingUntil = 0;
   private generation = 0;
 
-  constructor(maxEntries: number) {
-    this.accepted = new LruCache(maxEntries);
-    this.rejected = new LruCache(maxEntries);
-    this.hashes = new BoundedCache(maxEntries);
+  constructor(budget: MemoryBudget) {
+    this.byHash = new BudgetedCache(budget, (_hash, key) => weighAcceptedKey(key), (_hash, key) => this.byPresented.delete(key.presented));
+    this.rejected = new LruCache(Math.floor((budget.maxBytes * REJECTED_SHARE) / REJECTED_ENTRY_BYTES));
   }
 
   get size(): { accepted: number; rejected: number } {
-    return { accepted: this.accepted.size, rejected: this.rejected.size };
+    return { accepted: this.byHash.size, rejected: this.rejected.size };
   }
 
   /** Whether accepted keys are being served from memory (the revocation listener proves it hears). */
@@ -52,14 +65,30 @@ export class ApiKeyCache {
     return Date.now() < this.servingUntil;
   }
 
+  /**
+   * The hot path: the key as presented, accepted before and unexpired; undefined for any other
+   * (then `lookup` by its hash). No parsing and no hashing: only a key that passed every check
+   * (shape, checksum, the database) is stored, so finding one is proof enough of its form.
+   */
+  known(presented: string, now: number): CachedApiKey | undefined {
+    if (now >= this.servingUntil) return undefined;
+    const key = this.byPresented.get(presented);
+    if (key === undefined) return undefined;
+    if (key.expiresAt !== null && key.expiresAt <= now) {
+      this.expire(key, now);
+      return undefined;
+    }
+    key.cacheUsed = true;
+    return key;
+  }
+
   /** The key, `'rejected'`, or undefined when the database must be asked. */
   lookup(keyHash: string, now: number): CachedApiKey | 'rejected' | undefined {
     if (now < this.servingUntil) {
-      const key = this.accepted.get(keyHash);
+      const key = this.byHash.get(keyHash);
       if (key) {
         if (key.expiresAt === null || key.expiresAt > now) return key;
-        this.accepted.delete(keyHash);
-        this.rejected.set(keyHash, now + REJECTED_TTL_MS);
+        this.expire(key, now);
         return 'rejected';
       }
     }
@@ -70,32 +99,37 @@ export class ApiKeyCache {
     return undefined;
   }
 
-  /** The hash of a key accepted lately, without hashing it again; undefined for any other. */
-  knownHash(presented: string): string | undefined {
-    return this.hashes.get(presented);
-  }
-
-  /** Notes the hash of a key that was just accepted, for `knownHash`. */
-  rememberHash(presented: string, keyHash: string): void {
-    this.hashes.set(presented, keyHash);
-  }
-
   /** Taken before a database read; hand it back to `remember`. */
   snapshot(): number {
     return this.generation;
   }
 
-  /** Stores what the database answered (null: no active key with this hash). */
-  remember(keyHash: string, snapshot: number, key: CachedApiKey | null, now: number): void {
+  /** Whether nothing was forgotten since `snapshot` was taken: a read begun then is still good to share. */
+  current(snapshot: number): boolean {
+    return snapshot === this.generation;
+  }
+
+  /** Stores what the database answered for the key `presented` (null: no active key with this hash). */
+  remember(presented: string, keyHash: string, snapshot: number, key: CachedApiKey | null, now: number): void {
     if (snapshot !== this.generation) return;
-    if (key === null) this.rejected.set(keyHash, now + REJECTED_TTL_MS);
-    else if (this.listening) this.accepted.set(keyHash, key);
+    if (key === null) {
+      this.rejected.set(keyHash, now + REJECTED_TTL_MS);
+      return;
+    }
+    if (!this.listening) return;
+    this.byPresented.delete(this.byHash.peek(keyHash)?.presented ?? presented);
+    // A copy: the key may be a slice of the Authorization header, which it would keep alive.
+    const entry: AcceptedKey = { presented: flatCopy(presented), keyHash, id: key.id, userId: key.userId, expiresAt: key.expiresAt, cacheUsed: false, cacheSeq: 0 };
+    this.byHash.set(keyHash, entry);
+    // A budget of 0 stores nothing; the second index follows the first.
+    if (this.byHash.peek(keyHash) === entry) this.byPresented.set(entry.presented, entry);
   }
 
   /** A key was revoked (here or on another instance). */
   forget(keyHash: string): void {
     this.generation++;
-    this.accepted.delete(keyHash);
+    const key = this.byHash.delete(keyHash);
+    if (key !== undefined) this.byPresented.delete(key.presented);
   }
 
   /** The listener is down: revocations could be missed, so stop serving accepted keys. */
@@ -103,7 +137,7 @@ export class ApiKeyCache {
     this.listening = false;
     this.servingUntil = 0;
     this.generation++;
-    this.accepted.clear();
+    this.clearAccepted();
   }
 
   /**
@@ -112,7 +146,7 @@ export class ApiKeyCache {
    */
   resume(servingUntil: number): void {
     this.generation++;
-    this.accepted.clear();
+    this.clearAccepted();
     this.listening = true;
     this.servingUntil = servingUntil;
   }
@@ -125,4 +159,33 @@ export class ApiKeyCache {
   heard(servingUntil: number): void {
     if (this.listening) this.servingUntil = servingUntil;
   }
+
+  private expire(key: AcceptedKey, now: number): void {
+    this.byHash.delete(key.keyHash);
+    this.byPresented.delete(key.presented);
+    this.rejected.set(key.keyHash, now + REJECTED_TTL_MS);
+  }
+
+  private clearAccepted(): void {
+    this.byHash.clear();
+    this.byPresented.clear();
+  }
+}
+
+/** Both Map slots, the entry and its strings; the user id is counted though it may be shared with the users cache. */
+function weighAcceptedKey(key: AcceptedKey): number {
+  return (
+    2 * MAP_ENTRY_BYTES +
+    objectBytes(7) +
+    stringBytes(key.presented.length) +
+    stringBytes(key.keyHash.length) +
+    stringBytes(key.id.length) +
+    stringBytes(key.userId.length) +
+    (key.expiresAt === null ? 0 : HEAP_NUMBER_BYTES)
+  );
+}
+
+/** A string of its own, not a slice of a longer one (V8 keeps the whole of what a slice comes from). */
+function flatCopy(text: string): string {
+  return Buffer.from(text, 'latin1').toString('latin1');
 }

@@ -1,5 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { AuthenticatedUser } from '../common/auth/principal';
+import { AUTHENTICATED_USER_COLUMNS_OF_U, toAuthenticatedUser } from '../users/users.repository';
 import { ApiKeyEntity } from './api-key.entity';
 
 /** What authenticating with a key needs to know about it. */
@@ -21,23 +23,31 @@ export interface NewApiKey {
 
 /** `active`: not revoked and not expired. */
 const ACTIVE = 'revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())';
+/** The same, of `api_keys` joined as `k`. */
+const ACTIVE_OF_K = 'k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())';
 
 /** Every query on API keys. Methods that write take the caller's transaction. */
 @Injectable()
 export class ApiKeysRepository {
   constructor(private readonly em: EntityManager) {}
 
-  /** The authentication lookup: one indexed read, no entity, no identity map. */
-  async findActiveByHash(keyHash: string): Promise<ActiveApiKey | null> {
+  /**
+   * The authentication lookup, the whole of a cache miss: the active key with this hash and its
+   * user, in one read by the unique index on `key_hash` (the user by its primary key), no entity,
+   * no identity map. Null when there is no such key, or its user is gone.
+   */
+  async findActiveWithUserByHash(keyHash: string): Promise<{ key: ActiveApiKey; user: AuthenticatedUser } | null> {
     // Expiry as epoch milliseconds (float8 arrives as a number), free of any time-zone parsing.
-    const rows = await this.em.getConnection().execute<Array<{ id: string; user_id: string; expires_at_ms: number | null }>>(
-      `SELECT id, user_id, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at_ms
-         FROM api_keys WHERE key_hash = decode(?, 'hex') AND ${ACTIVE}`,
+    const rows = await this.em.getConnection().execute<Array<Record<string, any>>>(
+      `SELECT k.id AS key_id, (extract(epoch FROM k.expires_at) * 1000)::float8 AS key_expires_at_ms, ${AUTHENTICATED_USER_COLUMNS_OF_U}
+         FROM api_keys k JOIN users u ON u.id = k.user_id
+        WHERE k.key_hash = decode(?, 'hex') AND ${ACTIVE_OF_K}`,
       [keyHash],
     );
     if (rows.length === 0) return null;
     const [row] = rows;
-    return { id: row.id, userId: row.user_id, expiresAt: row.expires_at_ms };
+    const user = toAuthenticatedUser(row);
+    return { key: { id: row.key_id, userId: user.id, expiresAt: row.key_expires_at_ms }, user };
   }
 
   listActiveForUser(userId: string, em: EntityManager = this.em.fork()): Promise<ApiKeyEntity[]> {

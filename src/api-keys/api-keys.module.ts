@@ -1,8 +1,7 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { MemoryBudget } from '../common/cache/memory-budget';
 import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
@@ -21,7 +20,7 @@ import { ApiKeyHeaderStrategy } from './strategies/api-key-header.strategy';
   imports: [MikroOrmModule.forFeature([ApiKeyEntity]), UsersModule, AuthModule, MailModule],
   controllers: [ApiKeysController],
   providers: [
-    { provide: ApiKeyCache, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new ApiKeyCache(config.cache.maxEntries) },
+    { provide: ApiKeyCache, inject: [MemoryBudget], useFactory: (budget: MemoryBudget) => new ApiKeyCache(budget) },
     ApiKeysRepository,
     ApiKeysService,
     ApiKeyRevocationListener,

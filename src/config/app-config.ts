@@ -68,7 +68,8 @@ export interface AppConfig {
     lastUsedIntervalSeconds: number;
   };
   cache: {
-    maxEntries: number;
+    /** All the credential caches of an instance together (API keys, access tokens, users): bytes. */
+    maxBytes: number;
   };
   /** argon2 operations allowed at once; the rest queue, so hashing never starves the event loop. */
   passwordHashConcurrency: number;
@@ -120,6 +121,13 @@ export type RateLimitPolicyName = keyof typeof RATE_LIMIT_DEFAULTS;
 
 /** Placeholder secrets shipped for development; production refuses them. */
 export const DEVELOPMENT_SECRET = 'dev-only-signing-key-secret-change-me';
+
+/**
+ * The credential caches' default bound: a million cached API keys or access tokens fit in it
+ * even when each has a user of its own (docs/capacity.md has what one costs), and it leaves
+ * most of Node's default heap on a machine of 4 GiB or more to the rest of the service.
+ */
+export const AUTH_CACHE_DEFAULT_MB = 768;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -296,7 +304,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       lastUsedIntervalSeconds: read.int('API_KEY_LAST_USED_INTERVAL_SECONDS', 60, 1, 86_400),
     },
     cache: {
-      maxEntries: read.int('AUTH_CACHE_MAX_ENTRIES', 10_000, 0, 10_000_000),
+      maxBytes: read.int('AUTH_CACHE_MAX_MB', AUTH_CACHE_DEFAULT_MB, 0, 64 * 1024) * 1024 * 1024,
     },
     passwordHashConcurrency: read.int('PASSWORD_HASH_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 64),
     metrics: {
@@ -324,6 +332,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     if (!config.mail.smtpUrl) read.problems.push('SMTP_URL must be set in production (mails would only be logged)');
   }
 
+  if (env.AUTH_CACHE_MAX_ENTRIES !== undefined) {
+    read.problems.push('AUTH_CACHE_MAX_ENTRIES is replaced by AUTH_CACHE_MAX_MB: one bound in MiB on all the authentication caches together (docs/capacity.md)');
+  }
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
 }

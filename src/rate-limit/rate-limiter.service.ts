@@ -51,7 +51,9 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
   private lastStoreErrorLogAt = 0;
 
   constructor(@InjectConfig() private readonly config: AppConfig) {
-    const maxKeys = Math.max(10_000, config.cache.maxEntries * 10);
+    // Ten windows per credential of the old default cache bound (10,000 entries), which sized
+    // this table before the credential caches were bounded in bytes.
+    const maxKeys = 100_000;
     if (config.redisUrl) {
       this.shared = new RedisRateLimitStore(config.redisUrl);
       this.store = this.shared;

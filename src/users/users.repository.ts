@@ -5,8 +5,8 @@ import { UserEntity } from './user.entity';
 
 /** The columns `toAuthenticatedUser` reads. */
 const AUTHENTICATED_USER_COLUMNS = 'id, email, email_confirmed_at, created_at, updated_at';
-/** The same, of `users` joined as `u`. */
-const AUTHENTICATED_USER_COLUMNS_OF_U = AUTHENTICATED_USER_COLUMNS.replace(/(\w+)/g, 'u.$1');
+/** The same, of `users` joined as `u`: for the reads that check a credential and load its user at once. */
+export const AUTHENTICATED_USER_COLUMNS_OF_U = AUTHENTICATED_USER_COLUMNS.replace(/(\w+)/g, 'u.$1');
 
 /** A user as login needs it: who it is, and the password hash to verify against. */
 export interface LoginAccount extends AuthenticatedUser {
@@ -137,7 +137,7 @@ export class UsersRepository {
   }
 }
 
-function toAuthenticatedUser(row: Record<string, any>): AuthenticatedUser {
+export function toAuthenticatedUser(row: Record<string, any>): AuthenticatedUser {
   return {
     id: row.id,
     email: row.email,

@@ -1,9 +1,10 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { AuthenticatedUser } from '../common/auth/principal';
-import { BoundedCache } from '../common/cache/bounded-cache';
+import { BudgetedCache, MemoryBudget } from '../common/cache/memory-budget';
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { PgListener } from '../database/pg-listener';
+import { CachedUser } from './cached-user';
 import { UsersRepository } from './users.repository';
 
 /** Notified by a trigger on `users` (migration UserChangeNotify) with the id of a changed row. */
@@ -16,7 +17,7 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
    * Served only while the LISTEN connection is up: a change is then dropped from every
    * instance's cache the moment it commits; without it, every request reads the database.
    */
-  private readonly cache: BoundedCache<string, AuthenticatedUser>;
+  private readonly cache: BudgetedCache<string, CachedUser>;
   /** Bumped by every invalidation: a read that started before one must not fill the cache. */
   private generation = 0;
   private listener?: PgListener;
@@ -24,8 +25,9 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly users: UsersRepository,
     @InjectConfig() private readonly config: AppConfig,
+    budget: MemoryBudget,
   ) {
-    this.cache = new BoundedCache(config.cache.maxEntries);
+    this.cache = new BudgetedCache(budget, (_id, user) => CachedUser.weigh(user));
   }
 
   async onModuleInit(): Promise<void> {
@@ -67,7 +69,7 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
   async findAuthenticatedUser(id: string): Promise<AuthenticatedUser | null> {
     const cached = this.findCachedAuthenticatedUser(id);
     if (cached !== undefined) return cached;
-    const found = await this.readAuthenticatedUser(id, async () => {
+    const found = await this.readAuthenticatedUser(async () => {
       const user = await this.users.findAuthenticatedById(id);
       return user === null ? null : { user };
     });
@@ -75,16 +77,18 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Runs `read`, a read of user `id` that may check more than the user (that a session is live,
-   * say), and keeps the user it found in the cache, as `findAuthenticatedUser` would. Always reads.
+   * Runs `read`, a read of a user that may check more than the user (that a session is live, or
+   * that an API key is active), and keeps the user it found in the cache, as
+   * `findAuthenticatedUser` would. Always reads.
    */
-  async readAuthenticatedUser<T extends { user: AuthenticatedUser }>(id: string, read: () => Promise<T | null>): Promise<T | null> {
+  async readAuthenticatedUser<T extends { user: AuthenticatedUser }>(read: () => Promise<T | null>): Promise<T | null> {
     const listening = this.listener?.connected === true;
     const generation = this.generation;
     const found = await read();
     if (found === null) return null;
-    const user = Object.freeze(found.user);
-    if (listening && generation === this.generation) this.cache.set(id, user);
+    const user = CachedUser.of(found.user);
+    // Keyed by the user's own id string, which the entry holds anyway.
+    if (listening && generation === this.generation) this.cache.set(user.id, user);
     return { ...found, user };
   }
 }

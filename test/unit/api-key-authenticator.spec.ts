@@ -4,6 +4,7 @@ import { generateApiKey, hashApiKey } from '../../src/api-keys/api-key-format';
 import { ApiKeyLastUsedRecorder } from '../../src/api-keys/api-key-last-used.recorder';
 import { ActiveApiKey, ApiKeysRepository } from '../../src/api-keys/api-key.repository';
 import { AuthenticatedUser } from '../../src/common/auth/principal';
+import { MemoryBudget } from '../../src/common/cache/memory-budget';
 import { UsersService } from '../../src/users/users.service';
 
 const USER: AuthenticatedUser = {
@@ -14,17 +15,34 @@ const USER: AuthenticatedUser = {
   updatedAt: new Date('2024-01-01T00:00:00.000Z'),
 };
 
-/** Stands in for the table: keys by hash, with a count of lookups and an optional outage. */
+/**
+ * Stands in for the tables: keys by hash joined with their user (only USER exists), with a count
+ * of lookups, an optional outage, and an optional gate that holds every lookup until opened.
+ */
 class FakeRepository {
   readonly rows = new Map<string, ActiveApiKey>();
   lookups = 0;
   down = false;
+  private gate?: Promise<void>;
+  private openGate?: () => void;
 
-  async findActiveByHash(keyHash: string): Promise<ActiveApiKey | null> {
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+  }
+
+  release(): void {
+    this.openGate?.();
+    this.gate = undefined;
+  }
+
+  async findActiveWithUserByHash(keyHash: string): Promise<{ key: ActiveApiKey; user: AuthenticatedUser } | null> {
     this.lookups++;
-    if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    // Read when the statement runs, as the database would.
     const row = this.rows.get(keyHash);
-    return row && (row.expiresAt === null || row.expiresAt > Date.now()) ? row : null;
+    const down = this.down;
+    await this.gate;
+    if (down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    return row && row.userId === USER.id && (row.expiresAt === null || row.expiresAt > Date.now()) ? { key: row, user: USER } : null;
   }
 }
 
@@ -33,18 +51,23 @@ describe('ApiKeyAuthenticator', () => {
   let cache: ApiKeyCache;
   let uses: Array<[string, number]>;
   let authenticator: ApiKeyAuthenticator;
-  let users: { findAuthenticatedUser: jest.Mock; findCachedAuthenticatedUser: jest.Mock };
+  let usersCached: Set<string>;
 
   beforeEach(() => {
     repository = new FakeRepository();
-    cache = new ApiKeyCache(100);
+    cache = new ApiKeyCache(new MemoryBudget(1024 * 1024));
     // Revocations proven heard for the whole test.
     cache.resume(Date.now() + 3_600_000);
     uses = [];
-    users = {
-      findAuthenticatedUser: jest.fn(async (id: string) => (id === USER.id ? USER : null)),
-      // The users cache holds what findAuthenticatedUser has answered before.
-      findCachedAuthenticatedUser: jest.fn((id: string) => (users.findAuthenticatedUser.mock.calls.some(([seen]) => seen === id) && id === USER.id ? USER : undefined)),
+    // The users cache holds the users that reads through it have found.
+    usersCached = new Set();
+    const users = {
+      readAuthenticatedUser: async <T extends { user: AuthenticatedUser }>(read: () => Promise<T | null>) => {
+        const found = await read();
+        if (found) usersCached.add(found.user.id);
+        return found;
+      },
+      findCachedAuthenticatedUser: (id: string) => (usersCached.has(id) ? USER : undefined),
     };
     const recorder = { record: (id: string, at: number) => uses.push([id, at]) } as unknown as ApiKeyLastUsedRecorder;
     authenticator = new ApiKeyAuthenticator(cache, repository as unknown as ApiKeysRepository, users as unknown as UsersService, recorder);
@@ -71,7 +94,6 @@ describe('ApiKeyAuthenticator', () => {
       await expect(authenticator.authenticate(bad)).resolves.toBeNull();
     }
     expect(repository.lookups).toBe(0);
-    expect(users.findAuthenticatedUser).not.toHaveBeenCalled();
   });
 
   it('reads the database once per key, then answers from the cache', async () => {
@@ -93,15 +115,15 @@ describe('ApiKeyAuthenticator', () => {
     expect(uses).toHaveLength(2);
   });
 
-  it('remembers the hash of accepted keys only, so the hot path hashes nothing', async () => {
+  it('knows accepted keys as presented, so the hot path hashes nothing', async () => {
     const { key } = generateApiKey();
     store(key);
     const unknown = generateApiKey().key;
     await authenticator.authenticate(key);
     await authenticator.authenticate(unknown);
-    expect(cache.knownHash(key)).toBe(hashApiKey(key));
-    expect(cache.knownHash(unknown)).toBeUndefined();
-    // A remembered hash is not a pass: the entry it names decides, and a revoked key has none.
+    expect(cache.known(key, Date.now())).toMatchObject({ id: 'key-1' });
+    expect(cache.known(unknown, Date.now())).toBeUndefined();
+    // A revocation drops the key however it is found.
     cache.forget(hashApiKey(key));
     expect(authenticator.authenticateFromMemory(key)).toBeUndefined();
     repository.rows.delete(hashApiKey(key));
@@ -172,10 +194,46 @@ describe('ApiKeyAuthenticator', () => {
     expect(await authenticator.authenticate(key)).not.toBeNull(); // the failure was not cached as a rejection
   });
 
-  it('lets a failure of the user lookup through too', async () => {
+  it('reads a key once however many requests bring it at once, and the user with it', async () => {
     const { key } = generateApiKey();
     store(key);
-    users.findAuthenticatedUser.mockRejectedValueOnce(Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' }));
-    await expect(authenticator.authenticate(key)).rejects.toMatchObject({ code: '57P01' });
+    repository.hold();
+    const answers = Array.from({ length: 20 }, () => authenticator.authenticate(key));
+    repository.release();
+    const principals = await Promise.all(answers);
+    expect(principals.every((principal) => principal?.api_key_id === 'key-1')).toBe(true);
+    expect(repository.lookups).toBe(1);
+    expect(uses).toHaveLength(20);
+  });
+
+  it('answers every request that shared a failed read with the same failure, and reads again after', async () => {
+    const { key } = generateApiKey();
+    store(key);
+    repository.down = true;
+    repository.hold();
+    const answers = Array.from({ length: 10 }, () => authenticator.authenticate(key).then(() => 'admitted', (error) => error.code));
+    repository.release();
+    expect(await Promise.all(answers)).toEqual(Array(10).fill('ECONNREFUSED'));
+    expect(repository.lookups).toBe(1);
+    repository.down = false;
+    expect(await authenticator.authenticate(key)).not.toBeNull();
+    expect(repository.lookups).toBe(2);
+  });
+
+  it('does not let a request that comes after a revocation join a read that began before it', async () => {
+    const { key } = generateApiKey();
+    store(key);
+    repository.hold();
+    const before = authenticator.authenticate(key); // reads the key while it is still active
+    repository.rows.delete(hashApiKey(key));
+    cache.forget(hashApiKey(key)); // the revocation is heard while that read is in flight
+    const after = authenticator.authenticate(key);
+    repository.release();
+    expect(await before).not.toBeNull(); // it came before the revocation
+    expect(await after).toBeNull();
+    expect(repository.lookups).toBe(2);
+    // Nor did the overtaken read put the key back in the cache.
+    expect(cache.known(key, Date.now())).toBeUndefined();
+    expect(await authenticator.authenticate(key)).toBeNull();
   });
 });

@@ -33,6 +33,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...production, SIGNING_KEY_ENCRYPTION_SECRET: 'k'.repeat(16) + 'Zq81xPz0aLw3nQ7vR5t2' }).env).toBe('production');
   });
 
+  it('bounds the credential caches in MiB, and names the count bound it replaced', () => {
+    expect(loadConfig({}).cache).toEqual({ maxBytes: 768 * 1024 * 1024 });
+    expect(loadConfig({ AUTH_CACHE_MAX_MB: '64' }).cache).toEqual({ maxBytes: 64 * 1024 * 1024 });
+    expect(() => loadConfig({ AUTH_CACHE_MAX_MB: 'lots' })).toThrow(/AUTH_CACHE_MAX_MB/);
+    expect(() => loadConfig({ AUTH_CACHE_MAX_ENTRIES: '10000' })).toThrow(/AUTH_CACHE_MAX_ENTRIES is replaced by AUTH_CACHE_MAX_MB/);
+  });
+
   it('refuses production without DATABASE_URL or SMTP_URL', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', SIGNING_KEY_ENCRYPTION_SECRET: 'x'.repeat(40) })).toThrow(/DATABASE_URL[\s\S]*SMTP_URL/);
   });

@@ -5,6 +5,9 @@ import { InjectConfig } from '../../config/config.module';
 import { RevocationChannel } from '../../database/revocation-channel';
 import { SessionLease, SessionLeases } from './session-leases';
 
+/** Roughly the least a cached user costs: leases are kept for at most as many users as would fit. */
+const LEASE_BOUND_BYTES = 256;
+
 /** The PostgreSQL channel that carries session revocations, by user id, to every instance. */
 export const SESSION_REVOKED_CHANNEL = 'session_revoked';
 
@@ -24,7 +27,9 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
   private readonly leases: SessionLeases;
 
   constructor(@InjectConfig() config: AppConfig) {
-    const leases = new SessionLeases(config.cache.maxEntries);
+    // A bound of its own, as many users as the budget could cache: a lease's bytes are counted
+    // with the verified tokens that rest on it (JwtStrategy).
+    const leases = new SessionLeases(Math.floor(config.cache.maxBytes / LEASE_BOUND_BYTES));
     this.leases = leases;
     this.channel = new RevocationChannel(
       config.database.url,

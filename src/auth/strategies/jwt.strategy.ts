@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { BoundedCache } from '../../common/cache/bounded-cache';
+import { crc32 } from 'node:zlib';
+import { BudgetedCache, CacheSlot, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../../common/cache/memory-budget';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { Principal } from '../../common/auth/principal';
 import { AppConfig } from '../../config/app-config';
@@ -52,11 +53,17 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
    * checks `exp` and that its key has not retired, and needs its user in the users cache: else
    * the strategy runs in full.
    *
-   * Keyed by the signature, 86 characters, rather than the whole token, some 600: a Map hashes
-   * its key on every look-up, since each request brings a new string. A hit counts only when the
-   * whole token is the one verified.
+   * Keyed by the signature, 86 characters, rather than the whole token, some 400: a Map hashes
+   * its key on every look-up, since each request brings a new string. The rest of the token is
+   * not kept (it was most of an entry's memory): a hit must bring the signature, a 512-bit value
+   * nobody has without the token, and a header and payload with the same length and CRC-32 as
+   * the token verified. The principal comes from what was verified, never from the presented
+   * payload, so a different payload under a known signature could gain nothing but the token's
+   * own principal.
    */
-  private readonly verified: BoundedCache<string, VerifiedToken>;
+  private readonly verified: BudgetedCache<string, VerifiedToken>;
+  /** The few `kid`s of verified tokens, so that every entry shares one string per key. */
+  private readonly kids = new Map<string, string>();
 
   constructor(
     private readonly keys: SigningKeyRing,
@@ -64,6 +71,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
     private readonly sessions: AccessTokenSessions,
     @InjectConfig() config: AppConfig,
     passport: AppPassport,
+    budget: MemoryBudget,
   ) {
     super({
       passReqToCallback: true,
@@ -83,7 +91,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
       issuer: config.tokens.issuer,
       audience: config.tokens.audience,
     });
-    this.verified = new BoundedCache(config.cache.maxEntries);
+    this.verified = new BudgetedCache(budget, (signature, entry) => weighVerifiedToken(signature, entry));
     passport.use(JWT_STRATEGY, this);
   }
 
@@ -103,24 +111,46 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
     if (problem !== undefined) return [false, { message: problem }];
     const admitted = await this.sessions.admit(claims);
     if (admitted === null) return [false, NO_LIVE_SESSION];
-    // Remembered under its signature, with the whole token a hit must match; runs once per token.
+    // Remembered under its signature, with the check of the rest a hit must match; runs once per token.
     const token = bearerToken(request.headers.authorization);
     const kid = token === undefined ? undefined : readKid(token);
     if (token !== undefined && kid !== undefined) {
-      this.verified.set(signatureOf(token), { token, sub: claims.sub, sid: claims.sid, kid, expiresAtMs: admitted.liveUntilMs, lease: admitted.lease });
+      const signature = signatureOf(token);
+      this.verified.set(flatCopy(signature), {
+        signedLength: token.length - signature.length,
+        signedCrc: signedPartCrc(token, signature),
+        // The user's id as the users cache holds it, rather than a string of the token's own.
+        sub: admitted.user.id,
+        sid: claims.sid,
+        kid: this.internKid(kid),
+        expiresAtMs: admitted.liveUntilMs,
+        lease: admitted.lease,
+        cacheUsed: false,
+        cacheSeq: 0,
+      });
     }
     return { user: admitted.user, method: 'jwt', session_id: claims.sid };
   }
 
   /** A token this instance verified, unexpired, whose key still verifies and whose session may still be live; undefined otherwise. */
   private knownToken(token: string): VerifiedToken | undefined {
-    const hit = this.verified.get(signatureOf(token));
-    if (hit === undefined || hit.token !== token) return undefined;
+    const signature = signatureOf(token);
+    const hit = this.verified.get(signature);
+    if (hit === undefined || hit.signedLength !== token.length - signature.length || hit.signedCrc !== signedPartCrc(token, signature)) return undefined;
     if (!hit.lease.live || hit.expiresAtMs <= Date.now() || this.keys.verificationKey(hit.kid) === undefined) {
-      this.verified.delete(signatureOf(token));
+      this.verified.delete(signature);
       return undefined;
     }
     return hit;
+  }
+
+  private internKid(kid: string): string {
+    const known = this.kids.get(kid);
+    if (known !== undefined) return known;
+    // Only kids that verified a token come here, and retired ones are never many.
+    if (this.kids.size >= 1000) this.kids.clear();
+    this.kids.set(kid, kid);
+    return kid;
   }
 
   /** One principal per token and user object, shared by the requests that carry both. */
@@ -132,8 +162,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
   }
 }
 
-interface VerifiedToken {
-  token: string;
+interface VerifiedToken extends CacheSlot {
+  /** Characters before the signature (header, payload and their dots), and their CRC-32. */
+  signedLength: number;
+  signedCrc: number;
   sub: string;
   sid: string;
   kid: string;
@@ -145,6 +177,26 @@ interface VerifiedToken {
    */
   lease: SessionLease;
   principal?: Readonly<Principal>;
+}
+
+/**
+ * What a verified token keeps alive: the Map slot, its signature, the entry and its session id
+ * (the user id and the kid are shared), the CRC and the expiry as numbers, and the user's
+ * session lease with its slot (shared by the user's tokens, counted with each).
+ */
+function weighVerifiedToken(signature: string, entry: VerifiedToken): number {
+  const lease = MAP_ENTRY_BYTES + objectBytes(1) + stringBytes(entry.sub.length);
+  return MAP_ENTRY_BYTES + stringBytes(signature.length) + objectBytes(10) + stringBytes(entry.sid.length) + 2 * HEAP_NUMBER_BYTES + lease;
+}
+
+/** The CRC-32 of a token's header and payload, the part its signature signs. */
+function signedPartCrc(token: string, signature: string): number {
+  return crc32(token.slice(0, token.length - signature.length));
+}
+
+/** A string of its own, not a slice of the header it came from (V8 would keep the whole header alive). */
+function flatCopy(text: string): string {
+  return Buffer.from(text, 'latin1').toString('latin1');
 }
 
 /** The token of `Authorization: Bearer <header>.<payload>.<signature>`: something this strategy can verify. */

@@ -15,14 +15,24 @@ export interface AdmittedAccessToken {
   liveUntilMs: number;
 }
 
+/** What the read of a session answered: its user and when it ends, or not a live session of that user. */
+type SessionRead = { user: AuthenticatedUser; sessionExpiresAtMs: number } | null;
+
 /**
  * Binds access tokens to their session: a token is good while its session is, not merely until
  * its `exp`. Checked in the database the first time an instance sees the token; from then on the
  * instance trusts its memory of the token until a revocation of the user's sessions is heard
  * (`SessionRevocations`), or while it cannot hear them, not at all.
+ *
+ * One read per session at a time: the requests that bring tokens of a session while its read is
+ * in flight share it, and its failure (a 503 for each of them). A request joins only while the
+ * lease the read was taken under is still live: a read that a revocation overtook may answer
+ * with the revoked session, which only requests that came before the revocation may get.
  */
 @Injectable()
 export class AccessTokenSessions {
+  private readonly reads = new Map<string, { sub: string; lease: SessionLease; answer: Promise<SessionRead> }>();
+
   constructor(
     private readonly revocations: SessionRevocations,
     private readonly users: UsersService,
@@ -33,8 +43,20 @@ export class AccessTokenSessions {
   async admit(claims: Pick<AccessTokenClaims, 'sub' | 'sid' | 'exp'>): Promise<AdmittedAccessToken | null> {
     // Before the read: a revocation heard while the read is in flight ends this lease.
     const lease = this.revocations.lease(claims.sub);
-    const found = await this.users.readAuthenticatedUser(claims.sub, () => this.usersRepository.findAuthenticatedInLiveSession(claims.sub, claims.sid));
+    const found = await this.read(claims.sub, claims.sid, lease);
     if (found === null) return null;
     return { user: found.user, lease, liveUntilMs: Math.min(claims.exp * 1000, found.sessionExpiresAtMs) };
+  }
+
+  private read(sub: string, sid: string, lease: SessionLease): Promise<SessionRead> {
+    const inFlight = this.reads.get(sid);
+    if (inFlight !== undefined && inFlight.sub === sub && inFlight.lease === lease && lease.live) return inFlight.answer;
+    const answer = this.users.readAuthenticatedUser(() => this.usersRepository.findAuthenticatedInLiveSession(sub, sid));
+    this.reads.set(sid, { sub, lease, answer });
+    const done = () => {
+      if (this.reads.get(sid)?.answer === answer) this.reads.delete(sid);
+    };
+    answer.then(done, done);
+    return answer;
   }
 }
