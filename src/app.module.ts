@@ -6,6 +6,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { IntrospectionModule } from './introspection/introspection.module';
 import { MailModule } from './mail/mail.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
@@ -27,6 +28,7 @@ export class AppModule {
         AuthModule,
         ApiKeysModule,
         AccountsModule,
+        IntrospectionModule,
         MetricsModule,
         ...extraModules,
       ],

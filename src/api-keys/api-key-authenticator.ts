@@ -56,13 +56,20 @@ export class ApiKeyAuthenticator {
   /** The principal of an accepted key, whose use is noted (written in batches, never per request). */
   private use(key: CachedApiKey, user: AuthenticatedUser, now: number): Principal {
     this.lastUsed.record(key.id, now);
-    return { user, method: 'api_key', api_key_id: key.id };
+    return {
+      user,
+      method: 'api_key',
+      api_key_id: key.id,
+      scopes: key.scopes ?? undefined,
+      issued_at: Math.floor(key.createdAt / 1000),
+      expires_at: key.expiresAt === null ? undefined : Math.floor(key.expiresAt / 1000),
+    };
   }
 
   private async lookUp(keyHash: string, now: number): Promise<CachedApiKey | 'rejected'> {
     const snapshot = this.cache.snapshot();
     const found = await this.repository.findActiveByHash(keyHash);
-    const key = found ? { id: found.id, userId: found.userId, expiresAt: found.expiresAt } : null;
+    const key = found ? { id: found.id, userId: found.userId, expiresAt: found.expiresAt, createdAt: found.createdAt, scopes: found.scopes && Object.freeze(found.scopes) } : null;
     this.cache.remember(keyHash, snapshot, key, now);
     // The database compared with its own clock; the cache compares with ours: agree on ours.
     return key && (key.expiresAt === null || key.expiresAt > now) ? key : 'rejected';

@@ -6,6 +6,10 @@ export interface CachedApiKey {
   userId: string;
   /** Epoch milliseconds, or null for a key that never expires. */
   expiresAt: number | null;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Null: the key may do everything. */
+  scopes: readonly string[] | null;
 }
 
 /** How long an unknown, revoked or expired key's hash is remembered as such. */

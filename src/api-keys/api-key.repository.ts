@@ -8,6 +8,10 @@ export interface ActiveApiKey {
   userId: string;
   /** Epoch milliseconds, or null for a key that never expires. */
   expiresAt: number | null;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Null: the key may do everything. */
+  scopes: string[] | null;
 }
 
 export interface NewApiKey {
@@ -17,6 +21,15 @@ export interface NewApiKey {
   /** SHA-256 of the key, hex. */
   keyHash: string;
   expiresAt: Date | null;
+  scopes: string[] | null;
+}
+
+/** What a roll copies from the key it replaces. */
+export interface RollableApiKey {
+  name: string | null;
+  keyPrefix: string;
+  expiresAt: Date | null;
+  scopes: string[] | null;
 }
 
 /** `active`: not revoked and not expired. */
@@ -30,14 +43,15 @@ export class ApiKeysRepository {
   /** The authentication lookup: one indexed read, no entity, no identity map. */
   async findActiveByHash(keyHash: string): Promise<ActiveApiKey | null> {
     // Expiry as epoch milliseconds (float8 arrives as a number), free of any time-zone parsing.
-    const rows = await this.em.getConnection().execute<Array<{ id: string; user_id: string; expires_at_ms: number | null }>>(
-      `SELECT id, user_id, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at_ms
+    const rows = await this.em.getConnection().execute<Array<{ id: string; user_id: string; expires_at_ms: number | null; created_at_ms: number; scopes: string[] | null }>>(
+      `SELECT id, user_id, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at_ms,
+              (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms, scopes
          FROM api_keys WHERE key_hash = decode(?, 'hex') AND ${ACTIVE}`,
       [keyHash],
     );
     if (rows.length === 0) return null;
     const [row] = rows;
-    return { id: row.id, userId: row.user_id, expiresAt: row.expires_at_ms };
+    return { id: row.id, userId: row.user_id, expiresAt: row.expires_at_ms, createdAt: row.created_at_ms, scopes: row.scopes };
   }
 
   listActiveForUser(userId: string, em: EntityManager = this.em.fork()): Promise<ApiKeyEntity[]> {
@@ -75,6 +89,7 @@ export class ApiKeysRepository {
       keyPrefix: key.keyPrefix,
       keyHash: Buffer.from(key.keyHash, 'hex'),
       expiresAt: key.expiresAt,
+      scopes: key.scopes,
     }, { persist: false });
     await em.insert(entity);
     return entity;
@@ -92,6 +107,41 @@ export class ApiKeysRepository {
       em.getTransactionContext(),
     );
     return rows.length === 0 ? null : rows[0].key_hash;
+  }
+
+  /**
+   * The user's key to roll, locked until the transaction ends so two rolls of one key take turns:
+   * active, and not rolled already. Null for anything else.
+   */
+  async lockRollableForUser(em: EntityManager, userId: string, id: string): Promise<RollableApiKey | null> {
+    const rows = await em.getConnection().execute<Array<{ name: string | null; key_prefix: string; expires_at: Date | null; scopes: string[] | null }>>(
+      `SELECT name, key_prefix, expires_at, scopes FROM api_keys
+        WHERE id = ? AND user_id = ? AND replaced_by IS NULL AND ${ACTIVE} FOR UPDATE`,
+      [id, userId],
+      'all',
+      em.getTransactionContext(),
+    );
+    if (rows.length === 0) return null;
+    const [row] = rows;
+    return { name: row.name, keyPrefix: row.key_prefix, expiresAt: row.expires_at === null ? null : new Date(row.expires_at), scopes: row.scopes };
+  }
+
+  /**
+   * Marks a rolled key as replaced by `replacedBy` and ends it: at `endsAt` (or its own expiry, if
+   * sooner), or at once when `endsAt` is null. Answers the key's hash (hex) and when it ends.
+   */
+  async retireRolled(em: EntityManager, id: string, replacedBy: string, endsAt: Date | null): Promise<{ keyHash: string; endsAt: Date }> {
+    const [row] = await em.getConnection().execute<Array<{ key_hash: string; ends_at: Date }>>(
+      endsAt === null
+        ? `UPDATE api_keys SET replaced_by = ?, revoked_at = now() WHERE id = ?
+           RETURNING encode(key_hash, 'hex') AS key_hash, revoked_at AS ends_at`
+        : `UPDATE api_keys SET replaced_by = ?, expires_at = LEAST(expires_at, ?::timestamptz) WHERE id = ?
+           RETURNING encode(key_hash, 'hex') AS key_hash, expires_at AS ends_at`,
+      endsAt === null ? [replacedBy, id] : [replacedBy, endsAt, id],
+      'all',
+      em.getTransactionContext(),
+    );
+    return { keyHash: row.key_hash, endsAt: new Date(row.ends_at) };
   }
 
   /** One UPDATE for a whole batch; a later value already stored is never moved back. */

@@ -2,7 +2,7 @@ import { ApiKeyCache, CachedApiKey, REJECTED_TTL_MS } from '../../src/api-keys/a
 import { LruCache } from '../../src/common/cache/bounded-cache';
 
 const NOW = 1_700_000_000_000;
-const key = (id: string, expiresAt: number | null = null): CachedApiKey => ({ id, userId: `user-${id}`, expiresAt });
+const key = (id: string, expiresAt: number | null = null): CachedApiKey => ({ id, userId: `user-${id}`, expiresAt, createdAt: 0, scopes: null });
 
 function listening(maxEntries = 10): ApiKeyCache {
   const cache = new ApiKeyCache(maxEntries);

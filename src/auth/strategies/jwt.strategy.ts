@@ -107,9 +107,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
     const token = bearerToken(request.headers.authorization);
     const kid = token === undefined ? undefined : readKid(token);
     if (token !== undefined && kid !== undefined) {
-      this.verified.set(signatureOf(token), { token, sub: claims.sub, sid: claims.sid, kid, expiresAtMs: admitted.liveUntilMs, lease: admitted.lease });
+      this.verified.set(signatureOf(token), { token, sub: claims.sub, sid: claims.sid, kid, iat: claims.iat, exp: claims.exp, expiresAtMs: admitted.liveUntilMs, lease: admitted.lease });
     }
-    return { user: admitted.user, method: 'jwt', session_id: claims.sid };
+    return { user: admitted.user, method: 'jwt', session_id: claims.sid, issued_at: claims.iat, expires_at: claims.exp };
   }
 
   /** A token this instance verified, unexpired, whose key still verifies and whose session may still be live; undefined otherwise. */
@@ -127,7 +127,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
   private cachedPrincipal(hit: VerifiedToken): Principal | undefined {
     const user = this.users.findCachedAuthenticatedUser(hit.sub);
     if (user === undefined) return undefined;
-    if (hit.principal?.user !== user) hit.principal = Object.freeze({ user, method: 'jwt', session_id: hit.sid });
+    if (hit.principal?.user !== user) hit.principal = Object.freeze({ user, method: 'jwt', session_id: hit.sid, issued_at: hit.iat, expires_at: hit.exp });
     return hit.principal;
   }
 }
@@ -137,6 +137,9 @@ interface VerifiedToken {
   sub: string;
   sid: string;
   kid: string;
+  /** The token's own claims, epoch seconds, for introspection. */
+  iat: number;
+  exp: number;
   /** The token's `exp` or its session's end, whichever comes first. */
   expiresAtMs: number;
   /**
