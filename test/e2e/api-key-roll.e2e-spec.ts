@@ -36,7 +36,7 @@ describe('rolling an API key (two real apps, one PostgreSQL, real SMTP)', () => 
   async function statuses(key: string): Promise<number[]> {
     const answers: number[] = [];
     for (const instance of [first, second]) {
-      for (const headers of [{ authorization: `Bearer ${key}` }, { 'x-api-key': key }]) {
+      for (const headers of [{ authorization: `Bearer ${key}` }, { 'x-api-key': key }] as Array<Record<string, string>>) {
         answers.push((await instance.request('GET', '/users/me', { headers })).status);
       }
     }

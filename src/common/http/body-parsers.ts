@@ -56,8 +56,8 @@ function parseForm(body: string): Record<string, string> | undefined {
     let name: string;
     let value: string;
     try {
-      name = decodeURIComponent((at < 0 ? pair : pair.slice(0, at)).replace(/\+/g, ' '));
-      value = at < 0 ? '' : decodeURIComponent(pair.slice(at + 1).replace(/\+/g, ' '));
+      name = formDecode(at < 0 ? pair : pair.slice(0, at));
+      value = at < 0 ? '' : formDecode(pair.slice(at + 1));
     } catch {
       return undefined;
     }
@@ -65,4 +65,9 @@ function parseForm(body: string): Record<string, string> | undefined {
     fields[name] = value;
   }
   return { ...fields };
+}
+
+/** `+` is a space, `%XX` a byte of UTF-8; most values (tokens) hold neither and are taken as they are. */
+function formDecode(text: string): string {
+  return /[+%]/.test(text) ? decodeURIComponent(text.replace(/\+/g, ' ')) : text;
 }
