@@ -74,7 +74,7 @@ function apiKeys(budget: MemoryBudget, withUsers: boolean): unknown {
     const user = CachedUser.of(userRow(index));
     usersCache?.set(user.id, user);
     // The key's user id is the user's own string (both come from one row of the joined read).
-    cache.remember(presented, hashApiKey(presented), cache.snapshot(), { id: flat(randomUUID()), userId: user.id, expiresAt: null }, Date.now());
+    cache.remember(presented, hashApiKey(presented), cache.snapshot(), { id: flat(randomUUID()), userId: user.id, expiresAt: null, createdAt: Date.now(), scopes: null }, Date.now());
   }
   return [cache, usersCache];
 }

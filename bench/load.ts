@@ -5,6 +5,8 @@ export interface RequestVariant {
   headers?: Record<string, string>;
   /** Sent as JSON. */
   body?: unknown;
+  /** Sent as application/x-www-form-urlencoded instead. */
+  form?: Record<string, string>;
 }
 
 export interface LoadSpec {
@@ -101,6 +103,10 @@ function shareOut(requests: autocannon.Request[], connections: number): (client:
 
 function toRequest(spec: Pick<LoadSpec, 'method' | 'path'>, variant: RequestVariant): autocannon.Request {
   const headers: Record<string, string> = { ...variant.headers };
+  if (variant.form !== undefined) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    return { method: spec.method, path: spec.path, headers, body: new URLSearchParams(variant.form).toString() };
+  }
   if (variant.body !== undefined) headers['content-type'] = 'application/json';
   return {
     method: spec.method,

@@ -103,6 +103,9 @@ export interface ServiceOptions {
   redisUrl?: string;
 }
 
+/** The client the introspection scenarios authenticate as; the service is started with it in INTROSPECTION_CLIENTS. */
+export const INTROSPECTION_CLIENT = { id: 'bench', secret: randomBytes(32).toString('base64url') };
+
 /**
  * The built service (`service-main.js`: the app with the benchmark's probe routes) in a child process, with the benchmark's preload that counts
  * SQL statements when asked to and answers over IPC. It runs as in production (JSON logs, mail
@@ -124,6 +127,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceServ
       LOG_LEVEL: 'warn',
       SIGNING_KEY_ENCRYPTION_SECRET: SIGNING_SECRET,
       ...RATE_LIMITS_OUT_OF_REACH,
+      INTROSPECTION_CLIENTS: `${INTROSPECTION_CLIENT.id}:${INTROSPECTION_CLIENT.secret}`,
       ...process.env,
       HOST: '127.0.0.1',
       PORT: String(port),

@@ -1,4 +1,5 @@
 import type { RequestVariant } from './load';
+import { INTROSPECTION_CLIENT } from './processes';
 import type { Seeder } from './seed';
 
 /**
@@ -39,6 +40,11 @@ export interface Scenario {
 
 const bearer = (credential: string): RequestVariant => ({ headers: { authorization: `Bearer ${credential}` } });
 const xApiKey = (key: string): RequestVariant => ({ headers: { 'x-api-key': key } });
+/** RFC 7662's request: the token in a form, the caller's client credentials in HTTP Basic. */
+const introspect = (token: string): RequestVariant => ({
+  headers: { authorization: `Basic ${Buffer.from(`${INTROSPECTION_CLIENT.id}:${INTROSPECTION_CLIENT.secret}`).toString('base64')}` },
+  form: { token },
+});
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -136,6 +142,22 @@ export const SCENARIOS: Scenario[] = [
     path: '/users/me',
     expectStatus: 401,
     setup: (seed) => seed.badChecksumKeys(seed.many).map(bearer),
+  },
+  {
+    name: 'introspect-key',
+    summary: 'POST /auth/introspect (form, HTTP Basic) of an API key seen before: what another service pays to verify a key',
+    method: 'POST',
+    path: '/auth/introspect',
+    expectStatus: 200,
+    setup: async (seed) => (await seed.apiKeys(1)).map(introspect),
+  },
+  {
+    name: 'introspect-jwt',
+    summary: 'POST /auth/introspect (form, HTTP Basic) of an access token seen before',
+    method: 'POST',
+    path: '/auth/introspect',
+    expectStatus: 200,
+    setup: async (seed) => (await seed.accessTokens(1)).map(introspect),
   },
   {
     name: 'login',

@@ -7,6 +7,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { IntrospectionModule } from './introspection/introspection.module';
 import { MailModule } from './mail/mail.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
@@ -29,6 +30,7 @@ export class AppModule {
         AuthModule,
         ApiKeysModule,
         AccountsModule,
+        IntrospectionModule,
         MetricsModule,
         ...extraModules,
       ],

@@ -1,7 +1,8 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, getSchemaPath, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Document as YamlDocument, isScalar, visit } from 'yaml';
-import { PUBLIC_OPERATION_MARKER, SECURITY_SCHEMES } from './common/auth/auth-policy.decorator';
+import { API_KEY_SCOPES_EXTENSION, PUBLIC_OPERATION_MARKER, SECURITY_SCHEMES } from './common/auth/auth-policy.decorator';
+import { defaultScopes } from './common/auth/scopes';
 import { codesOfStatus, ErrorBody, ErrorCode } from './common/errors/error-codes';
 import { ErrorResponseDto, FieldErrorDto } from './common/errors/error-response.dto';
 
@@ -69,8 +70,10 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   MISSING_AUTH: 'Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>',
   INVALID_OR_EXPIRED_TOKEN: 'Invalid or expired token',
   INVALID_CREDENTIALS: 'Invalid email or password',
+  INVALID_CLIENT: 'Introspection needs the HTTP Basic credentials of a client in INTROSPECTION_CLIENTS',
   EMAIL_NOT_VERIFIED: 'Confirm your email address before logging in',
   JWT_REQUIRED: 'This operation requires a session access token (JWT); API keys cannot call it',
+  INSUFFICIENT_SCOPE: 'This API key is limited to scopes without "write", which this operation needs',
   NOT_FOUND: 'API key not found',
   PAYLOAD_TOO_LARGE: 'Request body is too large',
   UNSUPPORTED_MEDIA_TYPE: 'Content-Type must be application/json',
@@ -87,7 +90,8 @@ export function buildOpenApiDocument(app: INestApplication, publicUrl: string = 
     .setDescription(
       'Sign-up, email confirmation, sessions and API keys for the Atiru API.\n\n' +
         'Send a session access token (JWT) or an API key as `Authorization: Bearer <credential>`, or an API key as ' +
-        '`X-Api-Key: <key>`. Operations that manage API keys or sessions take a JWT only.\n\n' +
+        '`X-Api-Key: <key>`. Operations that manage API keys or sessions take a JWT only. An API key limited to scopes may call an ' +
+        'operation only if it holds every scope the operation\'s `' + API_KEY_SCOPES_EXTENSION + '` names (else 403 INSUFFICIENT_SCOPE).\n\n' +
         'Every error answers `{ error, statusCode, code, request_id }`: `code` is what a program acts on (each status ' +
         'documents the codes it can carry), `error` is for people, and `request_id` repeats the `X-Request-Id` header that ' +
         'every response carries (send your own `X-Request-Id` to have it used instead). A validation error also lists ' +
@@ -105,7 +109,11 @@ export function buildOpenApiDocument(app: INestApplication, publicUrl: string = 
       { type: 'http', scheme: 'bearer', bearerFormat: 'atiru_ API key', description: 'API key (`atiru_…`, from POST /auth/api-keys) sent as `Authorization: Bearer <key>`' },
       SECURITY_SCHEMES.bearerApiKey,
     )
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'API key (`atiru_…`, from POST /auth/api-keys) sent as `X-Api-Key: <key>`' }, SECURITY_SCHEMES.headerApiKey);
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'API key (`atiru_…`, from POST /auth/api-keys) sent as `X-Api-Key: <key>`' }, SECURITY_SCHEMES.headerApiKey)
+    .addBasicAuth(
+      { type: 'http', scheme: 'basic', description: "Another Atiru service's client id and secret, from INTROSPECTION_CLIENTS: token introspection only" },
+      SECURITY_SCHEMES.introspectionClient,
+    );
   for (const [name, description] of Object.entries(API_TAGS)) builder.addTag(name, description);
   const config = builder.build();
   // The builder starts from an empty contact object, which says nothing and trips linters.
@@ -125,6 +133,9 @@ export function buildOpenApiDocument(app: INestApplication, publicUrl: string = 
         operation.security = [];
       } else if (!operation.security) {
         throw new Error(`${method.toUpperCase()} ${path} declares no auth policy: add @Public() or @Authenticated()`);
+      } else if (operation.security.some((requirement: Record<string, unknown>) => SECURITY_SCHEMES.headerApiKey in requirement)) {
+        // What the guard asks of a key limited to scopes when the route declares nothing.
+        operation[API_KEY_SCOPES_EXTENSION] ??= [...defaultScopes(method)];
       }
       const defaults = operation[BROWSER_LINK_EXTENSION]
         ? HEAD_ERROR_RESPONSES

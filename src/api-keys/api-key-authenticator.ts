@@ -59,7 +59,14 @@ export class ApiKeyAuthenticator {
   /** The principal of an accepted key, whose use is noted (written in batches, never per request). */
   private use(key: CachedApiKey, user: AuthenticatedUser, now: number): Principal {
     this.lastUsed.record(key.id, now);
-    return { user, method: 'api_key', api_key_id: key.id };
+    return {
+      user,
+      method: 'api_key',
+      api_key_id: key.id,
+      scopes: key.scopes ?? undefined,
+      issued_at: Math.floor(key.createdAt / 1000),
+      expires_at: key.expiresAt === null ? undefined : Math.floor(key.expiresAt / 1000),
+    };
   }
 
   /**

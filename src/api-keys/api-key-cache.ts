@@ -7,6 +7,10 @@ export interface CachedApiKey {
   userId: string;
   /** Epoch milliseconds, or null for a key that never expires. */
   expiresAt: number | null;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Null: the key may do everything. */
+  scopes: readonly string[] | null;
 }
 
 /** An accepted key as the cache holds it, found by the key as presented and by its hash. */
@@ -119,7 +123,17 @@ export class ApiKeyCache {
     if (!this.listening) return;
     this.byPresented.delete(this.byHash.peek(keyHash)?.presented ?? presented);
     // A copy: the key may be a slice of the Authorization header, which it would keep alive.
-    const entry: AcceptedKey = { presented: flatCopy(presented), keyHash, id: key.id, userId: key.userId, expiresAt: key.expiresAt, cacheUsed: false, cacheSeq: 0 };
+    const entry: AcceptedKey = {
+      presented: flatCopy(presented),
+      keyHash,
+      id: key.id,
+      userId: key.userId,
+      expiresAt: key.expiresAt,
+      createdAt: key.createdAt,
+      scopes: key.scopes,
+      cacheUsed: false,
+      cacheSeq: 0,
+    };
     this.byHash.set(keyHash, entry);
     // A budget of 0 stores nothing; the second index follows the first.
     if (this.byHash.peek(keyHash) === entry) this.byPresented.set(entry.presented, entry);
@@ -176,7 +190,9 @@ export class ApiKeyCache {
 function weighAcceptedKey(key: AcceptedKey): number {
   return (
     2 * MAP_ENTRY_BYTES +
-    objectBytes(7) +
+    objectBytes(9) +
+    HEAP_NUMBER_BYTES +
+    (key.scopes === null ? 0 : objectBytes(key.scopes.length) + key.scopes.reduce((bytes, scope) => bytes + stringBytes(scope.length), 0)) +
     stringBytes(key.presented.length) +
     stringBytes(key.keyHash.length) +
     stringBytes(key.id.length) +

@@ -1,4 +1,4 @@
-import { Entity, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { ArrayType, Entity, Opt, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 
 /** An API key as stored: its hash and its public prefix, never the key itself. */
@@ -32,4 +32,12 @@ export class ApiKeyEntity {
 
   @Property({ type: 'datetime', nullable: true })
   revokedAt: (Date & Opt) | null = null;
+
+  /** Null: the key may do everything. */
+  @Property({ type: ArrayType, columnType: 'text[]', nullable: true })
+  scopes: (string[] & Opt) | null = null;
+
+  /** The key this one was rolled to; it stops at its `expiresAt`. */
+  @Property({ type: 'uuid', nullable: true })
+  replacedBy: (string & Opt) | null = null;
 }

@@ -9,6 +9,8 @@ export function toApiKeyResponse(entity: ApiKeyEntity): ApiKeyResponseDto {
     created_at: entity.createdAt.toISOString(),
     last_used_at: entity.lastUsedAt?.toISOString() ?? null,
     expires_at: entity.expiresAt?.toISOString() ?? null,
+    scopes: entity.scopes,
+    replaced_by: entity.replacedBy,
   };
 }
 
@@ -20,5 +22,6 @@ export function toApiKeyCreatedResponse(entity: ApiKeyEntity, key: string): ApiK
     name: entity.name,
     created_at: entity.createdAt.toISOString(),
     expires_at: entity.expiresAt?.toISOString() ?? null,
+    scopes: entity.scopes,
   };
 }

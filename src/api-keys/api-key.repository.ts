@@ -10,6 +10,10 @@ export interface ActiveApiKey {
   userId: string;
   /** Epoch milliseconds, or null for a key that never expires. */
   expiresAt: number | null;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Null: the key may do everything. */
+  scopes: readonly string[] | null;
 }
 
 export interface NewApiKey {
@@ -19,6 +23,15 @@ export interface NewApiKey {
   /** SHA-256 of the key, hex. */
   keyHash: string;
   expiresAt: Date | null;
+  scopes: string[] | null;
+}
+
+/** What a roll copies from the key it replaces. */
+export interface RollableApiKey {
+  name: string | null;
+  keyPrefix: string;
+  expiresAt: Date | null;
+  scopes: string[] | null;
 }
 
 /** `active`: not revoked and not expired. */
@@ -39,7 +52,8 @@ export class ApiKeysRepository {
   async findActiveWithUserByHash(keyHash: string): Promise<{ key: ActiveApiKey; user: AuthenticatedUser } | null> {
     // Expiry as epoch milliseconds (float8 arrives as a number), free of any time-zone parsing.
     const rows = await this.em.getConnection().execute<Array<Record<string, any>>>(
-      `SELECT k.id AS key_id, (extract(epoch FROM k.expires_at) * 1000)::float8 AS key_expires_at_ms, ${AUTHENTICATED_USER_COLUMNS_OF_U}
+      `SELECT k.id AS key_id, (extract(epoch FROM k.expires_at) * 1000)::float8 AS key_expires_at_ms,
+              (extract(epoch FROM k.created_at) * 1000)::float8 AS key_created_at_ms, k.scopes AS key_scopes, ${AUTHENTICATED_USER_COLUMNS_OF_U}
          FROM api_keys k JOIN users u ON u.id = k.user_id
         WHERE k.key_hash = decode(?, 'hex') AND ${ACTIVE_OF_K}`,
       [keyHash],
@@ -47,7 +61,8 @@ export class ApiKeysRepository {
     if (rows.length === 0) return null;
     const [row] = rows;
     const user = toAuthenticatedUser(row);
-    return { key: { id: row.key_id, userId: user.id, expiresAt: row.key_expires_at_ms }, user };
+    const scopes: readonly string[] | null = row.key_scopes === null ? null : Object.freeze([...row.key_scopes]);
+    return { key: { id: row.key_id, userId: user.id, expiresAt: row.key_expires_at_ms, createdAt: row.key_created_at_ms, scopes }, user };
   }
 
   listActiveForUser(userId: string, em: EntityManager = this.em.fork()): Promise<ApiKeyEntity[]> {
@@ -85,6 +100,7 @@ export class ApiKeysRepository {
       keyPrefix: key.keyPrefix,
       keyHash: Buffer.from(key.keyHash, 'hex'),
       expiresAt: key.expiresAt,
+      scopes: key.scopes,
     }, { persist: false });
     await em.insert(entity);
     return entity;
@@ -102,6 +118,41 @@ export class ApiKeysRepository {
       em.getTransactionContext(),
     );
     return rows.length === 0 ? null : rows[0].key_hash;
+  }
+
+  /**
+   * The user's key to roll, locked until the transaction ends so two rolls of one key take turns:
+   * active, and not rolled already. Null for anything else.
+   */
+  async lockRollableForUser(em: EntityManager, userId: string, id: string): Promise<RollableApiKey | null> {
+    const rows = await em.getConnection().execute<Array<{ name: string | null; key_prefix: string; expires_at: Date | null; scopes: string[] | null }>>(
+      `SELECT name, key_prefix, expires_at, scopes FROM api_keys
+        WHERE id = ? AND user_id = ? AND replaced_by IS NULL AND ${ACTIVE} FOR UPDATE`,
+      [id, userId],
+      'all',
+      em.getTransactionContext(),
+    );
+    if (rows.length === 0) return null;
+    const [row] = rows;
+    return { name: row.name, keyPrefix: row.key_prefix, expiresAt: row.expires_at === null ? null : new Date(row.expires_at), scopes: row.scopes };
+  }
+
+  /**
+   * Marks a rolled key as replaced by `replacedBy` and ends it: at `endsAt` (or its own expiry, if
+   * sooner), or at once when `endsAt` is null. Answers the key's hash (hex) and when it ends.
+   */
+  async retireRolled(em: EntityManager, id: string, replacedBy: string, endsAt: Date | null): Promise<{ keyHash: string; endsAt: Date }> {
+    const [row] = await em.getConnection().execute<Array<{ key_hash: string; ends_at: Date }>>(
+      endsAt === null
+        ? `UPDATE api_keys SET replaced_by = ?, revoked_at = now() WHERE id = ?
+           RETURNING encode(key_hash, 'hex') AS key_hash, revoked_at AS ends_at`
+        : `UPDATE api_keys SET replaced_by = ?, expires_at = LEAST(expires_at, ?::timestamptz) WHERE id = ?
+           RETURNING encode(key_hash, 'hex') AS key_hash, expires_at AS ends_at`,
+      endsAt === null ? [replacedBy, id] : [replacedBy, endsAt, id],
+      'all',
+      em.getTransactionContext(),
+    );
+    return { keyHash: row.key_hash, endsAt: new Date(row.ends_at) };
   }
 
   /** One UPDATE for a whole batch; a later value already stored is never moved back. */

@@ -8,7 +8,9 @@ import { generateApiKey, hashApiKey } from './api-key-format';
 import { toApiKeyCreatedResponse, toApiKeyResponse } from './api-key.mapper';
 import { ApiKeyRevocationListener } from './api-key-revocation.listener';
 import { ApiKeysRepository } from './api-key.repository';
+import { checkedScopes } from './api-key-scopes';
 import { ApiKeyCreateDto } from './dto/api-key-create.dto';
+import { ApiKeyRollDto, DEFAULT_ROLL_GRACE_SECONDS } from './dto/api-key-roll.dto';
 import { ApiKeyCreatedResponseDto, ApiKeyListResponseDto } from './dto/api-key-response.dto';
 import { inTransaction } from '../database/transaction';
 import { MailService } from '../mail/mail.service';
@@ -31,6 +33,7 @@ export class ApiKeysService {
     if (expiresAt && expiresAt.getTime() <= Date.now()) {
       throw AppError.invalidRequest('Invalid request: expires_at must be in the future');
     }
+    const scopes = checkedScopes(request.scopes, this.config.apiKeys.scopes);
     const max = this.config.apiKeys.maxActivePerUser;
     const { key, prefix } = generateApiKey();
     const entity = await inTransaction(this.em, async (em) => {
@@ -45,6 +48,7 @@ export class ApiKeysService {
         keyPrefix: prefix,
         keyHash: hashApiKey(key),
         expiresAt,
+        scopes,
       });
       await this.mail.enqueue(em, {
         template: 'api-key-created',
@@ -60,6 +64,43 @@ export class ApiKeysService {
     });
     this.logger.log(`user ${userId} created API key ${prefix} (${entity.id})`);
     return toApiKeyCreatedResponse(entity, key);
+  }
+
+  /**
+   * Replaces the caller's key with a new one of the same name, scopes and expiry, shown once as
+   * at creation. The old key works until the grace period ends (or its own expiry, if sooner):
+   * instances that hold it in memory are told to read it again, with its new end, before this
+   * answers; with no grace period it is revoked at once. The owner is mailed, in the same
+   * transaction. The cap on active keys does not apply: the old key ends within a week.
+   */
+  async roll(userId: string, id: string, request: ApiKeyRollDto, client: ClientInfo): Promise<ApiKeyCreatedResponseDto> {
+    const graceSeconds = request.grace_period_seconds ?? DEFAULT_ROLL_GRACE_SECONDS;
+    const { key, prefix } = generateApiKey();
+    const { created, old } = await inTransaction(this.em, async (em) => {
+      const ownerEmail = await this.repository.lockOwner(em, userId);
+      if (ownerEmail === null) throw AppError.invalidToken();
+      const old = await this.repository.lockRollableForUser(em, userId, id);
+      if (old === null) throw AppError.notFound('API key not found');
+      const created = await this.repository.insert(em, { userId, name: old.name, keyPrefix: prefix, keyHash: hashApiKey(key), expiresAt: old.expiresAt, scopes: old.scopes });
+      const retired = await this.repository.retireRolled(em, id, created.id, graceSeconds === 0 ? null : new Date(created.createdAt.getTime() + graceSeconds * 1000));
+      // Every instance drops the old key from memory: revoked, or read again with its new end.
+      await this.revocations.announce(em, retired.keyHash);
+      await this.mail.enqueue(em, {
+        template: 'api-key-rolled',
+        to: ownerEmail,
+        link: this.config.http.dashboardUrl,
+        name: old.name,
+        key_prefix: old.keyPrefix,
+        new_key_prefix: created.keyPrefix,
+        old_key_ends_at: graceSeconds === 0 ? null : retired.endsAt,
+        at: created.createdAt,
+        ip: client.ip,
+        user_agent: client.userAgent,
+      });
+      return { created, old: { ...old, endsAt: retired.endsAt } };
+    });
+    this.logger.log(`user ${userId} rolled API key ${old.keyPrefix} (${id}) to ${prefix} (${created.id}); the old one ends at ${old.endsAt.toISOString()}`);
+    return toApiKeyCreatedResponse(created, key);
   }
 
   async list(userId: string): Promise<ApiKeyListResponseDto> {

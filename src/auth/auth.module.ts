@@ -4,6 +4,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { UsersModule } from '../users/users.module';
 import { AppPassport } from './guards/app-passport';
 import { CombinedAuthGuard } from './guards/combined-auth.guard';
+import { IntrospectionClients } from './guards/introspection-clients';
 import { JwksController } from './keys/jwks.controller';
 import { SigningKeyCipher } from './keys/signing-key-cipher';
 import { SigningKeyEntity } from './keys/signing-key.entity';
@@ -29,6 +30,7 @@ import { AccessTokenSessions } from './tokens/access-token-sessions';
     SessionRevocations,
     AccessTokenSessions,
     JwtStrategy,
+    IntrospectionClients,
     CombinedAuthGuard,
     { provide: APP_GUARD, useExisting: CombinedAuthGuard },
   ],

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -66,7 +67,11 @@ export interface AppConfig {
   apiKeys: {
     maxActivePerUser: number;
     lastUsedIntervalSeconds: number;
+    /** The scopes a key may be given (`API_KEY_SCOPES`); a key given none may do everything. */
+    scopes: string[];
   };
+  /** Who may call `POST /auth/introspect` (HTTP Basic): other services of Atiru. */
+  introspectionClients: IntrospectionClient[];
   cache: {
     /** All the credential caches of an instance together (API keys, access tokens, users): bytes. */
     maxBytes: number;
@@ -86,6 +91,17 @@ export interface AppConfig {
   failedLoginCost: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
+
+/** A caller of token introspection: its id, and the SHA-256 of its secret (the secret itself is not kept). */
+export interface IntrospectionClient {
+  id: string;
+  secretSha256: Buffer;
+}
+
+/** A scope name: lower case, short, safe in a space-separated `scope` claim. */
+export const SCOPE_NAME = /^[a-z][a-z0-9_.:-]{0,31}$/;
+/** Client secrets are long random strings: a short one could be guessed. */
+export const MIN_CLIENT_SECRET_LENGTH = 32;
 
 /** A limit of `limit` units per `windowSeconds`, counted per the policy's key. */
 export interface RateLimitPolicy {
@@ -230,6 +246,39 @@ class EnvReader {
     return { limit: Number(match[1]), windowSeconds: Number(match[2]) };
   }
 
+  /** `API_KEY_SCOPES`: distinct scope names, at least one. */
+  scopes(name: string, fallback: string[]): string[] {
+    const scopes = this.list(name, fallback);
+    const invalid = scopes.filter((scope) => !SCOPE_NAME.test(scope));
+    if (invalid.length > 0 || new Set(scopes).size !== scopes.length) {
+      this.problems.push(`${name} must be distinct comma-separated scope names (lower case letters, digits, _.:-, up to 32 characters; got "${scopes.join(',')}")`);
+      return fallback;
+    }
+    return scopes;
+  }
+
+  /**
+   * `id:secret` or `id:sha256:<hex of the secret's SHA-256>`, comma-separated. Only the digest is
+   * kept. A problem names the client, never its secret.
+   */
+  introspectionClients(name: string): IntrospectionClient[] {
+    const clients: IntrospectionClient[] = [];
+    for (const entry of this.list(name, [])) {
+      const at = entry.indexOf(':');
+      const id = at < 0 ? entry : entry.slice(0, at);
+      const secret = at < 0 ? '' : entry.slice(at + 1);
+      const digest = /^sha256:([0-9a-f]{64})$/i.exec(secret)?.[1];
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(id) || clients.some((client) => client.id === id)) {
+        this.problems.push(`${name}: each entry must start with a distinct client id of letters, digits and ._- (problem at "${id.slice(0, 64)}")`);
+      } else if (digest === undefined && secret.length < MIN_CLIENT_SECRET_LENGTH) {
+        this.problems.push(`${name}: the secret of client "${id}" must be at least ${MIN_CLIENT_SECRET_LENGTH} characters, or sha256:<64 hex digits>`);
+      } else {
+        clients.push({ id, secretSha256: digest !== undefined ? Buffer.from(digest, 'hex') : createHash('sha256').update(secret).digest() });
+      }
+    }
+    return clients;
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const value = this.string(name, fallback);
     if (!allowed.includes(value as T)) {
@@ -302,7 +351,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     apiKeys: {
       maxActivePerUser: read.int('API_KEY_MAX_ACTIVE_PER_USER', 100, 1, 100_000),
       lastUsedIntervalSeconds: read.int('API_KEY_LAST_USED_INTERVAL_SECONDS', 60, 1, 86_400),
+      scopes: read.scopes('API_KEY_SCOPES', ['read', 'write']),
     },
+    introspectionClients: read.introspectionClients('INTROSPECTION_CLIENTS'),
     cache: {
       maxBytes: read.int('AUTH_CACHE_MAX_MB', AUTH_CACHE_DEFAULT_MB, 0, 64 * 1024) * 1024 * 1024,
     },

@@ -7,7 +7,8 @@ export type MailMessage =
   | { template: 'already-registered'; to: string; login_link: string; reset_link: string }
   | { template: 'password-reset'; to: string; link: string }
   | ({ template: 'password-changed'; to: string; link: string } & SecurityEventDetails)
-  | ({ template: 'api-key-created'; to: string; link: string; name: string | null; key_prefix: string } & SecurityEventDetails);
+  | ({ template: 'api-key-created'; to: string; link: string; name: string | null; key_prefix: string } & SecurityEventDetails)
+  | ({ template: 'api-key-rolled'; to: string; link: string; name: string | null; key_prefix: string; new_key_prefix: string; /** Null: the old key was revoked at once. */ old_key_ends_at: Date | null } & SecurityEventDetails);
 
 /** When and from where a change to an account was made, as its owner is told in a security notice. */
 export interface SecurityEventDetails {

@@ -73,13 +73,32 @@ function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
           { label: 'Go to Atiru', url: checkedUrl(message.link, 'link') },
         ],
       };
+    case 'api-key-rolled':
+      return {
+        subject: 'An API key was rolled on your Atiru account',
+        blocks: [
+          `Your API key ${message.name === null ? '(no name)' : `"${message.name}"`}, starting with ${message.key_prefix}, was replaced by a new key starting with ${message.new_key_prefix}.`,
+          message.old_key_ends_at === null
+            ? 'The old key stopped working at once.'
+            : `The old key keeps working until ${formatTime(message.old_key_ends_at)}, then stops: put the new key everywhere the old one is used before then.`,
+          describeEvent(message),
+          'If this was you, there is nothing else to do.',
+          'If it was not you, someone has access to your account: log in, revoke both keys, change your password (which logs every session out) and contact Atiru support:',
+          { label: 'Go to Atiru', url: checkedUrl(message.link, 'link') },
+        ],
+      };
   }
+}
+
+/** A moment as the mails write it: `2026-12-05 23:01:02 UTC`. */
+function formatTime(at: Date): string {
+  return at.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
 }
 
 /** The when, where from and with what of a security notice, on one paragraph. */
 function describeEvent(details: SecurityEventDetails): string {
   return [
-    `When: ${details.at.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC')}`,
+    `When: ${formatTime(details.at)}`,
     `IP address: ${details.ip ?? 'unknown'}`,
     `Browser or app: ${details.user_agent ?? 'unknown'}`,
   ].join('\n');

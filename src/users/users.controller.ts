@@ -10,7 +10,8 @@ import { renderUserProfile } from './user-profile.mapper';
 @Controller('users')
 export class UsersController {
   @Get('me')
-  @Authenticated()
+  // Said rather than left to the default (GET needs `read`), as every route of Atiru's may.
+  @Authenticated({ scopes: ['read'] })
   // The body is JSON rendered once per cached user (renderUserProfile), sent as it is.
   @Header('Content-Type', 'application/json; charset=utf-8')
   @ApiOperation({

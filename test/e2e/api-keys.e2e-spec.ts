@@ -72,6 +72,7 @@ describe('API keys (real app, real PostgreSQL)', () => {
       name: 'CI deploys',
       created_at: expect.stringMatching(ISO),
       expires_at: null,
+      scopes: null,
     });
     const me = { id: ada.id, email: ada.email, created_at: expect.stringMatching(ISO), updated_at: expect.stringMatching(ISO), email_confirmed_at: expect.stringMatching(ISO) };
     for (const headers of [bearer(created.body.key), header(created.body.key), { authorization: `bearer ${created.body.key}` }]) {
@@ -88,8 +89,8 @@ describe('API keys (real app, real PostgreSQL)', () => {
     expect(response.status).toBe(200);
     expect(response.body).toEqual({
       api_keys: [
-        { id: second.id, key_prefix: second.key.slice(0, 10), name: null, created_at: expect.stringMatching(ISO), last_used_at: null, expires_at: null },
-        { id: first.id, key_prefix: first.key.slice(0, 10), name: 'first', created_at: expect.stringMatching(ISO), last_used_at: null, expires_at: null },
+        { id: second.id, key_prefix: second.key.slice(0, 10), name: null, created_at: expect.stringMatching(ISO), last_used_at: null, expires_at: null, scopes: null, replaced_by: null },
+        { id: first.id, key_prefix: first.key.slice(0, 10), name: 'first', created_at: expect.stringMatching(ISO), last_used_at: null, expires_at: null, scopes: null, replaced_by: null },
       ],
     });
     expect(response.text).not.toContain(first.key.slice(10));

@@ -51,7 +51,10 @@ const EXPECTED: Array<[operationId: string, status: number]> = [
   ['getCurrentUser', 200],
   ['createApiKey', 201],
   ['listApiKeys', 200],
+  ['rollApiKey', 404],
   ['revokeApiKey', 404],
+  // The example run holds a user's JWT, not an introspection client's credentials.
+  ['introspectToken', 401],
   ['logout', 204],
 ];
 

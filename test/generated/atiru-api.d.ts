@@ -93,7 +93,7 @@ export interface paths {
         };
         /**
          * List the caller's API keys
-         * @description The active keys (not revoked, not expired), newest first. Never a key or its hash.
+         * @description The active keys (not revoked, not expired), newest first, rolled keys included until their grace period ends. Never a key or its hash.
          */
         get: operations["listApiKeys"];
         put?: never;
@@ -102,6 +102,26 @@ export interface paths {
          * @description Creates a key for the caller and returns it. The key is shown in this response only and never again; the service keeps only its SHA-256 hash. Use it as `Authorization: Bearer <key>` or `X-Api-Key: <key>`. The account's owner is mailed a notice (name, prefix, time, client IP and user agent).
          */
         post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/api-keys/{id}/roll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll an API key
+         * @description Replaces a key with a new one of the same name, scopes and expiry, returned as at creation: in this response only. The old key keeps working for `grace_period_seconds` (default a day, at most a week; 0 revokes it at once), then stops on every instance; until then the list shows both, the old one with its end in `expires_at` and the new one's id in `replaced_by`. The account's owner is mailed a notice. A key that was rolled already cannot be rolled again: roll its replacement.
+         */
+        post: operations["rollApiKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -292,6 +312,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspect a JWT or an API key (RFC 7662)
+         * @description For Atiru's other services: whether a credential a caller presented is live, and for whom. Authenticate as a client of INTROSPECTION_CLIENTS with HTTP Basic. A live access token or API key answers `active: true` with `sub`, `scope`, `exp`, `iat` and `token_type`; anything else (malformed, unknown, revoked, expired, a rolled key past its grace period) answers `{"active": false}`. Decided as the guard decides a request carrying the token, from the same caches.
+         */
+        post: operations["introspectToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -313,7 +353,7 @@ export interface components {
          * @description What went wrong, for programs; each status has its own codes
          * @enum {string}
          */
-        ErrorCode: "INVALID_REQUEST" | "MISSING_AUTH" | "INVALID_OR_EXPIRED_TOKEN" | "INVALID_CREDENTIALS" | "EMAIL_NOT_VERIFIED" | "JWT_REQUIRED" | "NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVER_BUSY";
+        ErrorCode: "INVALID_REQUEST" | "MISSING_AUTH" | "INVALID_OR_EXPIRED_TOKEN" | "INVALID_CREDENTIALS" | "INVALID_CLIENT" | "EMAIL_NOT_VERIFIED" | "JWT_REQUIRED" | "INSUFFICIENT_SCOPE" | "NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVER_BUSY";
         /** @description One field a validation error names */
         FieldError: {
             /**
@@ -441,6 +481,13 @@ export interface components {
              * @example 2099-01-15T12:00:00.000Z
              */
             expires_at?: string | null;
+            /**
+             * @description Limits the key to these scopes, from the vocabulary the operator configures (`API_KEY_SCOPES`, by default `read` and `write`). Omit for a key that may do everything. An operation needs `read` to be read (GET) and `write` otherwise, unless it says another.
+             * @example [
+             *       "read"
+             *     ]
+             */
+            scopes?: string[] | null;
         };
         /** @description A key just created: the only answer that carries the key itself */
         NewApiKey: {
@@ -463,10 +510,17 @@ export interface components {
             created_at: string;
             /**
              * Format: date-time
-             * @description Null: the key does not expire
+             * @description Null: the key does not expire. A rolled key ends here, at the end of its grace period.
              * @example 2027-01-15T12:00:00.000Z
              */
             expires_at: string | null;
+            /**
+             * @description The scopes the key is limited to; null: it may do everything
+             * @example [
+             *       "read"
+             *     ]
+             */
+            scopes: string[] | null;
             /**
              * @description The key. Shown this once and never again: store it now.
              * @example atiru_Ab3xK9mQ2wLp7ZtR4vYc8NhJ5sDf1GkE0oxqpe
@@ -493,20 +547,41 @@ export interface components {
             created_at: string;
             /**
              * Format: date-time
-             * @description Null: the key does not expire
+             * @description Null: the key does not expire. A rolled key ends here, at the end of its grace period.
              * @example 2027-01-15T12:00:00.000Z
              */
             expires_at: string | null;
+            /**
+             * @description The scopes the key is limited to; null: it may do everything
+             * @example [
+             *       "read"
+             *     ]
+             */
+            scopes: string[] | null;
             /**
              * Format: date-time
              * @description Null: never used. Updated at most once a minute (configurable).
              * @example 2024-01-16T08:30:00.000Z
              */
             last_used_at: string | null;
+            /**
+             * Format: uuid
+             * @description The key this one was rolled to; it stops working at its `expires_at`. Null: not rolled.
+             * @example null
+             */
+            replaced_by: string | null;
         };
         ApiKeyList: {
             /** @description The caller's active keys (not revoked, not expired), newest first */
             api_keys: components["schemas"]["ApiKey"][];
+        };
+        ApiKeyRollRequest: {
+            /**
+             * @description How long the old key keeps working, in seconds (0 to 604800, default 86400: a day). 0 revokes it at once.
+             * @default 86400
+             * @example 3600
+             */
+            grace_period_seconds: number;
         };
         /** @description The new account */
         RegisterRequest: {
@@ -658,6 +733,54 @@ export interface components {
              * @example N2sV1c9n4k0xYwq8r6TzJm3aLd5pHf7gUe2bQi1oCk8
              */
             refresh_token: string;
+        };
+        /** @description RFC 7662 §2.1, as a form (`token=…`) or as JSON */
+        IntrospectionRequest: {
+            /**
+             * @description The credential to look at: an access token (JWT) or an API key, as its holder sent it
+             * @example atiru_Ab3xK9mQ2wLp7ZtR4vYc8NhJ5sDf1GkE0oxqpe
+             */
+            token: string;
+            /**
+             * @description What the caller thinks the token is (`access_token`, `api_key`); the service finds out itself and reads this as a hint only
+             * @example api_key
+             */
+            token_type_hint?: string;
+        };
+        /** @description RFC 7662 §2.2. Inactive (invalid, revoked, expired, unknown) is `{"active": false}` and nothing else. */
+        Introspection: {
+            /**
+             * @description Whether the token is a live credential of this service right now
+             * @example true
+             */
+            active: boolean;
+            /**
+             * Format: uuid
+             * @description The user the credential acts for
+             * @example 7b0c9f2e-4a1d-4c3b-9e8f-2d6a5b4c3e21
+             */
+            sub?: string;
+            /**
+             * @description What it may do, space-separated: an API key's scopes; for a JWT or a key without scopes, every scope of API_KEY_SCOPES
+             * @example read
+             */
+            scope?: string;
+            /**
+             * @description When it stops working, epoch seconds; absent for an API key that does not expire
+             * @example 1767225600
+             */
+            exp?: number;
+            /**
+             * @description When it was issued (a JWT) or created (an API key), epoch seconds
+             * @example 1767139200
+             */
+            iat?: number;
+            /**
+             * @description Which kind of credential it is; both are sent as `Bearer`
+             * @example api_key
+             * @enum {string}
+             */
+            token_type?: "access_token" | "api_key";
         };
     };
     responses: never;
@@ -853,6 +976,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description INSUFFICIENT_SCOPE: the API key is limited to scopes without one this operation needs */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "INSUFFICIENT_SCOPE";
+                    };
+                };
+            };
             /** @description PAYLOAD_TOO_LARGE: the request headers are over the size limit */
             413: {
                 headers: {
@@ -1036,7 +1177,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description JWT_REQUIRED: an API key cannot call this operation */
+            /** @description JWT_REQUIRED: an API key cannot call this operation (INSUFFICIENT_SCOPE first, when the key is limited to scopes without the one this method needs) */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1050,7 +1191,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 403;
                         /** @enum {string} */
-                        code?: "JWT_REQUIRED";
+                        code?: "JWT_REQUIRED" | "INSUFFICIENT_SCOPE";
                     };
                 };
             };
@@ -1156,7 +1297,7 @@ export interface operations {
                     "application/json": components["schemas"]["NewApiKey"];
                 };
             };
-            /** @description INVALID_REQUEST: a field is invalid, expires_at is not in the future, or the cap on active keys is reached */
+            /** @description INVALID_REQUEST: a field is invalid, a scope is not in the configured vocabulary, expires_at is not in the future, or the cap on active keys is reached */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1192,7 +1333,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description JWT_REQUIRED: an API key cannot call this operation */
+            /** @description JWT_REQUIRED: an API key cannot call this operation (INSUFFICIENT_SCOPE first, when the key is limited to scopes without the one this method needs) */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1206,7 +1347,202 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 403;
                         /** @enum {string} */
-                        code?: "JWT_REQUIRED";
+                        code?: "JWT_REQUIRED" | "INSUFFICIENT_SCOPE";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body or headers are over the size limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 413;
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not empty and not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many failed authentications from this address, or too many requests for this key or user; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 429;
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: an unexpected failure; the body carries no internals, quote `request_id` when reporting it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 500;
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description SERVER_BUSY: the database is unavailable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVER_BUSY";
+                    };
+                };
+            };
+        };
+    };
+    rollApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key to replace */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyRollRequest"];
+            };
+        };
+        responses: {
+            /** @description The new key: the only response that ever carries it */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewApiKey"];
+                };
+            };
+            /** @description INVALID_REQUEST: the id is not a UUID, or grace_period_seconds is not a whole number from 0 to 604800 */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "INVALID_REQUEST";
+                    };
+                };
+            };
+            /** @description MISSING_AUTH or INVALID_OR_EXPIRED_TOKEN */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "MISSING_AUTH" | "INVALID_OR_EXPIRED_TOKEN";
+                    };
+                };
+            };
+            /** @description JWT_REQUIRED: an API key cannot call this operation (INSUFFICIENT_SCOPE first, when the key is limited to scopes without the one this method needs) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "JWT_REQUIRED" | "INSUFFICIENT_SCOPE";
+                    };
+                };
+            };
+            /** @description NOT_FOUND: no such key, another user's key, a revoked or expired one, or one rolled already */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 404;
+                        /** @enum {string} */
+                        code?: "NOT_FOUND";
                     };
                 };
             };
@@ -1363,7 +1699,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description JWT_REQUIRED: an API key cannot call this operation */
+            /** @description JWT_REQUIRED: an API key cannot call this operation (INSUFFICIENT_SCOPE first, when the key is limited to scopes without the one this method needs) */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1377,7 +1713,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 403;
                         /** @enum {string} */
-                        code?: "JWT_REQUIRED";
+                        code?: "JWT_REQUIRED" | "INSUFFICIENT_SCOPE";
                     };
                 };
             };
@@ -2574,7 +2910,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description JWT_REQUIRED: an API key cannot call this operation */
+            /** @description JWT_REQUIRED: an API key cannot call this operation (INSUFFICIENT_SCOPE first, when the key is limited to scopes without the one this method needs) */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2588,7 +2924,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 403;
                         /** @enum {string} */
-                        code?: "JWT_REQUIRED";
+                        code?: "JWT_REQUIRED" | "INSUFFICIENT_SCOPE";
                     };
                 };
             };
@@ -2673,6 +3009,123 @@ export interface operations {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVER_BUSY";
+                    };
+                };
+            };
+        };
+    };
+    introspectToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["IntrospectionRequest"];
+                "application/json": components["schemas"]["IntrospectionRequest"];
+            };
+        };
+        responses: {
+            /** @description What the token is, or `{"active": false}` */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Introspection"];
+                };
+            };
+            /** @description INVALID_REQUEST: the body is not valid JSON or fails validation (`errors` names the fields) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "INVALID_REQUEST";
+                    };
+                };
+            };
+            /** @description INVALID_CLIENT: no client credentials, or not those of a client in INTROSPECTION_CLIENTS; the answer carries `WWW-Authenticate: Basic` */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "INVALID_CLIENT";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body or headers are over the size limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 413;
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not empty and not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: an unexpected failure; the body carries no internals, quote `request_id` when reporting it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 500;
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description SERVER_BUSY: the database or another dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {

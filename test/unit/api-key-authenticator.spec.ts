@@ -76,13 +76,13 @@ describe('ApiKeyAuthenticator', () => {
   afterEach(() => jest.useRealTimers());
 
   function store(key: string, id = 'key-1', expiresAt: number | null = null, userId = USER.id): void {
-    repository.rows.set(hashApiKey(key), { id, userId, expiresAt });
+    repository.rows.set(hashApiKey(key), { id, userId, expiresAt, createdAt: 0, scopes: null });
   }
 
   it('answers the principal for an active key and notes its use', async () => {
     const { key } = generateApiKey();
     store(key);
-    await expect(authenticator.authenticate(key)).resolves.toEqual({ user: USER, method: 'api_key', api_key_id: 'key-1' });
+    await expect(authenticator.authenticate(key)).resolves.toEqual({ user: USER, method: 'api_key', api_key_id: 'key-1', issued_at: 0 });
     expect(uses).toEqual([['key-1', expect.any(Number)]]);
   });
 
@@ -110,7 +110,7 @@ describe('ApiKeyAuthenticator', () => {
     expect(authenticator.authenticateFromMemory(key)).toBeUndefined();
     expect(repository.lookups).toBe(0);
     await authenticator.authenticate(key);
-    expect(authenticator.authenticateFromMemory(key)).toEqual({ user: USER, method: 'api_key', api_key_id: 'key-1' });
+    expect(authenticator.authenticateFromMemory(key)).toEqual({ user: USER, method: 'api_key', api_key_id: 'key-1', issued_at: 0 });
     expect(repository.lookups).toBe(1);
     expect(uses).toHaveLength(2);
   });

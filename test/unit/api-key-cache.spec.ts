@@ -3,7 +3,7 @@ import { LruCache } from '../../src/common/cache/bounded-cache';
 import { MemoryBudget } from '../../src/common/cache/memory-budget';
 
 const NOW = 1_700_000_000_000;
-const key = (id: string, expiresAt: number | null = null): CachedApiKey => ({ id, userId: `user-${id}`, expiresAt });
+const key = (id: string, expiresAt: number | null = null): CachedApiKey => ({ id, userId: `user-${id}`, expiresAt, createdAt: 0, scopes: null });
 /** The key as presented whose hash the tests call `hash`: any distinct string will do here. */
 const presented = (hash: string) => `atiru_${hash}`;
 
@@ -147,9 +147,9 @@ describe('ApiKeyCache', () => {
     cache.resume(NOW + PROVEN_MS);
     for (let index = 0; index < 100; index++) remember(cache, `a${index}`, cache.snapshot(), key(`k${index}`));
     expect(budget.bytes).toBeLessThanOrEqual(4000);
-    // An entry of these short strings weighs 2 × 40 (Map slots) + 80 (the entry) + 32 + 3 × 24
-    // (its strings) = 264 bytes: 15 fit in 4,000.
-    expect(cache.size.accepted).toBe(15);
+    // An entry of these short strings weighs 2 × 40 (Map slots) + 96 (the entry) + 16 (its
+    // creation time) + 32 + 3 × 24 (its strings) = 296 bytes: 13 fit in 4,000.
+    expect(cache.size.accepted).toBe(13);
     expect(cache.lookup('a99', NOW)).toMatchObject(key('k99'));
     expect(cache.lookup('a0', NOW)).toBeUndefined();
     expect(cache.known(presented('a0'), NOW)).toBeUndefined();

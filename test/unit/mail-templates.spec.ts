@@ -28,6 +28,18 @@ const messages: MailMessage[] = [
     ip: null,
     user_agent: null,
   },
+  {
+    template: 'api-key-rolled',
+    to: 'ada@example.com',
+    link: 'https://app.atiru.test/keys?from=notice&x=2',
+    name: 'deploy "prod" <key>',
+    key_prefix: 'atiru_Ab3d',
+    new_key_prefix: 'atiru_Zz9q',
+    old_key_ends_at: new Date('2026-12-05T23:01:02.345Z'),
+    at: new Date('2026-12-04T23:01:02.345Z'),
+    ip: '203.0.113.9',
+    user_agent: 'curl/8.5',
+  },
 ];
 
 describe('mail templates', () => {

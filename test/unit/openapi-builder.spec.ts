@@ -123,7 +123,8 @@ describe('buildOpenApiDocument', () => {
     expect((operation.responses['429'] as any).headers['Retry-After']).toEqual({ $ref: '#/components/headers/Retry-After' });
     const codes = (status: string) => (operation.responses[status] as any).content['application/json'].schema.allOf[1].properties.code.enum;
     expect(codes('401')).toEqual(['MISSING_AUTH', 'INVALID_OR_EXPIRED_TOKEN']);
-    expect(codes('403')).toEqual(['JWT_REQUIRED']);
+    // A key limited to scopes hears INSUFFICIENT_SCOPE first, when it lacks the one the method needs.
+    expect(codes('403')).toEqual(['JWT_REQUIRED', 'INSUFFICIENT_SCOPE']);
     expect(codes('429')).toEqual(['RATE_LIMITED']);
     expect(operation.security).toEqual([{ jwt: [] }]);
   });
@@ -136,7 +137,7 @@ describe('buildOpenApiDocument', () => {
   });
 
   it('names every code of a status whose description names none, and no code of another status', async () => {
-    expect(errorCodesFor(401, 'the credential is refused')).toEqual(['MISSING_AUTH', 'INVALID_OR_EXPIRED_TOKEN', 'INVALID_CREDENTIALS']);
+    expect(errorCodesFor(401, 'the credential is refused')).toEqual(['MISSING_AUTH', 'INVALID_OR_EXPIRED_TOKEN', 'INVALID_CREDENTIALS', 'INVALID_CLIENT']);
     expect(errorCodesFor(401, 'INVALID_CREDENTIALS: wrong password; never JWT_REQUIRED')).toEqual(['INVALID_CREDENTIALS']);
     expect(() => errorCodesFor(418, 'a teapot')).toThrow(/HTTP 418 has no error code/);
   });

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import { IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { SCOPE_NAME } from '../../config/app-config';
 
 /** A full timestamp with its time zone, so no one's local clock decides when a key dies. */
 const TIMESTAMP_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -24,4 +25,22 @@ export class ApiKeyCreateDto {
   @IsISO8601({ strict: true, strictSeparator: true })
   @Matches(TIMESTAMP_WITH_ZONE, { message: 'expires_at must be a timestamp with a time zone, e.g. 2027-01-15T12:00:00.000Z' })
   expires_at?: string | null;
+
+  @ApiPropertyOptional({
+    description:
+      'Limits the key to these scopes, from the vocabulary the operator configures (`API_KEY_SCOPES`, by default `read` and `write`). ' +
+      'Omit for a key that may do everything. An operation needs `read` to be read (GET) and `write` otherwise, unless it says another.',
+    type: [String],
+    nullable: true,
+    minItems: 1,
+    maxItems: 32,
+    example: ['read'],
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1, { message: 'scopes must name at least one scope; omit it for a key that may do everything' })
+  @ArrayMaxSize(32)
+  @IsString({ each: true })
+  @Matches(SCOPE_NAME, { each: true, message: 'each of scopes must be a scope name' })
+  scopes?: string[] | null;
 }

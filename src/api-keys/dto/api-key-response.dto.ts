@@ -14,8 +14,11 @@ class ApiKeyFieldsDto {
   @ApiProperty({ format: 'date-time', example: '2024-01-15T12:00:00.000Z' })
   created_at: string;
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Null: the key does not expire', example: '2027-01-15T12:00:00.000Z' })
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Null: the key does not expire. A rolled key ends here, at the end of its grace period.', example: '2027-01-15T12:00:00.000Z' })
   expires_at: string | null;
+
+  @ApiProperty({ type: [String], nullable: true, description: 'The scopes the key is limited to; null: it may do everything', example: ['read'] })
+  scopes: string[] | null;
 }
 
 /** A key as listed. */
@@ -23,6 +26,9 @@ class ApiKeyFieldsDto {
 export class ApiKeyResponseDto extends ApiKeyFieldsDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Null: never used. Updated at most once a minute (configurable).', example: '2024-01-16T08:30:00.000Z' })
   last_used_at: string | null;
+
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The key this one was rolled to; it stops working at its `expires_at`. Null: not rolled.', example: null })
+  replaced_by: string | null;
 }
 
 @ApiSchema({ name: 'ApiKeyList' })

@@ -1,19 +1,17 @@
-import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Logger, Optional, RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
-import { AUTH_POLICY, AuthPolicy } from '../../common/auth/auth-policy.decorator';
+import { AUTH_POLICY, AUTH_SCOPES, AuthPolicy } from '../../common/auth/auth-policy.decorator';
 import { Principal } from '../../common/auth/principal';
+import { defaultScopes, missingScope } from '../../common/auth/scopes';
 import { AppError } from '../../common/errors/app-error';
-import { isUnavailableError } from '../../common/errors/error-mapping';
 import { RateLimiterService } from '../../rate-limit/rate-limiter.service';
-import { AppPassport, MemoryFirstStrategy } from './app-passport';
+import { AppPassport } from './app-passport';
+import { IntrospectionClients } from './introspection-clients';
 
-/**
- * The passport strategies tried in order; the first that succeeds sets the principal. A strategy
- * not registered (the API-key ones in an app without ApiKeysModule) is left out.
- */
-export const AUTH_STRATEGY_CHAIN = ['jwt', 'api-key-bearer', 'api-key-header'] as const;
+export { AUTH_STRATEGY_CHAIN } from './app-passport';
 
 /** The request on its way through the guard, which sets `user` when it lets it through. */
 type GuardedRequest = FastifyRequest & { user?: Principal };
@@ -21,8 +19,13 @@ type GuardedRequest = FastifyRequest & { user?: Principal };
 /** `Bearer <credential>`, the scheme in any case (RFC 9110 §11.1), nothing else. */
 const BEARER = /^Bearer[ \t]+[^\s]+[ \t]*$/i;
 
-/** How the strategy chain ended: a principal, or the reasons every strategy gave. */
-type ChainOutcome = { principal: Principal } | { principal?: undefined; reason: string };
+/** A route's policy and the scopes a limited API key needs for it, worked out once per handler. */
+interface RoutePolicy {
+  kind: AuthPolicy;
+  scopes: readonly string[];
+}
+
+const CLIENT_CHALLENGE = { 'www-authenticate': 'Basic realm="atiru-introspection", charset="UTF-8"' };
 
 /**
  * The one place where access is decided, in four steps:
@@ -33,8 +36,12 @@ type ChainOutcome = { principal: Principal } | { principal?: undefined; reason: 
  *    strategy that reads it decides); any other goes through passport's `authenticate` with the
  *    strategy chain; one that fails is 401 INVALID_OR_EXPIRED_TOKEN; an error raised by a strategy
  *    (a database outage) passes through untouched and becomes 503;
- * 4. admit: an API key on a JWT-only route is 403 JWT_REQUIRED; otherwise the use is counted
+ * 4. admit: an API key limited to scopes without one the route needs is 403 INSUFFICIENT_SCOPE
+ *    (a route's scopes: what it declares, else `read` for GET and HEAD and `write` for the rest);
+ *    an API key on a JWT-only route is 403 JWT_REQUIRED; otherwise the use is counted
  *    (RateLimiterService) and `request.user` set.
+ * A route for other services (`@IntrospectionClientOnly()`) takes a client's HTTP Basic
+ * credentials instead, and no user: wrong or none is 401 INVALID_CLIENT.
  * Blocking clients that fail too often and counting uses belong to the rate limiter; this guard
  * only tells it what happened.
  */
@@ -42,36 +49,44 @@ type ChainOutcome = { principal: Principal } | { principal?: undefined; reason: 
 export class CombinedAuthGuard implements CanActivate {
   private readonly logger = new Logger(CombinedAuthGuard.name);
   /** Policies by handler: the metadata never changes after start. */
-  private readonly policies = new Map<object, AuthPolicy>();
-  /** The chain's registered strategies, resolved on first use, when every module has added its own. */
-  private chain?: { names: string[]; strategies: MemoryFirstStrategy[] };
+  private readonly policies = new Map<object, RoutePolicy>();
 
   constructor(
     private readonly reflector: Reflector,
     private readonly passport: AppPassport,
     private readonly limiter: RateLimiterService,
+    // Absent in an app without introspection: its client routes then admit no one.
+    @Optional() private readonly clients?: IntrospectionClients,
   ) {}
 
   /** Synchronous for a credential seen before: no promise of its own on that path. */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const policy = this.policyOf(context);
-    if (policy === 'public') return true;
+    if (policy.kind === 'public') return true;
 
     const http = context.switchToHttp();
     const request = http.getRequest<GuardedRequest>();
     this.limiter.refuseBlockedClient(request.ip);
-    const known = this.fromMemory(request.headers);
+    if (policy.kind === 'client') return this.admitClient(request);
+    const known = this.passport.fromMemory(request.headers);
     if (known !== undefined) return this.admit(request, policy, known);
     if (!carriesCredential(request.headers)) {
       throw this.deny(request, AppError.missingAuth('Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>'), 'no credential');
     }
-    return this.runChain(request, http.getResponse<FastifyReply>()).then((outcome) =>
+    return this.passport.runChain(request, http.getResponse<FastifyReply>()).then((outcome) =>
       outcome.principal !== undefined ? this.admit(request, policy, outcome.principal) : this.refuse(request, outcome.reason),
     );
   }
 
-  private admit(request: GuardedRequest, policy: AuthPolicy, principal: Principal): true {
-    if (policy === 'jwt' && principal.method !== 'jwt') {
+  private admit(request: GuardedRequest, policy: RoutePolicy, principal: Principal): true {
+    // Only API keys carry scopes; checked before JWT_REQUIRED, so a limited key hears what limits it.
+    if (principal.scopes !== undefined) {
+      const missing = missingScope(principal.scopes, policy.scopes);
+      if (missing !== undefined) {
+        throw this.deny(request, new AppError('INSUFFICIENT_SCOPE', `This API key is limited to scopes without "${missing}", which this operation needs`), `API key without scope ${missing}`);
+      }
+    }
+    if (policy.kind === 'jwt' && principal.method !== 'jwt') {
       throw this.deny(request, new AppError('JWT_REQUIRED', 'This operation requires a session access token (JWT); API keys cannot call it'), 'API key on a JWT-only route');
     }
     this.limiter.countUse(principal);
@@ -84,52 +99,26 @@ export class CombinedAuthGuard implements CanActivate {
     throw this.deny(request, AppError.invalidToken(), reason);
   }
 
-  /**
-   * The memory-first shortcut: the verdict from memory of the first strategy that reads a
-   * credential in the request. That strategy would run first, and the first success wins anyway;
-   * a later strategy's memory is not asked before the first has run.
-   */
-  private fromMemory(headers: IncomingHttpHeaders): Principal | undefined {
-    for (const strategy of this.registered().strategies) {
-      const credential = strategy.credentialIn(headers);
-      if (credential !== undefined) return strategy.fromMemory(credential);
-    }
-    return undefined;
-  }
-
-  /** passport's `authenticate` with the strategy chain, as a promise of its outcome. */
-  private runChain(request: GuardedRequest, reply: FastifyReply): Promise<ChainOutcome> {
-    const { names } = this.registered();
-    return new Promise((resolve, reject) => {
-      const authenticate = this.passport.authenticate(names, (error, user, challenges) => {
-        if (error) return reject(error);
-        if (user) return resolve({ principal: user as Principal });
-        const failures = Array.isArray(challenges) ? challenges : [challenges];
-        // A strategy that could not reach the database reports it as a failure (passport-jwt does
-        // for its key lookup); that is an outage, not a bad credential.
-        const outage = failures.find(isUnavailableError);
-        if (outage) return reject(outage);
-        resolve({ reason: failures.map((failure, index) => `${names[index]}: ${describe(failure)}`).join('; ') });
-      });
-      // `next` is only called by a strategy that passes, which none of the chain does.
-      authenticate(request, reply, (error) => (error ? reject(error) : resolve({ reason: 'no strategy decided' })));
+  /** A service client's HTTP Basic credentials; a wrong guess counts against the address like a bad token. */
+  private admitClient(request: GuardedRequest): true | Promise<never> {
+    if (this.clients?.verify(request.headers.authorization) !== undefined) return true;
+    const error = new AppError('INVALID_CLIENT', 'Introspection needs the HTTP Basic credentials of a client in INTROSPECTION_CLIENTS', CLIENT_CHALLENGE);
+    if (request.headers.authorization === undefined) throw this.deny(request, error, 'no client credentials');
+    return this.limiter.countFailedAuthentication(request.ip).then(() => {
+      throw this.deny(request, error, 'wrong client credentials');
     });
   }
 
-  private registered(): { names: string[]; strategies: MemoryFirstStrategy[] } {
-    if (this.chain === undefined) {
-      const names = AUTH_STRATEGY_CHAIN.filter((name) => this.passport.strategy(name) !== undefined);
-      this.chain = { names, strategies: names.map((name) => this.passport.strategy(name)!) };
-    }
-    return this.chain;
-  }
-
-  private policyOf(context: ExecutionContext): AuthPolicy {
+  private policyOf(context: ExecutionContext): RoutePolicy {
     const handler = context.getHandler();
     let policy = this.policies.get(handler);
     if (policy === undefined) {
+      const targets = [handler, context.getClass()];
       // Routes that declare nothing are protected: a JWT or an API key.
-      policy = this.reflector.getAllAndOverride<AuthPolicy | undefined>(AUTH_POLICY, [handler, context.getClass()]) ?? 'any';
+      const kind = this.reflector.getAllAndOverride<AuthPolicy | undefined>(AUTH_POLICY, targets) ?? 'any';
+      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod] ?? 'POST';
+      const scopes = this.reflector.getAllAndOverride<readonly string[] | undefined>(AUTH_SCOPES, targets) ?? defaultScopes(method);
+      policy = { kind, scopes };
       this.policies.set(handler, policy);
     }
     return policy;
@@ -156,12 +145,4 @@ export function carriesCredential(headers: IncomingHttpHeaders): boolean {
   if (authorization !== undefined && BEARER.test(authorization)) return true;
   const apiKey = headers['x-api-key'];
   return typeof apiKey === 'string' && apiKey.trim() !== '';
-}
-
-/** A strategy's failure, as the deny log says it: passport strategies fail with an Error or an info object. */
-function describe(failure: unknown): string {
-  if (failure === undefined || failure === null) return 'failed';
-  if (typeof failure === 'string') return failure;
-  const message = (failure as { message?: unknown }).message;
-  return typeof message === 'string' ? message : 'failed';
 }

@@ -123,13 +123,15 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
         sub: admitted.user.id,
         sid: claims.sid,
         kid: this.internKid(kid),
+        iat: claims.iat,
+        exp: claims.exp,
         expiresAtMs: admitted.liveUntilMs,
         lease: admitted.lease,
         cacheUsed: false,
         cacheSeq: 0,
       });
     }
-    return { user: admitted.user, method: 'jwt', session_id: claims.sid };
+    return { user: admitted.user, method: 'jwt', session_id: claims.sid, issued_at: claims.iat, expires_at: claims.exp };
   }
 
   /** A token this instance verified, unexpired, whose key still verifies and whose session may still be live; undefined otherwise. */
@@ -157,7 +159,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
   private cachedPrincipal(hit: VerifiedToken): Principal | undefined {
     const user = this.users.findCachedAuthenticatedUser(hit.sub);
     if (user === undefined) return undefined;
-    if (hit.principal?.user !== user) hit.principal = Object.freeze({ user, method: 'jwt', session_id: hit.sid });
+    if (hit.principal?.user !== user) hit.principal = Object.freeze({ user, method: 'jwt', session_id: hit.sid, issued_at: hit.iat, expires_at: hit.exp });
     return hit.principal;
   }
 }
@@ -169,6 +171,9 @@ interface VerifiedToken extends CacheSlot {
   sub: string;
   sid: string;
   kid: string;
+  /** The token's own claims, epoch seconds, for introspection. */
+  iat: number;
+  exp: number;
   /** The token's `exp` or its session's end, whichever comes first. */
   expiresAtMs: number;
   /**
@@ -186,7 +191,7 @@ interface VerifiedToken extends CacheSlot {
  */
 function weighVerifiedToken(signature: string, entry: VerifiedToken): number {
   const lease = MAP_ENTRY_BYTES + objectBytes(1) + stringBytes(entry.sub.length);
-  return MAP_ENTRY_BYTES + stringBytes(signature.length) + objectBytes(10) + stringBytes(entry.sid.length) + 2 * HEAP_NUMBER_BYTES + lease;
+  return MAP_ENTRY_BYTES + stringBytes(signature.length) + objectBytes(12) + stringBytes(entry.sid.length) + 2 * HEAP_NUMBER_BYTES + lease;
 }
 
 /** The CRC-32 of a token's header and payload, the part its signature signs. */

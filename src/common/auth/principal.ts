@@ -26,4 +26,10 @@ export interface Principal {
   method: 'jwt' | 'api_key';
   session_id?: string;
   api_key_id?: string;
+  /** API keys only: the scopes the key is limited to. Undefined: no limit (a JWT, or a key made without scopes). */
+  scopes?: readonly string[];
+  /** When the credential was issued (a JWT's `iat`, a key's creation), epoch seconds: what introspection answers. */
+  issued_at?: number;
+  /** When it stops working, epoch seconds; undefined for a key that does not expire. */
+  expires_at?: number;
 }

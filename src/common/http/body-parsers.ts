@@ -2,7 +2,14 @@ import { FastifyInstance } from 'fastify';
 import { AppError } from '../errors/app-error';
 
 /**
- * JSON is the only body this API reads, and an empty body is no body, whatever its Content-Type.
+ * Fastify route config (Nest's `@RouteConfig(ACCEPTS_FORM)`) of the routes that also read
+ * `application/x-www-form-urlencoded`, as the protocols they implement require (RFC 7662's
+ * introspection); everywhere else a form is a 415, as any other non-JSON body.
+ */
+export const ACCEPTS_FORM = { acceptsForm: true } as const;
+
+/**
+ * JSON is the only body this API reads (but for the routes marked ACCEPTS_FORM), and an empty body is no body, whatever its Content-Type.
  * Common clients send `Content-Type: application/json` with nothing after it on a POST or DELETE
  * that takes no body (or `-d ''`, which curl labels form-urlencoded); Fastify's own parsers answer
  * those 400 or 415. Here an empty body reaches the route as no body: an operation without one
@@ -25,8 +32,42 @@ export function acceptJsonOrEmptyBodies(fastify: FastifyInstance): void {
       else done(null, json);
     });
   });
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else if ((request.routeOptions.config as { acceptsForm?: boolean } | undefined)?.acceptsForm !== true) done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'), undefined);
+    else {
+      const fields = parseForm(body as string);
+      if (fields === undefined) done(AppError.invalidRequest('Invalid request: the form is malformed or names a field twice'), undefined);
+      else done(null, fields);
+    }
+  });
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
     if (body.length === 0) done(null, undefined);
     else done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'), undefined);
   });
+}
+
+/** A form's fields as an object; undefined when one is named twice (RFC 6749 §3.1) or an escape is broken. */
+function parseForm(body: string): Record<string, string> | undefined {
+  const fields: Record<string, string> = Object.create(null);
+  for (const pair of body.split('&')) {
+    if (pair === '') continue;
+    const at = pair.indexOf('=');
+    let name: string;
+    let value: string;
+    try {
+      name = formDecode(at < 0 ? pair : pair.slice(0, at));
+      value = at < 0 ? '' : formDecode(pair.slice(at + 1));
+    } catch {
+      return undefined;
+    }
+    if (Object.hasOwn(fields, name)) return undefined;
+    fields[name] = value;
+  }
+  return { ...fields };
+}
+
+/** `+` is a space, `%XX` a byte of UTF-8; most values (tokens) hold neither and are taken as they are. */
+function formDecode(text: string): string {
+  return /[+%]/.test(text) ? decodeURIComponent(text.replace(/\+/g, ' ')) : text;
 }

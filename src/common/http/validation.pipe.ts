@@ -34,10 +34,16 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
+const BODY_MAY_BE_EMPTY = 'atiru:body-may-be-empty';
+
+/** On a request DTO whose fields are all optional: no body at all reads as `{}` rather than a 400. */
+export const BodyMayBeEmpty = (): ClassDecorator => (target) => Reflect.defineMetadata(BODY_MAY_BE_EMPTY, true, target);
+
 /** A JSON body bound to a DTO must be an object of bounded depth before class-transformer sees it. */
 class ContractValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && metadata.metatype && this.toValidate(metadata)) {
+      if (value === undefined && Reflect.getMetadata(BODY_MAY_BE_EMPTY, metadata.metatype) === true) value = {};
       if (value === null || typeof value !== 'object' || Array.isArray(value)) throw AppError.invalidRequest('Invalid request: the body must be a JSON object');
       if (nestedDeeperThan(value, MAX_BODY_DEPTH)) throw AppError.invalidRequest('Invalid request: the body is nested too deeply');
     }

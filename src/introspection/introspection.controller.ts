@@ -1,0 +1,32 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { IntrospectionClientOnly } from '../common/auth/auth-policy.decorator';
+import { ACCEPTS_FORM } from '../common/http/body-parsers';
+import { IntrospectionRequestDto } from './dto/introspection-request.dto';
+import { IntrospectionResponseDto } from './dto/introspection-response.dto';
+import { IntrospectionService } from './introspection.service';
+
+@ApiTags('auth')
+@Controller('auth')
+export class IntrospectionController {
+  constructor(private readonly introspection: IntrospectionService) {}
+
+  @Post('introspect')
+  @HttpCode(200)
+  @IntrospectionClientOnly()
+  @RouteConfig(ACCEPTS_FORM)
+  @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
+  @ApiOperation({
+    summary: 'Introspect a JWT or an API key (RFC 7662)',
+    description:
+      "For Atiru's other services: whether a credential a caller presented is live, and for whom. Authenticate as a client of " +
+      'INTROSPECTION_CLIENTS with HTTP Basic. A live access token or API key answers `active: true` with `sub`, `scope`, `exp`, `iat` ' +
+      'and `token_type`; anything else (malformed, unknown, revoked, expired, a rolled key past its grace period) answers ' +
+      '`{"active": false}`. Decided as the guard decides a request carrying the token, from the same caches.',
+  })
+  @ApiOkResponse({ description: 'What the token is, or `{"active": false}`', type: IntrospectionResponseDto })
+  introspectToken(@Body() body: IntrospectionRequestDto): Promise<IntrospectionResponseDto> {
+    return this.introspection.introspect(body.token);
+  }
+}
