@@ -3,7 +3,6 @@ import { AuthenticatedUser, Principal } from '../common/auth/principal';
 import { UsersService } from '../users/users.service';
 import { ApiKeyCache, CachedApiKey } from './api-key-cache';
 import { hashApiKey, parseApiKey } from './api-key-format';
-import { ApiKeyLastUsedRecorder } from './api-key-last-used.recorder';
 import { ApiKeysRepository } from './api-key.repository';
 
 /**
@@ -18,7 +17,6 @@ export class ApiKeyAuthenticator {
     private readonly cache: ApiKeyCache,
     private readonly repository: ApiKeysRepository,
     private readonly users: UsersService,
-    private readonly lastUsed: ApiKeyLastUsedRecorder,
   ) {}
 
   /**
@@ -36,7 +34,7 @@ export class ApiKeyAuthenticator {
     const key = this.cache.lookup(keyHash, now);
     if (key === undefined || key === 'rejected') return undefined;
     const user = this.users.findCachedAuthenticatedUser(key.userId);
-    return user === undefined ? undefined : this.use(key, user, now);
+    return user === undefined ? undefined : this.use(key, user);
   }
 
   async authenticate(presented: string): Promise<Principal | null> {
@@ -50,12 +48,11 @@ export class ApiKeyAuthenticator {
     const user = await this.users.findAuthenticatedUser(key.userId);
     if (!user) return null;
     this.cache.rememberHash(parsed.key, keyHash);
-    return this.use(key, user, now);
+    return this.use(key, user);
   }
 
-  /** The principal of an accepted key, whose use is noted (written in batches, never per request). */
-  private use(key: CachedApiKey, user: AuthenticatedUser, now: number): Principal {
-    this.lastUsed.record(key.id, now);
+  /** The principal of an accepted key. Its use is noted once the guard has decided (ApiKeyUsageRecorder). */
+  private use(key: CachedApiKey, user: AuthenticatedUser): Principal {
     return { user, method: 'api_key', api_key_id: key.id };
   }
 

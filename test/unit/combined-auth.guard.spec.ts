@@ -2,6 +2,7 @@ import { Controller, ExecutionContext, Get, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppPassport } from '../../src/auth/guards/app-passport';
 import { CombinedAuthGuard } from '../../src/auth/guards/combined-auth.guard';
+import { CredentialUses } from '../../src/auth/guards/credential-uses';
 import { Authenticated, Public } from '../../src/common/auth/auth-policy.decorator';
 import { AuthenticatedUser, Principal } from '../../src/common/auth/principal';
 import { AppError } from '../../src/common/errors/app-error';
@@ -98,7 +99,7 @@ function setUp(strategies: FakeStrategy[], env: Record<string, string> = {}, mem
     strategy.calls = ran;
   }
   const limiter = new RateLimiterService(loadConfig({ NODE_ENV: 'test', ...env }));
-  return { guard: new CombinedAuthGuard(new Reflector(), passport, limiter), ran };
+  return { guard: new CombinedAuthGuard(new Reflector(), passport, limiter, new CredentialUses()), ran };
 }
 
 function call(guard: CombinedAuthGuard, route: Route, headers: Record<string, string> = {}) {

@@ -8,6 +8,7 @@ import { AppError } from '../../common/errors/app-error';
 import { isUnavailableError } from '../../common/errors/error-mapping';
 import { RateLimiterService } from '../../rate-limit/rate-limiter.service';
 import { AppPassport, MemoryFirstStrategy } from './app-passport';
+import { CredentialUses } from './credential-uses';
 
 /**
  * The passport strategies tried in order; the first that succeeds sets the principal. A strategy
@@ -34,7 +35,8 @@ type ChainOutcome = { principal: Principal } | { principal?: undefined; reason: 
  *    strategy chain; one that fails is 401 INVALID_OR_EXPIRED_TOKEN; an error raised by a strategy
  *    (a database outage) passes through untouched and becomes 503;
  * 4. admit: an API key on a JWT-only route is 403 JWT_REQUIRED; otherwise the use is counted
- *    (RateLimiterService) and `request.user` set.
+ *    (RateLimiterService) and `request.user` set. Either way the use of the verified credential
+ *    is reported, admitted or refused, to CredentialUses (API-key usage statistics).
  * Blocking clients that fail too often and counting uses belong to the rate limiter; this guard
  * only tells it what happened.
  */
@@ -50,6 +52,7 @@ export class CombinedAuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly passport: AppPassport,
     private readonly limiter: RateLimiterService,
+    private readonly uses: CredentialUses,
   ) {}
 
   /** Synchronous for a credential seen before: no promise of its own on that path. */
@@ -71,10 +74,17 @@ export class CombinedAuthGuard implements CanActivate {
   }
 
   private admit(request: GuardedRequest, policy: AuthPolicy, principal: Principal): true {
-    if (policy === 'jwt' && principal.method !== 'jwt') {
-      throw this.deny(request, new AppError('JWT_REQUIRED', 'This operation requires a session access token (JWT); API keys cannot call it'), 'API key on a JWT-only route');
+    // Whatever refuses a verified credential here is reported as a refused use of it.
+    try {
+      if (policy === 'jwt' && principal.method !== 'jwt') {
+        throw this.deny(request, new AppError('JWT_REQUIRED', 'This operation requires a session access token (JWT); API keys cannot call it'), 'API key on a JWT-only route');
+      }
+      this.limiter.countUse(principal);
+    } catch (error) {
+      this.uses.refused(principal, request);
+      throw error;
     }
-    this.limiter.countUse(principal);
+    this.uses.admitted(principal, request);
     request.user = principal;
     return true;
   }

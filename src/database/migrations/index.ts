@@ -5,6 +5,7 @@ import { Migration20261128000400Sessions } from './Migration20261128000400Sessio
 import { Migration20261128000500ApiKeys } from './Migration20261128000500ApiKeys';
 import { Migration20261128000600UserChangeNotify } from './Migration20261128000600UserChangeNotify';
 import { Migration20261204000100Registrations } from './Migration20261204000100Registrations';
+import { Migration20261205000200ApiKeyUsage } from './Migration20261205000200ApiKeyUsage';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -18,4 +19,5 @@ export const migrationsList = [
   { name: 'Migration20261128000500ApiKeys', class: Migration20261128000500ApiKeys },
   { name: 'Migration20261128000600UserChangeNotify', class: Migration20261128000600UserChangeNotify },
   { name: 'Migration20261204000100Registrations', class: Migration20261204000100Registrations },
+  { name: 'Migration20261205000200ApiKeyUsage', class: Migration20261205000200ApiKeyUsage },
 ];
