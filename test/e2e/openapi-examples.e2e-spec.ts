@@ -51,6 +51,7 @@ const EXPECTED: Array<[operationId: string, status: number]> = [
   ['getCurrentUser', 200],
   ['createApiKey', 201],
   ['listApiKeys', 200],
+  ['getApiKeyUsage', 404],
   ['revokeApiKey', 404],
   ['logout', 204],
 ];
