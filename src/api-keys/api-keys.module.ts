@@ -12,6 +12,10 @@ import { ApiKeyEntity } from './api-key.entity';
 import { ApiKeysRepository } from './api-key.repository';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
+import { GithubSignatureVerifier } from './leaks/github-signature';
+import { LeakReportsController } from './leaks/leak-reports.controller';
+import { LeakReportsService } from './leaks/leak-reports.service';
+import { LeakedApiKeysRepository } from './leaks/leaked-api-keys.repository';
 import { ApiKeyBearerStrategy } from './strategies/api-key-bearer.strategy';
 import { ApiKeyUsageController } from './usage/api-key-usage.controller';
 import { ApiKeyUsageRecorder } from './usage/api-key-usage.recorder';
@@ -22,7 +26,7 @@ import { ApiKeyHeaderStrategy } from './strategies/api-key-header.strategy';
 /** API keys: management endpoints, and the two strategies the global guard runs after the JWT one. */
 @Module({
   imports: [MikroOrmModule.forFeature([ApiKeyEntity]), UsersModule, AuthModule, MailModule],
-  controllers: [ApiKeysController, ApiKeyUsageController],
+  controllers: [ApiKeysController, ApiKeyUsageController, LeakReportsController],
   providers: [
     { provide: ApiKeyCache, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new ApiKeyCache(config.cache.maxEntries) },
     ApiKeysRepository,
@@ -31,6 +35,9 @@ import { ApiKeyHeaderStrategy } from './strategies/api-key-header.strategy';
     ApiKeyUsageRepository,
     ApiKeyUsageRecorder,
     ApiKeyUsageService,
+    GithubSignatureVerifier,
+    LeakedApiKeysRepository,
+    LeakReportsService,
     ApiKeyAuthenticator,
     ApiKeyBearerStrategy,
     ApiKeyHeaderStrategy,

@@ -7,7 +7,14 @@ export type MailMessage =
   | { template: 'already-registered'; to: string; login_link: string; reset_link: string }
   | { template: 'password-reset'; to: string; link: string }
   | ({ template: 'password-changed'; to: string; link: string } & SecurityEventDetails)
-  | ({ template: 'api-key-created'; to: string; link: string; name: string | null; key_prefix: string } & SecurityEventDetails);
+  | ({ template: 'api-key-created'; to: string; link: string; name: string | null; key_prefix: string } & SecurityEventDetails)
+  | { template: 'api-key-leaked'; to: string; link: string; name: string | null; key_prefix: string; at: Date; found_at: LeakLocation[] };
+
+/** Where a leaked key was found, as the secret scanner reported it (`url` may be empty). */
+export interface LeakLocation {
+  url: string;
+  source: string | null;
+}
 
 /** When and from where a change to an account was made, as its owner is told in a security notice. */
 export interface SecurityEventDetails {

@@ -73,16 +73,31 @@ function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
           { label: 'Go to Atiru', url: checkedUrl(message.link, 'link') },
         ],
       };
+    case 'api-key-leaked':
+      return {
+        subject: 'Your Atiru API key was found in public and has been revoked',
+        blocks: [
+          `Your API key ${message.name === null ? '(no name)' : `"${message.name}"`}, starting with ${message.key_prefix}, was found in a public place and reported to us by GitHub secret scanning. Anyone who saw it could have used it, so we revoked it: it stopped working on ${formatInstant(message.at)}.`,
+          `Where it was found:\n${message.found_at.map((place) => `${place.url === '' ? '(no address given)' : place.url}${place.source ? ` (${place.source})` : ''}`).join('\n')}`,
+          'What to do: create a new key, put it wherever the old one was used (keep it in a secret store, not in code), and remove the old key from where it was published, history included. Check what the key was used for lately on the API keys page:',
+          { label: 'Go to Atiru', url: checkedUrl(message.link, 'link') },
+        ],
+      };
   }
 }
 
 /** The when, where from and with what of a security notice, on one paragraph. */
 function describeEvent(details: SecurityEventDetails): string {
   return [
-    `When: ${details.at.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC')}`,
+    `When: ${formatInstant(details.at)}`,
     `IP address: ${details.ip ?? 'unknown'}`,
     `Browser or app: ${details.user_agent ?? 'unknown'}`,
   ].join('\n');
+}
+
+/** "2026-12-05 22:15:07 UTC". */
+function formatInstant(at: Date): string {
+  return at.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
 }
 
 const GREETING = 'Hi,';

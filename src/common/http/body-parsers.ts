@@ -1,5 +1,8 @@
-import { FastifyInstance } from 'fastify';
+import { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors/app-error';
+
+/** A request as the body parser leaves it: `rawBody` is the JSON body as received, null without one. */
+export type RequestWithRawBody = FastifyRequest & { rawBody: string | null };
 
 /**
  * JSON is the only body this API reads, and an empty body is no body, whatever its Content-Type.
@@ -11,15 +14,20 @@ import { AppError } from '../errors/app-error';
  *
  * The parsers fail with an AppError: Nest turns Fastify's own errors into bare HttpExceptions,
  * losing their codes, so the answer would carry Fastify's wording.
+ *
+ * A JSON body is also kept as it came (`rawBody`), for signatures made over the exact bytes
+ * (GitHub's leak reports): parsing and serialising again could change them.
  */
 export function acceptJsonOrEmptyBodies(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
+  fastify.decorateRequest('rawBody', null);
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') {
       done(null, undefined);
       return;
     }
+    (request as RequestWithRawBody).rawBody = body as string;
     parseJson(request, body as string, (error, json) => {
       if (error) done(AppError.invalidRequest('Invalid request: the body is not valid JSON'), undefined);
       else done(null, json);
