@@ -1803,8 +1803,6 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                "github-public-key-identifier": string;
-                "github-public-key-signature": string;
                 /** @description Base64 of the DER-encoded ECDSA signature of the body */
                 "Github-Public-Key-Signature": string;
                 /** @description Which of GitHub's keys signed the body (`key_identifier`) */

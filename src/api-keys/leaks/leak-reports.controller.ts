@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Public } from '../../common/auth/auth-policy.decorator';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
@@ -35,12 +35,19 @@ export class LeakReportsController {
   @ApiUnauthorizedResponse({ description: 'MISSING_AUTH: a signature header is missing; INVALID_OR_EXPIRED_TOKEN: the signature does not verify, or names an unknown key', type: ErrorResponseDto })
   @ApiRateLimitedResponse('too many reports with bad signatures from this address')
   @ApiServiceUnavailableResponse({ description: 'SERVER_BUSY: the database is unavailable', type: ErrorResponseDto })
-  reportLeakedApiKeys(
-    @Req() request: RequestWithRawBody,
-    @Body() body: unknown,
-    @Headers('github-public-key-identifier') keyIdentifier?: string,
-    @Headers('github-public-key-signature') signature?: string,
-  ): Promise<LeakReportLabelDto[]> {
-    return this.leaks.report({ payload: request.rawBody, body, keyIdentifier, signature, ip: request.ip });
+  reportLeakedApiKeys(@Req() request: RequestWithRawBody, @Body() body: unknown): Promise<LeakReportLabelDto[]> {
+    return this.leaks.report({
+      payload: request.rawBody,
+      body,
+      keyIdentifier: headerOf(request, 'github-public-key-identifier'),
+      signature: headerOf(request, 'github-public-key-signature'),
+      ip: request.ip,
+    });
   }
+}
+
+/** A header sent once, as a string (read here rather than with `@Headers()`, which would document it a second time, in lower case). */
+function headerOf(request: RequestWithRawBody, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' ? value : undefined;
 }
