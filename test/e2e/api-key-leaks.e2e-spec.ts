@@ -140,6 +140,18 @@ describe('leak reports from GitHub secret scanning (real apps, real PostgreSQL, 
     expect((await report(first, empty, retired.sign(empty))).status).toBe(401);
   }, 30_000);
 
+  it('takes a report with many matches, beyond the body limit of other operations', async () => {
+    const matches = Array.from({ length: 400 }, (_, index) => ({ token: generateApiKey().key, type: 'atiru_api_key', url: `${FOUND_AT}#L${index}`, source: 'content' }));
+    const payload = JSON.stringify(matches);
+    expect(payload.length).toBeGreaterThan(4 * first.config.http.bodyLimitBytes);
+    const response = await report(first, payload, github.sign(payload));
+    expect({ status: response.status, labels: new Set(response.body.map((label: { label: string }) => label.label)), count: response.body.length }).toEqual({
+      status: 200,
+      labels: new Set(['false_positive']),
+      count: 400,
+    });
+  });
+
   it('answers 400 to a signed report that is not a list of matches', async () => {
     for (const payload of ['{"token":"atiru_x"}', '[{"token":42,"type":"atiru_api_key","url":""}]']) {
       const response = await report(first, payload, github.sign(payload));

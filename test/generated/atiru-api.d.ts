@@ -159,7 +159,7 @@ export interface paths {
         put?: never;
         /**
          * Report leaked API keys (GitHub secret scanning)
-         * @description GitHub secret scanning's partner-program endpoint: a JSON array of the tokens matching `atiru_[0-9A-Za-z]{38}` found in public, signed by GitHub (ECDSA P-256, SHA-256, over the body exactly as sent) with a key the operator configures (GITHUB_SECRET_SCANNING_KEYS). Each of our keys that still works is revoked at once on every instance, and its owner is mailed where it was found. Answers a label per token. A report whose signature does not verify changes nothing.
+         * @description GitHub secret scanning's partner-program endpoint: a JSON array of the tokens matching `atiru_[0-9A-Za-z]{38}` found in public, signed by GitHub (ECDSA P-256, SHA-256, over the body exactly as sent) with a key the operator configures (GITHUB_SECRET_SCANNING_KEYS). Each of our keys that still works is revoked at once on every instance, and its owner is mailed where it was found. Answers a label per token. A report whose signature does not verify changes nothing. Bodies up to 1 MiB are accepted here.
          */
         post: operations["reportLeakedApiKeys"];
         delete?: never;

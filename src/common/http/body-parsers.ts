@@ -1,6 +1,9 @@
 import { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors/app-error';
 
+/** The route config entry (`@RouteConfig` of @nestjs/platform-fastify) that sets a route's own body limit, in bytes. */
+export const ROUTE_BODY_LIMIT = 'bodyLimitBytes';
+
 /** A request as the body parser leaves it: `rawBody` is the JSON body as received, null without one. */
 export type RequestWithRawBody = FastifyRequest & { rawBody: string | null };
 
@@ -19,6 +22,11 @@ export type RequestWithRawBody = FastifyRequest & { rawBody: string | null };
  * (GitHub's leak reports): parsing and serialising again could change them.
  */
 export function acceptJsonOrEmptyBodies(fastify: FastifyInstance): void {
+  // A route may take larger bodies than BODY_LIMIT_BYTES: `@RouteConfig({ [ROUTE_BODY_LIMIT]: bytes })`.
+  fastify.addHook('onRoute', (route) => {
+    const limit = (route.config as Record<string, unknown> | undefined)?.[ROUTE_BODY_LIMIT];
+    if (typeof limit === 'number') route.bodyLimit = limit;
+  });
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   fastify.decorateRequest('rawBody', null);
