@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyGithubSignature } from '../../src/api-keys/leaks/github-signature';
+import { GithubSignatureVerifier, verifyGithubSignature } from '../../src/api-keys/leaks/github-signature';
 import { ConfigError, loadConfig } from '../../src/config/app-config';
 import { parseSecretScanningKeys } from '../../src/config/secret-scanning-keys';
 import { TestSecretScanner } from '../support/secret-scanner';
@@ -64,5 +64,15 @@ describe("GitHub's secret-scanning keys (GITHUB_SECRET_SCANNING_KEYS)", () => {
     expect(verifyGithubSignature(key.key, signature, Buffer.from(JSON.stringify(JSON.parse(payload), null, 1)))).toBe(false);
     expect(verifyGithubSignature(key.key, older.sign(payload)['github-public-key-signature'], Buffer.from(payload))).toBe(false);
     for (const garbage of ['', 'AAAA', '!!!not base64!!!', 'MEQCIA==']) expect(verifyGithubSignature(key.key, garbage, Buffer.from(payload))).toBe(false);
+  });
+
+  it('tells a report signed by a configured key from one naming an unknown key, and from a service with no keys', async () => {
+    const payload = Buffer.from('[]');
+    const { 'github-public-key-signature': signature } = github.sign('[]');
+    const configured = new GithubSignatureVerifier(loadConfig({ GITHUB_SECRET_SCANNING_KEYS: TestSecretScanner.keysDocument(github) }));
+    expect(await configured.verify(github.keyIdentifier, signature, payload)).toBe('valid');
+    expect(await configured.verify(older.keyIdentifier, older.sign('[]')['github-public-key-signature'], payload)).toBe('unknown-key');
+    expect(await configured.verify(github.keyIdentifier, signature, Buffer.from('[ ]'))).toBe('invalid');
+    expect(await new GithubSignatureVerifier(loadConfig({})).verify(github.keyIdentifier, signature, payload)).toBe('no-keys-configured');
   });
 });

@@ -8,7 +8,7 @@ import { parseSecretScanningKeys, SecretScanningKey } from '../../config/secret-
 /** How often, at most, the keys file is read again for a key identifier it did not hold. */
 const RELOAD_INTERVAL_MS = 10_000;
 
-export type SignatureCheck = 'valid' | 'unknown-key' | 'invalid';
+export type SignatureCheck = 'valid' | 'no-keys-configured' | 'unknown-key' | 'invalid';
 
 /**
  * True when `signature` (base64 of a DER-encoded ECDSA signature, as GitHub sends it in
@@ -45,6 +45,7 @@ export class GithubSignatureVerifier {
   }
 
   async verify(identifier: string, signature: string, payload: Buffer): Promise<SignatureCheck> {
+    if (this.keys.size === 0 && this.keysFile === '') return 'no-keys-configured';
     const key = this.keys.get(identifier) ?? (await this.reloadFor(identifier));
     if (key === undefined) return 'unknown-key';
     return verifyGithubSignature(key, signature, payload) ? 'valid' : 'invalid';

@@ -70,7 +70,7 @@ export class LeakReportsService {
     if (check === 'valid') return;
     this.logger.warn('refused a leak report: its signature does not verify', { key_identifier: report.keyIdentifier.slice(0, 128), reason: check, ip: report.ip });
     await this.limiter.countFailedAuthentication(report.ip);
-    throw AppError.invalidToken(check === 'unknown-key' ? 'Invalid signature: unknown Github-Public-Key-Identifier' : 'Invalid signature');
+    throw AppError.invalidToken(check === 'invalid' ? 'Invalid signature' : 'Invalid signature: unknown Github-Public-Key-Identifier');
   }
 
   /** Revokes the reported keys that still work and mails their owners, in one transaction; answers the hashes of every key we issued. */
