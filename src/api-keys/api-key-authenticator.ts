@@ -3,7 +3,6 @@ import { AuthenticatedUser, Principal } from '../common/auth/principal';
 import { UsersService } from '../users/users.service';
 import { ApiKeyCache, CachedApiKey } from './api-key-cache';
 import { hashApiKey, parseApiKey } from './api-key-format';
-import { ApiKeyLastUsedRecorder } from './api-key-last-used.recorder';
 import { ApiKeysRepository } from './api-key.repository';
 
 /** What one read of the database answered about a key: the key and its user, or no active key. */
@@ -27,7 +26,6 @@ export class ApiKeyAuthenticator {
     private readonly cache: ApiKeyCache,
     private readonly repository: ApiKeysRepository,
     private readonly users: UsersService,
-    private readonly lastUsed: ApiKeyLastUsedRecorder,
   ) {}
 
   /**
@@ -39,7 +37,7 @@ export class ApiKeyAuthenticator {
     const key = this.cache.known(presented, now);
     if (key === undefined) return undefined;
     const user = this.users.findCachedAuthenticatedUser(key.userId);
-    return user === undefined ? undefined : this.use(key, user, now);
+    return user === undefined ? undefined : this.use(key, user);
   }
 
   async authenticate(presented: string): Promise<Principal | null> {
@@ -53,12 +51,11 @@ export class ApiKeyAuthenticator {
     if (this.cache.lookup(keyHash, now) === 'rejected') return null;
     // A key in memory whose user is not costs the same one read: it brings both.
     const found = await this.read(parsed.key, keyHash);
-    return found === 'rejected' ? null : this.use(found.key, found.user, now);
+    return found === 'rejected' ? null : this.use(found.key, found.user);
   }
 
-  /** The principal of an accepted key, whose use is noted (written in batches, never per request). */
-  private use(key: CachedApiKey, user: AuthenticatedUser, now: number): Principal {
-    this.lastUsed.record(key.id, now);
+  /** The principal of an accepted key. Its use is noted once the guard has decided (ApiKeyUsageRecorder). */
+  private use(key: CachedApiKey, user: AuthenticatedUser): Principal {
     return {
       user,
       method: 'api_key',

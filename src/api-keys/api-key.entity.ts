@@ -27,6 +27,13 @@ export class ApiKeyEntity {
   @Property({ type: 'datetime', nullable: true })
   lastUsedAt: (Date & Opt) | null = null;
 
+  /** Where the last use came from; written with `lastUsedAt` by the usage recorder. */
+  @Property({ type: 'string', length: 64, nullable: true })
+  lastUsedIp: (string & Opt) | null = null;
+
+  @Property({ type: 'string', length: 512, nullable: true })
+  lastUsedUserAgent: (string & Opt) | null = null;
+
   @Property({ type: 'datetime', nullable: true })
   expiresAt: Date | null;
 

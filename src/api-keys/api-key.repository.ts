@@ -155,15 +155,4 @@ export class ApiKeysRepository {
     return { keyHash: row.key_hash, endsAt: new Date(row.ends_at) };
   }
 
-  /** One UPDATE for a whole batch; a later value already stored is never moved back. */
-  async recordLastUsed(uses: Array<{ id: string; usedAt: Date }>): Promise<void> {
-    if (uses.length === 0) return;
-    const batch = JSON.stringify(uses.map((use) => ({ id: use.id, used_at: use.usedAt.toISOString() })));
-    await this.em.getConnection().execute(
-      `UPDATE api_keys AS k SET last_used_at = u.used_at
-         FROM json_to_recordset(?::json) AS u(id uuid, used_at timestamptz)
-        WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.used_at)`,
-      [batch],
-    );
-  }
 }

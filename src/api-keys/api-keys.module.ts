@@ -6,25 +6,37 @@ import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 import { ApiKeyCache } from './api-key-cache';
-import { ApiKeyLastUsedRecorder } from './api-key-last-used.recorder';
 import { ApiKeyRevocationListener } from './api-key-revocation.listener';
 import { ApiKeyEntity } from './api-key.entity';
 import { ApiKeysRepository } from './api-key.repository';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
+import { GithubSignatureVerifier } from './leaks/github-signature';
+import { LeakReportsController } from './leaks/leak-reports.controller';
+import { LeakReportsService } from './leaks/leak-reports.service';
+import { LeakedApiKeysRepository } from './leaks/leaked-api-keys.repository';
 import { ApiKeyBearerStrategy } from './strategies/api-key-bearer.strategy';
+import { ApiKeyUsageController } from './usage/api-key-usage.controller';
+import { ApiKeyUsageRecorder } from './usage/api-key-usage.recorder';
+import { ApiKeyUsageRepository } from './usage/api-key-usage.repository';
+import { ApiKeyUsageService } from './usage/api-key-usage.service';
 import { ApiKeyHeaderStrategy } from './strategies/api-key-header.strategy';
 
 /** API keys: management endpoints, and the two strategies the global guard runs after the JWT one. */
 @Module({
   imports: [MikroOrmModule.forFeature([ApiKeyEntity]), UsersModule, AuthModule, MailModule],
-  controllers: [ApiKeysController],
+  controllers: [ApiKeysController, ApiKeyUsageController, LeakReportsController],
   providers: [
     { provide: ApiKeyCache, inject: [MemoryBudget], useFactory: (budget: MemoryBudget) => new ApiKeyCache(budget) },
     ApiKeysRepository,
     ApiKeysService,
     ApiKeyRevocationListener,
-    ApiKeyLastUsedRecorder,
+    ApiKeyUsageRepository,
+    ApiKeyUsageRecorder,
+    ApiKeyUsageService,
+    GithubSignatureVerifier,
+    LeakedApiKeysRepository,
+    LeakReportsService,
     ApiKeyAuthenticator,
     ApiKeyBearerStrategy,
     ApiKeyHeaderStrategy,

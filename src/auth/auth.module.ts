@@ -5,6 +5,7 @@ import { UsersModule } from '../users/users.module';
 import { AppPassport } from './guards/app-passport';
 import { CombinedAuthGuard } from './guards/combined-auth.guard';
 import { IntrospectionClients } from './guards/introspection-clients';
+import { CredentialUses } from './guards/credential-uses';
 import { JwksController } from './keys/jwks.controller';
 import { SigningKeyCipher } from './keys/signing-key-cipher';
 import { SigningKeyEntity } from './keys/signing-key.entity';
@@ -22,6 +23,7 @@ import { AccessTokenSessions } from './tokens/access-token-sessions';
   controllers: [JwksController],
   providers: [
     AppPassport,
+    CredentialUses,
     SigningKeyCipher,
     SigningKeysRepository,
     SigningKeysService,
@@ -34,6 +36,6 @@ import { AccessTokenSessions } from './tokens/access-token-sessions';
     CombinedAuthGuard,
     { provide: APP_GUARD, useExisting: CombinedAuthGuard },
   ],
-  exports: [AccessTokenService, AppPassport, SessionRevocations, SigningKeysService, SigningKeyRing],
+  exports: [AccessTokenService, AppPassport, CredentialUses, SessionRevocations, SigningKeysService, SigningKeyRing],
 })
 export class AuthModule {}

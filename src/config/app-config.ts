@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { isInlineKeys, parseSecretScanningKeys, SecretScanningKey } from './secret-scanning-keys';
 
 /**
  * The whole configuration of the service, read from the environment once at start.
@@ -79,6 +81,13 @@ export interface AppConfig {
   /** argon2 operations allowed at once; the rest queue, so hashing never starves the event loop. */
   passwordHashConcurrency: number;
   redisUrl: string;
+  /** GitHub's secret-scanning partner reports (leaked API keys). */
+  secretScanning: {
+    /** The keys their signatures are verified with; none: every report is refused. */
+    keys: SecretScanningKey[];
+    /** The file they came from, read again when a report names a key it does not hold; empty when given inline. */
+    keysFile: string;
+  };
   /** Where Prometheus reads `GET /metrics`; no port: no metrics listener. */
   metrics: { host: string; port?: number };
   rateLimits: Record<RateLimitPolicyName, RateLimitPolicy>;
@@ -279,6 +288,20 @@ class EnvReader {
     return clients;
   }
 
+  /** GitHub's secret-scanning verification keys: their JSON document inline, or the path of a file holding it. */
+  secretScanningKeys(name: string): AppConfig['secretScanning'] {
+    const value = this.string(name, '');
+    if (value === '') return { keys: [], keysFile: '' };
+    const keysFile = isInlineKeys(value) ? '' : resolve(value);
+    try {
+      return { keys: parseSecretScanningKeys(keysFile ? readFileSync(keysFile, 'utf8') : value), keysFile };
+    } catch (error) {
+      const what = (error as NodeJS.ErrnoException).code ? `cannot be read (${(error as NodeJS.ErrnoException).code})` : (error as Error).message;
+      this.problems.push(`${name} must be GitHub's secret-scanning keys (JSON from https://api.github.com/meta/public_keys/secret_scanning) or a file holding them: ${keysFile ? `the file ${keysFile}` : 'the value'} ${what}`);
+      return { keys: [], keysFile };
+    }
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const value = this.string(name, fallback);
     if (!allowed.includes(value as T)) {
@@ -364,6 +387,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       port: read.string('METRICS_PORT', nodeEnv === 'test' ? '' : '9464') === '' ? undefined : read.int('METRICS_PORT', 9464, 0, 65535),
     },
     redisUrl: read.serviceUrl('REDIS_URL', ['redis', 'rediss'], 'redis://127.0.0.1:6379'),
+    secretScanning: read.secretScanningKeys('GITHUB_SECRET_SCANNING_KEYS'),
     rateLimits: Object.fromEntries(
       Object.entries(RATE_LIMIT_DEFAULTS).map(([name, policy]) => [name, read.rateLimit(`RATE_LIMIT_${name.toUpperCase()}`, policy)]),
     ) as Record<RateLimitPolicyName, RateLimitPolicy>,

@@ -8,7 +8,14 @@ export type MailMessage =
   | { template: 'password-reset'; to: string; link: string }
   | ({ template: 'password-changed'; to: string; link: string } & SecurityEventDetails)
   | ({ template: 'api-key-created'; to: string; link: string; name: string | null; key_prefix: string } & SecurityEventDetails)
-  | ({ template: 'api-key-rolled'; to: string; link: string; name: string | null; key_prefix: string; new_key_prefix: string; /** Null: the old key was revoked at once. */ old_key_ends_at: Date | null } & SecurityEventDetails);
+  | ({ template: 'api-key-rolled'; to: string; link: string; name: string | null; key_prefix: string; new_key_prefix: string; /** Null: the old key was revoked at once. */ old_key_ends_at: Date | null } & SecurityEventDetails)
+  | { template: 'api-key-leaked'; to: string; link: string; name: string | null; key_prefix: string; at: Date; found_at: LeakLocation[] };
+
+/** Where a leaked key was found, as the secret scanner reported it (`url` may be empty). */
+export interface LeakLocation {
+  url: string;
+  source: string | null;
+}
 
 /** When and from where a change to an account was made, as its owner is told in a security notice. */
 export interface SecurityEventDetails {

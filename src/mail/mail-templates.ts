@@ -87,6 +87,16 @@ function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
           { label: 'Go to Atiru', url: checkedUrl(message.link, 'link') },
         ],
       };
+    case 'api-key-leaked':
+      return {
+        subject: 'Your Atiru API key was found in public and has been revoked',
+        blocks: [
+          `Your API key ${message.name === null ? '(no name)' : `"${message.name}"`}, starting with ${message.key_prefix}, was found in a public place and reported to us by GitHub secret scanning. Anyone who saw it could have used it, so we revoked it: it stopped working on ${formatTime(message.at)}.`,
+          `Where it was found:\n${message.found_at.map((place) => `${place.url === '' ? '(no address given)' : place.url}${place.source ? ` (${place.source})` : ''}`).join('\n')}`,
+          'What to do: create a new key, put it wherever the old one was used (keep it in a secret store, not in code), and remove the old key from where it was published, history included. Check what the key was used for lately on the API keys page:',
+          { label: 'Go to Atiru', url: checkedUrl(message.link, 'link') },
+        ],
+      };
   }
 }
 

@@ -148,6 +148,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/api-keys/{id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An API key's usage
+         * @description When and from where the key was last used, and its requests per UTC day over the last 90 days: those let through and those refused (over a rate limit, or an operation the key may not call). Uses are written in batches every API_KEY_LAST_USED_INTERVAL_SECONDS, so the latest ones may not show yet. Revoked keys keep their usage.
+         */
+        get: operations["getApiKeyUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/api-keys/leaks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report leaked API keys (GitHub secret scanning)
+         * @description GitHub secret scanning's partner-program endpoint: a JSON array of the tokens matching `atiru_[0-9A-Za-z]{38}` found in public, signed by GitHub (ECDSA P-256, SHA-256, over the body exactly as sent) with a key the operator configures (GITHUB_SECRET_SCANNING_KEYS). Each of our keys that still works is revoked at once on every instance, and its owner is mailed where it was found. Answers a label per token. A report whose signature does not verify changes nothing. Bodies up to 1 MiB are accepted here.
+         */
+        post: operations["reportLeakedApiKeys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/register": {
         parameters: {
             query?: never;
@@ -582,6 +622,99 @@ export interface components {
              * @example 3600
              */
             grace_period_seconds: number;
+        };
+        /** @description The requests made with a key on one UTC day */
+        ApiKeyUsageDay: {
+            /**
+             * Format: date
+             * @description The UTC day
+             * @example 2024-01-15
+             */
+            day: string;
+            /**
+             * @description Requests the key was let through on
+             * @example 1520
+             */
+            succeeded: number;
+            /**
+             * @description Requests with the valid key that were refused: over a rate limit, or an operation the key may not call
+             * @example 3
+             */
+            refused: number;
+        };
+        /** @description A key's last use and its requests per day, as written by the last flush (at most API_KEY_LAST_USED_INTERVAL_SECONDS old) */
+        ApiKeyUsage: {
+            /**
+             * Format: uuid
+             * @example 3f1c2a4e-8b7d-4f6a-9c21-5d0e7b9a1f32
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Null: never used
+             * @example 2024-01-16T08:30:00.000Z
+             */
+            last_used_at: string | null;
+            /**
+             * @description The client address of the last use (behind TRUST_PROXY, the forwarded one)
+             * @example 203.0.113.7
+             */
+            last_used_ip: string | null;
+            /**
+             * @description The User-Agent of the last use
+             * @example deploy-bot/2.1
+             */
+            last_used_user_agent: string | null;
+            /**
+             * Format: date
+             * @description The first UTC day the counts cover (89 days before today)
+             * @example 2023-10-18
+             */
+            since: string;
+            /** @description One entry per day with at least one request, oldest first; days without requests are left out */
+            days: components["schemas"]["ApiKeyUsageDay"][];
+        };
+        /** @description A token GitHub secret scanning found in public (its partner-program format) */
+        SecretScanningMatch: {
+            /**
+             * @description The value found
+             * @example atiru_Ab3xK9mQ2wLp7ZtR4vYc8NhJ5sDf1GkE0oxqpe
+             */
+            token: string;
+            /**
+             * @description The secret type GitHub matched, as registered with it
+             * @example atiru_api_key
+             */
+            type: string;
+            /**
+             * @description Where it was found (may be empty)
+             * @example https://github.com/octocat/Hello-World/blob/12345600b9cbe38a219f39a9941c9319b600c002/deploy.sh
+             */
+            url: string;
+            /**
+             * @description What it was found in: content, commit, issue_comment, gist_content, npm…
+             * @example content
+             */
+            source?: string;
+        };
+        /** @description Whether a reported token is one of our keys (revoked at once if it still worked) */
+        SecretScanningLabel: {
+            /**
+             * @description The token as reported
+             * @example atiru_Ab3xK9mQ2wLp7ZtR4vYc8NhJ5sDf1GkE0oxqpe
+             */
+            token_raw: string;
+            /**
+             * @description The type as reported
+             * @example atiru_api_key
+             */
+            token_type: string;
+            /**
+             * @description `true_positive`: a key this service issued (whether it still worked or not); `false_positive`: anything else
+             * @example true_positive
+             * @enum {string}
+             */
+            label: "true_positive" | "false_positive";
         };
         /** @description The new account */
         RegisterRequest: {
@@ -1772,6 +1905,341 @@ export interface operations {
                 };
             };
             /** @description RATE_LIMITED: too many failed authentications from this address, or too many requests for this key or user; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 429;
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: an unexpected failure; the body carries no internals, quote `request_id` when reporting it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 500;
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description SERVER_BUSY: the database is unavailable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVER_BUSY";
+                    };
+                };
+            };
+        };
+    };
+    getApiKeyUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key's usage */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyUsage"];
+                };
+            };
+            /** @description INVALID_REQUEST: the id is not a UUID */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "INVALID_REQUEST";
+                    };
+                };
+            };
+            /** @description MISSING_AUTH or INVALID_OR_EXPIRED_TOKEN */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "MISSING_AUTH" | "INVALID_OR_EXPIRED_TOKEN";
+                    };
+                };
+            };
+            /** @description JWT_REQUIRED: an API key cannot call this operation (INSUFFICIENT_SCOPE first, when the key is limited to scopes without the one this method needs) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "JWT_REQUIRED" | "INSUFFICIENT_SCOPE";
+                    };
+                };
+            };
+            /** @description NOT_FOUND: no such key, or another user's key */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 404;
+                        /** @enum {string} */
+                        code?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request headers are over the size limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 413;
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many failed authentications from this address, or too many requests for this key or user; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 429;
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: an unexpected failure; the body carries no internals, quote `request_id` when reporting it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 500;
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description SERVER_BUSY: the database is unavailable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVER_BUSY";
+                    };
+                };
+            };
+        };
+    };
+    reportLeakedApiKeys: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Base64 of the DER-encoded ECDSA signature of the body */
+                "Github-Public-Key-Signature": string;
+                /** @description Which of GitHub's keys signed the body (`key_identifier`) */
+                "Github-Public-Key-Identifier": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The matches, as GitHub sends them */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretScanningMatch"][];
+            };
+        };
+        responses: {
+            /** @description A label per reported token, in order */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretScanningLabel"][];
+                };
+            };
+            /** @description INVALID_REQUEST: a signed body that is not an array of matches */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "INVALID_REQUEST";
+                    };
+                };
+            };
+            /** @description MISSING_AUTH: a signature header is missing; INVALID_OR_EXPIRED_TOKEN: the signature does not verify, or names an unknown key */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "MISSING_AUTH" | "INVALID_OR_EXPIRED_TOKEN";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body or headers are over the size limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 413;
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not empty and not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many reports with bad signatures from this address; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];

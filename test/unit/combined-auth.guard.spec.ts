@@ -2,6 +2,7 @@ import { Controller, ExecutionContext, Get, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppPassport } from '../../src/auth/guards/app-passport';
 import { CombinedAuthGuard } from '../../src/auth/guards/combined-auth.guard';
+import { CredentialUses } from '../../src/auth/guards/credential-uses';
 import { Authenticated, Public } from '../../src/common/auth/auth-policy.decorator';
 import { AuthenticatedUser, Principal } from '../../src/common/auth/principal';
 import { AppError } from '../../src/common/errors/app-error';
@@ -98,7 +99,8 @@ function setUp(strategies: FakeStrategy[], env: Record<string, string> = {}, mem
     strategy.calls = ran;
   }
   const limiter = new RateLimiterService(loadConfig({ NODE_ENV: 'test', ...env }));
-  return { guard: new CombinedAuthGuard(new Reflector(), passport, limiter), ran };
+  const uses = new CredentialUses();
+  return { guard: new CombinedAuthGuard(new Reflector(), passport, limiter, uses), ran, uses };
 }
 
 function call(guard: CombinedAuthGuard, route: Route, headers: Record<string, string> = {}) {
@@ -340,5 +342,17 @@ describe('CombinedAuthGuard', () => {
       await expect(call(guard, 'any', { 'x-api-key': 'atiru_good' }).result).rejects.toMatchObject({ code: 'RATE_LIMITED' });
       await expect(call(guard, 'any', { authorization: 'Bearer good-jwt' }).result).resolves.toBe(true);
     });
+  });
+
+  it('reports each use of a verified credential: admitted, or refused by the route\'s policy or a rate limit; nothing for a bad one', async () => {
+    const { guard, uses } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_API_KEY: '1/60', RATE_LIMIT_AUTH_FAILURE_IP: '100/60' });
+    const seen: string[] = [];
+    uses.listen({ admitted: (principal) => seen.push(`admitted ${principal.method}`), refused: (principal) => seen.push(`refused ${principal.method}`) });
+    await call(guard, 'any', { authorization: 'Bearer good-jwt' }).result;
+    await call(guard, 'any', { 'x-api-key': 'atiru_good' }).result;
+    expect(await code(call(guard, 'any', { 'x-api-key': 'atiru_good' }).result)).toBe('RATE_LIMITED');
+    expect(await code(call(guard, 'jwt', { 'x-api-key': 'atiru_good' }).result)).toBe('JWT_REQUIRED');
+    expect(await code(call(guard, 'any', { 'x-api-key': 'atiru_bad' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect(seen).toEqual(['admitted jwt', 'admitted api_key', 'refused api_key', 'refused api_key']);
   });
 });

@@ -40,6 +40,18 @@ const messages: MailMessage[] = [
     ip: '203.0.113.9',
     user_agent: 'curl/8.5',
   },
+  {
+    template: 'api-key-leaked',
+    to: 'ada@example.com',
+    link: 'https://app.atiru.test/keys?from=leak&x=1',
+    name: 'CI <deploys>',
+    key_prefix: 'atiru_Ab3d',
+    at: new Date('2026-12-05T22:15:07.123Z'),
+    found_at: [
+      { url: 'https://github.com/octocat/Hello-World/blob/1234/deploy.sh?a=<b>', source: 'content' },
+      { url: '', source: null },
+    ],
+  },
 ];
 
 describe('mail templates', () => {
@@ -95,6 +107,18 @@ describe('mail templates', () => {
     expect(mail.text).toMatch(/If it was not you, someone has access to your account: log in, revoke the key, change your password/);
     expect(mail.html).toContain('&quot;deploy &quot;prod&quot; &lt;key&gt;&quot;');
     expect(renderMail({ ...messages[4], name: null } as MailMessage, settings).text).toContain('(no name), starting with atiru_Ab3d.');
+  });
+
+  it('tells the owner of a leaked key that it was revoked, where it was found, and what to do', () => {
+    const mail = renderMail(messages[5], settings);
+    expect(mail.subject).toBe('Your Atiru API key was found in public and has been revoked');
+    expect(mail.text).toContain('Your API key "CI <deploys>", starting with atiru_Ab3d, was found in a public place');
+    expect(mail.text).toContain('it stopped working on 2026-12-05 22:15:07 UTC.');
+    expect(mail.text).toContain('Where it was found:\nhttps://github.com/octocat/Hello-World/blob/1234/deploy.sh?a=<b> (content)\n(no address given)\n');
+    expect(mail.text).toMatch(/create a new key, put it wherever the old one was used/);
+    // A reported address is text, never a link, and escaped in the HTML.
+    expect(mail.html).toContain('deploy.sh?a=&lt;b&gt; (content)<br>(no address given)');
+    expect(mail.html).not.toContain('href="https://github.com');
   });
 
   it('refuses a link that is not an absolute http(s) URL, without echoing it', () => {

@@ -9,6 +9,7 @@ import { defaultScopes, missingScope } from '../../common/auth/scopes';
 import { AppError } from '../../common/errors/app-error';
 import { RateLimiterService } from '../../rate-limit/rate-limiter.service';
 import { AppPassport } from './app-passport';
+import { CredentialUses } from './credential-uses';
 import { IntrospectionClients } from './introspection-clients';
 
 export { AUTH_STRATEGY_CHAIN } from './app-passport';
@@ -39,7 +40,8 @@ const CLIENT_CHALLENGE = { 'www-authenticate': 'Basic realm="atiru-introspection
  * 4. admit: an API key limited to scopes without one the route needs is 403 INSUFFICIENT_SCOPE
  *    (a route's scopes: what it declares, else `read` for GET and HEAD and `write` for the rest);
  *    an API key on a JWT-only route is 403 JWT_REQUIRED; otherwise the use is counted
- *    (RateLimiterService) and `request.user` set.
+ *    (RateLimiterService) and `request.user` set. Either way the use of the verified credential
+ *    is reported, admitted or refused, to CredentialUses (API-key usage statistics).
  * A route for other services (`@IntrospectionClientOnly()`) takes a client's HTTP Basic
  * credentials instead, and no user: wrong or none is 401 INVALID_CLIENT.
  * Blocking clients that fail too often and counting uses belong to the rate limiter; this guard
@@ -55,6 +57,7 @@ export class CombinedAuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly passport: AppPassport,
     private readonly limiter: RateLimiterService,
+    private readonly uses: CredentialUses,
     // Absent in an app without introspection: its client routes then admit no one.
     @Optional() private readonly clients?: IntrospectionClients,
   ) {}
@@ -79,17 +82,24 @@ export class CombinedAuthGuard implements CanActivate {
   }
 
   private admit(request: GuardedRequest, policy: RoutePolicy, principal: Principal): true {
-    // Only API keys carry scopes; checked before JWT_REQUIRED, so a limited key hears what limits it.
-    if (principal.scopes !== undefined) {
-      const missing = missingScope(principal.scopes, policy.scopes);
-      if (missing !== undefined) {
-        throw this.deny(request, new AppError('INSUFFICIENT_SCOPE', `This API key is limited to scopes without "${missing}", which this operation needs`), `API key without scope ${missing}`);
+    // Whatever refuses a verified credential here is reported as a refused use of it.
+    try {
+      // Only API keys carry scopes; checked before JWT_REQUIRED, so a limited key hears what limits it.
+      if (principal.scopes !== undefined) {
+        const missing = missingScope(principal.scopes, policy.scopes);
+        if (missing !== undefined) {
+          throw this.deny(request, new AppError('INSUFFICIENT_SCOPE', `This API key is limited to scopes without "${missing}", which this operation needs`), `API key without scope ${missing}`);
+        }
       }
+      if (policy.kind === 'jwt' && principal.method !== 'jwt') {
+        throw this.deny(request, new AppError('JWT_REQUIRED', 'This operation requires a session access token (JWT); API keys cannot call it'), 'API key on a JWT-only route');
+      }
+      this.limiter.countUse(principal);
+    } catch (error) {
+      this.uses.refused(principal, request);
+      throw error;
     }
-    if (policy.kind === 'jwt' && principal.method !== 'jwt') {
-      throw this.deny(request, new AppError('JWT_REQUIRED', 'This operation requires a session access token (JWT); API keys cannot call it'), 'API key on a JWT-only route');
-    }
-    this.limiter.countUse(principal);
+    this.uses.admitted(principal, request);
     request.user = principal;
     return true;
   }

@@ -1,5 +1,11 @@
-import { FastifyInstance } from 'fastify';
+import { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors/app-error';
+
+/** The route config entry (`@RouteConfig` of @nestjs/platform-fastify) that sets a route's own body limit, in bytes. */
+export const ROUTE_BODY_LIMIT = 'bodyLimitBytes';
+
+/** A request as the body parser leaves it: `rawBody` is the JSON body as received, null without one. */
+export type RequestWithRawBody = FastifyRequest & { rawBody: string | null };
 
 /**
  * Fastify route config (Nest's `@RouteConfig(ACCEPTS_FORM)`) of the routes that also read
@@ -18,15 +24,25 @@ export const ACCEPTS_FORM = { acceptsForm: true } as const;
  *
  * The parsers fail with an AppError: Nest turns Fastify's own errors into bare HttpExceptions,
  * losing their codes, so the answer would carry Fastify's wording.
+ *
+ * A JSON body is also kept as it came (`rawBody`), for signatures made over the exact bytes
+ * (GitHub's leak reports): parsing and serialising again could change them.
  */
 export function acceptJsonOrEmptyBodies(fastify: FastifyInstance): void {
+  // A route may take larger bodies than BODY_LIMIT_BYTES: `@RouteConfig({ [ROUTE_BODY_LIMIT]: bytes })`.
+  fastify.addHook('onRoute', (route) => {
+    const limit = (route.config as Record<string, unknown> | undefined)?.[ROUTE_BODY_LIMIT];
+    if (typeof limit === 'number') route.bodyLimit = limit;
+  });
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
+  fastify.decorateRequest('rawBody', null);
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') {
       done(null, undefined);
       return;
     }
+    (request as RequestWithRawBody).rawBody = body as string;
     parseJson(request, body as string, (error, json) => {
       if (error) done(AppError.invalidRequest('Invalid request: the body is not valid JSON'), undefined);
       else done(null, json);

@@ -6,6 +6,7 @@ import { Migration20261128000500ApiKeys } from './Migration20261128000500ApiKeys
 import { Migration20261128000600UserChangeNotify } from './Migration20261128000600UserChangeNotify';
 import { Migration20261204000100Registrations } from './Migration20261204000100Registrations';
 import { Migration20261205000100ApiKeyRollsAndScopes } from './Migration20261205000100ApiKeyRollsAndScopes';
+import { Migration20261205000200ApiKeyUsage } from './Migration20261205000200ApiKeyUsage';
 import { Migration20261205000400MailFailures } from './Migration20261205000400MailFailures';
 
 /**
@@ -21,5 +22,6 @@ export const migrationsList = [
   { name: 'Migration20261128000600UserChangeNotify', class: Migration20261128000600UserChangeNotify },
   { name: 'Migration20261204000100Registrations', class: Migration20261204000100Registrations },
   { name: 'Migration20261205000100ApiKeyRollsAndScopes', class: Migration20261205000100ApiKeyRollsAndScopes },
+  { name: 'Migration20261205000200ApiKeyUsage', class: Migration20261205000200ApiKeyUsage },
   { name: 'Migration20261205000400MailFailures', class: Migration20261205000400MailFailures },
 ];

@@ -1,0 +1,161 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateApiKey } from '../../src/api-keys/api-key-format';
+import { sql } from '../support/accounts';
+import { TestSecretScanner } from '../support/secret-scanner';
+import { SignedInUser, signedInUser } from '../support/signed-in-user';
+import { TestSmtpServer } from '../support/smtp';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { startTestApp, TestApp } from '../support/test-app';
+import { sleep } from '../support/wait';
+
+const LEAK_SUBJECT = 'Your Atiru API key was found in public and has been revoked';
+const FOUND_AT = 'https://github.com/octocat/Hello-World/blob/12345600b9cbe38a219f39a9941c9319b600c002/deploy.sh';
+
+/** Two instances on one database, GitHub's keys in a file both read, a real SMTP server. */
+describe('leak reports from GitHub secret scanning (real apps, real PostgreSQL, real SMTP)', () => {
+  const github = new TestSecretScanner();
+  const retired = new TestSecretScanner();
+  const impostor = new TestSecretScanner();
+  let folder: string;
+  let keysFile: string;
+  let database: TestDatabase;
+  let smtp: TestSmtpServer;
+  let first: TestApp;
+  let second: TestApp;
+  let ada: SignedInUser;
+
+  beforeAll(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'atiru-leaks-'));
+    keysFile = join(folder, 'secret_scanning.json');
+    writeFileSync(keysFile, TestSecretScanner.keysDocument(github, retired));
+    database = await createTestDatabase();
+    smtp = await new TestSmtpServer().start();
+    const env = { GITHUB_SECRET_SCANNING_KEYS: keysFile, SMTP_URL: smtp.url, RATE_LIMIT_AUTH_FAILURE_IP: '100000/60' };
+    first = await startTestApp({ database, env });
+    second = await startTestApp({ database, env });
+    ada = await signedInUser(first.app, 'ada@example.com');
+  });
+
+  afterAll(async () => {
+    await second?.close();
+    await first?.close();
+    await smtp?.stop();
+    await database?.drop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  async function newKey(): Promise<{ id: string; key: string }> {
+    const response = await first.request('POST', '/auth/api-keys', { headers: ada.jwt, body: { name: 'CI deploys' } });
+    expect(response.status).toBe(201);
+    return response.body;
+  }
+
+  const report = (service: TestApp, payload: string, headers: Record<string, string>) => service.request('POST', '/auth/api-keys/leaks', { raw: payload, headers });
+  const statusWith = async (service: TestApp, key: string) => (await service.request('GET', '/users/me', { headers: { authorization: `Bearer ${key}` } })).status;
+  const revokedAt = async (id: string) => (await sql<{ revoked_at: Date | null }>(first, 'SELECT revoked_at FROM api_keys WHERE id = ?', [id]))[0].revoked_at;
+  const leakMails = () => smtp.mailsTo(ada.email).filter((mail) => mail.subject === LEAK_SUBJECT);
+
+  it('changes nothing for a report without a valid signature', async () => {
+    const { id, key } = await newKey();
+    const payload = JSON.stringify([{ token: key, type: 'atiru_api_key', url: FOUND_AT, source: 'content' }]);
+    const signed = github.sign(payload);
+    const attempts = [
+      // Signed by someone else, under GitHub's identifier.
+      { ...impostor.sign(payload), 'github-public-key-identifier': github.keyIdentifier },
+      // An identifier nobody configured.
+      impostor.sign(payload),
+      // GitHub's signature of another body.
+      { ...signed, 'github-public-key-signature': github.sign(payload.replace('content', 'commit'))['github-public-key-signature'] },
+      // Garbage for a signature.
+      { ...signed, 'github-public-key-signature': 'bm90IGEgc2lnbmF0dXJl' },
+    ];
+    for (const headers of attempts) {
+      const response = await report(first, payload, headers);
+      expect({ status: response.status, code: response.body.code }).toEqual({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' });
+    }
+    const { 'github-public-key-signature': _, ...unsigned } = signed;
+    const missing = await report(first, payload, unsigned);
+    expect({ status: missing.status, code: missing.body.code }).toEqual({ status: 401, code: 'MISSING_AUTH' });
+
+    expect(await revokedAt(id)).toBeNull();
+    expect([await statusWith(first, key), await statusWith(second, key)]).toEqual([200, 200]);
+    await sleep(300);
+    expect(leakMails()).toEqual([]);
+  });
+
+  it('revokes a reported key on every instance at once, labels each token, and mails the owner where it was found', async () => {
+    const { id, key } = await newKey();
+    // The other instance holds the key in memory: only the revocation broadcast can stop it there.
+    expect(await statusWith(second, key)).toBe(200);
+    const unknown = generateApiKey().key;
+    const matches = [
+      { token: key, type: 'atiru_api_key', url: FOUND_AT, source: 'content' },
+      { token: unknown, type: 'atiru_api_key', url: '', source: 'commit' },
+      { token: 'atiru_notEvenAKey', type: 'atiru_api_key', url: 'https://gist.github.com/octocat/1', source: 'gist_content' },
+      { token: key, type: 'atiru_api_key', url: 'https://github.com/octocat/Hello-World/issues/1', source: 'issue_comment' },
+    ];
+    // Spacing and key order of GitHub's own: the signature covers the bytes as sent, not a re-serialisation.
+    const payload = `[\n  ${matches.map((match) => JSON.stringify({ source: match.source, url: match.url, type: match.type, token: match.token }, null, 1)).join(',\n  ')}\n]`;
+
+    const response = await report(first, payload, github.sign(payload));
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual([
+      { token_raw: key, token_type: 'atiru_api_key', label: 'true_positive' },
+      { token_raw: unknown, token_type: 'atiru_api_key', label: 'false_positive' },
+      { token_raw: 'atiru_notEvenAKey', token_type: 'atiru_api_key', label: 'false_positive' },
+      { token_raw: key, token_type: 'atiru_api_key', label: 'true_positive' },
+    ]);
+    expect(await revokedAt(id)).not.toBeNull();
+    expect([await statusWith(second, key), await statusWith(first, key)]).toEqual([401, 401]);
+
+    const mail = await smtp.waitFor((received) => received.subject === LEAK_SUBJECT && received.to.includes(ada.email));
+    expect(mail.text).toContain(`${FOUND_AT} (content)`);
+    expect(mail.text).toContain('https://github.com/octocat/Hello-World/issues/1 (issue_comment)');
+    expect(mail.text).toContain(key.slice(0, 10));
+    expect(mail.text).not.toContain(key);
+
+    // Reported again (found elsewhere): still ours, nothing more to revoke, no second mail.
+    const again = JSON.stringify([{ token: key, type: 'atiru_api_key', url: 'https://github.com/octocat/fork/blob/main/deploy.sh', source: 'content' }]);
+    expect((await report(second, again, github.sign(again))).body).toEqual([{ token_raw: key, token_type: 'atiru_api_key', label: 'true_positive' }]);
+    await sleep(300);
+    expect(leakMails()).toHaveLength(1);
+  });
+
+  it('accepts reports signed with any listed key, and follows the file as keys are added and retired, without a restart', async () => {
+    const empty = JSON.stringify([]);
+    // Not the current key, but listed: reports it signed may still be on their way.
+    expect((await report(first, empty, retired.sign(empty))).body).toEqual([]);
+    const { key } = await newKey();
+    const payload = JSON.stringify([{ token: key, type: 'atiru_api_key', url: FOUND_AT, source: 'npm' }]);
+    const rotated = new TestSecretScanner();
+    expect((await report(first, payload, rotated.sign(payload))).status).toBe(401);
+    writeFileSync(keysFile, TestSecretScanner.keysDocument(rotated, github));
+    // The file is read again for an unknown identifier at most every 10 s; the failed report above just did.
+    await sleep(10_100);
+    const response = await report(first, payload, rotated.sign(payload));
+    expect({ status: response.status, body: response.body }).toEqual({ status: 200, body: [{ token_raw: key, token_type: 'atiru_api_key', label: 'true_positive' }] });
+    // The key the new file no longer lists is refused.
+    expect((await report(first, empty, retired.sign(empty))).status).toBe(401);
+  }, 30_000);
+
+  it('takes a report with many matches, beyond the body limit of other operations', async () => {
+    const matches = Array.from({ length: 400 }, (_, index) => ({ token: generateApiKey().key, type: 'atiru_api_key', url: `${FOUND_AT}#L${index}`, source: 'content' }));
+    const payload = JSON.stringify(matches);
+    expect(payload.length).toBeGreaterThan(4 * first.config.http.bodyLimitBytes);
+    const response = await report(first, payload, github.sign(payload));
+    expect({ status: response.status, labels: new Set(response.body.map((label: { label: string }) => label.label)), count: response.body.length }).toEqual({
+      status: 200,
+      labels: new Set(['false_positive']),
+      count: 400,
+    });
+  });
+
+  it('answers 400 to a signed report that is not a list of matches', async () => {
+    for (const payload of ['{"token":"atiru_x"}', '[{"token":42,"type":"atiru_api_key","url":""}]']) {
+      const response = await report(first, payload, github.sign(payload));
+      expect({ status: response.status, code: response.body.code }).toEqual({ status: 400, code: 'INVALID_REQUEST' });
+    }
+  });
+});
