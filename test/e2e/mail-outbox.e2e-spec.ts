@@ -385,29 +385,6 @@ describe('mail outbox while the database is unreachable', () => {
     await enqueue(service, [confirm('back@example.com')]);
     await smtp.waitFor((received) => received.to.includes('back@example.com'));
   });
-});
-
-describe('mail outbox when the database goes away in the middle of a batch', () => {
-  let smtp: TestSmtpServer;
-  let database: TestDatabase;
-  let proxy: TcpProxy;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    smtp = await new TestSmtpServer().start();
-    database = await createTestDatabase();
-    const target = new URL(database.url);
-    proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
-    service = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env: { SMTP_URL: smtp.url } });
-  });
-
-  afterAll(async () => {
-    proxy?.restore();
-    await service?.close();
-    await proxy?.stop();
-    await database?.drop();
-    await smtp?.stop();
-  });
 
   it('stops sending when the database is cut, and sends each of the batch exactly once when it is back', async () => {
     // A slow server: the batch of 20 takes a while, so the cut falls in its middle.
@@ -415,14 +392,15 @@ describe('mail outbox when the database goes away in the middle of a batch', () 
     const recipients = Array.from({ length: OUTBOX_BATCH_SIZE }, (_, i) => `batch${i}@cut.example.com`);
     await enqueue(service, recipients.map((to) => confirm(to)));
 
-    await waitUntil(async () => smtp.mails.length >= 5, 'the first mails of the batch');
+    const arrived = () => smtp.mails.filter((mail) => mail.to.some((to) => to.endsWith('@cut.example.com'))).length;
+    await waitUntil(async () => arrived() >= 5, 'the first mails of the batch');
     proxy.cut();
-    const atCut = smtp.mails.length;
+    const atCut = arrived();
     try {
       await sleep(1_500); // the sends in flight end, and many polls find the database gone
       // Only the mails already handed to SMTP arrive; no new one is sent for a batch the service cannot record.
-      expect(smtp.mails.length - atCut).toBeLessThanOrEqual(OUTBOX_SEND_CONCURRENCY);
-      expect(smtp.mails.length).toBeLessThan(OUTBOX_BATCH_SIZE);
+      expect(arrived() - atCut).toBeLessThanOrEqual(OUTBOX_SEND_CONCURRENCY);
+      expect(arrived()).toBeLessThan(OUTBOX_BATCH_SIZE);
     } finally {
       proxy.restore();
     }
@@ -430,7 +408,7 @@ describe('mail outbox when the database goes away in the middle of a batch', () 
     await waitUntil(async () => recipients.every((to) => smtp.mailsTo(to).length > 0), 'every mail of the batch', 30_000);
     await sleep(500); // room for a second copy to show up
     expect(recipients.filter((to) => smtp.mailsTo(to).length !== 1)).toEqual([]);
-    expect(smtp.mails).toHaveLength(OUTBOX_BATCH_SIZE);
+    expect(arrived()).toBe(OUTBOX_BATCH_SIZE);
     const rows = await outboxRows(service, '%@cut.example.com');
     expect(rows.map((row) => [row.status, row.attempts])).toEqual(recipients.map(() => ['sent', 1]));
   });
