@@ -178,14 +178,16 @@ describe('mail outbox when delivery keeps failing', () => {
     expect((await outboxRows(service, 'lost@example.com'))[0].attempts).toBe(3);
   });
 
-  it('sends the failed mail again, as it was, on `mail:resend -- --all-failed` once the server is back', async () => {
+  it('sends the failed mail again, as it was, on `mail:resend -- --since <time>` once the server is back', async () => {
     await smtp.start(smtp.port);
     expect(smtp.mailsTo('lost@example.com')).toEqual([]); // the server being back is not enough
 
-    const { code, stdout, stderr } = await runResend(service, '--all-failed');
     const [failed] = await outboxRows(service, 'lost@example.com');
+    const later = new Date(Date.now() + 60_000).toISOString();
+    expect(await runResend(service, '--since', later)).toEqual({ code: 0, stdout: 'no failed mail matches\n', stderr: '' });
+    const { code, stdout, stderr } = await runResend(service, '--since', new Date(Date.now() - 60_000).toISOString());
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(stdout).toMatch(/^requeued 1 failed mail\(s\), sent on the service's next poll: \d+$/m);
+    expect(stdout).toBe(`requeued 1 failed mail(s), sent on the service's next poll: ${failed.id}\n`);
 
     const mail = await smtp.waitFor((received) => received.to.includes('lost@example.com'));
     expect(mail.subject).toBe('Confirm your email for Atiru');
@@ -255,6 +257,22 @@ describe('mail outbox when the SMTP server refuses a recipient', () => {
     await waitForRow(service, 'gone@example.com', (found) => found.status === 'sent', 'the resent mail to be marked sent');
     await sleep(200);
     expect(smtp.mailsTo('gone@example.com')).toHaveLength(1);
+  });
+
+  it('leaves alone, and names, a mail that failed before failed mails kept their text', async () => {
+    const [{ id }] = await service.app.get(EntityManager).fork().getConnection().execute<{ id: string }[]>(
+      `INSERT INTO mail_outbox (recipient, template, payload, status, failure, failed_at, attempts)
+       VALUES ('emptied@example.com', 'confirm-email', '{"subject": "Confirm your email for Atiru"}', 'failed', 'retries_exhausted', now(), 8)
+       RETURNING id::text AS id`,
+    );
+    expect(await runResend(service, '--id', id)).toEqual({
+      code: 0,
+      stdout: `not requeued, their text was removed when they failed (before failed mails kept it): ${id}\n`,
+      stderr: '',
+    });
+    await sleep(200);
+    expect((await outboxRows(service, 'emptied@example.com'))[0]).toMatchObject({ status: 'failed', attempts: 8 });
+    expect(smtp.mailsTo('emptied@example.com')).toEqual([]);
   });
 });
 
