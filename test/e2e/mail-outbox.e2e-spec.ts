@@ -71,11 +71,15 @@ async function outboxRows(service: TestApp, recipientLike = '%'): Promise<Outbox
 }
 
 /** Waits until the (single) outbox row for `recipient` satisfies `done`, and answers it. */
-async function waitForRow(service: TestApp, recipient: string, done: (row: OutboxRow) => boolean, what: string): Promise<OutboxRow> {
-  return waitUntil(async () => {
-    const [row] = await outboxRows(service, recipient);
-    return row && done(row) && row;
-  }, what);
+async function waitForRow(service: TestApp, recipient: string, done: (row: OutboxRow) => boolean, what: string, timeoutMs?: number): Promise<OutboxRow> {
+  return waitUntil(
+    async () => {
+      const [row] = await outboxRows(service, recipient);
+      return row && done(row) && row;
+    },
+    what,
+    timeoutMs,
+  );
 }
 
 const confirm = (to: string, token = 'tok-' + to): MailMessage => ({ template: 'confirm-email', to, link: `http://127.0.0.1:3000/auth/confirm?token=${token}` });
@@ -144,6 +148,22 @@ describe('mail outbox with a real SMTP server', () => {
     await sleep(200);
     expect(smtp.mailsTo('grace@example.com')).toHaveLength(1);
   });
+
+  it('retries a mail whose server takes the connection and never answers (a timeout), and delivers once it answers again', async () => {
+    await smtp.stall();
+    try {
+      await enqueue(service, [confirm('patient@example.com', 'patient-token')]);
+      const timedOut = await waitForRow(service, 'patient@example.com', (found) => found.attempts >= 1, 'an attempt to time out', 30_000);
+      expect(timedOut).toMatchObject({ status: 'pending', failure: null, last_error: expect.stringMatching(/ETIMEDOUT|timeout/i) });
+      expect(timedOut.stored_text).toContain('token=patient-token');
+    } finally {
+      await smtp.start();
+    }
+    const mail = await smtp.waitFor((received) => received.to.includes('patient@example.com'), 30_000);
+    expect(mail.links).toEqual(['http://127.0.0.1:3000/auth/confirm?token=patient-token']);
+    await waitForRow(service, 'patient@example.com', (found) => found.status === 'sent', 'the mail to be marked sent');
+    expect(smtp.mailsTo('patient@example.com')).toHaveLength(1);
+  }, 90_000);
 });
 
 describe('mail outbox when delivery keeps failing', () => {
