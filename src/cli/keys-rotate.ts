@@ -5,7 +5,7 @@ import { SigningKeyEntity } from '../auth/keys/signing-key.entity';
 import { SigningKeysRepository } from '../auth/keys/signing-keys.repository';
 import { RotationResult, SigningKeysService } from '../auth/keys/signing-keys.service';
 import { AppConfig, loadConfig } from '../config/app-config';
-import { EmbeddedDatabase, embeddedForCommand } from '../database/embedded-postgres';
+import { withCommandDatabase } from '../database/embedded-postgres';
 import { runMigrations } from '../database/migrate';
 import { ormOptions } from '../database/mikro-orm.options';
 
@@ -27,22 +27,13 @@ export async function rotateSigningKeys(config: AppConfig): Promise<RotationResu
 /** `npm run keys:rotate`: against DATABASE_URL, or the embedded database. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  let embedded: EmbeddedDatabase | undefined;
-  if (!config.database.url) {
-    embedded = await embeddedForCommand(config.dataDir, config.embeddedPostgresPort);
-    config.database.url = embedded.url;
-  }
-  try {
-    const { kid, previousRetireAt } = await rotateSigningKeys(config);
-    process.stdout.write(`new signing key ${kid} signs from now on\n`);
-    process.stdout.write(
-      previousRetireAt
-        ? `the previous key verifies the tokens it signed until ${previousRetireAt.toISOString()}, then retires\n`
-        : 'there was no previous key\n',
-    );
-  } finally {
-    await embedded?.stop();
-  }
+  const { kid, previousRetireAt } = await withCommandDatabase(config, () => rotateSigningKeys(config));
+  process.stdout.write(`new signing key ${kid} signs from now on\n`);
+  process.stdout.write(
+    previousRetireAt
+      ? `the previous key verifies the tokens it signed until ${previousRetireAt.toISOString()}, then retires\n`
+      : 'there was no previous key\n',
+  );
 }
 
 if (require.main === module) {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { AppConfig, loadConfig } from '../config/app-config';
-import { EmbeddedDatabase, embeddedForCommand } from '../database/embedded-postgres';
+import { withCommandDatabase } from '../database/embedded-postgres';
 import { runMigrations } from '../database/migrate';
 import { ormOptions } from '../database/mikro-orm.options';
 import { MailOutboxEntity } from '../mail/mail-outbox.entity';
@@ -36,23 +36,14 @@ export async function resendFailedMails(config: AppConfig, selection: FailedMail
 async function main(): Promise<void> {
   const selection = parseResendArguments(process.argv.slice(2));
   const config = loadConfig();
-  let embedded: EmbeddedDatabase | undefined;
-  if (!config.database.url) {
-    embedded = await embeddedForCommand(config.dataDir, config.embeddedPostgresPort);
-    config.database.url = embedded.url;
+  const { requeued, withoutBody } = await withCommandDatabase(config, () => resendFailedMails(config, selection));
+  if (requeued.length > 0) process.stdout.write(`requeued ${requeued.length} failed mail(s), sent on the service's next poll: ${requeued.join(', ')}\n`);
+  if (withoutBody.length > 0) {
+    process.stdout.write(`not requeued, their text was removed when they failed (before failed mails kept it): ${withoutBody.join(', ')}\n`);
   }
-  try {
-    const { requeued, withoutBody } = await resendFailedMails(config, selection);
-    if (requeued.length > 0) process.stdout.write(`requeued ${requeued.length} failed mail(s), sent on the service's next poll: ${requeued.join(', ')}\n`);
-    if (withoutBody.length > 0) {
-      process.stdout.write(`not requeued, their text was removed when they failed (before failed mails kept it): ${withoutBody.join(', ')}\n`);
-    }
-    if (requeued.length === 0 && withoutBody.length === 0) {
-      process.stdout.write('id' in selection ? `no failed mail with id ${selection.id}\n` : 'no failed mail matches\n');
-      if ('id' in selection) process.exitCode = 1;
-    }
-  } finally {
-    await embedded?.stop();
+  if (requeued.length === 0 && withoutBody.length === 0) {
+    process.stdout.write('id' in selection ? `no failed mail with id ${selection.id}\n` : 'no failed mail matches\n');
+    if ('id' in selection) process.exitCode = 1;
   }
 }
 

@@ -1,26 +1,22 @@
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig } from '../config/app-config';
-import { EmbeddedDatabase, embeddedForCommand } from '../database/embedded-postgres';
+import { withCommandDatabase } from '../database/embedded-postgres';
 import { runMigrations } from '../database/migrate';
 import { ormOptions } from '../database/mikro-orm.options';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL, or to the embedded database. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  let embedded: EmbeddedDatabase | undefined;
-  if (!config.database.url) {
-    embedded = await embeddedForCommand(config.dataDir, config.embeddedPostgresPort);
-    config.database.url = embedded.url;
-  }
-  const orm = await MikroORM.init(ormOptions(config.database.url, 2));
-  try {
-    const applied = await runMigrations(orm, config.database.url);
-    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'the database is up to date\n');
-  } finally {
-    await orm.close();
-    await embedded?.stop();
-  }
+  await withCommandDatabase(config, async () => {
+    const orm = await MikroORM.init(ormOptions(config.database.url, 2));
+    try {
+      const applied = await runMigrations(orm, config.database.url);
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'the database is up to date\n');
+    } finally {
+      await orm.close();
+    }
+  });
 }
 
 main().catch((error) => {

@@ -243,3 +243,21 @@ export async function embeddedForCommand(dataDir: string, port: number): Promise
   return { url: running, serverUrl: running.replace(/\/[^/]*$/, '/postgres'), stop: () => Promise.resolve() };
 }
 
+
+/**
+ * Runs a command's `work` against `config.database.url`, or, when it is empty, against the
+ * embedded database (`embeddedForCommand`), whose URL it puts there; a server started for the
+ * command is stopped afterwards.
+ */
+export async function withCommandDatabase<T>(config: { dataDir: string; embeddedPostgresPort: number; database: { url: string } }, work: () => Promise<T>): Promise<T> {
+  let embedded: EmbeddedDatabase | undefined;
+  if (!config.database.url) {
+    embedded = await embeddedForCommand(config.dataDir, config.embeddedPostgresPort);
+    config.database.url = embedded.url;
+  }
+  try {
+    return await work();
+  } finally {
+    await embedded?.stop();
+  }
+}

@@ -1,4 +1,5 @@
 import { simpleParser, ParsedMail } from 'mailparser';
+import { createServer, Server, Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 
 export interface ReceivedMail {
@@ -11,7 +12,8 @@ export interface ReceivedMail {
 
 /**
  * A real SMTP server in the test process: the service delivers to it over TCP and the test
- * reads what arrived. `stop()` and `start()` on the same port simulate an outage; `refuse()`
+ * reads what arrived. `stop()` and `start()` on the same port simulate an outage, `stall()` a
+ * server that takes connections and never answers them; `refuse()`
  * makes it answer a recipient with an SMTP error (550 for good, 451 for now); `acceptDelayMs`
  * makes it slow to accept each mail.
  */
@@ -21,6 +23,7 @@ export class TestSmtpServer {
   acceptDelayMs = 0;
   private readonly refusals = new Map<string, { code: number; message: string }>();
   private server?: SMTPServer;
+  private stalled?: { server: Server; sockets: Set<Socket> };
   private waiters: Array<() => void> = [];
   port = 0;
 
@@ -29,6 +32,7 @@ export class TestSmtpServer {
   }
 
   async start(port = this.port): Promise<this> {
+    await this.stop();
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
@@ -64,6 +68,25 @@ export class TestSmtpServer {
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const stalled = this.stalled;
+    this.stalled = undefined;
+    if (stalled) {
+      for (const socket of stalled.sockets) socket.destroy();
+      await new Promise<void>((resolve) => stalled.server.close(() => resolve()));
+    }
+  }
+
+  /** From now until `start()`: connections to the port are accepted and never answered, not even greeted. */
+  async stall(): Promise<void> {
+    await this.stop();
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.port, '127.0.0.1', () => resolve()));
+    this.stalled = { server, sockets };
   }
 
   /** Answers RCPT TO `address` with `code` (e.g. 550 mailbox unavailable, 451 try again later) until `accept(address)`. */
