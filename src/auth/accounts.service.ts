@@ -1,6 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { Principal } from '../common/auth/principal';
 import { AppError } from '../common/errors/app-error';
 import { Clock } from '../common/time/clock';
 import { AppConfig } from '../config/app-config';
@@ -15,6 +16,7 @@ import { PendingRegistration, RegistrationsRepository } from './account-requests
 import { AccountEmailDto } from './dto/account-email.dto';
 import { AccountRegisterDto, AccountRegisterResponseDto } from './dto/account-register.dto';
 import { MessageResponseDto } from './dto/message-response.dto';
+import { PasswordChangeDto } from './dto/password-change.dto';
 import { PasswordResetDto } from './dto/password-reset.dto';
 import { OneTimeTokenEntity } from './one-time-tokens/one-time-token.entity';
 import { OneTimeTokensRepository } from './one-time-tokens/one-time-tokens.repository';
@@ -48,6 +50,7 @@ export const ACCOUNT_MESSAGES = {
  */
 @Injectable()
 export class AccountsService {
+  private readonly logger = new Logger(AccountsService.name);
   private recorded?: () => void;
 
   constructor(
@@ -128,7 +131,7 @@ export class AccountsService {
     if (request.kind === 'forgot_password') {
       if (!user) return;
       const token = await this.oneTimeTokens.issue(em, { userId: user.id }, 'reset_password', request.redirectTo, now);
-      await this.mail.enqueue(em, { template: 'password-reset', to: user.email, link: this.redirects.landing(request.redirectTo, { token }) });
+      await this.mail.enqueue(em, { template: 'password-reset', to: user.email, link: this.redirects.landing(request.redirectTo, 'reset-password', { token }) });
       return;
     }
     if (user?.emailConfirmedAt) return;
@@ -148,8 +151,8 @@ export class AccountsService {
   async confirmEmail(token: string): Promise<string> {
     const { confirmed, redirectTo } = await this.spendConfirmation(token);
     return confirmed
-      ? this.redirects.landing(redirectTo)
-      : this.redirects.landing(redirectTo, { error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
+      ? this.redirects.landing(redirectTo, 'confirmed')
+      : this.redirects.landing(redirectTo, 'confirmed', { error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
   }
 
   /** The same confirmation for an API client, which wants an answer rather than a landing page. */
@@ -190,23 +193,55 @@ export class AccountsService {
       if (found.state !== 'valid' || found.record.userId === null) return null;
       const user = await this.users.findById(found.record.userId, em);
       if (!user) return null;
-      await this.users.setPassword(em, user.id, passwordHash, now);
-      await this.oneTimeTokenRecords.spendAllForUser(em, user.id, 'reset_password', now);
-      await this.sessions.revokeForUser(em, user.id, 'all', null, now, 'password_reset');
+      await this.setNewPassword(em, user, passwordHash, now, client, null);
       await this.registrations.discardForEmail(em, user.email);
-      await this.mail.enqueue(em, {
-        template: 'password-changed',
-        to: user.email,
-        link: this.redirects.landing(null),
-        at: now,
-        ip: client.ip,
-        user_agent: client.userAgent,
-      });
       return user.id;
     });
     if (!reset) throw AppError.invalidRequest(ACCOUNT_MESSAGES.invalidReset);
     this.usersService.forget(reset);
     return { message: ACCOUNT_MESSAGES.passwordReset };
+  }
+
+  /**
+   * A signed-in person changes their password: the current one must be right (a wrong one is
+   * refused as a login would refuse it, and counts against the same limits). Every other session
+   * of the user is revoked on every instance before this resolves, the caller's stays; reset links
+   * still outstanding are spent, since they were asked for under the old password; the owner is
+   * told by mail.
+   */
+  async changePassword(principal: Principal, { current_password, new_password }: PasswordChangeDto, client: ClientInfo): Promise<void> {
+    const sessionId = principal.session_id;
+    if (!sessionId) throw AppError.invalidToken('This access token belongs to no session');
+    const user = await this.users.findById(principal.user.id);
+    if (!user || !(await this.passwords.verify(user.passwordHash, current_password))) {
+      this.logger.warn('Failed password change (wrong_password)', { event: 'password_change_failed', reason: 'wrong_password', user_id: principal.user.id, ip: client.ip });
+      throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong');
+    }
+    const passwordHash = await this.passwords.hash(new_password);
+    const now = this.clock.now();
+    await inTransaction(this.em, (em) => this.setNewPassword(em, user, passwordHash, now, client, sessionId));
+    this.usersService.forget(user.id);
+  }
+
+  /**
+   * What a reset (`keepSessionId` null) and a change from a session have in common: the new hash,
+   * every outstanding reset link spent, the sessions revoked (all, or all but the changing one),
+   * and the owner told. In the caller's transaction.
+   */
+  private async setNewPassword(em: EntityManager, user: UserEntity, passwordHash: string, now: Date, client: ClientInfo, keepSessionId: string | null): Promise<void> {
+    await this.users.setPassword(em, user.id, passwordHash, now);
+    await this.oneTimeTokenRecords.spendAllForUser(em, user.id, 'reset_password', now);
+    if (keepSessionId === null) await this.sessions.revokeForUser(em, user.id, 'all', null, now, 'password_reset');
+    else await this.sessions.revokeForUser(em, user.id, 'all_but', keepSessionId, now, 'password_change');
+    await this.mail.enqueue(em, {
+      template: 'password-changed',
+      to: user.email,
+      link: this.redirects.landing(null, 'home'),
+      at: now,
+      ip: client.ip,
+      user_agent: client.userAgent,
+      signed_out: keepSessionId === null ? 'all' : 'others',
+    });
   }
 
   /**
@@ -255,8 +290,8 @@ export class AccountsService {
     await this.mail.enqueue(em, {
       template: 'already-registered',
       to: user.email,
-      login_link: this.redirects.landing(redirectTo),
-      reset_link: this.redirects.landing(redirectTo, { token }),
+      login_link: this.redirects.landing(redirectTo, 'sign-in'),
+      reset_link: this.redirects.landing(redirectTo, 'reset-password', { token }),
     });
   }
 

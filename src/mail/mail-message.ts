@@ -6,7 +6,8 @@ export type MailMessage =
   | { template: 'confirm-email'; to: string; link: string }
   | { template: 'already-registered'; to: string; login_link: string; reset_link: string }
   | { template: 'password-reset'; to: string; link: string }
-  | ({ template: 'password-changed'; to: string; link: string } & SecurityEventDetails)
+  // `signed_out`: a reset logs every session out; a change from a session keeps that one.
+  | ({ template: 'password-changed'; to: string; link: string; signed_out: 'all' | 'others' } & SecurityEventDetails)
   | ({ template: 'api-key-created'; to: string; link: string; name: string | null; key_prefix: string } & SecurityEventDetails)
   | ({ template: 'api-key-rolled'; to: string; link: string; name: string | null; key_prefix: string; new_key_prefix: string; /** Null: the old key was revoked at once. */ old_key_ends_at: Date | null } & SecurityEventDetails)
   | { template: 'api-key-leaked'; to: string; link: string; name: string | null; key_prefix: string; at: Date; found_at: LeakLocation[] };

@@ -59,6 +59,11 @@ const EXPECTED: Array<[operationId: string, status: number]> = [
   ['introspectToken', 401],
   // GitHub signs its reports; an example cannot carry a signature.
   ['reportLeakedApiKeys', 401],
+  ['listSessions', 200],
+  // The example id is made up: no such session.
+  ['revokeSession', 404],
+  // The example account's password, changed to the same words.
+  ['changePassword', 204],
   ['logout', 204],
 ];
 
