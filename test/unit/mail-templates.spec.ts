@@ -117,7 +117,7 @@ describe('mail templates', () => {
   });
 
   it('tells the owner of a leaked key that it was revoked, where it was found, and what to do', () => {
-    const mail = renderMail(messages[5], settings);
+    const mail = renderMail(messages[6], settings);
     expect(mail.subject).toBe('Your Atiru API key was found in public and has been revoked');
     expect(mail.text).toContain('Your API key "CI <deploys>", starting with atiru_Ab3d, was found in a public place');
     expect(mail.text).toContain('it stopped working on 2026-12-05 22:15:07 UTC.');
