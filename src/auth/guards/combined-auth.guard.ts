@@ -11,8 +11,6 @@ import { RateLimiterService } from '../../rate-limit/rate-limiter.service';
 import { AppPassport } from './app-passport';
 import { IntrospectionClients } from './introspection-clients';
 
-export { AUTH_STRATEGY_CHAIN } from './app-passport';
-
 /** The request on its way through the guard, which sets `user` when it lets it through. */
 type GuardedRequest = FastifyRequest & { user?: Principal };
 
