@@ -141,6 +141,15 @@ describe('token introspection, RFC 7662 (two real apps, one PostgreSQL)', () => 
       const response = await service.request('POST', '/auth/introspect', { headers: { 'content-type': 'application/x-www-form-urlencoded', ...BILLING }, raw });
       expect({ raw, status: response.status, code: response.body.code }).toEqual({ raw, status: 400, code: 'INVALID_REQUEST' });
     }
+    // Held to the same rules as every other body, though not by the global pipe: closed, typed, one 400 shape.
+    for (const [body, field, code] of [[{ token: 'x', client_id: 'billing' }, 'client_id', 'unknownField'], [{ token: 7 }, 'token', undefined], [{}, 'token', undefined]] as const) {
+      const response = await service.request('POST', '/auth/introspect', { headers: BILLING, body });
+      expect({ status: response.status, code: response.body.code, errors: response.body.errors }).toEqual({
+        status: 400, code: 'INVALID_REQUEST', errors: [{ field, code: code ?? expect.any(String), message: expect.any(String) }],
+      });
+    }
+    const notAnObject = await service.request('POST', '/auth/introspect', { headers: BILLING, body: ['token'] });
+    expect(notAnObject.body.error).toBe('Invalid request: the body must be a JSON object');
     const form = await service.request('POST', '/auth/login', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, raw: 'email=ada%40example.com&password=x' });
     expect({ status: form.status, code: form.body.code }).toEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
   });

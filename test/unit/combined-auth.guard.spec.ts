@@ -1,9 +1,10 @@
-import { Controller, ExecutionContext, Get, Logger } from '@nestjs/common';
+import { Controller, ExecutionContext, Get, Logger, Post } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppPassport } from '../../src/auth/guards/app-passport';
 import { CombinedAuthGuard } from '../../src/auth/guards/combined-auth.guard';
 import { CredentialUses } from '../../src/auth/guards/credential-uses';
-import { Authenticated, Public } from '../../src/common/auth/auth-policy.decorator';
+import { Authenticated, IntrospectionClientOnly, Public } from '../../src/common/auth/auth-policy.decorator';
+import { IntrospectionClients } from '../../src/auth/guards/introspection-clients';
 import { AuthenticatedUser, Principal } from '../../src/common/auth/principal';
 import { AppError } from '../../src/common/errors/app-error';
 import { loadConfig } from '../../src/config/app-config';
@@ -25,6 +26,18 @@ class ProbeController {
 
   @Get('undeclared')
   undeclared() {}
+
+  @Post('write')
+  @Authenticated()
+  write() {}
+
+  @Get('deploy')
+  @Authenticated({ scopes: ['deploy'] })
+  deploy() {}
+
+  @Post('introspect')
+  @IntrospectionClientOnly()
+  introspect() {}
 }
 
 type Route = keyof ProbeController;
@@ -89,7 +102,7 @@ const apiKeyHeader = () =>
 /** Principals the strategies of that name know from memory, by the credential they read. */
 type Memory = Record<string, (credential: string) => Principal | undefined>;
 
-function setUp(strategies: FakeStrategy[], env: Record<string, string> = {}, memory: Memory = {}) {
+function setUp(strategies: FakeStrategy[], env: Record<string, string> = {}, memory: Memory = {}, clients?: IntrospectionClients) {
   const passport = new AppPassport();
   const ran: string[] = [];
   for (const strategy of strategies) {
@@ -100,7 +113,7 @@ function setUp(strategies: FakeStrategy[], env: Record<string, string> = {}, mem
   }
   const limiter = new RateLimiterService(loadConfig({ NODE_ENV: 'test', ...env }));
   const uses = new CredentialUses();
-  return { guard: new CombinedAuthGuard(new Reflector(), passport, limiter, uses), ran, uses };
+  return { guard: new CombinedAuthGuard(new Reflector(), passport, limiter, uses, clients), ran, uses };
 }
 
 function call(guard: CombinedAuthGuard, route: Route, headers: Record<string, string> = {}) {
@@ -354,5 +367,45 @@ describe('CombinedAuthGuard', () => {
     expect(await code(call(guard, 'jwt', { 'x-api-key': 'atiru_good' }).result)).toBe('JWT_REQUIRED');
     expect(await code(call(guard, 'any', { 'x-api-key': 'atiru_bad' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
     expect(seen).toEqual(['admitted jwt', 'admitted api_key', 'refused api_key', 'refused api_key']);
+  });
+
+  describe('scopes and service clients', () => {
+    const readOnly: Principal = { ...apiKeyPrincipal, scopes: ['read'] };
+    const memory = (principal: Principal): Memory => ({ 'api-key-header': () => principal });
+
+    it('holds a key limited to scopes to what each route needs: declared, else read for GET and write for the rest', async () => {
+      const outcomes: Record<string, unknown> = {};
+      for (const route of ['any', 'write', 'deploy', 'jwt'] as Route[]) {
+        const { guard } = setUp([jwt(), apiKeyHeader()], {}, memory(readOnly));
+        outcomes[route] = await call(guard, route, { 'x-api-key': 'atiru_good' }).result.catch((error) => (error instanceof AppError ? error.code : error));
+      }
+      expect(outcomes).toEqual({ any: true, write: 'INSUFFICIENT_SCOPE', deploy: 'INSUFFICIENT_SCOPE', jwt: 'JWT_REQUIRED' });
+      expect(warn).toHaveBeenCalledWith('denied GET /probe/deploy: INSUFFICIENT_SCOPE', expect.objectContaining({ reason: 'API key without scope deploy' }));
+    });
+
+    it('leaves keys without scopes and JWTs unlimited', async () => {
+      for (const headers of [{ 'x-api-key': 'atiru_good' }, { authorization: 'Bearer good-jwt' }] as Array<Record<string, string>>) {
+        const { guard } = setUp([jwt(), apiKeyHeader()]);
+        for (const route of ['write', 'deploy'] as Route[]) await expect(call(guard, route, headers).result).resolves.toBe(true);
+      }
+      const { guard } = setUp([jwt(), apiKeyHeader()], {}, memory({ ...apiKeyPrincipal, scopes: ['deploy', 'write'] }));
+      await expect(call(guard, 'deploy', { 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
+      await expect(call(guard, 'write', { 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
+    });
+
+    it('admits a configured client on a client route, and nobody else, whatever user credential they bring', async () => {
+      const secret = 'a-long-random-secret-0123456789abcdef';
+      const clients = new IntrospectionClients(loadConfig({ INTROSPECTION_CLIENTS: `billing:${secret}` }));
+      const { guard, ran } = setUp([jwt(), apiKeyHeader()], {}, {}, clients);
+      const basic = (id: string, value: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${value}`).toString('base64')}` });
+      await expect(call(guard, 'introspect', basic('billing', secret)).result).resolves.toBe(true);
+      for (const headers of [{}, basic('billing', 'wrong'), { authorization: 'Bearer good-jwt' }, { 'x-api-key': 'atiru_good' }] as Array<Record<string, string>>) {
+        const error = await rejection(call(guard, 'introspect', headers).result);
+        expect(error).toMatchObject({ code: 'INVALID_CLIENT', headers: { 'www-authenticate': 'Basic realm="atiru-introspection", charset="UTF-8"' } });
+      }
+      expect(ran).toEqual([]);
+      const withoutClients = setUp([jwt()]).guard;
+      expect(await code(call(withoutClients, 'introspect', basic('billing', secret)).result)).toBe('INVALID_CLIENT');
+    });
   });
 });

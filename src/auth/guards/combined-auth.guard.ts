@@ -12,8 +12,6 @@ import { AppPassport } from './app-passport';
 import { CredentialUses } from './credential-uses';
 import { IntrospectionClients } from './introspection-clients';
 
-export { AUTH_STRATEGY_CHAIN } from './app-passport';
-
 /** The request on its way through the guard, which sets `user` when it lets it through. */
 type GuardedRequest = FastifyRequest & { user?: Principal };
 
