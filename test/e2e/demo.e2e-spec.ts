@@ -64,7 +64,7 @@ describe('npm run demo', () => {
     const accessToken = field('access token')!;
     expect(email).toMatch(/^demo-[0-9a-f]{8}@example\.com$/);
     expect(key).toMatch(/^atiru_[0-9A-Za-z]{38}$/);
-    expect(field('dashboard')).toBe('http://localhost:5173');
+    expect(field('dashboard')).toBe(`${base}/dashboard/`); // the dashboard the service serves itself
 
     const curls = stdout.split('\n').filter((line) => line.startsWith('curl '));
     const parsed = curls.map((line) => /^curl -H '([^:']+): ([^']+)' (\S+)$/.exec(line)?.slice(1));

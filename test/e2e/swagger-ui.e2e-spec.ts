@@ -69,10 +69,10 @@ describe('Swagger UI at /docs over plain HTTP, by a host name that is not localh
     expect(response.headers.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
   });
 
-  it('tells the three security schemes apart in the Authorize dialog', async () => {
+  it('tells the security schemes apart in the Authorize dialog: a JWT, a key either way, an introspection client', async () => {
     await openDocsFresh(browser.page, `http://${NETWORK_HOST}:${port()}`);
     const schemes = await authSchemes(browser.page);
-    expect(schemes.map((scheme) => scheme.name)).toEqual(['jwt', 'bearer_api_key', 'api_key']);
+    expect(schemes.map((scheme) => scheme.name)).toEqual(['jwt', 'bearer_api_key', 'api_key', 'introspection_client']);
     expect(schemes[0].text).toMatch(/Session access token \(JWT\).*POST \/auth\/login/);
     expect(schemes[1].text).toMatch(/API key .*Authorization: Bearer <key>/);
     expect(schemes[2].text).toMatch(/API key .*X-Api-Key: <key>/);
@@ -101,9 +101,9 @@ describe('Swagger UI at /docs, in a real Chromium', () => {
     expect((await renderedOperations(browser.page)).sort()).toEqual(documentedOperations().sort());
   });
 
-  it('offers the JWT bearer scheme and both API-key schemes in the Authorize dialog', async () => {
+  it('offers the JWT bearer scheme, both API-key schemes and the introspection client in the Authorize dialog', async () => {
     const schemes = await authSchemes(browser.page);
-    expect(schemes.map((scheme) => scheme.name)).toEqual(['jwt', 'bearer_api_key', 'api_key']);
+    expect(schemes.map((scheme) => scheme.name)).toEqual(['jwt', 'bearer_api_key', 'api_key', 'introspection_client']);
     expect(schemes[0].text).toContain('(http, Bearer)');
     expect(schemes[2].text).toMatch(/\(apiKey\).*Name: X-Api-Key.*In: header/);
     expect(schemes.some((scheme) => scheme.authorized)).toBe(false);
