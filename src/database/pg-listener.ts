@@ -3,7 +3,10 @@ import { Client } from 'pg';
 
 export interface PgListenerHandlers {
   onNotification(payload: string | undefined): void;
-  /** Called after every (re)connection: notifications sent while disconnected are lost, so re-read. */
+  /**
+   * Called after every (re)connection: notifications sent while disconnected are lost, so re-read.
+   * The listener's `since` says from when (epoch ms) notifications are heard.
+   */
   onConnected?(): void;
   /** Called when a connection that was listening is lost: from now on notifications may be missed. */
   onDisconnected?(): void;
@@ -42,7 +45,10 @@ const CONNECT_TIMEOUT_MS = 3000;
  */
 export class PgListener {
   private client?: Client;
+  /** The latest connection, connecting or listening: only its failure leads to another attempt. */
+  private attempt?: Client;
   private retryTimer?: NodeJS.Timeout;
+  /** The heartbeat of the connection in use, and only of it. */
   private heartbeatTimer?: NodeJS.Timeout;
   private failures = 0;
   private stopped = false;
@@ -79,7 +85,10 @@ export class PgListener {
     return this.client !== undefined;
   }
 
-  /** Since when (epoch ms) the current connection listens; 0 when there is none. */
+  /**
+   * Since when (epoch ms) the current connection is proven to hear every notification: the
+   * sending of its first heartbeat, after the LISTEN; 0 when there is no connection.
+   */
   get since(): number {
     return this.client === undefined ? 0 : this.listeningSince;
   }
@@ -110,19 +119,21 @@ export class PgListener {
       keepAlive: true,
       application_name: PgListener.applicationName(this.channel),
     });
+    this.attempt = client;
     let dropped = false;
     const drop = (error?: Error) => {
       if (dropped) return;
       dropped = true;
-      clearTimeout(this.heartbeatTimer);
       const wasListening = this.client === client;
       if (wasListening) {
+        clearTimeout(this.heartbeatTimer);
         this.client = undefined;
         this.handlers.onDisconnected?.();
       }
       // Ended, not destroyed: a connection that is still open gets its Terminate.
       client.end().catch(() => undefined);
-      if (this.stopped) return;
+      // A connection superseded by a newer attempt leads to nothing more: one attempt at a time.
+      if (this.stopped || this.attempt !== client) return;
       if (wasListening) {
         this.lostAt = Date.now();
         this.logger.warn(`stopped listening on ${this.channel} (${error?.message ?? 'connection ended'}); reconnecting`);
@@ -136,16 +147,20 @@ export class PgListener {
     client.on('notification', (message) => {
       if (message.channel === this.channel) this.handlers.onNotification(message.payload);
     });
-    const sentAt = Date.now();
+    let sentAt = 0;
     try {
       await client.connect();
       await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);
+      // A first heartbeat before anything is served: its answer proves hearing from when it was
+      // sent, and with a payload, the other listeners have heard of this one before it serves.
+      sentAt = Date.now();
+      await this.beat(client);
     } catch (error) {
       drop(error as Error);
       return;
     }
     if (dropped) return;
-    if (this.stopped) {
+    if (this.stopped || this.attempt !== client) {
       await client.end().catch(() => undefined);
       return;
     }
@@ -158,7 +173,6 @@ export class PgListener {
     }
     this.failures = 0;
     this.handlers.onConnected?.();
-    this.handlers.onHeard?.(sentAt);
     this.scheduleHeartbeat(client, drop);
   }
 
@@ -167,7 +181,7 @@ export class PgListener {
     this.heartbeatTimer = setTimeout(() => {
       if (this.client !== client) return;
       const sentAt = Date.now();
-      const beat = this.options.heartbeatPayload === undefined ? client.query('SELECT 1') : client.query('SELECT pg_notify($1, $2)', [this.channel, this.options.heartbeatPayload]);
+      const beat = this.beat(client);
       beat.then(
         () => {
           if (this.client !== client) return;
@@ -178,6 +192,11 @@ export class PgListener {
       );
     }, HEARTBEAT_MS);
     this.heartbeatTimer.unref();
+  }
+
+  private beat(client: Client): Promise<unknown> {
+    const payload = this.options.heartbeatPayload;
+    return payload === undefined ? client.query('SELECT 1') : client.query('SELECT pg_notify($1, $2)', [this.channel, payload]);
   }
 
   private scheduleRetry(): void {

@@ -98,7 +98,7 @@ export class RevocationChannel {
         onConnected: () => {
           // Who was alive is heard afresh: a gap in hearing may have hidden arrivals and departures.
           this.alive.clear();
-          handlers.onListening(Date.now() + PROOF_VALID_MS);
+          handlers.onListening(this.listener.since + PROOF_VALID_MS);
         },
         onHeard: (sentAt) => handlers.onHeard(sentAt + PROOF_VALID_MS),
         onDisconnected: () => handlers.onDeaf(),
