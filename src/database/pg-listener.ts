@@ -147,7 +147,7 @@ export class PgListener {
     client.on('notification', (message) => {
       if (message.channel === this.channel) this.handlers.onNotification(message.payload);
     });
-    let sentAt = 0;
+    let sentAt: number;
     try {
       await client.connect();
       await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);

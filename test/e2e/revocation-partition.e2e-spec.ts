@@ -93,21 +93,20 @@ describe('revocation holds under partition (two instances, one cut off)', () => 
    */
   async function revokeDuringPartition(headers: Record<string, string>, partition: () => Promise<void> | void, revoke: () => Promise<number>) {
     await answeredFromMemory(second, headers);
-    let revokedAt: number | undefined;
     let stopAt = Number.POSITIVE_INFINITY;
     const answers = hammer(second, headers, () => Date.now() > stopAt);
     await partition();
     const started = Date.now();
     expect(await revoke()).toBe(204);
-    revokedAt = Date.now();
+    const revokedAt = Date.now();
     // Ask on for longer than any proof of hearing could last.
     stopAt = revokedAt + 2 * ACK_TIMEOUT_MS;
     const all = await answers;
     return {
       took: revokedAt - started,
       before: all.filter((answer) => answer.sentAt < started),
-      after: all.filter((answer) => answer.sentAt >= revokedAt!),
-      duringPartition: all.filter((answer) => answer.sentAt >= started && answer.sentAt < revokedAt!),
+      after: all.filter((answer) => answer.sentAt >= revokedAt),
+      duringPartition: all.filter((answer) => answer.sentAt >= started && answer.sentAt < revokedAt),
     };
   }
 
