@@ -20,6 +20,8 @@ export interface PgListenerHandlers {
 export interface PgListenerOptions {
   /** Sent as a notification on the channel with every heartbeat (other listeners hear who is alive); none: `SELECT 1`. */
   heartbeatPayload?: string;
+  /** How long from a heartbeat's answer to the next heartbeat; HEARTBEAT_MS by default. */
+  heartbeatMs?: number;
 }
 
 /** Reconnection backoff: doubling from the first, never above the cap, so a returning server is heard within a second. */
@@ -29,8 +31,9 @@ const RETRY_MAX_MS = 1000;
  * A query on the listening connection every so often. TCP delivers in order, so a heartbeat that
  * comes back proves no notification sent before it was lost (`onHeard`); one that does not
  * reveals a connection that died silently (no FIN, no RST), which would otherwise look alive.
+ * Owners that serve memory on that proof ask for a shorter interval (RevocationChannel).
  */
-export const HEARTBEAT_MS = 500;
+export const HEARTBEAT_MS = 10_000;
 /** A heartbeat unanswered this long ends the connection, and a new one is opened. */
 const HEARTBEAT_TIMEOUT_MS = 3000;
 const CONNECT_TIMEOUT_MS = 3000;
@@ -190,7 +193,7 @@ export class PgListener {
         },
         (error: Error) => drop(error),
       );
-    }, HEARTBEAT_MS);
+    }, this.options.heartbeatMs ?? HEARTBEAT_MS);
     this.heartbeatTimer.unref();
   }
 

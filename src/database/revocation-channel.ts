@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { HEARTBEAT_MS, PgListener } from './pg-listener';
+import { PgListener } from './pg-listener';
 import { afterTransaction } from './transaction';
 
 /** What an instance keeps in memory about the things a channel revokes. */
@@ -28,6 +28,12 @@ export const ACK_TIMEOUT_MS = 2_000;
  * the revocation by more than this, or the revocation reached it before the proof's answer.
  */
 export const PROOF_VALID_MS = ACK_TIMEOUT_MS - 500;
+/**
+ * How often each channel proves it hears: often enough that a proof is a few hundred
+ * milliseconds old when a request asks, leaving the rest of PROOF_VALID_MS for a busy event loop
+ * or a slow round trip before memory stops being served.
+ */
+const HEARTBEAT_MS = 250;
 /**
  * How long an instance counts as alive after its last heartbeat was heard. An instance whose
  * database connection died without it knowing is not in `pg_stat_activity` any more, yet it may
@@ -104,7 +110,7 @@ export class RevocationChannel {
         onDisconnected: () => handlers.onDeaf(),
       },
       logger,
-      { heartbeatPayload: `${ALIVE}${this.instanceId}` },
+      { heartbeatPayload: `${ALIVE}${this.instanceId}`, heartbeatMs: HEARTBEAT_MS },
     );
   }
 
