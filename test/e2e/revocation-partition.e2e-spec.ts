@@ -180,14 +180,16 @@ describe('revocation holds under partition (two instances, one cut off)', () => 
     proxy.restore();
     const restoredAt = Date.now();
     await listening(second);
-    const back = Date.now() - restoredAt;
-    expect(back).toBeLessThan(1_500);
+    // Within about a second (the capped backoff), with slack for a busy machine; the old backoff
+    // had grown to 16 s by then.
+    expect(Date.now() - restoredAt).toBeLessThan(2_000);
 
     // Serving from memory again, and a revocation on the first instance is acknowledged by it at once.
     await answeredFromMemory(second, headers);
     const started = Date.now();
     expect((await first.request('DELETE', `/auth/api-keys/${created.body.id}`, { headers: user.jwt })).status).toBe(204);
-    expect(Date.now() - started).toBeLessThan(1_000);
+    // Acknowledged by both, not answered after the timeout.
+    expect(Date.now() - started).toBeLessThan(ACK_TIMEOUT_MS - 300);
     expect((await second.request('GET', '/users/me', { headers })).status).toBe(401);
   }, 60_000);
 });
