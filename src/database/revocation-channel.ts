@@ -52,7 +52,7 @@ interface Pending {
   expected: number;
   /** Instances heard alive lately: each must acknowledge too. */
   alive: string[];
-  /** Not before this (epoch ms): this instance has not listened long enough to know every instance alive. */
+  /** Not before this (epoch ms): until then, this instance may not have heard of every instance serving from memory. */
   notBefore: number;
   acknowledged: Set<string>;
   done(): void;
@@ -171,7 +171,9 @@ export class RevocationChannel {
       const pending: Pending = {
         expected: listeners,
         alive,
-        notBefore: listeningSince + ALIVE_WINDOW_MS,
+        // Heard from the start of listening: every instance that announced itself since. One that
+        // did so only before may serve from memory until its last proof runs out, no later.
+        notBefore: listeningSince + PROOF_VALID_MS + HEARTBEAT_MS,
         acknowledged: new Set(),
         done,
         check: () => {
@@ -195,13 +197,15 @@ export class RevocationChannel {
     });
     try {
       const inTime = await Promise.race([arrived.then(() => true), timeout]);
-      if (!inTime) {
-        const pending = this.pending.get(revocationId);
-        const missing = pending?.alive.filter((instance) => !pending.acknowledged.has(instance)).length ?? 0;
+      const pending = this.pending.get(revocationId);
+      const silent = pending?.alive.filter((instance) => !pending.acknowledged.has(instance)).length ?? 0;
+      if (!inTime && pending !== undefined && (silent > 0 || pending.acknowledged.size < pending.expected)) {
         this.logger.warn(
           `a revocation on ${this.channel} answered after ${ACK_TIMEOUT_MS} ms without every acknowledgement: instances that did not acknowledge answer nothing from memory by now`,
-          { acknowledged: pending?.acknowledged.size ?? 0, listeners: pending?.expected ?? null, alive_not_acknowledged: missing },
+          { acknowledged: pending.acknowledged.size, listeners: pending.expected, alive_not_acknowledged: silent },
         );
+      } else if (!inTime && pending === undefined) {
+        this.logger.warn(`a revocation on ${this.channel} answered after ${ACK_TIMEOUT_MS} ms: this instance does not listen, so it heard no acknowledgement`);
       }
     } finally {
       clearTimeout(timer);
