@@ -14,7 +14,7 @@ const ENV = {
   ...GENEROUS_RATE_LIMITS,
   RATE_LIMIT_AUTH_FAILURE_IP: '100000/60',
   // The cut-off instance answers its database requests 503 within seconds, not after the defaults.
-  DATABASE_CONNECT_TIMEOUT_MS: '1000',
+  DATABASE_CONNECT_TIMEOUT_MS: '2000',
   DATABASE_ACQUIRE_TIMEOUT_MS: '1500',
   DATABASE_STATEMENT_TIMEOUT_MS: '1000',
 };
