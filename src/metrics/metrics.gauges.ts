@@ -45,10 +45,12 @@ export class MetricsGauges implements OnModuleInit {
     gauge('atiru_database_outage', '1 while this instance answers 503 for want of the database (from the first refused request until a probe succeeds), else 0', () =>
       this.outage.ongoing ? 1 : 0,
     );
-    gauge('atiru_rate_limit_store_available', '1 while the shared rate-limit store (Redis) is asked, 0 while its circuit breaker is open (counts fail open); unset without REDIS_URL', () => {
-      const available = this.rateLimiter.sharedStoreAvailable;
-      return available === undefined ? undefined : available ? 1 : 0;
-    });
+    // Only with a shared store: an unset gauge would still read 0, which means "open" here.
+    if (this.rateLimiter.sharedStoreAvailable !== undefined) {
+      gauge('atiru_rate_limit_store_available', '1 while the shared rate-limit store (Redis) is asked, 0 while its circuit breaker is open (counts fail open)', () =>
+        this.rateLimiter.sharedStoreAvailable ? 1 : 0,
+      );
+    }
 
     // One query per scrape for the three outbox gauges.
     let stats: Promise<{ pending: number; oldestPendingSeconds: number; failed: number } | undefined> | undefined;
