@@ -3,7 +3,10 @@ import { Client } from 'pg';
 
 export interface PgListenerHandlers {
   onNotification(payload: string | undefined): void;
-  /** Called after every (re)connection: notifications sent while disconnected are lost, so re-read. */
+  /**
+   * Called after every (re)connection: notifications sent while disconnected are lost, so re-read.
+   * The listener's `since` says from when (epoch ms) notifications are heard.
+   */
   onConnected?(): void;
   /** Called when a connection that was listening is lost: from now on notifications may be missed. */
   onDisconnected?(): void;
@@ -17,6 +20,8 @@ export interface PgListenerHandlers {
 export interface PgListenerOptions {
   /** Sent as a notification on the channel with every heartbeat (other listeners hear who is alive); none: `SELECT 1`. */
   heartbeatPayload?: string;
+  /** How long from a heartbeat's answer to the next heartbeat; HEARTBEAT_MS by default. */
+  heartbeatMs?: number;
 }
 
 /** Reconnection backoff: doubling from the first, never above the cap, so a returning server is heard within a second. */
@@ -26,8 +31,9 @@ const RETRY_MAX_MS = 1000;
  * A query on the listening connection every so often. TCP delivers in order, so a heartbeat that
  * comes back proves no notification sent before it was lost (`onHeard`); one that does not
  * reveals a connection that died silently (no FIN, no RST), which would otherwise look alive.
+ * Owners that serve memory on that proof ask for a shorter interval (RevocationChannel).
  */
-export const HEARTBEAT_MS = 500;
+export const HEARTBEAT_MS = 10_000;
 /** A heartbeat unanswered this long ends the connection, and a new one is opened. */
 const HEARTBEAT_TIMEOUT_MS = 3000;
 const CONNECT_TIMEOUT_MS = 3000;
@@ -42,7 +48,10 @@ const CONNECT_TIMEOUT_MS = 3000;
  */
 export class PgListener {
   private client?: Client;
+  /** The latest connection, connecting or listening: only its failure leads to another attempt. */
+  private attempt?: Client;
   private retryTimer?: NodeJS.Timeout;
+  /** The heartbeat of the connection in use, and only of it. */
   private heartbeatTimer?: NodeJS.Timeout;
   private failures = 0;
   private stopped = false;
@@ -79,7 +88,10 @@ export class PgListener {
     return this.client !== undefined;
   }
 
-  /** Since when (epoch ms) the current connection listens; 0 when there is none. */
+  /**
+   * Since when (epoch ms) the current connection is proven to hear every notification: the
+   * sending of its first heartbeat, after the LISTEN; 0 when there is no connection.
+   */
   get since(): number {
     return this.client === undefined ? 0 : this.listeningSince;
   }
@@ -110,19 +122,21 @@ export class PgListener {
       keepAlive: true,
       application_name: PgListener.applicationName(this.channel),
     });
+    this.attempt = client;
     let dropped = false;
     const drop = (error?: Error) => {
       if (dropped) return;
       dropped = true;
-      clearTimeout(this.heartbeatTimer);
       const wasListening = this.client === client;
       if (wasListening) {
+        clearTimeout(this.heartbeatTimer);
         this.client = undefined;
         this.handlers.onDisconnected?.();
       }
       // Ended, not destroyed: a connection that is still open gets its Terminate.
       client.end().catch(() => undefined);
-      if (this.stopped) return;
+      // A connection superseded by a newer attempt leads to nothing more: one attempt at a time.
+      if (this.stopped || this.attempt !== client) return;
       if (wasListening) {
         this.lostAt = Date.now();
         this.logger.warn(`stopped listening on ${this.channel} (${error?.message ?? 'connection ended'}); reconnecting`);
@@ -136,16 +150,20 @@ export class PgListener {
     client.on('notification', (message) => {
       if (message.channel === this.channel) this.handlers.onNotification(message.payload);
     });
-    const sentAt = Date.now();
+    let sentAt: number;
     try {
       await client.connect();
       await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);
+      // A first heartbeat before anything is served: its answer proves hearing from when it was
+      // sent, and with a payload, the other listeners have heard of this one before it serves.
+      sentAt = Date.now();
+      await this.beat(client);
     } catch (error) {
       drop(error as Error);
       return;
     }
     if (dropped) return;
-    if (this.stopped) {
+    if (this.stopped || this.attempt !== client) {
       await client.end().catch(() => undefined);
       return;
     }
@@ -158,7 +176,6 @@ export class PgListener {
     }
     this.failures = 0;
     this.handlers.onConnected?.();
-    this.handlers.onHeard?.(sentAt);
     this.scheduleHeartbeat(client, drop);
   }
 
@@ -167,7 +184,7 @@ export class PgListener {
     this.heartbeatTimer = setTimeout(() => {
       if (this.client !== client) return;
       const sentAt = Date.now();
-      const beat = this.options.heartbeatPayload === undefined ? client.query('SELECT 1') : client.query('SELECT pg_notify($1, $2)', [this.channel, this.options.heartbeatPayload]);
+      const beat = this.beat(client);
       beat.then(
         () => {
           if (this.client !== client) return;
@@ -176,8 +193,13 @@ export class PgListener {
         },
         (error: Error) => drop(error),
       );
-    }, HEARTBEAT_MS);
+    }, this.options.heartbeatMs ?? HEARTBEAT_MS);
     this.heartbeatTimer.unref();
+  }
+
+  private beat(client: Client): Promise<unknown> {
+    const payload = this.options.heartbeatPayload;
+    return payload === undefined ? client.query('SELECT 1') : client.query('SELECT pg_notify($1, $2)', [this.channel, payload]);
   }
 
   private scheduleRetry(): void {

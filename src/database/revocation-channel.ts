@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { HEARTBEAT_MS, PgListener } from './pg-listener';
+import { PgListener } from './pg-listener';
 import { afterTransaction } from './transaction';
 
 /** What an instance keeps in memory about the things a channel revokes. */
@@ -29,6 +29,12 @@ export const ACK_TIMEOUT_MS = 2_000;
  */
 export const PROOF_VALID_MS = ACK_TIMEOUT_MS - 500;
 /**
+ * How often each channel proves it hears: often enough that a proof is a few hundred
+ * milliseconds old when a request asks, leaving the rest of PROOF_VALID_MS for a busy event loop
+ * or a slow round trip before memory stops being served.
+ */
+const HEARTBEAT_MS = 250;
+/**
  * How long an instance counts as alive after its last heartbeat was heard. An instance whose
  * database connection died without it knowing is not in `pg_stat_activity` any more, yet it may
  * answer from memory for PROOF_VALID_MS after its last heartbeat: a revocation waits for the
@@ -46,7 +52,7 @@ interface Pending {
   expected: number;
   /** Instances heard alive lately: each must acknowledge too. */
   alive: string[];
-  /** Not before this (epoch ms): this instance has not listened long enough to know every instance alive. */
+  /** Not before this (epoch ms): until then, this instance may not have heard of every instance serving from memory. */
   notBefore: number;
   acknowledged: Set<string>;
   done(): void;
@@ -98,13 +104,13 @@ export class RevocationChannel {
         onConnected: () => {
           // Who was alive is heard afresh: a gap in hearing may have hidden arrivals and departures.
           this.alive.clear();
-          handlers.onListening(Date.now() + PROOF_VALID_MS);
+          handlers.onListening(this.listener.since + PROOF_VALID_MS);
         },
         onHeard: (sentAt) => handlers.onHeard(sentAt + PROOF_VALID_MS),
         onDisconnected: () => handlers.onDeaf(),
       },
       logger,
-      { heartbeatPayload: `${ALIVE}${this.instanceId}` },
+      { heartbeatPayload: `${ALIVE}${this.instanceId}`, heartbeatMs: HEARTBEAT_MS },
     );
   }
 
@@ -165,7 +171,9 @@ export class RevocationChannel {
       const pending: Pending = {
         expected: listeners,
         alive,
-        notBefore: listeningSince + ALIVE_WINDOW_MS,
+        // Heard from the start of listening: every instance that announced itself since. One that
+        // did so only before may serve from memory until its last proof runs out, no later.
+        notBefore: listeningSince + PROOF_VALID_MS + HEARTBEAT_MS,
         acknowledged: new Set(),
         done,
         check: () => {
@@ -189,13 +197,15 @@ export class RevocationChannel {
     });
     try {
       const inTime = await Promise.race([arrived.then(() => true), timeout]);
-      if (!inTime) {
-        const pending = this.pending.get(revocationId);
-        const missing = pending?.alive.filter((instance) => !pending.acknowledged.has(instance)).length ?? 0;
+      const pending = this.pending.get(revocationId);
+      const silent = pending?.alive.filter((instance) => !pending.acknowledged.has(instance)).length ?? 0;
+      if (!inTime && pending !== undefined && (silent > 0 || pending.acknowledged.size < pending.expected)) {
         this.logger.warn(
           `a revocation on ${this.channel} answered after ${ACK_TIMEOUT_MS} ms without every acknowledgement: instances that did not acknowledge answer nothing from memory by now`,
-          { acknowledged: pending?.acknowledged.size ?? 0, listeners: pending?.expected ?? null, alive_not_acknowledged: missing },
+          { acknowledged: pending.acknowledged.size, listeners: pending.expected, alive_not_acknowledged: silent },
         );
+      } else if (!inTime && pending === undefined) {
+        this.logger.warn(`a revocation on ${this.channel} answered after ${ACK_TIMEOUT_MS} ms: this instance does not listen, so it heard no acknowledgement`);
       }
     } finally {
       clearTimeout(timer);

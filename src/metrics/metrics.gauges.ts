@@ -5,6 +5,8 @@ import { ApiKeyRevocationListener } from '../api-keys/api-key-revocation.listene
 import { SessionRevocations } from '../auth/sessions/session-revocations';
 import { MailOutboxRepository, OutboxStats } from '../mail/mail-outbox.repository';
 import { OutboxWorker } from '../mail/outbox-worker';
+import { DatabaseOutage } from '../database/database-outage';
+import { RateLimiterService } from '../rate-limit/rate-limiter.service';
 import { MetricsService } from './metrics.service';
 
 /** A tarn pool, as knex keeps it; read for the pool gauges only. */
@@ -25,6 +27,8 @@ export class MetricsGauges implements OnModuleInit {
     private readonly apiKeyCache: ApiKeyCache,
     private readonly apiKeyRevocations: ApiKeyRevocationListener,
     private readonly sessionRevocations: SessionRevocations,
+    private readonly rateLimiter: RateLimiterService,
+    private readonly outage: DatabaseOutage,
   ) {}
 
   onModuleInit(): void {
@@ -36,6 +40,19 @@ export class MetricsGauges implements OnModuleInit {
       '1 while this instance hears revocations of API keys and of sessions (its caches answer only then), else 0',
       () => (this.apiKeyRevocations.connected && this.sessionRevocations.listening ? 1 : 0),
     );
+
+    gauge('atiru_api_key_cache_serving', '1 while accepted API keys are answered from memory: the listener proved lately that it hears revocations (decision 011), else 0', () =>
+      this.apiKeyCache.serving ? 1 : 0,
+    );
+    gauge('atiru_database_outage', '1 while this instance answers 503 for want of the database (from the first refused request until a probe succeeds), else 0', () =>
+      this.outage.ongoing ? 1 : 0,
+    );
+    // Only with a shared store: an unset gauge would still read 0, which means "open" here.
+    if (this.rateLimiter.sharedStoreAvailable !== undefined) {
+      gauge('atiru_rate_limit_store_available', '1 while the shared rate-limit store (Redis) is asked, 0 while its circuit breaker is open (counts fail open)', () =>
+        this.rateLimiter.sharedStoreAvailable ? 1 : 0,
+      );
+    }
 
     // One query per scrape for the three outbox gauges.
     let stats: Promise<OutboxStats | undefined> | undefined;

@@ -4,7 +4,7 @@ import { AppConfig, RateLimitPolicyName } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { AppError } from '../common/errors/app-error';
 import { MemoryRateLimitStore, RateLimitCount, RateLimitStore } from './rate-limit-store';
-import { RedisRateLimitStore } from './redis-rate-limit-store';
+import { RateLimitStoreUnavailable, RedisRateLimitStore } from './redis-rate-limit-store';
 import { UseCounts } from './use-counts';
 
 /** What the `RateLimit-*` response headers say about one counter. */
@@ -29,7 +29,8 @@ const MAX_BLOCKED_CLIENTS = 100_000;
  * Counts requests per policy and key, and refuses the ones over the limit with
  * 429 RATE_LIMITED. When the shared store (Redis) fails, requests are let through
  * (fail open: an outage of the counter must not take authentication down) and the
- * failure is logged at error.
+ * failure is logged at error. A frozen or slow Redis holds a request at most
+ * REDIS_COMMAND_TIMEOUT_MS, and after a few failures not at all (the store's circuit breaker).
  *
  * Three kinds of counting, each where it costs least:
  * - route rules (`@RateLimit`: logins, mail, refreshes) count in the store on every request;
@@ -55,12 +56,17 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
     // this table before the credential caches were bounded in bytes.
     const maxKeys = 100_000;
     if (config.redisUrl) {
-      this.shared = new RedisRateLimitStore(config.redisUrl);
+      this.shared = new RedisRateLimitStore(config.redisUrl, undefined, (available) => this.storeAvailability(available));
       this.store = this.shared;
     } else {
       this.store = new MemoryRateLimitStore(maxKeys);
     }
     this.uses = new UseCounts(maxKeys);
+  }
+
+  /** Whether the shared store is asked (its circuit closed); undefined without one. */
+  get sharedStoreAvailable(): boolean | undefined {
+    return this.shared?.available;
   }
 
   onModuleInit(): void {
@@ -191,7 +197,18 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /** One line when the breaker opens, one when Redis answers again. */
+  private storeAvailability(available: boolean): void {
+    if (available) {
+      this.logger.warn('rate-limit store available again: limits are shared across instances');
+    } else {
+      this.logger.error('rate-limit store unavailable: letting requests through (fail open) until it answers again');
+    }
+  }
+
   private logStoreError(error: unknown, policy: string): void {
+    // While the circuit is open, the line that opened it said everything.
+    if (error instanceof RateLimitStoreUnavailable) return;
     const now = Date.now();
     if (now - this.lastStoreErrorLogAt < STORE_ERROR_LOG_INTERVAL_MS) return;
     this.lastStoreErrorLogAt = now;

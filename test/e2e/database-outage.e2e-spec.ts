@@ -3,13 +3,14 @@ import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, uniqueEmail } from '.
 import { TcpProxy } from '../support/tcp-proxy';
 import { sleep, waitUntil } from '../support/wait';
 import { DatabaseOutage } from '../../src/database/database-outage';
+import { MetricsService } from '../../src/metrics/metrics.service';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
 
 /** Shorter than the defaults, so the frozen cases answer within the test's patience; the same code path. */
-const TIMEOUTS = { DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_ACQUIRE_TIMEOUT_MS: '2000', DATABASE_STATEMENT_TIMEOUT_MS: '1500' };
+const TIMEOUTS = { DATABASE_CONNECT_TIMEOUT_MS: '2000', DATABASE_ACQUIRE_TIMEOUT_MS: '2000', DATABASE_STATEMENT_TIMEOUT_MS: '1500' };
 /** The longest a request may take while the database is frozen: its statement timeout and grace, a reconnect, slack for a busy machine. */
-const FROZEN_ANSWER_WITHIN_MS = 1500 + 1000 + 1000 + 2000;
+const FROZEN_ANSWER_WITHIN_MS = 1500 + 1000 + 2000 + 2000;
 
 describe('every operation while the database is unreachable', () => {
   let database: TestDatabase;
@@ -179,13 +180,19 @@ describe('every operation while the database is unreachable', () => {
     const from = service.logs.lines.length;
     const logged = () => service.logs.entries().slice(from);
     const requests = 40;
+    const outageGauge = async () => {
+      const line = (await service.app.get(MetricsService).registry.metrics()).split('\n').find((candidate) => candidate.startsWith('atiru_database_outage '));
+      return Number(line?.split(' ')[1]);
+    };
     proxy.cut();
     try {
       for (let i = 0; i < requests; i++) expect((await service.request('GET', '/auth/api-keys', { headers: jwt })).status).toBe(503);
+      expect(await outageGauge()).toBe(1);
     } finally {
       proxy.restore();
     }
     const end = await waitUntil(async () => logged().find((entry) => /database reachable again/.test(entry.msg)), 'the end of the outage in the log', 5000);
+    expect(await outageGauge()).toBe(0);
 
     const warnings = logged().filter((entry) => entry.level >= 40);
     expect(warnings.filter((entry) => /database unreachable/.test(entry.msg))).toHaveLength(1);

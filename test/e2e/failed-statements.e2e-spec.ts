@@ -29,7 +29,7 @@ describe('failed statements in the log (real app, real PostgreSQL)', () => {
       .slice(from)
       .filter((entry) => entry.level >= 50 && String(entry.err?.message ?? '').includes(table));
 
-  it("a request whose insert fails: answered 500, logged with the statement's shape and reason, no value", async () => {
+  it('a request whose insert fails: answered 500, logged with the shape and reason of the statement, no value', async () => {
     const from = service.logs.lines.length;
     const email = uniqueEmail('failed-insert');
     const redirect = 'https://app.atiru.test/welcome-failed-insert';

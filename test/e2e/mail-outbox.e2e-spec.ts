@@ -411,7 +411,8 @@ describe('mail outbox while the database is unreachable', () => {
     try {
       await waitUntil(async () => tickErrors().length > 0, 'a failed tick to be logged');
       await sleep(300); // several more failing ticks
-      expect(tickErrors()).toHaveLength(1);
+      expect(tickErrors()).toEqual([expect.objectContaining({ level: 40, msg: expect.stringMatching(/^outbox paused: the database cannot be reached/) })]);
+      expect(tickErrors()[0].err).toBeUndefined();
     } finally {
       proxy.restore();
     }

@@ -47,6 +47,10 @@ describe('Prometheus metrics, scraped during a journey', () => {
     expect(sample(text, 'atiru_authentications_total{method="api_key",outcome="denied"}')).toBe(1);
     expect(sample(text, 'atiru_api_key_cache_accepted_entries')).toBe(1);
     expect(sample(text, 'atiru_revocation_listener_connected')).toBe(1);
+    expect(sample(text, 'atiru_api_key_cache_serving')).toBe(1);
+    expect(sample(text, 'atiru_database_outage')).toBe(0);
+    // Without REDIS_URL there is no shared store, and no breaker to report.
+    expect(sample(text, 'atiru_rate_limit_store_available')).toBeUndefined();
     expect(sample(text, 'atiru_mail_outbox_pending')).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'atiru_mail_outbox_failed{reason="rejected"}')).toBe(0);
     expect(sample(text, 'atiru_mail_outbox_failed{reason="retries_exhausted"}')).toBe(0);

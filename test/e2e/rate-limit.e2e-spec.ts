@@ -4,7 +4,8 @@ import { Public } from '../../src/common/auth/auth-policy.decorator';
 import { AppError } from '../../src/common/errors/app-error';
 import Redis from 'ioredis';
 import { RateLimit } from '../../src/rate-limit/rate-limit.decorator';
-import { USE_MERGE_INTERVAL_MS } from '../../src/rate-limit/rate-limiter.service';
+import { RateLimiterService, USE_MERGE_INTERVAL_MS } from '../../src/rate-limit/rate-limiter.service';
+import { REDIS_COMMAND_TIMEOUT_MS } from '../../src/rate-limit/redis-rate-limit-store';
 import { TestRedisServer } from '../support/redis-server';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { signedInUser } from '../support/signed-in-user';
@@ -278,5 +279,45 @@ describe('rate limits in Redis', () => {
       await untilCountedInRedis(first);
       await untilCountedInRedis(second);
     }
+  });
+
+  it('with Redis frozen, a request waits for it at most a few milliseconds, and the limits are shared again once it thaws', async () => {
+    const batch = async (label: string) => {
+      const timings: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const started = performance.now();
+        const response = await first.request('POST', '/probe/mail', { body: { email: `${label}-${i}@x.test` }, headers: from('203.0.113.80') });
+        timings.push(performance.now() - started);
+        expect(response.status).toBe(200);
+      }
+      return timings.sort((a, b) => a - b);
+    };
+    const median = (sorted: number[]) => sorted[Math.floor(sorted.length / 2)];
+    // The same requests with Redis answering: what this machine takes for them now.
+    const healthy = await batch('healthy');
+    redis.freeze();
+    let frozen: number[];
+    try {
+      frozen = await batch('frozen');
+      // Fail open, and the breaker is open: Redis is not even asked any more.
+      expect(first.app.get(RateLimiterService).sharedStoreAvailable).toBe(false);
+    } finally {
+      redis.thaw();
+    }
+    // Only the requests that opened the breaker waited, each at most the command timeout per
+    // counter (two for this rule); the others as long as with Redis answering. Without the
+    // breaker and the short timeout, every one of them waited for two 250 ms timeouts.
+    expect(frozen[frozen.length - 1]).toBeLessThan(Math.max(healthy[healthy.length - 1], 2 * REDIS_COMMAND_TIMEOUT_MS) + 150);
+    expect(median(frozen)).toBeLessThan(median(healthy) + REDIS_COMMAND_TIMEOUT_MS / 2);
+
+    await untilCountedInRedis(first);
+    await untilCountedInRedis(second);
+    expect(first.app.get(RateLimiterService).sharedStoreAvailable).toBe(true);
+    // One count between the two instances again: 3 a minute per email.
+    const body = { email: 'thawed@x.test' };
+    const ip = from('203.0.113.81');
+    const answers = [];
+    for (const service of [first, second, first, second]) answers.push((await service.request('POST', '/probe/mail', { body, headers: ip })).status);
+    expect(answers).toEqual([200, 200, 200, 429]);
   });
 });

@@ -23,6 +23,16 @@ export class TestRedisServer {
     throw new Error(`redis-server did not start on port ${this.port}`);
   }
 
+  /** Stops the server in place (SIGSTOP): connections stay open and nothing answers, as a hung Redis. */
+  freeze(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server go on (SIGCONT); what waited is answered. */
+  thaw(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.process;
     this.process = undefined;

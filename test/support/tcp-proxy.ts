@@ -83,9 +83,12 @@ export class TcpProxy {
     }
   }
 
-  /** Connections open through the proxy now. */
-  get connections(): number {
-    return this.links.size;
+  /**
+   * The local ports of the proxy's connections to the target: PostgreSQL sees them as the
+   * `client_port` of the backends serving the clients behind this proxy.
+   */
+  upstreamPorts(): number[] {
+    return [...this.links].flatMap(({ upstream }) => (upstream?.localPort === undefined ? [] : [upstream.localPort]));
   }
 
   async stop(): Promise<void> {

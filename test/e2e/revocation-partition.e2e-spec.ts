@@ -1,0 +1,195 @@
+import { Client } from 'pg';
+import { ApiKeyRevocationListener } from '../../src/api-keys/api-key-revocation.listener';
+import { SessionRevocations } from '../../src/auth/sessions/session-revocations';
+import { ACK_TIMEOUT_MS } from '../../src/database/revocation-channel';
+import { GENEROUS_RATE_LIMITS } from '../support/accounts';
+import { recordQueries } from '../support/query-recorder';
+import { signedInUser } from '../support/signed-in-user';
+import { TcpProxy } from '../support/tcp-proxy';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { startTestApp, TestApp } from '../support/test-app';
+import { sleep, waitUntil } from '../support/wait';
+
+const ENV = {
+  ...GENEROUS_RATE_LIMITS,
+  RATE_LIMIT_AUTH_FAILURE_IP: '100000/60',
+  // The cut-off instance answers its database requests 503 within seconds, not after the defaults.
+  DATABASE_CONNECT_TIMEOUT_MS: '2000',
+  DATABASE_ACQUIRE_TIMEOUT_MS: '1500',
+  DATABASE_STATEMENT_TIMEOUT_MS: '1000',
+};
+
+interface Answer {
+  sentAt: number;
+  status: number;
+}
+
+/**
+ * Two instances on one PostgreSQL; the second reaches it through a proxy that can freeze or cut
+ * its connections, as a network partition would. A credential revoked on the first must never be
+ * accepted by the second once the revocation has answered, even though the second never hears of
+ * it: it stops answering from memory within the acknowledgement timeout (decision 011).
+ */
+describe('revocation holds under partition (two instances, one cut off)', () => {
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let first: TestApp;
+  let second: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const target = new URL(database.url);
+    proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
+    first = await startTestApp({ database, env: ENV });
+    second = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env: ENV });
+  });
+
+  afterAll(async () => {
+    proxy?.restore();
+    await second?.close();
+    await first?.close();
+    await proxy?.stop();
+    await database?.drop();
+  });
+
+  afterEach(async () => {
+    proxy.restore();
+    await listening(second);
+  });
+
+  const listening = (service: TestApp) =>
+    waitUntil(async () => service.app.get(ApiKeyRevocationListener).connected && service.app.get(SessionRevocations).listening, 'both revocation channels to listen');
+
+  /** Asks `service` with `headers` over and over until `until()`, noting when each request was sent and what it answered. */
+  async function hammer(service: TestApp, headers: Record<string, string>, until: () => boolean): Promise<Answer[]> {
+    const answers: Answer[] = [];
+    const loop = async () => {
+      while (!until()) {
+        const sentAt = Date.now();
+        const response = await service.request('GET', '/users/me', { headers });
+        answers.push({ sentAt, status: response.status });
+      }
+    };
+    await Promise.all([loop(), loop()]);
+    return answers;
+  }
+
+  /** `headers` are answered by `service` from memory: 200 without a statement about them. */
+  async function answeredFromMemory(service: TestApp, headers: Record<string, string>): Promise<void> {
+    expect((await service.request('GET', '/users/me', { headers })).status).toBe(200);
+    const queries = recordQueries(service.app);
+    try {
+      expect((await service.request('GET', '/users/me', { headers })).status).toBe(200);
+    } finally {
+      queries.stop();
+    }
+    expect(queries.sql).toEqual([]);
+  }
+
+  /**
+   * Partitions the second instance with `partition`, revokes with `revoke` on the first while the
+   * second is asked for the credential all along, and answers what the second said after the
+   * revocation answered, and how long the revocation took.
+   */
+  async function revokeDuringPartition(headers: Record<string, string>, partition: () => Promise<void> | void, revoke: () => Promise<number>) {
+    await answeredFromMemory(second, headers);
+    let stopAt = Number.POSITIVE_INFINITY;
+    const answers = hammer(second, headers, () => Date.now() > stopAt);
+    await partition();
+    const started = Date.now();
+    expect(await revoke()).toBe(204);
+    const revokedAt = Date.now();
+    // Ask on for longer than any proof of hearing could last.
+    stopAt = revokedAt + 2 * ACK_TIMEOUT_MS;
+    const all = await answers;
+    return {
+      took: revokedAt - started,
+      before: all.filter((answer) => answer.sentAt < started),
+      after: all.filter((answer) => answer.sentAt >= revokedAt),
+      duringPartition: all.filter((answer) => answer.sentAt >= started && answer.sentAt < revokedAt),
+    };
+  }
+
+  const statuses = (answers: Answer[]) => [...new Set(answers.map((answer) => answer.status))].sort();
+
+  it('a key deleted while the other instance is frozen off: DELETE answers after its timeout, and the frozen instance never accepts the key again', async () => {
+    const user = await signedInUser(first.app, 'frozen-key@example.com');
+    const created = await first.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'partition' } });
+    const headers = { 'x-api-key': created.body.key as string };
+
+    const outcome = await revokeDuringPartition(headers, () => proxy.freeze(), async () => (await first.request('DELETE', `/auth/api-keys/${created.body.id}`, { headers: user.jwt })).status);
+
+    // The frozen instance could not acknowledge: the revocation waited its whole timeout.
+    expect(outcome.took).toBeGreaterThanOrEqual(ACK_TIMEOUT_MS - 100);
+    // Before the partition it answered from memory; afterwards it never accepted the key.
+    expect(statuses(outcome.before)).toEqual([200]);
+    expect(outcome.after.length).toBeGreaterThan(0);
+    expect(statuses(outcome.after)).toEqual([503]);
+
+    proxy.restore();
+    await listening(second);
+    const refused = await second.request('GET', '/users/me', { headers });
+    expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' });
+  }, 60_000);
+
+  it('a session logged out while the other instance is cut off: its token is never accepted there again', async () => {
+    const user = await signedInUser(first.app, 'cut-session@example.com');
+
+    const outcome = await revokeDuringPartition(user.jwt, () => proxy.cut(), async () => (await first.request('POST', '/auth/logout', { headers: user.jwt })).status);
+
+    expect(statuses(outcome.before)).toEqual([200]);
+    expect(outcome.after.length).toBeGreaterThan(0);
+    expect(statuses(outcome.after)).toEqual([503]);
+
+    proxy.restore();
+    await listening(second);
+    expect((await second.request('GET', '/users/me', { headers: user.jwt })).status).toBe(401);
+  }, 60_000);
+
+  it('a key deleted after the database dropped the frozen instance\'s connection, unknown to it: still never accepted there', async () => {
+    const user = await signedInUser(first.app, 'dropped-key@example.com');
+    const created = await first.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'partition' } });
+    const headers = { 'x-api-key': created.body.key as string };
+
+    // Frozen, then its connections ended on the server's side: the first instance counts no
+    // listener of the second's in pg_stat_activity, and the second hears nothing of it.
+    const dropSecondsConnections = async () => {
+      proxy.freeze();
+      const admin = new Client({ connectionString: database.url });
+      await admin.connect();
+      try {
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND client_port = ANY($1::int[])', [proxy.upstreamPorts()]);
+      } finally {
+        await admin.end();
+      }
+    };
+    const outcome = await revokeDuringPartition(headers, dropSecondsConnections, async () => (await first.request('DELETE', `/auth/api-keys/${created.body.id}`, { headers: user.jwt })).status);
+
+    // The second was heard alive lately: the revocation waited for it, in vain, until its timeout.
+    expect(outcome.took).toBeGreaterThanOrEqual(ACK_TIMEOUT_MS - 100);
+    expect(statuses(outcome.after)).toEqual([503]);
+  }, 60_000);
+
+  it('listens again within a second of the database\'s return after a long outage, and revocations reach it again', async () => {
+    const user = await signedInUser(first.app, 'returning@example.com');
+    const created = await first.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'returning' } });
+    const headers = { 'x-api-key': created.body.key as string };
+
+    proxy.cut();
+    await sleep(10_000);
+    proxy.restore();
+    const restoredAt = Date.now();
+    await listening(second);
+    // Within about a second (the capped backoff), with slack for a busy machine; the old backoff
+    // had grown to 16 s by then.
+    expect(Date.now() - restoredAt).toBeLessThan(2_000);
+
+    // Serving from memory again, and a revocation on the first instance is acknowledged by it at once.
+    await answeredFromMemory(second, headers);
+    const started = Date.now();
+    expect((await first.request('DELETE', `/auth/api-keys/${created.body.id}`, { headers: user.jwt })).status).toBe(204);
+    // Acknowledged by both, not answered after the timeout.
+    expect(Date.now() - started).toBeLessThan(ACK_TIMEOUT_MS - 300);
+    expect((await second.request('GET', '/users/me', { headers })).status).toBe(401);
+  }, 60_000);
+});
