@@ -392,7 +392,7 @@ export function renderScale(report: ScaleReport, options: ScaleOptions): string 
   }
   lines.push('');
   lines.push(
-    `- ${options.connections} connections; ${options.warmupSeconds} s warm-up, then ${options.slices} slices of ${(options.durationSeconds / options.slices).toFixed(1)} s, each after a slice of bare Fastify; ` +
+    `- ${options.connections} connections; ${options.scaleWarmupSeconds} s warm-up, then ${options.slices} slices of ${(options.durationSeconds / options.slices).toFixed(1)} s, each after a slice of bare Fastify; ` +
       `each slice draws afresh, so the long tail keeps bringing keys not seen. reads/req: the miss path's reads (the key with its user, or the session with its user) per request sent. ` +
       `Heap growth: heap after a full collection at the end less the same at start. Seeding ${report.rows.some((row) => row.population >= 1_000_000) ? '1,000,000' : '100,000'} keys took ${report.seedSeconds.toFixed(0)} s` +
       (report.million ? '.' : '; the 1,000,000 row runs with --million.'),
