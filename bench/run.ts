@@ -36,6 +36,7 @@ const USAGE = `npm run bench [-- options]
   --scale-only         run only the scaling rows and the cold start
   --million            add the 1,000,000-key scaling row (seeding it takes minutes)
   --cold-seconds <s>   length of the cold start (default 12)
+  --scale-warmup <s>   warm-up of each scaling row (default 10)
   --redis <url>        run the service with REDIS_URL=<url> (shared rate-limit counts), as a
                        multi-instance deployment does; REDIS_URL in the environment does the same
 Runs on Node 24 from .node24/ (npm run node24:install) when the current Node is older;
@@ -75,6 +76,7 @@ interface Options {
   scaleOnly: boolean;
   million: boolean;
   coldSeconds: number;
+  scaleWarmupSeconds: number;
   invocation: string;
 }
 
@@ -108,6 +110,7 @@ function parseOptions(argv: string[]): Options | undefined {
         'scale-only': { type: 'boolean', default: false },
         million: { type: 'boolean', default: false },
         'cold-seconds': { type: 'string' },
+        'scale-warmup': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -148,6 +151,7 @@ function parseOptions(argv: string[]): Options | undefined {
     scaleOnly: values['scale-only'],
     million: values.million,
     coldSeconds: count('cold-seconds', values['cold-seconds'], values.quick ? 4 : 12, 2),
+    scaleWarmupSeconds: count('scale-warmup', values['scale-warmup'], values.quick ? 1 : 10, 0),
     invocation: argv.join(' '),
   };
 }
@@ -245,7 +249,7 @@ async function main(): Promise<number> {
 
     let scale: string | undefined;
     if (options.scale || options.scaleOnly) {
-      const scaleOptions: ScaleOptions = { ...options, coldSeconds: options.coldSeconds };
+      const scaleOptions: ScaleOptions = { ...options };
       const context = { databaseUrl: database.url, issuer: service.baseUrl, smtpUrl: mailSink.url, resultsDir: RESULTS, baseline, seeder, redisUrl: options.redisUrl, progress };
       scale = renderScale(await runScale(context, scaleOptions), scaleOptions);
       await seeder.close();

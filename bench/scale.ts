@@ -33,7 +33,8 @@ export interface ScaleOptions {
   connections: number;
   durationSeconds: number;
   slices: number;
-  warmupSeconds: number;
+  /** Warm-up of each scaling row: long enough for the hot keys to be in memory at the throughput of a loaded machine. */
+  scaleWarmupSeconds: number;
   million: boolean;
   /** Seconds of the cold start. */
   coldSeconds: number;
@@ -238,7 +239,9 @@ async function scalingRow(
     const draw = (seed: number, count: number) => (row.zipf ? zipfDraws(n, count, seed) : Uint32Array.from({ length: count }, (_, index) => index % n));
     await service.collectGarbage();
     const heapAtStart = (await service.snapshot()).heapUsedBytes;
-    if (options.warmupSeconds > 0) await runShares(service.baseUrl, shares(draw(1, drawsPerSlice * 2), row.credentials, options.connections), options.warmupSeconds);
+    if (options.scaleWarmupSeconds > 0) {
+      await runShares(service.baseUrl, shares(draw(1, drawsPerSlice * options.scaleWarmupSeconds), row.credentials, options.connections), options.scaleWarmupSeconds);
+    }
 
     const hello = Array.from({ length: options.connections }, () => [{ method: 'GET', path: '/hello' }]);
     const ratios: number[] = [];
@@ -344,26 +347,32 @@ export async function runScale(context: ScaleContext, options: ScaleOptions): Pr
   const seedSeconds = (Date.now() - seedStarted) / 1000;
   context.progress(`seeded in ${seedSeconds.toFixed(0)} s`);
   const keyHeaders = keys.map((key) => ({ 'x-api-key': key }));
-  const tokens = (await context.seeder.accessTokens(context.seeder.many)).map((token) => ({ authorization: `Bearer ${token}` }));
+  // BENCH_SCALE_ROWS (a regular expression) runs only the rows it matches, and the cold start only if it matches "cold".
+  const wanted = new RegExp(process.env.BENCH_SCALE_ROWS ?? '.', 'i');
+  const tokens = async () => (await context.seeder.accessTokens(context.seeder.many)).map((token) => ({ authorization: `Bearer ${token}` }));
+  const many = context.seeder.many;
 
   const off = { AUTH_CACHE_MAX_MB: '0' };
-  const rows: Array<{ name: string; credentials: Header[]; zipf: boolean; env: Record<string, string>; cacheMb: string }> = [
-    { name: `tokens, cache on (${tokens.length.toLocaleString('en')} round-robin)`, credentials: tokens, zipf: false, env: {}, cacheMb: 'default' },
+  const rows: Array<{ name: string; credentials: () => Promise<Header[]> | Header[]; zipf: boolean; env: Record<string, string>; cacheMb: string }> = [
+    { name: `tokens, cache on (${many.toLocaleString('en')} round-robin)`, credentials: tokens, zipf: false, env: {}, cacheMb: 'default' },
     { name: 'tokens, cache off: every request a miss', credentials: tokens, zipf: false, env: off, cacheMb: '0' },
-    { name: 'keys, cache off: every request a miss', credentials: keyHeaders.slice(0, tokens.length), zipf: false, env: off, cacheMb: '0' },
-    { name: 'keys, Zipf over 1,000', credentials: keyHeaders.slice(0, 1000), zipf: true, env: {}, cacheMb: 'default' },
-    { name: 'keys, Zipf over 100,000', credentials: keyHeaders.slice(0, 100_000), zipf: true, env: {}, cacheMb: 'default' },
+    { name: 'keys, cache off: every request a miss', credentials: () => keyHeaders.slice(0, many), zipf: false, env: off, cacheMb: '0' },
+    { name: 'keys, Zipf over 1,000', credentials: () => keyHeaders.slice(0, 1000), zipf: true, env: {}, cacheMb: 'default' },
+    { name: 'keys, Zipf over 100,000', credentials: () => keyHeaders.slice(0, 100_000), zipf: true, env: {}, cacheMb: 'default' },
   ];
-  if (options.million) rows.push({ name: 'keys, Zipf over 1,000,000', credentials: keyHeaders, zipf: true, env: {}, cacheMb: 'default' });
+  if (options.million) rows.push({ name: 'keys, Zipf over 1,000,000', credentials: () => keyHeaders, zipf: true, env: {}, cacheMb: 'default' });
 
   const measured: ScaleRow[] = [];
-  for (const row of rows) {
-    measured.push(await scalingRow(context, options, row));
+  for (const row of rows.filter((candidate) => wanted.test(candidate.name))) {
+    measured.push(await scalingRow(context, options, { ...row, credentials: await row.credentials() }));
     const last = measured[measured.length - 1];
     context.progress(`scale ${row.name}: ${Math.round(last.requestsPerSecond)} req/s, ${last.ratio.toFixed(2)}× bare, p99 ${last.p99Ms.toFixed(1)} ms, ${last.readsPerRequest.toFixed(3)} reads/req`);
   }
-  context.progress('cold start: an instance meets the 100,000-key Zipf load as soon as it is ready');
-  const cold = await coldStart(context, options, keyHeaders.slice(0, 100_000));
+  let cold: ColdSecond[] = [];
+  if (wanted.test('cold start')) {
+    context.progress('cold start: an instance meets the 100,000-key Zipf load as soon as it is ready');
+    cold = await coldStart(context, options, keyHeaders.slice(0, 100_000));
+  }
   return { rows: measured, cold, coldPopulation: 100_000, seedSeconds, million: options.million };
 }
 
@@ -383,7 +392,7 @@ export function renderScale(report: ScaleReport, options: ScaleOptions): string 
   }
   lines.push('');
   lines.push(
-    `- ${options.connections} connections; ${options.warmupSeconds} s warm-up, then ${options.slices} slices of ${(options.durationSeconds / options.slices).toFixed(1)} s, each after a slice of bare Fastify; ` +
+    `- ${options.connections} connections; ${options.scaleWarmupSeconds} s warm-up, then ${options.slices} slices of ${(options.durationSeconds / options.slices).toFixed(1)} s, each after a slice of bare Fastify; ` +
       `each slice draws afresh, so the long tail keeps bringing keys not seen. reads/req: the miss path's reads (the key with its user, or the session with its user) per request sent. ` +
       `Heap growth: heap after a full collection at the end less the same at start. Seeding ${report.rows.some((row) => row.population >= 1_000_000) ? '1,000,000' : '100,000'} keys took ${report.seedSeconds.toFixed(0)} s` +
       (report.million ? '.' : '; the 1,000,000 row runs with --million.'),

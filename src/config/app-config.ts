@@ -156,8 +156,8 @@ export const DEVELOPMENT_SECRET = 'dev-only-signing-key-secret-change-me';
 
 /**
  * The credential caches' default bound: a million cached API keys or access tokens fit in it
- * even when each has a user of its own (docs/capacity.md has what one costs), and it leaves
- * most of Node's default heap on a machine of 4 GiB or more to the rest of the service.
+ * even when each has a user of its own (docs/capacity.md has what one costs, and the heap it
+ * needs).
  */
 export const AUTH_CACHE_DEFAULT_MB = 768;
 

@@ -3,6 +3,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ApiKeyCache } from '../api-keys/api-key-cache';
 import { ApiKeyRevocationListener } from '../api-keys/api-key-revocation.listener';
 import { SessionRevocations } from '../auth/sessions/session-revocations';
+import { MemoryBudget } from '../common/cache/memory-budget';
 import { MailOutboxRepository, OutboxStats } from '../mail/mail-outbox.repository';
 import { OutboxWorker } from '../mail/outbox-worker';
 import { DatabaseOutage } from '../database/database-outage';
@@ -29,12 +30,14 @@ export class MetricsGauges implements OnModuleInit {
     private readonly sessionRevocations: SessionRevocations,
     private readonly rateLimiter: RateLimiterService,
     private readonly outage: DatabaseOutage,
+    private readonly cacheBudget: MemoryBudget,
   ) {}
 
   onModuleInit(): void {
     const gauge = this.metrics.gauge.bind(this.metrics);
     gauge('atiru_api_key_cache_accepted_entries', 'API keys this instance answers from memory', () => this.apiKeyCache.size.accepted);
     gauge('atiru_api_key_cache_rejected_entries', 'Unknown API keys this instance refuses from memory', () => this.apiKeyCache.size.rejected);
+    gauge('atiru_auth_cache_bytes', 'Bytes the credential caches hold, as charged against AUTH_CACHE_MAX_MB (docs/capacity.md)', () => this.cacheBudget.bytes);
     gauge(
       'atiru_revocation_listener_connected',
       '1 while this instance hears revocations of API keys and of sessions (its caches answer only then), else 0',

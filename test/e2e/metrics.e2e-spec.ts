@@ -46,6 +46,9 @@ describe('Prometheus metrics, scraped during a journey', () => {
     // The request without any credential is no authentication attempt.
     expect(sample(text, 'atiru_authentications_total{method="api_key",outcome="denied"}')).toBe(1);
     expect(sample(text, 'atiru_api_key_cache_accepted_entries')).toBe(1);
+    // At least the key just accepted, and far below the bound.
+    expect(sample(text, 'atiru_auth_cache_bytes')).toBeGreaterThan(400);
+    expect(sample(text, 'atiru_auth_cache_bytes')).toBeLessThan(1024 * 1024);
     expect(sample(text, 'atiru_revocation_listener_connected')).toBe(1);
     expect(sample(text, 'atiru_api_key_cache_serving')).toBe(1);
     expect(sample(text, 'atiru_database_outage')).toBe(0);
