@@ -1,6 +1,7 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Redirect, UseFilters } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiCreatedResponse, ApiExtension, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Public } from '../common/auth/auth-policy.decorator';
+import { Body, Controller, Get, HttpCode, Post, Query, Redirect, Req, UseFilters } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiExtension, ApiFoundResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Authenticated, Public } from '../common/auth/auth-policy.decorator';
+import { AuthenticatedRequest } from '../common/auth/principal';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { BROWSER_LINK_EXTENSION } from '../openapi';
@@ -11,6 +12,7 @@ import { AccountConfirmQueryDto } from './dto/account-confirm-query.dto';
 import { AccountEmailDto } from './dto/account-email.dto';
 import { AccountRegisterDto, AccountRegisterResponseDto } from './dto/account-register.dto';
 import { MessageResponseDto } from './dto/message-response.dto';
+import { PasswordChangeDto } from './dto/password-change.dto';
 import { PasswordResetDto } from './dto/password-reset.dto';
 import { Client, ClientInfo } from './sessions/client-info';
 
@@ -131,5 +133,25 @@ export class AccountsController {
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field fails validation, or the token is invalid, expired or already used', type: ErrorResponseDto })
   resetPassword(@Body() body: PasswordResetDto, @Client() client: ClientInfo): Promise<MessageResponseDto> {
     return this.accounts.resetPassword(body, client);
+  }
+
+  @Post('password')
+  @Authenticated({ jwtOnly: true })
+  @RateLimit('login')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Change the password',
+    description:
+      'For a signed-in person who knows the current password (who does not: POST /auth/forgot-password). Sets the new ' +
+      'password, revokes every OTHER session of the user on every instance (the calling session stays signed in), spends ' +
+      'any outstanding reset link, and mails the owner a notice (time, client IP and user agent). A wrong current password ' +
+      'answers 401 INVALID_CREDENTIALS and counts against the login limits of the client IP and of the account ' +
+      '(RATE_LIMIT_LOGIN_IP, RATE_LIMIT_LOGIN_IP_EMAIL), as a failed login does.',
+  })
+  @ApiNoContentResponse({ description: 'The password is changed and every other session is revoked' })
+  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field fails validation (the new password is 6 to 256 characters)', type: ErrorResponseDto })
+  @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS: the current password is wrong', type: ErrorResponseDto })
+  async changePassword(@Req() { user: principal }: AuthenticatedRequest, @Body() body: PasswordChangeDto, @Client() client: ClientInfo): Promise<void> {
+    await this.accounts.changePassword(principal, body, client);
   }
 }

@@ -1,6 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { Principal } from '../common/auth/principal';
 import { AppError } from '../common/errors/app-error';
 import { Clock } from '../common/time/clock';
 import { AppConfig } from '../config/app-config';
@@ -15,6 +16,7 @@ import { PendingRegistration, RegistrationsRepository } from './account-requests
 import { AccountEmailDto } from './dto/account-email.dto';
 import { AccountRegisterDto, AccountRegisterResponseDto } from './dto/account-register.dto';
 import { MessageResponseDto } from './dto/message-response.dto';
+import { PasswordChangeDto } from './dto/password-change.dto';
 import { PasswordResetDto } from './dto/password-reset.dto';
 import { OneTimeTokenEntity } from './one-time-tokens/one-time-token.entity';
 import { OneTimeTokensRepository } from './one-time-tokens/one-time-tokens.repository';
@@ -48,6 +50,8 @@ export const ACCOUNT_MESSAGES = {
  */
 @Injectable()
 export class AccountsService {
+  private readonly logger = new Logger(AccountsService.name);
+
   constructor(
     private readonly em: EntityManager,
     private readonly users: UsersRepository,
@@ -188,12 +192,47 @@ export class AccountsService {
         at: now,
         ip: client.ip,
         user_agent: client.userAgent,
+        signed_out: 'all',
       });
       return user.id;
     });
     if (!reset) throw AppError.invalidRequest(ACCOUNT_MESSAGES.invalidReset);
     this.usersService.forget(reset);
     return { message: ACCOUNT_MESSAGES.passwordReset };
+  }
+
+  /**
+   * A signed-in person changes their password: the current one must be right (a wrong one is
+   * refused as a login would refuse it, and counts against the same limits). Every other session
+   * of the user is revoked on every instance before this resolves, the caller's stays; reset links
+   * still outstanding are spent, since they were asked for under the old password; the owner is
+   * told by mail.
+   */
+  async changePassword(principal: Principal, { current_password, new_password }: PasswordChangeDto, client: ClientInfo): Promise<void> {
+    const sessionId = principal.session_id;
+    if (!sessionId) throw AppError.invalidToken('This access token belongs to no session');
+    const user = await this.users.findById(principal.user.id);
+    if (!user || !(await this.passwords.verify(user.passwordHash, current_password))) {
+      this.logger.warn('Failed password change (wrong_password)', { event: 'password_change_failed', reason: 'wrong_password', user_id: principal.user.id, ip: client.ip });
+      throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong');
+    }
+    const passwordHash = await this.passwords.hash(new_password);
+    const now = this.clock.now();
+    await inTransaction(this.em, async (em) => {
+      await this.users.setPassword(em, user.id, passwordHash, now);
+      await this.oneTimeTokenRecords.spendAllForUser(em, user.id, 'reset_password', now);
+      await this.sessions.revokeForUser(em, user.id, 'all_but', sessionId, now, 'password_change');
+      await this.mail.enqueue(em, {
+        template: 'password-changed',
+        to: user.email,
+        link: this.redirects.landing(null),
+        at: now,
+        ip: client.ip,
+        user_agent: client.userAgent,
+        signed_out: 'others',
+      });
+    });
+    this.usersService.forget(user.id);
   }
 
   /**

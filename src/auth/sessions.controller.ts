@@ -1,9 +1,11 @@
-import { Body, Controller, HttpCode, Post, Query, Req } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiForbiddenResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiForbiddenResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Authenticated, Public } from '../common/auth/auth-policy.decorator';
 import { AuthenticatedRequest } from '../common/auth/principal';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
+import { ActiveSessionListResponseDto } from './dto/session-list-response.dto';
 import { SessionLoginDto } from './dto/session-login.dto';
 import { SessionLogoutQueryDto } from './dto/session-logout-query.dto';
 import { SessionRefreshDto } from './dto/session-refresh.dto';
@@ -70,5 +72,38 @@ export class SessionsController {
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: scope is not local, others or global', type: ErrorResponseDto })
   async logout(@Req() { user: principal }: AuthenticatedRequest, @Query() query: SessionLogoutQueryDto): Promise<void> {
     await this.sessions.logout(principal, query.scope ?? 'local');
+  }
+
+  @Get('sessions')
+  @Authenticated({ jwtOnly: true })
+  @ApiOperation({
+    summary: "List the caller's sessions",
+    description:
+      'Every live session of the user (not revoked, not expired): the device (user agent) and address it was opened from, ' +
+      'when, and its last activity, most recent first. `current` marks the session of the access token that asks. Last ' +
+      'activity is the last login or refresh: requests made with access tokens are not recorded, so it can lag by up to an ' +
+      'access token lifetime (ACCESS_TOKEN_TTL_SECONDS).',
+  })
+  @ApiOkResponse({ description: "The caller's live sessions", type: ActiveSessionListResponseDto })
+  listSessions(@Req() { user: principal }: AuthenticatedRequest): Promise<ActiveSessionListResponseDto> {
+    return this.sessions.list(principal);
+  }
+
+  @Delete('sessions/:id')
+  @Authenticated({ jwtOnly: true })
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'End one of the caller\'s sessions',
+    description:
+      'Signs a device out, as logout does for the caller\'s own session: the session\'s refresh token stops working and its ' +
+      'access tokens are refused on every instance of the service before the 204 is sent (or after a 2 s timeout). The ' +
+      'caller\'s own session may be ended this way too.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The session id, from GET /auth/sessions', example: '7b2f0c1e-4d5a-4e8b-9f3c-2a1d6e0b8c47' })
+  @ApiNoContentResponse({ description: 'The session is ended' })
+  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the id is not a UUID', type: ErrorResponseDto })
+  @ApiNotFoundResponse({ description: "NOT_FOUND: no such session, another user's session, or one already ended", type: ErrorResponseDto })
+  async revokeSession(@Req() { user: principal }: AuthenticatedRequest, @Param('id', UuidParamPipe) id: string): Promise<void> {
+    await this.sessions.revokeOne(principal, id);
   }
 }

@@ -51,17 +51,24 @@ function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
           `This link expires in ${formatDuration(settings.resetTtlSeconds)} and works once. If you did not ask for it, ignore this email: your password stays the same.`,
         ],
       };
-    case 'password-changed':
+    case 'password-changed': {
+      // A reset came through the mailed link; a change came from a signed-in session.
+      const byReset = message.signed_out === 'all';
       return {
         subject: 'Your Atiru password was changed',
         blocks: [
-          'The password of your Atiru account was just changed, and every session of the account was logged out.',
+          byReset
+            ? 'The password of your Atiru account was just changed, and every session of the account was logged out.'
+            : 'The password of your Atiru account was just changed from one of its sessions, and every other session was logged out.',
           describeEvent(message),
           'If this was you, there is nothing else to do.',
-          'If it was not you, someone else can read your email or had your reset link: secure your email account first, then choose a new password with "Forgot password" here, and contact Atiru support:',
+          byReset
+            ? 'If it was not you, someone else can read your email or had your reset link: secure your email account first, then choose a new password with "Forgot password" here, and contact Atiru support:'
+            : 'If it was not you, someone was signed in to your account and knew its password: choose a new password with "Forgot password" here (which logs every session out), and contact Atiru support:',
           { label: 'Go to Atiru', url: checkedUrl(message.link, 'link') },
         ],
       };
+    }
     case 'api-key-created':
       return {
         subject: 'A new API key was created on your Atiru account',

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { catchError, from, Observable, switchMap, throwError } from 'rxjs';
 import { AppConfig, RateLimitPolicyName } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { Principal } from '../common/auth/principal';
 import { AppError } from '../common/errors/app-error';
 import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.rule';
 import { rateLimitHeaders, RateLimiterService, RateLimitState } from './rate-limiter.service';
@@ -25,6 +26,12 @@ function emailKey(body: unknown): string | undefined {
 function tokenKey(body: unknown): string | undefined {
   const token = (body as { token?: unknown } | undefined)?.token;
   return typeof token === 'string' && token !== '' ? counterKey(token) : undefined;
+}
+
+/** The signed-in user's address, when the guard has admitted one (it runs before interceptors). */
+function signedInEmailKey(request: FastifyRequest): string | undefined {
+  const principal = (request as FastifyRequest & { user?: Principal | null }).user;
+  return principal ? counterKey(principal.user.email.toLowerCase()) : undefined;
 }
 
 /** Spends the counters a route's `@RateLimit` rule names, before the handler runs. */
@@ -59,7 +66,8 @@ export class RateLimitInterceptor implements NestInterceptor {
 
   private counters(rule: RateLimitRule, request: FastifyRequest): Counter[] {
     const ip = request.ip;
-    const email = emailKey(request.body);
+    // A signed-in password check (changing the password) counts against the account it names.
+    const email = emailKey(request.body) ?? signedInEmailKey(request);
     switch (rule) {
       case 'login':
         return email ? [['login_ip', ip], ['login_ip_email', `${ip}|${email}`]] : [['login_ip', ip]];

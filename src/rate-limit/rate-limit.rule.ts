@@ -2,7 +2,8 @@ export const RATE_LIMIT_RULE = 'atiru:rate-limit-rule';
 
 /**
  * Which counters a route spends:
- * `login`: per client IP and per (IP, email), failures cost more;
+ * `login`: per client IP and per (IP, email), failures cost more; the email is the body's, or the
+ *   signed-in user's (changing the password);
  * `mail`: per client IP and per target email (register, resend-confirmation, forgot-password);
  * `refresh`: per client IP;
  * `reset`: per client IP and per presented reset token.

@@ -52,6 +52,11 @@ const EXPECTED: Array<[operationId: string, status: number]> = [
   ['createApiKey', 201],
   ['listApiKeys', 200],
   ['revokeApiKey', 404],
+  ['listSessions', 200],
+  // The example id is made up: no such session.
+  ['revokeSession', 404],
+  // The example account's password, changed to the same words.
+  ['changePassword', 204],
   ['logout', 204],
 ];
 

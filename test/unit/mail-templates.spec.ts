@@ -17,7 +17,7 @@ const messages: MailMessage[] = [
     reset_link: 'https://app.atiru.test/forgot-password?next=/keys&lang=en',
   },
   { template: 'password-reset', to: 'ada@example.com', link: 'https://app.atiru.test/reset?token=def456&r=2' },
-  { template: 'password-changed', to: 'ada@example.com', link: 'https://app.atiru.test/?from=notice&x=1', at: new Date('2026-12-04T23:01:02.345Z'), ip: '203.0.113.9', user_agent: 'Mozilla/5.0 <Test>' },
+  { template: 'password-changed', to: 'ada@example.com', link: 'https://app.atiru.test/?from=notice&x=1', signed_out: 'all', at: new Date('2026-12-04T23:01:02.345Z'), ip: '203.0.113.9', user_agent: 'Mozilla/5.0 <Test>' },
   {
     template: 'api-key-created',
     to: 'ada@example.com',
@@ -73,6 +73,13 @@ describe('mail templates', () => {
     expect(mail.text).toContain('When: 2026-12-04 23:01:02 UTC\nIP address: 203.0.113.9\nBrowser or app: Mozilla/5.0 <Test>');
     expect(mail.text).toMatch(/If it was not you, someone else can read your email or had your reset link/);
     expect(mail.html).toContain('When: 2026-12-04 23:01:02 UTC<br>IP address: 203.0.113.9<br>Browser or app: Mozilla/5.0 &lt;Test&gt;');
+  });
+
+  it('says which sessions a password change logged out, and what to do if it was not them', () => {
+    const changed = renderMail({ ...(messages[3] as Extract<MailMessage, { template: 'password-changed' }>), signed_out: 'others' }, settings);
+    expect(changed.text).toContain('changed from one of its sessions, and every other session was logged out.');
+    expect(changed.text).toMatch(/If it was not you, someone was signed in to your account and knew its password/);
+    expect(renderMail(messages[3], settings).text).toContain('and every session of the account was logged out.');
   });
 
   it('names a new API key by name and prefix, says unknown for a missing IP or user agent, and what to do if it was not them', () => {

@@ -1,7 +1,7 @@
 import { Entity, Opt, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 
-export type SessionRevokedReason = 'logout' | 'refresh_token_reuse' | 'password_reset';
+export type SessionRevokedReason = 'logout' | 'refresh_token_reuse' | 'password_reset' | 'password_change';
 
 /** One login: lives as long as its refresh chain keeps it alive, or until it is revoked. */
 @Entity({ tableName: 'sessions' })

@@ -1,4 +1,6 @@
+import { ActiveSessionDto } from '../dto/session-list-response.dto';
 import { SessionResponseDto } from '../dto/session-response.dto';
+import { SessionEntity } from './session.entity';
 
 export interface IssuedAccessToken {
   access_token: string;
@@ -21,5 +23,17 @@ export function toSessionResponse(
       expires_at: access.expires_at,
       token_type: 'bearer',
     },
+  };
+}
+
+/** A live session in its owner's list; `currentSessionId` is the session of the caller's access token. */
+export function toActiveSession(session: SessionEntity, currentSessionId: string | undefined): ActiveSessionDto {
+  return {
+    id: session.id,
+    created_at: session.createdAt.toISOString(),
+    last_active_at: (session.refreshedAt ?? session.createdAt).toISOString(),
+    user_agent: session.userAgent,
+    ip: session.ip,
+    current: session.id === currentSessionId,
   };
 }

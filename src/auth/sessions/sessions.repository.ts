@@ -62,6 +62,21 @@ export class SessionsRepository {
     await em.nativeUpdate(SessionEntity, { id: session.id }, expiresAt === undefined ? { refreshedAt: now } : { refreshedAt: now, expiresAt });
   }
 
+  /**
+   * The user's live sessions (neither revoked nor expired), most recently active first, where
+   * activity is the last login or refresh. The partial index on live sessions of a user serves it.
+   */
+  async findLiveForUser(em: EntityManager, userId: string, now: Date): Promise<SessionEntity[]> {
+    const rows = await em.getConnection().execute<Record<string, unknown>[]>(
+      `SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
+        ORDER BY coalesce(refreshed_at, created_at) DESC, created_at DESC`,
+      [userId, now],
+      'all',
+      em.getTransactionContext(),
+    );
+    return rows.map((row) => em.map(SessionEntity, row));
+  }
+
   /** `scope`: just `sessionId`, every session but `sessionId`, or every session of the user. Answers how many were revoked. */
   async revokeForUser(em: EntityManager, userId: string, scope: 'only' | 'all_but' | 'all', sessionId: string | null, now: Date, reason: SessionRevokedReason): Promise<number> {
     const where =

@@ -8,6 +8,7 @@ import { Clock } from '../../common/time/clock';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { LoginAccount, UsersRepository } from '../../users/users.repository';
+import { ActiveSessionListResponseDto } from '../dto/session-list-response.dto';
 import { SessionLoginDto } from '../dto/session-login.dto';
 import { LogoutScope } from '../dto/session-logout-query.dto';
 import { SessionResponseDto } from '../dto/session-response.dto';
@@ -19,7 +20,7 @@ import { RefreshTokenEntity } from './refresh-token.entity';
 import { decideRefresh, RefreshDecision } from './refresh-decision';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { SessionEntity } from './session.entity';
-import { toSessionResponse } from './session.mapper';
+import { toActiveSession, toSessionResponse } from './session.mapper';
 import { NewSession, SessionsRepository } from './sessions.repository';
 import { inTransaction } from '../../database/transaction';
 
@@ -122,6 +123,23 @@ export class SessionsService {
     const now = this.clock.now();
     const which = scope === 'local' ? 'only' : scope === 'others' ? 'all_but' : 'all';
     await inTransaction(this.em, (em) => this.sessions.revokeForUser(em, principal.user.id, which, sessionId, now, 'logout'));
+  }
+
+  /** The caller's live sessions, the one asking marked `current`. */
+  async list(principal: Principal): Promise<ActiveSessionListResponseDto> {
+    const sessions = await this.sessions.findLiveForUser(this.em.fork(), principal.user.id, this.clock.now());
+    return { sessions: sessions.map((session) => toActiveSession(session, principal.session_id)) };
+  }
+
+  /**
+   * Ends one of the caller's sessions, as logout ends the caller's own: its refresh token stops
+   * working and its access tokens are refused on every instance before this resolves. Another
+   * user's session is as unknown as one that never existed.
+   */
+  async revokeOne(principal: Principal, sessionId: string): Promise<void> {
+    const now = this.clock.now();
+    const revoked = await inTransaction(this.em, (em) => this.sessions.revokeForUser(em, principal.user.id, 'only', sessionId, now, 'logout'));
+    if (revoked === 0) throw AppError.notFound('Session not found');
   }
 
   private async applyRefresh(em: EntityManager, presented: string, now: Date): Promise<RefreshOutcome> {

@@ -1,0 +1,227 @@
+import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, nextMailTo, sql, uniqueEmail } from '../support/accounts';
+import { TestSmtpServer } from '../support/smtp';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { startTestApp, TestApp } from '../support/test-app';
+
+const PASSWORD = 'correct horse battery';
+const NEW_PASSWORD = 'a brand new passphrase';
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const REFUSED_TOKEN = { status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' };
+
+interface Device {
+  sid: string;
+  access: Record<string, string>;
+  refreshToken: string;
+}
+
+/**
+ * The account page's operations: the sessions list, ending one session, changing the password.
+ * Two instances on one PostgreSQL, so "ends on every instance" is seen, and a real SMTP server for
+ * the notice mail.
+ */
+describe('sessions list, ending a session, changing the password (two instances, real PostgreSQL, real SMTP)', () => {
+  let database: TestDatabase;
+  let smtp: TestSmtpServer;
+  let first: TestApp;
+  let second: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    smtp = await new TestSmtpServer().start();
+    const env = { ...GENEROUS_RATE_LIMITS, RATE_LIMIT_AUTH_FAILURE_IP: '100000/60', SMTP_URL: smtp.url };
+    first = await startTestApp({ database, env });
+    second = await startTestApp({ database, env });
+  });
+
+  afterAll(async () => {
+    await second?.close();
+    await first?.close();
+    await smtp?.stop();
+    await database?.drop();
+  });
+
+  async function signIn(email: string, userAgent: string, password = PASSWORD): Promise<Device> {
+    const { session } = await login(first, email, password, { 'user-agent': userAgent });
+    const sid = JSON.parse(Buffer.from(session.access_token.split('.')[1], 'base64url').toString()).sid as string;
+    return { sid, access: { authorization: `Bearer ${session.access_token}` }, refreshToken: session.refresh_token };
+  }
+
+  const me = (service: TestApp, device: Device) => service.request('GET', '/users/me', { headers: device.access });
+  const refresh = (device: Device) => first.request('POST', '/auth/refresh', { body: { refresh_token: device.refreshToken } });
+  const listSessions = (device: Device) => first.request('GET', '/auth/sessions', { headers: device.access });
+  const outcome = (response: { status: number; body: { code?: string } }) => ({ status: response.status, code: response.body?.code });
+
+  /** Both instances have admitted the token, so each would answer it from memory until told otherwise. */
+  async function seenOnBoth(device: Device): Promise<void> {
+    for (const service of [first, second]) expect((await me(service, device)).status).toBe(200);
+  }
+
+  async function expectSignedOut(device: Device): Promise<void> {
+    for (const service of [first, second]) expect(outcome(await me(service, device))).toEqual(REFUSED_TOKEN);
+    expect(outcome(await refresh(device))).toEqual(REFUSED_TOKEN);
+  }
+
+  async function newAccount(label: string): Promise<string> {
+    const email = uniqueEmail(label);
+    await createConfirmedUser(first, email, PASSWORD);
+    return email;
+  }
+
+  it('lists the live sessions with device, address and activity, most recently active first, the caller\'s marked current', async () => {
+    const email = await newAccount('list');
+    const laptop = await signIn(email, 'Laptop/1.0');
+    const phone = await signIn(email, 'Phone/2.0');
+    const ended = await signIn(email, 'Old/0.1');
+    expect((await first.request('POST', '/auth/logout', { headers: ended.access })).status).toBe(204);
+    // The laptop refreshes: its last activity is now the newest.
+    expect((await refresh(laptop)).status).toBe(200);
+
+    const response = await listSessions(phone);
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      sessions: [
+        { id: laptop.sid, created_at: expect.stringMatching(ISO), last_active_at: expect.stringMatching(ISO), user_agent: 'Laptop/1.0', ip: '127.0.0.1', current: false },
+        { id: phone.sid, created_at: expect.stringMatching(ISO), last_active_at: expect.stringMatching(ISO), user_agent: 'Phone/2.0', ip: '127.0.0.1', current: true },
+      ],
+    });
+    const [laptopRow, phoneRow] = response.body.sessions;
+    expect(Date.parse(laptopRow.last_active_at)).toBeGreaterThan(Date.parse(laptopRow.created_at));
+    expect(phoneRow.last_active_at).toBe(phoneRow.created_at);
+
+    // The same list from the other device differs only in which one is current.
+    const fromLaptop = await listSessions(laptop);
+    expect(fromLaptop.body.sessions.map((s: { id: string; current: boolean }) => [s.id, s.current])).toEqual([
+      [laptop.sid, true],
+      [phone.sid, false],
+    ]);
+  });
+
+  it('ending another session signs that device out on every instance: its access token and its refresh token answer 401', async () => {
+    const email = await newAccount('end');
+    const mine = await signIn(email, 'Mine/1.0');
+    const other = await signIn(email, 'Other/1.0');
+    await seenOnBoth(other);
+
+    const ended = await first.request('DELETE', `/auth/sessions/${other.sid}`, { headers: mine.access });
+    expect([ended.status, ended.text]).toEqual([204, '']);
+    await expectSignedOut(other);
+    await seenOnBoth(mine);
+    expect((await listSessions(mine)).body.sessions.map((s: { id: string }) => s.id)).toEqual([mine.sid]);
+    const [row] = await sql(first, 'SELECT revoked_reason FROM sessions WHERE id = ?', [other.sid]);
+    expect(row.revoked_reason).toBe('logout');
+
+    // Ended already: nothing left to end.
+    expect(outcome(await first.request('DELETE', `/auth/sessions/${other.sid}`, { headers: mine.access }))).toEqual({ status: 404, code: 'NOT_FOUND' });
+  });
+
+  it("answers 404 for another user's session and for an unknown id, and leaves the other user's session alive", async () => {
+    const mine = await signIn(await newAccount('owner'), 'Mine/1.0');
+    const theirs = await signIn(await newAccount('stranger'), 'Theirs/1.0');
+
+    const foreign = await first.request('DELETE', `/auth/sessions/${theirs.sid}`, { headers: mine.access });
+    expect(foreign.body).toEqual({ statusCode: 404, code: 'NOT_FOUND', error: 'Session not found', request_id: expect.any(String) });
+    expect(outcome(await first.request('DELETE', '/auth/sessions/00000000-0000-4000-8000-000000000000', { headers: mine.access }))).toEqual({ status: 404, code: 'NOT_FOUND' });
+    expect(outcome(await first.request('DELETE', '/auth/sessions/not-a-uuid', { headers: mine.access }))).toEqual({ status: 400, code: 'INVALID_REQUEST' });
+    await seenOnBoth(theirs);
+    expect((await refresh(theirs)).status).toBe(200);
+    // Nor does a list show another user's sessions.
+    expect((await listSessions(mine)).body.sessions.map((s: { id: string }) => s.id)).toEqual([mine.sid]);
+  });
+
+  it('takes a session JWT only: an API key cannot list or end sessions, nor change the password', async () => {
+    const mine = await signIn(await newAccount('key'), 'Mine/1.0');
+    const key = (await first.request('POST', '/auth/api-keys', { headers: mine.access, body: { name: 'script' } })).body.key as string;
+    const withKey = { 'x-api-key': key };
+    expect(outcome(await first.request('GET', '/auth/sessions', { headers: withKey }))).toEqual({ status: 403, code: 'JWT_REQUIRED' });
+    expect(outcome(await first.request('DELETE', `/auth/sessions/${mine.sid}`, { headers: withKey }))).toEqual({ status: 403, code: 'JWT_REQUIRED' });
+    expect(outcome(await first.request('POST', '/auth/password', { headers: withKey, body: { current_password: PASSWORD, new_password: NEW_PASSWORD } }))).toEqual({
+      status: 403,
+      code: 'JWT_REQUIRED',
+    });
+    expect(outcome(await first.request('GET', '/auth/sessions'))).toEqual({ status: 401, code: 'MISSING_AUTH' });
+  });
+
+  it('changing the password: a wrong current one is 401; then every other session is signed out, this one stays, the new password works, the old does not, and the owner is told', async () => {
+    const email = await newAccount('change');
+    // The registration's confirmation mail comes first.
+    await nextMailTo(smtp, email, 0);
+    const mine = await signIn(email, 'Mine/1.0');
+    const others = [await signIn(email, 'Other/1.0'), await signIn(email, 'Other/2.0')];
+    for (const device of [mine, ...others]) await seenOnBoth(device);
+
+    const wrong = await first.request('POST', '/auth/password', { headers: mine.access, body: { current_password: `${PASSWORD}!`, new_password: NEW_PASSWORD } });
+    expect(wrong.body).toEqual({ statusCode: 401, code: 'INVALID_CREDENTIALS', error: 'The current password is wrong', request_id: expect.any(String) });
+    const short = await first.request('POST', '/auth/password', { headers: mine.access, body: { current_password: PASSWORD, new_password: 'short' } });
+    expect([short.status, short.body.code, short.body.errors?.[0]?.field]).toEqual([400, 'INVALID_REQUEST', 'new_password']);
+    // Neither changed anything.
+    for (const device of others) await seenOnBoth(device);
+
+    const changed = await first.request('POST', '/auth/password', {
+      headers: { ...mine.access, 'user-agent': 'Mine/1.0' },
+      body: { current_password: PASSWORD, new_password: NEW_PASSWORD },
+    });
+    expect([changed.status, changed.text]).toEqual([204, '']);
+
+    for (const device of others) await expectSignedOut(device);
+    await seenOnBoth(mine);
+    expect((await refresh(mine)).status).toBe(200);
+    expect((await listSessions(mine)).body.sessions.map((s: { id: string; current: boolean }) => [s.id, s.current])).toEqual([[mine.sid, true]]);
+    const reasons = await sql(first, 'SELECT revoked_reason FROM sessions WHERE id IN (?, ?) ORDER BY revoked_reason', [others[0].sid, others[1].sid]);
+    expect(reasons).toEqual([{ revoked_reason: 'password_change' }, { revoked_reason: 'password_change' }]);
+
+    expect((await first.request('POST', '/auth/login', { body: { email, password: NEW_PASSWORD } })).status).toBe(200);
+    expect(outcome(await first.request('POST', '/auth/login', { body: { email, password: PASSWORD } }))).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+
+    const notice = await nextMailTo(smtp, email, 1);
+    expect(notice.subject).toBe('Your Atiru password was changed');
+    expect(notice.text).toContain('changed from one of its sessions, and every other session was logged out.');
+    expect(notice.text).toMatch(/IP address: 127\.0\.0\.1\nBrowser or app: Mine\/1\.0/);
+    expect(smtp.mailsTo(email)).toHaveLength(2);
+  });
+
+  it('changing the password spends reset links asked for before it', async () => {
+    const email = await newAccount('reset-spent');
+    const mine = await signIn(email, 'Mine/1.0');
+    expect((await first.request('POST', '/auth/forgot-password', { body: { email } })).status).toBe(200);
+    const resetMail = await smtp.waitFor((mail) => mail.to.includes(email) && mail.subject === 'Reset your Atiru password');
+    const token = new URL(resetMail.links.find((link) => link.includes('token='))!).searchParams.get('token');
+
+    expect((await first.request('POST', '/auth/password', { headers: mine.access, body: { current_password: PASSWORD, new_password: NEW_PASSWORD } })).status).toBe(204);
+    expect(outcome(await first.request('POST', '/auth/reset-password', { body: { token, password: 'yet another passphrase' } }))).toEqual({ status: 400, code: 'INVALID_REQUEST' });
+    expect((await first.request('POST', '/auth/login', { body: { email, password: NEW_PASSWORD } })).status).toBe(200);
+  });
+});
+
+describe('changing the password: wrong current passwords count against the login limits of the account', () => {
+  let service: TestApp;
+
+  beforeAll(async () => {
+    // Two failures (5 units each) fill the per-account window.
+    service = await startTestApp({ env: { ...GENEROUS_RATE_LIMITS, RATE_LIMIT_LOGIN_IP_EMAIL: '10/60', FAILED_LOGIN_COST: '5' } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('answers 429 with Retry-After after the limit, to this operation and to a login of the same account', async () => {
+    const email = uniqueEmail('limited');
+    await createConfirmedUser(service, email, PASSWORD);
+    const { session } = await login(service, email, PASSWORD);
+    const headers = { authorization: `Bearer ${session.access_token}` };
+    const change = (current: string) => service.request('POST', '/auth/password', { headers, body: { current_password: current, new_password: NEW_PASSWORD } });
+
+    // The login above spent 1 unit; the first failure brings the window to 6, the second to 11.
+    expect((await change('wrong one')).status).toBe(401);
+    expect((await change('wrong two')).status).toBe(401);
+    const limited = await change(PASSWORD);
+    expect([limited.status, limited.body.code]).toEqual([429, 'RATE_LIMITED']);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    const loginLimited = await service.request('POST', '/auth/login', { body: { email, password: PASSWORD } });
+    expect([loginLimited.status, loginLimited.body.code]).toEqual([429, 'RATE_LIMITED']);
+    // Another account from the same address is not affected.
+    const otherEmail = uniqueEmail('unaffected');
+    await createConfirmedUser(service, otherEmail, PASSWORD);
+    expect((await service.request('POST', '/auth/login', { body: { email: otherEmail, password: PASSWORD } })).status).toBe(200);
+  });
+});
