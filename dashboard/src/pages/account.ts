@@ -1,3 +1,4 @@
+import type { components } from '../../../client/atiru-api';
 import { api } from '../api';
 import { Child, h, replace } from '../dom';
 import { describeDevice, formatAgo, formatDateTime } from '../format';
@@ -6,14 +7,7 @@ import { authed, signOut } from '../session';
 import { button, explain, field, messageArea, newPasswordField, onSubmit } from '../ui';
 import { failureNotice } from './keys';
 
-interface SessionInfo {
-  id: string;
-  created_at: string;
-  last_active_at: string;
-  user_agent: string | null;
-  ip: string | null;
-  current: boolean;
-}
+type SessionInfo = components['schemas']['ActiveSession'];
 
 export async function accountPage({ go }: PageContext) {
   const profile = h('div');
@@ -29,7 +23,7 @@ export async function accountPage({ go }: PageContext) {
   const loadSessions = async () => {
     const result = await authed((headers) => api.GET('/auth/sessions', { headers }));
     if (!result.ok) return replace(sessions, failureNotice(result.failure));
-    replace(sessions, sessionList(result.data.sessions as SessionInfo[], loadSessions, sessionMessages, go));
+    replace(sessions, sessionList(result.data.sessions, loadSessions, sessionMessages, go));
   };
   const everywhereElse = button('Sign out everywhere else', {
     class: 'button',
