@@ -19,7 +19,7 @@ export default defineConfig({
     target: 'es2022',
   },
   server: {
-    // `npm run dashboard:dev`: the API from a service started beside it on its usual port.
-    proxy: { '/auth': 'http://localhost:3000', '/users': 'http://localhost:3000' },
+    // `npm run dashboard:dev`: the API from a service started beside it (ATIRU_API, else its usual port).
+    proxy: Object.fromEntries(['/auth', '/users', '/docs'].map((path) => [path, process.env.ATIRU_API ?? 'http://localhost:3000'])),
   },
 });
