@@ -41,7 +41,12 @@ export function refresh(): Promise<string | null> {
   return refreshing;
 }
 
-const SESSION_ENDED: Failure = { status: 401, code: 'INVALID_OR_EXPIRED_TOKEN', message: 'Your session has ended.', fields: [], retryAfterSeconds: null, requestId: null };
+/** The credential was refused; a wrong password (INVALID_CREDENTIALS, when changing it) is not. */
+function refused(result: Result<unknown>): boolean {
+  return !result.ok && result.failure.status === 401 && result.failure.code !== 'INVALID_CREDENTIALS';
+}
+
+export const SESSION_ENDED: Failure = { status: 401, code: 'INVALID_OR_EXPIRED_TOKEN', message: 'Your session has ended.', fields: [], retryAfterSeconds: null, requestId: null };
 
 /**
  * Calls an operation with the access token. A 401 gets one refresh from the cookie and one retry;
@@ -51,11 +56,11 @@ export async function authed<T>(call: (headers: { authorization: string }) => Pr
   let token = accessToken ?? (await refresh());
   let result: Result<T> = { ok: false, failure: SESSION_ENDED };
   if (token) result = await settle(call({ authorization: `Bearer ${token}` }));
-  if (token && !result.ok && result.failure.status === 401) {
+  if (token && refused(result)) {
     token = await refresh();
     if (token) result = await settle(call({ authorization: `Bearer ${token}` }));
   }
-  if (!token || (!result.ok && result.failure.status === 401)) {
+  if (!token || refused(result)) {
     accessToken = null;
     onEnded();
   }

@@ -12,6 +12,8 @@ type SessionInfo = components['schemas']['ActiveSession'];
 export async function accountPage({ go }: PageContext) {
   const profile = h('div');
   const me = await authed((headers) => api.GET('/users/me', { headers }));
+  // The session is over and the person is on their way to sign-in.
+  if (!me.ok && me.failure.status === 401) return [];
   if (!me.ok) replace(profile, failureNotice(me.failure));
   else {
     const confirmed = me.data.email_confirmed_at;
