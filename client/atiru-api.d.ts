@@ -263,7 +263,7 @@ export interface paths {
         put?: never;
         /**
          * Log in with email and password
-         * @description Opens a session: a JWT access token (1 hour by default) and an opaque refresh token. An unknown email and a wrong password answer the same 401 INVALID_CREDENTIALS; 403 EMAIL_NOT_VERIFIED comes only after the right password.
+         * @description Opens a session: a JWT access token (1 hour by default) and an opaque refresh token. An unknown email and a wrong password answer the same 401 INVALID_CREDENTIALS; 403 EMAIL_NOT_VERIFIED comes only after the right password. With `refresh_cookie: true` (the built-in dashboard) the refresh token is not in the body but in the `atiru_refresh` cookie (HttpOnly, SameSite=Strict, Path=/auth/refresh, Secure unless PUBLIC_URL is http://localhost).
          */
         post: operations["login"];
         delete?: never;
@@ -283,7 +283,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange a refresh token for new tokens
-         * @description Answers the same body as login. Refresh tokens rotate: each use returns a new one and retires the old. A retired token presented again within REFRESH_REUSE_GRACE_SECONDS (10 s by default) answers with the current head of the same chain (the same refresh token the first caller received, or its newest successor), so two tabs refreshing at once stay logged in and the session never forks. Presented later, it revokes the whole session, whose access tokens stop working at once on every instance. Concurrent refreshes of one session are serialised on the session row.
+         * @description Answers the same body as login. Refresh tokens rotate: each use returns a new one and retires the old. A retired token presented again within REFRESH_REUSE_GRACE_SECONDS (10 s by default) answers with the current head of the same chain (the same refresh token the first caller received, or its newest successor), so two tabs refreshing at once stay logged in and the session never forks. Presented later, it revokes the whole session, whose access tokens stop working at once on every instance. Concurrent refreshes of one session are serialised on the session row. A browser that logged in with `refresh_cookie` sends `{}` and `X-Atiru-Refresh: cookie`: the token comes from the `atiru_refresh` cookie and the new one goes back into it; a missing or refused cookie answers 401 and clears it. A `refresh_token` in the body always wins.
          */
         post: operations["refresh"];
         delete?: never;
@@ -669,6 +669,11 @@ export interface components {
              * @example correct horse battery staple
              */
             password: string;
+            /**
+             * @description For a page served by this service (the built-in dashboard): true sets the refresh token as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh instead of returning it in the body. Left out (false), the body carries it: what API clients want.
+             * @example false
+             */
+            refresh_cookie?: boolean;
         };
         SessionUser: {
             /**
@@ -700,10 +705,10 @@ export interface components {
              */
             access_token: string;
             /**
-             * @description Opaque, single-use: exchange it at POST /auth/refresh for a new pair; it rotates on every use
+             * @description Opaque, single-use: exchange it at POST /auth/refresh for a new pair; it rotates on every use. Absent when the login asked for `refresh_cookie` (or the refresh used the cookie): the token is then in the `atiru_refresh` cookie.
              * @example N2sV1c9n4k0xYwq8r6TzJm3aLd5pHf7gUe2bQi1oCk8
              */
-            refresh_token: string;
+            refresh_token?: string;
             /**
              * @description Seconds until the access token expires
              * @example 3600
@@ -727,10 +732,10 @@ export interface components {
         };
         RefreshRequest: {
             /**
-             * @description The refresh token from the last login or refresh
+             * @description The refresh token from the last login or refresh. Required, unless the request refreshes with the cookie (`X-Atiru-Refresh: cookie`).
              * @example N2sV1c9n4k0xYwq8r6TzJm3aLd5pHf7gUe2bQi1oCk8
              */
-            refresh_token: string;
+            refresh_token?: string;
         };
         /** @description A live session of the caller */
         ActiveSession: {
@@ -2494,6 +2499,8 @@ export interface operations {
             /** @description A new session */
             200: {
                 headers: {
+                    /** @description Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` (set), or `atiru_refresh=` with `Max-Age=0` (cleared) */
+                    "Set-Cookie"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
@@ -2655,7 +2662,10 @@ export interface operations {
     refresh: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: take the refresh token from the `atiru_refresh` cookie */
+                "X-Atiru-Refresh"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -2668,6 +2678,8 @@ export interface operations {
             /** @description New tokens for the same session */
             200: {
                 headers: {
+                    /** @description Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` (set), or `atiru_refresh=` with `Max-Age=0` (cleared) */
+                    "Set-Cookie"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
@@ -2678,7 +2690,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponse"];
                 };
             };
-            /** @description INVALID_REQUEST: refresh_token is missing or not a string */
+            /** @description INVALID_REQUEST: refresh_token is missing (and no cookie refresh was asked) or not a string */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2696,9 +2708,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description INVALID_OR_EXPIRED_TOKEN: the refresh token is unknown, expired, revoked or reused */
+            /** @description INVALID_OR_EXPIRED_TOKEN: the refresh token is unknown, expired, revoked or reused, or the cookie is missing (the cookie is then cleared) */
             401: {
                 headers: {
+                    /** @description Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` (set), or `atiru_refresh=` with `Max-Age=0` (cleared) */
+                    "Set-Cookie"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
@@ -2820,9 +2834,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sessions are revoked */
+            /** @description The sessions are revoked; the refresh cookie, if the browser has one, is cleared */
             204: {
                 headers: {
+                    /** @description Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` (set), or `atiru_refresh=` with `Max-Age=0` (cleared) */
+                    "Set-Cookie"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];

@@ -16,6 +16,7 @@ import { OneTimeTokensService } from './one-time-tokens/one-time-tokens.service'
 import { PasswordHasher } from './passwords/password-hasher';
 import { RedirectTargets } from './redirects/redirect-targets';
 import { SecretTokens } from './secrets/secret-tokens';
+import { RefreshCookie } from './sessions/refresh-cookie';
 import { RefreshTokenEntity } from './sessions/refresh-token.entity';
 import { RefreshTokensRepository } from './sessions/refresh-tokens.repository';
 import { SessionEntity } from './sessions/session.entity';
@@ -33,6 +34,7 @@ import { SessionsController } from './sessions.controller';
     AccountRequestsRepository,
     RegistrationsRepository,
     SessionsService,
+    RefreshCookie,
     SessionsRepository,
     RefreshTokensRepository,
     OneTimeTokensRepository,

@@ -1,7 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiForbiddenResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiForbiddenResponse, ApiHeader, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticated, Public } from '../common/auth/auth-policy.decorator';
 import { AuthenticatedRequest } from '../common/auth/principal';
+import { AppError } from '../common/errors/app-error';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
@@ -11,12 +13,32 @@ import { SessionLogoutQueryDto } from './dto/session-logout-query.dto';
 import { SessionRefreshDto } from './dto/session-refresh.dto';
 import { SessionResponseDto } from './dto/session-response.dto';
 import { Client, ClientInfo } from './sessions/client-info';
+import { REFRESH_COOKIE_MODE, RefreshCookie } from './sessions/refresh-cookie';
 import { SessionsService } from './sessions/sessions.service';
+
+/** The refresh cookie a response may set or clear (decision 012). */
+const SET_REFRESH_COOKIE = {
+  'Set-Cookie': {
+    description: 'Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` (set), or `atiru_refresh=` with `Max-Age=0` (cleared)',
+    required: false,
+    schema: { type: 'string', example: 'atiru_refresh=N2sV1c9n4k0xYwq8r6TzJm3aLd5pHf7gUe2bQi1oCk8; Max-Age=2592000; Path=/auth/refresh; HttpOnly; SameSite=Strict; Secure' },
+  },
+};
+
+/** A refresh with neither a body token nor the cookie header: what validation would have said. */
+function missingRefreshToken(): AppError {
+  return AppError.invalidRequest('Invalid request: refresh_token should not be empty', [
+    { field: 'refresh_token', code: 'isNotEmpty', message: 'refresh_token should not be empty' },
+  ]);
+}
 
 @ApiTags('auth')
 @Controller('auth')
 export class SessionsController {
-  constructor(private readonly sessions: SessionsService) {}
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly cookie: RefreshCookie,
+  ) {}
 
   @Post('login')
   @Public()
@@ -26,14 +48,17 @@ export class SessionsController {
     summary: 'Log in with email and password',
     description:
       'Opens a session: a JWT access token (1 hour by default) and an opaque refresh token. An unknown email and a wrong ' +
-      'password answer the same 401 INVALID_CREDENTIALS; 403 EMAIL_NOT_VERIFIED comes only after the right password.',
+      'password answer the same 401 INVALID_CREDENTIALS; 403 EMAIL_NOT_VERIFIED comes only after the right password. With ' +
+      '`refresh_cookie: true` (the built-in dashboard) the refresh token is not in the body but in the `atiru_refresh` ' +
+      'cookie (HttpOnly, SameSite=Strict, Path=/auth/refresh, Secure unless PUBLIC_URL is http://localhost).',
   })
-  @ApiOkResponse({ description: 'A new session', type: SessionResponseDto })
+  @ApiOkResponse({ description: 'A new session', type: SessionResponseDto, headers: SET_REFRESH_COOKIE })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field fails validation or the body is not JSON', type: ErrorResponseDto })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS: unknown email or wrong password (one body for both)', type: ErrorResponseDto })
   @ApiForbiddenResponse({ description: 'EMAIL_NOT_VERIFIED: the password is right but the email is not confirmed yet', type: ErrorResponseDto })
-  login(@Body() body: SessionLoginDto, @Client() client: ClientInfo): Promise<SessionResponseDto> {
-    return this.sessions.login(body, client);
+  async login(@Body() body: SessionLoginDto, @Client() client: ClientInfo, @Res({ passthrough: true }) reply: FastifyReply): Promise<SessionResponseDto> {
+    const session = await this.sessions.login(body, client);
+    return body.refresh_cookie ? this.cookie.hand(session, reply) : session;
   }
 
   @Post('refresh')
@@ -48,13 +73,22 @@ export class SessionsController {
       '(the same refresh token the first caller received, or its newest successor), so two tabs refreshing at once stay logged ' +
       'in and the session never forks. Presented later, it revokes the whole session, whose access tokens stop working at once ' +
       'on every instance. Concurrent refreshes of one session are ' +
-      'serialised on the session row.',
+      'serialised on the session row. A browser that logged in with `refresh_cookie` sends `{}` and ' +
+      '`X-Atiru-Refresh: cookie`: the token comes from the `atiru_refresh` cookie and the new one goes back into it; a ' +
+      'missing or refused cookie answers 401 and clears it. A `refresh_token` in the body always wins.',
   })
-  @ApiOkResponse({ description: 'New tokens for the same session', type: SessionResponseDto })
-  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: refresh_token is missing or not a string', type: ErrorResponseDto })
-  @ApiUnauthorizedResponse({ description: 'INVALID_OR_EXPIRED_TOKEN: the refresh token is unknown, expired, revoked or reused', type: ErrorResponseDto })
-  refresh(@Body() body: SessionRefreshDto): Promise<SessionResponseDto> {
-    return this.sessions.refresh(body.refresh_token);
+  @ApiHeader({ name: 'X-Atiru-Refresh', required: false, enum: [REFRESH_COOKIE_MODE], description: '`cookie`: take the refresh token from the `atiru_refresh` cookie' })
+  @ApiOkResponse({ description: 'New tokens for the same session', type: SessionResponseDto, headers: SET_REFRESH_COOKIE })
+  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: refresh_token is missing (and no cookie refresh was asked) or not a string', type: ErrorResponseDto })
+  @ApiUnauthorizedResponse({
+    description: 'INVALID_OR_EXPIRED_TOKEN: the refresh token is unknown, expired, revoked or reused, or the cookie is missing (the cookie is then cleared)',
+    type: ErrorResponseDto,
+    headers: SET_REFRESH_COOKIE,
+  })
+  refresh(@Body() body: SessionRefreshDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<SessionResponseDto> {
+    if (body.refresh_token !== undefined) return this.sessions.refresh(body.refresh_token);
+    if (!this.cookie.requested(request)) throw missingRefreshToken();
+    return this.cookie.refresh(request, reply, (token) => this.sessions.refresh(token));
   }
 
   @Post('logout')
@@ -68,10 +102,12 @@ export class SessionsController {
       'service: the 204 is sent once every running instance has acknowledged the revocation (or after a 2 s timeout). An ' +
       'access token is only ever good while its session is live.',
   })
-  @ApiNoContentResponse({ description: 'The sessions are revoked' })
+  @ApiNoContentResponse({ description: 'The sessions are revoked; the refresh cookie, if the browser has one, is cleared', headers: SET_REFRESH_COOKIE })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: scope is not local, others or global', type: ErrorResponseDto })
-  async logout(@Req() { user: principal }: AuthenticatedRequest, @Query() query: SessionLogoutQueryDto): Promise<void> {
+  async logout(@Req() { user: principal }: AuthenticatedRequest, @Query() query: SessionLogoutQueryDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     await this.sessions.logout(principal, query.scope ?? 'local');
+    // The cookie is sent to /auth/refresh only, so logout cannot see it; it clears it blind.
+    reply.header('set-cookie', this.cookie.clear());
   }
 
   @Get('sessions')

@@ -1,5 +1,5 @@
-import { ApiProperty, ApiSchema } from '@nestjs/swagger';
-import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
+import { IsBoolean, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { EmailField } from '../email-address';
 import { PASSWORD_MAX_LENGTH } from '../passwords/password-hasher';
 
@@ -13,4 +13,15 @@ export class SessionLoginDto {
   @IsString()
   @IsNotEmpty()
   password: string;
+
+  @ApiPropertyOptional({
+    description:
+      'For a page served by this service (the built-in dashboard): true sets the refresh token as an HttpOnly, ' +
+      'SameSite=Strict cookie scoped to /auth/refresh instead of returning it in the body. Left out (false), the body ' +
+      'carries it: what API clients want.',
+    example: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  refresh_cookie?: boolean;
 }

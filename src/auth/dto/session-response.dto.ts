@@ -11,10 +11,13 @@ export class SessionTokensDto {
   access_token: string;
 
   @ApiProperty({
-    description: 'Opaque, single-use: exchange it at POST /auth/refresh for a new pair; it rotates on every use',
+    description:
+      'Opaque, single-use: exchange it at POST /auth/refresh for a new pair; it rotates on every use. Absent when the ' +
+      'login asked for `refresh_cookie` (or the refresh used the cookie): the token is then in the `atiru_refresh` cookie.',
     example: 'N2sV1c9n4k0xYwq8r6TzJm3aLd5pHf7gUe2bQi1oCk8',
+    required: false,
   })
-  refresh_token: string;
+  refresh_token?: string;
 
   @ApiProperty({ type: 'integer', description: 'Seconds until the access token expires', example: 3600 })
   expires_in: number;
