@@ -11,12 +11,14 @@ type SessionInfo = components['schemas']['ActiveSession'];
 
 export async function accountPage({ go }: PageContext) {
   const profile = h('div');
+  let email = '';
   const me = await authed((headers) => api.GET('/users/me', { headers }));
   // The session is over and the person is on their way to sign-in.
   if (!me.ok && me.failure.status === 401) return [];
   if (!me.ok) replace(profile, failureNotice(me.failure));
   else {
     const confirmed = me.data.email_confirmed_at;
+    email = me.data.email;
     replace(profile, h('dl', { class: 'facts' }, h('dt', null, 'Email'), h('dd', null, me.data.email), h('dt', null, 'Confirmed'), h('dd', null, confirmed ? formatDateTime(confirmed) : 'Not yet')));
   }
 
@@ -41,7 +43,7 @@ export async function accountPage({ go }: PageContext) {
   return [
     h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, 'Account')),
     h('section', { class: 'card', 'aria-labelledby': 'profile-title' }, h('h2', { id: 'profile-title' }, 'Profile'), profile),
-    h('section', { class: 'card', 'aria-labelledby': 'password-title' }, h('h2', { id: 'password-title' }, 'Change password'), changePasswordForm(loadSessions)),
+    h('section', { class: 'card', 'aria-labelledby': 'password-title' }, h('h2', { id: 'password-title' }, 'Change password'), changePasswordForm(email, loadSessions)),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'sessions-title' },
@@ -53,11 +55,13 @@ export async function accountPage({ go }: PageContext) {
   ];
 }
 
-function changePasswordForm(changed: () => Promise<void>): Child {
+function changePasswordForm(email: string, changed: () => Promise<void>): Child {
   const current = field({ label: 'Current password', name: 'current-password', type: 'password', autocomplete: 'current-password', required: true });
   const next = newPasswordField('New password');
   const messages = messageArea();
-  const form = h('form', { novalidate: true }, current.element, next.element, messages.element, h('button', { type: 'submit', class: 'button primary' }, 'Change password'));
+  // For password managers: which account the new password belongs to.
+  const username = h('input', { type: 'text', name: 'username', autocomplete: 'username', value: email, hidden: true, readonly: true, tabindex: -1, 'aria-hidden': 'true' });
+  const form = h('form', { novalidate: true }, username, current.element, next.element, messages.element, h('button', { type: 'submit', class: 'button primary' }, 'Change password'));
   onSubmit(form, async () => {
     messages.clear();
     const result = await authed((headers) => api.POST('/auth/password', { headers, body: { current_password: current.input.value, new_password: next.input.value } }));
