@@ -47,7 +47,7 @@ export async function accountPage({ go }: PageContext) {
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'sessions-title' },
-      h('div', { class: 'section-head' }, h('h2', { id: 'sessions-title' }, 'Sessions'), everywhereElse),
+      h('div', { class: 'section-head' }, h('h2', { id: 'sessions-title', tabindex: -1 }, 'Sessions'), everywhereElse),
       h('p', { class: 'hint' }, 'Where your account is signed in. Sign out a session you do not recognise, then change your password.'),
       sessionMessages.element,
       sessions,
@@ -97,6 +97,7 @@ function sessionList(sessions: SessionInfo[], reload: () => Promise<void>, messa
           if (!result.ok) return messages.show('error', ...explain(result.failure));
           messages.show('success', `${device} is signed out.`);
           await reload();
+          document.getElementById('sessions-title')?.focus();
         },
       });
       return h(

@@ -46,7 +46,7 @@ export async function keysPage() {
     h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, 'API keys'), h('p', { class: 'lead' }, 'Keys let your scripts, CI jobs and servers call the Atiru API as you. Keep them secret, like a password.')),
     created,
     h('section', { class: 'card' }, form),
-    h('section', { class: 'card' }, h('h2', null, 'Your keys'), messages.element, list),
+    h('section', { class: 'card', 'aria-labelledby': 'keys-title' }, h('h2', { id: 'keys-title', tabindex: -1 }, 'Your keys'), messages.element, list),
   ];
 }
 
@@ -108,6 +108,8 @@ function keyRow(key: ApiKey, reload: () => Promise<void>, messages: ReturnType<t
       }
       messages.show('success', `The key ${label} is revoked. Anything still using it is refused from now on.`);
       await reload();
+      // The row and its buttons are gone: keep the keyboard in the list.
+      document.getElementById('keys-title')?.focus();
     });
     cancel.addEventListener('click', () => {
       replace(actions, revoke);
