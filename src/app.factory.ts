@@ -20,6 +20,7 @@ import { buildOpenApiDocument, DOCS_PATH, serveApiDocs } from './openapi';
 import { addLifecycleHooks } from './health/lifecycle.hooks';
 import { ServiceLifecycle } from './health/service-lifecycle';
 import { addMetricsHook } from './metrics/metrics.hooks';
+import { isDashboardPath, serveDashboard } from './web/dashboard-site';
 import { MetricsService } from './metrics/metrics.service';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -67,6 +68,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   });
   await configureHttp(app, config, headers);
   serveApiDocs(app, buildOpenApiDocument(app, config.http.publicUrl));
+  serveDashboard(app, config);
   if (options.preview) return app;
 
   try {
@@ -136,7 +138,7 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   // wins, as the JWKS's Cache-Control does. Log lines written while the request is served name
   // it through the request context (src/common/logging/request-context.ts).
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    const fixed = isDocumentPath(request.url) ? documentHeaders : headers.api;
+    const fixed = isDocumentPath(request.url) ? documentHeaders : isDashboardPath(request.url) ? headers.dashboard : headers.api;
     for (const name of Object.keys(fixed)) {
       if (!reply.hasHeader(name)) reply.header(name, fixed[name]);
     }

@@ -119,7 +119,7 @@ export class AccountsService {
     if (request.kind === 'forgot_password') {
       if (!user) return;
       const token = await this.oneTimeTokens.issue(em, { userId: user.id }, 'reset_password', request.redirectTo, now);
-      await this.mail.enqueue(em, { template: 'password-reset', to: user.email, link: this.redirects.landing(request.redirectTo, { token }) });
+      await this.mail.enqueue(em, { template: 'password-reset', to: user.email, link: this.redirects.landing(request.redirectTo, 'reset-password', { token }) });
       return;
     }
     if (user?.emailConfirmedAt) return;
@@ -139,8 +139,8 @@ export class AccountsService {
   async confirmEmail(token: string): Promise<string> {
     const { confirmed, redirectTo } = await this.spendConfirmation(token);
     return confirmed
-      ? this.redirects.landing(redirectTo)
-      : this.redirects.landing(redirectTo, { error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
+      ? this.redirects.landing(redirectTo, 'confirmed')
+      : this.redirects.landing(redirectTo, 'confirmed', { error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
   }
 
   /** The same confirmation for an API client, which wants an answer rather than a landing page. */
@@ -188,7 +188,7 @@ export class AccountsService {
       await this.mail.enqueue(em, {
         template: 'password-changed',
         to: user.email,
-        link: this.redirects.landing(null),
+        link: this.redirects.landing(null, 'home'),
         at: now,
         ip: client.ip,
         user_agent: client.userAgent,
@@ -225,7 +225,7 @@ export class AccountsService {
       await this.mail.enqueue(em, {
         template: 'password-changed',
         to: user.email,
-        link: this.redirects.landing(null),
+        link: this.redirects.landing(null, 'home'),
         at: now,
         ip: client.ip,
         user_agent: client.userAgent,
@@ -281,8 +281,8 @@ export class AccountsService {
     await this.mail.enqueue(em, {
       template: 'already-registered',
       to: user.email,
-      login_link: this.redirects.landing(redirectTo),
-      reset_link: this.redirects.landing(redirectTo, { token }),
+      login_link: this.redirects.landing(redirectTo, 'sign-in'),
+      reset_link: this.redirects.landing(redirectTo, 'reset-password', { token }),
     });
   }
 

@@ -21,6 +21,6 @@ export class ConfirmLinkErrorFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const appError = logFailure(exception, request, this.logger);
     if (reply.sent) return;
-    reply.redirect(this.redirects.landing(null, { error: appError.message, error_code: appError.code, request_id: request.id }), 302);
+    reply.redirect(this.redirects.landing(null, 'confirmed', { error: appError.message, error_code: appError.code, request_id: request.id }), 302);
   }
 }

@@ -13,8 +13,15 @@ export interface AppConfig {
     port: number;
     /** Where this service is reachable from the outside; links in mails start here. */
     publicUrl: string;
-    /** Where people land after confirming their email when no `redirect_to` was given. */
+    /**
+     * Where people land after confirming their email when no `redirect_to` was given: DASHBOARD_URL,
+     * or the dashboard this service serves (`${publicUrl}/dashboard/`) when that is unset.
+     */
     dashboardUrl: string;
+    /** DASHBOARD_URL was unset: mailed links land on the built-in dashboard's own pages. */
+    dashboardBuiltIn: boolean;
+    /** The built dashboard (Vite's output) that `/dashboard/` serves. */
+    dashboardDir: string;
     /** Exact origins (`https://app.atiru.dev`) or patterns (`https://*.atiru.dev`) allowed as `redirect_to`. */
     redirectAllowList: string[];
     corsOrigins: string[];
@@ -239,6 +246,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const nodeEnv = read.oneOf('NODE_ENV', ['development', 'test', 'production'] as const, 'development');
   const port = read.int('PORT', 3000, 0, 65535);
   const publicUrl = read.url('PUBLIC_URL', `http://localhost:${port}`);
+  const dashboardUrl = read.url('DASHBOARD_URL', '');
 
   const config: AppConfig = {
     env: nodeEnv,
@@ -246,7 +254,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       host: read.string('HOST', '0.0.0.0'),
       port,
       publicUrl,
-      dashboardUrl: read.url('DASHBOARD_URL', 'http://localhost:5173'),
+      dashboardUrl: dashboardUrl === '' ? `${publicUrl}/dashboard/` : dashboardUrl,
+      dashboardBuiltIn: dashboardUrl === '',
+      dashboardDir: resolve(read.string('DASHBOARD_DIR', 'dist/dashboard')),
       redirectAllowList: read.list('REDIRECT_ALLOW_LIST', ['http://localhost:5173']),
       corsOrigins: read.list('CORS_ORIGINS', ['http://localhost:5173']),
       bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 1024, 10 * 1024 * 1024),

@@ -49,8 +49,8 @@ export interface StartOptions {
   undocumentedPaths?: string[];
 }
 
-/** The contract and its viewer are served beside the API, not described in it. */
-const SERVED_OUTSIDE_THE_CONTRACT = ['/docs', '/reference/openapi.json', '/openapi.yaml'];
+/** The contract and its viewer, and the dashboard's pages, are served beside the API, not described in it. */
+const SERVED_OUTSIDE_THE_CONTRACT = ['/docs', '/reference/openapi.json', '/openapi.yaml', '/dashboard', '/'];
 
 /** Boots the real application on a real port, a real (fresh) database and real logs. */
 export async function startTestApp(options: StartOptions = {}): Promise<TestApp> {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ConfigError, DEVELOPMENT_SECRET, loadConfig } from '../../src/config/app-config';
 
 describe('loadConfig', () => {
@@ -9,6 +10,15 @@ describe('loadConfig', () => {
     expect(config.database.migrateOnStart).toBe(true);
     expect(config.tokens.accessTtlSeconds).toBe(3600);
     expect(config.tokens.signingKeyEncryptionSecret).toBe(DEVELOPMENT_SECRET);
+  });
+
+  it('lands mailed links on the built-in dashboard unless DASHBOARD_URL names another, and serves it from dist/dashboard', () => {
+    const builtIn = loadConfig({ PUBLIC_URL: 'https://auth.atiru.test/' });
+    expect([builtIn.http.dashboardUrl, builtIn.http.dashboardBuiltIn]).toEqual(['https://auth.atiru.test/dashboard/', true]);
+    expect(builtIn.http.dashboardDir).toBe(resolve('dist/dashboard'));
+    const external = loadConfig({ PUBLIC_URL: 'https://auth.atiru.test', DASHBOARD_URL: 'https://app.atiru.test/', DASHBOARD_DIR: '/srv/dashboard' });
+    expect([external.http.dashboardUrl, external.http.dashboardBuiltIn, external.http.dashboardDir]).toEqual(['https://app.atiru.test', false, '/srv/dashboard']);
+    expect(() => loadConfig({ DASHBOARD_URL: 'ftp://app.atiru.test' })).toThrow(/DASHBOARD_URL must be an absolute http/);
   });
 
   it('reads and types every value', () => {

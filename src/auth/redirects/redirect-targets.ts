@@ -4,6 +4,9 @@ import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { RedirectAllowList } from './redirect-allow-list';
 
+/** The built-in dashboard's pages a mailed link can land on (client routes under `/dashboard/`). */
+export type DashboardPage = 'home' | 'confirmed' | 'sign-in' | 'reset-password';
+
 /** Where links in mails land: a checked `redirect_to`, or the dashboard. */
 @Injectable()
 export class RedirectTargets {
@@ -22,11 +25,20 @@ export class RedirectTargets {
     return url.toString();
   }
 
-  /** The landing URL for a remembered `redirect_to`, with `params` added to its query. */
-  landing(redirectTo: string | null, params: Record<string, string> = {}): string {
-    const url = new URL(redirectTo ?? this.config.http.dashboardUrl);
+  /**
+   * The landing URL for a remembered `redirect_to`, with `params` added to its query. Without one,
+   * the dashboard: the built-in one's `page`, or DASHBOARD_URL as it is (that dashboard routes by
+   * the query parameters itself).
+   */
+  landing(redirectTo: string | null, page: DashboardPage, params: Record<string, string> = {}): string {
+    const url = new URL(redirectTo ?? this.dashboardPage(page));
     for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
     return url.toString();
+  }
+
+  private dashboardPage(page: DashboardPage): string {
+    const { dashboardUrl, dashboardBuiltIn } = this.config.http;
+    return dashboardBuiltIn && page !== 'home' ? new URL(page, dashboardUrl).toString() : dashboardUrl;
   }
 
   /** The confirmation link sent by mail; it points at this service, which then redirects. */
