@@ -27,7 +27,9 @@ export async function accountPage({ go }: PageContext) {
   const loadSessions = async () => {
     const result = await authed((headers) => api.GET('/auth/sessions', { headers }));
     if (!result.ok) return replace(sessions, failureNotice(result.failure));
-    replace(sessions, sessionList(result.data.sessions, loadSessions, sessionMessages, go));
+    // This device first, then the others as the service orders them (most recently active first).
+    const ordered = [...result.data.sessions].sort((a, b) => Number(b.current) - Number(a.current));
+    replace(sessions, sessionList(ordered, loadSessions, sessionMessages, go));
   };
   const everywhereElse = button('Sign out everywhere else', {
     class: 'button',
