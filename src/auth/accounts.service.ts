@@ -181,19 +181,8 @@ export class AccountsService {
       if (found.state !== 'valid' || found.record.userId === null) return null;
       const user = await this.users.findById(found.record.userId, em);
       if (!user) return null;
-      await this.users.setPassword(em, user.id, passwordHash, now);
-      await this.oneTimeTokenRecords.spendAllForUser(em, user.id, 'reset_password', now);
-      await this.sessions.revokeForUser(em, user.id, 'all', null, now, 'password_reset');
+      await this.setNewPassword(em, user, passwordHash, now, client, null);
       await this.registrations.discardForEmail(em, user.email);
-      await this.mail.enqueue(em, {
-        template: 'password-changed',
-        to: user.email,
-        link: this.redirects.landing(null, 'home'),
-        at: now,
-        ip: client.ip,
-        user_agent: client.userAgent,
-        signed_out: 'all',
-      });
       return user.id;
     });
     if (!reset) throw AppError.invalidRequest(ACCOUNT_MESSAGES.invalidReset);
@@ -218,21 +207,29 @@ export class AccountsService {
     }
     const passwordHash = await this.passwords.hash(new_password);
     const now = this.clock.now();
-    await inTransaction(this.em, async (em) => {
-      await this.users.setPassword(em, user.id, passwordHash, now);
-      await this.oneTimeTokenRecords.spendAllForUser(em, user.id, 'reset_password', now);
-      await this.sessions.revokeForUser(em, user.id, 'all_but', sessionId, now, 'password_change');
-      await this.mail.enqueue(em, {
-        template: 'password-changed',
-        to: user.email,
-        link: this.redirects.landing(null, 'home'),
-        at: now,
-        ip: client.ip,
-        user_agent: client.userAgent,
-        signed_out: 'others',
-      });
-    });
+    await inTransaction(this.em, (em) => this.setNewPassword(em, user, passwordHash, now, client, sessionId));
     this.usersService.forget(user.id);
+  }
+
+  /**
+   * What a reset (`keepSessionId` null) and a change from a session have in common: the new hash,
+   * every outstanding reset link spent, the sessions revoked (all, or all but the changing one),
+   * and the owner told. In the caller's transaction.
+   */
+  private async setNewPassword(em: EntityManager, user: UserEntity, passwordHash: string, now: Date, client: ClientInfo, keepSessionId: string | null): Promise<void> {
+    await this.users.setPassword(em, user.id, passwordHash, now);
+    await this.oneTimeTokenRecords.spendAllForUser(em, user.id, 'reset_password', now);
+    if (keepSessionId === null) await this.sessions.revokeForUser(em, user.id, 'all', null, now, 'password_reset');
+    else await this.sessions.revokeForUser(em, user.id, 'all_but', keepSessionId, now, 'password_change');
+    await this.mail.enqueue(em, {
+      template: 'password-changed',
+      to: user.email,
+      link: this.redirects.landing(null, 'home'),
+      at: now,
+      ip: client.ip,
+      user_agent: client.userAgent,
+      signed_out: keepSessionId === null ? 'all' : 'others',
+    });
   }
 
   /**

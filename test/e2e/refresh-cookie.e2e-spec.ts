@@ -11,6 +11,12 @@ const SET_COOKIE = new RegExp(`^atiru_refresh=([A-Za-z0-9_-]{43}); Max-Age=${REF
 const CLEARED = `atiru_refresh=; Max-Age=0; ${ATTRIBUTES}`;
 const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
+/** The session answer of the cookie mode: the usual body, but no refresh token in it. */
+const cookieSessionBody = (id: string, email: string) => ({
+  user: { id, email, created_at: ISO, updated_at: ISO },
+  session: { access_token: expect.any(String), expires_in: 3600, expires_at: expect.any(Number), token_type: 'bearer' },
+});
+
 /**
  * The built-in dashboard's way to hold a refresh token (decision 012): an HttpOnly cookie that only
  * POST /auth/refresh receives, set when the login asks for it. API clients keep the JSON tokens.
@@ -48,10 +54,7 @@ describe('the refresh token in a cookie (real app, real PostgreSQL)', () => {
     const { email, id } = await account();
     const response = await cookieLogin(email);
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({
-      user: { id, email, created_at: ISO, updated_at: ISO },
-      session: { access_token: expect.any(String), expires_in: 3600, expires_at: expect.any(Number), token_type: 'bearer' },
-    });
+    expect(response.body).toEqual(cookieSessionBody(id, email));
     const token = cookieToken(response);
     const [stored] = await sql(service, `SELECT count(*)::int AS n FROM refresh_tokens WHERE token_hash = encode(sha256(convert_to(?, 'UTF8')), 'hex') AND retired_at IS NULL`, [token]);
     expect(stored.n).toBe(1);
@@ -79,10 +82,7 @@ describe('the refresh token in a cookie (real app, real PostgreSQL)', () => {
     const first = cookieToken(await cookieLogin(email));
     const refreshed = await cookieRefresh(first);
     expect(refreshed.status).toBe(200);
-    expect(refreshed.body).toEqual({
-      user: { id, email, created_at: ISO, updated_at: ISO },
-      session: { access_token: expect.any(String), expires_in: 3600, expires_at: expect.any(Number), token_type: 'bearer' },
-    });
+    expect(refreshed.body).toEqual(cookieSessionBody(id, email));
     const second = cookieToken(refreshed);
     expect(second).not.toBe(first);
     expect((await me(refreshed.body.session.access_token)).status).toBe(200);
