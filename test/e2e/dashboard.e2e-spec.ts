@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Browser } from 'playwright-core';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, sql, uniqueEmail } from '../support/accounts';
-import { AxeViolation, inspectPage, launchChromium, openDevice, pathOfPage, PHONE_AGENT, signInOnPage } from '../support/dashboard';
+import { AxeViolation, focused, inspectPage, launchChromium, openDevice, pathOfPage, PHONE_AGENT, signInOnPage, tabTo } from '../support/dashboard';
 import { freePort } from '../support/free-port';
 import { TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -340,6 +340,37 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
     expect(smtp.mailsTo(nobody)).toEqual([]);
 
     expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+
+  it('works with the keyboard alone, with a visible focus ring: sign in, create a key, revoke it', async () => {
+    const { page, context } = await openDevice(browser, base);
+    const email = uniqueEmail('dash-keyboard');
+    await createConfirmedUser(service, email, PASSWORD);
+    await page.goto(`${base}/dashboard/sign-in`);
+
+    expect(await tabTo(page, 'Skip to content')).toEqual({ name: 'Skip to content', ring: true });
+    expect((await tabTo(page, 'Email')).ring).toBe(true);
+    await page.keyboard.type(email);
+    await tabTo(page, 'Password');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+
+    await tabTo(page, 'Name');
+    await page.keyboard.type('Keyboard key');
+    await page.keyboard.press('Enter');
+    await page.getByLabel('API key', { exact: true }).waitFor();
+    expect(await focused(page)).toMatchObject({ name: 'Your new key “Keyboard key”' });
+    expect((await tabTo(page, 'Copy key')).ring).toBe(true);
+
+    expect((await tabTo(page, 'Revoke Keyboard key')).ring).toBe(true);
+    await page.keyboard.press('Enter');
+    // The question takes the focus: the next Enter answers it.
+    expect(await focused(page)).toEqual({ name: 'Revoke Keyboard key now', ring: true });
+    await page.keyboard.press('Enter');
+    await page.getByText('The key Keyboard key is revoked').waitFor();
+    expect((await focused(page)).name).toBe('Your keys');
     await context.close();
   });
 

@@ -109,3 +109,24 @@ export async function signInOnPage(page: Page, baseUrl: string, email: string, p
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
 }
+
+/** What has the keyboard focus: its accessible name as a person would hear it, and whether its focus ring shows. */
+export async function focused(page: Page): Promise<{ name: string; ring: boolean }> {
+  return page.evaluate(`(() => {
+    const element = document.activeElement;
+    const labelled = element.labels && element.labels[0] ? element.labels[0].innerText : '';
+    const name = (element.getAttribute('aria-label') || labelled || element.innerText || '').trim();
+    const style = getComputedStyle(element);
+    return { name, ring: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2 };
+  })()`);
+}
+
+/** Presses Tab until the element named `name` has the focus, as a keyboard user would; throws if it is never reached. */
+export async function tabTo(page: Page, name: string, most = 30): Promise<{ name: string; ring: boolean }> {
+  for (let presses = 0; presses < most; presses += 1) {
+    await page.keyboard.press('Tab');
+    const now = await focused(page);
+    if (now.name === name) return now;
+  }
+  throw new Error(`Tab never reached "${name}" in ${most} presses`);
+}
