@@ -47,7 +47,9 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
     const { page, context, offOrigin, referers, cspViolations } = await openDevice(browser, base);
     const email = uniqueEmail('dash-journey');
 
-    await page.goto(`${base}/`);
+    const served = await page.goto(`${base}/`);
+    // Everything below runs under the pages' strict policy, and any violation is caught (cspViolations).
+    expect(served?.headers()['content-security-policy']).toContain("script-src 'self'; style-src 'self'");
     await page.getByRole('heading', { name: 'Sign in to Atiru' }).waitFor();
     expect(pathOfPage(page)).toBe('/dashboard/sign-in');
     violations.push(...(await inspectPage(page, 'sign-in')));
