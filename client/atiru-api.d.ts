@@ -2834,7 +2834,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sessions are revoked; the refresh cookie, if the browser has one, is cleared */
+            /** @description The sessions are revoked; unless the scope is `others`, the refresh cookie (if the browser has one) is cleared */
             204: {
                 headers: {
                     /** @description Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` (set), or `atiru_refresh=` with `Max-Age=0` (cleared) */

@@ -102,12 +102,14 @@ export class SessionsController {
       'service: the 204 is sent once every running instance has acknowledged the revocation (or after a 2 s timeout). An ' +
       'access token is only ever good while its session is live.',
   })
-  @ApiNoContentResponse({ description: 'The sessions are revoked; the refresh cookie, if the browser has one, is cleared', headers: SET_REFRESH_COOKIE })
+  @ApiNoContentResponse({ description: 'The sessions are revoked; unless the scope is `others`, the refresh cookie (if the browser has one) is cleared', headers: SET_REFRESH_COOKIE })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: scope is not local, others or global', type: ErrorResponseDto })
   async logout(@Req() { user: principal }: AuthenticatedRequest, @Query() query: SessionLogoutQueryDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
-    await this.sessions.logout(principal, query.scope ?? 'local');
-    // The cookie is sent to /auth/refresh only, so logout cannot see it; it clears it blind.
-    reply.header('set-cookie', this.cookie.clear());
+    const scope = query.scope ?? 'local';
+    await this.sessions.logout(principal, scope);
+    // The cookie is sent to /auth/refresh only, so logout cannot see it; it clears it blind, unless
+    // the caller's own session lives on (`others`) and its browser must stay signed in.
+    if (scope !== 'others') reply.header('set-cookie', this.cookie.clear());
   }
 
   @Get('sessions')

@@ -151,6 +151,20 @@ describe('the refresh token in a cookie (real app, real PostgreSQL)', () => {
     expect(refused(await cookieRefresh(token))).toEqual({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN', cookie: CLEARED });
   });
 
+  it('logout of the other sessions keeps this browser\'s cookie, and it still refreshes; a global logout clears it', async () => {
+    const { email } = await account();
+    const other = await cookieLogin(email);
+    const mine = await cookieLogin(email);
+    const bearer = { authorization: `Bearer ${mine.body.session.access_token}` };
+    const others = await service.request('POST', '/auth/logout?scope=others', { headers: bearer });
+    expect([others.status, others.headers.get('set-cookie')]).toEqual([204, null]);
+    expect(refused(await cookieRefresh(cookieToken(other)))).toEqual({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN', cookie: CLEARED });
+    const refreshed = await cookieRefresh(cookieToken(mine));
+    expect(refreshed.status).toBe(200);
+    const global = await service.request('POST', '/auth/logout?scope=global', { headers: { authorization: `Bearer ${refreshed.body.session.access_token}` } });
+    expect([global.status, global.headers.get('set-cookie')]).toEqual([204, CLEARED]);
+  });
+
   it('a page on another origin cannot send the cookie refresh header: the CORS preflight does not allow it', async () => {
     const origin = service.config.http.corsOrigins[0];
     const preflight = await service.request('OPTIONS', '/auth/refresh', {
