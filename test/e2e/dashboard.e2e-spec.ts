@@ -49,7 +49,8 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
 
     const served = await page.goto(`${base}/`);
     // Everything below runs under the pages' strict policy, and any violation is caught (cspViolations).
-    expect(served?.headers()['content-security-policy']).toContain("script-src 'self'; style-src 'self'");
+    const policy = (served?.headers()['content-security-policy'] ?? '').split(';').map((directive) => directive.trim());
+    expect(policy).toEqual(expect.arrayContaining(["script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"]));
     await page.getByRole('heading', { name: 'Sign in to Atiru' }).waitFor();
     expect(pathOfPage(page)).toBe('/dashboard/sign-in');
     violations.push(...(await inspectPage(page, 'sign-in')));
