@@ -193,6 +193,8 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
     await laptop.page.getByRole('button', { name: 'Sign out everywhere else' }).click();
     await laptop.page.getByText('Every other session is signed out.').waitFor();
     expect(await sessions.count()).toBe(1);
+    // Alone, there is nothing else to sign out.
+    expect(await laptop.page.getByRole('button', { name: 'Sign out everywhere else' }).isVisible()).toBe(false);
     await tablet.page.reload();
     await tablet.page.getByRole('heading', { name: 'Sign in to Atiru' }).waitFor();
     expect(pathOfPage(tablet.page)).toBe('/dashboard/sign-in');
@@ -225,6 +227,8 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
     await laptop.page.getByLabel('New password').fill(NEW_PASSWORD);
     await laptop.page.getByRole('button', { name: 'Change password' }).click();
     await laptop.page.getByText('Your password is changed.').waitFor();
+    expect(await laptop.page.getByLabel('New password').inputValue()).toBe('');
+    expect(await laptop.page.locator('.rules li.met').count()).toBe(0);
     expect(await laptop.page.locator('.sessions li').count()).toBe(1);
     violations.push(...(await inspectPage(laptop.page, 'account-password-changed')));
     const notice = await nextMailTo(smtp, email, mailsBefore);

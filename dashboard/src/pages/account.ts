@@ -30,6 +30,7 @@ export async function accountPage({ go }: PageContext) {
     // This device first, then the others as the service orders them (most recently active first).
     const ordered = [...result.data.sessions].sort((a, b) => Number(b.current) - Number(a.current));
     replace(sessions, sessionList(ordered, loadSessions, sessionMessages, go));
+    everywhereElse.hidden = ordered.length < 2;
   };
   const everywhereElse = button('Sign out everywhere else', {
     class: 'button',
@@ -75,6 +76,8 @@ function changePasswordForm(email: string, changed: () => Promise<void>): Child 
       return;
     }
     form.reset();
+    // The rules list follows the emptied field.
+    next.input.dispatchEvent(new Event('input'));
     messages.show('success', 'Your password is changed. Every other session was signed out, and we emailed you a notice.');
     await changed();
   });
