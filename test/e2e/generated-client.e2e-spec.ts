@@ -19,7 +19,7 @@ const bearer = (accessToken: string) => ({ authorization: `Bearer ${accessToken}
 
 /**
  * Atiru's users, driven only through the client generated from the committed `openapi.yaml`
- * (test/generated/atiru-api.d.ts + openapi-fetch), against the real service, PostgreSQL and an SMTP
+ * (client/atiru-api.d.ts + openapi-fetch), against the real service, PostgreSQL and an SMTP
  * server. A path, parameter, body or response the file gets wrong fails to compile, and every
  * response is checked against the contract as well.
  */

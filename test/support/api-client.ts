@@ -1,5 +1,5 @@
 import createClient, { Client } from 'openapi-fetch';
-import type { paths } from '../generated/atiru-api';
+import type { paths } from '../../client/atiru-api';
 import { assertMatchesContract } from './contract';
 import type { TestApp } from './test-app';
 

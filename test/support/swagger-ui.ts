@@ -1,21 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrowserContext, chromium, Locator, Page } from 'playwright-core';
-
-/** Debian's Chromium, which `.ci/run` installs; the browser tests fail, never skip, without it. */
-export const CHROMIUM = '/usr/bin/chromium';
-
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { assertChromiumInstalled, CHROMIUM, CHROMIUM_FLAGS } from './chromium';
 
 export interface Browser {
   context: BrowserContext;
@@ -29,7 +16,7 @@ export interface Browser {
  * not `localhost`, as over a network (a browser treats `localhost` as a secure origin, other names not).
  */
 export async function launchBrowser(options: { hostsOnLoopback?: string[] } = {}): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (.ci/run does it)`);
+  assertChromiumInstalled();
   const profile = mkdtempSync(join(tmpdir(), 'atiru-chromium-'));
   const hostRules = (options.hostsOnLoopback ?? []).map((host) => `MAP ${host} 127.0.0.1`);
   const args = hostRules.length > 0 ? [...CHROMIUM_FLAGS, `--host-resolver-rules=${hostRules.join(',')}`] : CHROMIUM_FLAGS;

@@ -36,7 +36,10 @@ export interface TestResponse {
 }
 
 export interface StartOptions {
-  env?: Record<string, string>;
+  /** Variables over the test defaults; `undefined` unsets one (e.g. DASHBOARD_URL, for the built-in dashboard). */
+  env?: Record<string, string | undefined>;
+  /** Listen on this port (e.g. one PUBLIC_URL names, so mailed links open as they are); any free port otherwise. */
+  port?: number;
   /** Reuse a database (e.g. a second instance of the service); a fresh one otherwise. */
   database?: TestDatabase;
   /** Connect through this URL instead of the database's own (e.g. through a TcpProxy). */
@@ -67,7 +70,7 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
   });
   const logs = new LogCapture();
   const app = await createApp(config, { logger: logs.logger, extraModules: options.extraModules });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
   const baseUrl = `http://127.0.0.1:${address.port}`;
   const unchecked = [...SERVED_OUTSIDE_THE_CONTRACT, ...(options.undocumentedPaths ?? [])];

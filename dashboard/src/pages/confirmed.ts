@@ -1,0 +1,24 @@
+import { h } from '../dom';
+import { PageContext } from '../router';
+import { card, link } from '../ui';
+import { resendForm } from './check-email';
+
+/** Where the mailed confirmation link lands: success, or `?error=…&error_code=…`. */
+export function confirmedPage({ query }: PageContext) {
+  const error = query.get('error');
+  if (error === null) {
+    return card('Your email is confirmed', h('p', { class: 'lead' }, 'Thanks. Your account is ready.'), h('p', null, link('sign-in', 'Sign in', { class: 'button primary' })));
+  }
+  const busy = query.get('error_code') === 'SERVER_BUSY';
+  return card(
+    'This link did not work',
+    h(
+      'div',
+      { class: 'notice notice-error', role: 'alert' },
+      busy ? 'The service was busy and could not confirm your email. Open the link from your email again in a moment.' : 'The confirmation link has expired or was already used.',
+    ),
+    busy ? null : h('p', null, 'Enter your email and we will send a new link if the address is waiting for confirmation.'),
+    busy ? null : resendForm('Send a new link', 'If that address is waiting for confirmation, a new link is on its way. It can take a minute to arrive.'),
+    h('p', { class: 'aside' }, 'Confirmed already? ', link('sign-in', 'Sign in')),
+  );
+}

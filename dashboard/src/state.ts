@@ -1,0 +1,2 @@
+/** The address typed on the last form, so "check your email" and "send a new link" need no retyping. Memory only. */
+export const remembered = { email: '' };

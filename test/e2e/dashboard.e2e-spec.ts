@@ -1,0 +1,430 @@
+import { createHash } from 'node:crypto';
+import { Browser } from 'playwright-core';
+import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, sql, uniqueEmail } from '../support/accounts';
+import { AxeViolation, focused, inspectPage, launchChromium, openDevice, pathOfPage, PHONE_AGENT, signInOnPage, tabTo } from '../support/dashboard';
+import { freePort } from '../support/free-port';
+import { TestSmtpServer } from '../support/smtp';
+import { startTestApp, TestApp } from '../support/test-app';
+
+const PASSWORD = 'correct horse battery';
+const NEW_PASSWORD = 'a brand new passphrase';
+
+/**
+ * The service as `npm start` runs it with no DASHBOARD_URL: it serves the dashboard at /dashboard/
+ * and the mailed links land there. It listens on the port PUBLIC_URL names, so the links from the
+ * mails open in the browser exactly as they were sent.
+ */
+async function startDashboardService(smtp: TestSmtpServer, env: Record<string, string> = {}): Promise<TestApp> {
+  const port = await freePort();
+  return startTestApp({ port, env: { ...GENEROUS_RATE_LIMITS, SMTP_URL: smtp.url, PUBLIC_URL: `http://127.0.0.1:${port}`, DASHBOARD_URL: undefined, ...env } });
+}
+
+function refreshCookie<T extends { name: string }>(cookies: T[]): T | undefined {
+  return cookies.find((cookie) => cookie.name === 'atiru_refresh');
+}
+
+describe('the dashboard at /dashboard/, in a real Chromium against the real service, database and SMTP server', () => {
+  let smtp: TestSmtpServer;
+  let service: TestApp;
+  let browser: Browser;
+  let base: string;
+  const violations: AxeViolation[] = [];
+
+  beforeAll(async () => {
+    smtp = await new TestSmtpServer().start();
+    service = await startDashboardService(smtp);
+    base = service.baseUrl;
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+    await smtp?.stop();
+  });
+
+  it('signs up, confirms from the mail, signs in, creates a key that works from outside the browser, and revokes it', async () => {
+    const { page, context, offOrigin, referers, cspViolations } = await openDevice(browser, base);
+    const email = uniqueEmail('dash-journey');
+
+    const served = await page.goto(`${base}/`);
+    // Everything below runs under the pages' strict policy, and any violation is caught (cspViolations).
+    const policy = (served?.headers()['content-security-policy'] ?? '').split(';').map((directive) => directive.trim());
+    expect(policy).toEqual(expect.arrayContaining(["script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"]));
+    await page.getByRole('heading', { name: 'Sign in to Atiru' }).waitFor();
+    expect(pathOfPage(page)).toBe('/dashboard/sign-in');
+    violations.push(...(await inspectPage(page, 'sign-in')));
+
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.getByRole('heading', { name: 'Create your account' }).waitFor();
+    // The rules are on screen before anything is submitted, and tick off as they are met.
+    const rules = page.locator('.rules li');
+    expect(await rules.allInnerTexts()).toEqual(['At least 6 characters', 'At most 256 characters']);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('short');
+    expect(await page.locator('.rules li.met').allInnerTexts()).toEqual(['At most 256 characters']);
+    await page.getByLabel('Password').fill(PASSWORD);
+    expect(await page.locator('.rules li.met').count()).toBe(2);
+    violations.push(...(await inspectPage(page, 'sign-up')));
+    await page.getByRole('button', { name: 'Create account' }).click();
+
+    await page.getByRole('heading', { name: 'Check your email' }).waitFor();
+    expect(pathOfPage(page)).toBe('/dashboard/check-email');
+    expect(await page.locator('main').innerText()).toContain(email);
+    violations.push(...(await inspectPage(page, 'check-email')));
+
+    const confirmation = await nextMailTo(smtp, email, 0);
+    await page.goto(linkStartingWith(confirmation, `${base}/auth/confirm?token=`));
+    await page.getByRole('heading', { name: 'Your email is confirmed' }).waitFor();
+    expect(pathOfPage(page)).toBe('/dashboard/confirmed');
+    violations.push(...(await inspectPage(page, 'confirmed')));
+
+    await page.getByRole('link', { name: 'Sign in', exact: true }).last().click();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    expect(await page.getByText('No keys yet').isVisible()).toBe(true);
+    violations.push(...(await inspectPage(page, 'keys-empty')));
+
+    await page.getByLabel('Name').fill('CI deploys');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const shown = page.getByLabel('API key', { exact: true });
+    await shown.waitFor();
+    const key = await shown.inputValue();
+    expect(key).toMatch(/^atiru_[0-9A-Za-z]{38}$/);
+    expect(await page.locator('.new-key').innerText()).toContain('it will not be shown again');
+    expect(await page.locator('.new-key pre').innerText()).toBe(`curl -H "X-Api-Key: ${key}" ${base}/users/me`);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByRole('button', { name: 'Copy key' }).click();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(key);
+    const row = page.locator('tbody tr', { hasText: 'CI deploys' });
+    expect(await row.locator('td').allInnerTexts()).toEqual(['CI deploys', `${key.slice(0, 10)}…`, expect.any(String), 'Never', 'Never', 'Revoke']);
+    violations.push(...(await inspectPage(page, 'keys-created')));
+
+    const outside = await fetch(`${base}/users/me`, { headers: { 'X-Api-Key': key } });
+    expect(outside.status).toBe(200);
+    expect(await outside.json()).toMatchObject({ email, email_confirmed_at: expect.any(String) });
+
+    await row.getByRole('button', { name: 'Revoke CI deploys' }).click();
+    // The first press only asks; nothing is revoked until it is confirmed.
+    expect((await fetch(`${base}/users/me`, { headers: { 'X-Api-Key': key } })).status).toBe(200);
+    violations.push(...(await inspectPage(page, 'keys-revoke-confirm')));
+    await page.getByRole('button', { name: 'Revoke CI deploys now' }).click();
+    await page.getByText('The key CI deploys is revoked').waitFor();
+    expect(await page.getByText('No keys yet').isVisible()).toBe(true);
+
+    const afterRevoke = await fetch(`${base}/users/me`, { headers: { 'X-Api-Key': key } });
+    expect(afterRevoke.status).toBe(401);
+    expect(((await afterRevoke.json()) as { code: string }).code).toBe('INVALID_OR_EXPIRED_TOKEN');
+
+    expect({ offOrigin, referers, cspViolations }).toEqual({ offOrigin: [], referers: [], cspViolations: [] });
+    await context.close();
+  });
+
+  it('keeps the person signed in across a reload with only an HttpOnly cookie, and leaves nothing behind after signing out', async () => {
+    const { page, context, cspViolations } = await openDevice(browser, base);
+    const email = uniqueEmail('dash-reload');
+    await createConfirmedUser(service, email, PASSWORD);
+    await signInOnPage(page, base, email, PASSWORD);
+
+    const cookie = refreshCookie(await context.cookies());
+    expect(cookie).toMatchObject({ path: '/auth/refresh', httpOnly: true, sameSite: 'Strict' });
+    expect(await page.evaluate('[localStorage.length, sessionStorage.length]')).toEqual([0, 0]);
+    expect(await page.evaluate('document.cookie')).toBe('');
+
+    await page.reload();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    expect(pathOfPage(page)).toBe('/dashboard/keys');
+    await page.goto(`${base}/dashboard/account`);
+    await page.getByRole('heading', { name: 'Account', level: 1 }).waitFor();
+    expect(await page.locator('.facts').innerText()).toContain(email);
+    expect(await page.evaluate('[localStorage.length, sessionStorage.length]')).toEqual([0, 0]);
+
+    await page.getByRole('button', { name: 'Sign out', exact: true }).first().click();
+    await page.getByText('You are signed out.').waitFor();
+    expect(pathOfPage(page)).toBe('/dashboard/sign-in');
+    expect(refreshCookie(await context.cookies())).toBeUndefined();
+    // The refresh token the cookie held is dead on the server too, not only gone from the browser.
+    const replay = await fetch(`${base}/auth/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: cookie!.value }) });
+    expect(replay.status).toBe(401);
+
+    await page.goto(`${base}/dashboard/keys`);
+    await page.getByRole('heading', { name: 'Sign in to Atiru' }).waitFor();
+    expect(pathOfPage(page)).toBe('/dashboard/sign-in');
+    expect(await page.evaluate('[localStorage.length, sessionStorage.length]')).toEqual([0, 0]);
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+
+  it('ends another device from the sessions list; that device is refused at its next call and lands on sign-in', async () => {
+    const email = uniqueEmail('dash-devices');
+    await createConfirmedUser(service, email, PASSWORD);
+    const laptop = await openDevice(browser, base);
+    const phone = await openDevice(browser, base, PHONE_AGENT);
+    const tablet = await openDevice(browser, base);
+    await signInOnPage(laptop.page, base, email, PASSWORD);
+    await signInOnPage(phone.page, base, email, PASSWORD);
+    await signInOnPage(tablet.page, base, email, PASSWORD);
+
+    await laptop.page.getByRole('link', { name: 'Account' }).click();
+    await laptop.page.getByRole('heading', { name: 'Sessions' }).waitFor();
+    const sessions = laptop.page.locator('.sessions li');
+    expect(await sessions.count()).toBe(3);
+    const current = laptop.page.locator('.sessions li.current');
+    expect(await current.innerText()).toContain('This device');
+    expect(await current.innerText()).toContain('Chrome on Linux');
+    const phoneRow = sessions.filter({ hasText: 'Safari on iOS' });
+    expect(await phoneRow.innerText()).toMatch(/IP 127\.0\.0\.1/);
+    expect(await phoneRow.innerText()).toContain('Last active');
+    violations.push(...(await inspectPage(laptop.page, 'account')));
+
+    await phoneRow.getByRole('button', { name: /^Sign out Safari on iOS/ }).click();
+    await laptop.page.getByText('Safari on iOS is signed out.').waitFor();
+    expect(await sessions.count()).toBe(2);
+
+    // The phone still shows its page; its next call is refused, one refresh from the cookie fails too, and it lands on sign-in.
+    const refused = phone.page.waitForResponse((response) => response.url().endsWith('/users/me'));
+    await phone.page.getByRole('link', { name: 'Account' }).click();
+    expect((await refused).status()).toBe(401);
+    await phone.page.getByText('Your session has ended. Sign in again.').waitFor();
+    expect(pathOfPage(phone.page)).toBe('/dashboard/sign-in');
+
+    await laptop.page.getByRole('button', { name: 'Sign out everywhere else' }).click();
+    await laptop.page.getByText('Every other session is signed out.').waitFor();
+    expect(await sessions.count()).toBe(1);
+    // Alone, there is nothing else to sign out.
+    expect(await laptop.page.getByRole('button', { name: 'Sign out everywhere else' }).isVisible()).toBe(false);
+    await tablet.page.reload();
+    await tablet.page.getByRole('heading', { name: 'Sign in to Atiru' }).waitFor();
+    expect(pathOfPage(tablet.page)).toBe('/dashboard/sign-in');
+
+    await laptop.page.reload();
+    await laptop.page.getByRole('heading', { name: 'Sessions' }).waitFor();
+    expect(await sessions.count()).toBe(1);
+    for (const device of [laptop, phone, tablet]) {
+      expect(device.cspViolations).toEqual([]);
+      await device.context.close();
+    }
+  });
+
+  it('changes the password: the other device is signed out, a notice is mailed, and only the new password signs in', async () => {
+    const email = uniqueEmail('dash-change');
+    await createConfirmedUser(service, email, PASSWORD);
+    const laptop = await openDevice(browser, base);
+    const phone = await openDevice(browser, base, PHONE_AGENT);
+    await signInOnPage(laptop.page, base, email, PASSWORD);
+    await signInOnPage(phone.page, base, email, PASSWORD);
+    const mailsBefore = smtp.mailsTo(email).length;
+
+    await laptop.page.goto(`${base}/dashboard/account`);
+    await laptop.page.getByLabel('Current password').fill('not the password');
+    await laptop.page.getByLabel('New password').fill(NEW_PASSWORD);
+    await laptop.page.getByRole('button', { name: 'Change password' }).click();
+    await laptop.page.getByText('Your current password is not right.').waitFor();
+
+    await laptop.page.getByLabel('Current password').fill(PASSWORD);
+    await laptop.page.getByLabel('New password').fill(NEW_PASSWORD);
+    await laptop.page.getByRole('button', { name: 'Change password' }).click();
+    await laptop.page.getByText('Your password is changed.').waitFor();
+    expect(await laptop.page.getByLabel('New password').inputValue()).toBe('');
+    expect(await laptop.page.locator('.rules li.met').count()).toBe(0);
+    expect(await laptop.page.locator('.sessions li').count()).toBe(1);
+    violations.push(...(await inspectPage(laptop.page, 'account-password-changed')));
+    const notice = await nextMailTo(smtp, email, mailsBefore);
+    expect(notice.subject).toMatch(/password/i);
+
+    await phone.page.reload();
+    await phone.page.getByRole('heading', { name: 'Sign in to Atiru' }).waitFor();
+    await phone.page.getByLabel('Email').fill(email);
+    await phone.page.getByLabel('Password').fill(PASSWORD);
+    await phone.page.getByRole('button', { name: 'Sign in' }).click();
+    await phone.page.getByText('That email and password do not match an account.').waitFor();
+    await signInOnPage(phone.page, base, email, NEW_PASSWORD);
+
+    // The device that changed it stayed signed in.
+    await laptop.page.reload();
+    await laptop.page.getByRole('heading', { name: 'Account', level: 1 }).waitFor();
+    for (const device of [laptop, phone]) await device.context.close();
+  });
+
+  it('resets a forgotten password from the mailed link, with the token gone from the address bar and no Referer sent', async () => {
+    const email = uniqueEmail('dash-reset');
+    await createConfirmedUser(service, email, PASSWORD);
+    const elsewhere = await login(service, email, PASSWORD);
+    const { page, context, offOrigin, referers, cspViolations } = await openDevice(browser, base);
+    const mailsBefore = smtp.mailsTo(email).length;
+
+    await page.goto(`${base}/dashboard/sign-in`);
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await page.getByLabel('Email').fill(email);
+    await page.getByRole('button', { name: 'Send reset link' }).click();
+    await page.getByText('we sent it a link to choose a new password').waitFor();
+    violations.push(...(await inspectPage(page, 'forgot-password')));
+
+    const mail = await nextMailTo(smtp, email, mailsBefore);
+    const link = linkStartingWith(mail, `${base}/dashboard/reset-password?token=`);
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    expect(page.url()).toBe(`${base}/dashboard/reset-password`);
+    expect(await page.evaluate('location.href')).not.toContain('token');
+    violations.push(...(await inspectPage(page, 'reset-password')));
+
+    await page.getByLabel('New password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText('Every session of your account was signed out, on every device.').waitFor();
+    violations.push(...(await inspectPage(page, 'reset-password-done')));
+    const me = await fetch(`${base}/users/me`, { headers: { authorization: `Bearer ${elsewhere.session.access_token}` } });
+    expect(me.status).toBe(401);
+
+    await page.getByRole('link', { name: 'Sign in', exact: true }).last().click();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+
+    // The same link again: spent.
+    await page.goto(link);
+    expect(page.url()).toBe(`${base}/dashboard/reset-password`);
+    await page.getByLabel('New password').fill('yet another passphrase');
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText('This reset link has expired or was already used.').waitFor();
+
+    expect({ offOrigin, referers, cspViolations }).toEqual({ offOrigin: [], referers: [], cspViolations: [] });
+    await context.close();
+  });
+
+  it('says what went wrong: a wrong password, an unconfirmed email (with a resend that mails again), an expired confirmation link', async () => {
+    const { page, context, cspViolations } = await openDevice(browser, base);
+
+    const known = uniqueEmail('dash-wrong');
+    await createConfirmedUser(service, known, PASSWORD);
+    await page.goto(`${base}/dashboard/sign-in`);
+    await page.getByLabel('Email').fill(known);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').getByText('That email and password do not match an account.').waitFor();
+    violations.push(...(await inspectPage(page, 'sign-in-wrong-password')));
+
+    const unconfirmed = uniqueEmail('dash-unconfirmed');
+    expect((await service.request('POST', '/auth/register', { body: { email: unconfirmed, password: PASSWORD } })).status).toBe(201);
+    const first = await nextMailTo(smtp, unconfirmed, 0);
+    await page.getByLabel('Email').fill(unconfirmed);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Confirm your email address first').waitFor();
+    violations.push(...(await inspectPage(page, 'sign-in-unconfirmed')));
+    await page.getByRole('button', { name: 'Send a new link' }).click();
+    await page.getByText('A new confirmation link is on its way.').waitFor();
+    const second = await nextMailTo(smtp, unconfirmed, 1);
+    expect(second.subject).toBe(first.subject);
+    const secondLink = linkStartingWith(second, `${base}/auth/confirm?token=`);
+    expect(secondLink).not.toBe(linkStartingWith(first, `${base}/auth/confirm?token=`));
+
+    // That link expires before it is opened.
+    const token = new URL(secondLink).searchParams.get('token')!;
+    await sql(service, `UPDATE one_time_tokens SET expires_at = now() - interval '1 minute' WHERE token_hash = ?`, [createHash('sha256').update(token).digest('hex')]);
+    await page.goto(secondLink);
+    await page.getByRole('heading', { name: 'This link did not work' }).waitFor();
+    const landing = new URL(page.url());
+    expect(landing.pathname).toBe('/dashboard/confirmed');
+    expect(landing.searchParams.get('error_code')).toBe('INVALID_REQUEST');
+    expect(await page.getByRole('alert').innerText()).toContain('expired or was already used');
+    violations.push(...(await inspectPage(page, 'confirmed-error')));
+    await page.getByLabel('Email').fill(unconfirmed);
+    await page.getByRole('button', { name: 'Send a new link' }).click();
+    await page.getByText('If that address is waiting for confirmation, a new link is on its way.').waitFor();
+    const third = await nextMailTo(smtp, unconfirmed, 2);
+    await page.goto(linkStartingWith(third, `${base}/auth/confirm?token=`));
+    await page.getByRole('heading', { name: 'Your email is confirmed' }).waitFor();
+
+    // An address nobody registered gets the same words, and no mail.
+    const nobody = uniqueEmail('dash-nobody');
+    await page.goto(`${base}/dashboard/confirmed?error=x&error_code=INVALID_REQUEST`);
+    await page.getByLabel('Email').fill(nobody);
+    await page.getByRole('button', { name: 'Send a new link' }).click();
+    await page.getByText('If that address is waiting for confirmation, a new link is on its way.').waitFor();
+    expect(smtp.mailsTo(nobody)).toEqual([]);
+
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+
+  it('works with the keyboard alone, with a visible focus ring: sign in, create a key, revoke it', async () => {
+    const { page, context } = await openDevice(browser, base);
+    const email = uniqueEmail('dash-keyboard');
+    await createConfirmedUser(service, email, PASSWORD);
+    await page.goto(`${base}/dashboard/sign-in`);
+
+    expect(await tabTo(page, 'Skip to content')).toEqual({ name: 'Skip to content', ring: true });
+    expect((await tabTo(page, 'Email')).ring).toBe(true);
+    await page.keyboard.type(email);
+    await tabTo(page, 'Password');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+
+    await tabTo(page, 'Name');
+    await page.keyboard.type('Keyboard key');
+    await page.keyboard.press('Enter');
+    await page.getByLabel('API key', { exact: true }).waitFor();
+    expect(await focused(page)).toMatchObject({ name: 'Your new key “Keyboard key”' });
+    expect((await tabTo(page, 'Copy key')).ring).toBe(true);
+
+    expect((await tabTo(page, 'Revoke Keyboard key')).ring).toBe(true);
+    await page.keyboard.press('Enter');
+    // The question takes the focus: the next Enter answers it.
+    expect(await focused(page)).toEqual({ name: 'Revoke Keyboard key now', ring: true });
+    await page.keyboard.press('Enter');
+    await page.getByText('The key Keyboard key is revoked').waitFor();
+    expect((await focused(page)).name).toBe('Your keys');
+    await context.close();
+  });
+
+  it('shows every page it visited with no serious or critical accessibility violation', () => {
+    expect(violations).toEqual([]);
+  });
+});
+
+describe('the dashboard when sign-in is rate limited', () => {
+  let smtp: TestSmtpServer;
+  let service: TestApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    smtp = await new TestSmtpServer().start();
+    // Two failed logins (5 units each) use up the allowance for one address.
+    service = await startDashboardService(smtp, { RATE_LIMIT_LOGIN_IP_EMAIL: '10/600' });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+    await smtp?.stop();
+  });
+
+  it('tells the person how long to wait, from Retry-After', async () => {
+    const { page, context } = await openDevice(browser, service.baseUrl);
+    const email = uniqueEmail('dash-limited');
+    await createConfirmedUser(service, email, PASSWORD);
+    await page.goto(`${service.baseUrl}/dashboard/sign-in`);
+    await page.getByLabel('Email').fill(email);
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      await page.getByLabel('Password').fill('not the password');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByText('That email and password do not match an account.').waitFor();
+    }
+    await page.getByLabel('Password').fill(PASSWORD);
+    const limited = page.waitForResponse((response) => response.url().endsWith('/auth/login'));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const response = await limited;
+    expect(response.status()).toBe(429);
+    const minutes = Math.ceil(Number(response.headers()['retry-after']) / 60);
+    expect(minutes).toBeGreaterThan(1);
+    await page.getByText(`Too many attempts. Try again in ${minutes} minutes.`).waitFor();
+    const violations = await inspectPage(page, 'sign-in-rate-limited');
+    expect(violations).toEqual([]);
+    await context.close();
+  });
+});
