@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, uniqueEmail } from '../support/accounts';
+import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, sql, uniqueEmail } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
 import { sleep, waitUntil } from '../support/wait';
 import { DatabaseOutage } from '../../src/database/database-outage';
@@ -117,6 +117,10 @@ describe('every operation while the database is unreachable', () => {
       await admin.end();
     }
   }
+
+  it("sets PostgreSQL's statement_timeout on the service's connections, so a slow statement is cancelled there first", async () => {
+    expect(await sql(service, 'SHOW statement_timeout')).toEqual([{ statement_timeout: '1500ms' }]);
+  });
 
   it('answers 503 SERVER_BUSY with Retry-After under load, never 500 or 401, however the database goes away, mid-request included', async () => {
     interface Outcome { phase: string; status: number; code?: string; retryAfter: string | null; ms: number }
