@@ -1,5 +1,5 @@
 import { LruCache } from '../common/cache/bounded-cache';
-import { BudgetedCache, CacheSlot, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../common/cache/memory-budget';
+import { BudgetedCache, CacheSlot, flatString, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../common/cache/memory-budget';
 
 /** What a hit needs to authenticate without the database. */
 export interface CachedApiKey {
@@ -117,7 +117,7 @@ export class ApiKeyCache {
     if (!this.listening) return;
     this.byPresented.delete(this.byHash.peek(keyHash)?.presented ?? presented);
     // A copy: the key may be a slice of the Authorization header, which it would keep alive.
-    const entry: AcceptedKey = { presented: flatCopy(presented), keyHash, id: key.id, userId: key.userId, expiresAt: key.expiresAt, cacheUsed: false, cacheSeq: 0 };
+    const entry: AcceptedKey = { presented: flatString(presented), keyHash, id: key.id, userId: key.userId, expiresAt: key.expiresAt, cacheUsed: false, cacheSeq: 0 };
     this.byHash.set(keyHash, entry);
     // A budget of 0 stores nothing; the second index follows the first.
     if (this.byHash.peek(keyHash) === entry) this.byPresented.set(entry.presented, entry);
@@ -167,9 +167,4 @@ function weighAcceptedKey(key: AcceptedKey): number {
     stringBytes(key.userId.length) +
     (key.expiresAt === null ? 0 : HEAP_NUMBER_BYTES)
   );
-}
-
-/** A string of its own, not a slice of a longer one (V8 keeps the whole of what a slice comes from). */
-function flatCopy(text: string): string {
-  return Buffer.from(text, 'latin1').toString('latin1');
 }
