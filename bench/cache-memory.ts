@@ -96,9 +96,10 @@ function accessTokens(budget: MemoryBudget, withUsers: boolean): unknown {
   const kid = randomUUID();
   let admitted: { user: CachedUser; lease: ReturnType<SessionLeases['lease']>; liveUntilMs: number } | undefined;
   // The strategy itself, with stand-ins for what it asks of the rest of the service: only its cache is measured.
+  const byId = new Map<string, CachedUser>();
   const strategy = new JwtStrategy(
-    { verificationKey: () => undefined } as never,
-    {} as never,
+    { verificationKey: () => ({}) } as never,
+    { findCachedAuthenticatedUser: (id: string) => byId.get(id) } as never,
     { admit: async () => admitted } as never,
     config,
     { use: () => undefined } as never,
@@ -112,7 +113,16 @@ function accessTokens(budget: MemoryBudget, withUsers: boolean): unknown {
     const token = flat(accessToken(user, sid, kid));
     admitted = { user, lease: leases.lease(user.id), liveUntilMs: Date.now() + 3_600_000 };
     // validate() remembers the token synchronously after admit() resolves; awaited below.
-    pending.push(strategy.validate({ headers: { authorization: `Bearer ${token}` } }, { sub: user.id, sid, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600 } as never));
+    pending.push(
+      strategy
+        .validate({ headers: { authorization: `Bearer ${token}` } }, { sub: user.id, sid, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600 } as never)
+        .then(() => {
+          // One hit, as any token in use has had: it makes the principal the entry keeps.
+          byId.set(user.id, user);
+          if (strategy.fromMemory(`${token}`) === undefined) throw new Error('the token was not remembered');
+          byId.delete(user.id);
+        }),
+    );
   }
   return Promise.all(pending).then(() => [strategy, leases, usersCache]);
 }

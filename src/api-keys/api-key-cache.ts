@@ -1,5 +1,5 @@
 import { LruCache } from '../common/cache/bounded-cache';
-import { BudgetedCache, CacheSlot, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../common/cache/memory-budget';
+import { BudgetedCache, CacheSlot, flatString, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../common/cache/memory-budget';
 
 /** What a hit needs to authenticate without the database. */
 export interface CachedApiKey {
@@ -124,7 +124,7 @@ export class ApiKeyCache {
     this.byPresented.delete(this.byHash.peek(keyHash)?.presented ?? presented);
     // A copy: the key may be a slice of the Authorization header, which it would keep alive.
     const entry: AcceptedKey = {
-      presented: flatCopy(presented),
+      presented: flatString(presented),
       keyHash,
       id: key.id,
       userId: key.userId,
@@ -199,9 +199,4 @@ function weighAcceptedKey(key: AcceptedKey): number {
     stringBytes(key.userId.length) +
     (key.expiresAt === null ? 0 : HEAP_NUMBER_BYTES)
   );
-}
-
-/** A string of its own, not a slice of a longer one (V8 keeps the whole of what a slice comes from). */
-function flatCopy(text: string): string {
-  return Buffer.from(text, 'latin1').toString('latin1');
 }

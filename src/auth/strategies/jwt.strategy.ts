@@ -3,7 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { crc32 } from 'node:zlib';
-import { BudgetedCache, CacheSlot, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../../common/cache/memory-budget';
+import { BudgetedCache, CacheSlot, flatString, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../../common/cache/memory-budget';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { Principal } from '../../common/auth/principal';
 import { AppConfig } from '../../config/app-config';
@@ -116,7 +116,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
     const kid = token === undefined ? undefined : readKid(token);
     if (token !== undefined && kid !== undefined) {
       const signature = signatureOf(token);
-      this.verified.set(flatCopy(signature), {
+      this.verified.set(flatString(signature), {
         signedLength: token.length - signature.length,
         signedCrc: signedPartCrc(token, signature),
         // The user's id as the users cache holds it, rather than a string of the token's own.
@@ -186,12 +186,14 @@ interface VerifiedToken extends CacheSlot {
 
 /**
  * What a verified token keeps alive: the Map slot, its signature, the entry and its session id
- * (the user id and the kid are shared), the CRC and the expiry as numbers, and the user's
- * session lease with its slot (shared by the user's tokens, counted with each).
+ * (the user id and the kid are shared), the CRC and the expiry as numbers, the principal its
+ * first hit makes, and the user's session lease with its slot (shared by the user's tokens,
+ * counted with each).
  */
 function weighVerifiedToken(signature: string, entry: VerifiedToken): number {
   const lease = MAP_ENTRY_BYTES + objectBytes(1) + stringBytes(entry.sub.length);
-  return MAP_ENTRY_BYTES + stringBytes(signature.length) + objectBytes(12) + stringBytes(entry.sid.length) + 2 * HEAP_NUMBER_BYTES + lease;
+  const principal = objectBytes(3);
+  return MAP_ENTRY_BYTES + stringBytes(signature.length) + objectBytes(12) + stringBytes(entry.sid.length) + 2 * HEAP_NUMBER_BYTES + principal + lease;
 }
 
 /** The CRC-32 of a token's header and payload, the part its signature signs. */
@@ -199,10 +201,6 @@ function signedPartCrc(token: string, signature: string): number {
   return crc32(token.slice(0, token.length - signature.length));
 }
 
-/** A string of its own, not a slice of the header it came from (V8 would keep the whole header alive). */
-function flatCopy(text: string): string {
-  return Buffer.from(text, 'latin1').toString('latin1');
-}
 
 /** The token of `Authorization: Bearer <header>.<payload>.<signature>`: something this strategy can verify. */
 export function readBearerJwt(headers: IncomingHttpHeaders): string | undefined {

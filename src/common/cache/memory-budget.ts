@@ -178,3 +178,12 @@ export function objectBytes(fields: number): number {
 
 /** A number stored in an object that is not a small integer (an epoch in milliseconds) is boxed. */
 export const HEAP_NUMBER_BYTES = 16;
+
+/**
+ * A string of its own with the same characters, for a key or entry kept long: a slice of a
+ * request header (a Bearer credential) would keep the whole header alive, and a string built by
+ * concatenation is several objects. Latin-1 round trip: the credentials are ASCII.
+ */
+export function flatString(text: string): string {
+  return Buffer.from(text, 'latin1').toString('latin1');
+}
