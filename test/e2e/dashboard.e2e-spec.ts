@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Browser } from 'playwright-core';
+import { ApiKeyUsageRecorder, utcDay } from '../../src/api-keys/usage/api-key-usage.recorder';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, sql, uniqueEmail } from '../support/accounts';
 import { AxeViolation, focused, inspectPage, launchChromium, openDevice, pathOfPage, PHONE_AGENT, signInOnPage, tabTo } from '../support/dashboard';
 import { freePort } from '../support/free-port';
@@ -99,7 +100,7 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
     await page.getByRole('button', { name: 'Copy key' }).click();
     expect(await page.evaluate('navigator.clipboard.readText()')).toBe(key);
     const row = page.locator('tbody tr', { hasText: 'CI deploys' });
-    expect(await row.locator('td').allInnerTexts()).toEqual(['CI deploys', `${key.slice(0, 10)}…`, expect.any(String), 'Never', 'Never', 'Revoke']);
+    expect(await row.locator('td').allInnerTexts()).toEqual(['CI deploys', `${key.slice(0, 10)}…`, expect.any(String), 'Never', 'Never', 'Usage\nRevoke']);
     violations.push(...(await inspectPage(page, 'keys-created')));
 
     const outside = await fetch(`${base}/users/me`, { headers: { 'X-Api-Key': key } });
@@ -378,6 +379,46 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
     await page.keyboard.press('Enter');
     await page.getByText('The key Keyboard key is revoked').waitFor();
     expect((await focused(page)).name).toBe('Your keys');
+    await context.close();
+  });
+
+  it("shows a key's usage below the list: the last use's IP and user agent, and today's requests with totals", async () => {
+    const { page, context, cspViolations } = await openDevice(browser, base);
+    const email = uniqueEmail('dash-usage');
+    await createConfirmedUser(service, email, PASSWORD);
+    await signInOnPage(page, base, email, PASSWORD);
+    await page.getByLabel('Name').fill('Nightly export');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const shown = page.getByLabel('API key', { exact: true });
+    await shown.waitFor();
+    const key = await shown.inputValue();
+
+    const agent = 'nightly-export/3.2 (dashboard usage test)';
+    const today = utcDay(Date.now());
+    for (let call = 0; call < 3; call += 1) expect((await fetch(`${base}/users/me`, { headers: { 'X-Api-Key': key, 'user-agent': agent } })).status).toBe(200);
+    // What the recorder writes every API_KEY_LAST_USED_INTERVAL_SECONDS, written now rather than waited for.
+    await service.app.get(ApiKeyUsageRecorder).flush();
+
+    const opener = page.getByRole('button', { name: 'Usage of Nightly export' });
+    expect(await opener.getAttribute('aria-expanded')).toBe('false');
+    expect((await tabTo(page, 'Usage of Nightly export')).ring).toBe(true);
+    await page.keyboard.press('Enter');
+    const panel = page.getByRole('region', { name: 'Usage of Nightly export' });
+    await panel.waitFor();
+    expect(await focused(page)).toMatchObject({ name: 'Usage of Nightly export' });
+    expect(await opener.getAttribute('aria-expanded')).toBe('true');
+    const facts = await panel.locator('.facts').innerText();
+    expect(facts).toContain(agent);
+    expect(facts).toMatch(/IP\s+127\.0\.0\.1/);
+    const rows = panel.locator('table tr');
+    expect(await rows.allInnerTexts()).toEqual([expect.stringMatching(/^Day \(UTC\)\s+Succeeded\s+Refused$/i), `${today}\t3\t0`, 'Total\t3\t0']);
+    violations.push(...(await inspectPage(page, 'keys-usage')));
+
+    // The same button closes it.
+    await opener.click();
+    await panel.waitFor({ state: 'detached' });
+    expect(await opener.getAttribute('aria-expanded')).toBe('false');
+    expect(cspViolations).toEqual([]);
     await context.close();
   });
 
