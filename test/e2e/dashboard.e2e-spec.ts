@@ -5,6 +5,7 @@ import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nex
 import { AxeViolation, focused, inspectPage, launchChromium, openDevice, pathOfPage, PHONE_AGENT, signInOnPage, tabTo } from '../support/dashboard';
 import { freePort } from '../support/free-port';
 import { TestSmtpServer } from '../support/smtp';
+import { eventually } from '../support/wait';
 import { startTestApp, TestApp } from '../support/test-app';
 
 const PASSWORD = 'correct horse battery';
@@ -182,7 +183,8 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
 
     await phoneRow.getByRole('button', { name: /^Sign out Safari on iOS/ }).click();
     await laptop.page.getByText('Safari on iOS is signed out.').waitFor();
-    expect(await sessions.count()).toBe(2);
+    // The message comes before the list is drawn again.
+    expect(await eventually(() => sessions.count(), (count) => count === 2)).toBe(2);
 
     // The phone still shows its page; its next call is refused, one refresh from the cookie fails too, and it lands on sign-in.
     const refused = phone.page.waitForResponse((response) => response.url().endsWith('/users/me'));
@@ -193,7 +195,7 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
 
     await laptop.page.getByRole('button', { name: 'Sign out everywhere else' }).click();
     await laptop.page.getByText('Every other session is signed out.').waitFor();
-    expect(await sessions.count()).toBe(1);
+    expect(await eventually(() => sessions.count(), (count) => count === 1)).toBe(1);
     // Alone, there is nothing else to sign out.
     expect(await laptop.page.getByRole('button', { name: 'Sign out everywhere else' }).isVisible()).toBe(false);
     await tablet.page.reload();
@@ -378,7 +380,8 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
     expect(await focused(page)).toEqual({ name: 'Revoke Keyboard key now', ring: true });
     await page.keyboard.press('Enter');
     await page.getByText('The key Keyboard key is revoked').waitFor();
-    expect((await focused(page)).name).toBe('Your keys');
+    // The focus moves to the list once it is drawn again, after the message.
+    expect((await eventually(() => focused(page), (now) => now.name === 'Your keys')).name).toBe('Your keys');
     await context.close();
   });
 
