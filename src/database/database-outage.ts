@@ -35,11 +35,6 @@ export class DatabaseOutage implements OnApplicationShutdown {
     this.refusedRequests++;
   }
 
-  /** Work outside a request (a worker, a listener) failed for want of the database. */
-  noticed(error: unknown): void {
-    this.started(error);
-  }
-
   onApplicationShutdown(): void {
     this.stopped = true;
     clearTimeout(this.probeTimer);

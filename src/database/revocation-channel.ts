@@ -1,5 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Logger } from '@nestjs/common';
+import { describeFailure } from '../common/logging/sql-values';
 import { randomUUID } from 'node:crypto';
 import { PgListener } from './pg-listener';
 import { afterTransaction } from './transaction';
@@ -223,7 +224,7 @@ export class RevocationChannel {
       const revocationId = payload.slice(REVOKED.length, separator);
       this.handlers.onRevoked(payload.slice(separator + 1));
       this.listener.notify(`${ACK}${revocationId}:${this.instanceId}`).catch((error) => {
-        this.logger.warn(`could not acknowledge a revocation on ${this.channel}: ${error?.message ?? error}`);
+        this.logger.warn(`could not acknowledge a revocation on ${this.channel}: ${describeFailure(error)}`);
       });
     } else if (payload.startsWith(ACK)) {
       const [revocationId, instance] = payload.slice(ACK.length).split(':');

@@ -1,6 +1,6 @@
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, nextMailTo, sql, uniqueEmail } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { startTwoInstances, TwoInstances } from '../support/two-instances';
 import { startTestApp, TestApp } from '../support/test-app';
 
 const PASSWORD = 'correct horse battery';
@@ -20,24 +20,19 @@ interface Device {
  * the notice mail.
  */
 describe('sessions list, ending a session, changing the password (two instances, real PostgreSQL, real SMTP)', () => {
-  let database: TestDatabase;
   let smtp: TestSmtpServer;
   let first: TestApp;
   let second: TestApp;
 
+  let instances: TwoInstances | undefined;
+
   beforeAll(async () => {
-    database = await createTestDatabase();
-    smtp = await new TestSmtpServer().start();
-    const env = { ...GENEROUS_RATE_LIMITS, RATE_LIMIT_AUTH_FAILURE_IP: '100000/60', SMTP_URL: smtp.url };
-    first = await startTestApp({ database, env });
-    second = await startTestApp({ database, env });
+    instances = await startTwoInstances({ ...GENEROUS_RATE_LIMITS, RATE_LIMIT_AUTH_FAILURE_IP: '100000/60' });
+    ({ smtp, first, second } = instances);
   });
 
   afterAll(async () => {
-    await second?.close();
-    await first?.close();
-    await smtp?.stop();
-    await database?.drop();
+    await instances?.close();
   });
 
   async function signIn(email: string, userAgent: string, password = PASSWORD): Promise<Device> {

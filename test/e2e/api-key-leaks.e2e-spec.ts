@@ -6,8 +6,8 @@ import { sql } from '../support/accounts';
 import { TestSecretScanner } from '../support/secret-scanner';
 import { SignedInUser, signedInUser } from '../support/signed-in-user';
 import { TestSmtpServer } from '../support/smtp';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { startTestApp, TestApp } from '../support/test-app';
+import { TestApp } from '../support/test-app';
+import { startTwoInstances, TwoInstances } from '../support/two-instances';
 import { sleep } from '../support/wait';
 
 const LEAK_SUBJECT = 'Your Atiru API key was found in public and has been revoked';
@@ -20,7 +20,7 @@ describe('leak reports from GitHub secret scanning (real apps, real PostgreSQL, 
   const impostor = new TestSecretScanner();
   let folder: string;
   let keysFile: string;
-  let database: TestDatabase;
+  let instances: TwoInstances | undefined;
   let smtp: TestSmtpServer;
   let first: TestApp;
   let second: TestApp;
@@ -30,19 +30,13 @@ describe('leak reports from GitHub secret scanning (real apps, real PostgreSQL, 
     folder = mkdtempSync(join(tmpdir(), 'atiru-leaks-'));
     keysFile = join(folder, 'secret_scanning.json');
     writeFileSync(keysFile, TestSecretScanner.keysDocument(github, retired));
-    database = await createTestDatabase();
-    smtp = await new TestSmtpServer().start();
-    const env = { GITHUB_SECRET_SCANNING_KEYS: keysFile, SMTP_URL: smtp.url, RATE_LIMIT_AUTH_FAILURE_IP: '100000/60' };
-    first = await startTestApp({ database, env });
-    second = await startTestApp({ database, env });
+    instances = await startTwoInstances({ GITHUB_SECRET_SCANNING_KEYS: keysFile, RATE_LIMIT_AUTH_FAILURE_IP: '100000/60' });
+    ({ smtp, first, second } = instances);
     ada = await signedInUser(first.app, 'ada@example.com');
   });
 
   afterAll(async () => {
-    await second?.close();
-    await first?.close();
-    await smtp?.stop();
-    await database?.drop();
+    await instances?.close();
     rmSync(folder, { recursive: true, force: true });
   });
 

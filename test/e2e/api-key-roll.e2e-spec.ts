@@ -3,8 +3,8 @@ import { hashApiKey } from '../../src/api-keys/api-key-format';
 import { recordQueries } from '../support/query-recorder';
 import { signedInUser, SignedInUser } from '../support/signed-in-user';
 import { TestSmtpServer } from '../support/smtp';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { startTestApp, TestApp } from '../support/test-app';
+import { startTwoInstances, TwoInstances } from '../support/two-instances';
+import { TestApp } from '../support/test-app';
 import { sleep } from '../support/wait';
 
 /** Failed authentications are much of this file: keep the per-IP limit out of the way. */
@@ -13,23 +13,19 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** Rolling a key, on two instances of the service sharing one database, with a real SMTP server. */
 describe('rolling an API key (two real apps, one PostgreSQL, real SMTP)', () => {
-  let database: TestDatabase;
   let smtp: TestSmtpServer;
   let first: TestApp;
   let second: TestApp;
 
+  let instances: TwoInstances | undefined;
+
   beforeAll(async () => {
-    database = await createTestDatabase();
-    smtp = await new TestSmtpServer().start();
-    first = await startTestApp({ database, env: { ...TEST_ENV, SMTP_URL: smtp.url } });
-    second = await startTestApp({ database, env: { ...TEST_ENV, SMTP_URL: smtp.url } });
+    instances = await startTwoInstances(TEST_ENV);
+    ({ smtp, first, second } = instances);
   });
 
   afterAll(async () => {
-    await second?.close();
-    await first?.close();
-    await database?.drop();
-    await smtp?.stop();
+    await instances?.close();
   });
 
   /** Status of GET /users/me with `key` on each instance, both headers. */

@@ -36,18 +36,23 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
+/** A body bound to a DTO must be an object of bounded depth before class-transformer sees it. */
+function assertBodyShape(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw AppError.invalidRequest('Invalid request: the body must be a JSON object');
+  if (nestedDeeperThan(value, MAX_BODY_DEPTH)) throw AppError.invalidRequest('Invalid request: the body is nested too deeply');
+}
+
 const BODY_MAY_BE_EMPTY = 'atiru:body-may-be-empty';
 
 /** On a request DTO whose fields are all optional: no body at all reads as `{}` rather than a 400. */
 export const BodyMayBeEmpty = (): ClassDecorator => (target) => Reflect.defineMetadata(BODY_MAY_BE_EMPTY, true, target);
 
-/** A JSON body bound to a DTO must be an object of bounded depth before class-transformer sees it. */
+/** The global pipe, holding every body to `assertBodyShape` first. */
 class ContractValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && metadata.metatype && this.toValidate(metadata)) {
       if (value === undefined && Reflect.getMetadata(BODY_MAY_BE_EMPTY, metadata.metatype) === true) value = {};
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw AppError.invalidRequest('Invalid request: the body must be a JSON object');
-      if (nestedDeeperThan(value, MAX_BODY_DEPTH)) throw AppError.invalidRequest('Invalid request: the body is nested too deeply');
+      assertBodyShape(value);
     }
     return super.transform(value, metadata);
   }
@@ -79,8 +84,7 @@ export function createValidationPipe(): ValidationPipe {
  * the body with `@ApiBody({ type })` there, so the contract still shows it.
  */
 export function validateBodySync<T extends object>(metatype: new () => T, value: unknown): T {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw AppError.invalidRequest('Invalid request: the body must be a JSON object');
-  if (nestedDeeperThan(value, MAX_BODY_DEPTH)) throw AppError.invalidRequest('Invalid request: the body is nested too deeply');
+  assertBodyShape(value);
   const instance = plainToInstance(metatype, value);
   const errors = validateSync(instance, VALIDATOR_OPTIONS);
   if (errors.length > 0) throw invalidRequest(errors);
