@@ -123,6 +123,13 @@ export async function tryItOut(page: Page, tag: string, operationId: string, inp
     else await field.fill(value);
   }
   if (input.body !== undefined) await operation.locator('textarea.body-param__text').fill(JSON.stringify(input.body, null, 2));
+  // Swagger UI keeps showing the previous response until the new one arrives: clear it first, so
+  // that the status read below can only be this execution's.
+  const previous = operation.locator('.live-responses-table');
+  if ((await previous.count()) > 0) {
+    await operation.locator('button.btn-clear').click();
+    await previous.waitFor({ state: 'detached' });
+  }
   await operation.locator('button.execute').click();
   return responseCode(page, tag, operationId);
 }
