@@ -14,7 +14,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ApiKeyCache } from '../src/api-keys/api-key-cache';
 import { generateApiKey, hashApiKey } from '../src/api-keys/api-key-format';
-import { SessionLeases } from '../src/auth/sessions/session-leases';
+import { SessionLeases } from '../src/auth/tokens/session-leases';
 import { JwtStrategy } from '../src/auth/strategies/jwt.strategy';
 import { BudgetedCache, MemoryBudget } from '../src/common/cache/memory-budget';
 import { loadConfig } from '../src/config/app-config';

@@ -1,6 +1,6 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { ApiKeysModule } from './api-keys/api-keys.module';
-import { AccountsModule } from './auth/accounts.module';
+import { AccountsModule } from './accounts/accounts.module';
 import { AuthCacheModule } from './common/cache/auth-cache.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';

@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
-import { ClientInfo } from '../auth/sessions/client-info';
+import { ClientInfo } from '../common/http/client-info';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';

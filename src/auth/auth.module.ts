@@ -13,7 +13,7 @@ import { SigningKeyRing } from './keys/signing-key-ring';
 import { SigningKeysRepository } from './keys/signing-keys.repository';
 import { SigningKeysService } from './keys/signing-keys.service';
 import { JwtStrategy } from './strategies/jwt.strategy';
-import { SessionRevocations } from './sessions/session-revocations';
+import { SessionRevocations } from './tokens/session-revocations';
 import { AccessTokenService } from './tokens/access-token.service';
 import { AccessTokenSessions } from './tokens/access-token-sessions';
 

@@ -1,4 +1,4 @@
-import { ACCOUNT_MESSAGES } from '../../src/auth/accounts.service';
+import { ACCOUNT_MESSAGES } from '../../src/accounts/accounts.service';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, sql, uniqueEmail } from '../support/accounts';
 import { sleep } from '../support/wait';
 import { TestSmtpServer } from '../support/smtp';

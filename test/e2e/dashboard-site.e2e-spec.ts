@@ -1,7 +1,7 @@
 import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ACCOUNT_MESSAGES } from '../../src/auth/accounts.service';
+import { ACCOUNT_MESSAGES } from '../../src/accounts/accounts.service';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, uniqueEmail } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp } from '../support/test-app';

@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { INestApplication } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { SessionsRepository } from '../../src/auth/sessions/sessions.repository';
+import { SessionsRepository } from '../../src/accounts/sessions/sessions.repository';
 import { AccessTokenService, IssuedAccessToken } from '../../src/auth/tokens/access-token.service';
 import { inTransaction } from '../../src/database/transaction';
 import { UsersRepository } from '../../src/users/users.repository';

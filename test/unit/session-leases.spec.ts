@@ -1,4 +1,4 @@
-import { SessionLeases } from '../../src/auth/sessions/session-leases';
+import { SessionLeases } from '../../src/auth/tokens/session-leases';
 
 /** Revocations proven heard for the whole test. */
 const proven = () => Date.now() + 3_600_000;

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { CredentialUseListener, CredentialUses } from '../../auth/guards/credential-uses';
-import { ClientInfo, clientInfoOf } from '../../auth/sessions/client-info';
+import { ClientInfo, clientInfoOf } from '../../common/http/client-info';
 import type { Principal } from '../../common/auth/principal';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';

@@ -14,7 +14,7 @@ import { SigningKeyRing } from '../keys/signing-key-ring';
 import { SIGNING_ALGORITHM } from '../keys/signing-key-material';
 import { AccessTokenClaims, accessTokenClaimsProblem } from '../tokens/access-token-claims';
 import { AccessTokenSessions } from '../tokens/access-token-sessions';
-import { SessionLease } from '../sessions/session-leases';
+import { SessionLease } from '../tokens/session-leases';
 
 export const JWT_STRATEGY = 'jwt';
 

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { AuthenticatedUser } from '../../common/auth/principal';
 import { UsersRepository } from '../../users/users.repository';
 import { UsersService } from '../../users/users.service';
-import { SessionLease } from '../sessions/session-leases';
-import { SessionRevocations } from '../sessions/session-revocations';
+import { SessionLease } from './session-leases';
+import { SessionRevocations } from './session-revocations';
 import { AccessTokenClaims } from './access-token-claims';
 
 /** An access token whose session was live when it was checked. */

@@ -23,7 +23,7 @@ import { OneTimeTokensRepository } from './one-time-tokens/one-time-tokens.repos
 import { OneTimeTokenOwner, OneTimeTokensService } from './one-time-tokens/one-time-tokens.service';
 import { PasswordHasher } from './passwords/password-hasher';
 import { RedirectTargets } from './redirects/redirect-targets';
-import { ClientInfo } from './sessions/client-info';
+import { ClientInfo } from '../common/http/client-info';
 import { SessionsRepository } from './sessions/sessions.repository';
 
 export const ACCOUNT_MESSAGES = {

@@ -1,5 +1,5 @@
-import { ActiveSessionDto } from '../dto/session-list-response.dto';
-import { SessionResponseDto } from '../dto/session-response.dto';
+import { ActiveSessionDto } from './dto/session-list-response.dto';
+import { SessionResponseDto } from './dto/session-response.dto';
 import { SessionEntity } from './session.entity';
 
 export interface IssuedAccessToken {

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
-import { UserSummaryDto } from '../../users/dto/user-profile-response.dto';
+import { UserSummaryDto } from '../../../users/dto/user-profile-response.dto';
 
 /** The user in a session answer (its own schema name, the fields of every user summary). */
 @ApiSchema({ name: 'SessionUser' })

@@ -14,7 +14,7 @@ import { AccountRegisterDto, AccountRegisterResponseDto } from './dto/account-re
 import { MessageResponseDto } from './dto/message-response.dto';
 import { PasswordChangeDto } from './dto/password-change.dto';
 import { PasswordResetDto } from './dto/password-reset.dto';
-import { Client, ClientInfo } from './sessions/client-info';
+import { Client, ClientInfo } from '../common/http/client-info';
 
 const INVALID_BODY = 'INVALID_REQUEST: a field fails validation (named in `error`), the body is not JSON, or redirect_to is not on the allow-list';
 

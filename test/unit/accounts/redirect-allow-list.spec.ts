@@ -1,4 +1,4 @@
-import { RedirectAllowList } from '../../../src/auth/redirects/redirect-allow-list';
+import { RedirectAllowList } from '../../../src/accounts/redirects/redirect-allow-list';
 
 describe('RedirectAllowList', () => {
   const list = new RedirectAllowList(['https://app.atiru.dev', 'http://localhost:5173', 'https://*.atiru.test']);

@@ -9,7 +9,7 @@ import { AccountRequestsWorker } from './account-requests/account-requests.worke
 import { RegistrationsRepository } from './account-requests/registrations.repository';
 import { AccountsController } from './accounts.controller';
 import { AccountsService } from './accounts.service';
-import { AuthModule } from './auth.module';
+import { AuthModule } from '../auth/auth.module';
 import { OneTimeTokenEntity } from './one-time-tokens/one-time-token.entity';
 import { OneTimeTokensRepository } from './one-time-tokens/one-time-tokens.repository';
 import { OneTimeTokensService } from './one-time-tokens/one-time-tokens.service';
@@ -22,7 +22,7 @@ import { RefreshTokensRepository } from './sessions/refresh-tokens.repository';
 import { SessionEntity } from './sessions/session.entity';
 import { SessionsRepository } from './sessions/sessions.repository';
 import { SessionsService } from './sessions/sessions.service';
-import { SessionsController } from './sessions.controller';
+import { SessionsController } from './sessions/sessions.controller';
 
 /** Accounts (register, confirm, reset) and sessions (login, refresh, logout). */
 @Module({

@@ -1,20 +1,20 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiForbiddenResponse, ApiHeader, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Authenticated, Public } from '../common/auth/auth-policy.decorator';
-import { AuthenticatedRequest } from '../common/auth/principal';
-import { AppError } from '../common/errors/app-error';
-import { ErrorResponseDto } from '../common/errors/error-response.dto';
-import { UuidParamPipe } from '../common/http/uuid-param.pipe';
-import { RateLimit } from '../rate-limit/rate-limit.decorator';
+import { Authenticated, Public } from '../../common/auth/auth-policy.decorator';
+import { AuthenticatedRequest } from '../../common/auth/principal';
+import { AppError } from '../../common/errors/app-error';
+import { ErrorResponseDto } from '../../common/errors/error-response.dto';
+import { UuidParamPipe } from '../../common/http/uuid-param.pipe';
+import { RateLimit } from '../../rate-limit/rate-limit.decorator';
 import { ActiveSessionListResponseDto } from './dto/session-list-response.dto';
 import { SessionLoginDto } from './dto/session-login.dto';
 import { SessionLogoutQueryDto } from './dto/session-logout-query.dto';
 import { SessionRefreshDto } from './dto/session-refresh.dto';
 import { SessionResponseDto } from './dto/session-response.dto';
-import { Client, ClientInfo } from './sessions/client-info';
-import { REFRESH_COOKIE_MODE, RefreshCookie } from './sessions/refresh-cookie';
-import { SessionsService } from './sessions/sessions.service';
+import { Client, ClientInfo } from '../../common/http/client-info';
+import { REFRESH_COOKIE_MODE, RefreshCookie } from './refresh-cookie';
+import { SessionsService } from './sessions.service';
 
 /** The refresh cookie a response may set or clear (decision 012). */
 const SET_REFRESH_COOKIE = {

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../common/errors/app-error';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { SessionResponseDto } from '../dto/session-response.dto';
+import { SessionResponseDto } from './dto/session-response.dto';
 
 export const REFRESH_COOKIE_NAME = 'atiru_refresh';
 /** The only path the browser sends the cookie to: no other request of the page carries it. */

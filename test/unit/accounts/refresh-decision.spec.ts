@@ -1,4 +1,4 @@
-import { decideRefresh, RefreshState } from '../../../src/auth/sessions/refresh-decision';
+import { decideRefresh, RefreshState } from '../../../src/accounts/sessions/refresh-decision';
 
 const now = new Date('2026-01-15T12:00:00.000Z');
 const seconds = (n: number) => new Date(now.getTime() + n * 1000);
