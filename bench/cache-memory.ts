@@ -12,11 +12,11 @@ import { fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ApiKeyCache } from '../src/api-keys/api-key-cache';
+import { ApiKeyCache } from '../src/api-keys/api-key.cache';
 import { generateApiKey, hashApiKey } from '../src/api-keys/api-key-format';
 import { SessionLeases } from '../src/auth/tokens/session-leases';
 import { JwtStrategy } from '../src/auth/strategies/jwt.strategy';
-import { BudgetedCache, MemoryBudget } from '../src/common/cache/memory-budget';
+import { BudgetedCache, MemoryBudget } from '../src/common/cache/memory.budget';
 import { loadConfig } from '../src/config/app-config';
 import { CachedUser } from '../src/users/cached-user';
 

@@ -21,8 +21,8 @@ import { PasswordResetDto } from './dto/password-reset.dto';
 import { OneTimeTokenEntity } from './one-time-tokens/one-time-token.entity';
 import { OneTimeTokensRepository } from './one-time-tokens/one-time-tokens.repository';
 import { OneTimeTokenOwner, OneTimeTokensService } from './one-time-tokens/one-time-tokens.service';
-import { PasswordHasher } from './passwords/password-hasher';
-import { RedirectTargets } from './redirects/redirect-targets';
+import { PasswordHasher } from './passwords/password.hasher';
+import { RedirectTargets } from './redirects/redirect.targets';
 import { ClientInfo } from '../common/http/client-info';
 import { SessionsRepository } from './sessions/sessions.repository';
 

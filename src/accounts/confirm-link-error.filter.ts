@@ -1,8 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Injectable, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { logFailure } from '../common/errors/all-exceptions.filter';
-import { DatabaseOutage } from '../database/database-outage';
-import { RedirectTargets } from './redirects/redirect-targets';
+import { DatabaseOutage } from '../database/database.outage';
+import { RedirectTargets } from './redirects/redirect.targets';
 
 /**
  * The confirmation link is opened by a browser, which should land on a page, never on a JSON

@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { RevocationChannel } from '../database/revocation-channel';
-import { ApiKeyCache } from './api-key-cache';
+import { ApiKeyCache } from './api-key.cache';
 
 /** The PostgreSQL channel that carries API-key revocations (by key hash) to every instance. */
 export const API_KEY_REVOKED_CHANNEL = 'api_key_revoked';

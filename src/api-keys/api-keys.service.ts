@@ -7,7 +7,7 @@ import { InjectConfig } from '../config/config.module';
 import { generateApiKey, hashApiKey } from './api-key-format';
 import { toApiKeyCreatedResponse, toApiKeyResponse } from './api-key.mapper';
 import { ApiKeyRevocationListener } from './api-key-revocation.listener';
-import { ApiKeysRepository } from './api-key.repository';
+import { ApiKeysRepository } from './api-keys.repository';
 import { checkedScopes } from './api-key-scopes';
 import { ApiKeyCreateDto } from './dto/api-key-create.dto';
 import { ApiKeyRollDto, DEFAULT_ROLL_GRACE_SECONDS } from './dto/api-key-roll.dto';

@@ -2,20 +2,20 @@ import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { UsersModule } from '../users/users.module';
-import { AppPassport } from './guards/app-passport';
+import { AppPassport } from './guards/app.passport';
 import { CombinedAuthGuard } from './guards/combined-auth.guard';
-import { IntrospectionClients } from './guards/introspection-clients';
-import { CredentialUses } from './guards/credential-uses';
+import { IntrospectionClients } from './guards/introspection.clients';
+import { CredentialUses } from './guards/credential.uses';
 import { JwksController } from './keys/jwks.controller';
-import { SigningKeyCipher } from './keys/signing-key-cipher';
+import { SigningKeyCipher } from './keys/signing-key.cipher';
 import { SigningKeyEntity } from './keys/signing-key.entity';
-import { SigningKeyRing } from './keys/signing-key-ring';
+import { SigningKeyRing } from './keys/signing-key.ring';
 import { SigningKeysRepository } from './keys/signing-keys.repository';
 import { SigningKeysService } from './keys/signing-keys.service';
 import { JwtStrategy } from './strategies/jwt.strategy';
-import { SessionRevocations } from './tokens/session-revocations';
+import { SessionRevocations } from './tokens/session.revocations';
 import { AccessTokenService } from './tokens/access-token.service';
-import { AccessTokenSessions } from './tokens/access-token-sessions';
+import { AccessTokenSessions } from './tokens/access-token.sessions';
 
 /** Signing keys, access tokens and the sessions they are bound to, the JWT strategy and the global guard every route passes. */
 @Module({

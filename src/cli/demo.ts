@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { PasswordHasher } from '../accounts/passwords/password-hasher';
+import { PasswordHasher } from '../accounts/passwords/password.hasher';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
 import { runningEmbeddedUrl } from '../database/embedded-postgres';
 import { DemoUsersRepository } from './demo-users.repository';

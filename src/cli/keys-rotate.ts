@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { SigningKeyCipher } from '../auth/keys/signing-key-cipher';
+import { SigningKeyCipher } from '../auth/keys/signing-key.cipher';
 import { SigningKeyEntity } from '../auth/keys/signing-key.entity';
 import { SigningKeysRepository } from '../auth/keys/signing-keys.repository';
 import { RotationResult, SigningKeysService } from '../auth/keys/signing-keys.service';

@@ -3,7 +3,7 @@ import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { DatabaseOutage } from './database-outage';
+import { DatabaseOutage } from './database.outage';
 import { ormOptions } from './mikro-orm.options';
 
 /** The ORM, and what every module reports a database outage to (global, as the ORM is). */

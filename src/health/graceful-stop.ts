@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ServiceLifecycle } from './service-lifecycle';
+import { ServiceLifecycle } from './service.lifecycle';
 
 export interface GracefulStopOptions {
   /** How long to keep serving while reporting not-ready; ends early once no connection is open. */

@@ -4,7 +4,7 @@ import { Public } from '../common/auth/auth-policy.decorator';
 import { AppError } from '../common/errors/app-error';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { HealthService } from './health.service';
-import { ServiceLifecycle } from './service-lifecycle';
+import { ServiceLifecycle } from './service.lifecycle';
 
 @ApiSchema({ name: 'Health' })
 export class HealthResponseDto {

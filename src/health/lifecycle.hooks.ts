@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../common/errors/app-error';
-import { ServiceLifecycle } from './service-lifecycle';
+import { ServiceLifecycle } from './service.lifecycle';
 
 /**
  * While the instance stops: every response closes its connection (so the client's next request

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppPassport } from '../auth/guards/app-passport';
+import { AppPassport } from '../auth/guards/app.passport';
 import { scopeClaim } from '../api-keys/api-key-scopes';
 import { Principal } from '../common/auth/principal';
 import { AppConfig } from '../config/app-config';

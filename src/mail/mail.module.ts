@@ -7,7 +7,7 @@ import { MailOutboxEntity } from './mail-outbox.entity';
 import { MailOutboxRepository } from './mail-outbox.repository';
 import { MAIL_TRANSPORT, MailTransport } from './mail-transport';
 import { MailService } from './mail.service';
-import { OutboxWorker } from './outbox-worker';
+import { OutboxWorker } from './outbox.worker';
 import { SmtpMailTransport } from './smtp-mail.transport';
 
 @Module({

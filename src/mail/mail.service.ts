@@ -6,7 +6,7 @@ import { afterTransaction } from '../database/transaction';
 import { MailMessage } from './mail-message';
 import { MailOutboxRepository } from './mail-outbox.repository';
 import { renderMail } from './mail-templates';
-import { OutboxWorker } from './outbox-worker';
+import { OutboxWorker } from './outbox.worker';
 
 @Injectable()
 export class MailService {

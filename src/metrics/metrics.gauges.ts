@@ -1,12 +1,12 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { ApiKeyCache } from '../api-keys/api-key-cache';
+import { ApiKeyCache } from '../api-keys/api-key.cache';
 import { ApiKeyRevocationListener } from '../api-keys/api-key-revocation.listener';
-import { SessionRevocations } from '../auth/tokens/session-revocations';
-import { MemoryBudget } from '../common/cache/memory-budget';
+import { SessionRevocations } from '../auth/tokens/session.revocations';
+import { MemoryBudget } from '../common/cache/memory.budget';
 import { MailOutboxRepository, OutboxStats } from '../mail/mail-outbox.repository';
-import { OutboxWorker } from '../mail/outbox-worker';
-import { DatabaseOutage } from '../database/database-outage';
+import { OutboxWorker } from '../mail/outbox.worker';
+import { DatabaseOutage } from '../database/database.outage';
 import { RateLimiterService } from '../rate-limit/rate-limiter.service';
 import { MetricsService } from './metrics.service';
 

@@ -1,5 +1,5 @@
 import { AuthenticatedUser } from '../common/auth/principal';
-import { CacheSlot, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, objectBytes, stringBytes } from '../common/cache/memory-budget';
+import { CacheSlot, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, objectBytes, stringBytes } from '../common/cache/memory.budget';
 
 /**
  * A user as the users cache keeps it: the times as epoch milliseconds, a Date made only when a

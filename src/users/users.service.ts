@@ -1,6 +1,6 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { AuthenticatedUser } from '../common/auth/principal';
-import { BudgetedCache, MemoryBudget } from '../common/cache/memory-budget';
+import { BudgetedCache, MemoryBudget } from '../common/cache/memory.budget';
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { PgListener } from '../database/pg-listener';

@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { createPublicKey, createHmac, generateKeyPairSync, KeyObject, randomUUID } from 'node:crypto';
 import { decode, sign, verify } from 'jsonwebtoken';
-import { SigningKeyRing } from '../../src/auth/keys/signing-key-ring';
+import { SigningKeyRing } from '../../src/auth/keys/signing-key.ring';
 import { jwkThumbprint } from '../../src/auth/keys/signing-key-material';
 import { SigningKeysService } from '../../src/auth/keys/signing-keys.service';
 import { AccessTokenService } from '../../src/auth/tokens/access-token.service';

@@ -1,6 +1,6 @@
 import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { ACCOUNT_MESSAGES } from '../../src/accounts/accounts.service';
-import { PasswordHasher } from '../../src/accounts/passwords/password-hasher';
+import { PasswordHasher } from '../../src/accounts/passwords/password.hasher';
 import { CONFIRM_REGISTRATION, createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, sql, uniqueEmail } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp } from '../support/test-app';

@@ -1,4 +1,4 @@
-import { PasswordHasher } from '../../src/accounts/passwords/password-hasher';
+import { PasswordHasher } from '../../src/accounts/passwords/password.hasher';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, uniqueEmail } from '../support/accounts';
 import { recordQueries } from '../support/query-recorder';
 import { TestSmtpServer } from '../support/smtp';

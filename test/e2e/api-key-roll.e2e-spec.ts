@@ -1,4 +1,4 @@
-import { ApiKeyCache } from '../../src/api-keys/api-key-cache';
+import { ApiKeyCache } from '../../src/api-keys/api-key.cache';
 import { hashApiKey } from '../../src/api-keys/api-key-format';
 import { recordQueries } from '../support/query-recorder';
 import { signedInUser, SignedInUser } from '../support/signed-in-user';

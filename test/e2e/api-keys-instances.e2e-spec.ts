@@ -1,5 +1,5 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { ApiKeyCache } from '../../src/api-keys/api-key-cache';
+import { ApiKeyCache } from '../../src/api-keys/api-key.cache';
 import { hashApiKey } from '../../src/api-keys/api-key-format';
 import { recordQueries } from '../support/query-recorder';
 import { signedInUser } from '../support/signed-in-user';

@@ -1,8 +1,8 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { sign } from 'jsonwebtoken';
-import { ApiKeyAuthenticator } from '../../src/api-keys/api-key-authenticator';
-import { SigningKeyRing } from '../../src/auth/keys/signing-key-ring';
+import { ApiKeyAuthenticator } from '../../src/api-keys/api-key.authenticator';
+import { SigningKeyRing } from '../../src/auth/keys/signing-key.ring';
 import { JwtStrategy } from '../../src/auth/strategies/jwt.strategy';
 import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
 import { UsersRepository } from '../../src/users/users.repository';

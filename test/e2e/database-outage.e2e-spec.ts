@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, sql, uniqueEmail } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
 import { sleep, waitUntil } from '../support/wait';
-import { DatabaseOutage } from '../../src/database/database-outage';
+import { DatabaseOutage } from '../../src/database/database.outage';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';

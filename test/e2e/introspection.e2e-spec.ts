@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sign } from 'jsonwebtoken';
-import { SigningKeyRing } from '../../src/auth/keys/signing-key-ring';
+import { SigningKeyRing } from '../../src/auth/keys/signing-key.ring';
 import { generateApiKey } from '../../src/api-keys/api-key-format';
 import { recordQueries } from '../support/query-recorder';
 import { signedInUser, SignedInUser } from '../support/signed-in-user';

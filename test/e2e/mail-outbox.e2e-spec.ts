@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { inTransaction } from '../../src/database/transaction';
 import { MailMessage } from '../../src/mail/mail-message';
 import { MailService } from '../../src/mail/mail.service';
-import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY } from '../../src/mail/outbox-worker';
+import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY } from '../../src/mail/outbox.worker';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { MAIL_TRANSPORT, MailTransport } from '../../src/mail/mail-transport';
 import { TestSmtpServer } from '../support/smtp';

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { ApiKeyRevocationListener } from '../../src/api-keys/api-key-revocation.listener';
-import { SessionRevocations } from '../../src/auth/tokens/session-revocations';
+import { SessionRevocations } from '../../src/auth/tokens/session.revocations';
 import { ACK_TIMEOUT_MS } from '../../src/database/revocation-channel';
 import { GENEROUS_RATE_LIMITS } from '../support/accounts';
 import { recordQueries } from '../support/query-recorder';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { checkedScopes, scopeClaim } from '../../src/api-keys/api-key-scopes';
-import { IntrospectionClients } from '../../src/auth/guards/introspection-clients';
+import { IntrospectionClients } from '../../src/auth/guards/introspection.clients';
 import { defaultScopes, missingScope } from '../../src/common/auth/scopes';
 import { AppError } from '../../src/common/errors/app-error';
 import { ConfigError, loadConfig } from '../../src/config/app-config';

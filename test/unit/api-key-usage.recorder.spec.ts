@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { CredentialUses } from '../../src/auth/guards/credential-uses';
+import { CredentialUses } from '../../src/auth/guards/credential.uses';
 import { ApiKeyUsageRecorder, firstRetainedDay, utcDay } from '../../src/api-keys/usage/api-key-usage.recorder';
 import { ApiKeyUsageRepository, ApiKeyUsageWrite } from '../../src/api-keys/usage/api-key-usage.repository';
 import { AuthenticatedUser, Principal } from '../../src/common/auth/principal';

@@ -1,10 +1,10 @@
 import { Controller, ExecutionContext, Get, Logger, Post } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AppPassport } from '../../src/auth/guards/app-passport';
+import { AppPassport } from '../../src/auth/guards/app.passport';
 import { CombinedAuthGuard } from '../../src/auth/guards/combined-auth.guard';
-import { CredentialUses } from '../../src/auth/guards/credential-uses';
+import { CredentialUses } from '../../src/auth/guards/credential.uses';
 import { Authenticated, IntrospectionClientOnly, Public } from '../../src/common/auth/auth-policy.decorator';
-import { IntrospectionClients } from '../../src/auth/guards/introspection-clients';
+import { IntrospectionClients } from '../../src/auth/guards/introspection.clients';
 import { AuthenticatedUser, Principal } from '../../src/common/auth/principal';
 import { AppError } from '../../src/common/errors/app-error';
 import { loadConfig } from '../../src/config/app-config';

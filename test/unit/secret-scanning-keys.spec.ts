@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GithubSignatureVerifier, verifyGithubSignature } from '../../src/api-keys/leaks/github-signature';
+import { GithubSignatureVerifier, verifyGithubSignature } from '../../src/api-keys/leaks/github-signature.verifier';
 import { ConfigError, loadConfig } from '../../src/config/app-config';
 import { parseSecretScanningKeys } from '../../src/config/secret-scanning-keys';
 import { TestSecretScanner } from '../support/secret-scanner';

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
-import { PASSWORD_MAX_LENGTH } from '../passwords/password-hasher';
+import { PASSWORD_MAX_LENGTH } from '../passwords/password.hasher';
 import { NewPasswordField } from './password.field';
 
 @ApiSchema({ name: 'PasswordChangeRequest' })

@@ -2,7 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { SecretTokens } from '../secrets/secret-tokens';
+import { SecretTokens } from '../secrets/secret.tokens';
 import { OneTimeTokenEntity, OneTimeTokenPurpose } from './one-time-token.entity';
 import { OneTimeTokensRepository } from './one-time-tokens.repository';
 

@@ -1,4 +1,4 @@
-import { ActiveSessionDto } from './dto/session-list-response.dto';
+import { ActiveSessionDto } from './dto/active-session-list-response.dto';
 import { SessionResponseDto } from './dto/session-response.dto';
 import { SessionEntity } from './session.entity';
 

@@ -7,13 +7,13 @@ import { AppError } from '../../common/errors/app-error';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import { UuidParamPipe } from '../../common/http/uuid-param.pipe';
 import { RateLimit } from '../../rate-limit/rate-limit.decorator';
-import { ActiveSessionListResponseDto } from './dto/session-list-response.dto';
+import { ActiveSessionListResponseDto } from './dto/active-session-list-response.dto';
 import { SessionLoginDto } from './dto/session-login.dto';
 import { SessionLogoutQueryDto } from './dto/session-logout-query.dto';
 import { SessionRefreshDto } from './dto/session-refresh.dto';
 import { SessionResponseDto } from './dto/session-response.dto';
 import { Client, ClientInfo } from '../../common/http/client-info';
-import { REFRESH_COOKIE_MODE, RefreshCookie } from './refresh-cookie';
+import { REFRESH_COOKIE_MODE, RefreshCookie } from './refresh.cookie';
 import { SessionsService } from './sessions.service';
 
 /** The refresh cookie a response may set or clear (decision 012). */

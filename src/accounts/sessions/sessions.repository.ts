@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity, SessionRevokedReason } from './session.entity';
-import { SessionRevocations } from '../../auth/tokens/session-revocations';
+import { SessionRevocations } from '../../auth/tokens/session.revocations';
 
 /**
  * A session about to be opened. Its id is chosen by the caller, so that what names the session (the

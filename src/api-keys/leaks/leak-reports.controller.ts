@@ -5,7 +5,8 @@ import { Public } from '../../common/auth/auth-policy.decorator';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import { ApiRateLimitedResponse } from '../../common/http/api-rate-limited-response.decorator';
 import { ROUTE_BODY_LIMIT, type RequestWithRawBody } from '../../common/http/body-parsers';
-import { LeakReportLabelDto, LeakReportMatchDto } from './dto/leak-report.dto';
+import { LeakReportLabelDto } from './dto/leak-report-label.dto';
+import { LeakReportMatchDto } from './dto/leak-report-match.dto';
 import { LeakReportsService } from './leak-reports.service';
 
 /** GitHub sends every match of a scan in one report, and wants it handled whole: more than BODY_LIMIT_BYTES is allowed here. */

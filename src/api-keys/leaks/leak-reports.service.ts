@@ -10,8 +10,9 @@ import { MailService } from '../../mail/mail.service';
 import { RateLimiterService } from '../../rate-limit/rate-limiter.service';
 import { hashApiKey, parseApiKey } from '../api-key-format';
 import { ApiKeyRevocationListener } from '../api-key-revocation.listener';
-import { LeakReportLabelDto, LeakReportMatchDto } from './dto/leak-report.dto';
-import { GithubSignatureVerifier } from './github-signature';
+import { LeakReportLabelDto } from './dto/leak-report-label.dto';
+import { LeakReportMatchDto } from './dto/leak-report-match.dto';
+import { GithubSignatureVerifier } from './github-signature.verifier';
 import { LeakedApiKeysRepository } from './leaked-api-keys.repository';
 
 /** A report as it arrived: the body as received (what was signed), parsed, and the signature headers. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { looksLikeApiKey } from '../api-key-format';
-import { ApiKeyStrategy } from './api-key-strategy';
+import { ApiKeyStrategy } from './api-key.strategy';
 
 export const API_KEY_BEARER_STRATEGY = 'api-key-bearer';
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ApiKeyStrategy } from './api-key-strategy';
+import { ApiKeyStrategy } from './api-key.strategy';
 
 export const API_KEY_HEADER_STRATEGY = 'api-key-header';
 

@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { CredentialUseListener, CredentialUses } from '../../auth/guards/credential-uses';
+import { CredentialUseListener, CredentialUses } from '../../auth/guards/credential.uses';
 import { ClientInfo, clientInfoOf } from '../../common/http/client-info';
 import type { Principal } from '../../common/auth/principal';
 import { AppConfig } from '../../config/app-config';

@@ -8,9 +8,9 @@ import { Principal } from '../../common/auth/principal';
 import { defaultScopes, missingScope } from '../../common/auth/scopes';
 import { AppError } from '../../common/errors/app-error';
 import { RateLimiterService } from '../../rate-limit/rate-limiter.service';
-import { AppPassport } from './app-passport';
-import { CredentialUses } from './credential-uses';
-import { IntrospectionClients } from './introspection-clients';
+import { AppPassport } from './app.passport';
+import { CredentialUses } from './credential.uses';
+import { IntrospectionClients } from './introspection.clients';
 
 /** The request on its way through the guard, which sets `user` when it lets it through. */
 type GuardedRequest = FastifyRequest & { user?: Principal };

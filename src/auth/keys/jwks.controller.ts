@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../../common/auth/auth-policy.decorator';
 import { CORS_VARY } from '../../common/http/cors';
 import { JwksResponseDto } from './dto/jwks-response.dto';
-import { SigningKeyRing } from './signing-key-ring';
+import { SigningKeyRing } from './signing-key.ring';
 
 @ApiTags('service')
 @Controller('.well-known')

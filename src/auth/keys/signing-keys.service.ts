@@ -2,7 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { SigningKeyCipher } from './signing-key-cipher';
+import { SigningKeyCipher } from './signing-key.cipher';
 import { generateSigningKeyPair, SIGNING_ALGORITHM } from './signing-key-material';
 import { NewSigningKey, SigningKeysRepository } from './signing-keys.repository';
 import { inTransaction } from '../../database/transaction';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { sign } from 'jsonwebtoken';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { SigningKeyRing } from '../keys/signing-key-ring';
+import { SigningKeyRing } from '../keys/signing-key.ring';
 import { SIGNING_ALGORITHM } from '../keys/signing-key-material';
 import { AccessTokenClaims } from './access-token-claims';
 

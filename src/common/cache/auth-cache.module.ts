@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
-import { MemoryBudget } from './memory-budget';
+import { MemoryBudget } from './memory.budget';
 
 /** The one memory budget (AUTH_CACHE_MAX_MB) every credential cache of the instance draws on. */
 @Global()

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { DatabaseOutage } from '../../database/database-outage';
+import type { DatabaseOutage } from '../../database/database.outage';
 import { AppError } from './app-error';
 import { toAppError } from './error-mapping';
 

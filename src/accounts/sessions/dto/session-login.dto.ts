@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsBoolean, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { EmailField } from '../../email-address';
-import { PASSWORD_MAX_LENGTH } from '../../passwords/password-hasher';
+import { PASSWORD_MAX_LENGTH } from '../../passwords/password.hasher';
 
 @ApiSchema({ name: 'LoginRequest' })
 export class SessionLoginDto {

@@ -1,6 +1,6 @@
-import { ApiKeyCache, CachedApiKey, REJECTED_TTL_MS } from '../../src/api-keys/api-key-cache';
+import { ApiKeyCache, CachedApiKey, REJECTED_TTL_MS } from '../../src/api-keys/api-key.cache';
 import { LruCache } from '../../src/common/cache/bounded-cache';
-import { MemoryBudget } from '../../src/common/cache/memory-budget';
+import { MemoryBudget } from '../../src/common/cache/memory.budget';
 
 const NOW = 1_700_000_000_000;
 const key = (id: string, expiresAt: number | null = null): CachedApiKey => ({ id, userId: `user-${id}`, expiresAt, createdAt: 0, scopes: null });

@@ -1,4 +1,4 @@
-import { SecretTokens } from '../../../src/accounts/secrets/secret-tokens';
+import { SecretTokens } from '../../../src/accounts/secrets/secret.tokens';
 
 describe('SecretTokens', () => {
   const secrets = new SecretTokens();

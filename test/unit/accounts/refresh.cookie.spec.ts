@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { RefreshCookie } from '../../../src/accounts/sessions/refresh-cookie';
+import { RefreshCookie } from '../../../src/accounts/sessions/refresh.cookie';
 import { loadConfig } from '../../../src/config/app-config';
 
 const cookieFor = (publicUrl: string) => new RefreshCookie(loadConfig({ NODE_ENV: 'test', PUBLIC_URL: publicUrl, REFRESH_TOKEN_TTL_SECONDS: '600' }));

@@ -1,4 +1,4 @@
-import { BudgetedCache, CacheSlot, MemoryBudget } from '../../src/common/cache/memory-budget';
+import { BudgetedCache, CacheSlot, MemoryBudget } from '../../src/common/cache/memory.budget';
 
 interface Entry extends CacheSlot {
   bytes: number;

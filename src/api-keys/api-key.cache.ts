@@ -1,5 +1,5 @@
 import { LruCache } from '../common/cache/bounded-cache';
-import { BudgetedCache, CacheSlot, flatString, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../common/cache/memory-budget';
+import { BudgetedCache, CacheSlot, flatString, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../common/cache/memory.budget';
 
 /** What a hit needs to authenticate without the database. */
 export interface CachedApiKey {

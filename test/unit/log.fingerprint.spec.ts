@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LogFingerprint } from '../../src/common/logging/log-fingerprint';
+import { LogFingerprint } from '../../src/common/logging/log.fingerprint';
 import { loadConfig } from '../../src/config/app-config';
 
 const EMAIL = 'ada@example.com';

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { SigningKeyRing, UNKNOWN_KID_RELOAD_INTERVAL_MS } from '../../src/auth/keys/signing-key-ring';
+import { SigningKeyRing, UNKNOWN_KID_RELOAD_INTERVAL_MS } from '../../src/auth/keys/signing-key.ring';
 import { GeneratedKeyPair, generateSigningKeyPair } from '../../src/auth/keys/signing-key-material';
 import { SigningKeysService, StoredSigningKey } from '../../src/auth/keys/signing-keys.service';
 import { loadConfig } from '../../src/config/app-config';

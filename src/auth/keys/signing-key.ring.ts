@@ -3,7 +3,7 @@ import { createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { PgListener } from '../../database/pg-listener';
-import { SigningKeyDecryptionError } from './signing-key-cipher';
+import { SigningKeyDecryptionError } from './signing-key.cipher';
 import { isP256, jwkThumbprint, PublicJwk, toPublicJwk } from './signing-key-material';
 import { SIGNING_KEYS_CHANNEL } from './signing-keys.repository';
 import { KEY_RELOAD_INTERVAL_MS, SigningKeysService, StoredSigningKey } from './signing-keys.service';

@@ -3,7 +3,7 @@ import { AuthenticatedUser } from '../../common/auth/principal';
 import { UsersRepository } from '../../users/users.repository';
 import { UsersService } from '../../users/users.service';
 import { SessionLease } from './session-leases';
-import { SessionRevocations } from './session-revocations';
+import { SessionRevocations } from './session.revocations';
 import { AccessTokenClaims } from './access-token-claims';
 
 /** An access token whose session was live when it was checked. */

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { AuthenticatedUser, Principal } from '../common/auth/principal';
 import { UsersService } from '../users/users.service';
-import { ApiKeyCache, CachedApiKey } from './api-key-cache';
+import { ApiKeyCache, CachedApiKey } from './api-key.cache';
 import { hashApiKey, parseApiKey } from './api-key-format';
-import { ApiKeysRepository } from './api-key.repository';
+import { ApiKeysRepository } from './api-keys.repository';
 
 /** What one read of the database answered about a key: the key and its user, or no active key. */
 type KeyRead = { key: CachedApiKey; user: AuthenticatedUser } | 'rejected';

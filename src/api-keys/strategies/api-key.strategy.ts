@@ -2,9 +2,9 @@ import { Injectable, Type } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PassportStrategy } from '@nestjs/passport';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
-import { AppPassport, MemoryFirstStrategy } from '../../auth/guards/app-passport';
+import { AppPassport, MemoryFirstStrategy } from '../../auth/guards/app.passport';
 import { Principal } from '../../common/auth/principal';
-import { ApiKeyAuthenticator } from '../api-key-authenticator';
+import { ApiKeyAuthenticator } from '../api-key.authenticator';
 
 /**
  * A passport strategy (passport-headerapikey) that reads `header` whole and takes the key out of

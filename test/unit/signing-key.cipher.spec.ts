@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { SigningKeyCipher, SigningKeyDecryptionError } from '../../src/auth/keys/signing-key-cipher';
+import { SigningKeyCipher, SigningKeyDecryptionError } from '../../src/auth/keys/signing-key.cipher';
 import { generateSigningKeyPair } from '../../src/auth/keys/signing-key-material';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 

@@ -1,9 +1,9 @@
-import { ApiKeyAuthenticator } from '../../src/api-keys/api-key-authenticator';
-import { ApiKeyCache } from '../../src/api-keys/api-key-cache';
+import { ApiKeyAuthenticator } from '../../src/api-keys/api-key.authenticator';
+import { ApiKeyCache } from '../../src/api-keys/api-key.cache';
 import { generateApiKey, hashApiKey } from '../../src/api-keys/api-key-format';
-import { ActiveApiKey, ApiKeysRepository } from '../../src/api-keys/api-key.repository';
+import { ActiveApiKey, ApiKeysRepository } from '../../src/api-keys/api-keys.repository';
 import { AuthenticatedUser } from '../../src/common/auth/principal';
-import { MemoryBudget } from '../../src/common/cache/memory-budget';
+import { MemoryBudget } from '../../src/common/cache/memory.budget';
 import { UsersService } from '../../src/users/users.service';
 
 const USER: AuthenticatedUser = {
