@@ -42,6 +42,11 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // AccountsModule builds on AuthModule (access tokens, session revocations); the way back would be a cycle.
+    files: ['src/auth/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/accounts/**'], message: 'src/auth does not import src/accounts: accounts build on authentication, not the reverse.' }] }] },
+  },
+  {
     // The benchmark and the tests are separate programs: neither reaches into the other's files.
     files: ['bench/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/test/**'], message: 'The benchmark does not import the tests or their support.' }] }] },
