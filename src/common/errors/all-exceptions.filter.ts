@@ -42,9 +42,9 @@ export function logFailure(exception: unknown, request: FastifyRequest, logger: 
   // The path only: a query string can carry a credential (the confirmation link's token).
   const path = request.url.split('?', 1)[0];
   if (!expected) {
-    logger.error({ err: exception, request_id: request.id, method: request.method, url: path }, `${appError.code} on ${request.method} ${path}`);
+    logger.error(`${appError.code} on ${request.method} ${path}`, { err: exception, request_id: request.id, method: request.method, url: path });
   } else if (appError.statusCode >= 500) {
-    logger.warn({ request_id: request.id, method: request.method, url: path, code: appError.code }, appError.message);
+    logger.warn(appError.message, { request_id: request.id, method: request.method, url: path, code: appError.code });
   }
   return appError;
 }
