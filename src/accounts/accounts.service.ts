@@ -21,7 +21,7 @@ import { PasswordResetDto } from './dto/password-reset.dto';
 import { OneTimeTokenEntity } from './one-time-tokens/one-time-token.entity';
 import { OneTimeTokensRepository } from './one-time-tokens/one-time-tokens.repository';
 import { OneTimeTokenOwner, OneTimeTokensService } from './one-time-tokens/one-time-tokens.service';
-import { PasswordHasher } from './passwords/password.hasher';
+import { NO_PASSWORD_HASH, PasswordHasher } from './passwords/password.hasher';
 import { RedirectTargets } from './redirects/redirect.targets';
 import { ClientInfo } from '../common/http/client-info';
 import { SessionsRepository } from './sessions/sessions.repository';
@@ -33,6 +33,8 @@ export const ACCOUNT_MESSAGES = {
   passwordReset: 'Your password has been reset. Log in with the new password.',
   invalidConfirmation: 'The confirmation link is invalid or has expired.',
   emailConfirmed: 'Your email address is confirmed. You can log in.',
+  emailConfirmedChoosePassword:
+    'Your address is confirmed. Because it was registered more than once, choose your password from the link we just sent.',
   invalidReset: 'Invalid request: the reset token is invalid, expired or already used.',
 } as const;
 
@@ -45,9 +47,21 @@ export const ACCOUNT_MESSAGES = {
  * what, if anything, to mail, through the outbox in the same transaction.
  *
  * Each registration stays pending with its own password hash until its own confirmation link is
- * clicked: that link decides the account's password, and the address's other registrations are
- * discarded. So nobody can set the password of an address whose mail they cannot read.
+ * clicked. A click proves the mailbox, not who chose the password: when the address was registered
+ * only once, that registration's password becomes the account's; when it was registered more than
+ * once, the account is confirmed without a password and the mailbox owner is mailed a link to
+ * choose one (decision 017). Either way the address's other registrations are discarded. So nobody
+ * can set the password of an address whose mail they cannot read.
  */
+
+/** What opening a confirmation link did; `choosePassword`: the account has no password yet. */
+interface Confirmation {
+  userId: string;
+  choosePassword: boolean;
+}
+
+/** The query parameter a confirmation's landing carries when the account must choose its password. */
+export const CHOOSE_PASSWORD_PARAM = 'choose_password';
 @Injectable()
 export class AccountsService {
   private readonly logger = new Logger(AccountsService.name);
@@ -107,8 +121,10 @@ export class AccountsService {
    */
   async decideRegistration(em: EntityManager, registration: PendingRegistration, now: Date): Promise<void> {
     // Left undecided past its lifetime (the workers were down): its link would arrive dead anyway.
+    // Kept until the purge, which keeps it while the address has a live registration: a later
+    // registration's confirmation must know the address was registered more than once.
     if (registration.expiresAt.getTime() <= now.getTime()) {
-      await this.registrations.discard(em, registration.id);
+      await this.registrations.markDecided(em, registration.id, now);
       return;
     }
     const user = await this.users.findByEmail(registration.email, em);
@@ -149,30 +165,29 @@ export class AccountsService {
    * scanner opening the link first does not spoil the person's click.
    */
   async confirmEmail(token: string): Promise<string> {
-    const { confirmed, redirectTo } = await this.spendConfirmation(token);
-    return confirmed
-      ? this.redirects.landing(redirectTo, 'confirmed')
-      : this.redirects.landing(redirectTo, 'confirmed', { error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
+    const { confirmation, redirectTo } = await this.spendConfirmation(token);
+    if (!confirmation) return this.redirects.landing(redirectTo, 'confirmed', { error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
+    return this.redirects.landing(redirectTo, 'confirmed', confirmation.choosePassword ? { [CHOOSE_PASSWORD_PARAM]: '1' } : {});
   }
 
   /** The same confirmation for an API client, which wants an answer rather than a landing page. */
   async confirmEmailToken(token: string): Promise<MessageResponseDto> {
-    const { confirmed } = await this.spendConfirmation(token);
-    if (!confirmed) throw AppError.invalidRequest(`Invalid request: ${ACCOUNT_MESSAGES.invalidConfirmation}`);
-    return { message: ACCOUNT_MESSAGES.emailConfirmed };
+    const { confirmation } = await this.spendConfirmation(token);
+    if (!confirmation) throw AppError.invalidRequest(`Invalid request: ${ACCOUNT_MESSAGES.invalidConfirmation}`);
+    return { message: confirmation.choosePassword ? ACCOUNT_MESSAGES.emailConfirmedChoosePassword : ACCOUNT_MESSAGES.emailConfirmed };
   }
 
-  private async spendConfirmation(token: string): Promise<{ confirmed: boolean; redirectTo: string | null }> {
+  private async spendConfirmation(token: string): Promise<{ confirmation: Confirmation | null; redirectTo: string | null }> {
     const now = this.clock.now();
-    const result = await inTransaction(this.em, async (em): Promise<{ confirmedUserId: string | null; redirectTo: string | null }> => {
+    const result = await inTransaction(this.em, async (em): Promise<{ confirmation: Confirmation | null; redirectTo: string | null }> => {
       const found = await this.oneTimeTokens.lookUp(em, token, 'confirm_email', now);
-      if (found.state === 'unknown') return { confirmedUserId: null, redirectTo: null };
-      if (found.state === 'expired') return { confirmedUserId: null, redirectTo: found.record.redirectTo };
-      const confirmedUserId = found.record.registrationId !== null ? await this.confirmRegistration(em, found.record, now) : await this.confirmUser(em, found.record, now);
-      return { confirmedUserId, redirectTo: found.record.redirectTo };
+      if (found.state === 'unknown') return { confirmation: null, redirectTo: null };
+      if (found.state === 'expired') return { confirmation: null, redirectTo: found.record.redirectTo };
+      const confirmation = found.record.registrationId !== null ? await this.confirmRegistration(em, found.record, now) : await this.confirmUser(em, found.record, now);
+      return { confirmation, redirectTo: found.record.redirectTo };
     });
-    if (result.confirmedUserId !== null) this.usersService.forget(result.confirmedUserId);
-    return { confirmed: result.confirmedUserId !== null, redirectTo: result.redirectTo };
+    if (result.confirmation) this.usersService.forget(result.confirmation.userId);
+    return result;
   }
 
   /**
@@ -245,20 +260,30 @@ export class AccountsService {
   }
 
   /**
-   * The registration becomes the user, with its password; the address's other registrations are
-   * discarded with their links. An account from before pending registrations that is still
-   * unconfirmed takes the password too. A confirmed account is never changed by a registration.
+   * The registration becomes the user. With its password if it is the address's only one; with
+   * none if the address had another registration in this one's lifetime, or an unconfirmed account
+   * from before pending registrations (its own registration): the click proves the mailbox, not
+   * which of them its owner made, so the owner is mailed a link to choose the password. The
+   * address's other registrations are discarded with their links. A confirmed account is never
+   * changed by a registration.
    */
-  private async confirmRegistration(em: EntityManager, token: OneTimeTokenEntity, now: Date): Promise<string | null> {
+  private async confirmRegistration(em: EntityManager, token: OneTimeTokenEntity, now: Date): Promise<Confirmation | null> {
     const registration = await this.registrations.findByIdForUpdate(em, token.registrationId!);
     if (!registration) return null;
     const existing = await this.users.findByEmailForUpdate(em, registration.email);
-    let userId: string | null = null;
-    if (!existing) {
-      userId = await this.users.insertConfirmed(em, registration, now);
-    } else if (!existing.emailConfirmedAt) {
-      await this.users.setPassword(em, existing.id, registration.passwordHash, now);
+    if (existing?.emailConfirmedAt) {
+      await this.registrations.discard(em, registration.id);
+      return null;
+    }
+    const contested = existing !== null || (await this.registrations.hasOthersForEmail(em, registration.email, registration.id));
+    let userId: string | null;
+    if (existing) {
+      await this.users.setPassword(em, existing.id, NO_PASSWORD_HASH, now);
       userId = existing.id;
+    } else {
+      // A contested account takes a fresh id: each registrant was answered their registration's id.
+      const user = contested ? { ...registration, id: randomUUID(), passwordHash: NO_PASSWORD_HASH } : registration;
+      userId = await this.users.insertConfirmed(em, user, now);
     }
     if (userId === null) {
       await this.registrations.discard(em, registration.id);
@@ -266,17 +291,37 @@ export class AccountsService {
     }
     await this.oneTimeTokenRecords.transferToUser(em, token, userId, now);
     await this.registrations.discardForEmail(em, registration.email);
-    return userId;
+    if (contested) await this.sendChoosePassword(em, userId, registration.email, now);
+    return { userId, choosePassword: contested };
   }
 
-  /** A link that confirms a user directly: issued before pending registrations, or opened again. */
-  private async confirmUser(em: EntityManager, token: OneTimeTokenEntity, now: Date): Promise<string | null> {
+  /**
+   * A link that confirms a user directly: issued before pending registrations, or opened again.
+   * An unconfirmed legacy account whose address has pending registrations too is contested as in
+   * `confirmRegistration`. Opened again, the link answers as it did the first time while the
+   * account still has no password.
+   */
+  private async confirmUser(em: EntityManager, token: OneTimeTokenEntity, now: Date): Promise<Confirmation | null> {
     const user = token.userId === null ? null : await this.users.findById(token.userId, em);
     if (!user) return null;
-    await this.users.confirmEmail(em, user.id, now);
+    const contested = user.emailConfirmedAt === null && (await this.registrations.existForEmail(em, user.email));
+    if (contested) await this.users.setPassword(em, user.id, NO_PASSWORD_HASH, now);
+    else await this.users.confirmEmail(em, user.id, now);
     await this.oneTimeTokenRecords.markUsed(em, token, now);
     await this.registrations.discardForEmail(em, user.email);
-    return user.id;
+    if (contested) await this.sendChoosePassword(em, user.id, user.email, now);
+    return { userId: user.id, choosePassword: contested || user.passwordHash === NO_PASSWORD_HASH };
+  }
+
+  /**
+   * The owner of an address confirmed without a password chooses one through a reset link. It
+   * lands on the dashboard's reset page: a registration's `redirect_to` is where its confirmation
+   * lands, not a page that knows what to do with a reset token.
+   */
+  private async sendChoosePassword(em: EntityManager, userId: string, email: string, now: Date): Promise<void> {
+    this.logger.warn('An address registered more than once was confirmed without a password', { event: 'registration_contested', user_id: userId });
+    const token = await this.oneTimeTokens.issue(em, { userId }, 'reset_password', null, now);
+    await this.mail.enqueue(em, { template: 'choose-password', to: email, link: this.redirects.landing(null, 'reset-password', { token }) });
   }
 
   private async sendConfirmation(em: EntityManager, owner: OneTimeTokenOwner, email: string, redirectTo: string | null, now: Date): Promise<void> {

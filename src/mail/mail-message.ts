@@ -6,6 +6,8 @@ export type MailMessage =
   | { template: 'confirm-email'; to: string; link: string }
   | { template: 'already-registered'; to: string; login_link: string; reset_link: string }
   | { template: 'password-reset'; to: string; link: string }
+  // An address registered more than once was confirmed with no password: its owner chooses one.
+  | { template: 'choose-password'; to: string; link: string }
   // `signed_out`: a reset logs every session out; a change from a session keeps that one.
   | ({ template: 'password-changed'; to: string; link: string; signed_out: 'all' | 'others' } & SecurityEventDetails)
   | ({ template: 'api-key-created'; to: string; link: string; name: string | null; key_prefix: string } & SecurityEventDetails)

@@ -51,6 +51,16 @@ function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
           `This link expires in ${formatDuration(settings.resetTtlSeconds)} and works once. If you did not ask for it, ignore this email: your password stays the same.`,
         ],
       };
+    case 'choose-password':
+      return {
+        subject: 'Choose your Atiru password',
+        blocks: [
+          'Your email address is confirmed and your Atiru account is ready.',
+          'This address was registered more than once before it was confirmed, and we cannot tell which registration was yours, so the account kept none of the passwords they were made with. Choose your password here:',
+          { label: 'Choose my password', url: checkedUrl(message.link, 'link') },
+          `This link expires in ${formatDuration(settings.resetTtlSeconds)} and works once. After that, use "Forgot password" on the sign-in page. If you did not sign up for Atiru, ignore this email: nobody can log in to the account without choosing a password from a link sent to this address.`,
+        ],
+      };
     case 'password-changed': {
       // A reset came through the mailed link; a change came from a signed-in session.
       const byReset = message.signed_out === 'all';

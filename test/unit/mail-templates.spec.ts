@@ -52,6 +52,7 @@ const messages: MailMessage[] = [
       { url: '', source: null },
     ],
   },
+  { template: 'choose-password', to: 'ada@example.com', link: 'https://app.atiru.test/reset?token=ghi789&r=3' },
 ];
 
 describe('mail templates', () => {
@@ -89,6 +90,13 @@ describe('mail templates', () => {
     expect(mail.subject).toBe('Someone tried to sign up with your email');
     expect(mail.text).toMatch(/tried to create an Atiru account with this email address/);
     expect(mail.text).toMatch(/If it was not you, ignore this email/);
+  });
+
+  it('tells the owner of an address registered more than once that it is confirmed, why it has no password, and how long the link lasts', () => {
+    const mail = renderMail(messages[messages.length - 1], settings);
+    expect(mail.subject).toBe('Choose your Atiru password');
+    expect(mail.text).toContain('registered more than once');
+    expect(mail.text).toContain('This link expires in 1 hour and works once.');
   });
 
   it('tells the owner when, from where and with what their password was changed, and what to do if it was not them', () => {

@@ -3,9 +3,24 @@ import { PageContext } from '../router';
 import { card, link } from '../ui';
 import { resendForm } from './check-email';
 
-/** Where the mailed confirmation link lands: success, or `?error=…&error_code=…`. */
+/**
+ * Where the mailed confirmation link lands: success, success without a password
+ * (`?choose_password=1`: the address was registered more than once, and a link to choose one was
+ * mailed), or `?error=…&error_code=…`.
+ */
 export function confirmedPage({ query }: PageContext) {
   const error = query.get('error');
+  if (error === null && query.get('choose_password') !== null) {
+    return card(
+      'Your email is confirmed',
+      h(
+        'div',
+        { class: 'notice notice-info', role: 'status' },
+        'Your address is confirmed. Because it was registered more than once, choose your password from the link we just sent.',
+      ),
+      h('p', { class: 'aside' }, 'No email? ', link('forgot-password', 'Send a new link')),
+    );
+  }
   if (error === null) {
     return card('Your email is confirmed', h('p', { class: 'lead' }, 'Thanks. Your account is ready.'), h('p', null, link('sign-in', 'Sign in', { class: 'button primary' })));
   }

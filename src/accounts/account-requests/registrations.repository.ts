@@ -64,6 +64,22 @@ export class RegistrationsRepository {
     await execute(em, 'UPDATE registrations SET expires_at = greatest(expires_at, ?) WHERE id = ?', [expiresAt, id]);
   }
 
+  /**
+   * Whether the address has a registration besides this one, live or not. Expired ones stay until
+   * the address has no live registration left (see `purgeExpired`), so this also answers whether
+   * another registration overlapped this one's lifetime.
+   */
+  async hasOthersForEmail(em: EntityManager, email: string, id: string): Promise<boolean> {
+    const rows = await execute<unknown[]>(em, 'SELECT 1 FROM registrations WHERE email = ? AND id <> ? LIMIT 1', [email, id]);
+    return rows.length > 0;
+  }
+
+  /** Whether the address has any registration, live or not. */
+  async existForEmail(em: EntityManager, email: string): Promise<boolean> {
+    const rows = await execute<unknown[]>(em, 'SELECT 1 FROM registrations WHERE email = ? LIMIT 1', [email]);
+    return rows.length > 0;
+  }
+
   /** Discards registrations of the address (with their confirmation tokens, by cascade). */
   async discardForEmail(em: EntityManager, email: string): Promise<void> {
     await execute(em, 'DELETE FROM registrations WHERE email = ?', [email]);
@@ -73,9 +89,18 @@ export class RegistrationsRepository {
     await execute(em, 'DELETE FROM registrations WHERE id = ?', [id]);
   }
 
-  /** Registrations whose links can no longer be used: nothing points at them any more. */
+  /**
+   * Registrations whose links can no longer be used, once their address has no live registration
+   * left: while one is live, the expired ones are the record that the address was registered
+   * more than once, which its confirmation must know (decision 017).
+   */
   async purgeExpired(em: EntityManager, now: Date): Promise<void> {
-    await execute(em, 'DELETE FROM registrations WHERE expires_at <= ? AND processed_at IS NOT NULL', [now]);
+    await execute(
+      em,
+      `DELETE FROM registrations r WHERE r.expires_at <= ? AND r.processed_at IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM registrations live WHERE live.email = r.email AND live.expires_at > ?)`,
+      [now, now],
+    );
   }
 }
 

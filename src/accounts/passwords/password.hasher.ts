@@ -8,6 +8,13 @@ import { InjectConfig } from '../../config/config.module';
 /** OWASP's argon2id minimum: 19 MiB, two passes, one lane. */
 export const ARGON2_OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
+/**
+ * What `users.password_hash` (NOT NULL) holds for an account that has no password yet: one whose
+ * address was registered more than once, so that no registration's password could be trusted
+ * (decision 017). It is not a PHC string, so `hash` never produces it and nothing typed matches it.
+ */
+export const NO_PASSWORD_HASH = '!no-password';
+
 export const PASSWORD_MIN_LENGTH = 6;
 export const PASSWORD_MAX_LENGTH = 256;
 
@@ -34,7 +41,9 @@ export class PasswordHasher implements OnModuleInit {
     return this.slots.run(() => hash(password, ARGON2_OPTIONS));
   }
 
+  /** False for an account without a password, after the same work as a wrong password costs. */
   verify(passwordHash: string, password: string): Promise<boolean> {
+    if (passwordHash === NO_PASSWORD_HASH) return this.verifyNothing(password);
     return this.slots.run(() => verify(passwordHash, password));
   }
 
@@ -44,7 +53,8 @@ export class PasswordHasher implements OnModuleInit {
    */
   async verifyNothing(password: string): Promise<false> {
     this.dummyHash ??= this.hash(randomBytes(18).toString('base64url'));
-    await this.verify(await this.dummyHash, password);
+    const dummyHash = await this.dummyHash;
+    await this.slots.run(() => verify(dummyHash, password));
     return false;
   }
 }
