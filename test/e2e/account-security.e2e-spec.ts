@@ -1,6 +1,7 @@
 import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { ACCOUNT_MESSAGES } from '../../src/accounts/accounts.service';
-import { PasswordHasher } from '../../src/accounts/passwords/password.hasher';
+import { AccountRequestsWorker } from '../../src/accounts/account-requests/account-requests.worker';
+import { NO_PASSWORD_HASH, PasswordHasher } from '../../src/accounts/passwords/password.hasher';
 import { CONFIRM_REGISTRATION, createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, sql, uniqueEmail } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -9,6 +10,9 @@ const INVALID_CREDENTIALS = { statusCode: 401, code: 'INVALID_CREDENTIALS', erro
 const EMAIL_NOT_VERIFIED = { statusCode: 403, code: 'EMAIL_NOT_VERIFIED', error: 'Confirm your email address before logging in', request_id: expect.any(String) };
 const INVALID_RESET = { statusCode: 400, code: 'INVALID_REQUEST', error: ACCOUNT_MESSAGES.invalidReset, request_id: expect.any(String) };
 const LOG_SECRET = 'a test secret that keys the email fingerprints';
+/** Where a confirmation lands when the address was registered more than once (DASHBOARD_URL is the test's). */
+const CHOOSE_PASSWORD_LANDING = 'http://dashboard.test/?choose_password=1';
+const RESET_PREFIX = 'http://dashboard.test/?token=';
 
 const tokenOf = (link: string) => new URL(link).searchParams.get('token')!;
 const randomToken = () => randomBytes(32).toString('base64url');
@@ -24,6 +28,16 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
     smtp = await new TestSmtpServer().start();
     service = await startTestApp({ env: { ...GENEROUS_RATE_LIMITS, SMTP_URL: smtp.url, LOG_FINGERPRINT_SECRET: LOG_SECRET } });
   });
+
+  /** Opens the "choose your password" mail (the `index`th to `email`), sets `password` with its link and logs in. */
+  async function choosePasswordFromMail(email: string, index: number, password: string) {
+    const mail = await nextMailTo(smtp, email, index);
+    expect(mail.subject).toBe('Choose your Atiru password');
+    expect(mail.text).toContain('registered more than once');
+    const reset = await service.request('POST', '/auth/reset-password', { body: { token: tokenOf(linkStartingWith(mail, RESET_PREFIX)), password } });
+    expect(reset.status).toBe(200);
+    return login(service, email, password);
+  }
 
   afterAll(async () => {
     await service?.close();
@@ -48,35 +62,124 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
       const ownersMail = await nextMailTo(smtp, victim, 1);
       const confirmed = await service.request('GET', pathOf(linkStartingWith(ownersMail, confirmPrefix())));
       expect(confirmed.status).toBe(302);
-      expect(confirmed.headers.get('location')).toBe('http://dashboard.test/');
-
+      // Registered twice: the click proves the mailbox, not whose password is whose, so none is kept.
+      expect(confirmed.headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
       expect((await loginAs(victim, 'attacker chose this')).body).toEqual(INVALID_CREDENTIALS);
-      const session = await login(service, victim, 'the owner chose this');
-      expect(session.user.id).toBe(owner.body.user.id);
+      expect((await loginAs(victim, 'the owner chose this')).body).toEqual(INVALID_CREDENTIALS);
+
+      // The owner chooses the password from their mailbox.
+      const session = await choosePasswordFromMail(victim, 2, 'the owner chose again');
+      expect([attacker.body.user.id, owner.body.user.id]).not.toContain(session.user.id);
 
       // The attacker's own link died with their registration.
       const late = await service.request('GET', pathOf(linkStartingWith(attackersMail, confirmPrefix())));
       expect(new URL(late.headers.get('location')!).searchParams.get('error_code')).toBe('INVALID_REQUEST');
       expect((await loginAs(victim, 'attacker chose this')).body).toEqual(INVALID_CREDENTIALS);
-      await login(service, victim, 'the owner chose this');
+      await login(service, victim, 'the owner chose again');
       expect(await sql(service, 'SELECT count(*)::int AS pending FROM registrations WHERE email = ?', [victim])).toEqual([{ pending: 0 }]);
     });
 
-    it("gives the account the password of the clicked link's registration only, whichever came first", async () => {
+    it("does not let the victim's resend hand the account to the attacker's newer registration", async () => {
+      const victim = uniqueEmail('resend-hijack');
+      // 1. The victim registers; the mail goes astray.
+      await service.request('POST', '/auth/register', { body: { email: victim, password: 'victim password' } });
+      await nextMailTo(smtp, victim, 0);
+      // 2. The attacker registers the same address, later, with their password.
+      await service.request('POST', '/auth/register', { body: { email: victim, password: 'attacker password' } });
+      await nextMailTo(smtp, victim, 1);
+      // 3. The victim asks for the mail again: the newest registration, the attacker's, is renewed.
+      expect((await service.request('POST', '/auth/resend-confirmation', { body: { email: victim } })).status).toBe(200);
+      const resent = await nextMailTo(smtp, victim, 2);
+      const link = linkStartingWith(resent, confirmPrefix());
+      // 4. The victim clicks the link they asked for.
+      const opened = await service.request('GET', pathOf(link));
+      expect(opened.status).toBe(302);
+      expect(opened.headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
+      // A program confirming the same token (idempotently) is told the same.
+      const posted = await service.request('POST', '/auth/confirm', { body: { token: tokenOf(link) } });
+      expect(posted.status).toBe(200);
+      expect(posted.body).toEqual({ message: ACCOUNT_MESSAGES.emailConfirmedChoosePassword });
+      expect(ACCOUNT_MESSAGES.emailConfirmedChoosePassword).toBe(
+        'Your address is confirmed. Because it was registered more than once, choose your password from the link we just sent.',
+      );
+
+      // The attacker's password never logs in, nor the victim's: one account, confirmed, with no password.
+      expect((await loginAs(victim, 'attacker password')).body).toEqual(INVALID_CREDENTIALS);
+      expect((await loginAs(victim, 'victim password')).body).toEqual(INVALID_CREDENTIALS);
+      const [account] = await sql(service, 'SELECT email_confirmed_at, password_hash FROM users WHERE lower(email) = ?', [victim]);
+      expect(account.email_confirmed_at).not.toBeNull();
+      expect(account.password_hash).toBe(NO_PASSWORD_HASH);
+      // Even the marker itself, typed as a password, is refused.
+      expect((await loginAs(victim, NO_PASSWORD_HASH)).body).toEqual(INVALID_CREDENTIALS);
+
+      // The victim sets their password from the link mailed to them (one mail, opened twice or not).
+      await choosePasswordFromMail(victim, 3, 'victim chose this now');
+      expect((await loginAs(victim, 'attacker password')).body).toEqual(INVALID_CREDENTIALS);
+      await smtp.waitFor(() => smtp.mailsTo(victim).length >= 5);
+      expect(smtp.mailsTo(victim).map((mail) => mail.subject)).toEqual([
+        'Confirm your email for Atiru',
+        'Confirm your email for Atiru',
+        'Confirm your email for Atiru',
+        'Choose your Atiru password',
+        'Your Atiru password was changed',
+      ]);
+    });
+
+    it('counts a registration that expired while a newer one of the address was live', async () => {
+      const victim = uniqueEmail('overlap');
+      const first = await service.request('POST', '/auth/register', { body: { email: victim, password: 'victim password' } });
+      await nextMailTo(smtp, victim, 0);
+      await service.request('POST', '/auth/register', { body: { email: victim, password: 'attacker password' } });
+      await nextMailTo(smtp, victim, 1);
+      // The victim's registration expires; the attacker's is still live, so the purge keeps the victim's.
+      await sql(service, `UPDATE registrations SET expires_at = now() - interval '1 minute' WHERE id = ?`, [first.body.user.id]);
+      await service.app.get(AccountRequestsWorker).decideBatch();
+      expect(await sql(service, 'SELECT id FROM registrations WHERE id = ?', [first.body.user.id])).toEqual([{ id: first.body.user.id }]);
+
+      await service.request('POST', '/auth/resend-confirmation', { body: { email: victim } });
+      const resent = await nextMailTo(smtp, victim, 2);
+      expect((await service.request('GET', pathOf(linkStartingWith(resent, confirmPrefix())))).headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
+      expect((await loginAs(victim, 'attacker password')).body).toEqual(INVALID_CREDENTIALS);
+      await choosePasswordFromMail(victim, 3, 'victim chose this now');
+    });
+
+    it('purges expired registrations once their address has no live one left', async () => {
+      const email = uniqueEmail('purged');
+      await service.request('POST', '/auth/register', { body: { email, password: 'first registration' } });
+      await service.request('POST', '/auth/register', { body: { email, password: 'second registration' } });
+      await smtp.waitFor(() => smtp.mailsTo(email).length === 2);
+      await sql(service, `UPDATE registrations SET expires_at = now() - interval '1 minute' WHERE email = ?`, [email]);
+      await service.app.get(AccountRequestsWorker).decideBatch();
+      expect(await sql(service, 'SELECT id FROM registrations WHERE email = ?', [email])).toEqual([]);
+    });
+
+    it('confirms an address registered twice without either password, whichever link is clicked', async () => {
       const email = uniqueEmail('twice');
       await service.request('POST', '/auth/register', { body: { email, password: 'first registration' } });
       const first = await nextMailTo(smtp, email, 0);
       await service.request('POST', '/auth/register', { body: { email, password: 'second registration' } });
-      await nextMailTo(smtp, email, 1);
+      const second = await nextMailTo(smtp, email, 1);
 
       // The newest registration answers a login; an earlier one's password is no longer usable.
       expect((await loginAs(email, 'second registration')).body).toEqual(EMAIL_NOT_VERIFIED);
       expect((await loginAs(email, 'first registration')).body).toEqual(INVALID_CREDENTIALS);
 
-      // The first link is clicked: its password wins, the second's is thrown away.
-      expect((await service.request('GET', pathOf(linkStartingWith(first, confirmPrefix())))).status).toBe(302);
-      await login(service, email, 'first registration');
+      // The first link is clicked: the account is confirmed, with neither password.
+      expect((await service.request('GET', pathOf(linkStartingWith(first, confirmPrefix())))).headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
+      expect((await loginAs(email, 'first registration')).body).toEqual(INVALID_CREDENTIALS);
       expect((await loginAs(email, 'second registration')).body).toEqual(INVALID_CREDENTIALS);
+      // The second link died with its registration.
+      const late = await service.request('GET', pathOf(linkStartingWith(second, confirmPrefix())));
+      expect(new URL(late.headers.get('location')!).searchParams.get('error_code')).toBe('INVALID_REQUEST');
+
+      // The choose-password mail may be lost: forgot-password works for an account without a password.
+      await nextMailTo(smtp, email, 2);
+      await service.request('POST', '/auth/forgot-password', { body: { email } });
+      const resetMail = await nextMailTo(smtp, email, 3);
+      expect(resetMail.subject).toBe('Reset your Atiru password');
+      const reset = await service.request('POST', '/auth/reset-password', { body: { token: tokenOf(linkStartingWith(resetMail, RESET_PREFIX)), password: 'chosen afterwards' } });
+      expect(reset.status).toBe(200);
+      await login(service, email, 'chosen afterwards');
     });
 
     it('drops the password of a registration of an address that is already confirmed', async () => {
@@ -107,14 +210,31 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
       expect((await service.request('GET', `/auth/confirm?token=${legacyToken}`)).headers.get('location')).toBe('http://dashboard.test/');
       expect((await login(service, legacy, 'legacy password')).user.id).toBe(id);
 
-      // An unconfirmed legacy account, registered again: the new link sets the password, on the same user.
+      // An unconfirmed legacy account, registered again: two registrations of one address, so the
+      // new link confirms the same user without either password, and its owner chooses one.
       const unconfirmed = uniqueEmail('legacy-unconfirmed');
       const [{ id: legacyId }] = await sql(service, 'INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), ?, ?) RETURNING id', [unconfirmed, hash]);
       await service.request('POST', '/auth/register', { body: { email: unconfirmed, password: 'registered anew' } });
       const mail = await nextMailTo(smtp, unconfirmed, 0);
-      expect((await service.request('GET', pathOf(linkStartingWith(mail, confirmPrefix())))).status).toBe(302);
-      expect((await login(service, unconfirmed, 'registered anew')).user.id).toBe(legacyId);
+      expect((await service.request('GET', pathOf(linkStartingWith(mail, confirmPrefix())))).headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
+      expect((await loginAs(unconfirmed, 'registered anew')).body).toEqual(INVALID_CREDENTIALS);
       expect((await loginAs(unconfirmed, 'legacy password')).body).toEqual(INVALID_CREDENTIALS);
+      expect((await choosePasswordFromMail(unconfirmed, 1, 'chosen by the owner')).user.id).toBe(legacyId);
+
+      // The legacy account's own link, clicked while the address has a pending registration: the same.
+      const contested = uniqueEmail('legacy-contested');
+      const contestedToken = randomToken();
+      const [{ id: contestedId }] = await sql(service, 'INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), ?, ?) RETURNING id', [contested, hash]);
+      await sql(service, `INSERT INTO one_time_tokens (id, token_hash, purpose, user_id, expires_at) VALUES (gen_random_uuid(), ?, 'confirm_email', ?, now() + interval '1 hour')`, [
+        createHash('sha256').update(contestedToken).digest('hex'),
+        contestedId,
+      ]);
+      await service.request('POST', '/auth/register', { body: { email: contested, password: 'registered anew' } });
+      await nextMailTo(smtp, contested, 0);
+      expect((await service.request('GET', `/auth/confirm?token=${contestedToken}`)).headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
+      expect((await loginAs(contested, 'legacy password')).body).toEqual(INVALID_CREDENTIALS);
+      expect((await loginAs(contested, 'registered anew')).body).toEqual(INVALID_CREDENTIALS);
+      expect((await choosePasswordFromMail(contested, 1, 'chosen by the owner')).user.id).toBe(contestedId);
     });
 
     it('resends the link of the pending registration, which then confirms it with its password', async () => {
@@ -123,8 +243,12 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
       await nextMailTo(smtp, email, 0);
       await service.request('POST', '/auth/resend-confirmation', { body: { email } });
       const resent = await nextMailTo(smtp, email, 1);
-      expect((await service.request('GET', pathOf(linkStartingWith(resent, confirmPrefix())))).status).toBe(302);
+      const link = linkStartingWith(resent, confirmPrefix());
+      expect((await service.request('GET', pathOf(link))).headers.get('location')).toBe('http://dashboard.test/');
+      expect((await service.request('POST', '/auth/confirm', { body: { token: tokenOf(link) } })).body).toEqual({ message: ACCOUNT_MESSAGES.emailConfirmed });
       await login(service, email, 'only registration');
+      // One registration: its password is the account's, and no choose-password mail is written.
+      expect(await sql(service, 'SELECT template FROM mail_outbox WHERE recipient = ? ORDER BY id', [email])).toEqual([{ template: 'confirm-email' }, { template: 'confirm-email' }]);
     });
   });
 
