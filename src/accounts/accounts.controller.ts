@@ -5,7 +5,7 @@ import { AuthenticatedRequest } from '../common/auth/principal';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { BROWSER_LINK_EXTENSION } from '../openapi';
-import { AccountsService } from './accounts.service';
+import { ACCOUNT_MESSAGES, AccountsService } from './accounts.service';
 import { ConfirmLinkErrorFilter } from './confirm-link-error.filter';
 import { AccountConfirmDto } from './dto/account-confirm.dto';
 import { AccountConfirmQueryDto } from './dto/account-confirm-query.dto';
@@ -30,9 +30,12 @@ export class AccountsController {
     summary: 'Register an account',
     description:
       'Records the registration and sends its confirmation email. Each registration keeps its own password until its own ' +
-      'link is clicked: the clicked link decides the account\'s password and discards the address\'s other registrations, so ' +
-      'nobody can set the password of an address whose mail they cannot read. `user.id` is the registration\'s id, which ' +
-      'becomes the account\'s id when its link is clicked. To keep who has an account private, an email that is already ' +
+      'link is clicked, which confirms the account and discards the address\'s other registrations. If the address was ' +
+      'registered only once, that registration\'s password becomes the account\'s. If it was registered more than once ' +
+      'before being confirmed, the link proves the mailbox but not which password its owner chose: the account is confirmed ' +
+      'without a password, and the address is mailed a link to choose one. So nobody can set the password of an address ' +
+      'whose mail they cannot read. `user.id` is the registration\'s id, which becomes the account\'s id when its link is ' +
+      'clicked and the address was registered only once. To keep who has an account private, an email that is already ' +
       'registered gets the same 201, in the same time: a confirmed account is sent a short "someone tried to register with ' +
       'your address" email with a login and a password reset link, and the new password is dropped. Emails are trimmed, ' +
       'lower-cased and compared case-insensitively.',
@@ -53,14 +56,18 @@ export class AccountsController {
     description:
       'What the link in the confirmation email opens: a browser follows its redirect to a page. Programs confirm with ' +
       'POST /auth/confirm instead. A valid token confirms the email and redirects (302) to the `redirect_to` given at ' +
-      'registration, else to the dashboard. Any failure redirects too, never answers JSON: a bad or expired token to the ' +
+      'registration, else to the dashboard; with a `choose_password=1` query parameter when the address was registered more ' +
+      'than once, so the account has no password yet and a link to choose one was just mailed (the dashboard says so). Any ' +
+      'failure redirects too, never answers JSON: a bad or expired token to the ' +
       'same place with `error` and `error_code=INVALID_REQUEST` query parameters; a missing token, or the service being ' +
       'unavailable (`error_code=SERVER_BUSY`), to the dashboard with `error`, `error_code` and `request_id`. Idempotent: ' +
       'opening a link again within its lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS) lands on the success ' +
       'redirect again, so a mail scanner that opens the link first does not spoil the click.',
   })
   @ApiFoundResponse({
-    description: 'Redirect to the landing page; `Location` carries `error` and `error_code` when the email could not be confirmed',
+    description:
+      'Redirect to the landing page; `Location` carries `choose_password=1` when the account must choose its password from the mailed link, ' +
+      '`error` and `error_code` when the email could not be confirmed',
     headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', required: true, schema: { type: 'string', format: 'uri' } } },
   })
   async openConfirmationLink(@Query() query: AccountConfirmQueryDto): Promise<{ url: string; statusCode: number }> {
@@ -74,9 +81,16 @@ export class AccountsController {
     summary: 'Confirm an email address with the token of its confirmation link',
     description:
       'For programs (a single-page app that receives the link, a mobile app, a test): the token is the `token` query ' +
-      'parameter of the link in the confirmation email. Idempotent within the token\'s lifetime, like the link itself.',
+      'parameter of the link in the confirmation email. Idempotent within the token\'s lifetime, like the link itself. When ' +
+      'the address was registered more than once, the account is confirmed without a password and a link to choose one is ' +
+      'mailed; the message then says so.',
   })
-  @ApiOkResponse({ description: 'The email address is confirmed', type: MessageResponseDto })
+  @ApiOkResponse({
+    description:
+      `The email address is confirmed: "${ACCOUNT_MESSAGES.emailConfirmed}", or, when it was registered more than once, ` +
+      `"${ACCOUNT_MESSAGES.emailConfirmedChoosePassword}"`,
+    type: MessageResponseDto,
+  })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the token is missing, invalid or expired', type: ErrorResponseDto })
   confirmEmail(@Body() body: AccountConfirmDto): Promise<MessageResponseDto> {
     return this.accounts.confirmEmailToken(body.token);
@@ -91,7 +105,8 @@ export class AccountsController {
     description:
       'Answers the same 200, in the same time, whether or not the account exists: the request is recorded and decided ' +
       'afterwards. The newest pending registration of the address is sent a new link (valid CONFIRM_TOKEN_TTL_SECONDS); a ' +
-      'confirmed or unknown address is sent nothing.',
+      'confirmed or unknown address is sent nothing. If the address has other registrations, the link confirms the account ' +
+      'without any of their passwords (see POST /auth/register).',
   })
   @ApiOkResponse({ description: 'The same answer whether or not the account exists', type: MessageResponseDto })
   @ApiBadRequestResponse({ description: INVALID_BODY, type: ErrorResponseDto })
