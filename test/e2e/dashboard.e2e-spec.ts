@@ -297,6 +297,34 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
     await context.close();
   });
 
+  it('says an address registered twice is confirmed without a password, and lets its owner choose one from the mailed link', async () => {
+    const { page, context, cspViolations } = await openDevice(browser, base);
+    const email = uniqueEmail('dash-twice');
+    await service.request('POST', '/auth/register', { body: { email, password: 'someone else chose this' } });
+    await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } });
+    await smtp.waitFor(() => smtp.mailsTo(email).length === 2);
+
+    await page.goto(linkStartingWith(smtp.mailsTo(email)[1], `${base}/auth/confirm?token=`));
+    await page.getByRole('heading', { name: 'Your email is confirmed' }).waitFor();
+    expect(pathOfPage(page)).toBe('/dashboard/confirmed?choose_password=1');
+    expect(await page.getByRole('status').innerText()).toBe(
+      'Your address is confirmed. Because it was registered more than once, choose your password from the link we just sent.',
+    );
+    violations.push(...(await inspectPage(page, 'confirmed-choose-password')));
+
+    const mail = await nextMailTo(smtp, email, 2);
+    expect(mail.subject).toBe('Choose your Atiru password');
+    await page.goto(linkStartingWith(mail, `${base}/dashboard/reset-password?token=`));
+    await page.getByLabel('New password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText('Every session of your account was signed out, on every device.').waitFor();
+    expect((await service.request('POST', '/auth/login', { body: { email, password: PASSWORD } })).status).toBe(401);
+    await login(service, email, NEW_PASSWORD);
+
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+
   it('says what went wrong: a wrong password, an unconfirmed email (with a resend that mails again), an expired confirmation link', async () => {
     const { page, context, cspViolations } = await openDevice(browser, base);
 
