@@ -38,6 +38,15 @@ export const ACCOUNT_MESSAGES = {
   invalidReset: 'Invalid request: the reset token is invalid, expired or already used.',
 } as const;
 
+/** What opening a confirmation link did; `choosePassword`: the account has no password yet. */
+interface Confirmation {
+  userId: string;
+  choosePassword: boolean;
+}
+
+/** The query parameter a confirmation's landing carries when the account must choose its password. */
+export const CHOOSE_PASSWORD_PARAM = 'choose_password';
+
 /**
  * Registration, email confirmation and password reset.
  *
@@ -53,15 +62,6 @@ export const ACCOUNT_MESSAGES = {
  * choose one (decision 017). Either way the address's other registrations are discarded. So nobody
  * can set the password of an address whose mail they cannot read.
  */
-
-/** What opening a confirmation link did; `choosePassword`: the account has no password yet. */
-interface Confirmation {
-  userId: string;
-  choosePassword: boolean;
-}
-
-/** The query parameter a confirmation's landing carries when the account must choose its password. */
-export const CHOOSE_PASSWORD_PARAM = 'choose_password';
 @Injectable()
 export class AccountsService {
   private readonly logger = new Logger(AccountsService.name);
