@@ -12,7 +12,9 @@ export const API_KEY_REVOKED_CHANNEL = 'api_key_revoked';
  * API-key revocations on a `RevocationChannel`: each instance drops the revoked key from its
  * cache, and the revoking request answers once they all have. While the channel cannot prove it
  * hears (not listening, or no heartbeat answered lately) the cache serves no accepted key, since
- * a revocation could be missed; once it listens again the cache starts empty.
+ * a revocation could be missed; once it listens again the cache starts empty. A key revoked,
+ * deleted or changed in SQL is heard the same way, from a trigger (migration
+ * `Migration20261206000100RevocationNotify`).
  */
 @Injectable()
 export class ApiKeyRevocationListener implements OnModuleInit, OnApplicationShutdown {

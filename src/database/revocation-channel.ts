@@ -81,7 +81,9 @@ interface Pending {
  *
  * Messages: `revoked:<revocation id>:<subject>` from the revoking transaction, then
  * `ack:<revocation id>:<instance id>` from each listening instance; `alive:<instance id>` with
- * every heartbeat, `gone:<instance id>` when an instance stops listening on purpose.
+ * every heartbeat, `gone:<instance id>` when an instance stops listening on purpose. Triggers in
+ * the database send `revoked::<subject>` (no revocation id) for rows revoked in SQL, by hand or
+ * by the service: every instance forgets the subject, and none acknowledges, since nobody waits.
  */
 export class RevocationChannel {
   private readonly listener: PgListener;
@@ -223,6 +225,7 @@ export class RevocationChannel {
       if (separator < 0) return;
       const revocationId = payload.slice(REVOKED.length, separator);
       this.handlers.onRevoked(payload.slice(separator + 1));
+      if (revocationId === '') return;
       this.listener.notify(`${ACK}${revocationId}:${this.instanceId}`).catch((error) => {
         this.logger.warn(`could not acknowledge a revocation on ${this.channel}: ${describeFailure(error)}`);
       });

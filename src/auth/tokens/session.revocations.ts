@@ -16,7 +16,8 @@ export const SESSION_REVOKED_CHANNEL = 'session_revoked';
  * refresh-token reuse) is announced per user in the revoking transaction; every instance then
  * ends the lease of that user's sessions, so each access token of the user it had verified is
  * checked against the database again on its next request (the sessions that were not revoked
- * cost one read each), and the revoking request answers once every instance has done so.
+ * cost one read each), and the revoking request answers once every instance has done so. A
+ * session revoked, deleted or ended earlier in SQL is heard the same way, from a trigger.
  *
  * While the channel cannot prove it hears (not listening, or no heartbeat answered lately, decision
  * 011) no lease is live, so nothing is served from memory.

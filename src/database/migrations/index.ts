@@ -8,6 +8,7 @@ import { Migration20261204000100Registrations } from './Migration20261204000100R
 import { Migration20261205000100ApiKeyRollsAndScopes } from './Migration20261205000100ApiKeyRollsAndScopes';
 import { Migration20261205000200ApiKeyUsage } from './Migration20261205000200ApiKeyUsage';
 import { Migration20261205000400MailFailures } from './Migration20261205000400MailFailures';
+import { Migration20261206000100RevocationNotify } from './Migration20261206000100RevocationNotify';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -24,4 +25,5 @@ export const migrationsList = [
   { name: 'Migration20261205000100ApiKeyRollsAndScopes', class: Migration20261205000100ApiKeyRollsAndScopes },
   { name: 'Migration20261205000200ApiKeyUsage', class: Migration20261205000200ApiKeyUsage },
   { name: 'Migration20261205000400MailFailures', class: Migration20261205000400MailFailures },
+  { name: 'Migration20261206000100RevocationNotify', class: Migration20261206000100RevocationNotify },
 ];
