@@ -79,6 +79,15 @@ export interface AppConfig {
     /** The scopes a key may be given (`API_KEY_SCOPES`); a key given none may do everything. */
     scopes: string[];
   };
+  /** How long rows that have served their purpose stay before the retention worker deletes them, in days. */
+  retention: {
+    /** Mails after they were sent, or after they failed for good (a failed mail can be resent until then). */
+    mailDays: number;
+    /** Sessions, with their refresh tokens, after they ended (revoked or expired). */
+    sessionDays: number;
+    /** One-time tokens (confirmation and reset links) after they expired. */
+    oneTimeTokenDays: number;
+  };
   /** Who may call `POST /auth/introspect` (HTTP Basic): other services of Atiru. */
   introspectionClients: IntrospectionClient[];
   cache: {
@@ -369,6 +378,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxAttempts: read.int('MAIL_MAX_ATTEMPTS', 40, 1, 1000),
       pollIntervalMs: read.int('MAIL_POLL_INTERVAL_MS', 1000, 10, 60_000),
       retryBaseMs: read.int('MAIL_RETRY_BASE_MS', 2000, 10, 3_600_000),
+    },
+    retention: {
+      mailDays: read.int('MAIL_RETENTION_DAYS', 30, 1, 3650),
+      sessionDays: read.int('SESSION_RETENTION_DAYS', 30, 1, 3650),
+      oneTimeTokenDays: read.int('ONE_TIME_TOKEN_RETENTION_DAYS', 7, 1, 3650),
     },
     tokens: {
       issuer: read.string('JWT_ISSUER', publicUrl),

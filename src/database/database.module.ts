@@ -5,8 +5,12 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DatabaseOutage } from './database.outage';
 import { ormOptions } from './mikro-orm.options';
+import { RetentionWorker } from './retention.worker';
 
-/** The ORM, and what every module reports a database outage to (global, as the ORM is). */
+/**
+ * The ORM, what every module reports a database outage to (global, as the ORM is), and the worker
+ * that deletes rows past their retention.
+ */
 @Global()
 @Module({
   imports: [
@@ -17,7 +21,7 @@ import { ormOptions } from './mikro-orm.options';
       driver: PostgreSqlDriver,
     }),
   ],
-  providers: [DatabaseOutage],
+  providers: [DatabaseOutage, RetentionWorker],
   exports: [DatabaseOutage],
 })
 export class DatabaseModule {}

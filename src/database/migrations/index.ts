@@ -9,6 +9,7 @@ import { Migration20261205000100ApiKeyRollsAndScopes } from './Migration20261205
 import { Migration20261205000200ApiKeyUsage } from './Migration20261205000200ApiKeyUsage';
 import { Migration20261205000400MailFailures } from './Migration20261205000400MailFailures';
 import { Migration20261206000100RevocationNotify } from './Migration20261206000100RevocationNotify';
+import { Migration20261206000200Retention } from './Migration20261206000200Retention';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -26,4 +27,5 @@ export const migrationsList = [
   { name: 'Migration20261205000200ApiKeyUsage', class: Migration20261205000200ApiKeyUsage },
   { name: 'Migration20261205000400MailFailures', class: Migration20261205000400MailFailures },
   { name: 'Migration20261206000100RevocationNotify', class: Migration20261206000100RevocationNotify },
+  { name: 'Migration20261206000200Retention', class: Migration20261206000200Retention },
 ];
