@@ -1,7 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { SESSION_REVOKED_CHANNEL } from '../../src/auth/tokens/session.revocations';
 import { RETENTION_BATCH_SIZE, RetentionWorker } from '../../src/database/retention.worker';
 import { sql } from '../support/accounts';
 import { startTestApp, TestApp } from '../support/test-app';
+import { waitUntil } from '../support/wait';
 
 const MAIL_DAYS = 10;
 const SESSION_DAYS = 20;
@@ -93,6 +96,16 @@ describe('retention (real app, one PostgreSQL)', () => {
     await addSession('expired lately', ago(SESSION_DAYS - 1));
     await addSession('live for ages', ahead(1));
 
+    // What the sessions' revocation channel carries meanwhile: ended sessions are served nowhere,
+    // so deleting them must not make every instance re-read their users' live sessions.
+    const listener = new Client({ connectionString: service.database.url });
+    const heard: string[] = [];
+    await listener.connect();
+    listener.on('notification', (message) => {
+      if (message.payload?.startsWith('revoked:')) heard.push(message.payload);
+    });
+    await listener.query(`LISTEN ${SESSION_REVOKED_CHANNEL}`);
+
     expect(await worker.purge()).toEqual({ 'sent mails': 1, 'failed mails': 1, 'expired one-time tokens': 1, 'ended sessions': 2 });
 
     const mails = await sql(service, 'SELECT template FROM mail_outbox ORDER BY id');
@@ -109,6 +122,18 @@ describe('retention (real app, one PostgreSQL)', () => {
     expect(await sql(service, 'SELECT count(*)::int AS count FROM refresh_tokens')).toEqual([{ count: 9 }]);
 
     expect(await worker.purge()).toEqual({ 'sent mails': 0, 'failed mails': 0, 'expired one-time tokens': 0, 'ended sessions': 0 });
+
+    // A revocation committed after the purge is heard after anything the purge sent.
+    const marker = randomUUID();
+    await sql(service, `INSERT INTO users (id, email, password_hash) VALUES (?, 'retention-marker@example.com', 'x')`, [marker]);
+    await sql(service, `INSERT INTO sessions (id, user_id, expires_at) VALUES (?, ?, ${ahead(1)})`, [randomUUID(), marker]);
+    await sql(service, 'UPDATE sessions SET revoked_at = now() WHERE user_id = ?', [marker]);
+    try {
+      await waitUntil(async () => heard.length > 0, 'the marker revocation');
+      expect(heard).toEqual([`revoked::${marker}`]);
+    } finally {
+      await listener.end();
+    }
   });
 
   it('deletes in batches; two rounds at once (two instances) share the rows without waiting on each other', async () => {
