@@ -63,27 +63,32 @@ export function acceptJsonOrEmptyBodies(fastify: FastifyInstance): void {
   });
 }
 
-/** A form's fields as an object; undefined when one is named twice (RFC 6749 §3.1) or an escape is broken. */
+/**
+ * A form's fields, in an object without a prototype (so that a field named `__proto__` is a field
+ * like any other); undefined when one is named twice (RFC 6749 §3.1) or an escape is broken.
+ */
 function parseForm(body: string): Record<string, string> | undefined {
   const fields: Record<string, string> = Object.create(null);
   for (const pair of body.split('&')) {
     if (pair === '') continue;
     const at = pair.indexOf('=');
-    let name: string;
-    let value: string;
-    try {
-      name = formDecode(at < 0 ? pair : pair.slice(0, at));
-      value = at < 0 ? '' : formDecode(pair.slice(at + 1));
-    } catch {
-      return undefined;
-    }
-    if (Object.hasOwn(fields, name)) return undefined;
+    const name = formDecode(at < 0 ? pair : pair.slice(0, at));
+    const value = at < 0 ? '' : formDecode(pair.slice(at + 1));
+    if (name === undefined || value === undefined || name in fields) return undefined;
     fields[name] = value;
   }
-  return { ...fields };
+  return fields;
 }
 
-/** `+` is a space, `%XX` a byte of UTF-8; most values (tokens) hold neither and are taken as they are. */
-function formDecode(text: string): string {
-  return /[+%]/.test(text) ? decodeURIComponent(text.replace(/\+/g, ' ')) : text;
+/**
+ * `+` is a space, `%XX` a byte of UTF-8; undefined for a broken escape or bytes that are not UTF-8.
+ * Most values (tokens) hold neither `+` nor `%` and are taken as they are.
+ */
+function formDecode(text: string): string | undefined {
+  if (!text.includes('%') && !text.includes('+')) return text;
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '));
+  } catch {
+    return undefined;
+  }
 }
