@@ -153,4 +153,23 @@ describe('token introspection, RFC 7662 (two real apps, one PostgreSQL)', () => 
     const form = await service.request('POST', '/auth/login', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, raw: 'email=ada%40example.com&password=x' });
     expect({ status: form.status, code: form.body.code }).toEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
   });
+
+  it('reads the form as RFC 7662 clients encode it, and answers a broken, oversized or other body in the contract shape', async () => {
+    const key = (await service.request('POST', '/auth/api-keys', { headers: ada.jwt, body: {} })).body.key;
+    const send = (raw: string, contentType = 'application/x-www-form-urlencoded') =>
+      service.request('POST', '/auth/introspect', { headers: { 'content-type': contentType, ...BILLING }, raw });
+    // Every character percent-encoded, and a hint with `+` for a space, still name the same key.
+    const encoded = [...key].map((char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`).join('');
+    expect((await send(`token=${encoded}&token_type_hint=api+key`)).body).toEqual(expect.objectContaining({ active: true, token_type: 'api_key' }));
+    // A `+` is a space, and a token with a space is no credential of ours.
+    expect((await send(`token=${key.slice(0, 10)}+${key.slice(10)}`)).body).toEqual({ active: false });
+    for (const raw of ['token=%zz', `token=${key}%`, 'token=%C3', `token=${key}&token=${key}`]) {
+      const response = await send(raw);
+      expect({ raw, status: response.status, code: response.body.code }).toEqual({ raw, status: 400, code: 'INVALID_REQUEST' });
+    }
+    const oversized = await send(`token=${key}&token_type_hint=${'h'.repeat(16_384)}`);
+    expect({ status: oversized.status, code: oversized.body.code }).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+    const text = await send(`token=${key}`, 'text/plain');
+    expect({ status: text.status, code: text.body.code }).toEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+  });
 });

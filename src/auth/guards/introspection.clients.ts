@@ -19,7 +19,7 @@ const VERIFIED_HEADERS = 64;
  *
  * A header that verified is remembered, as the API-key cache remembers a key it accepted (the
  * clients and their secrets never change while the process runs): each client sends the same
- * value on every call, and the decoding and hashing were a tenth of an introspection's CPU.
+ * value on every call, so decoding and hashing it again on each would be work with no new answer.
  */
 @Injectable()
 export class IntrospectionClients {

@@ -48,11 +48,11 @@ export function acceptJsonOrEmptyBodies(fastify: FastifyInstance): void {
       else done(null, json);
     });
   });
-  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') done(null, undefined);
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (request, body, done) => {
+    if (body.length === 0) done(null, undefined);
     else if ((request.routeOptions.config as { acceptsForm?: boolean } | undefined)?.acceptsForm !== true) done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'), undefined);
     else {
-      const fields = parseForm(body as string);
+      const fields = parseForm(body.toString('utf8'));
       if (fields === undefined) done(AppError.invalidRequest('Invalid request: the form is malformed or names a field twice'), undefined);
       else done(null, fields);
     }
@@ -63,27 +63,34 @@ export function acceptJsonOrEmptyBodies(fastify: FastifyInstance): void {
   });
 }
 
-/** A form's fields as an object; undefined when one is named twice (RFC 6749 §3.1) or an escape is broken. */
+/**
+ * A form's fields as a plain object; undefined when one is named twice (RFC 6749 §3.1) or an escape
+ * is broken. A field named `__proto__` is defined as a field like any other, not assigned (which
+ * would set the object's prototype, or drop a string silently).
+ */
 function parseForm(body: string): Record<string, string> | undefined {
-  const fields: Record<string, string> = Object.create(null);
+  const fields: Record<string, string> = {};
   for (const pair of body.split('&')) {
     if (pair === '') continue;
     const at = pair.indexOf('=');
-    let name: string;
-    let value: string;
-    try {
-      name = formDecode(at < 0 ? pair : pair.slice(0, at));
-      value = at < 0 ? '' : formDecode(pair.slice(at + 1));
-    } catch {
-      return undefined;
-    }
-    if (Object.hasOwn(fields, name)) return undefined;
-    fields[name] = value;
+    const name = formDecode(at < 0 ? pair : pair.slice(0, at));
+    const value = at < 0 ? '' : formDecode(pair.slice(at + 1));
+    if (name === undefined || value === undefined || Object.hasOwn(fields, name)) return undefined;
+    if (name === '__proto__') Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
+    else fields[name] = value;
   }
-  return { ...fields };
+  return fields;
 }
 
-/** `+` is a space, `%XX` a byte of UTF-8; most values (tokens) hold neither and are taken as they are. */
-function formDecode(text: string): string {
-  return /[+%]/.test(text) ? decodeURIComponent(text.replace(/\+/g, ' ')) : text;
+/**
+ * `+` is a space, `%XX` a byte of UTF-8; undefined for a broken escape or bytes that are not UTF-8.
+ * Most values (tokens) hold neither `+` nor `%` and are taken as they are.
+ */
+function formDecode(text: string): string | undefined {
+  if (!text.includes('%') && !text.includes('+')) return text;
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '));
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,5 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidatorOptions } from 'class-validator';
+import { ValidatorOptions } from 'class-validator';
 import { AppError } from '../errors/app-error';
 import { FieldError } from '../errors/error-codes';
 
@@ -36,8 +35,8 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-/** A body bound to a DTO must be an object of bounded depth before class-transformer sees it. */
-function assertBodyShape(value: unknown): void {
+/** A body bound to a DTO must be an object of bounded depth before class-transformer (or a route's own check) sees it. */
+export function assertBodyShape(value: unknown): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw AppError.invalidRequest('Invalid request: the body must be a JSON object');
   if (nestedDeeperThan(value, MAX_BODY_DEPTH)) throw AppError.invalidRequest('Invalid request: the body is nested too deeply');
 }
@@ -58,7 +57,7 @@ class ContractValidationPipe extends ValidationPipe {
   }
 }
 
-/** The rules every request DTO is held to, by the pipe and by `validateBodySync`. */
+/** The rules every request DTO is held to. */
 const VALIDATOR_OPTIONS: ValidatorOptions = {
   whitelist: true,
   forbidNonWhitelisted: true,
@@ -75,18 +74,4 @@ function invalidRequest(errors: ValidationError[]): AppError {
 /** Validates DTOs, rejects unknown fields, and reports every offending field in `error` and in `errors`. */
 export function createValidationPipe(): ValidationPipe {
   return new ContractValidationPipe({ transform: true, ...VALIDATOR_OPTIONS, exceptionFactory: invalidRequest });
-}
-
-/**
- * What the pipe does to a body, the same rules and the same 400, without a promise: for a route
- * that takes the body with `@Req()` because the pipe's asynchronous validation (a promise per rule,
- * dear with the request context's AsyncLocalStorage) was most of its cost (decision 014). Declare
- * the body with `@ApiBody({ type })` there, so the contract still shows it.
- */
-export function validateBodySync<T extends object>(metatype: new () => T, value: unknown): T {
-  assertBodyShape(value);
-  const instance = plainToInstance(metatype, value);
-  const errors = validateSync(instance, VALIDATOR_OPTIONS);
-  if (errors.length > 0) throw invalidRequest(errors);
-  return instance;
 }
