@@ -14,6 +14,7 @@ import { requestIdGenerator } from './common/http/request-id';
 import { SecurityHeaders, securityHeaders } from './common/http/security-headers';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { installAccessLog } from './common/logging/access-log';
+import { carryRequestContext } from './common/logging/request-context';
 import { DatabaseOutage } from './database/database-outage';
 import { runMigrationsAlone } from './database/migrate';
 import { buildOpenApiDocument, DOCS_PATH, serveApiDocs } from './openapi';
@@ -66,7 +67,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     preview: options.preview,
     abortOnError: false,
   });
-  await configureHttp(app, config, headers);
+  await configureHttp(app, config, headers, options.logger);
   serveApiDocs(app, buildOpenApiDocument(app, config.http.publicUrl));
   serveDashboard(app, config);
   if (options.preview) return app;
@@ -108,7 +109,7 @@ function isDocumentPath(url: string): boolean {
   return url.startsWith(DOCS_PATH) && (url.length === DOCS_PATH.length || url[DOCS_PATH.length] === '/' || url[DOCS_PATH.length] === '?');
 }
 
-async function configureHttp(app: NestFastifyApplication, config: AppConfig, headers: SecurityHeaders): Promise<void> {
+async function configureHttp(app: NestFastifyApplication, config: AppConfig, headers: SecurityHeaders, logger: LoggerService | false | undefined): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
 
   acceptJsonOrEmptyBodies(fastify);
@@ -117,7 +118,9 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   // object has it from the start, and all of them keep one shape.
   fastify.decorateRequest('user', null);
 
-  installAccessLog(fastify);
+  // Each request's later hooks and handler run in its context, so that every line logged for it names it.
+  carryRequestContext(fastify);
+  installAccessLog(fastify, logger);
 
   const documentHeaders: Record<string, string> = { ...headers.documents, ...CORS_VARY };
 
