@@ -122,7 +122,10 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   carryRequestContext(fastify);
   installAccessLog(fastify, logger);
 
-  const documentHeaders: Record<string, string> = { ...headers.documents, ...CORS_VARY };
+  // As [name, value] pairs, so that a reply walks an array rather than the keys of an object.
+  const apiHeaders = Object.entries(headers.api);
+  const documentHeaders = Object.entries({ ...headers.documents, ...CORS_VARY });
+  const dashboardHeaders = Object.entries(headers.dashboard);
 
   // CORS: only a request with an Origin (a browser's) costs more than one header look-up.
   fastify.addHook(
@@ -141,9 +144,10 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   // wins, as the JWKS's Cache-Control does. Log lines written while the request is served name
   // it through the request context (src/common/logging/request-context.ts).
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    const fixed = isDocumentPath(request.url) ? documentHeaders : isDashboardPath(request.url) ? headers.dashboard : headers.api;
-    for (const name of Object.keys(fixed)) {
-      if (!reply.hasHeader(name)) reply.header(name, fixed[name]);
+    const url = request.url;
+    const fixed = isDocumentPath(url) ? documentHeaders : isDashboardPath(url) ? dashboardHeaders : apiHeaders;
+    for (const [name, value] of fixed) {
+      if (!reply.hasHeader(name)) reply.header(name, value);
     }
     reply.header('x-request-id', request.id);
     done(null, payload);
