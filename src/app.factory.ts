@@ -14,7 +14,6 @@ import { requestIdGenerator } from './common/http/request-id';
 import { SecurityHeaders, securityHeaders } from './common/http/security-headers';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { installAccessLog } from './common/logging/access-log';
-import { carryRequestContext } from './common/logging/request-context';
 import { DatabaseOutage } from './database/database-outage';
 import { runMigrationsAlone } from './database/migrate';
 import { buildOpenApiDocument, DOCS_PATH, serveApiDocs } from './openapi';
@@ -23,6 +22,7 @@ import { ServiceLifecycle } from './health/service-lifecycle';
 import { addMetricsHook } from './metrics/metrics.hooks';
 import { isDashboardPath, serveDashboard } from './web/dashboard-site';
 import { MetricsService } from './metrics/metrics.service';
+import { carryRequestContext } from './common/logging/request-context';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
