@@ -103,9 +103,14 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
     this.countUseOf('user', principal.user.id);
   }
 
-  /** Refuses, with RATE_LIMITED, a client that is over the failed-authentication limit. */
-  refuseBlockedClient(ip: string): void {
+  /**
+   * Refuses, with RATE_LIMITED, a client that is over the failed-authentication limit. Asked on
+   * every guarded request: the client's address is read only while some client is blocked,
+   * since behind TRUST_PROXY reading it parses X-Forwarded-For each time.
+   */
+  refuseBlockedClient(client: { readonly ip: string }): void {
     if (this.blockedUntil.size === 0) return;
+    const ip = client.ip;
     const until = this.blockedUntil.get(ip);
     if (until === undefined) return;
     const left = until - Date.now();
