@@ -217,7 +217,7 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
     const now = Date.now();
     if (now - this.lastStoreErrorLogAt < STORE_ERROR_LOG_INTERVAL_MS) return;
     this.lastStoreErrorLogAt = now;
-    this.logger.error({ err: error, policy }, 'rate-limit store unavailable: letting requests through (fail open)');
+    this.logger.error('rate-limit store unavailable: letting requests through (fail open)', { err: error, policy });
   }
 
   private toState(limit: number, count: RateLimitCount): RateLimitState {
@@ -229,7 +229,7 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private limited(policy: RateLimitPolicyName, state: RateLimitState): AppError {
-    this.logger.warn({ policy }, `rate limit ${policy} exceeded`);
+    this.logger.warn(`rate limit ${policy} exceeded`, { policy });
     return new AppError('RATE_LIMITED', `Too many requests, retry in ${state.resetSeconds} s`, {
       'retry-after': String(state.resetSeconds),
       ...rateLimitHeaders({ ...state, remaining: 0 }),
