@@ -22,6 +22,7 @@ import { ServiceLifecycle } from './health/service.lifecycle';
 import { addMetricsHook } from './metrics/metrics.hooks';
 import { isDashboardPath, serveDashboard } from './web/dashboard-site';
 import { MetricsService } from './metrics/metrics.service';
+import { carryRequestContext } from './common/logging/request-context';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -66,7 +67,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     preview: options.preview,
     abortOnError: false,
   });
-  await configureHttp(app, config, headers);
+  await configureHttp(app, config, headers, options.logger);
   serveApiDocs(app, buildOpenApiDocument(app, config.http.publicUrl));
   serveDashboard(app, config);
   if (options.preview) return app;
@@ -108,7 +109,7 @@ function isDocumentPath(url: string): boolean {
   return url.startsWith(DOCS_PATH) && (url.length === DOCS_PATH.length || url[DOCS_PATH.length] === '/' || url[DOCS_PATH.length] === '?');
 }
 
-async function configureHttp(app: NestFastifyApplication, config: AppConfig, headers: SecurityHeaders): Promise<void> {
+async function configureHttp(app: NestFastifyApplication, config: AppConfig, headers: SecurityHeaders, logger: LoggerService | false | undefined): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
 
   acceptJsonOrEmptyBodies(fastify);
@@ -117,9 +118,14 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   // object has it from the start, and all of them keep one shape.
   fastify.decorateRequest('user', null);
 
-  installAccessLog(fastify);
+  // Each request's later hooks and handler run in its context, so that every line logged for it names it.
+  carryRequestContext(fastify);
+  installAccessLog(fastify, logger);
 
-  const documentHeaders: Record<string, string> = { ...headers.documents, ...CORS_VARY };
+  // As [name, value] pairs, so that a reply walks an array rather than the keys of an object.
+  const apiHeaders = Object.entries(headers.api);
+  const documentHeaders = Object.entries({ ...headers.documents, ...CORS_VARY });
+  const dashboardHeaders = Object.entries(headers.dashboard);
 
   // CORS: only a request with an Origin (a browser's) costs more than one header look-up.
   fastify.addHook(
@@ -138,9 +144,10 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   // wins, as the JWKS's Cache-Control does. Log lines written while the request is served name
   // it through the request context (src/common/logging/request-context.ts).
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    const fixed = isDocumentPath(request.url) ? documentHeaders : isDashboardPath(request.url) ? headers.dashboard : headers.api;
-    for (const name of Object.keys(fixed)) {
-      if (!reply.hasHeader(name)) reply.header(name, fixed[name]);
+    const url = request.url;
+    const fixed = isDocumentPath(url) ? documentHeaders : isDashboardPath(url) ? dashboardHeaders : apiHeaders;
+    for (const [name, value] of fixed) {
+      if (!reply.hasHeader(name)) reply.header(name, value);
     }
     reply.header('x-request-id', request.id);
     done(null, payload);

@@ -10,15 +10,44 @@ export type GaugeReader = () => number | undefined | Promise<number | undefined>
 export type LabelledReader = () => Record<string, number> | undefined | Promise<Record<string, number> | undefined>;
 
 type Labels = 'method' | 'route' | 'status';
-type RequestChildren = { count: Counter.Internal; duration: Histogram.Internal<Labels> };
+
+/** The responses of one route with one method and status: counted in a plain number, reported when scraped. */
+interface ResponseTally {
+  readonly labels: Record<Labels, string>;
+  count: number;
+  readonly duration: Histogram.Internal<Labels>;
+}
+
+type CredentialKind = 'jwt' | 'api_key';
+type AuthenticationOutcome = 'admitted' | 'denied' | 'rate_limited';
+
+/** Admitted, denied or rate-limited authentications with one kind of credential. */
+interface AuthenticationTally {
+  readonly labels: { method: CredentialKind; outcome: AuthenticationOutcome };
+  count: number;
+}
+
+function authenticationTallies(): Record<CredentialKind, Record<AuthenticationOutcome, AuthenticationTally>> {
+  const of = (method: CredentialKind) => ({
+    admitted: { labels: { method, outcome: 'admitted' as const }, count: 0 },
+    denied: { labels: { method, outcome: 'denied' as const }, count: 0 },
+    rate_limited: { labels: { method, outcome: 'rate_limited' as const }, count: 0 },
+  });
+  return { jwt: of('jwt'), api_key: of('api_key') };
+}
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**
  * The service's Prometheus metrics, in a registry of this application's own (several instances
  * can share a process in tests). Requests are counted as they end; everything else is read from
- * its owner when scraped, so nothing on the request path keeps a gauge up to date. Labelled
- * children are kept, since prom-client hashes the labels on every call otherwise.
+ * its owner when scraped, so nothing on the request path keeps a gauge up to date.
+ *
+ * prom-client checks and hashes the labels on every `inc` and `observe`, its labelled children
+ * included, so the request path counts in plain numbers (one tally per route, method and status,
+ * one per authentication kind and outcome) and the counters read them when scraped. The duration
+ * histogram is still observed per request: prom-client offers no public way to hand it counts
+ * kept elsewhere.
  */
 @Injectable()
 export class MetricsService {
@@ -26,11 +55,23 @@ export class MetricsService {
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly durations: Histogram<'method' | 'route' | 'status'>;
   private readonly authentications: Counter<'method' | 'outcome'>;
-  private readonly authenticationChildren = new Map<string, Counter.Internal>();
+  private readonly responseTallies: ResponseTally[] = [];
+  private readonly authenticationTallies = authenticationTallies();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({ name: 'atiru_http_requests_total', help: 'HTTP requests answered, by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+    const responseTallies = this.responseTallies;
+    const authenticationTallies = this.authenticationTallies;
+    this.requests = new Counter({
+      name: 'atiru_http_requests_total',
+      help: 'HTTP requests answered, by route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const tally of responseTallies) this.inc(tally.labels, tally.count);
+      },
+    });
     this.durations = new Histogram({
       name: 'atiru_http_request_duration_seconds',
       help: 'Time from the request to its response, by route and status',
@@ -43,6 +84,13 @@ export class MetricsService {
       help: 'Authentication decisions on protected routes, by credential kind (jwt, api_key) and outcome (admitted, denied, rate_limited)',
       labelNames: ['method', 'outcome'],
       registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const byOutcome of Object.values(authenticationTallies)) {
+          // A series appears once it has counted something, as prom-client's own would.
+          for (const tally of Object.values(byOutcome)) if (tally.count > 0) this.inc(tally.labels, tally.count);
+        }
+      },
     });
   }
 
@@ -92,38 +140,32 @@ export class MetricsService {
    * Made once per route, so a response costs no label hashing and no look-up of its route.
    */
   routeObserver(route: string): (request: FastifyRequest, reply: FastifyReply) => void {
-    const byMethod = new Map<string, Map<number, RequestChildren>>();
+    const byMethod = new Map<string, Map<number, ResponseTally>>();
     return (request, reply) => {
       const status = reply.statusCode;
       let byStatus = byMethod.get(request.method);
       if (byStatus === undefined) byMethod.set(request.method, (byStatus = new Map()));
-      let children = byStatus.get(status);
-      if (children === undefined) {
+      let tally = byStatus.get(status);
+      if (tally === undefined) {
         const labels = { method: request.method, route, status: String(status) };
-        byStatus.set(status, (children = { count: this.requests.labels(labels), duration: this.durations.labels(labels) }));
+        byStatus.set(status, (tally = { labels, count: 0, duration: this.durations.labels(labels) }));
+        this.responseTallies.push(tally);
       }
-      children.count.inc();
-      children.duration.observe(reply.elapsedTime / 1000);
+      tally.count++;
+      tally.duration.observe(reply.elapsedTime / 1000);
 
       const principal = (request as FastifyRequest & { user?: Principal | null }).user;
-      if (principal) this.authentication(principal.method, 'admitted').inc();
+      if (principal) this.authenticationTallies[principal.method].admitted.count++;
       else if (status === 401 || status === 403 || status === 429) {
         const method = credentialKind(request);
-        if (method !== undefined) this.authentication(method, status === 429 ? 'rate_limited' : 'denied').inc();
+        if (method !== undefined) this.authenticationTallies[method][status === 429 ? 'rate_limited' : 'denied'].count++;
       }
     };
-  }
-
-  private authentication(method: 'jwt' | 'api_key', outcome: 'admitted' | 'denied' | 'rate_limited'): Counter.Internal {
-    const key = `${method}:${outcome}`;
-    let child = this.authenticationChildren.get(key);
-    if (child === undefined) this.authenticationChildren.set(key, (child = this.authentications.labels({ method, outcome })));
-    return child;
   }
 }
 
 /** The kind of credential a refused request carried, if any (never the credential itself). */
-function credentialKind(request: FastifyRequest): 'jwt' | 'api_key' | undefined {
+function credentialKind(request: FastifyRequest): CredentialKind | undefined {
   if (request.headers['x-api-key'] !== undefined) return 'api_key';
   const authorization = request.headers.authorization;
   if (authorization === undefined) return undefined;

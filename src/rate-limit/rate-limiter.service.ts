@@ -103,9 +103,14 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
     this.countUseOf('user', principal.user.id);
   }
 
-  /** Refuses, with RATE_LIMITED, a client that is over the failed-authentication limit. */
-  refuseBlockedClient(ip: string): void {
+  /**
+   * Refuses, with RATE_LIMITED, a client that is over the failed-authentication limit. Asked on
+   * every guarded request: the client's address is read only while some client is blocked,
+   * since behind TRUST_PROXY reading it parses X-Forwarded-For each time.
+   */
+  refuseBlockedClient(client: { readonly ip: string }): void {
     if (this.blockedUntil.size === 0) return;
+    const ip = client.ip;
     const until = this.blockedUntil.get(ip);
     if (until === undefined) return;
     const left = until - Date.now();
@@ -212,7 +217,7 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
     const now = Date.now();
     if (now - this.lastStoreErrorLogAt < STORE_ERROR_LOG_INTERVAL_MS) return;
     this.lastStoreErrorLogAt = now;
-    this.logger.error({ err: error, policy }, 'rate-limit store unavailable: letting requests through (fail open)');
+    this.logger.error('rate-limit store unavailable: letting requests through (fail open)', { err: error, policy });
   }
 
   private toState(limit: number, count: RateLimitCount): RateLimitState {
@@ -224,7 +229,7 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private limited(policy: RateLimitPolicyName, state: RateLimitState): AppError {
-    this.logger.warn({ policy }, `rate limit ${policy} exceeded`);
+    this.logger.warn(`rate limit ${policy} exceeded`, { policy });
     return new AppError('RATE_LIMITED', `Too many requests, retry in ${state.resetSeconds} s`, {
       'retry-after': String(state.resetSeconds),
       ...rateLimitHeaders({ ...state, remaining: 0 }),

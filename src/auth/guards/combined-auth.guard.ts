@@ -67,7 +67,7 @@ export class CombinedAuthGuard implements CanActivate {
 
     const http = context.switchToHttp();
     const request = http.getRequest<GuardedRequest>();
-    this.limiter.refuseBlockedClient(request.ip);
+    this.limiter.refuseBlockedClient(request);
     if (policy.kind === 'client') return this.admitClient(request);
     const known = this.passport.fromMemory(request.headers);
     if (known !== undefined) return this.admit(request, policy, known);

@@ -1,10 +1,7 @@
-import { Logger } from '@nestjs/common';
+import { Logger, LoggerService } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal';
-import { ACCESS_LOG_CONTEXT } from './logger';
-import { carryRequestContext } from './request-context';
-
-const logger = new Logger(ACCESS_LOG_CONTEXT);
+import { ACCESS_LOG_CONTEXT, AccessLogWriter, AppLogger } from './logger';
 
 /**
  * One `info` line per answered request: method, route pattern, status, duration, request id,
@@ -13,26 +10,40 @@ const logger = new Logger(ACCESS_LOG_CONTEXT);
  * (`/auth/confirm?token=…`), and an unknown path may be anything. Headers and bodies are never
  * logged.
  *
- * Also carries each request's context through its async work (request-context.ts), so that the
- * other lines written for a request name it too.
+ * The hook runs for every request, so it asks whether `info` is on before anything else: at
+ * `warn` (production's usual level) a request pays that one question. `logger` is the
+ * application's; without one (`logger: false`) nothing is logged and no hook is added.
  */
-export function installAccessLog(fastify: FastifyInstance): void {
-  carryRequestContext(fastify);
+export function installAccessLog(fastify: FastifyInstance, logger: LoggerService | false | undefined): void {
+  if (!logger) return;
+  const log = logger instanceof AppLogger ? logger.access : throughNestLogger();
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const status = reply.statusCode;
-    const route = request.routeOptions.url ?? null;
-    const principal = (request as FastifyRequest & { user?: Principal | null }).user;
-    logger.log(`${request.method} ${route ?? '(no route)'} ${status}`, {
-      event: 'http_request',
-      method: request.method,
-      route,
-      status,
-      duration_ms: Math.round(reply.elapsedTime * 100) / 100,
-      request_id: request.id,
-      ip: request.ip,
-      user_id: principal?.user.id ?? null,
-      auth: principal?.method ?? null,
-    });
+    if (log.enabled()) writeAccessLine(log, request, reply);
     done();
   });
+}
+
+function writeAccessLine(log: AccessLogWriter, request: FastifyRequest, reply: FastifyReply): void {
+  const status = reply.statusCode;
+  // Built per call by Fastify; read only when the line is written.
+  const route = request.routeOptions.url ?? null;
+  const principal = (request as FastifyRequest & { user?: Principal | null }).user;
+  const fields = {
+    request_id: request.id,
+    event: 'http_request',
+    method: request.method,
+    route,
+    status,
+    duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+    ip: request.ip,
+    user_id: principal?.user.id ?? null,
+    auth: principal?.method ?? null,
+  };
+  log.write(fields, `${request.method} ${route ?? '(no route)'} ${status}`);
+}
+
+/** Another LoggerService than the service's own: the line goes through Nest's `Logger`, which applies its levels. */
+function throughNestLogger(): AccessLogWriter {
+  const logger = new Logger(ACCESS_LOG_CONTEXT);
+  return { enabled: () => true, write: (fields, message) => logger.log(message, fields) };
 }
