@@ -33,8 +33,8 @@ export interface AppConfig {
     drainSeconds: number;
     /** Then: how long requests still in flight may take before their connections are cut. */
     shutdownTimeoutSeconds: number;
-    /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
-    trustProxy: boolean | number | string[];
+    /** Fastify `trustProxy`: false, true, or a list of addresses/CIDRs. */
+    trustProxy: boolean | string[];
   };
   database: {
     /** Empty when the service should start its embedded PostgreSQL. */
@@ -245,16 +245,26 @@ class EnvReader {
     return value;
   }
 
-  /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses and CIDR ranges. */
-  trustProxy(name: string): boolean | number | string[] {
+  /**
+   * Fastify `trustProxy`: false, true, or a list of addresses and CIDR ranges. A hop count is
+   * refused rather than passed on: it trusts whatever address connects, so a client that reaches
+   * the service directly could name its own address, and Fastify now treats one as trusting
+   * nothing, which would silently put every client behind the proxy's one address.
+   */
+  trustProxy(name: string): boolean | string[] {
     const raw = this.string(name, 'false').toLowerCase();
     if (raw === 'false') return false;
     if (raw === 'true') return true;
-    if (/^\d+$/.test(raw)) return Number(raw);
+    if (/^\d+$/.test(raw)) {
+      this.problems.push(
+        `${name} takes no hop count (got "${raw}"): list the proxies' addresses or CIDR ranges, or true when nothing but the proxy can reach the service`,
+      );
+      return false;
+    }
     const entries = raw.split(',').map((item) => item.trim()).filter(Boolean);
     const invalid = entries.filter((entry) => !isAddressOrRange(entry));
     if (entries.length === 0 || invalid.length > 0) {
-      this.problems.push(`${name} must be true, false, a hop count, or a comma-separated list of IP addresses or CIDR ranges (got "${raw}")`);
+      this.problems.push(`${name} must be true, false, or a comma-separated list of IP addresses or CIDR ranges (got "${raw}")`);
       return false;
     }
     return entries;

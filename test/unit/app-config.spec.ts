@@ -22,11 +22,11 @@ describe('loadConfig', () => {
   });
 
   it('reads and types every value', () => {
-    const config = loadConfig({ PORT: '8080', MIGRATE_ON_START: 'false', REDIRECT_ALLOW_LIST: 'https://a.test, https://*.b.test', TRUST_PROXY: '2' });
+    const config = loadConfig({ PORT: '8080', MIGRATE_ON_START: 'false', REDIRECT_ALLOW_LIST: 'https://a.test, https://*.b.test', TRUST_PROXY: '10.0.0.1' });
     expect(config.http.port).toBe(8080);
     expect(config.database.migrateOnStart).toBe(false);
     expect(config.http.redirectAllowList).toEqual(['https://a.test', 'https://*.b.test']);
-    expect(config.http.trustProxy).toBe(2);
+    expect(config.http.trustProxy).toEqual(['10.0.0.1']);
   });
 
   it('names each invalid variable', () => {
@@ -74,11 +74,15 @@ describe('loadConfig', () => {
     expect(problems({ DATABASE_URL: 'postgresql://u:p@db:5432/atiru', SMTP_URL: 'smtps://mail:465', REDIS_URL: 'rediss://cache:6380' })).toEqual([]);
   });
 
-  it('takes TRUST_PROXY as a boolean, a hop count or addresses and ranges, and names anything else', () => {
+  it('takes TRUST_PROXY as a boolean or addresses and ranges, and names anything else', () => {
     expect(loadConfig({ TRUST_PROXY: 'TRUE' }).http.trustProxy).toBe(true);
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, fd00::/8' }).http.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8']);
     for (const bad of ['maybe', '10.0.0.0/33', '10.0.0.1/8/2', 'proxy.internal']) {
-      expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY must be true, false, a hop count/);
+      expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY must be true, false, or a comma-separated list/);
     }
+  });
+
+  it('refuses a TRUST_PROXY hop count, which would trust any address that connects, and says what to set instead', () => {
+    expect(() => loadConfig({ TRUST_PROXY: '1' })).toThrow(/TRUST_PROXY takes no hop count \(got "1"\): list the proxies' addresses/);
   });
 });
