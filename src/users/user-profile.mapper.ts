@@ -19,8 +19,8 @@ const renderedProfiles = new WeakMap<AuthenticatedUser, string>();
 
 /**
  * The user's profile as a JSON body. `GET /users/me` answers it on every authenticated call, and
- * formatting three dates and serialising the object cost about 1 µs each time, a twentieth of
- * the request: it is rendered once per cached user instead.
+ * formatting three dates and serialising the object each time was a visible share of the
+ * request: it is rendered once per cached user instead.
  */
 export function renderUserProfile(user: AuthenticatedUser): string {
   let body = renderedProfiles.get(user);
