@@ -11,7 +11,7 @@ import { ACCESS_LOG_CONTEXT, AccessLogWriter, AppLogger } from './logger';
  * logged.
  *
  * The hook runs for every request, so it asks whether `info` is on before anything else: at
- * `warn` (production's usual level) a request pays that one question. `logger` is the
+ * `warn` or above (a deployment that ships no access log) a request pays that one question. `logger` is the
  * application's; without one (`logger: false`) nothing is logged and no hook is added.
  */
 export function installAccessLog(fastify: FastifyInstance, logger: LoggerService | false | undefined): void {
