@@ -6,8 +6,8 @@ import { EntityManager } from '@mikro-orm/postgresql';
  *
  * Not `em.transactional()`, and never `em.flush()`: both enter an AsyncLocalStorage, and on
  * Node 20 the first entry turns async hooks on for the whole process, for good. From then on
- * every promise of every request pays for them, a fifth of an authenticated request's CPU on the
- * benchmark. So writes are explicit statements, which MikroORM runs without its unit of work:
+ * every promise of every request pays for them, a large share of an authenticated request's CPU
+ * (decision 002). So writes are explicit statements, which MikroORM runs without its unit of work:
  * `em.insert(entity)`, `em.nativeUpdate(...)`, or SQL. Reads may load entities as usual.
  *
  * An entity changed inside `work` and not written by a statement would be lost silently without

@@ -50,7 +50,7 @@ export class UsersRepository {
 
   /**
    * What a login checks, as a plain record: one statement, no unit of work, no entity to hydrate
-   * (that was a third of the look-up's time, on the path every login waits on). `email` as for
+   * (hydrating one was much of the look-up's time, on the path every login waits on). `email` as for
    * `findByEmail`.
    *
    * A confirmed user wins. Otherwise the newest unconfirmed candidate answers: a user row from

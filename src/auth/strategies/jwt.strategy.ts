@@ -220,9 +220,9 @@ function bearerToken(header: string | undefined): string | undefined {
 /**
  * The third part of a compact JWS (the whole string if it has no dot). An ES256 signature, the
  * only kind this service verifies, is 64 bytes: 86 characters, after a dot 87 from the end; only
- * other tokens are searched. V8 runs `String.prototype.lastIndexOf` in C++, 1,500 instructions a
- * call, a sixtieth of a request answered from memory, and a loop over the characters of the
- * token (a slice of the header) cost more still.
+ * other tokens are searched: V8 runs `String.prototype.lastIndexOf` as a call into its runtime,
+ * measurable on a request answered from memory, and a loop over the token's characters (a slice
+ * of the header) cost more still.
  */
 function signatureOf(token: string): string {
   const at = token.length - ES256_SIGNATURE_LENGTH;

@@ -17,8 +17,8 @@ const COUNTER_AT = 24;
  * matters because every response carries one. Request ids are labels, not secrets.
  *
  * The id is written into a buffer and read out as one flat string. Joined from its prefix and
- * counter it was a rope, which Node's header-value check then had V8 flatten in its runtime:
- * 1,900 instructions a request (callgrind), as much again as making the id.
+ * counter it was a rope, which Node's header-value check then had V8 flatten in its runtime, as
+ * costly again as making the id (counted with callgrind).
  */
 export function requestIdGenerator(random: (size: number) => Buffer = randomBytes): () => string {
   const id = Buffer.from(randomPrefix(random) + '0'.repeat(12), 'latin1');

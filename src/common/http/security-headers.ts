@@ -5,8 +5,8 @@ type HelmetOptions = Parameters<typeof helmet>[0];
 
 /**
  * The security headers of every response, computed once by helmet: running helmet's middleware
- * on every request re-parsed the content security policy each time, a tenth of the cost of an
- * authenticated request, and the headers never change.
+ * on every request re-parsed the content security policy each time, a visible share of an
+ * authenticated request's cost, and the headers never change.
  *
  * Two sets. API responses (JSON) get what protects an API, the set the OWASP REST Security Cheat
  * Sheet names: HSTS, no sniffing, no framing (CSP `frame-ancestors` and, for older browsers,
