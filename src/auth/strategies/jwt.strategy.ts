@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { crc32 } from 'node:zlib';
 import { BudgetedCache, CacheSlot, flatString, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../../common/cache/memory.budget';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { Principal } from '../../common/auth/principal';
@@ -28,8 +27,12 @@ const NO_KID = new Error('token header names no kid');
 const UNKNOWN_KID = new Error('token names an unknown kid');
 const NO_LIVE_SESSION = { message: 'the session of the token is revoked or expired, or its user no longer exists' };
 
-/** `Bearer <token>`, the scheme in any case (RFC 9110 §11.1), as passport-jwt's extractor reads it. */
-const BEARER_PREFIX = /^bearer[ \t]+/i;
+/** `bearer`, the scheme of `Bearer <token>`, matched in any case (RFC 9110 §11.1) as passport-jwt's extractor reads it. */
+const BEARER = 'bearer';
+const SPACE = 0x20;
+const TAB = 0x09;
+/** The bit that tells an ASCII letter's lower case from its upper case. */
+const LOWER_CASE = 0x20;
 
 /**
  * @types/passport-jwt types the key as string | Buffer, but passport-jwt hands it unchanged to
@@ -53,13 +56,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
    * checks `exp` and that its key has not retired, and needs its user in the users cache: else
    * the strategy runs in full.
    *
-   * Keyed by the signature, 86 characters, rather than the whole token, some 400: a Map hashes
-   * its key on every look-up, since each request brings a new string. The rest of the token is
-   * not kept (it was most of an entry's memory): a hit must bring the signature, a 512-bit value
-   * nobody has without the token, and a header and payload with the same length and CRC-32 as
-   * the token verified. The principal comes from what was verified, never from the presented
-   * payload, so a different payload under a known signature could gain nothing but the token's
-   * own principal.
+   * Keyed by the signature rather than the whole token: a Map hashes its key on every look-up,
+   * since each request brings a new string, and the signature is the short end of the token. A
+   * hit must then be the whole token verified, compared character by character: a signature does
+   * not bind a different header and payload to itself, and a checksum of them (a CRC) can be
+   * matched at will, so a token that would fail verification is never answered from memory. The
+   * comparison also costs less than any checksum of the header and payload would.
    */
   private readonly verified: BudgetedCache<string, VerifiedToken>;
   /** The few `kid`s of verified tokens, so that every entry shares one string per key. */
@@ -111,14 +113,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
     if (problem !== undefined) return [false, { message: problem }];
     const admitted = await this.sessions.admit(claims);
     if (admitted === null) return [false, NO_LIVE_SESSION];
-    // Remembered under its signature, with the check of the rest a hit must match; runs once per token.
+    // Remembered under its signature, whole, since a hit must be this very token; runs once per token.
     const token = bearerToken(request.headers.authorization);
     const kid = token === undefined ? undefined : readKid(token);
     if (token !== undefined && kid !== undefined) {
-      const signature = signatureOf(token);
-      this.verified.set(flatString(signature), {
-        signedLength: token.length - signature.length,
-        signedCrc: signedPartCrc(token, signature),
+      this.verified.set(flatString(signatureOf(token)), {
+        token: flatString(token),
         // The user's id as the users cache holds it, rather than a string of the token's own.
         sub: admitted.user.id,
         sid: claims.sid,
@@ -138,7 +138,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
   private knownToken(token: string): VerifiedToken | undefined {
     const signature = signatureOf(token);
     const hit = this.verified.get(signature);
-    if (hit === undefined || hit.signedLength !== token.length - signature.length || hit.signedCrc !== signedPartCrc(token, signature)) return undefined;
+    if (hit === undefined || hit.token !== token) return undefined;
     if (!hit.lease.live || hit.expiresAtMs <= Date.now() || this.keys.verificationKey(hit.kid) === undefined) {
       this.verified.delete(signature);
       return undefined;
@@ -165,9 +165,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
 }
 
 interface VerifiedToken extends CacheSlot {
-  /** Characters before the signature (header, payload and their dots), and their CRC-32. */
-  signedLength: number;
-  signedCrc: number;
+  /** The whole token that was verified, which a hit must equal. */
+  token: string;
   sub: string;
   sid: string;
   kid: string;
@@ -185,20 +184,17 @@ interface VerifiedToken extends CacheSlot {
 }
 
 /**
- * What a verified token keeps alive: the Map slot, its signature, the entry and its session id
- * (the user id and the kid are shared), the CRC and the expiry as numbers, the principal its
+ * What a verified token keeps alive: the Map slot, its signature, the entry, the whole token and
+ * its session id (the user id and the kid are shared), the expiry as a number, the principal its
  * first hit makes, and the user's session lease with its slot (shared by the user's tokens,
  * counted with each).
  */
 function weighVerifiedToken(signature: string, entry: VerifiedToken): number {
   const lease = MAP_ENTRY_BYTES + objectBytes(1) + stringBytes(entry.sub.length);
   const principal = objectBytes(3);
-  return MAP_ENTRY_BYTES + stringBytes(signature.length) + objectBytes(12) + stringBytes(entry.sid.length) + 2 * HEAP_NUMBER_BYTES + principal + lease;
-}
-
-/** The CRC-32 of a token's header and payload, the part its signature signs. */
-function signedPartCrc(token: string, signature: string): number {
-  return crc32(token.slice(0, token.length - signature.length));
+  return (
+    MAP_ENTRY_BYTES + stringBytes(signature.length) + objectBytes(11) + stringBytes(entry.token.length) + stringBytes(entry.sid.length) + HEAP_NUMBER_BYTES + principal + lease
+  );
 }
 
 
@@ -211,10 +207,22 @@ export function readBearerJwt(headers: IncomingHttpHeaders): string | undefined 
   return first > 0 && second > first + 1 && token.indexOf('.', second + 1) === -1 ? token : undefined;
 }
 
+/**
+ * What follows `Bearer` and its spaces or tabs, the scheme in any case; undefined for any other
+ * header. Read character by character: it runs on every request that carries a token, and a
+ * regular expression match makes an array where this makes nothing but the token's slice.
+ */
 function bearerToken(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const scheme = BEARER_PREFIX.exec(header);
-  return scheme === null ? undefined : header.slice(scheme[0].length);
+  if (header === undefined || header.length <= BEARER.length) return undefined;
+  for (let i = 0; i < BEARER.length; i++) {
+    if ((header.charCodeAt(i) | LOWER_CASE) !== BEARER.charCodeAt(i)) return undefined;
+  }
+  let at = BEARER.length;
+  let code = header.charCodeAt(at);
+  if (code !== SPACE && code !== TAB) return undefined;
+  do code = header.charCodeAt(++at);
+  while (code === SPACE || code === TAB);
+  return header.slice(at);
 }
 
 /**
