@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { KeyObject } from 'node:crypto';
+import { hash, KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { BudgetedCache, CacheSlot, flatString, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../../common/cache/memory.budget';
+import { BudgetedCache, CacheSlot, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../../common/cache/memory.budget';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { Principal } from '../../common/auth/principal';
 import { AppConfig } from '../../config/app-config';
@@ -17,10 +17,6 @@ import { SessionLease } from '../tokens/session-leases';
 
 export const JWT_STRATEGY = 'jwt';
 
-/** `.`, which separates the parts of a compact JWS. */
-const DOT = 0x2e;
-/** The length of an ES256 signature in a compact JWS: 64 bytes in base64url. */
-const ES256_SIGNATURE_LENGTH = 86;
 
 /** Failure reasons; they reach the warn log, never the response. */
 const NO_KID = new Error('token header names no kid');
@@ -56,12 +52,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
    * checks `exp` and that its key has not retired, and needs its user in the users cache: else
    * the strategy runs in full.
    *
-   * Keyed by the signature rather than the whole token: a Map hashes its key on every look-up,
-   * since each request brings a new string, and the signature is the short end of the token. A
-   * hit must then be the whole token verified, compared character by character: a signature does
-   * not bind a different header and payload to itself, and a checksum of them (a CRC) can be
-   * matched at will, so a token that would fail verification is never answered from memory. The
-   * comparison also costs less than any checksum of the header and payload would.
+   * Keyed by the SHA-256 of the whole token (`tokenDigest`): a hit must be the very token that
+   * was verified, since a signature does not bind a different header and payload to itself and a
+   * checksum of them (a CRC) can be matched at will; a token that would fail verification is never
+   * answered from memory, nor can it evict one that passed. The digest rather than the token itself
+   * keeps an entry small: the token is most of a kilobyte, and the cache is sized by memory.
    */
   private readonly verified: BudgetedCache<string, VerifiedToken>;
   /** The few `kid`s of verified tokens, so that every entry shares one string per key. */
@@ -93,7 +88,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
       issuer: config.tokens.issuer,
       audience: config.tokens.audience,
     });
-    this.verified = new BudgetedCache(budget, (signature, entry) => weighVerifiedToken(signature, entry));
+    this.verified = new BudgetedCache(budget, (digest, entry) => weighVerifiedToken(digest, entry));
     passport.use(JWT_STRATEGY, this);
   }
 
@@ -113,12 +108,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
     if (problem !== undefined) return [false, { message: problem }];
     const admitted = await this.sessions.admit(claims);
     if (admitted === null) return [false, NO_LIVE_SESSION];
-    // Remembered under its signature, whole, since a hit must be this very token; runs once per token.
+    // Remembered under the digest of the whole token, since a hit must be this very token; runs once per token.
     const token = bearerToken(request.headers.authorization);
     const kid = token === undefined ? undefined : readKid(token);
     if (token !== undefined && kid !== undefined) {
-      this.verified.set(flatString(signatureOf(token)), {
-        token: flatString(token),
+      this.verified.set(tokenDigest(token), {
         // The user's id as the users cache holds it, rather than a string of the token's own.
         sub: admitted.user.id,
         sid: claims.sid,
@@ -136,11 +130,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
 
   /** A token this instance verified, unexpired, whose key still verifies and whose session may still be live; undefined otherwise. */
   private knownToken(token: string): VerifiedToken | undefined {
-    const signature = signatureOf(token);
-    const hit = this.verified.get(signature);
-    if (hit === undefined || hit.token !== token) return undefined;
+    const digest = tokenDigest(token);
+    const hit = this.verified.get(digest);
+    if (hit === undefined) return undefined;
     if (!hit.lease.live || hit.expiresAtMs <= Date.now() || this.keys.verificationKey(hit.kid) === undefined) {
-      this.verified.delete(signature);
+      this.verified.delete(digest);
       return undefined;
     }
     return hit;
@@ -165,8 +159,6 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
 }
 
 interface VerifiedToken extends CacheSlot {
-  /** The whole token that was verified, which a hit must equal. */
-  token: string;
   sub: string;
   sid: string;
   kid: string;
@@ -184,17 +176,19 @@ interface VerifiedToken extends CacheSlot {
 }
 
 /**
- * What a verified token keeps alive: the Map slot, its signature, the entry, the whole token and
- * its session id (the user id and the kid are shared), the expiry as a number, the principal its
- * first hit makes, and the user's session lease with its slot (shared by the user's tokens,
- * counted with each).
+ * What a verified token keeps alive: the Map slot, its digest, the entry and its session id (the
+ * user id and the kid are shared), the expiry as a number, the principal its first hit makes, and
+ * the user's session lease with its slot (shared by the user's tokens, counted with each).
  */
-function weighVerifiedToken(signature: string, entry: VerifiedToken): number {
+function weighVerifiedToken(digest: string, entry: VerifiedToken): number {
   const lease = MAP_ENTRY_BYTES + objectBytes(1) + stringBytes(entry.sub.length);
   const principal = objectBytes(3);
-  return (
-    MAP_ENTRY_BYTES + stringBytes(signature.length) + objectBytes(11) + stringBytes(entry.token.length) + stringBytes(entry.sid.length) + HEAP_NUMBER_BYTES + principal + lease
-  );
+  return MAP_ENTRY_BYTES + stringBytes(digest.length) + objectBytes(10) + stringBytes(entry.sid.length) + HEAP_NUMBER_BYTES + principal + lease;
+}
+
+/** The SHA-256 of the whole token, base64url: what a verified token is remembered by. */
+function tokenDigest(token: string): string {
+  return hash('sha256', token, 'base64url');
 }
 
 
@@ -223,19 +217,6 @@ function bearerToken(header: string | undefined): string | undefined {
   do code = header.charCodeAt(++at);
   while (code === SPACE || code === TAB);
   return header.slice(at);
-}
-
-/**
- * The third part of a compact JWS (the whole string if it has no dot). An ES256 signature, the
- * only kind this service verifies, is 64 bytes: 86 characters, after a dot 87 from the end; only
- * other tokens are searched: V8 runs `String.prototype.lastIndexOf` as a call into its runtime,
- * measurable on a request answered from memory, and a loop over the token's characters (a slice
- * of the header) cost more still.
- */
-function signatureOf(token: string): string {
-  const at = token.length - ES256_SIGNATURE_LENGTH;
-  if (at > 0 && token.charCodeAt(at - 1) === DOT) return token.slice(at);
-  return token.slice(token.lastIndexOf('.') + 1);
 }
 
 /** The `kid` of a compact JWS header, read without verifying anything. */
