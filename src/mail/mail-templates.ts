@@ -83,7 +83,7 @@ function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
       return {
         subject: 'A new API key was created on your Atiru account',
         blocks: [
-          `A new API key was created on your Atiru account: ${message.name === null ? '(no name)' : `"${message.name}"`}, starting with ${message.key_prefix}.`,
+          `A new API key was created on your Atiru account: ${keyName(message.name)}, starting with ${message.key_prefix}.`,
           describeEvent(message),
           'If this was you, there is nothing else to do.',
           'If it was not you, someone has access to your account: log in, revoke the key, change your password (which logs every session out) and contact Atiru support:',
@@ -94,7 +94,7 @@ function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
       return {
         subject: 'An API key was rolled on your Atiru account',
         blocks: [
-          `Your API key ${message.name === null ? '(no name)' : `"${message.name}"`}, starting with ${message.key_prefix}, was replaced by a new key starting with ${message.new_key_prefix}.`,
+          `Your API key ${keyName(message.name)}, starting with ${message.key_prefix}, was replaced by a new key starting with ${message.new_key_prefix}.`,
           message.old_key_ends_at === null
             ? 'The old key stopped working at once.'
             : `The old key keeps working until ${formatTime(message.old_key_ends_at)}, then stops: put the new key everywhere the old one is used before then.`,
@@ -108,7 +108,7 @@ function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
       return {
         subject: 'Your Atiru API key was found in public and has been revoked',
         blocks: [
-          `Your API key ${message.name === null ? '(no name)' : `"${message.name}"`}, starting with ${message.key_prefix}, was found in a public place and reported to us by GitHub secret scanning. Anyone who saw it could have used it, so we revoked it: it stopped working on ${formatTime(message.at)}.`,
+          `Your API key ${keyName(message.name)}, starting with ${message.key_prefix}, was found in a public place and reported to us by GitHub secret scanning. Anyone who saw it could have used it, so we revoked it: it stopped working on ${formatTime(message.at)}.`,
           `Where it was found:\n${message.found_at.map((place) => `${place.url === '' ? '(no address given)' : place.url}${place.source ? ` (${place.source})` : ''}`).join('\n')}`,
           'What to do: create a new key, put it wherever the old one was used (keep it in a secret store, not in code), and remove the old key from where it was published, history included. Check what the key was used for lately on the API keys page:',
           { label: 'Go to Atiru', url: checkedUrl(message.link, 'link') },
@@ -118,6 +118,11 @@ function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
 }
 
 /** A moment as the mails write it: `2026-12-05 23:01:02 UTC`. */
+/** An API key as a mail names it: its name in quotes, or that it has none. */
+function keyName(name: string | null): string {
+  return name === null ? '(no name)' : `"${name}"`;
+}
+
 function formatTime(at: Date): string {
   return at.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
 }

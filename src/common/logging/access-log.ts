@@ -1,7 +1,7 @@
-import { Logger, LoggerService } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal';
-import { ACCESS_LOG_CONTEXT, AccessLogWriter, AppLogger } from './logger';
+import { AccessLogWriter, AppLogger } from './logger';
 
 /**
  * One `info` line per answered request: method, route pattern, status, duration, request id,
@@ -11,12 +11,13 @@ import { ACCESS_LOG_CONTEXT, AccessLogWriter, AppLogger } from './logger';
  * logged.
  *
  * The hook runs for every request, so it asks whether `info` is on before anything else: at
- * `warn` or above (a deployment that ships no access log) a request pays that one question. `logger` is the
- * application's; without one (`logger: false`) nothing is logged and no hook is added.
+ * `warn` or above (a deployment that ships no access log) a request pays that one question. The
+ * line goes to the application's own logger (AppLogger, as the service, the tests and the bench
+ * give it); with no logger or another kind, no hook is added.
  */
 export function installAccessLog(fastify: FastifyInstance, logger: LoggerService | false | undefined): void {
-  if (!logger) return;
-  const log = logger instanceof AppLogger ? logger.access : throughNestLogger();
+  if (!(logger instanceof AppLogger)) return;
+  const log = logger.access;
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     if (log.enabled()) writeAccessLine(log, request, reply);
     done();
@@ -40,10 +41,4 @@ function writeAccessLine(log: AccessLogWriter, request: FastifyRequest, reply: F
     auth: principal?.method ?? null,
   };
   log.write(fields, `${request.method} ${route ?? '(no route)'} ${status}`);
-}
-
-/** Another LoggerService than the service's own: the line goes through Nest's `Logger`, which applies its levels. */
-function throughNestLogger(): AccessLogWriter {
-  const logger = new Logger(ACCESS_LOG_CONTEXT);
-  return { enabled: () => true, write: (fields, message) => logger.log(message, fields) };
 }

@@ -74,13 +74,10 @@ export function createRootLogger(config: Pick<AppConfig, 'env' | 'logLevel'>, de
  * `request_id` without the call site passing it.
  */
 export class AppLogger implements LoggerService {
-  private readonly accessLog: Logger;
   private readonly accessLines: Logger;
 
   constructor(private readonly root: Logger) {
-    const redact = { paths: ACCESS_LOG_REDACTED, censor: '[redacted]' };
-    this.accessLog = root.child({}, { redact });
-    this.accessLines = root.child({ context: ACCESS_LOG_CONTEXT }, { redact });
+    this.accessLines = root.child({ context: ACCESS_LOG_CONTEXT }, { redact: { paths: ACCESS_LOG_REDACTED, censor: '[redacted]' } });
   }
 
   /**
@@ -137,13 +134,12 @@ export class AppLogger implements LoggerService {
       else if (typeof extra === 'string') text = text ? `${text} ${extra}` : extra;
       else if (extra && typeof extra === 'object') Object.assign(fields, extra);
     }
-    const target = context === ACCESS_LOG_CONTEXT ? this.accessLog : this.root;
     if (message instanceof Error) {
-      target[level]({ ...fields, err: message }, text ?? message.message);
+      this.root[level]({ ...fields, err: message }, text ?? message.message);
     } else if (message && typeof message === 'object') {
-      target[level]({ ...fields, ...(message as object) }, text);
+      this.root[level]({ ...fields, ...(message as object) }, text);
     } else {
-      target[level](fields, String(message));
+      this.root[level](fields, String(message));
     }
   }
 }
