@@ -144,6 +144,14 @@ export const SCENARIOS: Scenario[] = [
     setup: (seed) => seed.badChecksumKeys(seed.many).map(bearer),
   },
   {
+    name: 'probe-form',
+    summary: "POST /bench-probe/form: introspection's request (form, HTTP Basic) on a public probe route that reads the form and does nothing else",
+    method: 'POST',
+    path: '/bench-probe/form',
+    expectStatus: 200,
+    setup: () => [introspect('atiru_0000000000000000000000000000000000000000')],
+  },
+  {
     name: 'introspect-key',
     summary: 'POST /auth/introspect (form, HTTP Basic) of an API key seen before: what another service pays to verify a key',
     method: 'POST',
