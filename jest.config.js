@@ -14,10 +14,28 @@ const swc = [
   },
 ];
 
+// Nest 12's packages are ES modules only. The service loads them with Node's require(esm), which
+// Jest's module registry does not offer before Node 24.9, so they are compiled to CommonJS here.
+// Their import() calls become require() too: a package they load lazily (class-validator for the
+// validation pipe, @fastify/static for Swagger UI) must be the same instance the code under test
+// registered its metadata with, not a second copy loaded outside Jest's registry.
+const esmToCommonJs = [
+  '@swc/jest',
+  {
+    jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022', keepClassNames: true },
+    module: { type: 'commonjs', ignoreDynamic: false },
+    sourceMaps: false,
+  },
+];
+// Packages (or scopes) whose files are ES modules, wherever npm nests them.
+const ESM_ONLY = ['@nestjs', 'cookie', 'path-to-regexp'];
+
 module.exports = {
   rootDir: '.',
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
+  transform: { '^.+\\.ts$': swc, '/node_modules/.+\\.js$': esmToCommonJs },
+  // Leaves alone a file whose innermost package is not in that list.
+  transformIgnorePatterns: [`/node_modules/(?!(?:${ESM_ONLY.join('|')})/)(?:@[^/]+/)?[^/]+/(?!.*node_modules/)`],
   // The benchmark's own tests sit beside it: no test imports the bench, no bench code imports a test.
   testMatch: ['<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/bench/**/*.spec.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
