@@ -305,7 +305,10 @@ async function prepare(scenario: Scenario, baseUrl: string, seeder: Seeder): Pro
   }
   if (scenario.against) {
     const other = scenarioNamed(scenario.against, `${scenario.name}'s baseline`);
-    prepared.against = { scenario: other, variants: await requestsOf(other, baseUrl, seeder) };
+    if (other.method !== scenario.method) throw new Error(`${scenario.name} (${scenario.method}) cannot be held against ${other.name} (${other.method})`);
+    // The same requests, credentials included, so that the two differ only in their route.
+    await requestsOf(other, baseUrl, seeder);
+    prepared.against = { scenario: other, variants };
   }
   return prepared;
 }

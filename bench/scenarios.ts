@@ -33,7 +33,9 @@ export interface Scenario {
   background?: { scenario: string; connections: number };
   /**
    * Another scenario on the service that stands in for bare Fastify as this one's baseline: the
-   * slices alternate with its, and the ratios are against it.
+   * slices alternate with its, and the ratios are against it. The baseline is sent this
+   * scenario's own requests (headers and body), so that the two differ only in their route: for
+   * `probe-guarded`, the guard's work, not what reading a longer request costs.
    */
   against?: string;
 }
