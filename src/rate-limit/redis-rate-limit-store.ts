@@ -12,6 +12,31 @@ return { count, ttl }
 `;
 
 /**
+ * INCREMENT_SCRIPT for every key it is given (ARGV holds each key's cost and window, in turn),
+ * answering every key's count and time left, in turn.
+ */
+const INCREMENT_MANY_SCRIPT = `
+local answers = {}
+for i, key in ipairs(KEYS) do
+  local cost = ARGV[2 * i - 1]
+  local window = ARGV[2 * i]
+  local count = redis.call('INCRBY', key, cost)
+  if count == tonumber(cost) then redis.call('PEXPIRE', key, window) end
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then redis.call('PEXPIRE', key, window); ttl = tonumber(window) end
+  answers[2 * i - 1] = count
+  answers[2 * i] = ttl
+end
+return answers
+`;
+
+/**
+ * Counts one script call adds at most: Redis runs nothing else while a script runs, so a merge of
+ * many keys is cut into calls short enough not to hold up other clients' commands.
+ */
+export const INCREMENTS_PER_CALL = 500;
+
+/**
  * How long a request waits for Redis at most. A healthy Redis answers in well under a
  * millisecond; one that takes this long is treated as failing.
  */
@@ -59,6 +84,8 @@ export class RedisRateLimitStore implements RateLimitStore {
     // Connection errors surface on each command; this listener only keeps them from being unhandled.
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('atiruRateLimit', { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
+    // Called with the number of keys first: the keys, then each key's cost and window.
+    this.redis.defineCommand('atiruRateLimitMany', { lua: INCREMENT_MANY_SCRIPT });
     this.breaker = new CircuitBreaker(FAILURES_TO_OPEN, (open) => {
       if (open) this.scheduleProbe();
       onAvailability(!open);
@@ -76,25 +103,34 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   /**
-   * Adds many counts in one round trip (a pipeline of the same script), each answered with the
-   * counter's value and window as `increment` answers it; a count that failed answers its error.
+   * Adds many counts in one round trip, answering each with the counter's value and window as
+   * `increment` answers it; a count that failed answers its error. The counts go in script calls
+   * of up to INCREMENTS_PER_CALL keys each (a pipeline of them), rather than one call per key:
+   * a merge carries a count for every key used in the interval, and a call per key made the
+   * client's work grow with every user and key active in it.
    */
   async incrementMany(increments: { scope: string; key: string; cost: number; windowMs: number }[]): Promise<Array<RateLimitCount | Error>> {
     if (increments.length === 0) return [];
+    const calls: (typeof increments)[] = [];
+    for (let at = 0; at < increments.length; at += INCREMENTS_PER_CALL) calls.push(increments.slice(at, at + INCREMENTS_PER_CALL));
     const answers = await this.guarded(async () => {
       const pipeline = this.redis.pipeline();
-      for (const { scope, key, cost, windowMs } of increments) (pipeline as any).atiruRateLimit(`${this.prefix}${scope}:${key}`, cost, windowMs);
+      for (const call of calls) {
+        const keys = call.map(({ scope, key }) => `${this.prefix}${scope}:${key}`);
+        const costsAndWindows = call.flatMap(({ cost, windowMs }) => [cost, windowMs]);
+        (pipeline as any).atiruRateLimitMany(keys.length, ...keys, ...costsAndWindows);
+      }
       const results = (await pipeline.exec()) ?? [];
-      // Every command failed (each timed out, say): the store failed, not some counts.
+      // Every call failed (each timed out, say): the store failed, not some counts.
       if (results.length > 0 && results.every(([error]) => error)) throw results[0][0];
       return results;
     });
     const now = Date.now();
-    return increments.map((_, index) => {
+    return calls.flatMap((call, index): Array<RateLimitCount | Error> => {
       const [error, value] = answers[index] ?? [new Error('no answer'), undefined];
-      if (error) return error;
-      const [count, ttl] = value as [number, number];
-      return { count, resetAtMs: now + ttl };
+      if (error) return call.map(() => error);
+      const countsAndTtls = value as number[];
+      return call.map((_, at) => ({ count: countsAndTtls[2 * at], resetAtMs: now + countsAndTtls[2 * at + 1] }));
     });
   }
 

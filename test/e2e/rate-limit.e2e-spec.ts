@@ -5,7 +5,7 @@ import { AppError } from '../../src/common/errors/app-error';
 import Redis from 'ioredis';
 import { RateLimit } from '../../src/rate-limit/rate-limit.decorator';
 import { RateLimiterService, USE_MERGE_INTERVAL_MS } from '../../src/rate-limit/rate-limiter.service';
-import { REDIS_COMMAND_TIMEOUT_MS } from '../../src/rate-limit/redis-rate-limit-store';
+import { INCREMENTS_PER_CALL, REDIS_COMMAND_TIMEOUT_MS, RedisRateLimitStore } from '../../src/rate-limit/redis-rate-limit-store';
 import { TestRedisServer } from '../support/redis-server';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { signedInUser } from '../support/signed-in-user';
@@ -92,6 +92,18 @@ async function redisCommandCounter(url: string): Promise<(() => Promise<number>)
   const client = new Redis(url, { lazyConnect: true });
   await client.connect();
   const read = async () => Number(/total_commands_processed:(\d+)/.exec(await client.info('stats'))![1]);
+  return Object.assign(read, { close: async () => void (await client.quit()) });
+}
+
+/** A reader of the script calls (EVALSHA and EVAL) Redis has processed; `close()` ends its connection. */
+async function redisScriptCallCounter(url: string): Promise<(() => Promise<number>) & { close(): Promise<void> }> {
+  const client = new Redis(url, { lazyConnect: true });
+  await client.connect();
+  const read = async () => {
+    const stats = await client.info('commandstats');
+    const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+    return calls('evalsha') + calls('eval');
+  };
   return Object.assign(read, { close: async () => void (await client.quit()) });
 }
 
@@ -237,6 +249,31 @@ describe('rate limits in Redis', () => {
       expect((await commands()) - before).toBeLessThan(requests / 2);
     } finally {
       await commands.close();
+    }
+  });
+
+  it('merges the counts of many keys in one script call per INCREMENTS_PER_CALL keys, each key counted in its own window', async () => {
+    const store = new RedisRateLimitStore(redis.url, 'atiru:merge-test:');
+    const scriptCalls = await redisScriptCallCounter(redis.url);
+    try {
+      const increments = Array.from({ length: INCREMENTS_PER_CALL * 2 + 1 }, (_, i) => ({ scope: 'user', key: `u${i}`, cost: (i % 3) + 1, windowMs: 60_000 + i }));
+      const before = await scriptCalls();
+      const started = Date.now();
+      const firstAnswers = await store.incrementMany(increments);
+      // Three calls; the first may be sent twice (EVALSHA, then EVAL while Redis does not know the script yet).
+      expect((await scriptCalls()) - before).toBeGreaterThanOrEqual(3);
+      expect((await scriptCalls()) - before).toBeLessThanOrEqual(4);
+      expect(firstAnswers.map((answer) => (answer as { count: number }).count)).toEqual(increments.map(({ cost }) => cost));
+      firstAnswers.forEach((answer, i) => {
+        const { resetAtMs } = answer as { resetAtMs: number };
+        expect(resetAtMs - started).toBeGreaterThan(increments[i].windowMs - 5_000);
+        expect(resetAtMs - started).toBeLessThanOrEqual(increments[i].windowMs + 1_000);
+      });
+      const secondAnswers = await store.incrementMany(increments);
+      expect(secondAnswers.map((answer) => (answer as { count: number }).count)).toEqual(increments.map(({ cost }) => 2 * cost));
+    } finally {
+      await scriptCalls.close();
+      await store.close();
     }
   });
 
