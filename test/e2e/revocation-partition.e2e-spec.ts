@@ -60,8 +60,11 @@ describe('revocation holds under partition (two instances, one cut off)', () => 
   const listening = (service: TestApp) =>
     waitUntil(async () => service.app.get(ApiKeyRevocationListener).connected && service.app.get(SessionRevocations).listening, 'both revocation channels to listen');
 
-  /** Asks `service` with `headers` over and over until `until()`, noting when each request was sent and what it answered. */
-  async function hammer(service: TestApp, headers: Record<string, string>, until: () => boolean): Promise<Answer[]> {
+  /**
+   * Asks `service` with `headers` over and over until `until()`, noting when each request was sent
+   * and what it answered: `answers` as they come, `done` once asking has stopped.
+   */
+  function hammer(service: TestApp, headers: Record<string, string>, until: () => boolean): { answers: Answer[]; done: Promise<Answer[]> } {
     const answers: Answer[] = [];
     const loop = async () => {
       while (!until()) {
@@ -70,8 +73,7 @@ describe('revocation holds under partition (two instances, one cut off)', () => 
         answers.push({ sentAt, status: response.status });
       }
     };
-    await Promise.all([loop(), loop()]);
-    return answers;
+    return { answers, done: Promise.all([loop(), loop()]).then(() => answers) };
   }
 
   /**
@@ -101,17 +103,20 @@ describe('revocation holds under partition (two instances, one cut off)', () => 
   async function revokeDuringPartition(headers: Record<string, string>, partition: () => Promise<void> | void, revoke: () => Promise<number>) {
     await answeredFromMemory(second, headers);
     let stopAt = Number.POSITIVE_INFINITY;
-    const answers = hammer(second, headers, () => Date.now() > stopAt);
+    const hammering = hammer(second, headers, () => Date.now() > stopAt);
+    // The answers given before the partition: at least one, whatever the clock's resolution.
+    await waitUntil(async () => hammering.answers.length > 0, 'a first answer before the partition');
+    const before = [...hammering.answers];
     await partition();
     const started = Date.now();
     expect(await revoke()).toBe(204);
     const revokedAt = Date.now();
     // Ask on for longer than any proof of hearing could last.
     stopAt = revokedAt + 2 * ACK_TIMEOUT_MS;
-    const all = await answers;
+    const all = await hammering.done;
     return {
       took: revokedAt - started,
-      before: all.filter((answer) => answer.sentAt < started),
+      before,
       after: all.filter((answer) => answer.sentAt >= revokedAt),
       duringPartition: all.filter((answer) => answer.sentAt >= started && answer.sentAt < revokedAt),
     };
