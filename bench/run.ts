@@ -307,7 +307,7 @@ async function prepare(scenario: Scenario, baseUrl: string, seeder: Seeder): Pro
     const other = scenarioNamed(scenario.against, `${scenario.name}'s baseline`);
     if (other.method !== scenario.method) throw new Error(`${scenario.name} (${scenario.method}) cannot be held against ${other.name} (${other.method})`);
     // The same requests, credentials included, so that the two differ only in their route.
-    await requestsOf(other, baseUrl, seeder);
+    await probeRoute(other, baseUrl);
     prepared.against = { scenario: other, variants };
   }
   return prepared;
@@ -320,11 +320,16 @@ function scenarioNamed(name: string, role: string): Scenario {
 }
 
 async function requestsOf(scenario: Scenario, baseUrl: string, seeder: Seeder): Promise<RequestVariant[]> {
+  await probeRoute(scenario, baseUrl);
+  return scenario.setup ? await scenario.setup(seeder) : [{}];
+}
+
+/** Refuses a scenario whose route this build does not have. */
+async function probeRoute(scenario: Scenario, baseUrl: string): Promise<void> {
   // Unknown routes answer 404 before any guard runs; a protected route answers 401 here.
   const probe = await fetch(baseUrl + scenario.path, { method: scenario.method });
   await probe.arrayBuffer();
   if (probe.status === 404) throw new EndpointMissingError(`${scenario.method} ${scenario.path} answers 404`);
-  return scenario.setup ? await scenario.setup(seeder) : [{}];
 }
 
 /**

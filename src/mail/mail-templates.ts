@@ -117,12 +117,12 @@ function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
   }
 }
 
-/** A moment as the mails write it: `2026-12-05 23:01:02 UTC`. */
 /** An API key as a mail names it: its name in quotes, or that it has none. */
 function keyName(name: string | null): string {
   return name === null ? '(no name)' : `"${name}"`;
 }
 
+/** A moment as the mails write it: `2026-12-05 23:01:02 UTC`. */
 function formatTime(at: Date): string {
   return at.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
 }

@@ -2,20 +2,11 @@ import Redis from 'ioredis';
 import { CircuitBreaker } from './circuit-breaker';
 import { RateLimitCount, RateLimitStore } from './rate-limit-store';
 
-/** INCRBY, start the window's expiry on its first hit, answer the count and the time left. */
-const INCREMENT_SCRIPT = `
-local count = redis.call('INCRBY', KEYS[1], ARGV[1])
-if count == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]); ttl = tonumber(ARGV[2]) end
-return { count, ttl }
-`;
-
 /**
- * INCREMENT_SCRIPT for every key it is given (ARGV holds each key's cost and window, in turn),
- * answering every key's count and time left, in turn.
+ * For each key given (ARGV holds each key's cost and window, in turn): INCRBY, start the window's
+ * expiry on its first hit, and answer the count and the time left (in turn for every key).
  */
-const INCREMENT_MANY_SCRIPT = `
+const INCREMENT_SCRIPT = `
 local answers = {}
 for i, key in ipairs(KEYS) do
   local cost = ARGV[2 * i - 1]
@@ -83,9 +74,8 @@ export class RedisRateLimitStore implements RateLimitStore {
     });
     // Connection errors surface on each command; this listener only keeps them from being unhandled.
     this.redis.on('error', () => undefined);
-    this.redis.defineCommand('atiruRateLimit', { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
     // Called with the number of keys first: the keys, then each key's cost and window.
-    this.redis.defineCommand('atiruRateLimitMany', { lua: INCREMENT_MANY_SCRIPT });
+    this.redis.defineCommand('atiruRateLimit', { lua: INCREMENT_SCRIPT });
     this.breaker = new CircuitBreaker(FAILURES_TO_OPEN, (open) => {
       if (open) this.scheduleProbe();
       onAvailability(!open);
@@ -98,7 +88,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   async increment(scope: string, key: string, cost: number, windowMs: number): Promise<RateLimitCount> {
-    const [count, ttl] = await this.guarded(() => (this.redis as any).atiruRateLimit(`${this.prefix}${scope}:${key}`, cost, windowMs) as Promise<[number, number]>);
+    const [count, ttl] = await this.guarded(() => (this.redis as any).atiruRateLimit(1, `${this.prefix}${scope}:${key}`, cost, windowMs) as Promise<[number, number]>);
     return { count, resetAtMs: Date.now() + ttl };
   }
 
@@ -118,7 +108,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       for (const call of calls) {
         const keys = call.map(({ scope, key }) => `${this.prefix}${scope}:${key}`);
         const costsAndWindows = call.flatMap(({ cost, windowMs }) => [cost, windowMs]);
-        (pipeline as any).atiruRateLimitMany(keys.length, ...keys, ...costsAndWindows);
+        (pipeline as any).atiruRateLimit(keys.length, ...keys, ...costsAndWindows);
       }
       const results = (await pipeline.exec()) ?? [];
       // Every call failed (each timed out, say): the store failed, not some counts.

@@ -1,3 +1,5 @@
+import { isUuid } from '../../common/http/uuid-param.pipe';
+
 /** The claims of an access token (a JWT signed with ES256, `kid` in its header). */
 export interface AccessTokenClaims {
   iss: string;
@@ -17,15 +19,13 @@ export interface AccessTokenClaims {
  */
 export const IAT_CLOCK_SKEW_SECONDS = 60;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Why verified claims are not those of an access token this service would sign, or undefined
  * when they are. The signature, issuer, audience and an `exp` in the past are checked before.
  */
 export function accessTokenClaimsProblem(claims: Partial<Record<keyof AccessTokenClaims, unknown>>, nowSeconds: number): string | undefined {
-  if (typeof claims.sub !== 'string' || !UUID.test(claims.sub)) return 'sub is not a user id';
-  if (typeof claims.sid !== 'string' || !UUID.test(claims.sid)) return 'sid is not a session id';
+  if (!isUuid(claims.sub)) return 'sub is not a user id';
+  if (!isUuid(claims.sid)) return 'sid is not a session id';
   // jsonwebtoken lets a token without exp through: it would never expire.
   if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) return 'the token has no exp';
   if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat)) return 'the token has no iat';
