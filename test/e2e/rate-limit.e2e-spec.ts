@@ -198,7 +198,7 @@ describe('client address', () => {
 });
 
 describe('rate limits in Redis', () => {
-  const redis = new TestRedisServer(40_000 + Math.floor(Math.random() * 20_000));
+  const redis = new TestRedisServer();
   let database: TestDatabase;
   let first: TestApp;
   let second: TestApp;

@@ -1,18 +1,27 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A throw-away redis-server of the test's own, on its own port, so the test may stop it. */
+/**
+ * A throw-away redis-server of the test's own, on its own port, so the test may stop it. The port
+ * is one the system reports free when the server first starts, and is kept across restarts: a
+ * random pick could land on a port another connection of the machine holds.
+ */
 export class TestRedisServer {
   private process?: ChildProcess;
+  private chosenPort?: number;
 
-  constructor(readonly port: number) {}
+  get port(): number {
+    if (this.chosenPort === undefined) throw new Error('TestRedisServer has no port before its first start()');
+    return this.chosenPort;
+  }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<this> {
+    this.chosenPort ??= await freePort();
     this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
       stdio: 'ignore',
     });
@@ -53,4 +62,16 @@ export class TestRedisServer {
       socket.once('error', () => resolve(false));
     });
   }
+}
+
+/** A port nothing listens on now, as the system hands one out. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
