@@ -118,14 +118,28 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   // object has it from the start, and all of them keep one shape.
   fastify.decorateRequest('user', null);
 
-  // Each request's later hooks and handler run in its context, so that every line logged for it names it.
-  carryRequestContext(fastify);
-  installAccessLog(fastify, logger);
-
   // As [name, value] pairs, so that a reply walks an array rather than the keys of an object.
   const apiHeaders = Object.entries(headers.api);
   const documentHeaders = Object.entries({ ...headers.documents, ...CORS_VARY });
   const dashboardHeaders = Object.entries(headers.dashboard);
+
+  // The fixed security headers and the request id, on every reply Fastify sends (errors, 404s,
+  // preflights, the lifecycle's 503 and Swagger UI's files included). Set as the request arrives,
+  // before any other hook or the route can answer, so that a header the route sets itself
+  // replaces the fixed one, as the JWKS's Cache-Control does; Fastify keeps them through its
+  // error handling.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const url = request.url;
+    const fixed = isDocumentPath(url) ? documentHeaders : isDashboardPath(url) ? dashboardHeaders : apiHeaders;
+    for (const [name, value] of fixed) reply.header(name, value);
+    reply.header('x-request-id', request.id);
+    done();
+  });
+
+  // Each request's later hooks and handler run in its context, so that every line logged for it
+  // names it (src/common/logging/request-context.ts).
+  carryRequestContext(fastify);
+  installAccessLog(fastify, logger);
 
   // CORS: only a request with an Origin (a browser's) costs more than one header look-up.
   fastify.addHook(
@@ -138,20 +152,6 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
       maxAgeSeconds: 600,
     }),
   );
-
-  // The fixed security headers and the request id, on every reply Fastify sends (errors, 404s,
-  // preflights and Swagger UI's files included), as it goes out; a header the route set itself
-  // wins, as the JWKS's Cache-Control does. Log lines written while the request is served name
-  // it through the request context (src/common/logging/request-context.ts).
-  fastify.addHook('onSend', (request, reply, payload, done) => {
-    const url = request.url;
-    const fixed = isDocumentPath(url) ? documentHeaders : isDashboardPath(url) ? dashboardHeaders : apiHeaders;
-    for (const [name, value] of fixed) {
-      if (!reply.hasHeader(name)) reply.header(name, value);
-    }
-    reply.header('x-request-id', request.id);
-    done(null, payload);
-  });
 
   addLifecycleHooks(fastify, () => app.get(ServiceLifecycle));
   addMetricsHook(fastify, () => app.get(MetricsService));

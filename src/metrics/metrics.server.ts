@@ -33,8 +33,8 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
         response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
         return;
       }
-      this.metrics.registry.metrics().then(
-        (body) => response.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(body),
+      this.metrics.exposition().then(
+        (body) => response.writeHead(200, { 'content-type': this.metrics.contentType }).end(body),
         (error: Error) => {
           this.logger.warn(`metrics could not be collected: ${error.message}`);
           response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics could not be collected\n');

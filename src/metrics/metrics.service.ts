@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Principal } from '../common/auth/principal';
+import { DurationHistogram, DurationSeries } from './duration-histogram';
 
 /** What a gauge reads when Prometheus scrapes; undefined leaves the gauge unset. */
 export type GaugeReader = () => number | undefined | Promise<number | undefined>;
@@ -15,7 +16,7 @@ type Labels = 'method' | 'route' | 'status';
 interface ResponseTally {
   readonly labels: Record<Labels, string>;
   count: number;
-  readonly duration: Histogram.Internal<Labels>;
+  readonly duration: DurationSeries<Labels>;
 }
 
 type CredentialKind = 'jwt' | 'api_key';
@@ -46,14 +47,18 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
  * prom-client checks and hashes the labels on every `inc` and `observe`, its labelled children
  * included, so the request path counts in plain numbers (one tally per route, method and status,
  * one per authentication kind and outcome) and the counters read them when scraped. The duration
- * histogram is still observed per request: prom-client offers no public way to hand it counts
- * kept elsewhere.
+ * histogram, which prom-client cannot be handed counts for, is one of the service's own
+ * (DurationHistogram), written out after the registry's metrics.
  */
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
   private readonly requests: Counter<'method' | 'route' | 'status'>;
-  private readonly durations: Histogram<'method' | 'route' | 'status'>;
+  private readonly durations = new DurationHistogram<Labels>(
+    'atiru_http_request_duration_seconds',
+    'Time from the request to its response, by route and status',
+    DURATION_BUCKETS,
+  );
   private readonly authentications: Counter<'method' | 'outcome'>;
   private readonly responseTallies: ResponseTally[] = [];
   private readonly authenticationTallies = authenticationTallies();
@@ -72,13 +77,6 @@ export class MetricsService {
         for (const tally of responseTallies) this.inc(tally.labels, tally.count);
       },
     });
-    this.durations = new Histogram({
-      name: 'atiru_http_request_duration_seconds',
-      help: 'Time from the request to its response, by route and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: DURATION_BUCKETS,
-      registers: [this.registry],
-    });
     this.authentications = new Counter({
       name: 'atiru_authentications_total',
       help: 'Authentication decisions on protected routes, by credential kind (jwt, api_key) and outcome (admitted, denied, rate_limited)',
@@ -92,6 +90,17 @@ export class MetricsService {
         }
       },
     });
+  }
+
+  /** Every metric in Prometheus' text format: the registry's, then the duration histogram. */
+  async exposition(): Promise<string> {
+    const registered = await this.registry.metrics();
+    return `${registered.endsWith('\n') ? registered : `${registered}\n`}${this.durations.exposition()}`;
+  }
+
+  /** The content type of `exposition()`. */
+  get contentType(): string {
+    return this.registry.contentType;
   }
 
   /** A gauge read at scrape time. */
@@ -148,7 +157,7 @@ export class MetricsService {
       let tally = byStatus.get(status);
       if (tally === undefined) {
         const labels = { method: request.method, route, status: String(status) };
-        byStatus.set(status, (tally = { labels, count: 0, duration: this.durations.labels(labels) }));
+        byStatus.set(status, (tally = { labels, count: 0, duration: this.durations.seriesFor(labels) }));
         this.responseTallies.push(tally);
       }
       tally.count++;

@@ -41,6 +41,11 @@ describe('Prometheus metrics, scraped during a journey', () => {
     expect(sample(text, 'atiru_http_requests_total{method="GET",route="/users/me",status="401"}')).toBe(2);
     expect(sample(text, 'atiru_http_requests_total{method="POST",route="/auth/api-keys",status="201"}')).toBe(1);
     expect(sample(text, 'atiru_http_request_duration_seconds_count{method="GET",route="/users/me",status="200"}')).toBe(3);
+    expect(sample(text, 'atiru_http_request_duration_seconds_bucket{method="GET",route="/users/me",status="200",le="+Inf"}')).toBe(3);
+    // Each of the three took some time, and less than the widest bound.
+    expect(sample(text, 'atiru_http_request_duration_seconds_sum{method="GET",route="/users/me",status="200"}')).toBeGreaterThan(0);
+    expect(sample(text, 'atiru_http_request_duration_seconds_bucket{method="GET",route="/users/me",status="200",le="5"}')).toBe(3);
+    expect(text).toContain('# TYPE atiru_http_request_duration_seconds histogram\n');
     expect(sample(text, 'atiru_authentications_total{method="jwt",outcome="admitted"}')).toBe(2);
     expect(sample(text, 'atiru_authentications_total{method="api_key",outcome="admitted"}')).toBe(2);
     // The request without any credential is no authentication attempt.
