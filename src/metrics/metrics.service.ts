@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { looksLikeApiKey } from '../api-keys/api-key-format';
+import { bearerCredential } from '../common/auth/bearer';
 import type { Principal } from '../common/auth/principal';
 import { DurationHistogram, DurationSeries } from './duration-histogram';
 
@@ -176,7 +178,7 @@ export class MetricsService {
 /** The kind of credential a refused request carried, if any (never the credential itself). */
 function credentialKind(request: FastifyRequest): CredentialKind | undefined {
   if (request.headers['x-api-key'] !== undefined) return 'api_key';
-  const authorization = request.headers.authorization;
-  if (authorization === undefined) return undefined;
-  return /^bearer\s+atiru_/i.test(authorization) ? 'api_key' : 'jwt';
+  const credential = bearerCredential(request.headers.authorization);
+  if (credential === undefined) return undefined;
+  return looksLikeApiKey(credential) ? 'api_key' : 'jwt';
 }

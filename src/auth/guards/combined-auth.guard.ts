@@ -4,6 +4,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AUTH_POLICY, AUTH_SCOPES, AuthPolicy } from '../../common/auth/auth-policy.decorator';
+import { bearerCredential } from '../../common/auth/bearer';
 import { Principal } from '../../common/auth/principal';
 import { defaultScopes, missingScope } from '../../common/auth/scopes';
 import { AppError } from '../../common/errors/app-error';
@@ -14,9 +15,6 @@ import { IntrospectionClients } from './introspection.clients';
 
 /** The request on its way through the guard, which sets `user` when it lets it through. */
 type GuardedRequest = FastifyRequest & { user?: Principal };
-
-/** `Bearer <credential>`, the scheme in any case (RFC 9110 §11.1), nothing else. */
-const BEARER = /^Bearer[ \t]+[^\s]+[ \t]*$/i;
 
 /** A route's policy and the scopes a limited API key needs for it, worked out once per handler. */
 interface RoutePolicy {
@@ -65,8 +63,9 @@ export class CombinedAuthGuard implements CanActivate {
     const policy = this.policyOf(context);
     if (policy.kind === 'public') return true;
 
-    const http = context.switchToHttp();
-    const request = http.getRequest<GuardedRequest>();
+    // The request and the reply are the handler's first two arguments over HTTP. Read by index:
+    // switchToHttp() gives the context three new closures on every call.
+    const request = context.getArgByIndex<GuardedRequest>(0);
     this.limiter.refuseBlockedClient(request);
     if (policy.kind === 'client') return this.admitClient(request);
     const known = this.passport.fromMemory(request.headers);
@@ -74,7 +73,7 @@ export class CombinedAuthGuard implements CanActivate {
     if (!carriesCredential(request.headers)) {
       throw this.deny(request, AppError.missingAuth('Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>'), 'no credential');
     }
-    return this.passport.runChain(request, http.getResponse<FastifyReply>()).then((outcome) =>
+    return this.passport.runChain(request, context.getArgByIndex<FastifyReply>(1)).then((outcome) =>
       outcome.principal !== undefined ? this.admit(request, policy, outcome.principal) : this.refuse(request, outcome.reason),
     );
   }
@@ -149,8 +148,7 @@ export class CombinedAuthGuard implements CanActivate {
 
 /** True when the request carries something that may be a credential: a Bearer value or an X-Api-Key. */
 export function carriesCredential(headers: IncomingHttpHeaders): boolean {
-  const authorization = headers.authorization;
-  if (authorization !== undefined && BEARER.test(authorization)) return true;
+  if (bearerCredential(headers.authorization) !== undefined) return true;
   const apiKey = headers['x-api-key'];
   return typeof apiKey === 'string' && apiKey.trim() !== '';
 }

@@ -3,7 +3,8 @@ import { PassportStrategy } from '@nestjs/passport';
 import { hash, KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { BudgetedCache, CacheSlot, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../../common/cache/memory.budget';
-import { ExtractJwt, Strategy } from 'passport-jwt';
+import { Strategy } from 'passport-jwt';
+import { bearerCredential } from '../../common/auth/bearer';
 import { Principal } from '../../common/auth/principal';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
@@ -22,13 +23,6 @@ export const JWT_STRATEGY = 'jwt';
 const NO_KID = new Error('token header names no kid');
 const UNKNOWN_KID = new Error('token names an unknown kid');
 const NO_LIVE_SESSION = { message: 'the session of the token is revoked or expired, or its user no longer exists' };
-
-/** `bearer`, the scheme of `Bearer <token>`, matched in any case (RFC 9110 §11.1) as passport-jwt's extractor reads it. */
-const BEARER = 'bearer';
-const SPACE = 0x20;
-const TAB = 0x09;
-/** The bit that tells an ASCII letter's lower case from its upper case. */
-const LOWER_CASE = 0x20;
 
 /**
  * @types/passport-jwt types the key as string | Buffer, but passport-jwt hands it unchanged to
@@ -72,7 +66,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
   ) {
     super({
       passReqToCallback: true,
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      // The same reading of the header as the memory-first path's, rather than passport-jwt's own.
+      jwtFromRequest: (request: { headers: IncomingHttpHeaders }) => readBearerJwt(request.headers) ?? null,
       secretOrKeyProvider: (_request: unknown, token: string, done: KeyCallback) => {
         const kid = readKid(token);
         if (kid === undefined) return done(NO_KID);
@@ -109,7 +104,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
     const admitted = await this.sessions.admit(claims);
     if (admitted === null) return [false, NO_LIVE_SESSION];
     // Remembered under the digest of the whole token, since a hit must be this very token; runs once per token.
-    const token = bearerToken(request.headers.authorization);
+    const token = readBearerJwt(request.headers);
     const kid = token === undefined ? undefined : readKid(token);
     if (token !== undefined && kid !== undefined) {
       this.verified.set(tokenDigest(token), {
@@ -194,29 +189,11 @@ function tokenDigest(token: string): string {
 
 /** The token of `Authorization: Bearer <header>.<payload>.<signature>`: something this strategy can verify. */
 export function readBearerJwt(headers: IncomingHttpHeaders): string | undefined {
-  const token = bearerToken(headers.authorization);
+  const token = bearerCredential(headers.authorization);
   if (token === undefined) return undefined;
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
   return first > 0 && second > first + 1 && token.indexOf('.', second + 1) === -1 ? token : undefined;
-}
-
-/**
- * What follows `Bearer` and its spaces or tabs, the scheme in any case; undefined for any other
- * header. Read character by character: it runs on every request that carries a token, and a
- * regular expression match makes an array where this makes nothing but the token's slice.
- */
-function bearerToken(header: string | undefined): string | undefined {
-  if (header === undefined || header.length <= BEARER.length) return undefined;
-  for (let i = 0; i < BEARER.length; i++) {
-    if ((header.charCodeAt(i) | LOWER_CASE) !== BEARER.charCodeAt(i)) return undefined;
-  }
-  let at = BEARER.length;
-  let code = header.charCodeAt(at);
-  if (code !== SPACE && code !== TAB) return undefined;
-  do code = header.charCodeAt(++at);
-  while (code === SPACE || code === TAB);
-  return header.slice(at);
 }
 
 /** The `kid` of a compact JWS header, read without verifying anything. */
