@@ -23,7 +23,6 @@ describe('bearerCredential', () => {
     ['Bearerx y'],
     ['Bearer two words'],
     ['Bearer two\twords'],
-    ['Bearer bell\u0007'],
     ['Basic dXNlcjpwYXNz'],
     ['Token abc'],
     ['Bearre abc'],
