@@ -50,7 +50,7 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
  * included, so the request path counts in plain numbers (one tally per route, method and status,
  * one per authentication kind and outcome) and the counters read them when scraped. The duration
  * histogram, which prom-client cannot be handed counts for, is one of the service's own
- * (DurationHistogram), written out after the registry's metrics.
+ * (DurationHistogram, docs/decisions/021), written out after the registry's metrics.
  */
 @Injectable()
 export class MetricsService {
