@@ -96,8 +96,8 @@ export class MetricsService {
 
   /** Every metric in Prometheus' text format: the registry's, then the duration histogram. */
   async exposition(): Promise<string> {
-    const registered = await this.registry.metrics();
-    return `${registered.endsWith('\n') ? registered : `${registered}\n`}${this.durations.exposition()}`;
+    // The registry's text (this registry's, never OpenMetrics) ends with a line feed.
+    return `${await this.registry.metrics()}${this.durations.exposition()}`;
   }
 
   /** The content type of `exposition()`. */
