@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { createApp } from '../src/app.factory';
 import { loadConfig } from '../src/config/app-config';
-import { AppLogger, createRootLogger } from '../src/common/logging/logger';
+import { AppLogger, createRootLogger } from '../src/common/logging/app.logger';
 import { BenchProbeModule } from './probe.module';
 
 async function main(): Promise<void> {

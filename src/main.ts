@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/app-config';
-import { AppLogger, createRootLogger } from './common/logging/logger';
+import { AppLogger, createRootLogger } from './common/logging/app.logger';
 import { EmbeddedDatabase, StartRefusedError } from './database/embedded-postgres';
 import { startEmbeddedPostgresInOwnGroup } from './database/embedded-postgres-process';
 import { createServer } from 'node:net';
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
         log: (message) => root.warn(message),
       });
     } catch (error) {
-      root.error({ err: error }, 'the application did not stop cleanly');
+      logger.error('the application did not stop cleanly', error);
       code = 1;
     } finally {
       // Last: the application's shutdown hooks write to the database until they are done.

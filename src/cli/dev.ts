@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig } from '../config/app-config';
-import { createRootLogger } from '../common/logging/logger';
+import { createRootLogger } from '../common/logging/app.logger';
 import { EmbeddedDatabase, StartRefusedError } from '../database/embedded-postgres';
 import { startEmbeddedPostgresInOwnGroup } from '../database/embedded-postgres-process';
 

@@ -1,28 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiResponse, ApiSchema, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/auth/auth-policy.decorator';
 import { AppError } from '../common/errors/app-error';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { HealthResponseDto, ReadinessResponseDto } from './dto/health-response.dto';
 import { HealthService } from './health.service';
 import { ServiceLifecycle } from './service.lifecycle';
-
-@ApiSchema({ name: 'Health' })
-export class HealthResponseDto {
-  @ApiProperty({ enum: ['ok'], example: 'ok' })
-  status: 'ok';
-
-  @ApiProperty({ enum: ['up'], example: 'up', description: 'PostgreSQL answered a query' })
-  database: 'up';
-}
-
-@ApiSchema({ name: 'Readiness' })
-export class ReadinessResponseDto {
-  @ApiProperty({ enum: ['ready'], example: 'ready' })
-  status: 'ready';
-
-  @ApiProperty({ enum: ['up'], example: 'up', description: 'PostgreSQL answered a query' })
-  database: 'up';
-}
 
 @ApiTags('service')
 @Controller('health')

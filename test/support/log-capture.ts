@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { AppLogger, createRootLogger } from '../../src/common/logging/logger';
+import { AppLogger, createRootLogger } from '../../src/common/logging/app.logger';
 
 /**
  * A real pino logger writing JSON lines into memory, so tests can assert on what was logged.

@@ -52,4 +52,11 @@ describe('file names in src/', () => {
     });
     expect(misnamed).toEqual([]);
   });
+
+  it('keeps every DTO class in a DTO file, not beside a controller or a service', () => {
+    const strays = files.flatMap(({ path, name, text }) =>
+      name.endsWith('.dto.ts') ? [] : [...text.matchAll(EXPORTED_CLASS)].filter((match) => match[1].endsWith('Dto')).map((match) => `${path}: ${match[1]}`),
+    );
+    expect(strays).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal';
-import { AccessLogWriter, AppLogger } from './logger';
+import { AccessLogWriter, AppLogger } from './app.logger';
 
 /**
  * One `info` line per answered request: method, route pattern, status, duration, request id,

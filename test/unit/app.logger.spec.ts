@@ -1,4 +1,4 @@
-import { ACCESS_LOG_CONTEXT } from '../../src/common/logging/logger';
+import { ACCESS_LOG_CONTEXT } from '../../src/common/logging/app.logger';
 import { LogCapture } from '../support/log-capture';
 
 describe('AppLogger', () => {

@@ -1,0 +1,19 @@
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+
+@ApiSchema({ name: 'Health' })
+export class HealthResponseDto {
+  @ApiProperty({ enum: ['ok'], example: 'ok' })
+  status: 'ok';
+
+  @ApiProperty({ enum: ['up'], example: 'up', description: 'PostgreSQL answered a query' })
+  database: 'up';
+}
+
+@ApiSchema({ name: 'Readiness' })
+export class ReadinessResponseDto {
+  @ApiProperty({ enum: ['ready'], example: 'ready' })
+  status: 'ready';
+
+  @ApiProperty({ enum: ['up'], example: 'up', description: 'PostgreSQL answered a query' })
+  database: 'up';
+}
