@@ -417,8 +417,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     passwordHashConcurrency: read.int('PASSWORD_HASH_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 64),
     metrics: {
       host: read.string('METRICS_HOST', '127.0.0.1'),
-      // Off in tests, where many instances share a machine; on, on loopback, everywhere else.
-      port: read.string('METRICS_PORT', nodeEnv === 'test' ? '' : '9464') === '' ? undefined : read.int('METRICS_PORT', 9464, 0, 65535),
+      // Off where METRICS_PORT is set empty, and by default in tests, where many instances share a
+      // machine; on, on loopback, everywhere else. (Other settings read empty as unset; here empty
+      // is how an operator says "no metrics listener".)
+      port:
+        env.METRICS_PORT?.trim() === '' || (env.METRICS_PORT === undefined && nodeEnv === 'test') ? undefined : read.int('METRICS_PORT', 9464, 0, 65535),
     },
     redisUrl: read.serviceUrl('REDIS_URL', ['redis', 'rediss'], 'redis://127.0.0.1:6379'),
     secretScanning: read.secretScanningKeys('GITHUB_SECRET_SCANNING_KEYS'),

@@ -21,6 +21,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DASHBOARD_URL: 'ftp://app.atiru.test' })).toThrow(/DASHBOARD_URL must be an absolute http/);
   });
 
+  it('serves metrics on 127.0.0.1:9464 unless METRICS_PORT is set empty, and in tests only when a port is given', () => {
+    expect(loadConfig({}).metrics).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadConfig({ METRICS_PORT: '' }).metrics.port).toBeUndefined();
+    expect(loadConfig({ NODE_ENV: 'production', METRICS_PORT: ' ', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:587', SIGNING_KEY_ENCRYPTION_SECRET: 'a'.repeat(43) }).metrics.port).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '9500', METRICS_HOST: '0.0.0.0' }).metrics).toEqual({ host: '0.0.0.0', port: 9500 });
+    expect(loadConfig({ NODE_ENV: 'test' }).metrics.port).toBeUndefined();
+    expect(loadConfig({ NODE_ENV: 'test', METRICS_PORT: '9500' }).metrics.port).toBe(9500);
+  });
+
   it('reads and types every value', () => {
     const config = loadConfig({ PORT: '8080', MIGRATE_ON_START: 'false', REDIRECT_ALLOW_LIST: 'https://a.test, https://*.b.test', TRUST_PROXY: '10.0.0.1' });
     expect(config.http.port).toBe(8080);
