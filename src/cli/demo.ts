@@ -14,7 +14,7 @@ class DemoError extends Error {}
 async function main(): Promise<void> {
   // Checked before the configuration is read: whatever else production has configured, the demo
   // writes an account straight into the database and prints its password.
-  if (process.env.NODE_ENV === 'production') {
+  if (process.env.NODE_ENV?.trim() === 'production') {
     throw new DemoError('refused: NODE_ENV is production. The demo account is for development databases only.');
   }
   const config = loadConfig();

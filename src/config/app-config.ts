@@ -215,6 +215,32 @@ class EnvReader {
     return raw.split(',').map((item) => item.trim()).filter(Boolean);
   }
 
+  /**
+   * A comma-separated list of what a deployment allows: unset, the fallback (a development
+   * convenience); set empty, nothing, which is what an operator who clears it means.
+   */
+  allowList(name: string, fallback: string[]): string[] {
+    const raw = this.env[name];
+    if (raw === undefined) return fallback;
+    return raw.split(',').map((item) => item.trim()).filter(Boolean);
+  }
+
+  /**
+   * Browser origins, as a browser sends them in `Origin` (scheme, lower-case host, a port other
+   * than the scheme's own): CORS compares them as strings, so anything else would never match.
+   */
+  origins(name: string, fallback: string[]): string[] {
+    const origins = this.allowList(name, fallback);
+    // The URL parser takes `*` in a host name; a browser never sends one.
+    const invalid = origins.filter((origin) => origin.includes('*') || !URL.canParse(origin) || new URL(origin).origin !== origin);
+    if (invalid.length > 0) {
+      this.problems.push(
+        `${name} must be comma-separated origins such as https://app.atiru.dev, as browsers send them (no path or trailing slash, no wildcard, lower case; got ${invalid.map((origin) => `"${origin}"`).join(', ')})`,
+      );
+    }
+    return origins;
+  }
+
   /** An http(s) URL that people's browsers open (links in mails, redirects). */
   url(name: string, fallback: string): string {
     const value = this.string(name, fallback);
@@ -298,13 +324,16 @@ class EnvReader {
    */
   introspectionClients(name: string): IntrospectionClient[] {
     const clients: IntrospectionClient[] = [];
-    for (const entry of this.list(name, [])) {
+    for (const [index, entry] of this.list(name, []).entries()) {
       const at = entry.indexOf(':');
       const id = at < 0 ? entry : entry.slice(0, at);
       const secret = at < 0 ? '' : entry.slice(at + 1);
       const digest = /^sha256:([0-9a-f]{64})$/i.exec(secret)?.[1];
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(id) || clients.some((client) => client.id === id)) {
-        this.problems.push(`${name}: each entry must start with a distinct client id of letters, digits and ._- (problem at "${id.slice(0, 64)}")`);
+      if (at < 0 || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
+        // Named by its place, not its text: without the colon, the text may be all secret.
+        this.problems.push(`${name}: entry ${index + 1} must be id:secret, the id of letters, digits and ._-`);
+      } else if (clients.some((client) => client.id === id)) {
+        this.problems.push(`${name}: client "${id}" is listed more than once`);
       } else if (digest === undefined && secret.length < MIN_CLIENT_SECRET_LENGTH) {
         this.problems.push(`${name}: the secret of client "${id}" must be at least ${MIN_CLIENT_SECRET_LENGTH} characters, or sha256:<64 hex digits>`);
       } else {
@@ -349,6 +378,11 @@ function isAddressOrRange(entry: string): boolean {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** A secret anyone could guess: the development one, a short one, or one that asks to be changed. */
+export function isPlaceholderSecret(secret: string): boolean {
+  return secret === DEVELOPMENT_SECRET || secret.length < 32 || /change.?me/i.test(secret);
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const read = new EnvReader(env);
   const nodeEnv = read.oneOf('NODE_ENV', ['development', 'test', 'production'] as const, 'development');
@@ -365,8 +399,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       dashboardUrl: dashboardUrl === '' ? `${publicUrl}/dashboard/` : dashboardUrl,
       dashboardBuiltIn: dashboardUrl === '',
       dashboardDir: resolve(read.string('DASHBOARD_DIR', 'dist/dashboard')),
-      redirectAllowList: read.list('REDIRECT_ALLOW_LIST', ['http://localhost:5173']),
-      corsOrigins: read.list('CORS_ORIGINS', ['http://localhost:5173']),
+      redirectAllowList: read.allowList('REDIRECT_ALLOW_LIST', ['http://localhost:5173']),
+      corsOrigins: read.origins('CORS_ORIGINS', ['http://localhost:5173']),
       bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 1024, 10 * 1024 * 1024),
       trustProxy: read.trustProxy('TRUST_PROXY'),
       drainSeconds: read.int('SHUTDOWN_DRAIN_SECONDS', 5, 0, 300),
@@ -418,7 +452,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     metrics: {
       host: read.string('METRICS_HOST', '127.0.0.1'),
       // Off where METRICS_PORT is set empty, and by default in tests, where many instances share a
-      // machine; on, on loopback, everywhere else. (Other settings read empty as unset; here empty
+      // machine; on, on loopback, everywhere else. (Most settings read empty as unset; here empty
       // is how an operator says "no metrics listener".)
       port:
         env.METRICS_PORT?.trim() === '' || (env.METRICS_PORT === undefined && nodeEnv === 'test') ? undefined : read.int('METRICS_PORT', 9464, 0, 65535),
@@ -435,7 +469,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   if (config.env === 'production') {
     const secret = config.tokens.signingKeyEncryptionSecret;
-    if (!config.tokens.signingKeyPem && (secret === DEVELOPMENT_SECRET || secret.length < 32 || /change.?me/i.test(secret))) {
+    if (!config.tokens.signingKeyPem && isPlaceholderSecret(secret)) {
       read.problems.push(
         'SIGNING_KEY_ENCRYPTION_SECRET is missing or a placeholder: set a random secret of at least 32 characters (or SIGNING_KEY_PEM)',
       );
@@ -444,7 +478,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     if (!config.mail.smtpUrl) read.problems.push('SMTP_URL must be set in production (mails would only be logged)');
   }
 
-  if (env.AUTH_CACHE_MAX_ENTRIES !== undefined) {
+  if (env.AUTH_CACHE_MAX_ENTRIES?.trim()) {
     read.problems.push('AUTH_CACHE_MAX_ENTRIES is replaced by AUTH_CACHE_MAX_MB: one bound in MiB on all the authentication caches together (docs/capacity.md)');
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems);

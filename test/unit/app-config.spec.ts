@@ -30,6 +30,44 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'test', METRICS_PORT: '9500' }).metrics.port).toBe(9500);
   });
 
+  it('takes CORS_ORIGINS as origins a browser sends, and names every entry that could never match', () => {
+    expect(loadConfig({}).http.corsOrigins).toEqual(['http://localhost:5173']);
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.atiru.dev, http://localhost:8080' }).http.corsOrigins).toEqual(['https://app.atiru.dev', 'http://localhost:8080']);
+    const error = (() => {
+      try {
+        loadConfig({ CORS_ORIGINS: 'https://ok.atiru.dev, https://*.atiru.dev, https://app.atiru.dev/, https://App.atiru.dev, https://a.atiru.dev:443, nonsense' });
+      } catch (caught) {
+        return caught as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.message).toMatch(/CORS_ORIGINS must be comma-separated origins/);
+    for (const bad of ['https://*.atiru.dev', 'https://app.atiru.dev/', 'https://App.atiru.dev', 'https://a.atiru.dev:443', 'nonsense']) expect(error!.message).toContain(`"${bad}"`);
+    expect(error!.message).not.toContain('"https://ok.atiru.dev"');
+  });
+
+  it('reads CORS_ORIGINS and REDIRECT_ALLOW_LIST set empty as none, not as the development default', () => {
+    const config = loadConfig({ CORS_ORIGINS: '', REDIRECT_ALLOW_LIST: ' ' });
+    expect(config.http.corsOrigins).toEqual([]);
+    expect(config.http.redirectAllowList).toEqual([]);
+    expect(loadConfig({}).http.redirectAllowList).toEqual(['http://localhost:5173']);
+  });
+
+  it('names a malformed INTROSPECTION_CLIENTS entry by its place, never by text that may be its secret', () => {
+    const secret = 'Zk3v9QpLw2XmR7tYb8NcJ4sDf1GhE0oaqpeU';
+    expect(() => loadConfig({ INTROSPECTION_CLIENTS: `billing=${secret}` })).toThrow(/INTROSPECTION_CLIENTS: entry 1 must be id:secret/);
+    expect(() => loadConfig({ INTROSPECTION_CLIENTS: `ok:${'s'.repeat(32)}, bad id:${secret}` })).toThrow(/entry 2 must be id:secret/);
+    for (const env of [{ INTROSPECTION_CLIENTS: `billing=${secret}` }, { INTROSPECTION_CLIENTS: `${secret}` }, { INTROSPECTION_CLIENTS: `bad id:${secret}` }]) {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      try {
+        loadConfig(env);
+      } catch (error) {
+        expect((error as Error).message).not.toContain(secret);
+      }
+    }
+    expect(() => loadConfig({ INTROSPECTION_CLIENTS: `a:${'s'.repeat(32)},a:${'t'.repeat(32)}` })).toThrow(/client "a" is listed more than once/);
+  });
+
   it('reads and types every value', () => {
     const config = loadConfig({ PORT: '8080', MIGRATE_ON_START: 'false', REDIRECT_ALLOW_LIST: 'https://a.test, https://*.b.test', TRUST_PROXY: '10.0.0.1' });
     expect(config.http.port).toBe(8080);
@@ -57,6 +95,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ AUTH_CACHE_MAX_MB: '64' }).cache).toEqual({ maxBytes: 64 * 1024 * 1024 });
     expect(() => loadConfig({ AUTH_CACHE_MAX_MB: 'lots' })).toThrow(/AUTH_CACHE_MAX_MB/);
     expect(() => loadConfig({ AUTH_CACHE_MAX_ENTRIES: '10000' })).toThrow(/AUTH_CACHE_MAX_ENTRIES is replaced by AUTH_CACHE_MAX_MB/);
+    // A leftover empty line in an env file is not a setting.
+    expect(() => loadConfig({ AUTH_CACHE_MAX_ENTRIES: ' ' })).not.toThrow();
   });
 
   it('refuses production without DATABASE_URL or SMTP_URL', () => {

@@ -27,6 +27,15 @@ describe('LogFingerprint', () => {
     expect(new LogFingerprint(config).of(EMAIL)).not.toBe(new LogFingerprint(config).of(EMAIL));
     expect(fingerprint({ ...production, LOG_FINGERPRINT_SECRET: 'set' })).toBe(fingerprint({ LOG_FINGERPRINT_SECRET: 'set' }));
   });
+
+  it('uses a random key in production for any secret production would refuse without SIGNING_KEY_PEM, not only the placeholder', () => {
+    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:25', SIGNING_KEY_PEM: 'pem' };
+    for (const guessable of ['changeme', 'short', 'please-change-me-' + 'x'.repeat(30)]) {
+      const config = loadConfig({ ...production, SIGNING_KEY_ENCRYPTION_SECRET: guessable });
+      expect(new LogFingerprint(config).of(EMAIL)).not.toBe(fingerprint({ LOG_FINGERPRINT_SECRET: guessable }));
+      expect(new LogFingerprint(config).of(EMAIL)).not.toBe(new LogFingerprint(config).of(EMAIL));
+    }
+  });
 });
 
 describe('reset-password rate limits', () => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHmac, createSecretKey, hkdfSync, KeyObject, randomBytes } from 'node:crypto';
-import { AppConfig, DEVELOPMENT_SECRET } from '../../config/app-config';
+import { AppConfig, isPlaceholderSecret } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 
 const INFO = 'atiru log fingerprint v1';
@@ -25,13 +25,13 @@ export class LogFingerprint {
 }
 
 /**
- * Production may run on SIGNING_KEY_PEM with the placeholder encryption secret left in place:
- * then a random key per process, whose fingerprints correlate within one instance only, rather
- * than a key everyone knows.
+ * Production may run on SIGNING_KEY_PEM with a placeholder encryption secret left in place (one
+ * production would refuse without the PEM): then a random key per process, whose fingerprints
+ * correlate within one instance only, rather than a key anyone could guess.
  */
 function secretOf(config: AppConfig): string {
   if (config.logFingerprintSecret) return config.logFingerprintSecret;
   const secret = config.tokens.signingKeyEncryptionSecret;
-  if (config.env === 'production' && secret === DEVELOPMENT_SECRET) return randomBytes(32).toString('base64url');
+  if (config.env === 'production' && isPlaceholderSecret(secret)) return randomBytes(32).toString('base64url');
   return secret;
 }
