@@ -34,8 +34,9 @@ const REJECTED_ENTRY_BYTES = MAP_ENTRY_BYTES + stringBytes(64) + objectBytes(2) 
 /**
  * The API-key lookups of this instance, in the shared memory budget: key -> accepted key (by the
  * key as presented, so a hit needs no hashing, and by its hash, for revocations), and key hash ->
- * "not an active key". A rejected key never becomes valid again (revocation and expiry are
- * final, and a new key cannot share a hash), so rejections are always safe to serve. An accepted
+ * "not an active key". A rejection is safe to serve until the key's row changes: revocation is
+ * final and a new key cannot share a hash, but an expiry moved later in SQL is announced as a
+ * revocation is (decision 018), and `forget` then drops the rejection with the rest. An accepted
  * key can be revoked on any instance at any moment, so accepted keys are only served while the
  * revocation listener can prove it hears every revocation (`resume()`, then `heard()` with each
  * heartbeat answered, decision 011); otherwise every lookup goes to the database.
@@ -139,11 +140,12 @@ export class ApiKeyCache {
     if (this.byHash.peek(keyHash) === entry) this.byPresented.set(entry.presented, entry);
   }
 
-  /** A key was revoked (here or on another instance). */
+  /** A key's row changed (here or on another instance): revoked, or its expiry or scopes changed. */
   forget(keyHash: string): void {
     this.generation++;
     const key = this.byHash.delete(keyHash);
     if (key !== undefined) this.byPresented.delete(key.presented);
+    this.rejected.delete(keyHash);
   }
 
   /** The listener is down: revocations could be missed, so stop serving accepted keys. */

@@ -88,6 +88,14 @@ describe('ApiKeyCache', () => {
     expect(cache.lookup('h1', NOW)).toBeUndefined();
   });
 
+  it('forgets a rejection when the key is announced again: an expiry moved later in SQL is read afresh', () => {
+    const cache = listening();
+    remember(cache, 'h1', cache.snapshot(), key('k1', NOW + 1000));
+    expect(cache.lookup('h1', NOW + 1000)).toBe('rejected'); // expired, so remembered as rejected
+    cache.forget('h1'); // the trigger announces the new expiry
+    expect(cache.lookup('h1', NOW + 2000)).toBeUndefined(); // the database decides again
+  });
+
   it('does not store a read that a revocation overtook', () => {
     const cache = listening();
     const before = cache.snapshot();
