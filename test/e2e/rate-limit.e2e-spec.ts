@@ -3,6 +3,7 @@ import { IsOptional, IsString } from 'class-validator';
 import { Public } from '../../src/common/auth/auth-policy.decorator';
 import { AppError } from '../../src/common/errors/app-error';
 import Redis from 'ioredis';
+import { generateApiKey } from '../../src/api-keys/api-key-format';
 import { RateLimit } from '../../src/rate-limit/rate-limit.decorator';
 import { RateLimiterService, USE_MERGE_INTERVAL_MS } from '../../src/rate-limit/rate-limiter.service';
 import { INCREMENTS_PER_CALL, REDIS_COMMAND_TIMEOUT_MS, RedisRateLimitStore } from '../../src/rate-limit/redis-rate-limit-store';
@@ -194,6 +195,32 @@ describe('client address', () => {
   it('ignores X-Forwarded-For unless the proxy is trusted', async () => {
     for (let i = 0; i < 4; i++) await service.request('POST', '/probe/refresh', { headers: from(`10.0.0.${i}`) });
     expect((await service.request('POST', '/probe/refresh', { headers: from('10.0.0.99') })).status).toBe(429);
+  });
+});
+
+describe('failed authentications beside a good API key', () => {
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: { ...LIMITS, RATE_LIMIT_API_KEY: '1000/60', RATE_LIMIT_AUTH_FAILURE_IP: '3/60' } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('counts each refused Bearer guess against the address though the X-Api-Key beside it lets the request through', async () => {
+    const user = await signedInUser(service.app, 'guesser@x.test');
+    const { key } = (await service.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'own' } })).body;
+    const guessing = (ip: string) => ({ ...from(ip), authorization: `Bearer ${generateApiKey().key}`, 'x-api-key': key });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await service.request('GET', '/users/me', { headers: guessing('203.0.113.60') })).status);
+    expect(statuses).toEqual([200, 200, 200]);
+    const limited = await service.request('GET', '/users/me', { headers: guessing('203.0.113.60') });
+    expect([limited.status, limited.body.code]).toEqual([429, 'RATE_LIMITED']);
+    // The address is now refused whatever it brings; the key itself is not held back elsewhere.
+    expect((await service.request('GET', '/users/me', { headers: { ...from('203.0.113.60'), 'x-api-key': key } })).status).toBe(429);
+    expect((await service.request('GET', '/users/me', { headers: { ...from('203.0.113.61'), 'x-api-key': key } })).status).toBe(200);
   });
 });
 

@@ -218,8 +218,12 @@ describe('CombinedAuthGuard', () => {
 
   it('answers INVALID_OR_EXPIRED_TOKEN when every strategy fails, after trying them in the chain\'s order', async () => {
     const { guard, ran } = setUp([apiKeyHeader(), apiKeyBearer(), jwt()]);
-    expect(await code(call(guard, 'any', { authorization: 'Bearer forged', 'x-api-key': 'atiru_bad' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect(await code(call(guard, 'any', { authorization: 'Bearer forged' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
     expect(ran).toEqual(['jwt', 'api-key-bearer', 'api-key-header']);
+    ran.length = 0;
+    // Two credentials: the chain runs on the Bearer value alone, then on the key alone.
+    expect(await code(call(guard, 'any', { authorization: 'Bearer forged', 'x-api-key': 'atiru_bad' }).result)).toBe('INVALID_OR_EXPIRED_TOKEN');
+    expect(ran).toEqual(['jwt', 'api-key-bearer', 'api-key-header', 'jwt', 'api-key-bearer', 'api-key-header']);
   });
 
   it('stops at the first strategy that succeeds: JWT, then API key on Bearer, then X-Api-Key', async () => {
@@ -275,9 +279,9 @@ describe('CombinedAuthGuard', () => {
     expect(fromMemory.request.user).toBe(jwtPrincipal);
     expect(ran).toEqual([]);
 
-    // Not known: the chain runs as usual; the JWT fails and the key in X-Api-Key is accepted.
+    // Not known: the chain runs, on the Bearer value alone (the JWT fails), then on the key alone (accepted).
     await expect(call(guard, 'any', { authorization: 'Bearer other-jwt', 'x-api-key': 'atiru_good' }).result).resolves.toBe(true);
-    expect(ran).toEqual(['jwt', 'api-key-bearer', 'api-key-header']);
+    expect(ran).toEqual(['jwt', 'api-key-bearer', 'api-key-header', 'jwt', 'api-key-bearer', 'api-key-header']);
   });
 
   it('asks only the first applicable strategy\'s memory: a later one\'s is not consulted before the first has run', async () => {
@@ -286,7 +290,7 @@ describe('CombinedAuthGuard', () => {
     const both = call(guard, 'any', { authorization: 'Bearer bad-jwt', 'x-api-key': 'atiru_good' });
     await expect(both.result).resolves.toBe(true);
     expect(both.request.user).toBe(apiKeyPrincipal);
-    expect(ran).toEqual(['jwt', 'api-key-bearer', 'api-key-header']);
+    expect(ran).toEqual(['jwt', 'api-key-bearer', 'api-key-header', 'jwt', 'api-key-bearer', 'api-key-header']);
     expect(keyMemory).not.toHaveBeenCalled();
   });
 
@@ -346,6 +350,35 @@ describe('CombinedAuthGuard', () => {
       await expect(call(guard, 'any', { authorization: 'Bearer good-jwt' }).result).rejects.toMatchObject({ code: 'RATE_LIMITED' });
       expect(ran).toEqual([]); // refused before any strategy ran
       await expect(call(guard, 'any', { authorization: 'Bearer good-jwt', 'x-test-ip': '192.0.2.2' }).result).resolves.toBe(true);
+    });
+
+    it('counts a refused Bearer value as a failure even when an X-Api-Key beside it passes, so a good key does not make guessing free', async () => {
+      const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_AUTH_FAILURE_IP: '3/60' });
+      for (let i = 0; i < 3; i++) {
+        ran.length = 0;
+        const { result, request } = call(guard, 'any', { authorization: `Bearer atiru_guess${i}`, 'x-api-key': 'atiru_good' });
+        await expect(result).resolves.toBe(true);
+        expect(request.user).toBe(apiKeyPrincipal);
+        // The Bearer value alone first (the JWT strategy, then the key on Bearer), then the key alone.
+        expect(ran).toEqual(['jwt', 'api-key-bearer', 'api-key-header', 'jwt', 'api-key-bearer', 'api-key-header']);
+      }
+      await expect(call(guard, 'any', { authorization: 'Bearer atiru_guess3', 'x-api-key': 'atiru_good' }).result).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      await expect(call(guard, 'any', { 'x-api-key': 'atiru_good' }).result).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      await expect(call(guard, 'any', { 'x-api-key': 'atiru_good', 'x-test-ip': '192.0.2.2' }).result).resolves.toBe(true);
+    });
+
+    it('counts nothing, and reads no X-Api-Key, when the Bearer value beside it passes; counts both when neither does', async () => {
+      const { guard, ran } = setUp([jwt(), apiKeyBearer(), apiKeyHeader()], { RATE_LIMIT_AUTH_FAILURE_IP: '2/60' });
+      for (let i = 0; i < 3; i++) {
+        await expect(call(guard, 'any', { authorization: 'Bearer good-jwt', 'x-api-key': 'atiru_wrong' }).result).resolves.toBe(true);
+      }
+      expect(ran).not.toContain('api-key-header');
+      const both = call(guard, 'any', { authorization: 'Bearer forged-jwt', 'x-api-key': 'atiru_wrong' });
+      await expect(both.result).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
+      const [, fields] = warn.mock.calls.at(-1) as [string, { reason: string }];
+      expect(fields.reason).toMatch(/^jwt: invalid signature; .*api-key-header: unknown key/);
+      // Two refused credentials, two failures: the address is at its limit of 2.
+      await expect(call(guard, 'any', { authorization: 'Bearer guess' }).result).rejects.toMatchObject({ code: 'RATE_LIMITED' });
     });
 
     it('limits authenticated traffic per API key', async () => {

@@ -9,7 +9,7 @@ import { Principal } from '../../common/auth/principal';
 import { defaultScopes, missingScope } from '../../common/auth/scopes';
 import { AppError } from '../../common/errors/app-error';
 import { RateLimiterService } from '../../rate-limit/rate-limiter.service';
-import { AppPassport } from './app.passport';
+import { AppPassport, ChainOutcome } from './app.passport';
 import { CredentialUses } from './credential.uses';
 import { IntrospectionClients } from './introspection.clients';
 
@@ -31,8 +31,10 @@ const CLIENT_CHALLENGE = { 'www-authenticate': 'Basic realm="atiru-introspection
  * 2. credential: none (or a malformed Authorization header) is 401 MISSING_AUTH;
  * 3. principal: a credential this instance verified before is known from memory (the first
  *    strategy that reads it decides); any other goes through passport's `authenticate` with the
- *    strategy chain; one that fails is 401 INVALID_OR_EXPIRED_TOKEN; an error raised by a strategy
- *    (a database outage) passes through untouched and becomes 503;
+ *    strategy chain (on each credential in turn when a request carries both a Bearer value and an
+ *    X-Api-Key: a refused Bearer value counts as a failed authentication even if the key passes);
+ *    one that fails is 401 INVALID_OR_EXPIRED_TOKEN; an error raised by a strategy (a database
+ *    outage) passes through untouched and becomes 503;
  * 4. admit: an API key limited to scopes without one the route needs is 403 INSUFFICIENT_SCOPE
  *    (a route's scopes: what it declares, else `read` for GET and HEAD and `write` for the rest);
  *    an API key on a JWT-only route is 403 JWT_REQUIRED; otherwise the use is counted
@@ -73,9 +75,26 @@ export class CombinedAuthGuard implements CanActivate {
     if (!carriesCredential(request.headers)) {
       throw this.deny(request, AppError.missingAuth('Authentication required: send Authorization: Bearer <token> or X-Api-Key: <key>'), 'no credential');
     }
-    return this.passport.runChain(request, context.getArgByIndex<FastifyReply>(1)).then((outcome) =>
+    return this.verify(request, context.getArgByIndex<FastifyReply>(1)).then((outcome) =>
       outcome.principal !== undefined ? this.admit(request, policy, outcome.principal) : this.refuse(request, outcome.reason),
     );
+  }
+
+  /**
+   * passport's chain on the request's credential. A request that carries two (a Bearer value and
+   * an X-Api-Key) has the chain run on each in turn, and the first that passes is admitted, as
+   * the contract says; a Bearer value refused before a key passes is still a wrong guess, counted
+   * against the client, or a good key of one's own would make guessing others' free.
+   */
+  private async verify(request: GuardedRequest, reply: FastifyReply): Promise<ChainOutcome> {
+    const authorization = request.headers.authorization;
+    const apiKey = request.headers['x-api-key'];
+    if (bearerCredential(authorization) === undefined || !isPresent(apiKey)) return this.passport.runChain(request, reply);
+    const bearer = await this.passport.runChain({ headers: { authorization } }, reply);
+    if (bearer.principal !== undefined) return bearer;
+    await this.limiter.countFailedAuthentication(request.ip);
+    const key = await this.passport.runChain({ headers: { 'x-api-key': apiKey } }, reply);
+    return key.principal !== undefined ? key : { reason: `${bearer.reason}; ${key.reason}` };
   }
 
   private admit(request: GuardedRequest, policy: RoutePolicy, principal: Principal): true {
@@ -148,7 +167,10 @@ export class CombinedAuthGuard implements CanActivate {
 
 /** True when the request carries something that may be a credential: a Bearer value or an X-Api-Key. */
 export function carriesCredential(headers: IncomingHttpHeaders): boolean {
-  if (bearerCredential(headers.authorization) !== undefined) return true;
-  const apiKey = headers['x-api-key'];
+  return bearerCredential(headers.authorization) !== undefined || isPresent(headers['x-api-key']);
+}
+
+/** An X-Api-Key header with something in it. */
+function isPresent(apiKey: string | string[] | undefined): apiKey is string {
   return typeof apiKey === 'string' && apiKey.trim() !== '';
 }
