@@ -7,6 +7,7 @@ import { AppConfig, RateLimitPolicyName } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { Principal } from '../common/auth/principal';
 import { AppError } from '../common/errors/app-error';
+import { clientKey } from './client-key';
 import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.rule';
 import { rateLimitHeaders, RateLimiterService, RateLimitState } from './rate-limiter.service';
 
@@ -65,7 +66,7 @@ export class RateLimitInterceptor implements NestInterceptor {
   }
 
   private counters(rule: RateLimitRule, request: FastifyRequest): Counter[] {
-    const ip = request.ip;
+    const ip = clientKey(request.ip);
     // A signed-in password check (changing the password) counts against the account it names.
     const email = emailKey(request.body) ?? signedInEmailKey(request);
     switch (rule) {

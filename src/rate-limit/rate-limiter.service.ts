@@ -5,6 +5,7 @@ import { InjectConfig } from '../config/config.module';
 import { AppError } from '../common/errors/app-error';
 import { MemoryRateLimitStore, RateLimitCount, RateLimitStore } from './rate-limit-store';
 import { RateLimitStoreUnavailable, RedisRateLimitStore } from './redis-rate-limit-store';
+import { clientKey } from './client-key';
 import { UseCounts } from './use-counts';
 
 /** What the `RateLimit-*` response headers say about one counter. */
@@ -110,12 +111,12 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
    */
   refuseBlockedClient(client: { readonly ip: string }): void {
     if (this.blockedUntil.size === 0) return;
-    const ip = client.ip;
-    const until = this.blockedUntil.get(ip);
+    const key = clientKey(client.ip);
+    const until = this.blockedUntil.get(key);
     if (until === undefined) return;
     const left = until - Date.now();
     if (left <= 0) {
-      this.blockedUntil.delete(ip);
+      this.blockedUntil.delete(key);
       return;
     }
     const seconds = String(Math.ceil(left / 1000));
@@ -123,17 +124,19 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Counts a failed authentication from `ip` (shared across instances when Redis is configured).
+   * Counts a failed authentication from `ip`, an IPv6 one by its /64 (shared across instances when
+   * Redis is configured).
    * Rejects with RATE_LIMITED once the client is over the limit, and from then on this instance
    * refuses it before any other work until the window ends, so credentials cannot be guessed at speed.
    */
   async countFailedAuthentication(ip: string): Promise<void> {
+    const key = clientKey(ip);
     try {
-      await this.consume('auth_failure_ip', ip);
+      await this.consume('auth_failure_ip', key);
     } catch (error) {
       if (error instanceof AppError && error.code === 'RATE_LIMITED') {
         if (this.blockedUntil.size >= MAX_BLOCKED_CLIENTS) this.blockedUntil.clear();
-        this.blockedUntil.set(ip, Date.now() + Number(error.headers['retry-after']) * 1000);
+        this.blockedUntil.set(key, Date.now() + Number(error.headers['retry-after']) * 1000);
       }
       throw error;
     }

@@ -32,3 +32,16 @@ describe('RateLimiterService: clients blocked after failed authentications', () 
     await limiter.onApplicationShutdown();
   });
 });
+
+describe('RateLimiterService: IPv6 clients', () => {
+  it('counts failed authentications and blocks by the /64, so stepping to another address in it does not reset the count', async () => {
+    const limiter = new RateLimiterService(loadConfig({ NODE_ENV: 'test', RATE_LIMIT_AUTH_FAILURE_IP: '2/60' }));
+    await limiter.countFailedAuthentication('2001:db8:1:2::1');
+    await limiter.countFailedAuthentication('2001:db8:1:2:aaaa:bbbb:cccc:dddd');
+    await expect(limiter.countFailedAuthentication('2001:0db8:0001:0002::ffff')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect(() => limiter.refuseBlockedClient({ ip: '2001:db8:1:2:1:2:3:4' })).toThrow(AppError);
+    // The next /64 is another subscriber.
+    expect(() => limiter.refuseBlockedClient({ ip: '2001:db8:1:3::1' })).not.toThrow();
+    await expect(limiter.countFailedAuthentication('2001:db8:1:3::1')).resolves.toBeUndefined();
+  });
+});
