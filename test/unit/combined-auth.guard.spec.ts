@@ -440,5 +440,20 @@ describe('CombinedAuthGuard', () => {
       const withoutClients = setUp([jwt()]).guard;
       expect(await code(call(withoutClients, 'introspect', basic('billing', secret)).result)).toBe('INVALID_CLIENT');
     });
+
+    it('counts a wrong client secret as a failed authentication, so secrets cannot be guessed at speed, and blocks the address from then on', async () => {
+      const secret = 'a-long-random-secret-0123456789abcdef';
+      const clients = new IntrospectionClients(loadConfig({ INTROSPECTION_CLIENTS: `billing:${secret}` }));
+      const { guard } = setUp([jwt()], { RATE_LIMIT_AUTH_FAILURE_IP: '2/60' }, {}, clients);
+      const basic = (value: string) => ({ authorization: `Basic ${Buffer.from(`billing:${value}`).toString('base64')}` });
+      expect(await code(call(guard, 'introspect', basic('guess-1')).result)).toBe('INVALID_CLIENT');
+      expect(await code(call(guard, 'introspect', basic('guess-2')).result)).toBe('INVALID_CLIENT');
+      expect(await code(call(guard, 'introspect', basic('guess-3')).result)).toBe('RATE_LIMITED');
+      // Refused before its credentials are read, the right secret included; another address is not.
+      expect(await code(call(guard, 'introspect', basic(secret)).result)).toBe('RATE_LIMITED');
+      await expect(call(guard, 'introspect', { ...basic(secret), 'x-test-ip': '192.0.2.2' }).result).resolves.toBe(true);
+      // No credentials at all is not a guess.
+      for (let i = 0; i < 3; i++) expect(await code(call(guard, 'introspect', { 'x-test-ip': '192.0.2.3' }).result)).toBe('INVALID_CLIENT');
+    });
   });
 });
