@@ -115,9 +115,11 @@ export class AccountsService {
   }
 
   /**
-   * A new registration: a confirmed address gets the "someone tried to register" notice and the
-   * registration (with its password) is dropped; any other gets this registration's own link.
-   * Runs in the worker's transaction.
+   * A new registration: a confirmed address gets the "someone tried to register" notice, and the
+   * registration is kept without a link until it expires, so that a login with its password
+   * answers 403 EMAIL_NOT_VERIFIED there as it does at a free address (else register-then-login
+   * would tell who has an account); any other address gets this registration's own link. Runs in
+   * the worker's transaction.
    */
   async decideRegistration(em: EntityManager, registration: PendingRegistration, now: Date): Promise<void> {
     // Left undecided past its lifetime (the workers were down): its link would arrive dead anyway.
@@ -129,7 +131,7 @@ export class AccountsService {
     }
     const user = await this.users.findByEmail(registration.email, em);
     if (user?.emailConfirmedAt) {
-      await this.registrations.discard(em, registration.id);
+      await this.registrations.markDecided(em, registration.id, now);
       await this.sendAlreadyRegistered(em, user, registration.redirectTo, now);
       return;
     }

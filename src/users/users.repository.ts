@@ -49,24 +49,31 @@ export class UsersRepository {
   }
 
   /**
-   * What a login checks, as a plain record: one statement, no unit of work, no entity to hydrate
+   * What a login checks, as plain records: one statement, no unit of work, no entity to hydrate
    * (hydrating one was much of the look-up's time, on the path every login waits on). `email` as for
    * `findByEmail`.
    *
-   * A confirmed user wins. Otherwise the newest unconfirmed candidate answers: a user row from
-   * before pending registrations, or a live pending registration. Either can only ever answer
-   * 403 EMAIL_NOT_VERIFIED, so its password proves nothing but that the right one was typed.
+   * The confirmed user of the address, and the newest unconfirmed candidate: a user row from
+   * before pending registrations, or a live pending registration. An unconfirmed one can only
+   * ever answer 403 EMAIL_NOT_VERIFIED, so its password proves nothing but that the right one was
+   * typed.
    */
-  async findLoginAccount(email: string): Promise<LoginAccount | null> {
+  async findLoginAccounts(email: string): Promise<{ confirmed?: LoginAccount; unconfirmed?: LoginAccount }> {
     const rows = await this.em.getConnection().execute<Record<string, any>[]>(
-      `SELECT * FROM (
+      `SELECT DISTINCT ON (email_confirmed_at IS NULL) * FROM (
          SELECT ${AUTHENTICATED_USER_COLUMNS}, password_hash FROM users WHERE lower(email) = ?
          UNION ALL
          SELECT id, email, NULL, created_at, created_at, password_hash FROM registrations WHERE email = ? AND expires_at > now()
-       ) AS candidates ORDER BY email_confirmed_at IS NULL, created_at DESC LIMIT 1`,
+       ) AS candidates ORDER BY email_confirmed_at IS NULL, created_at DESC`,
       [email, email],
     );
-    return rows.length === 0 ? null : { ...toAuthenticatedUser(rows[0]), passwordHash: rows[0].password_hash };
+    const accounts: { confirmed?: LoginAccount; unconfirmed?: LoginAccount } = {};
+    for (const row of rows) {
+      const account = { ...toAuthenticatedUser(row), passwordHash: row.password_hash as string };
+      if (account.emailConfirmedAt) accounts.confirmed = account;
+      else accounts.unconfirmed = account;
+    }
+    return accounts;
   }
 
   /** Locks the user of this address until the transaction ends. */

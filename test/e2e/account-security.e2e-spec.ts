@@ -182,7 +182,7 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
       await login(service, email, 'chosen afterwards');
     });
 
-    it('drops the password of a registration of an address that is already confirmed', async () => {
+    it('sends no link for a registration of an address that is already confirmed, and its password gets no session, only the answer a free address gives', async () => {
       const email = uniqueEmail('taken');
       await createConfirmedUser(service, email, 'the real password');
       await nextMailTo(smtp, email, 0);
@@ -191,8 +191,13 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
       const notice = await nextMailTo(smtp, email, 1);
       expect(notice.subject).toBe('Someone tried to sign up with your email');
       expect(notice.links.some((link) => link.startsWith(confirmPrefix()))).toBe(false);
-      expect(await sql(service, 'SELECT id FROM registrations WHERE id = ?', [again.body.user.id])).toEqual([]);
-      expect((await loginAs(email, 'someone else')).body).toEqual(INVALID_CREDENTIALS);
+      // Kept, decided, until it expires: register-then-login must not tell a taken address from a free one.
+      expect(await sql(service, 'SELECT processed_at IS NOT NULL AS decided FROM registrations WHERE id = ?', [again.body.user.id])).toEqual([{ decided: true }]);
+      const free = uniqueEmail('free');
+      await service.request('POST', '/auth/register', { body: { email: free, password: 'someone else' } });
+      expect((await loginAs(free, 'someone else')).body).toEqual(EMAIL_NOT_VERIFIED);
+      expect((await loginAs(email, 'someone else')).body).toEqual(EMAIL_NOT_VERIFIED);
+      expect((await loginAs(email, 'a third password')).body).toEqual(INVALID_CREDENTIALS);
       await login(service, email, 'the real password');
     });
 

@@ -360,6 +360,26 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
   });
 
   describe('no account enumeration', () => {
+    it('answers a login with the password the caller registered with alike, whether or not a confirmed account has the address', async () => {
+      const taken = uniqueEmail('enum-taken');
+      const free = uniqueEmail('enum-free');
+      await createConfirmedUser(service, taken, PASSWORD);
+      const probe = 'the password I registered with';
+      for (const email of [taken, free]) expect((await service.request('POST', '/auth/register', { body: { email, password: probe } })).status).toBe(201);
+      const answers = await Promise.all([taken, free].map((email) => service.request('POST', '/auth/login', { body: { email, password: probe } })));
+      expect(answers.map((answer) => [answer.status, answer.body])).toEqual([
+        [403, EMAIL_NOT_VERIFIED],
+        [403, EMAIL_NOT_VERIFIED],
+      ]);
+      // The owner still logs in with their own password, and a wrong one is a wrong one.
+      expect((await service.request('POST', '/auth/login', { body: { email: taken, password: PASSWORD } })).status).toBe(200);
+      const wrong = await Promise.all([taken, free].map((email) => service.request('POST', '/auth/login', { body: { email, password: 'neither password' } })));
+      expect(wrong.map((answer) => [answer.status, answer.body])).toEqual([
+        [401, INVALID_CREDENTIALS],
+        [401, INVALID_CREDENTIALS],
+      ]);
+    });
+
     it('answers register identically for a new, an unconfirmed and a confirmed email (the id is random)', async () => {
       const unconfirmed = uniqueEmail('enum-unconfirmed');
       const confirmed = uniqueEmail('enum-confirmed');

@@ -57,31 +57,38 @@ export class SessionsService {
   ) {}
 
   async login({ email, password }: SessionLoginDto, client: ClientInfo): Promise<SessionResponseDto> {
-    const user = await this.users.findLoginAccount(email);
-    if (!user) {
+    const { confirmed, unconfirmed } = await this.users.findLoginAccounts(email);
+    if (!confirmed && !unconfirmed) {
       // An unknown email costs one argon2 verification too, and answers what a wrong password does.
       await this.passwords.verifyNothing(password);
       throw this.refuseLogin(email, 'unknown_email', client);
     }
-    // The hash runs on the thread pool, several milliseconds during which the event loop would
+    // Whoever registers an address chooses the password of its pending registration, so the
+    // password is checked against both the confirmed user and that registration: the registrant's
+    // password answers 403 EMAIL_NOT_VERIFIED whether or not an account stands behind the
+    // address, and costs the same two hashes either way (one of nothing when there is no
+    // account), else register-then-login would tell who has an account.
+    // The hashes run on the thread pool, several milliseconds during which the event loop would
     // wait. It prepares the answer meanwhile (the session's id, its refresh token, the signed
-    // access token), so a login waits for the hash and then for one insert. What is prepared for a
-    // wrong password is dropped: nothing of it is stored or sent.
-    // Both settle before anything is decided, so neither can fail unobserved.
-    const [passwordMatches, prepared] = await Promise.all([
-      this.passwords.verify(user.passwordHash, password),
-      // Started once the hash has been handed to the thread pool.
-      Promise.resolve().then(() => this.prepareSession(user, client)),
+    // access token), so a login waits for the hashes and then for one insert. What is prepared
+    // for a wrong password is dropped: nothing of it is stored or sent. All settle before anything
+    // is decided, so none can fail unobserved.
+    const [confirmedMatches, unconfirmedMatches, prepared] = await Promise.all([
+      confirmed ? this.passwords.verify(confirmed.passwordHash, password) : this.passwords.verifyNothing(password),
+      unconfirmed ? this.passwords.verify(unconfirmed.passwordHash, password) : false,
+      // Started once the hashes have been handed to the thread pool.
+      Promise.resolve().then(() => (confirmed ? this.prepareSession(confirmed, client) : undefined)),
     ]);
-    if (!passwordMatches) throw this.refuseLogin(email, 'wrong_password', client);
-    if (!user.emailConfirmedAt) {
+    if (confirmed && confirmedMatches && prepared) {
+      // One statement on its own: no unit of work to fork.
+      await this.sessions.open(this.em, prepared.session, { tokenHash: prepared.refreshTokenHash });
+      return toSessionResponse(confirmed, prepared.access, prepared.refreshToken);
+    }
+    if (unconfirmedMatches) {
       this.logFailedLogin(email, 'email_not_verified', client);
       throw new AppError('EMAIL_NOT_VERIFIED', 'Confirm your email address before logging in');
     }
-
-    // One statement on its own: no unit of work to fork.
-    await this.sessions.open(this.em, prepared.session, { tokenHash: prepared.refreshTokenHash });
-    return toSessionResponse(user, prepared.access, prepared.refreshToken);
+    throw this.refuseLogin(email, 'wrong_password', client);
   }
 
   /** Everything a successful login answers, ready before the session is stored. */
