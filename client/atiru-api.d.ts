@@ -1725,7 +1725,7 @@ export interface operations {
                     "application/json": components["schemas"]["NewApiKey"];
                 };
             };
-            /** @description INVALID_REQUEST: the id is not a UUID, or grace_period_seconds is not a whole number from 0 to 604800 */
+            /** @description INVALID_REQUEST: the id is not a UUID, grace_period_seconds is not a whole number from 0 to 604800, or as many rolled keys as the cap on active keys are still in their grace period (a roll with grace_period_seconds 0 is always taken) */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -54,7 +54,11 @@ export class ApiKeysController {
   @ApiParam({ name: 'id', format: 'uuid', description: 'The key to replace', example: '3f1c2a4e-8b7d-4f6a-9c21-5d0e7b9a1f32' })
   @ApiBody({ type: ApiKeyRollDto, required: false })
   @ApiCreatedResponse({ description: 'The new key: the only response that ever carries it', type: ApiKeyCreatedResponseDto })
-  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the id is not a UUID, or grace_period_seconds is not a whole number from 0 to 604800', type: ErrorResponseDto })
+  @ApiBadRequestResponse({
+    description:
+      'INVALID_REQUEST: the id is not a UUID, grace_period_seconds is not a whole number from 0 to 604800, or as many rolled keys as the cap on active keys are still in their grace period (a roll with grace_period_seconds 0 is always taken)',
+    type: ErrorResponseDto,
+  })
   @ApiNotFoundResponse({ description: "NOT_FOUND: no such key, another user's key, a revoked or expired one, or one rolled already", type: ErrorResponseDto })
   rollApiKey(
     @Req() { user: principal }: AuthenticatedRequest,

@@ -93,6 +93,19 @@ export class ApiKeysRepository {
     return Number(row.count);
   }
 
+  /** The user's keys that were rolled and still work: in their grace period. */
+  async countInGraceForUser(em: EntityManager, userId: string): Promise<number> {
+    const [row] = await em
+      .getConnection()
+      .execute<Array<{ count: string }>>(
+        `SELECT count(*) AS count FROM api_keys WHERE user_id = ? AND replaced_by IS NOT NULL AND ${ACTIVE}`,
+        [userId],
+        'all',
+        em.getTransactionContext(),
+      );
+    return Number(row.count);
+  }
+
   async insert(em: EntityManager, key: NewApiKey): Promise<ApiKeyEntity> {
     const entity = em.create(ApiKeyEntity, {
       userId: key.userId,

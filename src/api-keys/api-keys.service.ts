@@ -71,7 +71,9 @@ export class ApiKeysService {
    * at creation. The old key works until the grace period ends (or its own expiry, if sooner):
    * instances that hold it in memory are told to read it again, with its new end, before this
    * answers; with no grace period it is revoked at once. The owner is mailed, in the same
-   * transaction. The cap on active keys does not apply: the old key ends within a week.
+   * transaction. The cap on active keys does not apply, since the old key ends within a week; but
+   * the rolled keys still in their grace period may not outnumber it, or rolling each new key in
+   * turn would hold any number of working keys. A roll with no grace period never adds one.
    */
   async roll(userId: string, id: string, request: ApiKeyRollDto, client: ClientInfo): Promise<ApiKeyCreatedResponseDto> {
     const graceSeconds = request.grace_period_seconds ?? DEFAULT_ROLL_GRACE_SECONDS;
@@ -81,6 +83,12 @@ export class ApiKeysService {
       if (ownerEmail === null) throw AppError.invalidToken();
       const old = await this.repository.lockRollableForUser(em, userId, id);
       if (old === null) throw AppError.notFound('API key not found');
+      const max = this.config.apiKeys.maxActivePerUser;
+      if (graceSeconds > 0 && (await this.repository.countInGraceForUser(em, userId)) >= max) {
+        throw AppError.invalidRequest(
+          `You already have ${max} rolled API keys still in their grace period, the most allowed: revoke them, wait for them to end, or roll with grace_period_seconds 0`,
+        );
+      }
       const created = await this.repository.insert(em, { userId, name: old.name, keyPrefix: prefix, keyHash: hashApiKey(key), expiresAt: old.expiresAt, scopes: old.scopes });
       const retired = await this.repository.retireRolled(em, id, created.id, graceSeconds === 0 ? null : new Date(created.createdAt.getTime() + graceSeconds * 1000));
       // Every instance drops the old key from memory: revoked, or read again with its new end.

@@ -4,7 +4,7 @@ import { recordQueries } from '../support/query-recorder';
 import { signedInUser, SignedInUser } from '../support/signed-in-user';
 import { TestSmtpServer } from '../support/smtp';
 import { startTwoInstances, TwoInstances } from '../support/two-instances';
-import { TestApp } from '../support/test-app';
+import { startTestApp, TestApp } from '../support/test-app';
 import { sleep } from '../support/wait';
 
 /** Failed authentications are much of this file: keep the per-IP limit out of the way. */
@@ -155,5 +155,37 @@ describe('rolling an API key (two real apps, one PostgreSQL, real SMTP)', () => 
     // None of the refusals rolled anything: the user still has the new key and the old one in its grace period.
     const list = await first.request('GET', '/auth/api-keys', { headers: user.jwt });
     expect(list.body.api_keys.map((key: { id: string }) => key.id)).toEqual([rolled.body.id, old.id]);
+  });
+});
+
+describe('rolling API keys in a chain', () => {
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: { ...TEST_ENV, API_KEY_MAX_ACTIVE_PER_USER: '2' } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('holds the keys in their grace period to the cap on active keys, so rolling each new key in turn cannot hold any number of working keys', async () => {
+    const user = await signedInUser(service.app, 'chain-roller@example.com');
+    let current = (await service.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'chained' } })).body;
+    const roll = (id: string, grace: number) => service.request('POST', `/auth/api-keys/${id}/roll`, { headers: user.jwt, body: { grace_period_seconds: grace } });
+    for (let i = 0; i < 2; i++) {
+      const rolled = await roll(current.id, 3600);
+      expect(rolled.status).toBe(201);
+      current = rolled.body;
+    }
+    const refused = await roll(current.id, 3600);
+    expect([refused.status, refused.body.code]).toEqual([400, 'INVALID_REQUEST']);
+    expect(refused.body.error).toMatch(/grace period/);
+    // Two in grace and the newest: no more working keys than that.
+    const listed = await service.request('GET', '/auth/api-keys', { headers: user.jwt });
+    expect(listed.body.api_keys).toHaveLength(3);
+    // A roll that ends the old key at once adds none, and is taken.
+    expect((await roll(current.id, 0)).status).toBe(201);
+    expect((await service.request('GET', '/auth/api-keys', { headers: user.jwt })).body.api_keys).toHaveLength(3);
   });
 });
