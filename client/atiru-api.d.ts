@@ -1968,7 +1968,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description NOT_FOUND: no such key, another user's key, or already revoked */
+            /** @description NOT_FOUND: no such key, another user's key, or one already revoked or expired */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

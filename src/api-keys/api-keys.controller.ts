@@ -78,7 +78,7 @@ export class ApiKeysController {
   @ApiParam({ name: 'id', format: 'uuid', description: 'The key id', example: '3f1c2a4e-8b7d-4f6a-9c21-5d0e7b9a1f32' })
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the id is not a UUID', type: ErrorResponseDto })
-  @ApiNotFoundResponse({ description: "NOT_FOUND: no such key, another user's key, or already revoked", type: ErrorResponseDto })
+  @ApiNotFoundResponse({ description: "NOT_FOUND: no such key, another user's key, or one already revoked or expired", type: ErrorResponseDto })
   async revokeApiKey(@Req() { user: principal }: AuthenticatedRequest, @Param('id', UuidParamPipe) id: string): Promise<void> {
     await this.apiKeys.revoke(principal.user.id, id);
   }

@@ -120,12 +120,13 @@ export class ApiKeysRepository {
   }
 
   /**
-   * Revokes the user's key unless it is unknown, someone else's or already revoked. Answers the
-   * key's hash (hex), or null when nothing was revoked.
+   * Revokes the user's key unless it is unknown, someone else's, already revoked or expired (gone
+   * from the list as a revoked one is). Answers the key's hash (hex), or null when nothing was
+   * revoked.
    */
   async revokeForUser(em: EntityManager, userId: string, id: string): Promise<string | null> {
     const rows = await em.getConnection().execute<Array<{ key_hash: string }>>(
-      `UPDATE api_keys SET revoked_at = now() WHERE id = ? AND user_id = ? AND revoked_at IS NULL RETURNING encode(key_hash, 'hex') AS key_hash`,
+      `UPDATE api_keys SET revoked_at = now() WHERE id = ? AND user_id = ? AND ${ACTIVE} RETURNING encode(key_hash, 'hex') AS key_hash`,
       [id, userId],
       'all',
       em.getTransactionContext(),

@@ -268,6 +268,9 @@ describe('API keys (real app, real PostgreSQL)', () => {
       expect({ status: response.status, code: response.body.code }).toEqual({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' });
     }
     expect((await service.request('GET', '/auth/api-keys', { headers: user.jwt })).body.api_keys).toEqual([]);
+    // Gone from the list, gone for DELETE: an expired key is not there to revoke.
+    const revoked = await service.request('DELETE', `/auth/api-keys/${created.body.id}`, { headers: user.jwt });
+    expect([revoked.status, revoked.body.code]).toEqual([404, 'NOT_FOUND']);
   });
 
   it('moves last_used_at after a use, without a write on the request', async () => {
