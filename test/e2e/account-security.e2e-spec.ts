@@ -380,6 +380,7 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
     const registered = await service.request('POST', '/auth/register', { body: { email, password: 'helper password' } });
     expect(await sql(service, CONFIRM_REGISTRATION, [registered.body.user.id])).toEqual([{ id: registered.body.user.id }]);
     expect((await login(service, email, 'helper password')).user.id).toBe(registered.body.user.id);
+    expect(await sql(service, 'SELECT id FROM registrations WHERE email = ?', [email])).toEqual([]);
   });
 });
 

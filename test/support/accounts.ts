@@ -1,6 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { TestSmtpServer } from './smtp';
 import { TestApp } from './test-app';
+import { waitUntil } from './wait';
 
 /** Runs SQL against the service's own database (assertions and fixtures, never the code under test). */
 export function sql<T = Record<string, any>>(service: TestApp, query: string, params: unknown[] = []): Promise<T[]> {
@@ -17,29 +18,37 @@ export function uniqueEmail(label = 'user'): string {
 
 /**
  * An account whose email is confirmed, for tests about sessions rather than confirmation:
- * registers through the API and turns the pending registration into a confirmed user directly in
- * the database (as its confirmation link would). The registration stays, so the service still
- * sends one mail for it: its confirmation link, or the "already registered" notice.
+ * registers through the API, waits until the worker has decided the registration (so the one mail
+ * it sends is its confirmation link, as for a person), and then does in the database what a click
+ * on that link does (`CONFIRM_REGISTRATION`).
  */
 export async function createConfirmedUser(service: TestApp, email: string, password: string): Promise<string> {
   const response = await service.request('POST', '/auth/register', { body: { email, password } });
   if (response.status !== 201) throw new Error(`register answered ${response.status}: ${response.text}`);
-  const [row] = await sql<{ id: string }>(service, CONFIRM_REGISTRATION, [response.body.user.id]);
+  const id = response.body.user.id as string;
+  await waitUntil(
+    async () => (await sql<{ decided: boolean }>(service, 'SELECT processed_at IS NOT NULL AS decided FROM registrations WHERE id = ?', [id]))[0]?.decided,
+    `the registration of ${email} to be decided`,
+  );
+  const [row] = await sql<{ id: string }>(service, CONFIRM_REGISTRATION, [id]);
   return row.id;
 }
 
-/** Makes the registration `?` a confirmed user; see `createConfirmedUser`. */
-export const CONFIRM_REGISTRATION = `INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at)
-  SELECT id, email, password_hash, now(), created_at FROM registrations WHERE id = ? RETURNING id`;
+/**
+ * Makes the registration `?` a confirmed user, as its link does: the registration becomes the
+ * user, and the address's registrations go (a registration left behind would still answer a login
+ * with its password). See `createConfirmedUser`.
+ */
+export const CONFIRM_REGISTRATION = `WITH confirmed AS (
+    INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at)
+    SELECT id, email, password_hash, now(), created_at FROM registrations WHERE id = ? RETURNING id, email),
+  discarded AS (DELETE FROM registrations WHERE email IN (SELECT email FROM confirmed))
+  SELECT id FROM confirmed`;
 
 /** What a person's click on the newest registration's mailed link does, for a test that cannot read the mail. */
 export async function confirmNewestRegistration(service: TestApp, email: string): Promise<void> {
-  await sql(
-    service,
-    `INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at)
-     SELECT id, email, password_hash, now(), created_at FROM registrations WHERE email = ? ORDER BY created_at DESC LIMIT 1`,
-    [email],
-  );
+  const [newest] = await sql<{ id: string }>(service, 'SELECT id FROM registrations WHERE email = ? ORDER BY created_at DESC LIMIT 1', [email]);
+  if (newest) await sql(service, CONFIRM_REGISTRATION, [newest.id]);
 }
 
 export async function login(service: TestApp, email: string, password: string, headers: Record<string, string> = {}) {
