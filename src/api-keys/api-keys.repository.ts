@@ -86,19 +86,12 @@ export class ApiKeysRepository {
     return rows.length > 0 ? rows[0].email : null;
   }
 
-  async countActiveForUser(em: EntityManager, userId: string): Promise<number> {
-    const [row] = await em
-      .getConnection()
-      .execute<Array<{ count: string }>>(`SELECT count(*) AS count FROM api_keys WHERE user_id = ? AND ${ACTIVE}`, [userId], 'all', em.getTransactionContext());
-    return Number(row.count);
-  }
-
-  /** The user's keys that were rolled and still work: in their grace period. */
-  async countInGraceForUser(em: EntityManager, userId: string): Promise<number> {
+  /** The user's active keys; `rolled`: only those rolled already, still working in their grace period. */
+  async countActiveForUser(em: EntityManager, userId: string, { rolled = false } = {}): Promise<number> {
     const [row] = await em
       .getConnection()
       .execute<Array<{ count: string }>>(
-        `SELECT count(*) AS count FROM api_keys WHERE user_id = ? AND replaced_by IS NOT NULL AND ${ACTIVE}`,
+        `SELECT count(*) AS count FROM api_keys WHERE user_id = ? AND ${ACTIVE}${rolled ? ' AND replaced_by IS NOT NULL' : ''}`,
         [userId],
         'all',
         em.getTransactionContext(),

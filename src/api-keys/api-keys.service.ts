@@ -84,7 +84,7 @@ export class ApiKeysService {
       const old = await this.repository.lockRollableForUser(em, userId, id);
       if (old === null) throw AppError.notFound('API key not found');
       const max = this.config.apiKeys.maxActivePerUser;
-      if (graceSeconds > 0 && (await this.repository.countInGraceForUser(em, userId)) >= max) {
+      if (graceSeconds > 0 && (await this.repository.countActiveForUser(em, userId, { rolled: true })) >= max) {
         throw AppError.invalidRequest(
           `You already have ${max} rolled API keys still in their grace period, the most allowed: revoke them, wait for them to end, or roll with grace_period_seconds 0`,
         );

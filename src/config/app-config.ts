@@ -211,8 +211,7 @@ class EnvReader {
 
   list(name: string, fallback: string[]): string[] {
     const raw = this.env[name]?.trim();
-    if (raw === undefined || raw === '') return fallback;
-    return raw.split(',').map((item) => item.trim()).filter(Boolean);
+    return raw === undefined || raw === '' ? fallback : commaSeparated(raw);
   }
 
   /**
@@ -221,8 +220,7 @@ class EnvReader {
    */
   allowList(name: string, fallback: string[]): string[] {
     const raw = this.env[name];
-    if (raw === undefined) return fallback;
-    return raw.split(',').map((item) => item.trim()).filter(Boolean);
+    return raw === undefined ? fallback : commaSeparated(raw);
   }
 
   /**
@@ -377,6 +375,11 @@ function isAddressOrRange(entry: string): boolean {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The non-empty items of a comma-separated value, trimmed. */
+function commaSeparated(raw: string): string[] {
+  return raw.split(',').map((item) => item.trim()).filter(Boolean);
+}
 
 /** A secret anyone could guess: the development one, a short one, or one that asks to be changed. */
 export function isPlaceholderSecret(secret: string): boolean {
