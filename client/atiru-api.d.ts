@@ -217,7 +217,7 @@ export interface paths {
         };
         /**
          * The confirmation link in the email (a browser link)
-         * @description What the link in the confirmation email opens: a browser follows its redirect to a page. Programs confirm with POST /auth/confirm instead. A valid token confirms the email and redirects (302) to the `redirect_to` given at registration, else to the dashboard; with a `choose_password=1` query parameter when the address was registered more than once, so the account has no password yet and a link to choose one was just mailed (the dashboard says so). Any failure redirects too, never answers JSON: a bad or expired token to the same place with `error` and `error_code=INVALID_REQUEST` query parameters; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), to the dashboard with `error`, `error_code` and `request_id`. Idempotent: opening a link again within its lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS) lands on the success redirect again, so a mail scanner that opens the link first does not spoil the click.
+         * @description What the link in the confirmation email opens. Opening it changes nothing: it answers a page naming the address, whose button posts the token to POST /auth/confirm-link, which confirms. Mail gateways and link scanners open links before the person does, so a link that confirmed when opened would confirm a registration nobody chose to confirm, with the password of whoever registered. Programs confirm with POST /auth/confirm instead. A link that can do nothing never shows the page: a bad or expired token, or one whose registration is gone, redirects (302) to the `redirect_to` given at registration, else to the dashboard, with `error` and `error_code=INVALID_REQUEST` query parameters; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), to the dashboard with `error`, `error_code` and `request_id`. A link already used shows the page again, and its button lands on success again, within the link's lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS).
          */
         get: operations["openConfirmationLink"];
         put?: never;
@@ -226,6 +226,26 @@ export interface paths {
          * @description For programs (a single-page app that receives the link, a mobile app, a test): the token is the `token` query parameter of the link in the confirmation email. Idempotent within the token's lifetime, like the link itself. When the address was registered more than once, the account is confirmed without a password and a link to choose one is mailed; the message then says so.
          */
         post: operations["confirmEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/confirm-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The button on the confirmation link's page (a browser form)
+         * @description What the page of GET /auth/confirm posts. A valid token confirms the email and redirects (303) to the `redirect_to` given at registration, else to the dashboard; with a `choose_password=1` query parameter when the address was registered more than once, so the account has no password yet and a link to choose one was just mailed (the dashboard says so). Any failure redirects too, never answers JSON: a bad or expired token to the same place with `error` and `error_code=INVALID_REQUEST`; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), to the dashboard with `error`, `error_code` and `request_id`. Idempotent within the token's lifetime.
+         */
+        post: operations["submitConfirmationPage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2565,7 +2585,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Redirect to the landing page; `Location` carries `choose_password=1` when the account must choose its password from the mailed link, `error` and `error_code` when the email could not be confirmed */
+            /** @description The confirmation page: the address, and a button that posts the token to POST /auth/confirm-link. No script; it sends no Referer */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The link can do nothing: redirect to the landing page with `error` and `error_code` */
             302: {
                 headers: {
                     /** @description The `redirect_to` given at registration, or the dashboard URL */
@@ -2688,6 +2718,46 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVER_BUSY";
+                    };
+                };
+            };
+        };
+    };
+    submitConfirmationPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["ConfirmEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description Redirect to the landing page; `Location` carries `choose_password=1` when the account must choose its password from the mailed link, `error` and `error_code` when the email could not be confirmed */
+            303: {
+                headers: {
+                    /** @description The `redirect_to` given at registration, or the dashboard URL */
+                    Location: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request headers are over the size limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 413;
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
                     };
                 };
             };

@@ -15,9 +15,10 @@ export const API_TAGS = {
 } as const;
 
 /**
- * Marks an operation a browser opens from a link (the confirmation link): it answers with a
- * redirect whatever happens, so it gets none of the JSON error answers every other operation has.
- * Kept in the document, so a reader and a generator can tell it from an API operation.
+ * Marks an operation of a browser's, not a program's (the confirmation link, and its page's
+ * button): it answers a page or a redirect whatever happens, so it gets none of the JSON error
+ * answers every other operation has. Kept in the document, so a reader and a generator can tell
+ * it from an API operation.
  */
 export const BROWSER_LINK_EXTENSION = 'x-browser-link';
 

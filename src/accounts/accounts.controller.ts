@@ -1,10 +1,27 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Redirect, Req, UseFilters } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiCreatedResponse, ApiExtension, ApiFoundResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Post, Query, Redirect, Req, Res, UseFilters } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import {
+  ApiBadRequestResponse,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiExtension,
+  ApiFoundResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { Authenticated, Public } from '../common/auth/auth-policy.decorator';
 import { AuthenticatedRequest } from '../common/auth/principal';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { BROWSER_LINK_EXTENSION } from '../openapi';
+import { ACCEPTS_FORM } from '../common/http/body-parsers';
+import { confirmationPage } from './confirmation-page';
 import { ACCOUNT_MESSAGES, AccountsService } from './accounts.service';
 import { ConfirmLinkErrorFilter } from './confirm-link-error.filter';
 import { AccountConfirmDto } from './dto/account-confirm.dto';
@@ -48,30 +65,63 @@ export class AccountsController {
 
   @Get('confirm')
   @Public()
-  @Redirect()
   @UseFilters(ConfirmLinkErrorFilter)
   @ApiExtension(BROWSER_LINK_EXTENSION, true)
+  @ApiProduces('text/html')
   @ApiOperation({
     summary: 'The confirmation link in the email (a browser link)',
     description:
-      'What the link in the confirmation email opens: a browser follows its redirect to a page. Programs confirm with ' +
-      'POST /auth/confirm instead. A valid token confirms the email and redirects (302) to the `redirect_to` given at ' +
-      'registration, else to the dashboard; with a `choose_password=1` query parameter when the address was registered more ' +
-      'than once, so the account has no password yet and a link to choose one was just mailed (the dashboard says so). Any ' +
-      'failure redirects too, never answers JSON: a bad or expired token to the ' +
-      'same place with `error` and `error_code=INVALID_REQUEST` query parameters; a missing token, or the service being ' +
-      'unavailable (`error_code=SERVER_BUSY`), to the dashboard with `error`, `error_code` and `request_id`. Idempotent: ' +
-      'opening a link again within its lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS) lands on the success ' +
-      'redirect again, so a mail scanner that opens the link first does not spoil the click.',
+      'What the link in the confirmation email opens. Opening it changes nothing: it answers a page naming the address, ' +
+      'whose button posts the token to POST /auth/confirm-link, which confirms. Mail gateways and link scanners open ' +
+      'links before the person does, so a link that confirmed when opened would confirm a registration nobody chose to ' +
+      'confirm, with the password of whoever registered. Programs confirm with POST /auth/confirm instead. A link that ' +
+      'can do nothing never shows the page: a bad or expired token, or one whose registration is gone, redirects (302) ' +
+      'to the `redirect_to` given at registration, else to the dashboard, with `error` and `error_code=INVALID_REQUEST` ' +
+      'query parameters; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), to the dashboard ' +
+      'with `error`, `error_code` and `request_id`. A link already used shows the page again, and its button lands on ' +
+      'success again, within the link\'s lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS).',
+  })
+  @ApiOkResponse({
+    description: 'The confirmation page: the address, and a button that posts the token to POST /auth/confirm-link. No script; it sends no Referer',
+    content: { 'text/html': { schema: { type: 'string' } } },
   })
   @ApiFoundResponse({
+    description: 'The link can do nothing: redirect to the landing page with `error` and `error_code`',
+    headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', required: true, schema: { type: 'string', format: 'uri' } } },
+  })
+  async openConfirmationLink(@Query() query: AccountConfirmQueryDto, @Res() reply: FastifyReply): Promise<FastifyReply> {
+    const preview = await this.accounts.previewConfirmation(query.token);
+    if ('failed' in preview) return reply.redirect(preview.failed, 302);
+    const page = confirmationPage({ email: preview.email, token: query.token, landing: preview.landing });
+    return reply.headers(page.headers).send(page.html);
+  }
+
+  @Post('confirm-link')
+  @Public()
+  @RouteConfig(ACCEPTS_FORM)
+  @Redirect()
+  @UseFilters(ConfirmLinkErrorFilter)
+  @ApiExtension(BROWSER_LINK_EXTENSION, true)
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiOperation({
+    summary: 'The button on the confirmation link\'s page (a browser form)',
+    description:
+      'What the page of GET /auth/confirm posts. A valid token confirms the email and redirects (303) to the `redirect_to` ' +
+      'given at registration, else to the dashboard; with a `choose_password=1` query parameter when the address was ' +
+      'registered more than once, so the account has no password yet and a link to choose one was just mailed (the ' +
+      'dashboard says so). Any failure redirects too, never answers JSON: a bad or expired token to the same place with ' +
+      '`error` and `error_code=INVALID_REQUEST`; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), ' +
+      'to the dashboard with `error`, `error_code` and `request_id`. Idempotent within the token\'s lifetime.',
+  })
+  @ApiResponse({
+    status: 303,
     description:
       'Redirect to the landing page; `Location` carries `choose_password=1` when the account must choose its password from the mailed link, ' +
       '`error` and `error_code` when the email could not be confirmed',
     headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', required: true, schema: { type: 'string', format: 'uri' } } },
   })
-  async openConfirmationLink(@Query() query: AccountConfirmQueryDto): Promise<{ url: string; statusCode: number }> {
-    return { url: await this.accounts.confirmEmail(query.token), statusCode: 302 };
+  async submitConfirmationPage(@Body() body: AccountConfirmDto): Promise<{ url: string; statusCode: number }> {
+    return { url: await this.accounts.confirmEmail(body.token), statusCode: 303 };
   }
 
   @Post('confirm')

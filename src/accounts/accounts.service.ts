@@ -44,6 +44,13 @@ interface Confirmation {
   choosePassword: boolean;
 }
 
+/**
+ * What opening a confirmation link shows: the address its button confirms and the landing it then
+ * goes to (without the query parameters the outcome adds); or, for a link that can do nothing
+ * (unknown, expired, its registration gone), the landing that says so.
+ */
+export type ConfirmationPreview = { email: string; landing: string } | { failed: string };
+
 /** The query parameter a confirmation's landing carries when the account must choose its password. */
 export const CHOOSE_PASSWORD_PARAM = 'choose_password';
 
@@ -163,13 +170,27 @@ export class AccountsService {
   }
 
   /**
-   * Answers where the confirmation link lands. Idempotent within the token's lifetime: a mail
-   * scanner opening the link first does not spoil the person's click.
+   * What the confirmation link's page offers, read without changing anything: opening the link, as
+   * a mail scanner does before the person, confirms nothing, so whoever registered an address
+   * cannot have it confirmed by the recipient's mail gateway. A link that can do nothing answers
+   * where a failed confirmation lands instead.
+   */
+  async previewConfirmation(token: string): Promise<ConfirmationPreview> {
+    const em = this.em.fork();
+    const found = await this.oneTimeTokens.peek(em, token, 'confirm_email', this.clock.now());
+    const redirectTo = found.state === 'unknown' ? null : found.record.redirectTo;
+    const email = found.state === 'valid' || found.state === 'used' ? await this.emailOfTokenOwner(em, found.record) : null;
+    if (email === null) return { failed: this.confirmationLanding(redirectTo, null) };
+    return { email, landing: this.redirects.landing(redirectTo, 'confirmed') };
+  }
+
+  /**
+   * Confirms from the link's page and answers where it lands. Idempotent within the token's
+   * lifetime: pressing the button again lands on success again.
    */
   async confirmEmail(token: string): Promise<string> {
     const { confirmation, redirectTo } = await this.spendConfirmation(token);
-    if (!confirmation) return this.redirects.landing(redirectTo, 'confirmed', { error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
-    return this.redirects.landing(redirectTo, 'confirmed', confirmation.choosePassword ? { [CHOOSE_PASSWORD_PARAM]: '1' } : {});
+    return this.confirmationLanding(redirectTo, confirmation);
   }
 
   /** The same confirmation for an API client, which wants an answer rather than a landing page. */
@@ -177,6 +198,17 @@ export class AccountsService {
     const { confirmation } = await this.spendConfirmation(token);
     if (!confirmation) throw AppError.invalidRequest(`Invalid request: ${ACCOUNT_MESSAGES.invalidConfirmation}`);
     return { message: confirmation.choosePassword ? ACCOUNT_MESSAGES.emailConfirmedChoosePassword : ACCOUNT_MESSAGES.emailConfirmed };
+  }
+
+  private confirmationLanding(redirectTo: string | null, confirmation: Confirmation | null): string {
+    if (!confirmation) return this.redirects.landing(redirectTo, 'confirmed', { error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
+    return this.redirects.landing(redirectTo, 'confirmed', confirmation.choosePassword ? { [CHOOSE_PASSWORD_PARAM]: '1' } : {});
+  }
+
+  /** The address a confirmation token is for: its registration's, or (a legacy link, or one already used) its user's. */
+  private async emailOfTokenOwner(em: EntityManager, token: OneTimeTokenEntity): Promise<string | null> {
+    if (token.registrationId !== null) return (await this.registrations.findById(em, token.registrationId))?.email ?? null;
+    return token.userId === null ? null : ((await this.users.findById(token.userId, em))?.email ?? null);
   }
 
   private async spendConfirmation(token: string): Promise<{ confirmation: Confirmation | null; redirectTo: string | null }> {

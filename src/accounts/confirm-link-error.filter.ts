@@ -5,9 +5,10 @@ import { DatabaseOutage } from '../database/database.outage';
 import { RedirectTargets } from './redirects/redirect.targets';
 
 /**
- * The confirmation link is opened by a browser, which should land on a page, never on a JSON
- * error: any failure (a missing token, the database down) redirects to the dashboard with
- * `error`, `error_code` and `request_id` query parameters the page can show.
+ * The confirmation link and its page's button are a browser's, which should land on a page, never
+ * on a JSON error: any failure (a missing token, the database down) redirects to the dashboard
+ * with `error`, `error_code` and `request_id` query parameters the page can show; after the
+ * button's POST with 303, so the browser follows it with a GET.
  */
 @Catch()
 @Injectable()
@@ -25,6 +26,6 @@ export class ConfirmLinkErrorFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const appError = logFailure(exception, request, this.logger, this.outage);
     if (reply.sent) return;
-    reply.redirect(this.redirects.landing(null, 'confirmed', { error: appError.message, error_code: appError.code, request_id: request.id }), 302);
+    reply.redirect(this.redirects.landing(null, 'confirmed', { error: appError.message, error_code: appError.code, request_id: request.id }), request.method === 'POST' ? 303 : 302);
   }
 }

@@ -2,7 +2,7 @@ import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { ACCOUNT_MESSAGES } from '../../src/accounts/accounts.service';
 import { AccountRequestsWorker } from '../../src/accounts/account-requests/account-requests.worker';
 import { NO_PASSWORD_HASH, PasswordHasher } from '../../src/accounts/passwords/password.hasher';
-import { CONFIRM_REGISTRATION, createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, sql, uniqueEmail } from '../support/accounts';
+import { clickConfirmationLink, CONFIRM_REGISTRATION, createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, sql, uniqueEmail } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp } from '../support/test-app';
 
@@ -45,6 +45,21 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
   });
 
   describe('pre-claiming an address', () => {
+    it("does not let a mail gateway that opens every link confirm the attacker's registration", async () => {
+      const victim = uniqueEmail('scanned');
+      // The attacker registers an address whose mail gateway opens links to check them (Safe Links and the like).
+      await service.request('POST', '/auth/register', { body: { email: victim, password: 'attacker chose this' } });
+      const link = linkStartingWith(await nextMailTo(smtp, victim, 0), confirmPrefix());
+      // The gateway fetches the link (HEAD, then GET), and fetches it again later.
+      for (let visit = 0; visit < 2; visit++) {
+        await service.request('HEAD', pathOf(link), { contract: false });
+        await service.request('GET', pathOf(link));
+      }
+      // Nothing was confirmed: the attacker's password is still a registration's, which logs nobody in.
+      expect((await loginAs(victim, 'attacker chose this')).body).toEqual(EMAIL_NOT_VERIFIED);
+      expect(await sql(service, 'SELECT id FROM users WHERE email = ?', [victim])).toEqual([]);
+    });
+
     it("never leaves the attacker's password on the account the owner confirms", async () => {
       const victim = uniqueEmail('victim');
       // The attacker registers the owner's address first, with a password of their choosing.
@@ -60,8 +75,8 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
       expect(owner.body).toEqual({ message: ACCOUNT_MESSAGES.registered, user: { id: expect.any(String), email: victim } });
       expect(owner.body.user.id).not.toBe(attacker.body.user.id);
       const ownersMail = await nextMailTo(smtp, victim, 1);
-      const confirmed = await service.request('GET', pathOf(linkStartingWith(ownersMail, confirmPrefix())));
-      expect(confirmed.status).toBe(302);
+      const confirmed = await clickConfirmationLink(service, linkStartingWith(ownersMail, confirmPrefix()));
+      expect(confirmed.status).toBe(303);
       // Registered twice: the click proves the mailbox, not whose password is whose, so none is kept.
       expect(confirmed.headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
       expect((await loginAs(victim, 'attacker chose this')).body).toEqual(INVALID_CREDENTIALS);
@@ -92,8 +107,8 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
       const resent = await nextMailTo(smtp, victim, 2);
       const link = linkStartingWith(resent, confirmPrefix());
       // 4. The victim clicks the link they asked for.
-      const opened = await service.request('GET', pathOf(link));
-      expect(opened.status).toBe(302);
+      const opened = await clickConfirmationLink(service, link);
+      expect(opened.status).toBe(303);
       expect(opened.headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
       // A program confirming the same token (idempotently) is told the same.
       const posted = await service.request('POST', '/auth/confirm', { body: { token: tokenOf(link) } });
@@ -138,7 +153,7 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
 
       await service.request('POST', '/auth/resend-confirmation', { body: { email: victim } });
       const resent = await nextMailTo(smtp, victim, 2);
-      expect((await service.request('GET', pathOf(linkStartingWith(resent, confirmPrefix())))).headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
+      expect((await clickConfirmationLink(service, linkStartingWith(resent, confirmPrefix()))).headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
       expect((await loginAs(victim, 'attacker password')).body).toEqual(INVALID_CREDENTIALS);
       await choosePasswordFromMail(victim, 3, 'victim chose this now');
     });
@@ -165,7 +180,7 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
       expect((await loginAs(email, 'first registration')).body).toEqual(INVALID_CREDENTIALS);
 
       // The first link is clicked: the account is confirmed, with neither password.
-      expect((await service.request('GET', pathOf(linkStartingWith(first, confirmPrefix())))).headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
+      expect((await clickConfirmationLink(service, linkStartingWith(first, confirmPrefix()))).headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
       expect((await loginAs(email, 'first registration')).body).toEqual(INVALID_CREDENTIALS);
       expect((await loginAs(email, 'second registration')).body).toEqual(INVALID_CREDENTIALS);
       // The second link died with its registration.
@@ -212,7 +227,7 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
         id,
       ]);
       expect((await loginAs(legacy, 'legacy password')).body).toEqual(EMAIL_NOT_VERIFIED);
-      expect((await service.request('GET', `/auth/confirm?token=${legacyToken}`)).headers.get('location')).toBe('http://dashboard.test/');
+      expect((await clickConfirmationLink(service, `${confirmPrefix()}${legacyToken}`)).headers.get('location')).toBe('http://dashboard.test/');
       expect((await login(service, legacy, 'legacy password')).user.id).toBe(id);
 
       // An unconfirmed legacy account, registered again: two registrations of one address, so the
@@ -221,7 +236,7 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
       const [{ id: legacyId }] = await sql(service, 'INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), ?, ?) RETURNING id', [unconfirmed, hash]);
       await service.request('POST', '/auth/register', { body: { email: unconfirmed, password: 'registered anew' } });
       const mail = await nextMailTo(smtp, unconfirmed, 0);
-      expect((await service.request('GET', pathOf(linkStartingWith(mail, confirmPrefix())))).headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
+      expect((await clickConfirmationLink(service, linkStartingWith(mail, confirmPrefix()))).headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
       expect((await loginAs(unconfirmed, 'registered anew')).body).toEqual(INVALID_CREDENTIALS);
       expect((await loginAs(unconfirmed, 'legacy password')).body).toEqual(INVALID_CREDENTIALS);
       expect((await choosePasswordFromMail(unconfirmed, 1, 'chosen by the owner')).user.id).toBe(legacyId);
@@ -236,7 +251,7 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
       ]);
       await service.request('POST', '/auth/register', { body: { email: contested, password: 'registered anew' } });
       await nextMailTo(smtp, contested, 0);
-      expect((await service.request('GET', `/auth/confirm?token=${contestedToken}`)).headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
+      expect((await clickConfirmationLink(service, `${confirmPrefix()}${contestedToken}`)).headers.get('location')).toBe(CHOOSE_PASSWORD_LANDING);
       expect((await loginAs(contested, 'legacy password')).body).toEqual(INVALID_CREDENTIALS);
       expect((await loginAs(contested, 'registered anew')).body).toEqual(INVALID_CREDENTIALS);
       expect((await choosePasswordFromMail(contested, 1, 'chosen by the owner')).user.id).toBe(contestedId);
@@ -249,7 +264,7 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
       await service.request('POST', '/auth/resend-confirmation', { body: { email } });
       const resent = await nextMailTo(smtp, email, 1);
       const link = linkStartingWith(resent, confirmPrefix());
-      expect((await service.request('GET', pathOf(link))).headers.get('location')).toBe('http://dashboard.test/');
+      expect((await clickConfirmationLink(service, link)).headers.get('location')).toBe('http://dashboard.test/');
       expect((await service.request('POST', '/auth/confirm', { body: { token: tokenOf(link) } })).body).toEqual({ message: ACCOUNT_MESSAGES.emailConfirmed });
       await login(service, email, 'only registration');
       // One registration: its password is the account's, and no choose-password mail is written.

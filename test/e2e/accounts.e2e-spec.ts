@@ -1,5 +1,5 @@
 import { ACCOUNT_MESSAGES } from '../../src/accounts/accounts.service';
-import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, sql, uniqueEmail } from '../support/accounts';
+import { createConfirmedUser, GENEROUS_RATE_LIMITS, clickConfirmationLink, formOf, linkStartingWith, login, nextMailTo, pathOf, sql, uniqueEmail } from '../support/accounts';
 import { sleep } from '../support/wait';
 import { TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -61,8 +61,8 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     expect(early.status).toBe(403);
     expect(early.body).toEqual(EMAIL_NOT_VERIFIED);
 
-    const confirmed = await service.request('GET', pathOf(confirmLink));
-    expect(confirmed.status).toBe(302);
+    const confirmed = await clickConfirmationLink(service, confirmLink);
+    expect(confirmed.status).toBe(303);
     expect(confirmed.headers.get('location')).toBe(welcome);
 
     const first = await login(service, email, PASSWORD);
@@ -130,20 +130,42 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     expect(spent.body).toEqual(INVALID_RESET);
   });
 
-  it('keeps a confirmation link working when it is opened again (mail scanners open links first)', async () => {
+  it('confirms nothing when the link is opened, as a mail scanner opens it: only the button on its page confirms', async () => {
     const email = uniqueEmail('scanner');
     await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } });
     const link = linkStartingWith(await nextMailTo(smtp, email, 0), confirmLinkPrefix(service));
     for (let attempt = 0; attempt < 3; attempt++) {
       const opened = await service.request('GET', pathOf(link));
-      expect(opened.status).toBe(302);
-      expect(opened.headers.get('location')).toBe('http://dashboard.test/');
+      expect(opened.status).toBe(200);
+      expect(opened.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(opened.text).toContain(`Confirm <strong>${email}</strong> as the address of your Atiru account.`);
+      expect(formOf(opened.text)).toEqual({ action: 'confirm-link', fields: { token: tokenOf(link) } });
+      expect(opened.headers.get('content-security-policy')).toMatch(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*'; form-action 'self' http:\/\/dashboard\.test; frame-ancestors 'none'; base-uri 'none'$/);
+      expect(opened.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(opened.headers.get('cache-control')).toBe('no-store');
+    }
+    expect(await sql(service, 'SELECT id FROM users WHERE email = ?', [email])).toEqual([]);
+    expect((await service.request('POST', '/auth/login', { body: { email, password: PASSWORD } })).body).toEqual(EMAIL_NOT_VERIFIED);
+
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const pressed = await clickConfirmationLink(service, link);
+      expect({ status: pressed.status, location: pressed.headers.get('location') }).toEqual({ status: 303, location: 'http://dashboard.test/' });
     }
     const [user] = await sql(service, 'SELECT email_confirmed_at FROM users WHERE email = ?', [email]);
     expect(user.email_confirmed_at).not.toBeNull();
     const [token] = await sql(service, `SELECT count(*)::int AS tokens, count(used_at)::int AS used FROM one_time_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = ?`, [email]);
     expect(token).toEqual({ tokens: 1, used: 1 });
     await login(service, email, PASSWORD);
+  });
+
+  it('shows the page again for a link already used, and escapes what it shows', async () => {
+    const email = uniqueEmail("o'brien&co");
+    await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } });
+    const link = linkStartingWith(await nextMailTo(smtp, email, 0), confirmLinkPrefix(service));
+    expect((await clickConfirmationLink(service, link)).status).toBe(303);
+    const again = await service.request('GET', pathOf(link));
+    expect(again.status).toBe(200);
+    expect(again.text).toContain(`Confirm <strong>${email.replace('&', '&#38;').replace("'", '&#39;')}</strong>`);
   });
 
   it('redirects a bad confirmation token to the dashboard with error and error_code', async () => {
@@ -242,7 +264,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
         [tokenOf(links[7])],
       );
       // Registered 20 times: the click proves the mailbox, not which password is its owner's (decision 017).
-      expect((await service.request('GET', pathOf(links[7]))).headers.get('location')).toBe('http://dashboard.test/?choose_password=1');
+      expect((await clickConfirmationLink(service, links[7])).headers.get('location')).toBe('http://dashboard.test/?choose_password=1');
       const users = await sql(service, 'SELECT id FROM users WHERE lower(email) = ?', [email]);
       expect(users).toEqual([{ id: expect.stringMatching(UUID) }]);
       expect(ids).not.toContain(users[0].id);
@@ -411,7 +433,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       const again = await nextMailTo(smtp, unconfirmed, 1);
       const secondLink = linkStartingWith(again, confirmLinkPrefix(service));
       // Registered twice: the account is confirmed with neither password, and a link to choose one is mailed.
-      expect((await service.request('GET', pathOf(secondLink))).headers.get('location')).toBe('http://dashboard.test/?choose_password=1');
+      expect((await clickConfirmationLink(service, secondLink)).headers.get('location')).toBe('http://dashboard.test/?choose_password=1');
       for (const password of ['another password', PASSWORD]) {
         expect((await service.request('POST', '/auth/login', { body: { email: unconfirmed, password } })).body).toEqual(INVALID_CREDENTIALS);
       }
@@ -446,7 +468,7 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
         expect(answer.body).toEqual({ message: ACCOUNT_MESSAGES.confirmationResent });
       }
       const resent = await nextMailTo(smtp, unconfirmed, 1);
-      const opened = await service.request('GET', pathOf(linkStartingWith(resent, confirmLinkPrefix(service))));
+      const opened = await clickConfirmationLink(service, linkStartingWith(resent, confirmLinkPrefix(service)));
       expect(opened.headers.get('location')).toBe('https://app.atiru.test/in');
       expect(smtp.mailsTo(unknown)).toHaveLength(0);
       expect(smtp.mailsTo(confirmed)).toHaveLength(1);
@@ -543,7 +565,8 @@ describe('accounts: expiring links', () => {
     await service.request('POST', '/auth/register', { body: { email: unused, password: PASSWORD } });
     const link = linkStartingWith(await nextMailTo(smtp, email, 0), confirmLinkPrefix(service));
     const unusedLink = linkStartingWith(await nextMailTo(smtp, unused, 0), confirmLinkPrefix(service));
-    expect((await service.request('GET', pathOf(link))).headers.get('location')).toBe('https://app.atiru.test/welcome?from=mail');
+    expect((await clickConfirmationLink(service, link)).headers.get('location')).toBe('https://app.atiru.test/welcome?from=mail');
+    const page = await service.request('GET', pathOf(unusedLink));
     await sleep(2100);
 
     const late = await service.request('GET', pathOf(link));
@@ -551,6 +574,14 @@ describe('accounts: expiring links', () => {
     const location = new URL(late.headers.get('location')!);
     expect(location.origin + location.pathname).toBe('https://app.atiru.test/welcome');
     expect(Object.fromEntries(location.searchParams)).toEqual({ from: 'mail', error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
+
+    // A page left open until its link expired: the button lands on the error too.
+    const pressedLate = await service.request('POST', '/auth/confirm-link', {
+      raw: new URLSearchParams(formOf(page.text).fields).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(pressedLate.status).toBe(303);
+    expect(Object.fromEntries(new URL(pressedLate.headers.get('location')!).searchParams)).toEqual({ error: ACCOUNT_MESSAGES.invalidConfirmation, error_code: 'INVALID_REQUEST' });
 
     const neverOpened = await service.request('GET', pathOf(unusedLink));
     expect(new URL(neverOpened.headers.get('location')!).searchParams.get('error_code')).toBe('INVALID_REQUEST');

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SigningKeysService } from '../../src/auth/keys/signing-keys.service';
-import { GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, uniqueEmail } from '../support/accounts';
+import { clickConfirmationLink, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, uniqueEmail } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp } from '../support/test-app';
 
@@ -51,8 +51,8 @@ describe('no AsyncLocalStorage in the service but the request context (real app,
     const email = uniqueEmail('hooks');
     expect((await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } })).status).toBe(201);
     const confirmation = await nextMailTo(smtp, email, 0);
-    const confirmed = await service.request('GET', pathOf(linkStartingWith(confirmation, `${service.config.http.publicUrl}/auth/confirm?token=`)));
-    expect(confirmed.status).toBe(302);
+    const confirmed = await clickConfirmationLink(service, linkStartingWith(confirmation, `${service.config.http.publicUrl}/auth/confirm?token=`));
+    expect(confirmed.status).toBe(303);
 
     const { session } = await login(service, email, PASSWORD);
     const jwt = { authorization: `Bearer ${session.access_token}` };

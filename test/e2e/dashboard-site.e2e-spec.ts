@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACCOUNT_MESSAGES } from '../../src/accounts/accounts.service';
-import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, uniqueEmail } from '../support/accounts';
+import { clickConfirmationLink, createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, uniqueEmail } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp } from '../support/test-app';
 
@@ -115,8 +115,8 @@ describe('the built-in dashboard: served at /dashboard/, and where mailed links 
     const email = uniqueEmail('landing');
     await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } });
     const link = linkStartingWith(await nextMailTo(smtp, email, 0), `${service.config.http.publicUrl}/auth/confirm?token=`);
-    const opened = await service.request('GET', pathOf(link));
-    expect([opened.status, opened.headers.get('location')]).toEqual([302, `${dashboard}confirmed`]);
+    const opened = await clickConfirmationLink(service, link);
+    expect([opened.status, opened.headers.get('location')]).toEqual([303, `${dashboard}confirmed`]);
     await login(service, email, PASSWORD);
 
     const bad = new URL((await service.request('GET', `/auth/confirm?token=${'A'.repeat(43)}`)).headers.get('location')!);
@@ -170,7 +170,7 @@ describe('mailed links with DASHBOARD_URL set land there, as before', () => {
     const email = uniqueEmail('external');
     await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } });
     const link = linkStartingWith(await nextMailTo(smtp, email, 0), `${service.config.http.publicUrl}/auth/confirm?token=`);
-    expect((await service.request('GET', pathOf(link))).headers.get('location')).toBe('https://app.atiru.test/console');
+    expect((await clickConfirmationLink(service, link)).headers.get('location')).toBe('https://app.atiru.test/console');
     const bad = new URL((await service.request('GET', `/auth/confirm?token=${'A'.repeat(43)}`)).headers.get('location')!);
     expect(bad.origin + bad.pathname).toBe('https://app.atiru.test/console');
     expect(bad.searchParams.get('error_code')).toBe('INVALID_REQUEST');

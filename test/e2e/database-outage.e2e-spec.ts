@@ -74,18 +74,22 @@ describe('every operation while the database is unreachable', () => {
     }
   });
 
-  it('lands the confirmation link on the dashboard with an error the page can show', async () => {
+  it('lands the confirmation link, and its page\'s button, on the dashboard with an error the page can show', async () => {
     proxy.cut();
     try {
-      const response = await service.request('GET', '/auth/confirm?token=q3XbM0Qn1vYc8f2c7w1tU8QbV7z3l0eP9m4sKf6hR2A');
-      expect(response.status).toBe(302);
-      const location = new URL(response.headers.get('location')!);
-      expect(location.origin + location.pathname).toBe('http://dashboard.test/');
-      expect(Object.fromEntries(location.searchParams)).toEqual({
-        error: 'The service is temporarily unavailable, please retry',
-        error_code: 'SERVER_BUSY',
-        request_id: response.headers.get('x-request-id'),
-      });
+      const token = 'q3XbM0Qn1vYc8f2c7w1tU8QbV7z3l0eP9m4sKf6hR2A';
+      const opened = await service.request('GET', `/auth/confirm?token=${token}`);
+      const pressed = await service.request('POST', '/auth/confirm-link', { raw: `token=${token}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      for (const [response, status] of [[opened, 302], [pressed, 303]] as const) {
+        expect(response.status).toBe(status);
+        const location = new URL(response.headers.get('location')!);
+        expect(location.origin + location.pathname).toBe('http://dashboard.test/');
+        expect(Object.fromEntries(location.searchParams)).toEqual({
+          error: 'The service is temporarily unavailable, please retry',
+          error_code: 'SERVER_BUSY',
+          request_id: response.headers.get('x-request-id'),
+        });
+      }
     } finally {
       proxy.restore();
     }

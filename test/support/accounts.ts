@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { TestSmtpServer } from './smtp';
-import { TestApp } from './test-app';
+import { TestApp, TestResponse } from './test-app';
 import { waitUntil } from './wait';
 
 /** Runs SQL against the service's own database (assertions and fixtures, never the code under test). */
@@ -61,6 +61,34 @@ export async function login(service: TestApp, email: string, password: string, h
 export function pathOf(link: string): string {
   const url = new URL(link);
   return url.pathname + url.search;
+}
+
+/**
+ * What a person does with a confirmation link: opens it, which shows a page and changes nothing,
+ * then presses the page's button, which posts the page's form. Answers the button's response (a
+ * 303 to the landing page); throws when the link does not show the page.
+ */
+export async function clickConfirmationLink(service: TestApp, link: string): Promise<TestResponse> {
+  const page = await service.request('GET', pathOf(link));
+  if (page.status !== 200) throw new Error(`the confirmation link answered ${page.status} (to ${page.headers.get('location')}), not its page`);
+  const form = formOf(page.text);
+  const action = new URL(form.action, new URL(pathOf(link), service.baseUrl));
+  return service.request('POST', action.pathname + action.search, {
+    raw: new URLSearchParams(form.fields).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+}
+
+/** A page's one POST form: its action and its hidden fields, as a browser would submit them. */
+export function formOf(html: string): { action: string; fields: Record<string, string> } {
+  const forms = [...html.matchAll(/<form method="post" action="([^"]*)">([^]*?)<\/form>/g)];
+  if (forms.length !== 1) throw new Error(`expected one POST form, found ${forms.length} in: ${html}`);
+  const fields = Object.fromEntries([...forms[0][2].matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((match) => [match[1], unescapeHtml(match[2])]));
+  return { action: unescapeHtml(forms[0][1]), fields };
+}
+
+function unescapeHtml(text: string): string {
+  return text.replace(/&#(\d+);/g, (_entity, code: string) => String.fromCharCode(Number(code)));
 }
 
 /** Waits for the newest mail to `to` with a subject matching `subject`, after `already` mails to them. */

@@ -44,6 +44,11 @@ export class RegistrationsRepository {
     await execute(em, 'UPDATE registrations SET processed_at = ? WHERE id = ?', [now, id]);
   }
 
+  async findById(em: EntityManager, id: string): Promise<PendingRegistration | null> {
+    const rows = await execute<Row[]>(em, `SELECT ${COLUMNS} FROM registrations WHERE id = ?`, [id]);
+    return rows.length === 0 ? null : toRegistration(rows[0]);
+  }
+
   /** Locks the registration until the transaction ends; null when it is gone (confirmed elsewhere, expired). */
   async findByIdForUpdate(em: EntityManager, id: string): Promise<PendingRegistration | null> {
     const rows = await execute<Row[]>(em, `SELECT ${COLUMNS} FROM registrations WHERE id = ? FOR UPDATE`, [id]);

@@ -54,9 +54,18 @@ export class OneTimeTokensService {
   /** Finds the token and locks it until the caller's transaction ends. Expiry wins over use. */
   async lookUp(em: EntityManager, token: string, purpose: OneTimeTokenPurpose, now: Date): Promise<OneTimeTokenLookup> {
     if (!TOKEN_SHAPE.test(token)) return { state: 'unknown' };
-    const record = await this.tokens.findByHashForUpdate(em, this.secrets.hash(token), purpose);
-    if (!record) return { state: 'unknown' };
-    if (record.expiresAt.getTime() <= now.getTime()) return { state: 'expired', record };
-    return { state: record.usedAt ? 'used' : 'valid', record };
+    return classify(await this.tokens.findByHashForUpdate(em, this.secrets.hash(token), purpose), now);
   }
+
+  /** The same answer as `lookUp`, read without a lock, for a caller that only shows what the token would do. */
+  async peek(em: EntityManager, token: string, purpose: OneTimeTokenPurpose, now: Date): Promise<OneTimeTokenLookup> {
+    if (!TOKEN_SHAPE.test(token)) return { state: 'unknown' };
+    return classify(await this.tokens.findByHash(em, this.secrets.hash(token), purpose), now);
+  }
+}
+
+function classify(record: OneTimeTokenEntity | null, now: Date): OneTimeTokenLookup {
+  if (!record) return { state: 'unknown' };
+  if (record.expiresAt.getTime() <= now.getTime()) return { state: 'expired', record };
+  return { state: record.usedAt ? 'used' : 'valid', record };
 }
