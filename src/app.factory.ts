@@ -8,6 +8,7 @@ import { AppError } from './common/errors/app-error';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
+import { checkBeforeBody } from './common/http/before-body';
 import { acceptJsonOrEmptyBodies } from './common/http/body-parsers';
 import { CORS_VARY, corsHook } from './common/http/cors';
 import { requestIdGenerator } from './common/http/request-id';
@@ -155,6 +156,7 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
 
   addLifecycleHooks(fastify, () => app.get(ServiceLifecycle));
   addMetricsHook(fastify, () => app.get(MetricsService));
+  checkBeforeBody(fastify, (type) => app.get(type));
 
   // Nest routes Fastify's own errors (body parsing, size limit) and unknown routes here too.
   app.useGlobalFilters(new AllExceptionsFilter(() => app.get(DatabaseOutage)));

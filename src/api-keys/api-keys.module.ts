@@ -12,6 +12,7 @@ import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
 import { GithubSignatureVerifier } from './leaks/github-signature.verifier';
+import { LeakReportHeadersCheck } from './leaks/leak-report-headers.check';
 import { LeakReportsController } from './leaks/leak-reports.controller';
 import { LeakReportsService } from './leaks/leak-reports.service';
 import { LeakedApiKeysRepository } from './leaks/leaked-api-keys.repository';
@@ -37,6 +38,7 @@ import { ApiKeyHeaderStrategy } from './strategies/api-key-header.strategy';
     GithubSignatureVerifier,
     LeakedApiKeysRepository,
     LeakReportsService,
+    LeakReportHeadersCheck,
     ApiKeyAuthenticator,
     ApiKeyBearerStrategy,
     ApiKeyHeaderStrategy,

@@ -6,11 +6,13 @@ import { sql } from '../support/accounts';
 import { TestSecretScanner } from '../support/secret-scanner';
 import { SignedInUser, signedInUser } from '../support/signed-in-user';
 import { TestSmtpServer } from '../support/smtp';
-import { TestApp } from '../support/test-app';
+import { startTestApp, TestApp } from '../support/test-app';
 import { startTwoInstances, TwoInstances } from '../support/two-instances';
 import { sleep } from '../support/wait';
 
 const LEAK_SUBJECT = 'Your Atiru API key was found in public and has been revoked';
+/** Not JSON: a report whose body were parsed before its headers were checked would be answered its 400. */
+const NOT_JSON = '[{"token": "atiru_';
 const FOUND_AT = 'https://github.com/octocat/Hello-World/blob/12345600b9cbe38a219f39a9941c9319b600c002/deploy.sh';
 
 /** Two instances on one database, GitHub's keys in a file both read, a real SMTP server. */
@@ -150,6 +152,74 @@ describe('leak reports from GitHub secret scanning (real apps, real PostgreSQL, 
     for (const payload of ['{"token":"atiru_x"}', '[{"token":42,"type":"atiru_api_key","url":""}]']) {
       const response = await report(first, payload, github.sign(payload));
       expect({ status: response.status, code: response.body.code }).toEqual({ status: 400, code: 'INVALID_REQUEST' });
+    }
+  });
+
+  it('refuses a report without both signature headers, or naming a key nobody configured, before reading its body', async () => {
+    const { 'github-public-key-signature': _, ...unsigned } = github.sign(NOT_JSON);
+    const missing = await report(first, NOT_JSON, unsigned);
+    expect(missing.body).toEqual({
+      error: 'A leak report must carry the Github-Public-Key-Identifier and Github-Public-Key-Signature headers',
+      statusCode: 401,
+      code: 'MISSING_AUTH',
+      request_id: missing.headers.get('x-request-id'),
+    });
+
+    const unknown = await report(second, NOT_JSON, impostor.sign(NOT_JSON));
+    expect(unknown.body).toEqual({
+      error: 'Invalid signature: unknown Github-Public-Key-Identifier',
+      statusCode: 401,
+      code: 'INVALID_OR_EXPIRED_TOKEN',
+      request_id: unknown.headers.get('x-request-id'),
+    });
+    // Logged as before, in the request's context. Nest's Logger writes to the instance started last.
+    expect(second.logs.entries()).toContainEqual(
+      expect.objectContaining({ msg: 'refused a leak report: its signature does not verify', request_id: unknown.body.request_id, reason: 'unknown-key', key_identifier: impostor.keyIdentifier }),
+    );
+
+    // A known key: only the body can tell whether the signature holds, so it is read, and this one is not JSON.
+    const signed = await report(first, NOT_JSON, github.sign(NOT_JSON));
+    expect({ status: signed.status, code: signed.body.code }).toEqual({ status: 400, code: 'INVALID_REQUEST' });
+  });
+
+  /** An instance of its own that blocks a client after two failed authentications, so that the block stays out of the other tests. */
+  const startStrictInstance = () =>
+    startTestApp({ database: instances!.database, env: { GITHUB_SECRET_SCANNING_KEYS: TestSecretScanner.keysDocument(github), RATE_LIMIT_AUTH_FAILURE_IP: '2/60' } });
+
+  it('counts a report refused before its body is read as a failed authentication of the client', async () => {
+    const strict = await startStrictInstance();
+    try {
+      const { 'github-public-key-identifier': _, ...unnamed } = github.sign(NOT_JSON);
+      const refusals = [await report(strict, NOT_JSON, unnamed), await report(strict, NOT_JSON, impostor.sign(NOT_JSON)), await report(strict, NOT_JSON, impostor.sign(NOT_JSON))];
+      expect(refusals.map((response) => [response.status, response.body.code])).toEqual([
+        [401, 'MISSING_AUTH'],
+        [401, 'INVALID_OR_EXPIRED_TOKEN'],
+        [429, 'RATE_LIMITED'],
+      ]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('refuses a client blocked for failed authentications before reading its body', async () => {
+    const strict = await startStrictInstance();
+    try {
+      const empty = JSON.stringify([]);
+      const bad = [];
+      for (let attempt = 0; attempt < 3; attempt++) bad.push((await report(strict, empty, impostor.sign(empty))).status);
+      expect(bad).toEqual([401, 401, 429]);
+
+      // Blocked: not even GitHub's own signature is looked at, nor the body read, until the window ends.
+      for (const payload of [NOT_JSON, empty]) {
+        const blocked = await report(strict, payload, github.sign(payload));
+        expect({ status: blocked.status, body: blocked.body }).toEqual({
+          status: 429,
+          body: { error: expect.stringMatching(/^Too many failed authentications, retry in \d+ s$/), statusCode: 429, code: 'RATE_LIMITED', request_id: blocked.headers.get('x-request-id') },
+        });
+        expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+      }
+    } finally {
+      await strict.close();
     }
   });
 });

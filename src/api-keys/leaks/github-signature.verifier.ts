@@ -45,10 +45,15 @@ export class GithubSignatureVerifier {
   }
 
   async verify(identifier: string, signature: string, payload: Buffer): Promise<SignatureCheck> {
-    if (this.keys.size === 0 && this.keysFile === '') return 'no-keys-configured';
-    const key = this.keys.get(identifier) ?? (await this.reloadFor(identifier));
-    if (key === undefined) return 'unknown-key';
+    const key = await this.keyFor(identifier);
+    if (typeof key === 'string') return key;
     return verifyGithubSignature(key, signature, payload) ? 'valid' : 'invalid';
+  }
+
+  /** The key `identifier` names, or why none does: known before the body is, so a report no key could verify need not be read. */
+  async keyFor(identifier: string): Promise<KeyObject | 'no-keys-configured' | 'unknown-key'> {
+    if (this.keys.size === 0 && this.keysFile === '') return 'no-keys-configured';
+    return this.keys.get(identifier) ?? (await this.reloadFor(identifier)) ?? 'unknown-key';
   }
 
   private async reloadFor(identifier: string): Promise<KeyObject | undefined> {

@@ -4,9 +4,11 @@ import { ApiBadRequestResponse, ApiBody, ApiHeader, ApiOkResponse, ApiOperation,
 import { Public } from '../../common/auth/auth-policy.decorator';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import { ApiRateLimitedResponse } from '../../common/http/api-rate-limited-response.decorator';
+import { ROUTE_BEFORE_BODY } from '../../common/http/before-body';
 import { ROUTE_BODY_LIMIT, type RequestWithRawBody } from '../../common/http/body-parsers';
 import { LeakReportLabelDto } from './dto/leak-report-label.dto';
 import { LeakReportMatchDto } from './dto/leak-report-match.dto';
+import { LeakReportHeadersCheck, leakReportSender } from './leak-report-headers.check';
 import { LeakReportsService } from './leak-reports.service';
 
 /** GitHub sends every match of a scan in one report, and wants it handled whole: more than BODY_LIMIT_BYTES is allowed here. */
@@ -14,7 +16,8 @@ export const LEAK_REPORT_BODY_LIMIT_BYTES = 1024 * 1024;
 
 /**
  * Where GitHub's secret-scanning partner program sends the keys it finds in public. Public to the
- * guard: the caller is authenticated by GitHub's signature over the body, which the service checks.
+ * guard: the caller is authenticated by GitHub's signature over the body, which the service checks;
+ * its headers are checked before the body is read (LeakReportHeadersCheck).
  */
 @ApiTags('api-keys')
 @Controller('auth/api-keys/leaks')
@@ -24,7 +27,7 @@ export class LeakReportsController {
   @Post()
   @Public()
   @HttpCode(200)
-  @RouteConfig({ [ROUTE_BODY_LIMIT]: LEAK_REPORT_BODY_LIMIT_BYTES })
+  @RouteConfig({ [ROUTE_BODY_LIMIT]: LEAK_REPORT_BODY_LIMIT_BYTES, [ROUTE_BEFORE_BODY]: LeakReportHeadersCheck })
   @ApiOperation({
     summary: 'Report leaked API keys (GitHub secret scanning)',
     description:
@@ -43,18 +46,6 @@ export class LeakReportsController {
   @ApiRateLimitedResponse('too many reports with bad signatures from this address')
   @ApiServiceUnavailableResponse({ description: 'SERVER_BUSY: the database is unavailable', type: ErrorResponseDto })
   reportLeakedApiKeys(@Req() request: RequestWithRawBody, @Body() body: unknown): Promise<LeakReportLabelDto[]> {
-    return this.leaks.report({
-      payload: request.rawBody,
-      body,
-      keyIdentifier: headerOf(request, 'github-public-key-identifier'),
-      signature: headerOf(request, 'github-public-key-signature'),
-      ip: request.ip,
-    });
+    return this.leaks.report({ ...leakReportSender(request), payload: request.rawBody, body });
   }
-}
-
-/** A header sent once, as a string (read here rather than with `@Headers()`, which would document it a second time, in lower case). */
-function headerOf(request: RequestWithRawBody, name: string): string | undefined {
-  const value = request.headers[name];
-  return typeof value === 'string' ? value : undefined;
 }

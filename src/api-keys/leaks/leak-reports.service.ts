@@ -12,16 +12,20 @@ import { hashApiKey, parseApiKey } from '../api-key-format';
 import { ApiKeyRevocationListener } from '../api-key-revocation.listener';
 import { LeakReportLabelDto } from './dto/leak-report-label.dto';
 import { LeakReportMatchDto } from './dto/leak-report-match.dto';
-import { GithubSignatureVerifier } from './github-signature.verifier';
+import { GithubSignatureVerifier, SignatureCheck } from './github-signature.verifier';
 import { LeakedApiKeysRepository } from './leaked-api-keys.repository';
 
-/** A report as it arrived: the body as received (what was signed), parsed, and the signature headers. */
-export interface SignedLeakReport {
-  payload: string | null;
-  body: unknown;
+/** What is known of a report before its body is read: the signature headers, and the client's address. */
+export interface LeakReportSender {
   keyIdentifier: string | undefined;
   signature: string | undefined;
   ip: string;
+}
+
+/** A report as it arrived: the body as received (what was signed), parsed, and the signature headers. */
+export interface SignedLeakReport extends LeakReportSender {
+  payload: string | null;
+  body: unknown;
 }
 
 interface Match extends LeakReportMatchDto {
@@ -61,17 +65,33 @@ export class LeakReportsService {
     }));
   }
 
-  /** Refuses, with 401, a report without a valid signature; failures count against the client like failed authentications. */
-  private async verify(report: SignedLeakReport): Promise<void> {
-    if (!report.keyIdentifier || !report.signature) {
-      await this.limiter.countFailedAuthentication(report.ip);
+  /**
+   * Refuses, with 401, a report no configured key could verify whatever its body says: a signature
+   * header missing, or a key identifier none has. Asked before the body is read
+   * (LeakReportHeadersCheck), so such a report costs no parsing, and again with the body. Refusals
+   * count against the client like failed authentications. Answers the two headers.
+   */
+  async screen(sender: LeakReportSender): Promise<{ keyIdentifier: string; signature: string }> {
+    if (!sender.keyIdentifier || !sender.signature) {
+      await this.limiter.countFailedAuthentication(sender.ip);
       throw AppError.missingAuth('A leak report must carry the Github-Public-Key-Identifier and Github-Public-Key-Signature headers');
     }
-    const check = await this.verifier.verify(report.keyIdentifier, report.signature, Buffer.from(report.payload ?? '', 'utf8'));
-    if (check === 'valid') return;
-    this.logger.warn('refused a leak report: its signature does not verify', { key_identifier: report.keyIdentifier.slice(0, 128), reason: check, ip: report.ip });
-    await this.limiter.countFailedAuthentication(report.ip);
-    throw AppError.invalidToken(check === 'invalid' ? 'Invalid signature' : 'Invalid signature: unknown Github-Public-Key-Identifier');
+    const key = await this.verifier.keyFor(sender.keyIdentifier);
+    if (typeof key === 'string') await this.refuse(sender.keyIdentifier, sender.ip, key);
+    return { keyIdentifier: sender.keyIdentifier, signature: sender.signature };
+  }
+
+  /** Refuses, with 401, a report without a valid signature. */
+  private async verify(report: SignedLeakReport): Promise<void> {
+    const { keyIdentifier, signature } = await this.screen(report);
+    const check = await this.verifier.verify(keyIdentifier, signature, Buffer.from(report.payload ?? '', 'utf8'));
+    if (check !== 'valid') await this.refuse(keyIdentifier, report.ip, check);
+  }
+
+  private async refuse(keyIdentifier: string, ip: string, reason: Exclude<SignatureCheck, 'valid'>): Promise<never> {
+    this.logger.warn('refused a leak report: its signature does not verify', { key_identifier: keyIdentifier.slice(0, 128), reason, ip });
+    await this.limiter.countFailedAuthentication(ip);
+    throw AppError.invalidToken(reason === 'invalid' ? 'Invalid signature' : 'Invalid signature: unknown Github-Public-Key-Identifier');
   }
 
   /** Revokes the reported keys that still work and mails their owners, in one transaction; answers the hashes of every key we issued. */
