@@ -250,7 +250,9 @@ export function serveApiDocs(app: INestApplication, document: OpenAPIObject): vo
     jsonDocumentUrl: DOCUMENT_URLS.json.slice(1),
     yamlDocumentUrl: DOCUMENT_URLS.yaml.slice(1),
     patchDocumentOnRequest: (request) => ((request as { url?: string }).url?.startsWith(`${DOCS_PATH}/`) ? pageDocument : document),
-    swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
+    // Credentials pasted into "Authorize" stay in the page's memory: persisted, they would sit in
+    // localStorage on the dashboard's origin, through sign-outs and browser restarts.
+    swaggerOptions: { displayRequestDuration: true },
     customSiteTitle: 'Atiru Auth API',
     customfavIcon: FAVICON,
     // Swagger's own banner (logo and a box to load any other document) says nothing about Atiru.

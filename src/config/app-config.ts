@@ -374,6 +374,9 @@ function isAddressOrRange(entry: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
+/** Where a front-end's dev server (Vite's default) runs: redirects and CORS allow it in development. */
+const DEV_FRONTEND_ORIGIN = 'http://localhost:5173';
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** The non-empty items of a comma-separated value, trimmed. */
@@ -402,8 +405,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       dashboardUrl: dashboardUrl === '' ? `${publicUrl}/dashboard/` : dashboardUrl,
       dashboardBuiltIn: dashboardUrl === '',
       dashboardDir: resolve(read.string('DASHBOARD_DIR', 'dist/dashboard')),
-      redirectAllowList: read.allowList('REDIRECT_ALLOW_LIST', ['http://localhost:5173']),
-      corsOrigins: read.origins('CORS_ORIGINS', ['http://localhost:5173']),
+      // A local front-end's dev server, in development only: in production a localhost origin would
+      // send mailed tokens, or a browser's requests, to whatever listens there on the user's machine.
+      redirectAllowList: read.allowList('REDIRECT_ALLOW_LIST', nodeEnv === 'production' ? [] : [DEV_FRONTEND_ORIGIN]),
+      corsOrigins: read.origins('CORS_ORIGINS', nodeEnv === 'production' ? [] : [DEV_FRONTEND_ORIGIN]),
       bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 1024, 10 * 1024 * 1024),
       trustProxy: read.trustProxy('TRUST_PROXY'),
       drainSeconds: read.int('SHUTDOWN_DRAIN_SECONDS', 5, 0, 300),
@@ -477,6 +482,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         'SIGNING_KEY_ENCRYPTION_SECRET is missing or a placeholder: set a random secret of at least 32 characters (or SIGNING_KEY_PEM)',
       );
     }
+    if (!env.PUBLIC_URL?.trim()) read.problems.push('PUBLIC_URL must be set in production (the base of mailed links and the JWT issuer; without it, http://localhost)');
     if (!config.database.url) read.problems.push('DATABASE_URL must be set in production (the embedded PostgreSQL is for development)');
     if (!config.mail.smtpUrl) read.problems.push('SMTP_URL must be set in production (mails would only be logged)');
   }

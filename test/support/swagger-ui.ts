@@ -92,13 +92,6 @@ export async function authorize(page: Page, scheme: string, value: string): Prom
   await closeAuthorizeDialog(page);
 }
 
-/** Forgets the credential of one scheme. */
-export async function logoutScheme(page: Page, scheme: string): Promise<void> {
-  const dialog = await openAuthorizeDialog(page);
-  await logoutButton(schemeContainer(dialog, scheme)).click();
-  await closeAuthorizeDialog(page);
-}
-
 export interface TryItOut {
   /** Parameter values by name (path, query or header parameters). */
   params?: Record<string, string>;

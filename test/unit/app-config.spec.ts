@@ -24,7 +24,7 @@ describe('loadConfig', () => {
   it('serves metrics on 127.0.0.1:9464 unless METRICS_PORT is set empty, and in tests only when a port is given', () => {
     expect(loadConfig({}).metrics).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(loadConfig({ METRICS_PORT: '' }).metrics.port).toBeUndefined();
-    expect(loadConfig({ NODE_ENV: 'production', METRICS_PORT: ' ', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:587', SIGNING_KEY_ENCRYPTION_SECRET: 'a'.repeat(43) }).metrics.port).toBeUndefined();
+    expect(loadConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://auth.atiru.dev', METRICS_PORT: ' ', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:587', SIGNING_KEY_ENCRYPTION_SECRET: 'a'.repeat(43) }).metrics.port).toBeUndefined();
     expect(loadConfig({ METRICS_PORT: '9500', METRICS_HOST: '0.0.0.0' }).metrics).toEqual({ host: '0.0.0.0', port: 9500 });
     expect(loadConfig({ NODE_ENV: 'test' }).metrics.port).toBeUndefined();
     expect(loadConfig({ NODE_ENV: 'test', METRICS_PORT: '9500' }).metrics.port).toBe(9500);
@@ -83,7 +83,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses to start in production with a placeholder secret, naming the variable', () => {
-    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:25' };
+    const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.atiru.dev', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:25' };
     expect(() => loadConfig(production)).toThrow(ConfigError);
     expect(() => loadConfig(production)).toThrow(/SIGNING_KEY_ENCRYPTION_SECRET/);
     expect(() => loadConfig({ ...production, SIGNING_KEY_ENCRYPTION_SECRET: 'change-me-change-me-change-me-change-me' })).toThrow(/SIGNING_KEY_ENCRYPTION_SECRET/);
@@ -99,8 +99,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AUTH_CACHE_MAX_ENTRIES: ' ' })).not.toThrow();
   });
 
-  it('refuses production without DATABASE_URL or SMTP_URL', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', SIGNING_KEY_ENCRYPTION_SECRET: 'x'.repeat(40) })).toThrow(/DATABASE_URL[\s\S]*SMTP_URL/);
+  it('refuses production without PUBLIC_URL, DATABASE_URL or SMTP_URL', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', SIGNING_KEY_ENCRYPTION_SECRET: 'x'.repeat(40) })).toThrow(/PUBLIC_URL[\s\S]*DATABASE_URL[\s\S]*SMTP_URL/);
+    expect(() => loadConfig({ NODE_ENV: 'production', PUBLIC_URL: ' ', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:25', SIGNING_KEY_ENCRYPTION_SECRET: 'x'.repeat(40) })).toThrow(
+      /PUBLIC_URL must be set in production/,
+    );
+  });
+
+  it('allows a local dev server as a redirect and a CORS origin in development only', () => {
+    expect(loadConfig({}).http).toMatchObject({ redirectAllowList: ['http://localhost:5173'], corsOrigins: ['http://localhost:5173'] });
+    const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.atiru.dev', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:25', SIGNING_KEY_ENCRYPTION_SECRET: 'x'.repeat(40) };
+    expect(loadConfig(production).http).toMatchObject({ redirectAllowList: [], corsOrigins: [] });
+    expect(loadConfig({ ...production, REDIRECT_ALLOW_LIST: 'https://app.atiru.dev', CORS_ORIGINS: 'https://app.atiru.dev' }).http).toMatchObject({
+      redirectAllowList: ['https://app.atiru.dev'],
+      corsOrigins: ['https://app.atiru.dev'],
+    });
   });
 
   it('names a service URL with the wrong scheme or no URL at all, without echoing it', () => {

@@ -22,14 +22,14 @@ describe('LogFingerprint', () => {
   });
 
   it('uses a random key per process in production when the only secret is the public placeholder', () => {
-    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:25', SIGNING_KEY_PEM: 'pem' };
+    const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.atiru.dev', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:25', SIGNING_KEY_PEM: 'pem' };
     const config = loadConfig(production);
     expect(new LogFingerprint(config).of(EMAIL)).not.toBe(new LogFingerprint(config).of(EMAIL));
     expect(fingerprint({ ...production, LOG_FINGERPRINT_SECRET: 'set' })).toBe(fingerprint({ LOG_FINGERPRINT_SECRET: 'set' }));
   });
 
   it('uses a random key in production for any secret production would refuse without SIGNING_KEY_PEM, not only the placeholder', () => {
-    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:25', SIGNING_KEY_PEM: 'pem' };
+    const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.atiru.dev', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:25', SIGNING_KEY_PEM: 'pem' };
     for (const guessable of ['changeme', 'short', 'please-change-me-' + 'x'.repeat(30)]) {
       const config = loadConfig({ ...production, SIGNING_KEY_ENCRYPTION_SECRET: guessable });
       expect(new LogFingerprint(config).of(EMAIL)).not.toBe(fingerprint({ LOG_FINGERPRINT_SECRET: guessable }));
