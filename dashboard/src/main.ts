@@ -10,7 +10,7 @@ import { signInPage } from './pages/sign-in';
 import { signUpPage } from './pages/sign-up';
 import { BASE, currentRoute, PageContext, Route } from './router';
 import { isSignedIn, refresh, signOut, whenSessionEnds } from './session';
-import { card, link } from './ui';
+import { card, link, messageArea, signOutFailed } from './ui';
 
 const routes: Record<string, Route> = {
   'sign-up': { title: 'Create an account', access: 'guest', render: signUpPage },
@@ -31,6 +31,8 @@ const notFound: Route = {
 
 const root = document.getElementById('app') as HTMLElement;
 let flash: string | null = null;
+/** Above every page: what became of pressing "Sign out" in the header. */
+const signOutMessages = messageArea();
 let rendering = 0;
 let firstRender = true;
 
@@ -52,13 +54,14 @@ async function render(): Promise<void> {
   const turn = ++rendering;
   const context: PageContext = { query: new URLSearchParams(window.location.search), flash, go };
   flash = null;
-  const main = h('main', { id: 'main', tabindex: -1, class: route.wide ? 'main wide' : 'main narrow' });
+  signOutMessages.clear();
+  const main = h('main', { id: 'main', tabindex: -1, class: route.wide ? 'main wide' : 'main narrow' }, signOutMessages.element);
   replace(root, skipLink(), header(name), main, footer());
   document.title = `${route.title} · Atiru`;
   const content = await route.render(context);
   // A newer navigation has drawn its own page meanwhile.
   if (turn !== rendering) return;
-  replace(main, content);
+  replace(main, signOutMessages.element, content);
   // After a navigation, put keyboard and screen-reader focus on the new page's heading.
   if (!firstRender) (main.querySelector('h1') ?? main).focus();
   firstRender = false;
@@ -91,9 +94,15 @@ function footer(): Child {
   return h('footer', { class: 'footer' }, 'Atiru Auth · ', h('a', { href: '/docs' }, 'API reference'));
 }
 
+const SIGNED_OUT = 'You are signed out.';
+const SESSION_OVER = 'Your session has ended. Sign in again.';
+
 async function signOutHere(): Promise<void> {
-  await signOut();
-  go('sign-in', { flash: 'You are signed out.' });
+  signOutMessages.clear();
+  const result = await signOut();
+  if (result.ok) return go('sign-in', { flash: SIGNED_OUT });
+  // A refused token: the session had ended already, and the person is on the way to sign-in.
+  if (result.failure.status !== 401) signOutMessages.show('error', ...signOutFailed(result.failure));
 }
 
 document.addEventListener('click', (event) => {
@@ -105,7 +114,7 @@ document.addEventListener('click', (event) => {
 });
 
 window.addEventListener('popstate', () => void render());
-whenSessionEnds(() => go('sign-in', { replace: true, flash: 'Your session has ended. Sign in again.' }));
+whenSessionEnds((how) => go('sign-in', { replace: true, flash: how === 'signed-out' ? SIGNED_OUT : SESSION_OVER }));
 
 // The reset link's token leaves the address bar before anything else happens (history, screenshots, shoulder surfing).
 if (currentRoute() === 'reset-password') takeResetToken();

@@ -6,15 +6,30 @@ import { api, Failure, Result, settle } from './api';
  * scoped to /auth/refresh that this code never sees; a reload gets a new access token with it.
  */
 let accessToken: string | null = null;
-let refreshing: Promise<string | null> | null = null;
-let onEnded: () => void = () => undefined;
+let refreshing: Promise<Result<string>> | null = null;
+let onEnded: (how: SessionEnd) => void = () => undefined;
+
+/** How a session came to an end: the person signed out, or the service refused it (revoked elsewhere, expired). */
+export type SessionEnd = 'signed-out' | 'ended';
+
+/**
+ * The other tabs of the dashboard share the refresh cookie, so a session that ends in one has
+ * ended in all; told at once, they stop showing the account (a key shown once, say) rather than
+ * at their next call.
+ */
+const otherTabs = new BroadcastChannel('atiru-dashboard');
+otherTabs.addEventListener('message', (event: MessageEvent<SessionEnd>) => {
+  if (accessToken === null) return;
+  accessToken = null;
+  onEnded(event.data);
+});
 
 export function isSignedIn(): boolean {
   return accessToken !== null;
 }
 
-/** What to do when the session ends under the person's feet (revoked elsewhere, expired). */
-export function whenSessionEnds(handler: () => void): void {
+/** What to do when the session ends under the person's feet: ended by the service, or signed out in another tab. */
+export function whenSessionEnds(handler: (how: SessionEnd) => void): void {
   onEnded = handler;
 }
 
@@ -29,12 +44,19 @@ export async function signIn(email: string, password: string): Promise<Result<un
   return result;
 }
 
-/** A new access token from the refresh cookie, or null when there is no live session. One call at a time. */
-export function refresh(): Promise<string | null> {
-  refreshing ??= (async () => {
+/**
+ * A new access token from the refresh cookie. One call at a time. Only a refusal drops the token
+ * held: a refresh that got no answer says nothing about the session, which may well be alive.
+ */
+export function refresh(): Promise<Result<string>> {
+  refreshing ??= (async (): Promise<Result<string>> => {
     const result = await settle(api.POST('/auth/refresh', { body: {}, headers: { 'X-Atiru-Refresh': 'cookie' } }));
-    accessToken = result.ok ? (result.data as { session: { access_token: string } }).session.access_token : null;
-    return accessToken;
+    if (!result.ok) {
+      if (refused(result)) accessToken = null;
+      return result;
+    }
+    accessToken = (result.data as { session: { access_token: string } }).session.access_token;
+    return { ...result, data: accessToken };
   })().finally(() => {
     refreshing = null;
   });
@@ -50,26 +72,39 @@ export const SESSION_ENDED: Failure = { status: 401, code: 'INVALID_OR_EXPIRED_T
 
 /**
  * Calls an operation with the access token. A 401 gets one refresh from the cookie and one retry;
- * a second 401 means the session is over (signed out elsewhere, revoked) and the person goes to sign-in.
+ * a refused refresh or a second 401 means the session is over (signed out elsewhere, revoked) and
+ * the person goes to sign-in. A refresh with no answer is answered as the failure it is: the
+ * person is not told their session ended while its cookie still works.
  */
 export async function authed<T>(call: (headers: { authorization: string }) => Promise<{ data?: T; error?: unknown; response: Response }>): Promise<Result<T>> {
-  let token = accessToken ?? (await refresh());
-  let result: Result<T> = { ok: false, failure: SESSION_ENDED };
-  if (token) result = await settle(call({ authorization: `Bearer ${token}` }));
-  if (token && refused(result)) {
-    token = await refresh();
-    if (token) result = await settle(call({ authorization: `Bearer ${token}` }));
+  const send = (token: string) => settle(call({ authorization: `Bearer ${token}` }));
+  let result = accessToken === null ? null : await send(accessToken);
+  if (result === null || refused(result)) {
+    const renewed = await refresh();
+    if (!renewed.ok && !refused(renewed)) return renewed;
+    result = renewed.ok ? await send(renewed.data) : { ok: false, failure: SESSION_ENDED };
   }
-  if (!token || refused(result)) {
-    accessToken = null;
-    onEnded();
+  if (refused(result)) {
+    forgetInEveryTab('ended');
+    onEnded('ended');
   }
   return result;
 }
 
-/** Ends this session on the server (which clears the refresh cookie) and forgets the access token. */
+function forgetInEveryTab(how: SessionEnd): void {
+  accessToken = null;
+  otherTabs.postMessage(how);
+}
+
+/**
+ * Ends sessions on the server. Only its answer ends anything: signing out of this one (`local`)
+ * also clears the refresh cookie, and until the service confirms it, the cookie would sign the
+ * next person at this browser back in. So a failure keeps the access token, for the person to try
+ * again, and is answered for the page to say so. A refused token means the session had ended
+ * already, and `authed` has sent the person to sign-in.
+ */
 export async function signOut(scope: 'local' | 'others' = 'local'): Promise<Result<unknown>> {
   const result = await authed((headers) => api.POST('/auth/logout', { params: { query: { scope } }, headers }));
-  if (scope === 'local') accessToken = null;
+  if (result.ok && scope === 'local') forgetInEveryTab('signed-out');
   return result;
 }

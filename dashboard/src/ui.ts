@@ -95,6 +95,11 @@ export function explain(failure: Failure): Child[] {
   }
 }
 
+/** Why pressing "Sign out" left the person signed in: the service never confirmed it, so the refresh cookie lives on. */
+export function signOutFailed(failure: Failure): Child[] {
+  return ['Sign-out failed: you are still signed in. ', ...explain(failure)];
+}
+
 /**
  * Runs a form's action when it is submitted: the submit button is disabled and says so while the
  * call is on its way, so a double click sends one request.

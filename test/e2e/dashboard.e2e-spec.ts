@@ -167,6 +167,84 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
     await context.close();
   });
 
+  it('says so when a sign-out fails and keeps the person signed in, as they are until the service confirms it', async () => {
+    const { page, context, cspViolations } = await openDevice(browser, base);
+    const email = uniqueEmail('dash-sign-out-fails');
+    await createConfirmedUser(service, email, PASSWORD);
+    await signInOnPage(page, base, email, PASSWORD);
+    const alert = page.getByRole('alert');
+
+    // The connection drops as the sign-out is sent: the service never hears it.
+    await page.route('**/auth/logout**', (route) => route.abort());
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await alert.getByText('Sign-out failed').waitFor();
+    expect(await alert.innerText()).toBe('Sign-out failed: you are still signed in. The service did not answer. Check your connection and try again.');
+    expect(await page.getByText('You are signed out.').count()).toBe(0);
+    expect(pathOfPage(page)).toBe('/dashboard/keys');
+    violations.push(...(await inspectPage(page, 'sign-out-failed')));
+    // It is true: the cookie still signs this browser in.
+    await page.reload();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    expect(pathOfPage(page)).toBe('/dashboard/keys');
+
+    // The service busy, from the account page's own button: said there, and the page stays.
+    await page.unroute('**/auth/logout**');
+    await page.route('**/auth/logout**', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: 'Service busy', statusCode: 503, code: 'SERVER_BUSY' }) }));
+    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('button', { name: 'Sign out of this device' }).click();
+    await alert.getByText('Sign-out failed').waitFor();
+    expect(await alert.innerText()).toBe('Sign-out failed: you are still signed in. The service is busy right now. Try again in a moment.');
+    expect(pathOfPage(page)).toBe('/dashboard/account');
+
+    // An access token refused as expired, then no answer to the refresh: the session may be alive, so it is not "ended" either.
+    await page.unroute('**/auth/logout**');
+    await page.route('**/auth/logout**', (route) => route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: 'Invalid or expired token', statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN' }) }));
+    await page.route('**/auth/refresh', (route) => route.abort());
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await alert.getByText('Sign-out failed').waitFor();
+    expect(await page.getByText('Your session has ended.').count()).toBe(0);
+    expect(pathOfPage(page)).toBe('/dashboard/keys');
+
+    // Once the service answers, the same button signs out, and a reload proves it.
+    await page.unrouteAll();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByText('You are signed out.').waitFor();
+    expect(refreshCookie(await context.cookies())).toBeUndefined();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in to Atiru' }).waitFor();
+    expect(pathOfPage(page)).toBe('/dashboard/sign-in');
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+
+  it('signs out every tab of the browser at once: the other tab leaves the account, and the key it showed once, by itself', async () => {
+    const { page, context, cspViolations } = await openDevice(browser, base);
+    const email = uniqueEmail('dash-tabs');
+    await createConfirmedUser(service, email, PASSWORD);
+    await signInOnPage(page, base, email, PASSWORD);
+    const other = await context.newPage();
+    await other.goto(`${base}/dashboard/keys`);
+    await other.getByLabel('Name').fill('Shown once');
+    await other.getByRole('button', { name: 'Create key' }).click();
+    await other.getByLabel('API key', { exact: true }).waitFor();
+
+    const asked: string[] = [];
+    other.on('request', (request) => {
+      if (request.resourceType() === 'fetch') asked.push(request.url());
+    });
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByText('You are signed out.').waitFor();
+    await other.getByText('You are signed out.').waitFor();
+    expect(pathOfPage(other)).toBe('/dashboard/sign-in');
+    expect(await other.getByLabel('API key', { exact: true }).count()).toBe(0);
+    // Told by the tab that signed out, not by a refused call of its own.
+    expect(asked).toEqual([]);
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+
   it('ends another device from the sessions list; that device is refused at its next call and lands on sign-in', async () => {
     const email = uniqueEmail('dash-devices');
     await createConfirmedUser(service, email, PASSWORD);
@@ -176,6 +254,9 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
     await signInOnPage(laptop.page, base, email, PASSWORD);
     await signInOnPage(phone.page, base, email, PASSWORD);
     await signInOnPage(tablet.page, base, email, PASSWORD);
+    const phoneTab = await phone.context.newPage();
+    await phoneTab.goto(`${base}/dashboard/keys`);
+    await phoneTab.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
 
     await laptop.page.getByRole('link', { name: 'Account' }).click();
     await laptop.page.getByRole('heading', { name: 'Sessions' }).waitFor();
@@ -200,6 +281,9 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
     expect((await refused).status()).toBe(401);
     await phone.page.getByText('Your session has ended. Sign in again.').waitFor();
     expect(pathOfPage(phone.page)).toBe('/dashboard/sign-in');
+    // The phone's other tab is told by the first, without waiting for a call of its own.
+    await phoneTab.getByText('Your session has ended. Sign in again.').waitFor();
+    expect(pathOfPage(phoneTab)).toBe('/dashboard/sign-in');
 
     await laptop.page.getByRole('button', { name: 'Sign out everywhere else' }).click();
     await laptop.page.getByText('Every other session is signed out.').waitFor();

@@ -4,7 +4,7 @@ import { Child, h, replace } from '../dom';
 import { describeDevice, formatAgo, formatDateTime } from '../format';
 import { PageContext } from '../router';
 import { authed, signOut } from '../session';
-import { button, explain, field, messageArea, newPasswordField, onSubmit } from '../ui';
+import { button, explain, field, messageArea, newPasswordField, onSubmit, signOutFailed } from '../ui';
 import { failureNotice } from './keys';
 
 type SessionInfo = components['schemas']['ActiveSession'];
@@ -95,8 +95,11 @@ function sessionList(sessions: SessionInfo[], reload: () => Promise<void>, messa
         'aria-label': session.current ? 'Sign out of this device' : `Sign out ${device}, last active ${formatAgo(session.last_active_at)}`,
         onclick: async () => {
           if (session.current) {
-            await signOut();
-            return go('sign-in', { flash: 'You are signed out.' });
+            const result = await signOut();
+            if (result.ok) return go('sign-in', { flash: 'You are signed out.' });
+            // A refused token: the session had ended already, and the person is on the way to sign-in.
+            if (result.failure.status !== 401) messages.show('error', ...signOutFailed(result.failure));
+            return;
           }
           const result = await authed((headers) => api.DELETE('/auth/sessions/{id}', { headers, params: { path: { id: session.id } } }));
           if (!result.ok) return messages.show('error', ...explain(result.failure));
