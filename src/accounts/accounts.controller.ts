@@ -13,6 +13,7 @@ import {
   ApiResponse,
   ApiTags,
   ApiUnauthorizedResponse,
+  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Authenticated, Public } from '../common/auth/auth-policy.decorator';
@@ -120,6 +121,8 @@ export class AccountsController {
       '`error` and `error_code` when the email could not be confirmed',
     headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', required: true, schema: { type: 'string', format: 'uri' } } },
   })
+  @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the body is a malformed form (a browser\'s never is), refused as JSON before the route is reached', type: ErrorResponseDto })
+  @ApiUnsupportedMediaTypeResponse({ description: 'UNSUPPORTED_MEDIA_TYPE: the body is neither a form nor JSON, refused as JSON before the route is reached', type: ErrorResponseDto })
   async submitConfirmationPage(@Body() body: AccountConfirmDto): Promise<{ url: string; statusCode: number }> {
     return { url: await this.accounts.confirmEmail(body.token), statusCode: 303 };
   }

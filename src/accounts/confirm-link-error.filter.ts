@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, Injectable, Logger } from '@nest
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { logFailure } from '../common/errors/all-exceptions.filter';
 import { DatabaseOutage } from '../database/database.outage';
+import { ACCOUNT_MESSAGES } from './accounts.service';
 import { RedirectTargets } from './redirects/redirect.targets';
 
 /**
@@ -26,6 +27,9 @@ export class ConfirmLinkErrorFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const appError = logFailure(exception, request, this.logger, this.outage);
     if (reply.sent) return;
-    reply.redirect(this.redirects.landing(null, 'confirmed', { error: appError.message, error_code: appError.code, request_id: request.id }), request.method === 'POST' ? 303 : 302);
+    // A refused request's own words (a validation error names every field it was sent) would put
+    // the sender's text in the landing's address, unbounded: the landing gets the link's words.
+    const error = appError.code === 'INVALID_REQUEST' ? ACCOUNT_MESSAGES.invalidConfirmation : appError.message;
+    reply.redirect(this.redirects.landing(null, 'confirmed', { error, error_code: appError.code, request_id: request.id }), request.method === 'POST' ? 303 : 302);
   }
 }

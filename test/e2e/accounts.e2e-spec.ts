@@ -184,10 +184,24 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
     const location = new URL(response.headers.get('location')!);
     expect(location.origin + location.pathname).toBe('http://dashboard.test/');
     expect(Object.fromEntries(location.searchParams)).toEqual({
-      error: 'Invalid request: token should not be empty',
+      error: ACCOUNT_MESSAGES.invalidConfirmation,
       error_code: 'INVALID_REQUEST',
       request_id: response.headers.get('x-request-id'),
     });
+  });
+
+  it('lands a refused confirmation on the link\'s own words, never on the words of what was sent', async () => {
+    const unexpected = Array.from({ length: 200 }, (_, i) => `field_${i}_${'x'.repeat(40)}=1`).join('&');
+    const opened = await service.request('GET', `/auth/confirm?token=${'A'.repeat(43)}&${unexpected}`);
+    const pressed = await service.request('POST', '/auth/confirm-link', { raw: `token=${'A'.repeat(43)}&${unexpected}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    for (const [response, status] of [[opened, 302], [pressed, 303]] as const) {
+      expect(response.status).toBe(status);
+      expect(Object.fromEntries(new URL(response.headers.get('location')!).searchParams)).toEqual({
+        error: ACCOUNT_MESSAGES.invalidConfirmation,
+        error_code: 'INVALID_REQUEST',
+        request_id: response.headers.get('x-request-id'),
+      });
+    }
   });
 
   it('confirms an email with POST /auth/confirm, the operation a generated client calls, idempotently', async () => {

@@ -44,6 +44,8 @@ const EXPECTED: Array<[operationId: string, status: number]> = [
   ['resendConfirmation', 200],
   ['forgotPassword', 200],
   ['openConfirmationLink', 302],
+  // A form: the example run posts no body, so the token is missing and the button lands on the error.
+  ['submitConfirmationPage', 303],
   ['confirmEmail', 400],
   ['resetPassword', 400],
   // The example account, once its (mailed) link was opened: see below.
