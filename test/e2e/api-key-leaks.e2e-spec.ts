@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateApiKey } from '../../src/api-keys/api-key-format';
+import { LEAK_REPORT_BODY_LIMIT_BYTES } from '../../src/api-keys/leaks/leak-reports.controller';
 import { sql } from '../support/accounts';
 import { TestSecretScanner } from '../support/secret-scanner';
 import { SignedInUser, signedInUser } from '../support/signed-in-user';
@@ -146,10 +147,14 @@ describe('leak reports from GitHub secret scanning (real apps, real PostgreSQL, 
       labels: new Set(['false_positive']),
       count: 400,
     });
+    const oversized = JSON.stringify([{ token: 'atiru_x', type: 'atiru_api_key', url: 'x'.repeat(LEAK_REPORT_BODY_LIMIT_BYTES), source: 'content' }]);
+    const refused = await report(first, oversized, github.sign(oversized));
+    expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
   });
 
   it('answers 400 to a signed report that is not a list of matches', async () => {
-    for (const payload of ['{"token":"atiru_x"}', '[{"token":42,"type":"atiru_api_key","url":""}]']) {
+    // The last one is JSON, but refused as every other body is that would set a prototype.
+    for (const payload of ['{"token":"atiru_x"}', '[{"token":42,"type":"atiru_api_key","url":""}]', NOT_JSON, '[{"__proto__":{"token":"atiru_x"}}]']) {
       const response = await report(first, payload, github.sign(payload));
       expect({ status: response.status, code: response.body.code }).toEqual({ status: 400, code: 'INVALID_REQUEST' });
     }
@@ -196,6 +201,29 @@ describe('leak reports from GitHub secret scanning (real apps, real PostgreSQL, 
         [401, 'INVALID_OR_EXPIRED_TOKEN'],
         [429, 'RATE_LIMITED'],
       ]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('checks the signature before parsing the body: a body that is not JSON is a 401 under a signature that does not hold, counted, and a 400 under one that does', async () => {
+    const strict = await startStrictInstance();
+    try {
+      const signed = await report(strict, NOT_JSON, github.sign(NOT_JSON));
+      expect({ status: signed.status, code: signed.body.code }).toEqual({ status: 400, code: 'INVALID_REQUEST' });
+
+      // GitHub publishes its key identifiers: anyone can name one and sign with another key.
+      const forged = { ...impostor.sign(NOT_JSON), 'github-public-key-identifier': github.keyIdentifier };
+      const refusals = [await report(strict, NOT_JSON, forged), await report(strict, NOT_JSON, forged), await report(strict, NOT_JSON, forged)];
+      expect(refusals.map((response) => [response.status, response.body.code])).toEqual([
+        [401, 'INVALID_OR_EXPIRED_TOKEN'],
+        [401, 'INVALID_OR_EXPIRED_TOKEN'],
+        [429, 'RATE_LIMITED'],
+      ]);
+      expect(refusals[0].body).toEqual({ error: 'Invalid signature', statusCode: 401, code: 'INVALID_OR_EXPIRED_TOKEN', request_id: refusals[0].headers.get('x-request-id') });
+      expect(strict.logs.entries()).toContainEqual(
+        expect.objectContaining({ msg: 'refused a leak report: its signature does not verify', request_id: refusals[0].body.request_id, reason: 'invalid', key_identifier: github.keyIdentifier }),
+      );
     } finally {
       await strict.close();
     }

@@ -1,11 +1,12 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
 import { ApiBadRequestResponse, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Public } from '../../common/auth/auth-policy.decorator';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import { ApiRateLimitedResponse } from '../../common/http/api-rate-limited-response.decorator';
 import { ROUTE_BEFORE_BODY } from '../../common/http/before-body';
-import { ROUTE_BODY_LIMIT, type RequestWithRawBody } from '../../common/http/body-parsers';
+import { ROUTE_BODY_LIMIT, ROUTE_PARSES_JSON, type UnparsedJson } from '../../common/http/body-parsers';
 import { LeakReportLabelDto } from './dto/leak-report-label.dto';
 import { LeakReportMatchDto } from './dto/leak-report-match.dto';
 import { LeakReportHeadersCheck, leakReportSender } from './leak-report-headers.check';
@@ -16,8 +17,9 @@ export const LEAK_REPORT_BODY_LIMIT_BYTES = 1024 * 1024;
 
 /**
  * Where GitHub's secret-scanning partner program sends the keys it finds in public. Public to the
- * guard: the caller is authenticated by GitHub's signature over the body, which the service checks;
- * its headers are checked before the body is read (LeakReportHeadersCheck).
+ * guard: the caller is authenticated by GitHub's signature over the body, which the service checks
+ * before it parses the body (ROUTE_PARSES_JSON); its headers are checked before the body is read
+ * (LeakReportHeadersCheck).
  */
 @ApiTags('api-keys')
 @Controller('auth/api-keys/leaks')
@@ -27,7 +29,7 @@ export class LeakReportsController {
   @Post()
   @Public()
   @HttpCode(200)
-  @RouteConfig({ [ROUTE_BODY_LIMIT]: LEAK_REPORT_BODY_LIMIT_BYTES, [ROUTE_BEFORE_BODY]: LeakReportHeadersCheck })
+  @RouteConfig({ [ROUTE_BODY_LIMIT]: LEAK_REPORT_BODY_LIMIT_BYTES, [ROUTE_BEFORE_BODY]: LeakReportHeadersCheck, [ROUTE_PARSES_JSON]: true })
   @ApiOperation({
     summary: 'Report leaked API keys (GitHub secret scanning)',
     description:
@@ -45,7 +47,7 @@ export class LeakReportsController {
   @ApiUnauthorizedResponse({ description: 'MISSING_AUTH: a signature header is missing; INVALID_OR_EXPIRED_TOKEN: the signature does not verify, or names an unknown key', type: ErrorResponseDto })
   @ApiRateLimitedResponse('too many reports with bad signatures from this address')
   @ApiServiceUnavailableResponse({ description: 'SERVER_BUSY: the database is unavailable', type: ErrorResponseDto })
-  reportLeakedApiKeys(@Req() request: RequestWithRawBody, @Body() body: unknown): Promise<LeakReportLabelDto[]> {
-    return this.leaks.report({ ...leakReportSender(request), payload: request.rawBody, body });
+  reportLeakedApiKeys(@Req() request: FastifyRequest, @Body() body: UnparsedJson | undefined): Promise<LeakReportLabelDto[]> {
+    return this.leaks.report({ ...leakReportSender(request), body });
   }
 }

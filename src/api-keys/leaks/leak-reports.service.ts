@@ -2,6 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error';
 import { FieldError } from '../../common/errors/error-codes';
+import type { UnparsedJson } from '../../common/http/body-parsers';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { inTransaction } from '../../database/transaction';
@@ -22,10 +23,9 @@ export interface LeakReportSender {
   ip: string;
 }
 
-/** A report as it arrived: the body as received (what was signed), parsed, and the signature headers. */
+/** A report as it arrived: the signature headers, and the body as received (what was signed), none when empty. */
 export interface SignedLeakReport extends LeakReportSender {
-  payload: string | null;
-  body: unknown;
+  body: UnparsedJson | undefined;
 }
 
 interface Match extends LeakReportMatchDto {
@@ -34,10 +34,11 @@ interface Match extends LeakReportMatchDto {
 }
 
 /**
- * GitHub's secret-scanning reports: verify the signature over the exact body, revoke every
- * reported key that still works (on every instance, through the revocation channel), tell each
- * owner where it was found, and label each token. A report whose signature does not verify
- * changes nothing.
+ * GitHub's secret-scanning reports: verify the signature over the exact body before parsing it
+ * (GitHub publishes its key identifiers, so anyone can name one: a forged report costs the
+ * signature check and no parsing), revoke every reported key that still works (on every instance,
+ * through the revocation channel), tell each owner where it was found, and label each token. A
+ * report whose signature does not verify changes nothing.
  */
 @Injectable()
 export class LeakReportsService {
@@ -55,7 +56,7 @@ export class LeakReportsService {
 
   async report(report: SignedLeakReport): Promise<LeakReportLabelDto[]> {
     await this.verify(report);
-    const matches = parseMatches(report.body);
+    const matches = parseMatches(await report.body?.parse());
     const keyHashes = [...new Set(matches.flatMap((match) => (match.keyHash === null ? [] : [match.keyHash])))];
     const issued = keyHashes.length === 0 ? new Set<string>() : await this.revoke(keyHashes, matches);
     return matches.map((match) => ({
@@ -84,7 +85,7 @@ export class LeakReportsService {
   /** Refuses, with 401, a report without a valid signature. */
   private async verify(report: SignedLeakReport): Promise<void> {
     const { keyIdentifier, signature } = await this.screen(report);
-    const check = await this.verifier.verify(keyIdentifier, signature, Buffer.from(report.payload ?? '', 'utf8'));
+    const check = await this.verifier.verify(keyIdentifier, signature, Buffer.from(report.body?.text ?? '', 'utf8'));
     if (check !== 'valid') await this.refuse(keyIdentifier, report.ip, check);
   }
 

@@ -4,8 +4,19 @@ import { AppError } from '../errors/app-error';
 /** The route config entry (`@RouteConfig` of @nestjs/platform-fastify) that sets a route's own body limit, in bytes. */
 export const ROUTE_BODY_LIMIT = 'bodyLimitBytes';
 
-/** A request as the body parser leaves it: `rawBody` is the JSON body as received, null without one. */
-export type RequestWithRawBody = FastifyRequest & { rawBody: string | null };
+/**
+ * The route config entry (`@RouteConfig`) of a route that parses its JSON body itself, after checking
+ * it as received: a signature over the exact bytes (GitHub's leak reports). Such a route gets an
+ * UnparsedJson as its body, so a body its check refuses costs no parsing, and no parse can change
+ * the bytes it checks.
+ */
+export const ROUTE_PARSES_JSON = 'parsesJson';
+
+/** A JSON body as received, for a route marked ROUTE_PARSES_JSON; `parse()` is the parser every other JSON body goes through, 400 included. */
+export interface UnparsedJson {
+  readonly text: string;
+  parse(): Promise<unknown>;
+}
 
 /**
  * Fastify route config (Nest's `@RouteConfig(ACCEPTS_FORM)`) of the routes that also read
@@ -24,9 +35,6 @@ export const ACCEPTS_FORM = { acceptsForm: true } as const;
  *
  * The parsers fail with an AppError: Nest turns Fastify's own errors into bare HttpExceptions,
  * losing their codes, so the answer would carry Fastify's wording.
- *
- * A JSON body is also kept as it came (`rawBody`), for signatures made over the exact bytes
- * (GitHub's leak reports): parsing and serialising again could change them.
  */
 export function acceptJsonOrEmptyBodies(fastify: FastifyInstance): void {
   // A route may take larger bodies than BODY_LIMIT_BYTES: `@RouteConfig({ [ROUTE_BODY_LIMIT]: bytes })`.
@@ -35,18 +43,18 @@ export function acceptJsonOrEmptyBodies(fastify: FastifyInstance): void {
     if (typeof limit === 'number') route.bodyLimit = limit;
   });
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  const parse = (request: FastifyRequest, text: string, done: (error: AppError | null, json: unknown) => void): void => {
+    parseJson(request, text, (error, json) => done(error ? AppError.invalidRequest('Invalid request: the body is not valid JSON') : null, json));
+  };
   fastify.removeAllContentTypeParsers();
-  fastify.decorateRequest('rawBody', null);
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') {
-      done(null, undefined);
-      return;
+    const text = body as string;
+    if (text === '') done(null, undefined);
+    else if ((request.routeOptions.config as { [ROUTE_PARSES_JSON]?: boolean } | undefined)?.[ROUTE_PARSES_JSON] !== true) parse(request, text, done);
+    else {
+      const unparsed: UnparsedJson = { text, parse: () => new Promise((resolve, reject) => parse(request, text, (error, json) => (error ? reject(error) : resolve(json)))) };
+      done(null, unparsed);
     }
-    (request as RequestWithRawBody).rawBody = body as string;
-    parseJson(request, body as string, (error, json) => {
-      if (error) done(AppError.invalidRequest('Invalid request: the body is not valid JSON'), undefined);
-      else done(null, json);
-    });
   });
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (request, body, done) => {
     if (body.length === 0) done(null, undefined);
