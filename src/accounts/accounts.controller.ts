@@ -93,7 +93,7 @@ export class AccountsController {
   async openConfirmationLink(@Query() query: AccountConfirmQueryDto, @Res() reply: FastifyReply): Promise<FastifyReply> {
     const preview = await this.accounts.previewConfirmation(query.token);
     if ('failed' in preview) return reply.redirect(preview.failed, 302);
-    const page = confirmationPage({ email: preview.email, token: query.token, landing: preview.landing });
+    const page = confirmationPage({ email: preview.email, token: query.token, landings: preview.landings });
     return reply.headers(page.headers).send(page.html);
   }
 

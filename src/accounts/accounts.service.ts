@@ -45,11 +45,11 @@ interface Confirmation {
 }
 
 /**
- * What opening a confirmation link shows: the address its button confirms and the landing it then
- * goes to (without the query parameters the outcome adds); or, for a link that can do nothing
+ * What opening a confirmation link shows: the address its button confirms and the landings it may
+ * then go to (without the query parameters the outcome adds); or, for a link that can do nothing
  * (unknown, expired, its registration gone), the landing that says so.
  */
-export type ConfirmationPreview = { email: string; landing: string } | { failed: string };
+export type ConfirmationPreview = { email: string; landings: string[] } | { failed: string };
 
 /** The query parameter a confirmation's landing carries when the account must choose its password. */
 export const CHOOSE_PASSWORD_PARAM = 'choose_password';
@@ -181,7 +181,8 @@ export class AccountsService {
     const redirectTo = found.state === 'unknown' ? null : found.record.redirectTo;
     const email = found.state === 'valid' || found.state === 'used' ? await this.emailOfTokenOwner(em, found.record) : null;
     if (email === null) return { failed: this.confirmationLanding(redirectTo, null) };
-    return { email, landing: this.redirects.landing(redirectTo, 'confirmed') };
+    // Where the button may lead: the landing, and the dashboard, where a failure the route cannot answer lands.
+    return { email, landings: [this.redirects.landing(redirectTo, 'confirmed'), this.redirects.landing(null, 'confirmed')] };
   }
 
   /**

@@ -30,10 +30,11 @@ export interface ConfirmationPage {
 }
 
 /**
- * The page for one link. `landing` is where confirming ends up: the form may lead there (browsers
- * hold a form's redirects to `form-action` too), and nowhere else.
+ * The page for one link. `landings` are where pressing its button may end up: the form may lead
+ * there (browsers hold a form's redirects to `form-action` too), and nowhere else.
  */
-export function confirmationPage({ email, token, landing }: { email: string; token: string; landing: string }): ConfirmationPage {
+export function confirmationPage({ email, token, landings }: { email: string; token: string; landings: string[] }): ConfirmationPage {
+  const formTargets = ["'self'", ...new Set(landings.map((landing) => new URL(landing).origin))].join(' ');
   const html = `<!doctype html>
 <html lang="en">
 <head>
@@ -60,7 +61,7 @@ export function confirmationPage({ email, token, landing }: { email: string; tok
     html,
     headers: {
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': `default-src 'none'; style-src ${STYLE_HASH}; form-action 'self' ${new URL(landing).origin}; frame-ancestors 'none'; base-uri 'none'`,
+      'content-security-policy': `default-src 'none'; style-src ${STYLE_HASH}; form-action ${formTargets}; frame-ancestors 'none'; base-uri 'none'`,
       'referrer-policy': 'no-referrer',
     },
   };

@@ -1,24 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { BeforeBodyCheck } from '../../common/http/before-body';
-import { RateLimiterService } from '../../rate-limit/rate-limiter.service';
 import { LeakReportSender, LeakReportsService } from './leak-reports.service';
 
 /**
  * What a leak report must show before its body is read (ROUTE_BEFORE_BODY): anyone may send up to
- * LEAK_REPORT_BODY_LIMIT_BYTES of JSON here, so a client blocked for failed authentications, and a
- * report no configured key could verify, are refused before it is parsed. The route is
- * `@Public()`, which the guard lets through before its own check of blocked clients.
+ * LEAK_REPORT_BODY_LIMIT_BYTES here, so a report no configured key could verify is refused before
+ * it is read. A client blocked for failed authentications is not refused for that alone: GitHub
+ * sends from addresses others share (its webhooks come from them too), so anyone could get them
+ * blocked and keep a leaked key from being revoked; a forged report from a blocked address is
+ * still refused, with 429, when its failure is counted.
  */
 @Injectable()
 export class LeakReportHeadersCheck implements BeforeBodyCheck {
-  constructor(
-    private readonly limiter: RateLimiterService,
-    private readonly leaks: LeakReportsService,
-  ) {}
+  constructor(private readonly leaks: LeakReportsService) {}
 
   async check(request: FastifyRequest): Promise<void> {
-    this.limiter.refuseBlockedClient(request);
     await this.leaks.screen(leakReportSender(request));
   }
 }
