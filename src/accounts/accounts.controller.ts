@@ -110,7 +110,7 @@ export class AccountsController {
       'What the page of GET /auth/confirm posts. A valid token confirms the email and redirects (303) to the `redirect_to` ' +
       'given at registration, else to the dashboard; with a `choose_password=1` query parameter when the address was ' +
       'registered more than once, so the account has no password yet and a link to choose one was just mailed (the ' +
-      'dashboard says so). Any failure redirects too, never answers JSON: a bad or expired token to the same place with ' +
+      'dashboard says so). Any failure of the form redirects too, never answers JSON: a bad or expired token to the same place with ' +
       '`error` and `error_code=INVALID_REQUEST`; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), ' +
       'to the dashboard with `error`, `error_code` and `request_id`. Idempotent within the token\'s lifetime.',
   })
