@@ -243,7 +243,8 @@ export class AccountsService {
       if (found.state !== 'valid' || found.record.userId === null) return null;
       const user = await this.users.findById(found.record.userId, em);
       if (!user) return null;
-      await this.setNewPassword(em, user, passwordHash, now, client, null);
+      await this.users.setPassword(em, user.id, passwordHash, now);
+      await this.passwordChanged(em, user, now, client, null);
       await this.registrations.discardForEmail(em, user.email);
       return user.id;
     });
@@ -269,17 +270,28 @@ export class AccountsService {
     }
     const passwordHash = await this.passwords.hash(new_password);
     const now = this.clock.now();
-    await inTransaction(this.em, (em) => this.setNewPassword(em, user, passwordHash, now, client, sessionId));
+    // The password was verified, and the new one hashed, outside any transaction: a reset, or the
+    // end of this session, may have committed meanwhile, and must not be undone. So the hash is
+    // replaced only if it is still the verified one, and only while this session lives; the user
+    // row first, then the session, in the order a reset takes them, so the two wait for each
+    // other rather than deadlock.
+    await inTransaction(this.em, async (em) => {
+      if (!(await this.users.replacePassword(em, user.id, user.passwordHash, passwordHash, now))) {
+        this.logger.warn('Failed password change (password_changed)', { event: 'password_change_failed', reason: 'password_changed', user_id: user.id, ip: client.ip });
+        throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong');
+      }
+      if (!(await this.sessions.lockIfLive(em, sessionId, now))) throw AppError.invalidToken('This session has ended');
+      await this.passwordChanged(em, user, now, client, sessionId);
+    });
     this.usersService.forget(user.id);
   }
 
   /**
-   * What a reset (`keepSessionId` null) and a change from a session have in common: the new hash,
-   * every outstanding reset link spent, the sessions revoked (all, or all but the changing one),
-   * and the owner told. In the caller's transaction.
+   * What a reset (`keepSessionId` null) and a change from a session have in common once the new
+   * hash is stored: every outstanding reset link spent, the sessions revoked (all, or all but the
+   * changing one), and the owner told. In the caller's transaction.
    */
-  private async setNewPassword(em: EntityManager, user: UserEntity, passwordHash: string, now: Date, client: ClientInfo, keepSessionId: string | null): Promise<void> {
-    await this.users.setPassword(em, user.id, passwordHash, now);
+  private async passwordChanged(em: EntityManager, user: UserEntity, now: Date, client: ClientInfo, keepSessionId: string | null): Promise<void> {
     await this.oneTimeTokenRecords.spendAllForUser(em, user.id, 'reset_password', now);
     if (keepSessionId === null) await this.sessions.revokeForUser(em, user.id, 'all', null, now, 'password_reset');
     else await this.sessions.revokeForUser(em, user.id, 'all_but', keepSessionId, now, 'password_change');

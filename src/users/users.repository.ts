@@ -118,6 +118,20 @@ export class UsersRepository {
   }
 
   /**
+   * A new password hash in place of `currentHash`, the one the caller verified; answers false,
+   * changing nothing, when the password is no longer that one (reset or changed meanwhile).
+   */
+  async replacePassword(em: EntityManager, id: string, currentHash: string, passwordHash: string, now: Date): Promise<boolean> {
+    const result = await em.getConnection().execute<{ affectedRows: number }>(
+      'UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?',
+      [passwordHash, now, id, currentHash],
+      'run',
+      em.getTransactionContext(),
+    );
+    return result.affectedRows === 1;
+  }
+
+  /**
    * `email` must already be normalised (trimmed, lower-cased). Matched as `lower(email)`, which
    * the unique index covers: `email = ?` would read the whole table on every login.
    */

@@ -1,3 +1,4 @@
+import { PasswordHasher } from '../../src/accounts/passwords/password.hasher';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, nextMailTo, sql, uniqueEmail } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
 import { startTwoInstances, TwoInstances } from '../support/two-instances';
@@ -172,6 +173,73 @@ describe('sessions list, ending a session, changing the password (two instances,
     expect(notice.text).toContain('changed from one of its sessions, and every other session was logged out.');
     expect(notice.text).toMatch(/IP address: 127\.0\.0\.1\nBrowser or app: Mine\/1\.0/);
     expect(smtp.mailsTo(email)).toHaveLength(2);
+  });
+
+  /** A reset through the mailed link, as the owner does it: every session of the account is revoked. */
+  async function resetByMail(email: string, password: string): Promise<void> {
+    const before = smtp.mailsTo(email).length;
+    expect((await first.request('POST', '/auth/forgot-password', { body: { email } })).status).toBe(200);
+    await smtp.waitFor(() => smtp.mailsTo(email).length > before && smtp.mailsTo(email).some((mail) => mail.subject === 'Reset your Atiru password'));
+    const mail = smtp.mailsTo(email).filter((received) => received.subject === 'Reset your Atiru password').pop()!;
+    const token = new URL(mail.links.find((link) => link.includes('token='))!).searchParams.get('token');
+    expect((await first.request('POST', '/auth/reset-password', { body: { token, password } })).status).toBe(200);
+  }
+
+  /** Runs `meanwhile` while the next password check on `service` is under way, once the password is verified. */
+  function duringNextPasswordCheck(service: TestApp, meanwhile: () => Promise<void>): jest.SpyInstance {
+    const hasher = service.app.get(PasswordHasher);
+    const verify = hasher.verify.bind(hasher);
+    return jest.spyOn(hasher, 'verify').mockImplementationOnce(async (hash, password) => {
+      const matches = await verify(hash, password);
+      await meanwhile();
+      return matches;
+    });
+  }
+
+  it('opens no session for a login whose password was reset while it was being checked', async () => {
+    const email = await newAccount('login-race');
+    const spy = duringNextPasswordCheck(first, () => resetByMail(email, NEW_PASSWORD));
+    try {
+      // The attacker's login with the old password is verified, then the owner's reset commits, then the login would open its session.
+      const raced = await first.request('POST', '/auth/login', { body: { email, password: PASSWORD } });
+      expect(outcome(raced)).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await sql(first, 'SELECT count(*)::int AS live FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = ? AND s.revoked_at IS NULL', [email])).toEqual([{ live: 0 }]);
+    expect(outcome(await first.request('POST', '/auth/login', { body: { email, password: PASSWORD } }))).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+    await signIn(email, 'Owner/1.0', NEW_PASSWORD);
+  });
+
+  it('does not let a password change undo a reset that committed while the change was checking the current password', async () => {
+    const email = await newAccount('change-race');
+    const thief = await signIn(email, 'Thief/1.0');
+    const spy = duringNextPasswordCheck(first, () => resetByMail(email, NEW_PASSWORD));
+    try {
+      const raced = await first.request('POST', '/auth/password', { headers: thief.access, body: { current_password: PASSWORD, new_password: 'the thief chose this' } });
+      expect(raced.status).toBe(401);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(outcome(await first.request('POST', '/auth/login', { body: { email, password: 'the thief chose this' } }))).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+    await expectSignedOut(thief);
+    await signIn(email, 'Owner/1.0', NEW_PASSWORD);
+  });
+
+  it('does not change the password from a session ended while the change was checking the current password', async () => {
+    const email = await newAccount('change-ended');
+    const owner = await signIn(email, 'Owner/1.0');
+    const thief = await signIn(email, 'Thief/1.0');
+    const spy = duringNextPasswordCheck(first, async () => {
+      expect((await first.request('DELETE', `/auth/sessions/${thief.sid}`, { headers: owner.access })).status).toBe(204);
+    });
+    try {
+      const raced = await first.request('POST', '/auth/password', { headers: thief.access, body: { current_password: PASSWORD, new_password: 'the thief chose this' } });
+      expect(outcome(raced)).toEqual(REFUSED_TOKEN);
+    } finally {
+      spy.mockRestore();
+    }
+    await signIn(email, 'Owner/2.0', PASSWORD);
   });
 
   it('changing the password spends reset links asked for before it', async () => {

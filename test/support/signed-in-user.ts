@@ -38,10 +38,14 @@ export async function openTestSession(app: INestApplication, user: { id: string;
 export async function openLiveSession(app: INestApplication, userId: string): Promise<string> {
   const now = new Date();
   const id = randomUUID();
-  await app.get(SessionsRepository).open(
-    app.get(EntityManager),
+  const em = app.get(EntityManager);
+  const [{ password_hash: passwordHash }] = await em.getConnection().execute<{ password_hash: string }[]>('SELECT password_hash FROM users WHERE id = ?', [userId]);
+  const opened = await app.get(SessionsRepository).open(
+    em,
     { id, userId, createdAt: now, expiresAt: new Date(now.getTime() + 86_400_000), userAgent: null, ip: null },
     { tokenHash: randomBytes(32).toString('hex') },
+    passwordHash,
   );
+  if (!opened) throw new Error(`no session opened for user ${userId}`);
   return id;
 }

@@ -21,21 +21,30 @@ export class SessionsRepository {
   constructor(private readonly revocations: SessionRevocations) {}
 
   /**
-   * A new session and the first refresh token of its chain, in one statement. A statement is
-   * atomic on its own, so a login needs no BEGIN … COMMIT around two inserts: one round trip to
-   * the database instead of four.
+   * A new session and the first refresh token of its chain, in one statement, only while the
+   * user's password is still `passwordHash`, the one the login verified; answers whether it was
+   * opened. A login verifies for milliseconds before it opens: a password reset or change that
+   * commits meanwhile revokes the sessions it can see, and a session opened after it with the old
+   * password would outlive it. The user row is read `FOR SHARE`, so a change waits for this
+   * statement (and then revokes the session it made), or this one waits for the change (and then
+   * finds another password). A statement is atomic on its own, so a login needs no BEGIN … COMMIT
+   * around the inserts: one round trip to the database.
    */
-  async open(em: EntityManager, session: NewSession, firstToken: Pick<RefreshTokenEntity, 'tokenHash'>): Promise<void> {
-    await em.getConnection().execute(
-      `WITH session AS (
-         INSERT INTO sessions (id, user_id, created_at, expires_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?) RETURNING id, created_at, expires_at
+  async open(em: EntityManager, session: NewSession, firstToken: Pick<RefreshTokenEntity, 'tokenHash'>, passwordHash: string): Promise<boolean> {
+    const result = await em.getConnection().execute<{ affectedRows: number }>(
+      `WITH account AS (
+         SELECT id FROM users WHERE id = ? AND password_hash = ? FOR SHARE
+       ), session AS (
+         INSERT INTO sessions (id, user_id, created_at, expires_at, user_agent, ip)
+         SELECT ?, account.id, ?, ?, ?, ? FROM account RETURNING id, created_at, expires_at
        )
        INSERT INTO refresh_tokens (id, token_hash, session_id, parent_id, created_at, expires_at)
        SELECT ?, ?, session.id, NULL, session.created_at, session.expires_at FROM session`,
-      [session.id, session.userId, session.createdAt, session.expiresAt, session.userAgent, session.ip, randomUUID(), firstToken.tokenHash],
+      [session.userId, passwordHash, session.id, session.createdAt, session.expiresAt, session.userAgent, session.ip, randomUUID(), firstToken.tokenHash],
       'run',
       em.getTransactionContext(),
     );
+    return result.affectedRows === 1;
   }
 
   /**
@@ -50,6 +59,17 @@ export class SessionsRepository {
       em.getTransactionContext(),
     );
     return rows.length === 0 ? null : em.map(SessionEntity, rows[0]);
+  }
+
+  /** Locks the session (`FOR UPDATE`) if it is live, until the transaction ends; answers whether it is. */
+  async lockIfLive(em: EntityManager, id: string, now: Date): Promise<boolean> {
+    const rows = await em.getConnection().execute<unknown[]>(
+      'SELECT 1 FROM sessions WHERE id = ? AND revoked_at IS NULL AND expires_at > ? FOR UPDATE',
+      [id, now],
+      'all',
+      em.getTransactionContext(),
+    );
+    return rows.length === 1;
   }
 
   async revoke(em: EntityManager, session: SessionEntity, now: Date, reason: SessionRevokedReason): Promise<void> {

@@ -80,9 +80,12 @@ export class SessionsService {
       Promise.resolve().then(() => (confirmed ? this.prepareSession(confirmed, client) : undefined)),
     ]);
     if (confirmed && confirmedMatches && prepared) {
-      // One statement on its own: no unit of work to fork.
-      await this.sessions.open(this.em, prepared.session, { tokenHash: prepared.refreshTokenHash });
-      return toSessionResponse(confirmed, prepared.access, prepared.refreshToken);
+      // One statement on its own: no unit of work to fork. Not opened: the password was reset or
+      // changed while it was being verified, so the one given is no longer the account's.
+      if (await this.sessions.open(this.em, prepared.session, { tokenHash: prepared.refreshTokenHash }, confirmed.passwordHash)) {
+        return toSessionResponse(confirmed, prepared.access, prepared.refreshToken);
+      }
+      throw this.refuseLogin(email, 'password_changed', client);
     }
     if (unconfirmedMatches) {
       this.logFailedLogin(email, 'email_not_verified', client);
@@ -202,7 +205,7 @@ export class SessionsService {
   }
 
   /** An unknown email and a wrong password: logged apart, answered alike. */
-  private refuseLogin(email: string, reason: 'unknown_email' | 'wrong_password', client: ClientInfo): AppError {
+  private refuseLogin(email: string, reason: 'unknown_email' | 'wrong_password' | 'password_changed', client: ClientInfo): AppError {
     this.logFailedLogin(email, reason, client);
     return new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
   }
@@ -211,7 +214,7 @@ export class SessionsService {
    * Never the password; the address only as its domain and a keyed hash, enough to correlate
    * attempts on one account (and, with the client IP, from one source) without naming it.
    */
-  private logFailedLogin(email: string, reason: 'unknown_email' | 'wrong_password' | 'email_not_verified', client: ClientInfo): void {
+  private logFailedLogin(email: string, reason: 'unknown_email' | 'wrong_password' | 'password_changed' | 'email_not_verified', client: ClientInfo): void {
     const domain = email.slice(email.lastIndexOf('@') + 1);
     this.logger.warn(`Failed login (${reason})`, { event: 'login_failed', reason, email_domain: domain, email_hash: this.fingerprint.of(email), ip: client.ip });
   }
