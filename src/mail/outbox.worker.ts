@@ -54,6 +54,8 @@ export interface DeliveryCounts {
 export class OutboxWorker extends PollingWorker {
   protected readonly logger = new Logger(OutboxWorker.name);
   private unrecorded: Array<{ mail: MailOutboxEntity; outcome: Outcome }> = [];
+  /** Set when the service stops: no new send starts. */
+  private stopping = false;
   readonly deliveries: DeliveryCounts = { sent: 0, temporary_failure: 0, permanent_failure: 0 };
 
   constructor(
@@ -69,8 +71,14 @@ export class OutboxWorker extends PollingWorker {
     return this.deliverBatch();
   }
 
-  /** After the last tick: outcomes still unwritten get one more try, or are named in the log. */
+  /**
+   * A stop starts no new send: the batch in flight finishes the sends already started and gives
+   * the rest back to the queue, for another instance or the next start, so a slow mail server
+   * cannot hold the stop past an orchestrator's grace period (and a kill then cut sends midway).
+   * After the last tick, outcomes still unwritten get one more try, or are named in the log.
+   */
   override async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
     await super.onModuleDestroy();
     if (this.unrecorded.length === 0) return;
     try {
@@ -92,7 +100,7 @@ export class OutboxWorker extends PollingWorker {
     let databaseError: unknown;
     const lane = async () => {
       for (let mail = queue.shift(); mail !== undefined; mail = queue.shift()) {
-        const outcome = databaseError === undefined && Date.now() < sendUntil ? await this.attempt(mail) : ({ kind: 'untried' } as const);
+        const outcome = databaseError === undefined && !this.stopping && Date.now() < sendUntil ? await this.attempt(mail) : ({ kind: 'untried' } as const);
         if (databaseError !== undefined) {
           this.unrecorded.push({ mail, outcome });
           continue;

@@ -346,8 +346,10 @@ describe('mail outbox drained by two instances on one database', () => {
 });
 
 describe('mail outbox across a shutdown', () => {
-  it('finishes the batch in flight on close and leaves the rest for the next instance', async () => {
+  it('finishes the sends in flight on close, starts no other, and leaves the rest for the next instance', async () => {
     const smtp = await new TestSmtpServer().start();
+    // A slow server: a whole batch would take several rounds of sends.
+    smtp.acceptDelayMs = 300;
     const database = await createTestDatabase();
     try {
       const first = await startTestApp({ database, env: { SMTP_URL: smtp.url } });
@@ -355,6 +357,7 @@ describe('mail outbox across a shutdown', () => {
       await enqueue(first, recipients.map((to) => confirm(to)));
       await smtp.waitFor(() => true);
       await first.close();
+      smtp.acceptDelayMs = 0;
 
       // Read the outbox as the first instance left it, before another worker touches it.
       const client = new Client({ connectionString: database.url });
@@ -363,9 +366,10 @@ describe('mail outbox across a shutdown', () => {
       await client.end();
       const sent = rows.find((row) => row.status === 'sent')?.n ?? 0;
       const pending = rows.find((row) => row.status === 'pending')?.n ?? 0;
-      // Every mail that arrived is marked sent (the batch in flight was finished and committed), in whole batches.
+      // Every mail that arrived is marked sent (the sends in flight were finished and committed);
+      // the batch's others were not started, but given back.
       expect(sent).toBe(smtp.mails.length);
-      expect(sent % OUTBOX_BATCH_SIZE).toBe(0);
+      expect(sent).toBeLessThan(OUTBOX_BATCH_SIZE);
       expect(sent + pending).toBe(60);
 
       const second = await startTestApp({ database, env: { SMTP_URL: smtp.url } });
