@@ -64,6 +64,21 @@ export class MailOutboxRepository {
     );
   }
 
+  /**
+   * Mails waiting on a retry further off than `leaseMs` are due now; answers how many. Claimed
+   * rows are due at most a lease ahead, so none of them is handed to a second worker.
+   */
+  async retryBackedOffNow(em: EntityManager, leaseMs: number): Promise<number> {
+    const rows = await this.execute<unknown[]>(
+      em,
+      `UPDATE mail_outbox SET next_attempt_at = clock_timestamp()
+       WHERE status = 'pending' AND next_attempt_at > clock_timestamp() + ? * interval '1 millisecond'
+       RETURNING id`,
+      [leaseMs],
+    );
+    return rows.length;
+  }
+
   async markRetry(em: EntityManager, id: string, delayMs: number, error: string): Promise<void> {
     await this.execute(
       em,

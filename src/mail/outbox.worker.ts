@@ -56,6 +56,10 @@ export class OutboxWorker extends PollingWorker {
   private unrecorded: Array<{ mail: MailOutboxEntity; outcome: Outcome }> = [];
   /** Set when the service stops: no new send starts. */
   private stopping = false;
+  /** The last attempt failed for now (the server down, busy or refusing for the moment). */
+  private deliveryFailing = false;
+  /** A mail went out after attempts that failed for now: the server is back. */
+  private deliveryRecovered = false;
   readonly deliveries: DeliveryCounts = { sent: 0, temporary_failure: 0, permanent_failure: 0 };
 
   constructor(
@@ -115,6 +119,13 @@ export class OutboxWorker extends PollingWorker {
     };
     await Promise.all(Array.from({ length: Math.min(OUTBOX_SEND_CONCURRENCY, mails.length) }, lane));
     if (databaseError !== undefined) throw databaseError;
+    if (this.deliveryRecovered) {
+      // Retries back off to an hour: without this, mail held through an outage would trickle out
+      // for an hour after it ends, reset links expiring meanwhile.
+      this.deliveryRecovered = false;
+      const due = await this.outbox.retryBackedOffNow(em, OUTBOX_LEASE_MS);
+      if (due > 0) this.logger.log(`mail delivery recovered: ${due} mail(s) waiting on a retry are due now`);
+    }
     return mails.length;
   }
 
@@ -132,10 +143,15 @@ export class OutboxWorker extends PollingWorker {
     try {
       await this.transport.send({ to: mail.recipient, ...mail.payload });
       this.deliveries.sent++;
+      if (this.deliveryFailing) {
+        this.deliveryFailing = false;
+        this.deliveryRecovered = true;
+      }
       return { kind: 'sent' };
     } catch (reason) {
       const permanent = reason instanceof MailRejectedError;
       this.deliveries[permanent ? 'permanent_failure' : 'temporary_failure']++;
+      if (!permanent) this.deliveryFailing = true;
       const error = describeDeliveryError(reason);
       const decision = decideAfterFailure(mail.attempts + 1, permanent, this.config.mail);
       return decision.outcome === 'retry' ? { kind: 'retry', delayMs: decision.delayMs, error } : { kind: 'failed', failure: decision.failure, error };

@@ -224,6 +224,36 @@ describe('mail outbox when delivery keeps failing', () => {
   });
 });
 
+describe('mail outbox when the SMTP server comes back after an outage', () => {
+  it('tries at once, once a mail goes out again, the mails whose retries had backed off past the lease', async () => {
+    const smtp = await new TestSmtpServer().start();
+    await smtp.stop();
+    // Retries a minute apart at first, so no retry runs while the test moves the held mails' times.
+    const service = await startTestApp({ env: { SMTP_URL: smtp.url, MAIL_RETRY_BASE_MS: '60000' } });
+    const execute = (query: string, params: unknown[]) => service.app.get(EntityManager).fork().getConnection().execute(query, params);
+    try {
+      await enqueue(service, [confirm('held@example.com', 'held-token'), confirm('leased@example.com', 'leased-token')]);
+      for (const recipient of ['held@example.com', 'leased@example.com']) await waitForRow(service, recipient, (found) => found.attempts === 1, 'a failed attempt');
+      // As after a long outage: the held mail's next try is an hour away. The other is due within a
+      // lease, as a row a worker has claimed is, and is left alone.
+      await execute(`UPDATE mail_outbox SET next_attempt_at = now() + interval '1 hour' WHERE recipient = ?`, ['held@example.com']);
+      await execute(`UPDATE mail_outbox SET next_attempt_at = now() + interval '4 minutes' WHERE recipient = ?`, ['leased@example.com']);
+
+      await smtp.start(smtp.port);
+      await enqueue(service, [confirm('fresh@example.com', 'fresh-token')]);
+      await smtp.waitFor((received) => received.to.includes('held@example.com'), 20_000);
+      await waitForRow(service, 'held@example.com', (found) => found.status === 'sent', 'the held mail to be marked sent');
+      expect(service.logs.entries().some((entry) => entry.context === 'OutboxWorker' && /^mail delivery recovered: 1 mail\(s\)/.test(entry.msg))).toBe(true);
+      const [leased] = await execute(`SELECT status, next_attempt_at > now() + interval '3 minutes' AS later FROM mail_outbox WHERE recipient = ?`, ['leased@example.com']);
+      expect(leased).toEqual({ status: 'pending', later: true });
+      expect(smtp.mailsTo('leased@example.com')).toEqual([]);
+    } finally {
+      await service.close();
+      await smtp.stop();
+    }
+  }, 40_000);
+});
+
 describe('mail outbox when the SMTP server refuses a recipient', () => {
   let smtp: TestSmtpServer;
   let service: TestApp;
