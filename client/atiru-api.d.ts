@@ -12,8 +12,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Liveness
-         * @description Answers 200 when PostgreSQL answers a query, 503 SERVER_BUSY when it does not. Load balancers ask `/health/ready`.
+         * Health, with the database status
+         * @description Answers 200 when PostgreSQL answers a query, 503 SERVER_BUSY when it does not: for monitoring, not for a probe that restarts the instance (an outage of the shared database would restart every one). Load balancers ask `/health/ready`.
          */
         get: operations["getHealth"];
         put?: never;
@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * Readiness, for load balancers
-         * @description Answers 200 while this instance takes new work and PostgreSQL answers; 503 SERVER_BUSY from the moment it begins to stop (SIGTERM or SIGINT), or while the database is unavailable. `/health` answers for liveness.
+         * @description Answers 200 while this instance takes new work, 503 SERVER_BUSY from the moment it begins to stop (SIGTERM or SIGINT). A PostgreSQL outage does not fail it: every instance shares the database, and a load balancer that dropped them all would answer clients its own error instead of this service's 503 SERVER_BUSY with Retry-After. It never waits on the database: `database` is `down` while this instance answers 503 for want of it. `/health` asks PostgreSQL.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -512,11 +512,11 @@ export interface components {
              */
             status: "ready";
             /**
-             * @description PostgreSQL answered a query
+             * @description `down` from the first request this instance answered 503 SERVER_BUSY for want of PostgreSQL until a probe reaches it again (the `atiru_database_outage` metric)
              * @example up
              * @enum {string}
              */
-            database: "up";
+            database: "up" | "down";
         };
         User: {
             /**
@@ -1189,7 +1189,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVER_BUSY: this instance is stopping, or the database is unavailable */
+            /** @description SERVER_BUSY: this instance is stopping */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

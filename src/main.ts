@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    root.info(`${signal} received: reporting not-ready, draining for up to ${config.http.drainSeconds} s, then stopping`);
+    root.info(`${signal} received: reporting not-ready, draining for ${config.http.drainSeconds} s, then stopping`);
     let code = 0;
     try {
       await stopGracefully(app, {

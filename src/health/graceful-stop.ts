@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ServiceLifecycle } from './service.lifecycle';
 
 export interface GracefulStopOptions {
-  /** How long to keep serving while reporting not-ready; ends early once no connection is open. */
+  /** How long to keep serving while reporting not-ready: the load balancers' time to notice. */
   drainMs: number;
   /** How long requests in flight may take once the instance stops listening. */
   timeoutMs: number;
@@ -26,7 +26,9 @@ export async function stopGracefully(app: NestFastifyApplication, options: Grace
   const server = app.getHttpServer() as Server;
 
   lifecycle.drain();
-  await whileConnected(server, options.drainMs);
+  // The whole drain, even with no connection open: until the load balancers notice the not-ready
+  // answer, they keep this instance in their pools and open new connections to it.
+  await sleep(options.drainMs);
 
   // Closing: new requests get 503 and Connection: close, for as long as the drain, so that clients leave
   // before the listener goes: closing it under a client that is connecting would reset that

@@ -74,6 +74,29 @@ describe('every operation while the database is unreachable', () => {
     }
   });
 
+  it('stays ready for the load balancer while the database is cut or stalled, and says the database is down', async () => {
+    const outage = service.app.get(DatabaseOutage);
+    await waitUntil(async () => !outage.ongoing, 'the earlier outages to end');
+    expect(await service.request('GET', '/health/ready')).toMatchObject({ status: 200, body: { status: 'ready', database: 'up' } });
+    for (const [name, start] of [
+      ['cut', () => proxy.cut()],
+      ['stalled', () => proxy.stall()],
+    ] as const) {
+      start();
+      try {
+        // A request that needs the database is refused first: this instance then knows it is down.
+        expect({ name, status: (await service.request('GET', '/auth/api-keys', { headers: jwt })).status }).toEqual({ name, status: 503 });
+        const health = await service.request('GET', '/health');
+        expect({ name, status: health.status, body: health.body }).toEqual({ name, status: 503, body: { ...busy, error: 'The database is unavailable' } });
+        const ready = await service.request('GET', '/health/ready');
+        expect({ name, status: ready.status, body: ready.body }).toEqual({ name, status: 200, body: { status: 'ready', database: 'down' } });
+      } finally {
+        proxy.restore();
+      }
+      await waitUntil(async () => (await service.request('GET', '/health/ready')).body.database === 'up', 'readiness to say the database is back', 10_000);
+    }
+  }, 30_000);
+
   it('lands the confirmation link, and its page\'s button, on the dashboard with an error the page can show', async () => {
     proxy.cut();
     try {

@@ -58,7 +58,7 @@ describe('the service on its embedded PostgreSQL (npm start)', () => {
         HOST: '127.0.0.1',
         DATA_DIR: dataDir,
         EMBEDDED_POSTGRES_PORT: String(databasePort),
-        SHUTDOWN_DRAIN_SECONDS: '1',
+        SHUTDOWN_DRAIN_SECONDS: '0',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -124,6 +124,31 @@ describe('a graceful stop (SIGTERM) under load on keep-alive connections', () =>
     expect(answers.filter((answer) => answer.connection === 'close').length).toBeGreaterThan(0);
   }, 60_000);
 
+  it('with no connection open, keeps reporting not-ready and serving on its port for the whole drain', async () => {
+    // Nothing holds a connection: each request opens its own, as a load balancer's probes do.
+    const drainMs = 6000;
+    /** Well inside the drain, so that a slow machine cannot make the check late; the old code closed after about a second. */
+    const stillServingAfterMs = 3000;
+    await startService({ SHUTDOWN_DRAIN_SECONDS: String(drainMs / 1000) });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const stoppedAt = Date.now();
+    child.kill('SIGTERM');
+    const readiness: Answer[] = [];
+    while (Date.now() - stoppedAt < stillServingAfterMs) {
+      readiness.push(await get(port, '/health/ready', false));
+      await sleep(100);
+    }
+    const keys = await get(port, '/.well-known/jwks.json', false);
+
+    expect(readiness.length).toBeGreaterThan(0);
+    expect(readiness.filter((answer) => answer.status !== 503 || answer.code !== 'SERVER_BUSY')).toEqual([]);
+    // Still draining: served as usual (and told to close its connection), not yet answered 503.
+    expect(keys).toMatchObject({ status: 200, connection: 'close' });
+    expect(await exited).toBe(0);
+    // The drain's timer starts once the signal is handled, after it was sent: never sooner than this.
+    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(drainMs);
+  }, 60_000);
+
   it('answers the requests it admitted before the stop, even with no drain period', async () => {
     // One hash at a time: the logins queue behind each other, and some are still waiting at the stop.
     await startService({ SHUTDOWN_DRAIN_SECONDS: '0', PASSWORD_HASH_CONCURRENCY: '1' });

@@ -116,6 +116,12 @@ describe('loadConfig', () => {
     });
   });
 
+  it('drains for 5 s on a stop in production only: elsewhere no load balancer waits, and a stop would only be slower', () => {
+    const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.atiru.dev', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:25', SIGNING_KEY_ENCRYPTION_SECRET: 'x'.repeat(40) };
+    expect([loadConfig(production), loadConfig({}), loadConfig({ NODE_ENV: 'test' })].map((config) => config.http.drainSeconds)).toEqual([5, 0, 0]);
+    expect([loadConfig({ ...production, SHUTDOWN_DRAIN_SECONDS: '30' }), loadConfig({ SHUTDOWN_DRAIN_SECONDS: '2' })].map((config) => config.http.drainSeconds)).toEqual([30, 2]);
+  });
+
   it('names a service URL with the wrong scheme or no URL at all, without echoing it', () => {
     const problems = (env: Record<string, string>) => {
       try {

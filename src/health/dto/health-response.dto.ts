@@ -14,6 +14,10 @@ export class ReadinessResponseDto {
   @ApiProperty({ enum: ['ready'], example: 'ready' })
   status: 'ready';
 
-  @ApiProperty({ enum: ['up'], example: 'up', description: 'PostgreSQL answered a query' })
-  database: 'up';
+  @ApiProperty({
+    enum: ['up', 'down'],
+    example: 'up',
+    description: '`down` from the first request this instance answered 503 SERVER_BUSY for want of PostgreSQL until a probe reaches it again (the `atiru_database_outage` metric)',
+  })
+  database: 'up' | 'down';
 }
