@@ -9,7 +9,7 @@ import { withCommandDatabase } from '../database/embedded-postgres';
 import { runMigrations } from '../database/migrate';
 import { ormOptions } from '../database/mikro-orm.options';
 
-/** Adds a signing key that signs from now on; running instances pick it up through NOTIFY. */
+/** Adds a signing key, published at once and signing once verifiers can know it; running instances pick it up through NOTIFY. */
 export async function rotateSigningKeys(config: AppConfig): Promise<RotationResult> {
   if (config.tokens.signingKeyPem) {
     throw new Error('SIGNING_KEY_PEM is set, so the service signs with that key: rotate by putting a new key first in SIGNING_KEY_PEM');
@@ -24,16 +24,20 @@ export async function rotateSigningKeys(config: AppConfig): Promise<RotationResu
   }
 }
 
+/** What `npm run keys:rotate` prints about a rotation. */
+export function describeRotation({ kid, signsFrom, previousRetireAt }: RotationResult): string {
+  return (
+    `new signing key ${kid} is published now and signs access tokens from ${signsFrom.toISOString()}\n` +
+    (previousRetireAt
+      ? `the previous key signs until then and verifies the tokens it signed until ${previousRetireAt.toISOString()}, then retires\n`
+      : 'there was no previous key\n')
+  );
+}
+
 /** `npm run keys:rotate`: against DATABASE_URL, or the embedded database. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const { kid, previousRetireAt } = await withCommandDatabase(config, () => rotateSigningKeys(config));
-  process.stdout.write(`new signing key ${kid} signs from now on\n`);
-  process.stdout.write(
-    previousRetireAt
-      ? `the previous key verifies the tokens it signed until ${previousRetireAt.toISOString()}, then retires\n`
-      : 'there was no previous key\n',
-  );
+  process.stdout.write(describeRotation(await withCommandDatabase(config, () => rotateSigningKeys(config))));
 }
 
 if (require.main === module) {

@@ -3,9 +3,9 @@ import { createPublicKey, createHmac, generateKeyPairSync, KeyObject, randomUUID
 import { decode, sign, verify } from 'jsonwebtoken';
 import { SigningKeyRing } from '../../src/auth/keys/signing-key.ring';
 import { jwkThumbprint } from '../../src/auth/keys/signing-key-material';
-import { SigningKeysService } from '../../src/auth/keys/signing-keys.service';
+import { KEY_RELOAD_INTERVAL_MS, NEW_KEY_SIGNS_AFTER_MS, SigningKeysService } from '../../src/auth/keys/signing-keys.service';
 import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
-import { rotateSigningKeys } from '../../src/cli/keys-rotate';
+import { describeRotation, rotateSigningKeys } from '../../src/cli/keys-rotate';
 import { UsersRepository } from '../../src/users/users.repository';
 import { sql } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -82,6 +82,16 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
 
   const issue = (service = first, who: TestUser = user, sessionId = who.sessionId) =>
     service.app.get(AccessTokenService).issue(who, sessionId);
+
+  /**
+   * Ages every signing key by NEW_KEY_SIGNS_AFTER_MS, as if that much time had passed since the
+   * rotation, and has both instances re-read them, as their periodic reload would.
+   */
+  async function waitOutTheNewKeysDelay(): Promise<void> {
+    const interval = `make_interval(secs => ${NEW_KEY_SIGNS_AFTER_MS / 1000})`;
+    await sql(first, `UPDATE signing_keys SET created_at = created_at - ${interval}, retire_at = retire_at - ${interval}`);
+    await Promise.all([first, second].map((service) => service.app.get(SigningKeyRing).reload()));
+  }
 
   /** Signs `claims` with the instance's current key, under any header. */
   function signWithCurrentKey(claims: object, header: object = {}): string {
@@ -304,19 +314,28 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
   });
 
   describe('key rotation', () => {
-    it('keeps tokens signed before it valid, signs new ones with the new key, and reaches the other instance', async () => {
+    it('publishes the new key at once on both instances, signs with it once verifiers can know it, and keeps tokens signed before valid', async () => {
       const before = issue(first);
       const oldKid = kidOf(before.access_token);
 
-      const { kid: newKid, previousRetireAt } = await first.app.get(SigningKeysService).rotate();
+      const rotatedAt = Date.now();
+      const { kid: newKid, signsFrom, previousRetireAt } = await first.app.get(SigningKeysService).rotate();
       expect(newKid).not.toBe(oldKid);
-      const expectedRetire = Date.now() + (first.config.tokens.accessTtlSeconds + 60) * 1000;
-      expect(Math.abs(previousRetireAt!.getTime() - expectedRetire)).toBeLessThan(5_000);
 
-      // Both instances hear the NOTIFY; neither restarts.
+      // Both instances hear the NOTIFY and publish the key; neither signs with it yet, even once
+      // done reading the keys, nor restarts.
       for (const service of [first, second]) {
-        const kid = await eventually(async () => kidOf((issue(service)).access_token), (kid) => kid === newKid);
-        expect(kid).toBe(newKid);
+        expect(await eventually(() => jwksKids(service), (kids) => kids.includes(newKid))).toEqual([oldKid, newKid].sort());
+        await service.app.get(SigningKeyRing).reload();
+        expect(kidOf(issue(service).access_token)).toBe(oldKid);
+      }
+      expect(Math.abs(signsFrom.getTime() - (rotatedAt + NEW_KEY_SIGNS_AFTER_MS))).toBeLessThan(5_000);
+      // The previous key signs until then; its last tokens must verify until they expire.
+      expect(previousRetireAt!.getTime()).toBe(signsFrom.getTime() + KEY_RELOAD_INTERVAL_MS + first.config.tokens.accessTtlSeconds * 1000);
+
+      await waitOutTheNewKeysDelay();
+      for (const service of [first, second]) {
+        expect(kidOf(issue(service).access_token)).toBe(newKid);
         expect(await jwksKids(service)).toEqual([oldKid, newKid].sort());
       }
       expect((await me(first, before.access_token)).status).toBe(200);
@@ -331,13 +350,21 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
       ]);
     });
 
-    it('runs from the keys:rotate command against the same database', async () => {
+    it('runs from the keys:rotate command against the same database, and says when the new key signs', async () => {
       const before = issue(second);
-      const { kid } = await rotateSigningKeys({ ...first.config, database: { ...first.config.database, url: database.url } });
+      const rotation = await rotateSigningKeys({ ...first.config, database: { ...first.config.database, url: database.url } });
+      const { kid, signsFrom, previousRetireAt } = rotation;
       for (const service of [first, second]) {
         expect(await eventually(() => jwksKids(service), (kids) => kids.includes(kid))).toContain(kid);
-        expect(await eventually(async () => kidOf((issue(service)).access_token), (signing) => signing === kid)).toBe(kid);
+        await service.app.get(SigningKeyRing).reload();
+        expect(kidOf(issue(service).access_token)).toBe(kidOf(before.access_token));
       }
+      expect(describeRotation(rotation)).toBe(
+        `new signing key ${kid} is published now and signs access tokens from ${signsFrom.toISOString()}\n` +
+          `the previous key signs until then and verifies the tokens it signed until ${previousRetireAt!.toISOString()}, then retires\n`,
+      );
+      await waitOutTheNewKeysDelay();
+      for (const service of [first, second]) expect(kidOf(issue(service).access_token)).toBe(kid);
       expect((await me(first, before.access_token)).status).toBe(200);
     });
 
@@ -345,7 +372,8 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
       const ring = first.app.get(SigningKeyRing);
       const old = issue(first);
       await first.app.get(SigningKeysService).rotate();
-      await eventually(async () => ring.signingKey().kid, (kid) => kid !== kidOf(old.access_token));
+      await waitOutTheNewKeysDelay();
+      expect(ring.signingKey().kid).not.toBe(kidOf(old.access_token));
       expect((await me(first, old.access_token)).status).toBe(200);
 
       await sql(first, `UPDATE signing_keys SET retire_at = now() - interval '1 second' WHERE kid = ?`, [kidOf(old.access_token)]);

@@ -1,21 +1,43 @@
 import { Logger } from '@nestjs/common';
 import { SigningKeyRing, UNKNOWN_KID_RELOAD_INTERVAL_MS } from '../../src/auth/keys/signing-key.ring';
 import { GeneratedKeyPair, generateSigningKeyPair } from '../../src/auth/keys/signing-key-material';
-import { SigningKeysService, StoredSigningKey } from '../../src/auth/keys/signing-keys.service';
+import { NEW_KEY_SIGNS_AFTER_MS, SigningKeysService, StoredSigningKey } from '../../src/auth/keys/signing-keys.service';
+import { Clock } from '../../src/common/time/clock';
 import { loadConfig } from '../../src/config/app-config';
+
+/** Time that moves only when the test moves it. */
+class FakeClock extends Clock {
+  private at = Date.parse('2027-03-01T12:00:00.000Z');
+
+  override now(): Date {
+    return new Date(this.at);
+  }
+
+  advance(ms: number): void {
+    this.at += ms;
+  }
+}
 
 /** The database side of the keys, in memory: the ring is what is under test. */
 class FakeKeys {
   stored: StoredSigningKey[] = [];
   reads = 0;
 
+  constructor(private readonly clock: Clock) {}
+
   add(pair: GeneratedKeyPair, retireAt: Date | null = null): void {
-    this.stored.unshift({ kid: pair.kid, publicKeyPem: pair.publicKeyPem, privateKeyEncrypted: pair.privateKeyPem, retireAt });
+    this.stored.unshift({ kid: pair.kid, publicKeyPem: pair.publicKeyPem, privateKeyEncrypted: pair.privateKeyPem, createdAt: this.clock.now(), retireAt });
+  }
+
+  /** What SigningKeysService.rotate leaves in the database: the newest key retires in an hour, `pair` is added. */
+  rotateTo(pair: GeneratedKeyPair): void {
+    this.stored.find((key) => key.retireAt === null)!.retireAt = new Date(this.clock.now().getTime() + 3_600_000);
+    this.add(pair);
   }
 
   async findUsable(): Promise<StoredSigningKey[]> {
     this.reads++;
-    return this.stored.filter((key) => key.retireAt === null || key.retireAt.getTime() > Date.now()).map((key) => ({ ...key }));
+    return this.stored.filter((key) => key.retireAt === null || key.retireAt > this.clock.now()).map((key) => ({ ...key }));
   }
 
   async ensureCurrentKey(): Promise<void> {
@@ -28,24 +50,81 @@ class FakeKeys {
 }
 
 describe('SigningKeyRing', () => {
+  let clock: FakeClock;
   let keys: FakeKeys;
   let ring: SigningKeyRing;
   let first: GeneratedKeyPair;
   let second: GeneratedKeyPair;
+  let third: GeneratedKeyPair;
+
+  const newRing = () => new SigningKeyRing(keys as unknown as SigningKeysService, loadConfig({ NODE_ENV: 'test' }), clock);
+  const published = (on = ring) => on.jwks().keys.map((key) => key.kid).sort();
 
   beforeAll(async () => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-    [first, second] = await Promise.all([generateSigningKeyPair(), generateSigningKeyPair()]);
+    [first, second, third] = await Promise.all([generateSigningKeyPair(), generateSigningKeyPair(), generateSigningKeyPair()]);
   });
 
   beforeEach(async () => {
-    keys = new FakeKeys();
+    clock = new FakeClock();
+    keys = new FakeKeys(clock);
     keys.add(first);
-    ring = new SigningKeyRing(keys as unknown as SigningKeysService, loadConfig({ NODE_ENV: 'test' }));
+    // An installation that has signed with its first key for a while.
+    clock.advance(86_400_000);
+    ring = newRing();
     await ring.reload();
   });
 
-  afterEach(() => jest.useRealTimers());
+  it('signs with a lone key at once', async () => {
+    keys.stored = [];
+    keys.add(second);
+    const fresh = newRing();
+    await fresh.reload();
+    expect(fresh.signingKey().kid).toBe(second.kid);
+    expect(published(fresh)).toEqual([second.kid]);
+  });
+
+  it('publishes a rotated-in key at once, and signs with it only once it has been published for NEW_KEY_SIGNS_AFTER_MS', async () => {
+    keys.rotateTo(second);
+    await ring.reload();
+    expect(published()).toEqual([first.kid, second.kid].sort());
+    expect(ring.verificationKey(second.kid)).toBeDefined();
+    expect(ring.signingKey().kid).toBe(first.kid);
+
+    clock.advance(NEW_KEY_SIGNS_AFTER_MS - 1);
+    expect(ring.signingKey().kid).toBe(first.kid);
+    // No reload in between: the ring opened the key ahead and switches on the clock.
+    const readsBefore = keys.reads;
+    clock.advance(1);
+    expect(ring.signingKey().kid).toBe(second.kid);
+    expect(keys.reads).toBe(readsBefore);
+    expect(ring.verificationKey(first.kid)).toBeDefined();
+    expect(published()).toEqual([first.kid, second.kid].sort());
+  });
+
+  it('switches every instance at the same instant, whenever each read the keys, from the creation time', async () => {
+    keys.rotateTo(second);
+    await ring.reload();
+    clock.advance(NEW_KEY_SIGNS_AFTER_MS - 10_000);
+    const late = newRing();
+    await late.reload();
+    expect([ring.signingKey().kid, late.signingKey().kid]).toEqual([first.kid, first.kid]);
+    clock.advance(10_000);
+    expect([ring.signingKey().kid, late.signingKey().kid]).toEqual([second.kid, second.kid]);
+  });
+
+  it('signs with each of two quick rotations in turn, each once it has been published for the wait', async () => {
+    keys.rotateTo(second);
+    clock.advance(30_000);
+    keys.rotateTo(third);
+    await ring.reload();
+    expect(published()).toEqual([first.kid, second.kid, third.kid].sort());
+    expect(ring.signingKey().kid).toBe(first.kid);
+    clock.advance(NEW_KEY_SIGNS_AFTER_MS - 30_000);
+    expect(ring.signingKey().kid).toBe(second.kid);
+    clock.advance(30_000);
+    expect(ring.signingKey().kid).toBe(third.kid);
+  });
 
   it('creates a key when the database has none', async () => {
     keys.stored = [];
@@ -61,29 +140,25 @@ describe('SigningKeyRing', () => {
   });
 
   it('re-reads the keys for an unknown kid, at most once per interval', async () => {
-    jest.useFakeTimers({ now: Date.now(), doNotFake: ['nextTick', 'setImmediate'] });
     const readsBefore = keys.reads;
     expect(await ring.resolveUnknownKid('garbage-1')).toBeUndefined();
     expect(keys.reads).toBe(readsBefore + 1);
 
     // A rotation lands in the database; within the interval, unknown kids do not reach it.
-    keys.stored[0].retireAt = new Date(Date.now() + 3_600_000);
-    keys.add(second);
+    keys.rotateTo(second);
     expect(await ring.resolveUnknownKid(second.kid)).toBeUndefined();
     expect(await ring.resolveUnknownKid('garbage-2')).toBeUndefined();
     expect(keys.reads).toBe(readsBefore + 1);
 
-    jest.advanceTimersByTime(UNKNOWN_KID_RELOAD_INTERVAL_MS);
+    clock.advance(UNKNOWN_KID_RELOAD_INTERVAL_MS);
     expect(await ring.resolveUnknownKid(second.kid)).toBeDefined();
     expect(keys.reads).toBe(readsBefore + 2);
-    expect(ring.signingKey().kid).toBe(second.kid);
     expect(ring.verificationKey(first.kid)).toBeDefined();
   });
 
   it('shares one read among concurrent unknown kids', async () => {
     const readsBefore = keys.reads;
-    keys.stored[0].retireAt = new Date(Date.now() + 3_600_000);
-    keys.add(second);
+    keys.rotateTo(second);
     const found = await Promise.all(Array.from({ length: 20 }, () => ring.resolveUnknownKid(second.kid)));
     expect(found.every((key) => key !== undefined)).toBe(true);
     expect(keys.reads).toBe(readsBefore + 1);
@@ -92,22 +167,20 @@ describe('SigningKeyRing', () => {
   it('reads again after a read under way, so a reload sees every change made before it was asked for', async () => {
     const readsBefore = keys.reads;
     const underway = ring.reload();
-    keys.stored[0].retireAt = new Date(Date.now() + 3_600_000);
-    keys.add(second);
+    keys.rotateTo(second);
     await Promise.all([ring.reload(), ring.reload(), underway]);
     expect(keys.reads).toBe(readsBefore + 2);
-    expect(ring.signingKey().kid).toBe(second.kid);
+    expect(published()).toEqual([first.kid, second.kid].sort());
   });
 
   it('stops verifying and publishing a retiring key at its retire time, without a reload', async () => {
-    jest.useFakeTimers({ now: Date.now(), doNotFake: ['nextTick', 'setImmediate'] });
-    keys.stored[0].retireAt = new Date(Date.now() + 10_000);
-    keys.add(second);
+    keys.rotateTo(second);
+    keys.stored[1].retireAt = new Date(clock.now().getTime() + 10_000);
     await ring.reload();
-    expect(ring.jwks().keys.map((key) => key.kid).sort()).toEqual([first.kid, second.kid].sort());
+    expect(published()).toEqual([first.kid, second.kid].sort());
     expect(ring.verificationKey(first.kid)).toBeDefined();
 
-    jest.advanceTimersByTime(10_000);
+    clock.advance(10_000);
     expect(ring.verificationKey(first.kid)).toBeUndefined();
     expect(ring.jwks().keys.map((key) => key.kid)).toEqual([second.kid]);
     expect(ring.verificationKey(second.kid)).toBeDefined();
@@ -118,20 +191,33 @@ describe('SigningKeyRing', () => {
   });
 
   it('refuses to start with a current key it cannot use', async () => {
-    keys.stored = [{ kid: second.kid, publicKeyPem: second.publicKeyPem, privateKeyEncrypted: first.privateKeyPem, retireAt: null }];
-    const fresh = new SigningKeyRing(keys as unknown as SigningKeysService, loadConfig({ NODE_ENV: 'test' }));
+    keys.stored = [{ kid: second.kid, publicKeyPem: second.publicKeyPem, privateKeyEncrypted: first.privateKeyPem, createdAt: clock.now(), retireAt: null }];
+    const fresh = newRing();
     await expect(fresh.reload()).rejects.toThrow(/does not match/);
     expect(() => fresh.signingKey()).toThrow(/not loaded/);
   });
 
-  it('keeps signing with its key, and verifies with the new one, when a rotated-in key cannot be opened', async () => {
+  it('keeps signing with its key, and verifies with the new one, when a rotated-in key cannot be opened once it is due', async () => {
     const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    keys.stored[0].retireAt = new Date(Date.now() + 3_600_000);
-    keys.stored.unshift({ kid: second.kid, publicKeyPem: second.publicKeyPem, privateKeyEncrypted: first.privateKeyPem, retireAt: null });
+    keys.rotateTo(second);
+    keys.stored[0].privateKeyEncrypted = first.privateKeyPem;
+    clock.advance(NEW_KEY_SIGNS_AFTER_MS);
     await ring.reload();
     expect(ring.signingKey().kid).toBe(first.kid);
     expect(ring.verificationKey(second.kid)).toBeDefined();
-    expect(logged).toHaveBeenCalledWith(expect.stringContaining(`cannot use the new key ${second.kid}`));
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining(`signing with key ${first.kid}: cannot use key ${second.kid}`));
+    logged.mockRestore();
+  });
+
+  it('starts signing with a rotated-in key at once when the previous one cannot be opened, as after rotating away a lost secret', async () => {
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    keys.rotateTo(second);
+    keys.stored[1].privateKeyEncrypted = second.privateKeyPem;
+    const fresh = newRing();
+    await fresh.reload();
+    expect(fresh.signingKey().kid).toBe(second.kid);
+    expect(published(fresh)).toEqual([first.kid, second.kid].sort());
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining(`signing with key ${second.kid}: cannot use key ${first.kid}`));
     logged.mockRestore();
   });
 });

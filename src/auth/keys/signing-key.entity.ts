@@ -21,7 +21,11 @@ export class SigningKeyEntity {
   @Property({ type: 'datetime' })
   createdAt: Date & Opt = new Date();
 
-  /** Null while the key signs; once set, the key only verifies, and after this instant not even that. */
+  /**
+   * Null for the current key, the newest, which signs once it has been published for
+   * NEW_KEY_SIGNS_AFTER_MS (at once when it is the only key). Set by the rotation that replaces
+   * it: the key signs until the new one is due, then only verifies, and after this instant not even that.
+   */
   @Property({ type: 'datetime', nullable: true })
   retireAt: (Date & Opt) | null = null;
 }

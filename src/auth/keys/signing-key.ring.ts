@@ -1,12 +1,13 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
+import { Clock } from '../../common/time/clock';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { PgListener } from '../../database/pg-listener';
 import { SigningKeyDecryptionError } from './signing-key.cipher';
 import { isP256, jwkThumbprint, PublicJwk, toPublicJwk } from './signing-key-material';
 import { SIGNING_KEYS_CHANNEL } from './signing-keys.repository';
-import { KEY_RELOAD_INTERVAL_MS, SigningKeysService, StoredSigningKey } from './signing-keys.service';
+import { KEY_RELOAD_INTERVAL_MS, NEW_KEY_SIGNS_AFTER_MS, SigningKeysService, StoredSigningKey } from './signing-keys.service';
 
 /** A token with an unknown kid may trigger a reload at most this often, so garbage kids cannot hammer the database. */
 export const UNKNOWN_KID_RELOAD_INTERVAL_MS = 5_000;
@@ -14,6 +15,11 @@ export const UNKNOWN_KID_RELOAD_INTERVAL_MS = 5_000;
 export interface SigningKey {
   kid: string;
   privateKey: KeyObject;
+}
+
+interface ScheduledKey extends SigningKey {
+  /** Epoch milliseconds from which the key signs, unless a newer key is due too. */
+  signsFrom: number;
 }
 
 interface VerificationKey {
@@ -31,12 +37,17 @@ export interface Jwks {
  * The keys this instance signs and verifies with, parsed once into KeyObjects (parsing per
  * request would cost more than the signature check). Keys come from SIGNING_KEY_PEM, or from the
  * database, re-read when a rotation is announced (LISTEN/NOTIFY), every minute, and when a token
- * names a kid this instance does not know yet.
+ * names a kid this instance does not know yet. A rotated-in key is published and verifies at once,
+ * and signs from its creation time plus NEW_KEY_SIGNS_AFTER_MS: the ring holds it opened ahead, so
+ * every instance switches at that instant without a reload.
  */
 @Injectable()
 export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SigningKeyRing.name);
-  private signing?: SigningKey;
+  /** Newest first; the last one signs until a newer one is due. */
+  private schedule: ScheduledKey[] = [];
+  /** The kid tokens were last signed with, so a switch is logged once. */
+  private signingKid?: string;
   private verification = new Map<string, VerificationKey>();
   private published: Jwks = { keys: [] };
   /** The published set is rebuilt once the earliest retiring key passes its time. */
@@ -51,6 +62,7 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly keys: SigningKeysService,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -81,14 +93,16 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
 
   /** The key new tokens are signed with. */
   signingKey(): SigningKey {
-    if (!this.signing) throw new Error('The signing keys are not loaded yet');
-    return this.signing;
+    const key = this.signingAt(this.clock.now().getTime());
+    if (!key) throw new Error('The signing keys are not loaded yet');
+    this.noteSigning(key);
+    return key;
   }
 
   /** The public key for `kid` if this instance knows it and it has not retired; no I/O. */
   verificationKey(kid: string): KeyObject | undefined {
     const entry = this.verification.get(kid);
-    return entry !== undefined && entry.retireAt > Date.now() ? entry.publicKey : undefined;
+    return entry !== undefined && entry.retireAt > this.clock.now().getTime() ? entry.publicKey : undefined;
   }
 
   /**
@@ -100,8 +114,9 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
     if (this.reloading) {
       await this.reloading;
     } else {
-      if (Date.now() - this.lastUnknownKidReloadAt < UNKNOWN_KID_RELOAD_INTERVAL_MS) return this.verificationKey(kid);
-      this.lastUnknownKidReloadAt = Date.now();
+      const now = this.clock.now().getTime();
+      if (now - this.lastUnknownKidReloadAt < UNKNOWN_KID_RELOAD_INTERVAL_MS) return this.verificationKey(kid);
+      this.lastUnknownKidReloadAt = now;
       await this.reload();
     }
     return this.verificationKey(kid);
@@ -109,7 +124,7 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
 
   /** The JWKS document: every key that still verifies. */
   jwks(): Jwks {
-    if (Date.now() >= this.publishedUntil) this.publish();
+    if (this.clock.now().getTime() >= this.publishedUntil) this.publish();
     return this.published;
   }
 
@@ -157,21 +172,63 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
       const publicKey = known?.publicKey ?? createPublicKey(key.publicKeyPem);
       verification.set(key.kid, { publicKey, jwk: known?.jwk ?? toPublicJwk(publicKey, key.kid), retireAt: key.retireAt?.getTime() ?? Infinity });
     }
-    const current = stored.find((key) => key.retireAt === null);
-    // Swap the verification set first: if the new current key cannot be opened, tokens signed
-    // elsewhere with it still verify here, and this instance keeps signing with the key it has.
+    // Swap the verification set first: if a new key cannot be opened, tokens signed elsewhere
+    // with it still verify here, and this instance keeps signing with the key it has.
     this.verification = verification;
     this.publish();
-    if (current === undefined || current.kid === this.signing?.kid) return;
-    try {
-      this.signing = await this.openSigningKey(current);
-    } catch (error) {
-      // At start there is nothing to fall back on: the start stops with this message.
-      if (!this.signing) throw error;
-      this.logger.error(`still signing with key ${this.signing.kid}: cannot use the new key ${current.kid}: ${(error as Error).message}`);
-      return;
+    const previous = this.schedule;
+    this.schedule = await this.scheduleSigning(stored);
+    const now = this.clock.now().getTime();
+    for (const key of this.schedule) {
+      if (key.signsFrom > now && !previous.some((known) => known.kid === key.kid)) {
+        this.logger.log(`published key ${key.kid}, which signs access tokens from ${new Date(key.signsFrom).toISOString()}`);
+      }
     }
-    this.logger.log(`signing access tokens with key ${current.kid}`);
+    this.noteSigning(this.signingAt(now)!);
+  }
+
+  /**
+   * The keys that sign now or later, newest first, from `stored` (newest first). A key signs from
+   * its creation plus NEW_KEY_SIGNS_AFTER_MS; the newest key that old (or, when none is, the
+   * oldest: a fresh installation's only key) signs now, and older keys sign no more.
+   */
+  private async scheduleSigning(stored: StoredSigningKey[]): Promise<ScheduledKey[]> {
+    const now = this.clock.now().getTime();
+    const dueAt = (key: StoredSigningKey) => key.createdAt.getTime() + NEW_KEY_SIGNS_AFTER_MS;
+    const dueIndex = stored.findIndex((key) => dueAt(key) <= now);
+    const signingIndex = dueIndex === -1 ? stored.length - 1 : dueIndex;
+    const schedule: ScheduledKey[] = [];
+    const failures: Array<{ kid: string; error: Error }> = [];
+    for (const [index, key] of stored.slice(0, signingIndex + 1).entries()) {
+      try {
+        const opened = this.schedule.find((known) => known.kid === key.kid) ?? (await this.openSigningKey(key));
+        schedule.push({ kid: opened.kid, privateKey: opened.privateKey, signsFrom: index === signingIndex ? -Infinity : dueAt(key) });
+      } catch (error) {
+        failures.push({ kid: key.kid, error: error as Error });
+      }
+    }
+    if (schedule.at(-1)?.signsFrom !== -Infinity) {
+      // The key that should sign now cannot be opened. A running instance keeps the key it signs
+      // with. At start, a newer key signs before its time rather than none (a lost secret rotated
+      // away, as SigningKeyDecryptionError advises); with no key at all, the start stops.
+      const fallback = this.signingAt(now) ?? schedule.pop();
+      if (!fallback) throw failures.at(-1)?.error ?? new Error('There is no signing key to sign with');
+      schedule.push({ ...fallback, signsFrom: -Infinity });
+    }
+    const signing = schedule.find((key) => key.signsFrom <= now)!;
+    for (const { kid, error } of failures) this.logger.error(`signing with key ${signing.kid}: cannot use key ${kid}: ${error.message}`);
+    return schedule;
+  }
+
+  private signingAt(now: number): ScheduledKey | undefined {
+    return this.schedule.find((key) => key.signsFrom <= now);
+  }
+
+  /** Logs the key tokens are signed with when it changes, at a load or at a new key's time. */
+  private noteSigning(key: SigningKey): void {
+    if (key.kid === this.signingKid) return;
+    this.signingKid = key.kid;
+    this.logger.log(`signing access tokens with key ${key.kid}`);
   }
 
   private async openSigningKey(key: StoredSigningKey): Promise<SigningKey> {
@@ -181,8 +238,9 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * SIGNING_KEY_PEM holds one or more PEM private keys: the first signs, the others only verify
-   * (keep the previous key there for one access-token lifetime after replacing it).
+   * SIGNING_KEY_PEM holds one or more PEM private keys: the first signs, at once, the others only
+   * verify (add a new key after the first and move it first only once it has been published for
+   * NEW_KEY_SIGNS_AFTER_MS; keep the previous key there for one access-token lifetime after that).
    */
   private useConfiguredPem(pem: string): void {
     const blocks = pem.match(/-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/g) ?? [];
@@ -199,14 +257,15 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
       const publicKey = createPublicKey(privateKey);
       const kid = jwkThumbprint(publicKey);
       verification.set(kid, { publicKey, jwk: toPublicJwk(publicKey, kid), retireAt: Infinity });
-      if (index === 0) this.signing = { kid, privateKey };
+      if (index === 0) this.schedule = [{ kid, privateKey, signsFrom: -Infinity }];
     });
     this.verification = verification;
     this.publish();
+    this.noteSigning(this.schedule[0]);
   }
 
   private publish(): void {
-    const now = Date.now();
+    const now = this.clock.now().getTime();
     const keys: PublicJwk[] = [];
     let until = Infinity;
     for (const entry of this.verification.values()) {

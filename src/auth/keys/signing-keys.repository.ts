@@ -21,7 +21,7 @@ export interface NewSigningKey {
 export class SigningKeysRepository {
   constructor(private readonly em: EntityManager) {}
 
-  /** The current key and the retiring ones that still verify, newest first. */
+  /** The newest key and the retiring ones that still verify, newest first. */
   findUsable(em: EntityManager = this.em.fork()): Promise<SigningKeyEntity[]> {
     return em.find(
       SigningKeyEntity,
@@ -36,17 +36,18 @@ export class SigningKeysRepository {
 
   /**
    * Inserts `key` as the current key unless there already is one (the partial unique index
-   * decides), so instances racing on an empty database end up with one key. Answers whether it won.
+   * decides), so instances racing on an empty database end up with one key. Answers its creation
+   * time when it won, null otherwise.
    */
-  async insertCurrentIfNone(em: EntityManager, key: NewSigningKey): Promise<boolean> {
-    const rows = await em.getConnection().execute<unknown[]>(
+  async insertCurrentIfNone(em: EntityManager, key: NewSigningKey): Promise<Date | null> {
+    const rows = await em.getConnection().execute<{ created_at: Date }[]>(
       `INSERT INTO signing_keys (kid, algorithm, public_key, private_key_encrypted) VALUES (?, ?, ?, ?)
-       ON CONFLICT DO NOTHING RETURNING kid`,
+       ON CONFLICT DO NOTHING RETURNING created_at`,
       [key.kid, key.algorithm, key.publicKey, key.privateKeyEncrypted],
       'all',
       em.getTransactionContext(),
     );
-    return rows.length > 0;
+    return rows.length > 0 ? new Date(rows[0].created_at) : null;
   }
 
   /** Inside a transaction: waits until no other rotation runs. Released at commit or rollback. */

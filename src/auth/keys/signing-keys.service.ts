@@ -7,25 +7,36 @@ import { generateSigningKeyPair, SIGNING_ALGORITHM } from './signing-key-materia
 import { NewSigningKey, SigningKeysRepository } from './signing-keys.repository';
 import { inTransaction } from '../../database/transaction';
 
-/**
- * How often every instance re-reads the key set even without a notification. A rotated-out key
- * keeps verifying this much longer than the token lifetime, because an instance that missed the
- * notification may sign with it until its next reload.
- */
+/** How often every instance re-reads the key set even without a notification. */
 export const KEY_RELOAD_INTERVAL_MS = 60_000;
+
+/** How long other services may keep a copy of the JWKS (its `Cache-Control: max-age`). */
+export const JWKS_MAX_AGE_SECONDS = 60;
+
+/**
+ * How long a rotated-in key is published before it signs. Every instance publishes it within one
+ * reload interval (sooner when the notification arrives), and a copy of the JWKS fetched before
+ * that is kept for at most its max-age: after both, a verifier that caches the JWKS knows the key
+ * before it sees a token signed with it. Until then the previous key keeps signing. Each instance
+ * counts from the key's creation time in the database, so they all switch together.
+ */
+export const NEW_KEY_SIGNS_AFTER_MS = KEY_RELOAD_INTERVAL_MS + JWKS_MAX_AGE_SECONDS * 1000;
 
 /** A stored key as the key ring needs it: PEM text, the private part still sealed. */
 export interface StoredSigningKey {
   kid: string;
   publicKeyPem: string;
   privateKeyEncrypted: string;
-  /** Null for the current (signing) key. */
+  createdAt: Date;
+  /** Null for the newest key. */
   retireAt: Date | null;
 }
 
 export interface RotationResult {
   kid: string;
-  /** When the previous current key stops verifying; null when there was none. */
+  /** When the new key starts signing; it is published at once. */
+  signsFrom: Date;
+  /** When the previous newest key stops verifying; null when there was none. */
   previousRetireAt: Date | null;
 }
 
@@ -39,13 +50,19 @@ export class SigningKeysService {
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
-  /** The current key and those still verifying, newest first. */
+  /** The newest key and those still verifying, newest first. */
   async findUsable(): Promise<StoredSigningKey[]> {
     const keys = await this.repository.findUsable();
-    return keys.map((key) => ({ kid: key.kid, publicKeyPem: key.publicKey, privateKeyEncrypted: key.privateKeyEncrypted, retireAt: key.retireAt }));
+    return keys.map((key) => ({
+      kid: key.kid,
+      publicKeyPem: key.publicKey,
+      privateKeyEncrypted: key.privateKeyEncrypted,
+      createdAt: key.createdAt,
+      retireAt: key.retireAt,
+    }));
   }
 
-  /** Creates the first key unless one exists; instances starting together end up sharing one. */
+  /** Creates the first key unless one exists; instances starting together end up sharing one. It signs at once. */
   async ensureCurrentKey(): Promise<void> {
     if (await this.repository.findCurrent()) return;
     const key = await this.createKey();
@@ -53,18 +70,23 @@ export class SigningKeysService {
   }
 
   /**
-   * Adds a key that signs from now on. The previous one keeps verifying the tokens it signed
-   * until they have expired, then it is no longer used or published. Every instance is notified.
+   * Adds a key, published at once, that signs once NEW_KEY_SIGNS_AFTER_MS have passed. The
+   * previous one signs until then and keeps verifying the tokens it signed until they have expired;
+   * then it is no longer used or published. Every instance is notified.
    */
   async rotate(): Promise<RotationResult> {
     const key = await this.createKey();
-    const retireAfterSeconds = this.config.tokens.accessTtlSeconds + KEY_RELOAD_INTERVAL_MS / 1000;
+    // The previous key signs until the new one is due, and its last tokens live one token lifetime
+    // more. A reload interval beyond that leaves room for an instance whose clock runs behind the
+    // database's, or whose reloads fail for a while, to sign with it a little longer.
+    const retireAfterSeconds = (NEW_KEY_SIGNS_AFTER_MS + KEY_RELOAD_INTERVAL_MS) / 1000 + this.config.tokens.accessTtlSeconds;
     return inTransaction(this.em, async (em) => {
       await this.repository.lockForRotation(em);
       const previousRetireAt = await this.repository.retireCurrent(em, retireAfterSeconds);
-      if (!(await this.repository.insertCurrentIfNone(em, key))) throw new Error('Another current signing key appeared during the rotation');
+      const createdAt = await this.repository.insertCurrentIfNone(em, key);
+      if (!createdAt) throw new Error('Another current signing key appeared during the rotation');
       await this.repository.notifyChanged(em);
-      return { kid: key.kid, previousRetireAt };
+      return { kid: key.kid, signsFrom: new Date(createdAt.getTime() + NEW_KEY_SIGNS_AFTER_MS), previousRetireAt };
     });
   }
 

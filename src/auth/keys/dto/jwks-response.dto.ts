@@ -31,7 +31,7 @@ export class JwkDto {
 export class JwksResponseDto {
   @ApiProperty({
     type: [JwkDto],
-    description: 'The key that signs new tokens and any rotated-out key whose tokens have not expired yet',
+    description: 'The key that signs new tokens, any rotated-in key that will, and any rotated-out key whose tokens have not expired yet',
   })
   keys: JwkDto[];
 }
