@@ -8,11 +8,12 @@ import { RateLimitMergeNotSent, RateLimitStoreUnavailable, RedisRateLimitStore }
 import { clientKey } from './client-key';
 import { UseCounts } from './use-counts';
 
-/** What the `RateLimit-*` response headers say about one counter. */
+/** What the `RateLimit-*` response headers say about one counter, and when its window ends (epoch ms). */
 export interface RateLimitState {
   limit: number;
   remaining: number;
   resetSeconds: number;
+  resetAtMs: number;
 }
 
 const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
@@ -92,6 +93,15 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
   /** Adds `cost` without refusing anything: the next request pays for this one. */
   async penalize(policy: RateLimitPolicyName, key: string, cost: number): Promise<void> {
     await this.count(policy, key, cost);
+  }
+
+  /**
+   * Takes back `cost` that `consume` added, answering `spent`, while that window lasts: after it
+   * the count is gone anyway, and taking it from the next window would give that one extra room.
+   */
+  async giveBack(policy: RateLimitPolicyName, key: string, spent: RateLimitState, cost = 1): Promise<void> {
+    if (spent.resetAtMs <= Date.now()) return;
+    await this.count(policy, key, -cost);
   }
 
   /**
@@ -231,6 +241,7 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
       limit,
       remaining: limit - count.count,
       resetSeconds: Math.max(1, Math.ceil((count.resetAtMs - Date.now()) / 1000)),
+      resetAtMs: count.resetAtMs,
     };
   }
 
