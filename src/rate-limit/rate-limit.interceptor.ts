@@ -7,11 +7,14 @@ import { AppConfig, RateLimitPolicyName } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { Principal } from '../common/auth/principal';
 import { AppError } from '../common/errors/app-error';
+import { toAppError } from '../common/errors/error-mapping';
 import { clientKey } from './client-key';
 import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.rule';
 import { rateLimitHeaders, RateLimiterService, RateLimitState } from './rate-limiter.service';
 
 type Counter = [RateLimitPolicyName, string];
+/** A counter this request added to, and what the store answered. */
+type Spent = [...Counter, RateLimitState];
 
 /** Emails and tokens never reach the counter store in clear. */
 function counterKey(value: string): string {
@@ -35,7 +38,10 @@ function signedInEmailKey(request: FastifyRequest): string | undefined {
   return principal ? counterKey(principal.user.email.toLowerCase()) : undefined;
 }
 
-/** Spends the counters a route's `@RateLimit` rule names, before the handler runs. */
+/**
+ * Spends the counters a route's `@RateLimit` rule names, before the handler runs, and gives them
+ * back when the request fails for want of a dependency (503 SERVER_BUSY).
+ */
 @Injectable()
 export class RateLimitInterceptor implements NestInterceptor {
   constructor(
@@ -50,13 +56,22 @@ export class RateLimitInterceptor implements NestInterceptor {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const counters = this.counters(rule, request);
+    const spent: Spent[] = [];
 
-    return from(this.spend(counters, reply)).pipe(
+    return from(this.spend(counters, reply, spent)).pipe(
       switchMap(() => next.handle()),
       catchError((error) => {
         if (rule === 'login' && error instanceof AppError && error.code === 'INVALID_CREDENTIALS') {
           const extra = this.config.failedLoginCost - 1;
           return from(Promise.all(counters.map(([policy, key]) => this.limiter.penalize(policy, key, extra)))).pipe(
+            switchMap(() => throwError(() => error)),
+          );
+        }
+        // A request a dependency could not serve is charged nothing: the retries that Retry-After: 1
+        // invites during an outage would otherwise spend budgets meant to last an hour (five mails
+        // per address) and lock the address out once the outage is over.
+        if (toAppError(error).appError.code === 'SERVER_BUSY') {
+          return from(Promise.all(spent.map(([policy, key, state]) => this.limiter.giveBack(policy, key, state)))).pipe(
             switchMap(() => throwError(() => error)),
           );
         }
@@ -83,10 +98,12 @@ export class RateLimitInterceptor implements NestInterceptor {
     }
   }
 
-  private async spend(counters: Counter[], reply: FastifyReply): Promise<void> {
+  /** Spends each counter in turn; `spent` gets those the store answered, which are all it surely added to. */
+  private async spend(counters: Counter[], reply: FastifyReply, spent: Spent[]): Promise<void> {
     let tightest: RateLimitState | null = null;
     for (const [policy, key] of counters) {
       const state = await this.limiter.consume(policy, key);
+      if (state) spent.push([policy, key, state]);
       if (state && (!tightest || state.remaining < tightest.remaining)) tightest = state;
     }
     if (tightest) reply.headers(rateLimitHeaders(tightest));

@@ -4,22 +4,23 @@ import { AppConfig, RateLimitPolicyName } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { AppError } from '../common/errors/app-error';
 import { MemoryRateLimitStore, RateLimitCount, RateLimitStore } from './rate-limit-store';
-import { RateLimitStoreUnavailable, RedisRateLimitStore } from './redis-rate-limit-store';
+import { RateLimitMergeNotSent, RateLimitStoreUnavailable, RedisRateLimitStore } from './redis-rate-limit-store';
 import { clientKey } from './client-key';
 import { UseCounts } from './use-counts';
 
-/** What the `RateLimit-*` response headers say about one counter. */
+/** What the `RateLimit-*` response headers say about one counter, and when its window ends (epoch ms). */
 export interface RateLimitState {
   limit: number;
   remaining: number;
   resetSeconds: number;
+  resetAtMs: number;
 }
 
 const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
 
 /**
  * How often this instance merges its authenticated uses into the shared store, and so how late
- * it sees the other instances' (see UseCounts and docs/decisions on approximate shared counts).
+ * it sees the other instances' (see UseCounts, and the README on how approximate shared counts are).
  */
 export const USE_MERGE_INTERVAL_MS = 1000;
 
@@ -32,6 +33,7 @@ const MAX_BLOCKED_CLIENTS = 100_000;
  * (fail open: an outage of the counter must not take authentication down) and the
  * failure is logged at error. A frozen or slow Redis holds a request at most
  * REDIS_COMMAND_TIMEOUT_MS, and after a few failures not at all (the store's circuit breaker).
+ * Merges wait on a connection of their own, so no request waits for one.
  *
  * Three kinds of counting, each where it costs least:
  * - route rules (`@RateLimit`: logins, mail, refreshes) count in the store on every request;
@@ -94,6 +96,15 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
+   * Takes back `cost` that `consume` added, answering `spent`, while that window lasts: after it
+   * the count is gone anyway, and taking it from the next window would give that one extra room.
+   */
+  async giveBack(policy: RateLimitPolicyName, key: string, spent: RateLimitState, cost = 1): Promise<void> {
+    if (spent.resetAtMs <= Date.now()) return;
+    await this.count(policy, key, -cost);
+  }
+
+  /**
    * Counts one authenticated request against its API key's limit (if it came with one) and its
    * user's, in memory; throws RATE_LIMITED over either. With a shared store a limit is shared
    * approximately: it may be overrun by what the other instances admit in one merge interval.
@@ -144,11 +155,14 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Sends the uses counted since the last merge to the shared store and takes back the shared
-   * counts; what the store does not take stays local for the next merge (fail open meanwhile:
-   * each instance still enforces the limits on its own uses).
+   * counts. Uses not sent (Redis unreachable, or the merge stopped at a failed call) stay local
+   * for the next merge; uses sent and not answered count as merged and are not sent again
+   * (UseCounts.perhapsMerged). Each instance enforces the limits on its own uses meanwhile.
    */
   async mergeUses(): Promise<void> {
     if (!this.shared || this.merging) return this.merging;
+    // While the breaker says Redis does not answer, a merge would only wait for it: the uses stay local.
+    if (!this.shared.available) return;
     const pending = this.uses.takePending();
     if (pending.length === 0) return;
     const increments = pending.map(({ scope, key, uses }) => ({
@@ -162,15 +176,14 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
       .then(
         (answers) =>
           answers.forEach((answer, index) => {
-            if (answer instanceof Error) {
-              this.uses.notMerged(pending[index]);
-              this.logStoreError(answer, pending[index].scope);
-            } else {
-              this.uses.merged(pending[index], answer.count, answer.resetAtMs);
-            }
+            if (!(answer instanceof Error)) return this.uses.merged(pending[index], answer.count, answer.resetAtMs);
+            if (answer instanceof RateLimitMergeNotSent) this.uses.notMerged(pending[index]);
+            else this.uses.perhapsMerged(pending[index]);
+            this.logStoreError(answer, pending[index].scope);
           }),
+        // Not expected (the store answers each count): whether anything was sent is unknown.
         (error) => {
-          for (const entry of pending) this.uses.notMerged(entry);
+          for (const entry of pending) this.uses.perhapsMerged(entry);
           this.logStoreError(error, 'uses');
         },
       )
@@ -228,6 +241,7 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
       limit,
       remaining: limit - count.count,
       resetSeconds: Math.max(1, Math.ceil((count.resetAtMs - Date.now()) / 1000)),
+      resetAtMs: count.resetAtMs,
     };
   }
 

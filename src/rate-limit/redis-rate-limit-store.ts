@@ -32,6 +32,12 @@ export const INCREMENTS_PER_CALL = 500;
  * millisecond; one that takes this long is treated as failing.
  */
 export const REDIS_COMMAND_TIMEOUT_MS = 50;
+/**
+ * How long each call of a merge of authenticated uses waits for Redis: the interval between merges
+ * (USE_MERGE_INTERVAL_MS). A call that is only slow (a busy machine, many keys) is then answered
+ * rather than left unknown, and a frozen Redis holds a merge back about one interval.
+ */
+export const REDIS_MERGE_TIMEOUT_MS = 1000;
 /** Failed commands in a row after which Redis is not asked at all. */
 const FAILURES_TO_OPEN = 3;
 /** While the breaker is open, how often Redis is asked (PING, in the background) whether it is back. */
@@ -45,15 +51,29 @@ export class RateLimitStoreUnavailable extends Error {
   }
 }
 
+/** What a merge answers for a count it did not send (see `incrementMany`): it was not added. */
+export class RateLimitMergeNotSent extends Error {
+  constructor() {
+    super('rate-limit store unavailable (merge connection not ready, nothing sent)');
+    this.name = 'RateLimitMergeNotSent';
+  }
+}
+
 /**
  * Counts shared by every instance. Commands fail fast while Redis is unreachable (no offline
  * queue) and time out after REDIS_COMMAND_TIMEOUT_MS when it is frozen or slow; after a few
  * failures in a row a circuit breaker stops asking it (every call fails at once, so the caller
  * fails open without waiting) and a background PING every REDIS_PROBE_INTERVAL_MS finds out when
  * it is back.
+ *
+ * Merges of authenticated uses (`incrementMany`) go on a connection of their own, with their own
+ * timeout and outside the breaker: Redis answers a connection's commands in order, so on the
+ * requests' connection a request sent behind a large merge would wait for all of it, time out,
+ * and count towards opening the breaker on a healthy Redis.
  */
 export class RedisRateLimitStore implements RateLimitStore {
   private readonly redis: Redis;
+  private readonly merges: Redis;
   private readonly breaker: CircuitBreaker;
   private probeTimer?: NodeJS.Timeout;
   private closed = false;
@@ -64,18 +84,8 @@ export class RedisRateLimitStore implements RateLimitStore {
     private readonly prefix = 'atiru:rl:',
     onAvailability: (available: boolean) => void = () => undefined,
   ) {
-    this.redis = new Redis(url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1000,
-      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
-      lazyConnect: false,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-    });
-    // Connection errors surface on each command; this listener only keeps them from being unhandled.
-    this.redis.on('error', () => undefined);
-    // Called with the number of keys first: the keys, then each key's cost and window.
-    this.redis.defineCommand('atiruRateLimit', { lua: INCREMENT_SCRIPT });
+    this.redis = connection(url, REDIS_COMMAND_TIMEOUT_MS);
+    this.merges = connection(url, REDIS_MERGE_TIMEOUT_MS);
     this.breaker = new CircuitBreaker(FAILURES_TO_OPEN, (open) => {
       if (open) this.scheduleProbe();
       onAvailability(!open);
@@ -93,41 +103,48 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   /**
-   * Adds many counts in one round trip, answering each with the counter's value and window as
-   * `increment` answers it; a count that failed answers its error. The counts go in script calls
-   * of up to INCREMENTS_PER_CALL keys each (a pipeline of them), rather than one call per key:
-   * a merge carries a count for every key used in the interval, and a call per key made the
-   * client's work grow with every user and key active in it.
+   * Adds many counts on the merge connection, answering each with the counter's value and window
+   * as `increment` answers it, or with an error. RateLimitMergeNotSent means the count was not
+   * sent (the connection is not up, or an earlier call of the merge failed); any other error, that
+   * it may or may not have been added (Redis did not answer in time, or the connection broke once
+   * it was sent), so sending it again could count it twice.
+   *
+   * The counts go in script calls of up to INCREMENTS_PER_CALL keys each, one after the other,
+   * rather than one call per key (the client's work grew with every user and key active in the
+   * interval) or all calls at once: building a call's command is the costly part of a merge, and
+   * between two calls the requests' replies are read, so none waits past its timeout behind it.
    */
   async incrementMany(increments: { scope: string; key: string; cost: number; windowMs: number }[]): Promise<Array<RateLimitCount | Error>> {
-    if (increments.length === 0) return [];
-    const calls: (typeof increments)[] = [];
-    for (let at = 0; at < increments.length; at += INCREMENTS_PER_CALL) calls.push(increments.slice(at, at + INCREMENTS_PER_CALL));
-    const answers = await this.guarded(async () => {
-      const pipeline = this.redis.pipeline();
-      for (const call of calls) {
-        const keys = call.map(({ scope, key }) => `${this.prefix}${scope}:${key}`);
-        const costsAndWindows = call.flatMap(({ cost, windowMs }) => [cost, windowMs]);
-        (pipeline as any).atiruRateLimit(keys.length, ...keys, ...costsAndWindows);
+    const answers: Array<RateLimitCount | Error> = [];
+    let failed = false;
+    for (let at = 0; at < increments.length; at += INCREMENTS_PER_CALL) {
+      const call = increments.slice(at, at + INCREMENTS_PER_CALL);
+      // Nothing is sent on a connection that is not up (no offline queue); after a failed call,
+      // the next ones would most likely wait as long for nothing.
+      if (failed || this.merges.status !== 'ready') {
+        const notSent = new RateLimitMergeNotSent();
+        answers.push(...call.map(() => notSent));
+        continue;
       }
-      const results = (await pipeline.exec()) ?? [];
-      // Every call failed (each timed out, say): the store failed, not some counts.
-      if (results.length > 0 && results.every(([error]) => error)) throw results[0][0];
-      return results;
-    });
-    const now = Date.now();
-    return calls.flatMap((call, index): Array<RateLimitCount | Error> => {
-      const [error, value] = answers[index] ?? [new Error('no answer'), undefined];
-      if (error) return call.map(() => error);
-      const countsAndTtls = value as number[];
-      return call.map((_, at) => ({ count: countsAndTtls[2 * at], resetAtMs: now + countsAndTtls[2 * at + 1] }));
-    });
+      const keys = call.map(({ scope, key }) => `${this.prefix}${scope}:${key}`);
+      const costsAndWindows = call.flatMap(({ cost, windowMs }) => [cost, windowMs]);
+      try {
+        const countsAndTtls = (await (this.merges as any).atiruRateLimit(keys.length, ...keys, ...costsAndWindows)) as number[];
+        const now = Date.now();
+        call.forEach((_, index) => answers.push({ count: countsAndTtls[2 * index], resetAtMs: now + countsAndTtls[2 * index + 1] }));
+      } catch (error) {
+        failed = true;
+        answers.push(...call.map(() => error as Error));
+      }
+    }
+    return answers;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.probeTimer);
     this.redis.disconnect();
+    this.merges.disconnect();
   }
 
   private async guarded<T>(command: () => Promise<T>): Promise<T> {
@@ -152,4 +169,24 @@ export class RedisRateLimitStore implements RateLimitStore {
     }, REDIS_PROBE_INTERVAL_MS);
     this.probeTimer.unref();
   }
+}
+
+/**
+ * A connection that fails fast while Redis is unreachable (no offline queue, no retries) and gives
+ * up on a command after `commandTimeout` ms.
+ */
+function connection(url: string, commandTimeout: number): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1000,
+    commandTimeout,
+    lazyConnect: false,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+  // Connection errors surface on each command; this listener only keeps them from being unhandled.
+  redis.on('error', () => undefined);
+  // Called with the number of keys first: the keys, then each key's cost and window.
+  redis.defineCommand('atiruRateLimit', { lua: INCREMENT_SCRIPT });
+  return redis;
 }

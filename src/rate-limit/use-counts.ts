@@ -24,7 +24,9 @@ export interface PendingUses {
  * request never waits on the store. Alone it is exact per instance. With a shared store, the
  * owner takes the unmerged uses out (`takePending`) every interval, adds them to the shared count,
  * and hands back what the store answered (`merged`): each instance then sees the others' uses at
- * most one interval late, which is the bound on how far a shared limit can be overrun.
+ * most one interval late, which is the bound on how far a shared limit can be overrun. Uses sent
+ * once are never sent again (`perhapsMerged`), so a late answer cannot count them twice; if the
+ * store lost them unanswered (it died meanwhile), only this instance counts them.
  *
  * Bounded (FixedWindows): when full, expired windows go, then the oldest ones.
  */
@@ -76,5 +78,14 @@ export class UseCounts {
   /** The store did not take the uses: they stay local, to be sent with the next ones. */
   notMerged(pending: PendingUses): void {
     pending.window.local += pending.uses;
+  }
+
+  /**
+   * The store may have taken the uses (it did not answer in time): they count as merged, never to
+   * be sent again, since a store that answers late has almost always added them and sending them
+   * again would count them twice everywhere. The next answer for the key says what it holds.
+   */
+  perhapsMerged(pending: PendingUses): void {
+    pending.window.shared += pending.uses;
   }
 }

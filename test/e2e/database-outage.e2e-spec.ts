@@ -11,6 +11,8 @@ import { startTestApp, TestApp } from '../support/test-app';
 const TIMEOUTS = { DATABASE_CONNECT_TIMEOUT_MS: '2000', DATABASE_ACQUIRE_TIMEOUT_MS: '2000', DATABASE_STATEMENT_TIMEOUT_MS: '1500' };
 /** The longest a request may take while the database is frozen: its statement timeout and grace, a reconnect, slack for a busy machine. */
 const FROZEN_ANSWER_WITHIN_MS = 1500 + 1000 + 2000 + 2000;
+/** Mails an address may be sent in an hour here: few enough for the outage to use them all up if 503s spent them. */
+const MAILS_PER_ADDRESS = 3;
 
 describe('every operation while the database is unreachable', () => {
   let database: TestDatabase;
@@ -26,7 +28,11 @@ describe('every operation while the database is unreachable', () => {
     database = await createTestDatabase();
     const target = new URL(database.url);
     proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
-    service = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env: { ...GENEROUS_RATE_LIMITS, ...TIMEOUTS } });
+    service = await startTestApp({
+      database,
+      databaseUrl: proxy.wrap(database.url),
+      env: { ...GENEROUS_RATE_LIMITS, ...TIMEOUTS, RATE_LIMIT_MAIL_EMAIL: `${MAILS_PER_ADDRESS}/3600` },
+    });
     email = uniqueEmail('outage');
     await createConfirmedUser(service, email, 'correct horse battery');
     const { session } = await login(service, email, 'correct horse battery');
@@ -96,6 +102,24 @@ describe('every operation while the database is unreachable', () => {
       await waitUntil(async () => (await service.request('GET', '/health/ready')).body.database === 'up', 'readiness to say the database is back', 10_000);
     }
   }, 30_000);
+
+  it('spends no rate limit on a request answered 503: once the database is back, the address has its whole budget', async () => {
+    const address = { email: uniqueEmail('outage-budget') };
+    proxy.cut();
+    try {
+      for (let i = 0; i < MAILS_PER_ADDRESS + 2; i++) {
+        const response = await service.request('POST', '/auth/forgot-password', { body: address });
+        expect({ status: response.status, body: response.body }).toEqual({ status: 503, body: busy });
+      }
+    } finally {
+      proxy.restore();
+    }
+    const outage = service.app.get(DatabaseOutage);
+    await waitUntil(async () => !outage.ongoing, 'the database to be back');
+    const statuses = [];
+    for (let i = 0; i <= MAILS_PER_ADDRESS; i++) statuses.push((await service.request('POST', '/auth/forgot-password', { body: address })).status);
+    expect(statuses).toEqual([...Array(MAILS_PER_ADDRESS).fill(200), 429]);
+  });
 
   it('lands the confirmation link, and its page\'s button, on the dashboard with an error the page can show', async () => {
     proxy.cut();

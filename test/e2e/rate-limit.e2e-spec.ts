@@ -11,6 +11,9 @@ import { TestRedisServer } from '../support/redis-server';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { signedInUser } from '../support/signed-in-user';
 import { startTestApp, TestApp } from '../support/test-app';
+import { sleep, waitUntil } from '../support/wait';
+import type { Principal } from '../../src/common/auth/principal';
+import { loadConfig } from '../../src/config/app-config';
 
 class ProbeBody {
   @IsOptional()
@@ -382,5 +385,71 @@ describe('rate limits in Redis', () => {
     const answers = [];
     for (const service of [first, second, first, second]) answers.push((await service.request('POST', '/probe/mail', { body, headers: ip })).status);
     expect(answers).toEqual([200, 200, 200, 429]);
+  });
+});
+
+describe('use-count merges in Redis', () => {
+  const redis = new TestRedisServer();
+  let reader: Redis;
+
+  beforeAll(async () => {
+    await redis.start();
+    reader = new Redis(redis.url);
+  });
+
+  afterAll(async () => {
+    reader?.disconnect();
+    await redis.stop();
+  });
+
+  const principal = (userId: string) => ({ user: { id: userId }, method: 'jwt' }) as unknown as Principal;
+  const countInRedis = async (key: string) => Number(await reader.get(key));
+
+  it('never sends again uses whose merge Redis answered too late, though it counted them', async () => {
+    const limiter = new RateLimiterService(loadConfig({ NODE_ENV: 'test', REDIS_URL: redis.url }));
+    try {
+      // Until the merges' connection is up, a merge sends nothing and keeps its uses.
+      limiter.countUse(principal('warm-up'));
+      await waitUntil(async () => (await limiter.mergeUses(), (await countInRedis('atiru:rl:user:warm-up')) === 1), 'a merge to reach Redis');
+
+      limiter.countUse(principal('late'));
+      limiter.countUse(principal('late'));
+      redis.freeze();
+      try {
+        await limiter.mergeUses();
+      } finally {
+        redis.thaw();
+      }
+      // Thawed, Redis runs the merge that waited: both uses are counted, once.
+      await waitUntil(async () => (await countInRedis('atiru:rl:user:late')) === 2, 'Redis to count the late merge');
+
+      limiter.countUse(principal('late'));
+      await limiter.mergeUses();
+      expect(await countInRedis('atiru:rl:user:late')).toBe(3);
+    } finally {
+      await limiter.onApplicationShutdown();
+    }
+  });
+
+  it('merges thousands of keys on a connection of its own: the counts requests make meanwhile neither wait behind it nor fail', async () => {
+    const store = new RedisRateLimitStore(redis.url, 'atiru:large-merge:');
+    try {
+      const one = [{ scope: 'user', key: 'warm-up', cost: 1, windowMs: 60_000 }];
+      await waitUntil(() => store.incrementMany(one).then((answers) => !(answers[0] instanceof Error), () => false), 'the merges\' connection');
+      const increments = Array.from({ length: 20_000 }, (_, i) => ({ scope: 'user', key: `u${i}`, cost: 1, windowMs: 60_000 }));
+      const merge = store.incrementMany(increments);
+      // Each within REDIS_COMMAND_TIMEOUT_MS, or it fails open; behind the merge on one connection, each waited for all of it.
+      const requests: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        await sleep(5);
+        requests.push(await store.increment('login_ip', 'during-merge', 1, 60_000).then(() => 'counted', (error: Error) => error.message));
+      }
+      const answers = await merge;
+      expect({ requests, available: store.available }).toEqual({ requests: Array(10).fill('counted'), available: true });
+      expect(answers.filter((answer) => answer instanceof Error)).toEqual([]);
+      expect([await countInRedis('atiru:large-merge:user:u0'), await countInRedis('atiru:large-merge:user:u19999')]).toEqual([1, 1]);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { loadConfig } from '../../src/config/app-config';
 import { AppError } from '../../src/common/errors/app-error';
 import { RateLimiterService } from '../../src/rate-limit/rate-limiter.service';
@@ -43,5 +44,30 @@ describe('RateLimiterService: IPv6 clients', () => {
     // The next /64 is another subscriber.
     expect(() => limiter.refuseBlockedClient({ ip: '2001:db8:1:3::1' })).not.toThrow();
     await expect(limiter.countFailedAuthentication('2001:db8:1:3::1')).resolves.toBeUndefined();
+  });
+});
+
+describe('RateLimiterService: giving back', () => {
+  beforeEach(() => jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined));
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  it('takes a cost back from the window it was spent in, and never from a later one', async () => {
+    jest.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiterService(loadConfig({ NODE_ENV: 'test', RATE_LIMIT_MAIL_EMAIL: '2/60' }));
+    await limiter.consume('mail_email', 'a');
+    const spent = await limiter.consume('mail_email', 'a');
+    await limiter.giveBack('mail_email', 'a', spent!);
+    await expect(limiter.consume('mail_email', 'a')).resolves.toMatchObject({ remaining: 0 });
+    await expect(limiter.consume('mail_email', 'a')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+
+    const spentInFirstWindow = await limiter.consume('mail_email', 'b');
+    jest.setSystemTime(60_000);
+    await limiter.consume('mail_email', 'b');
+    await limiter.giveBack('mail_email', 'b', spentInFirstWindow!);
+    await expect(limiter.consume('mail_email', 'b')).resolves.toMatchObject({ remaining: 0 });
+    await expect(limiter.consume('mail_email', 'b')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
   });
 });

@@ -39,6 +39,22 @@ describe('UseCounts', () => {
     expect(counts.takePending().find((entry) => entry.key === 'u1')?.uses).toBe(1);
   });
 
+  it('never hands out again uses the store may have taken unanswered, and counts them here until it answers', () => {
+    const counts = new UseCounts(100, () => 0);
+    counts.add('user', 'u1', 60_000);
+    counts.add('user', 'u1', 60_000);
+    const [late] = counts.takePending();
+    counts.perhapsMerged(late);
+    expect(counts.takePending()).toEqual([]);
+    // Still counted against the limit here, as if the store had answered.
+    expect(counts.add('user', 'u1', 60_000)).toEqual({ shared: 2, local: 1, resetAtMs: 60_000 });
+    // The store's next answer says what it holds.
+    const [next] = counts.takePending();
+    expect(next.uses).toBe(1);
+    counts.merged(next, 3, 50_000);
+    expect(counts.add('user', 'u1', 60_000)).toEqual({ shared: 3, local: 1, resetAtMs: 50_000 });
+  });
+
   it('stays within its bound, dropping expired windows first', () => {
     let now = 0;
     const counts = new UseCounts(2, () => now);
