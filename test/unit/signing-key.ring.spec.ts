@@ -9,8 +9,8 @@ import { loadConfig } from '../../src/config/app-config';
 class FakeClock extends Clock {
   private at = Date.parse('2027-03-01T12:00:00.000Z');
 
-  override now(): Date {
-    return new Date(this.at);
+  override nowMs(): number {
+    return this.at;
   }
 
   advance(ms: number): void {
@@ -73,6 +73,20 @@ describe('SigningKeyRing', () => {
     clock.advance(86_400_000);
     ring = newRing();
     await ring.reload();
+  });
+
+  it('keeps to SIGNING_KEY_PEM when a token names a kid it does not know: no database key is read or made', async () => {
+    keys.stored = [];
+    const pem = new SigningKeyRing(keys as unknown as SigningKeysService, loadConfig({ NODE_ENV: 'test', SIGNING_KEY_PEM: second.privateKeyPem }), clock);
+    await pem.onModuleInit();
+    const reads = keys.reads;
+    expect(await pem.resolveUnknownKid('a-kid-anyone-can-send')).toBeUndefined();
+    clock.advance(UNKNOWN_KID_RELOAD_INTERVAL_MS);
+    await pem.reload();
+    expect({ reads: keys.reads, stored: keys.stored.length }).toEqual({ reads, stored: 0 });
+    expect(pem.signingKey().kid).toBe(second.kid);
+    expect(published(pem)).toEqual([second.kid]);
+    await pem.onModuleDestroy();
   });
 
   it('signs with a lone key at once', async () => {

@@ -93,7 +93,7 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
 
   /** The key new tokens are signed with. */
   signingKey(): SigningKey {
-    const key = this.signingAt(this.clock.now().getTime());
+    const key = this.signingAt(this.clock.nowMs());
     if (!key) throw new Error('The signing keys are not loaded yet');
     this.noteSigning(key);
     return key;
@@ -102,7 +102,7 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
   /** The public key for `kid` if this instance knows it and it has not retired; no I/O. */
   verificationKey(kid: string): KeyObject | undefined {
     const entry = this.verification.get(kid);
-    return entry !== undefined && entry.retireAt > this.clock.now().getTime() ? entry.publicKey : undefined;
+    return entry !== undefined && entry.retireAt > this.clock.nowMs() ? entry.publicKey : undefined;
   }
 
   /**
@@ -114,7 +114,7 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
     if (this.reloading) {
       await this.reloading;
     } else {
-      const now = this.clock.now().getTime();
+      const now = this.clock.nowMs();
       if (now - this.lastUnknownKidReloadAt < UNKNOWN_KID_RELOAD_INTERVAL_MS) return this.verificationKey(kid);
       this.lastUnknownKidReloadAt = now;
       await this.reload();
@@ -124,7 +124,7 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
 
   /** The JWKS document: every key that still verifies. */
   jwks(): Jwks {
-    if (this.clock.now().getTime() >= this.publishedUntil) this.publish();
+    if (this.clock.nowMs() >= this.publishedUntil) this.publish();
     return this.published;
   }
 
@@ -133,6 +133,9 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
    * read already under way may have missed it, so one more follows it, shared by all who ask meanwhile.
    */
   reload(): Promise<void> {
+    // SIGNING_KEY_PEM is the whole key set: a reload (asked for by a token's unknown kid, which
+    // anyone can send) must not read, or create, database keys beside it.
+    if (this.config.tokens.signingKeyPem) return Promise.resolve();
     if (!this.reloading) return this.startReload();
     this.queuedReload ??= this.reloading
       .catch(() => undefined)
@@ -178,7 +181,7 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
     this.publish();
     const previous = this.schedule;
     this.schedule = await this.scheduleSigning(stored);
-    const now = this.clock.now().getTime();
+    const now = this.clock.nowMs();
     for (const key of this.schedule) {
       if (key.signsFrom > now && !previous.some((known) => known.kid === key.kid)) {
         this.logger.log(`published key ${key.kid}, which signs access tokens from ${new Date(key.signsFrom).toISOString()}`);
@@ -193,7 +196,7 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
    * oldest: a fresh installation's only key) signs now, and older keys sign no more.
    */
   private async scheduleSigning(stored: StoredSigningKey[]): Promise<ScheduledKey[]> {
-    const now = this.clock.now().getTime();
+    const now = this.clock.nowMs();
     const dueAt = (key: StoredSigningKey) => key.createdAt.getTime() + NEW_KEY_SIGNS_AFTER_MS;
     const dueIndex = stored.findIndex((key) => dueAt(key) <= now);
     const signingIndex = dueIndex === -1 ? stored.length - 1 : dueIndex;
@@ -265,7 +268,7 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
   }
 
   private publish(): void {
-    const now = this.clock.now().getTime();
+    const now = this.clock.nowMs();
     const keys: PublicJwk[] = [];
     let until = Infinity;
     for (const entry of this.verification.values()) {
