@@ -273,7 +273,8 @@ export class AccountsService {
     // The password was verified, and the new one hashed, outside any transaction: a reset, or the
     // end of this session, may have committed meanwhile, and must not be undone. So the hash is
     // replaced only if it is still the verified one, and only while this session lives; the user
-    // row first, then the session, in the order a reset takes them, so the two wait for each
+    // row first, then the sessions, in the order a reset and a logout of many sessions take them
+    // (and outstanding reset links are spent skipping one a reset holds), so they wait for each
     // other rather than deadlock.
     await inTransaction(this.em, async (em) => {
       if (!(await this.users.replacePassword(em, user.id, user.passwordHash, passwordHash, now))) {

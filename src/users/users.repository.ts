@@ -118,6 +118,15 @@ export class UsersRepository {
   }
 
   /**
+   * Holds the user's row (`FOR SHARE`) until the transaction ends, so that whatever changes the
+   * user's sessions takes the row before any session, in the order a password reset or change
+   * does: the two then wait for each other rather than deadlock.
+   */
+  async lockForShare(em: EntityManager, id: string): Promise<void> {
+    await em.getConnection().execute('SELECT 1 FROM users WHERE id = ? FOR SHARE', [id], 'all', em.getTransactionContext());
+  }
+
+  /**
    * A new password hash in place of `currentHash`, the one the caller verified; answers false,
    * changing nothing, when the password is no longer that one (reset or changed meanwhile).
    */

@@ -1,8 +1,10 @@
 import { PasswordHasher } from '../../src/accounts/passwords/password.hasher';
+import { UsersRepository } from '../../src/users/users.repository';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, nextMailTo, sql, uniqueEmail } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
 import { startTwoInstances, TwoInstances } from '../support/two-instances';
-import { startTestApp, TestApp } from '../support/test-app';
+import { startTestApp, TestApp, TestResponse } from '../support/test-app';
+import { waitUntil } from '../support/wait';
 
 const PASSWORD = 'correct horse battery';
 const NEW_PASSWORD = 'a brand new passphrase';
@@ -240,6 +242,38 @@ describe('sessions list, ending a session, changing the password (two instances,
       spy.mockRestore();
     }
     await signIn(email, 'Owner/2.0', PASSWORD);
+  });
+
+  it('lets a reset and a password change that meet in the database both finish, the reset last, rather than deadlock', async () => {
+    const email = await newAccount('reset-meets-change');
+    const thief = await signIn(email, 'Thief/1.0');
+    expect((await first.request('POST', '/auth/forgot-password', { body: { email } })).status).toBe(200);
+    const resetMail = await smtp.waitFor((mail) => mail.to.includes(email) && mail.subject === 'Reset your Atiru password');
+    const token = new URL(resetMail.links.find((link) => link.includes('token='))!).searchParams.get('token');
+
+    const users = first.app.get(UsersRepository);
+    const findById = users.findById.bind(users);
+    let change: Promise<TestResponse> | undefined;
+    let changed: TestResponse | undefined;
+    // Inside the reset's transaction, its token locked and the user's row not yet: the thief's
+    // change runs now, takes the user's row and spends the outstanding reset links.
+    const spy = jest.spyOn(users, 'findById').mockImplementationOnce(async (id, em) => {
+      change = first.request('POST', '/auth/password', { headers: thief.access, body: { current_password: PASSWORD, new_password: 'the thief chose this' } });
+      void change.then((response) => (changed = response));
+      const waiting = async () => (await sql<{ n: number }>(first, 'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted'))[0].n > 0;
+      await waitUntil(async () => changed !== undefined || (await waiting()), 'the change to finish or to wait on a lock');
+      return findById(id, em);
+    });
+    try {
+      const reset = await first.request('POST', '/auth/reset-password', { body: { token, password: NEW_PASSWORD } });
+      expect({ reset: reset.status, change: (await change!).status }).toEqual({ reset: 200, change: 204 });
+    } finally {
+      spy.mockRestore();
+    }
+    // The reset came last: its password stands, and every session, the thief's too, is over.
+    expect(outcome(await first.request('POST', '/auth/login', { body: { email, password: 'the thief chose this' } }))).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+    await expectSignedOut(thief);
+    await signIn(email, 'Owner/1.0', NEW_PASSWORD);
   });
 
   it('changing the password spends reset links asked for before it', async () => {

@@ -37,7 +37,8 @@ describe('sessions: login and refresh (real app, real PostgreSQL)', () => {
     } finally {
       recorder.stop();
     }
-    const lookups = recorder.all.filter((query) => query.requestId !== undefined && /\bfrom "?users"?\b/i.test(query.sql));
+    // The statement that finds the account by its address; the one that opens the session reads the user by id.
+    const lookups = recorder.all.filter((query) => query.requestId !== undefined && /\bfrom "?users"?\b/i.test(query.sql) && /lower\(email\)/i.test(query.sql));
     expect(lookups).toHaveLength(1);
     // With sequential scans priced out, the plan shows whether an index can answer the statement.
     const connection = service.app.get(EntityManager).getConnection();

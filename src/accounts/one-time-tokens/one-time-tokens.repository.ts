@@ -38,8 +38,20 @@ export class OneTimeTokensRepository {
     await em.nativeUpdate(OneTimeTokenEntity, { id: token.id, usedAt: null }, { usedAt: now });
   }
 
-  /** Spends every outstanding token of this purpose for the user (e.g. all reset links after a reset). */
-  spendAllForUser(em: EntityManager, userId: string, purpose: OneTimeTokenPurpose, now: Date): Promise<number> {
-    return em.nativeUpdate(OneTimeTokenEntity, { userId, purpose, usedAt: null }, { usedAt: now });
+  /**
+   * Spends every outstanding token of this purpose for the user (e.g. all reset links after a
+   * reset), but one another transaction holds: a reset locks its token before the user's row, and
+   * a password change locks that row before spending, so waiting here would deadlock the two. The
+   * reset goes on afterwards and has the last word.
+   */
+  async spendAllForUser(em: EntityManager, userId: string, purpose: OneTimeTokenPurpose, now: Date): Promise<number> {
+    const result = await em.getConnection().execute<{ affectedRows: number }>(
+      `UPDATE one_time_tokens SET used_at = ? WHERE id IN (
+         SELECT id FROM one_time_tokens WHERE user_id = ? AND purpose = ? AND used_at IS NULL FOR UPDATE SKIP LOCKED)`,
+      [now, userId, purpose],
+      'run',
+      em.getTransactionContext(),
+    );
+    return result.affectedRows;
   }
 }

@@ -132,7 +132,11 @@ export class SessionsService {
     if (!sessionId) throw AppError.invalidToken('This access token belongs to no session');
     const now = this.clock.now();
     const which = scope === 'local' ? 'only' : scope === 'others' ? 'all_but' : 'all';
-    await inTransaction(this.em, (em) => this.sessions.revokeForUser(em, principal.user.id, which, sessionId, now, 'logout'));
+    await inTransaction(this.em, async (em) => {
+      // Many sessions: the user's row first, as a password change takes it before the sessions.
+      if (which !== 'only') await this.users.lockForShare(em, principal.user.id);
+      await this.sessions.revokeForUser(em, principal.user.id, which, sessionId, now, 'logout');
+    });
   }
 
   /** The caller's live sessions, the one asking marked `current`. */
