@@ -7,7 +7,7 @@ import { decideAfterFailure, describeDeliveryError, MailFailure } from './mail-b
 import { describeFailure } from '../common/logging/sql-values';
 import { MailOutboxEntity } from './mail-outbox.entity';
 import { MailOutboxRepository } from './mail-outbox.repository';
-import { MAIL_TRANSPORT, MailRejectedError, MailTransport } from './mail-transport';
+import { MAIL_TRANSPORT, MailDeferredError, MailRejectedError, MailTransport } from './mail-transport';
 
 /** Mails claimed per tick. */
 export const OUTBOX_BATCH_SIZE = 20;
@@ -151,7 +151,8 @@ export class OutboxWorker extends PollingWorker {
     } catch (reason) {
       const permanent = reason instanceof MailRejectedError;
       this.deliveries[permanent ? 'permanent_failure' : 'temporary_failure']++;
-      if (!permanent) this.deliveryFailing = true;
+      // Only a failure of the server (down, busy, refusing every mail) is an outage to recover from.
+      if (!permanent && !(reason instanceof MailDeferredError)) this.deliveryFailing = true;
       const error = describeDeliveryError(reason);
       const decision = decideAfterFailure(mail.attempts + 1, permanent, this.config.mail);
       return decision.outcome === 'retry' ? { kind: 'retry', delayMs: decision.delayMs, error } : { kind: 'failed', failure: decision.failure, error };

@@ -1,7 +1,7 @@
 import { OnApplicationShutdown } from '@nestjs/common';
 import { createTransport, Transporter } from 'nodemailer';
 import { OutgoingMail } from './mail-message';
-import { MailRejectedError, MailTransport } from './mail-transport';
+import { MailDeferredError, MailRejectedError, MailTransport } from './mail-transport';
 
 /** The steps where a reply concerns this one mail, not the server or our account on it. */
 const MAIL_STEPS = new Set(['EENVELOPE', 'EMESSAGE']);
@@ -25,7 +25,9 @@ export class SmtpMailTransport implements MailTransport, OnApplicationShutdown {
     try {
       await this.transporter.sendMail({ from: this.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
     } catch (error) {
-      throw isPermanentRejection(error) ? new MailRejectedError((error as Error).message, { cause: error }) : error;
+      if (isPermanentRejection(error)) throw new MailRejectedError((error as Error).message, { cause: error });
+      if (concernsOneMail(error)) throw new MailDeferredError((error as Error).message, (error as { code: string }).code, { cause: error });
+      throw error;
     }
   }
 
@@ -36,11 +38,20 @@ export class SmtpMailTransport implements MailTransport, OnApplicationShutdown {
 }
 
 /**
+ * A reply to the recipient or the content of this one mail (a greylisting 451, a full mailbox),
+ * temporary or not: it says nothing about whether the server takes other mails.
+ */
+function concernsOneMail(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && MAIL_STEPS.has(code);
+}
+
+/**
  * A 5xx reply (nodemailer's `permanent`, which leaves out 503) to the recipient or the content of
  * this mail. A 5xx to the greeting or to our login is the server's or our configuration's problem:
  * every mail would get it, so those mails wait for the fix instead of being given up.
  */
 export function isPermanentRejection(error: unknown): boolean {
   const err = error as { code?: unknown; permanent?: unknown } | undefined;
-  return err?.permanent === true && typeof err.code === 'string' && MAIL_STEPS.has(err.code);
+  return err?.permanent === true && concernsOneMail(error);
 }

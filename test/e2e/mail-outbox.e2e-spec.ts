@@ -254,6 +254,30 @@ describe('mail outbox when the SMTP server comes back after an outage', () => {
   }, 40_000);
 });
 
+describe('mail outbox when the SMTP server puts off one recipient', () => {
+  it('keeps that mail\'s backoff when other mails go out: only a failure of the server itself is an outage to recover from', async () => {
+    const smtp = await new TestSmtpServer().start();
+    const service = await startTestApp({ env: { SMTP_URL: smtp.url, MAIL_RETRY_BASE_MS: '60000' } });
+    const execute = (query: string, params: unknown[]) => service.app.get(EntityManager).fork().getConnection().execute(query, params);
+    try {
+      smtp.refuse('grey@example.com', 451, 'Greylisted, try again later');
+      await enqueue(service, [confirm('grey@example.com', 'grey-token')]);
+      await waitForRow(service, 'grey@example.com', (found) => found.attempts === 1, 'a put-off attempt');
+      await execute(`UPDATE mail_outbox SET next_attempt_at = now() + interval '1 hour' WHERE recipient = ?`, ['grey@example.com']);
+
+      await enqueue(service, [confirm('other@example.com', 'other-token')]);
+      await waitForRow(service, 'other@example.com', (found) => found.status === 'sent', 'the other mail to be sent');
+      await sleep(300);
+      const [grey] = await execute(`SELECT status, attempts, next_attempt_at > now() + interval '30 minutes' AS later FROM mail_outbox WHERE recipient = ?`, ['grey@example.com']);
+      expect(grey).toEqual({ status: 'pending', attempts: 1, later: true });
+      expect(service.logs.entries().some((entry) => /^mail delivery recovered/.test(entry.msg ?? ''))).toBe(false);
+    } finally {
+      await service.close();
+      await smtp.stop();
+    }
+  });
+});
+
 describe('mail outbox when the SMTP server refuses a recipient', () => {
   let smtp: TestSmtpServer;
   let service: TestApp;
