@@ -26,7 +26,8 @@ export interface PendingUses {
  * and hands back what the store answered (`merged`): each instance then sees the others' uses at
  * most one interval late, which is the bound on how far a shared limit can be overrun. Uses sent
  * once are never sent again (`perhapsMerged`), so a late answer cannot count them twice; if the
- * store lost them unanswered (it died meanwhile), only this instance counts them.
+ * store lost them unanswered (it died meanwhile), this instance counts them until the store's
+ * next answer for the key, and then nobody does: at most one interval's uses of one instance.
  *
  * Bounded (FixedWindows): when full, expired windows go, then the oldest ones.
  */
