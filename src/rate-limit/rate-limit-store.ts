@@ -36,7 +36,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
 
   async increment(scope: string, key: string, cost: number, windowMs: number): Promise<RateLimitCount> {
     const window = this.windows.current(scope, key, windowMs, this.now());
-    window.count += cost;
+    // A count given back (a negative cost) never takes a window below zero.
+    window.count = Math.max(0, window.count + cost);
     return window;
   }
 

@@ -4,15 +4,25 @@ import { RateLimitCount, RateLimitStore } from './rate-limit-store';
 
 /**
  * For each key given (ARGV holds each key's cost and window, in turn): INCRBY, start the window's
- * expiry on its first hit, and answer the count and the time left (in turn for every key).
+ * expiry when it has none, and answer the count and the time left (in turn for every key). A
+ * negative cost (a count given back) takes from a counter that exists, never below zero: a
+ * counter gone meanwhile is a window that ended, and must not start the next one in credit.
  */
 const INCREMENT_SCRIPT = `
 local answers = {}
 for i, key in ipairs(KEYS) do
   local cost = ARGV[2 * i - 1]
   local window = ARGV[2 * i]
-  local count = redis.call('INCRBY', key, cost)
-  if count == tonumber(cost) then redis.call('PEXPIRE', key, window) end
+  local count
+  if tonumber(cost) < 0 then
+    local current = tonumber(redis.call('GET', key) or '0')
+    count = current
+    if current > 0 then count = redis.call('INCRBY', key, math.max(tonumber(cost), -current)) end
+  else
+    count = redis.call('INCRBY', key, cost)
+  end
+  -- A window starts when its counter has no expiry yet (a new one), never again within it: a
+  -- counter given back to zero keeps its window.
   local ttl = redis.call('PTTL', key)
   if ttl < 0 then redis.call('PEXPIRE', key, window); ttl = tonumber(window) end
   answers[2 * i - 1] = count

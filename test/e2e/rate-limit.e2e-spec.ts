@@ -306,6 +306,26 @@ describe('rate limits in Redis', () => {
     }
   });
 
+  it('takes a count given back only from a counter that exists, never below zero, and keeps its window', async () => {
+    const store = new RedisRateLimitStore(redis.url, 'atiru:give-back-test:');
+    try {
+      // Connected: commands are not queued before that.
+      await waitUntil(() => store.increment('probe', 'ready', 0, 1_000).then(() => true, () => false), 'the store to connect');
+      // A counter gone (its window ended, or evicted): giving back creates nothing.
+      expect((await store.increment('mail', 'gone', -1, 60_000)).count).toBe(0);
+      expect((await store.increment('mail', 'gone', 1, 60_000)).count).toBe(1);
+      // Spent, given back to zero, spent again: the same window, not a new one.
+      const first = await store.increment('mail', 'kept', 1, 2_000);
+      expect((await store.increment('mail', 'kept', -3, 2_000)).count).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const again = await store.increment('mail', 'kept', 1, 2_000);
+      expect(again.count).toBe(1);
+      expect(again.resetAtMs).toBeLessThan(first.resetAtMs + 250);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('shares a key\'s limit between instances through merged counts', async () => {
     const user = await signedInUser(first.app, 'key-merged@x.test');
     const created = await first.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'merged' } });

@@ -12,6 +12,17 @@ describe('MemoryRateLimitStore', () => {
     expect(await store.increment('p', 'k', 1, 1000)).toEqual({ count: 1, resetAtMs: 3_000 });
   });
 
+  it('takes a count given back from its window, never below zero, and never from a window that ended', async () => {
+    let now = 1_000;
+    const store = new MemoryRateLimitStore(100, () => now);
+    await store.increment('p', 'k', 2, 1000);
+    expect(await store.increment('p', 'k', -1, 1000)).toEqual({ count: 1, resetAtMs: 2_000 });
+    expect((await store.increment('p', 'k', -5, 1000)).count).toBe(0);
+    now = 2_500;
+    expect(await store.increment('p', 'k', -1, 1000)).toEqual({ count: 0, resetAtMs: 3_500 });
+    expect((await store.increment('p', 'k', 1, 1000)).count).toBe(1);
+  });
+
   it('keeps counters apart by key, and a zero cost only reads', async () => {
     const store = new MemoryRateLimitStore();
     await store.increment('p', 'a', 3, 1000);
