@@ -177,13 +177,19 @@ describe('sessions list, ending a session, changing the password (two instances,
     expect(smtp.mailsTo(email)).toHaveLength(2);
   });
 
-  /** A reset through the mailed link, as the owner does it: every session of the account is revoked. */
-  async function resetByMail(email: string, password: string): Promise<void> {
+  /** Asks for a reset link, as the owner does, and answers the token of the mail that brings it. */
+  async function askForReset(email: string): Promise<string> {
     const before = smtp.mailsTo(email).length;
     expect((await first.request('POST', '/auth/forgot-password', { body: { email } })).status).toBe(200);
-    await smtp.waitFor(() => smtp.mailsTo(email).length > before && smtp.mailsTo(email).some((mail) => mail.subject === 'Reset your Atiru password'));
-    const mail = smtp.mailsTo(email).filter((received) => received.subject === 'Reset your Atiru password').pop()!;
-    const token = new URL(mail.links.find((link) => link.includes('token='))!).searchParams.get('token');
+    const isReset = (mail: { subject: string }) => mail.subject === 'Reset your Atiru password';
+    await smtp.waitFor(() => smtp.mailsTo(email).slice(before).some(isReset));
+    const mail = smtp.mailsTo(email).slice(before).find(isReset)!;
+    return new URL(mail.links.find((link) => link.includes('token='))!).searchParams.get('token')!;
+  }
+
+  /** A reset through the mailed link, as the owner does it: every session of the account is revoked. */
+  async function resetByMail(email: string, password: string): Promise<void> {
+    const token = await askForReset(email);
     expect((await first.request('POST', '/auth/reset-password', { body: { token, password } })).status).toBe(200);
   }
 
@@ -247,9 +253,7 @@ describe('sessions list, ending a session, changing the password (two instances,
   it('lets a reset and a password change that meet in the database both finish, the reset last, rather than deadlock', async () => {
     const email = await newAccount('reset-meets-change');
     const thief = await signIn(email, 'Thief/1.0');
-    expect((await first.request('POST', '/auth/forgot-password', { body: { email } })).status).toBe(200);
-    const resetMail = await smtp.waitFor((mail) => mail.to.includes(email) && mail.subject === 'Reset your Atiru password');
-    const token = new URL(resetMail.links.find((link) => link.includes('token='))!).searchParams.get('token');
+    const token = await askForReset(email);
 
     const users = first.app.get(UsersRepository);
     const findById = users.findById.bind(users);
@@ -279,9 +283,7 @@ describe('sessions list, ending a session, changing the password (two instances,
   it('changing the password spends reset links asked for before it', async () => {
     const email = await newAccount('reset-spent');
     const mine = await signIn(email, 'Mine/1.0');
-    expect((await first.request('POST', '/auth/forgot-password', { body: { email } })).status).toBe(200);
-    const resetMail = await smtp.waitFor((mail) => mail.to.includes(email) && mail.subject === 'Reset your Atiru password');
-    const token = new URL(resetMail.links.find((link) => link.includes('token='))!).searchParams.get('token');
+    const token = await askForReset(email);
 
     expect((await first.request('POST', '/auth/password', { headers: mine.access, body: { current_password: PASSWORD, new_password: NEW_PASSWORD } })).status).toBe(204);
     expect(outcome(await first.request('POST', '/auth/reset-password', { body: { token, password: 'yet another passphrase' } }))).toEqual({ status: 400, code: 'INVALID_REQUEST' });
