@@ -2,6 +2,8 @@ import { Client } from 'pg';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, sql, uniqueEmail } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
 import { sleep, waitUntil } from '../support/wait';
+import { ApiKeyRevocationListener } from '../../src/api-keys/api-key-revocation.listener';
+import { SessionRevocations } from '../../src/auth/tokens/session.revocations';
 import { DatabaseOutage } from '../../src/database/database.outage';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
@@ -232,6 +234,20 @@ describe('every operation while the database is unreachable', () => {
   it('logs an outage as one line when it starts and one when it ends, with the number of requests refused, and no stack trace', async () => {
     const outage = service.app.get(DatabaseOutage);
     await waitUntil(async () => !outage.ongoing, 'the earlier outages to end');
+    // The earlier outages' reconnections are over too: the revocation listeners listen again, and
+    // nothing has been said for a moment (a listener still reconnecting would speak in this one).
+    await waitUntil(async () => service.app.get(SessionRevocations).listening && service.app.get(ApiKeyRevocationListener).connected, 'the revocation listeners to listen again', 10_000);
+    let quietFrom = service.logs.lines.length;
+    await waitUntil(
+      async () => {
+        await sleep(500);
+        const quiet = service.logs.entries().slice(quietFrom).every((entry) => entry.level < 40);
+        quietFrom = service.logs.lines.length;
+        return quiet;
+      },
+      'the log to be quiet',
+      10_000,
+    );
     const from = service.logs.lines.length;
     const logged = () => service.logs.entries().slice(from);
     const requests = 40;
