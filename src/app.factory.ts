@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { AppError } from './common/errors/app-error';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
+import { Clock } from './common/time/clock';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { checkBeforeBody } from './common/http/before-body';
 import { acceptJsonOrEmptyBodies } from './common/http/body-parsers';
@@ -33,6 +34,8 @@ export interface CreateAppOptions {
   preview?: boolean;
   /** Extra modules mounted into the app (tests only). */
   extraModules?: Type[];
+  /** The clock every part of the app reads (tests only: a fake that moves on when told). */
+  clock?: Clock;
 }
 
 /** Builds the whole application: the one way the service, the tests and the benchmark get it. */
@@ -61,7 +64,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.extraModules), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.extraModules, options.clock), adapter, {
     logger: options.logger ?? false,
     bufferLogs: options.logger !== undefined && options.logger !== false,
     bodyParser: false,

@@ -1,7 +1,6 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
 import { LogFingerprint } from '../common/logging/log.fingerprint';
-import { Clock } from '../common/time/clock';
 import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
 import { AccountRequestsRepository } from './account-requests/account-requests.repository';
@@ -43,7 +42,6 @@ import { SessionsController } from './sessions/sessions.controller';
     RedirectTargets,
     SecretTokens,
     LogFingerprint,
-    Clock,
   ],
 })
 export class AccountsModule {}

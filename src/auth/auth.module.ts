@@ -1,7 +1,6 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { Clock } from '../common/time/clock';
 import { UsersModule } from '../users/users.module';
 import { AppPassport } from './guards/app.passport';
 import { CombinedAuthGuard } from './guards/combined-auth.guard';
@@ -23,7 +22,6 @@ import { AccessTokenSessions } from './tokens/access-token.sessions';
   imports: [MikroOrmModule.forFeature([SigningKeyEntity]), UsersModule],
   controllers: [JwksController],
   providers: [
-    Clock,
     AppPassport,
     CredentialUses,
     SigningKeyCipher,

@@ -1,6 +1,7 @@
 import { Type } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory';
+import { Clock } from '../../src/common/time/clock';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { assertMatchesContract } from './contract';
 import { LogCapture } from './log-capture';
@@ -45,6 +46,8 @@ export interface StartOptions {
   /** Connect through this URL instead of the database's own (e.g. through a TcpProxy). */
   databaseUrl?: string;
   extraModules?: Type[];
+  /** The clock of the whole app, e.g. a `FakeClock` that skips ahead; the real one otherwise. */
+  clock?: Clock;
   /** Path prefixes of deliberately undocumented, test-only routes (probes): their responses are not checked against `openapi.yaml`. */
   undocumentedPaths?: string[];
 }
@@ -69,7 +72,7 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
     ...options.env,
   });
   const logs = new LogCapture();
-  const app = await createApp(config, { logger: logs.logger, extraModules: options.extraModules });
+  const app = await createApp(config, { logger: logs.logger, extraModules: options.extraModules, clock: options.clock });
   await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
   const baseUrl = `http://127.0.0.1:${address.port}`;
