@@ -363,7 +363,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange a refresh token for new tokens
-         * @description Answers the same body as login. Refresh tokens rotate: each use returns a new one and retires the old. A retired token presented again within REFRESH_REUSE_GRACE_SECONDS (10 s by default) answers with the current head of the same chain (the same refresh token the first caller received, or its newest successor), so two tabs refreshing at once stay logged in and the session never forks. Presented later, it revokes the whole session, whose access tokens stop working at once on every instance. Concurrent refreshes of one session are serialised on the session row. A browser that logged in with `refresh_cookie` sends `{}` and `X-Atiru-Refresh: cookie`: the token comes from the `atiru_refresh` cookie and the new one goes back into it; a missing or refused cookie answers 401 and clears it. A `refresh_token` in the body always wins.
+         * @description Answers the same body as login. Refresh tokens rotate: each use returns a new one and retires the old. A retired token presented again within REFRESH_REUSE_GRACE_SECONDS (10 s by default) answers with the current head of the same chain (the same refresh token the first caller received, or its newest successor), so two tabs refreshing at once stay logged in and the session never forks. Presented later, it revokes the whole session, whose access tokens stop working at once on every instance. A session ends REFRESH_TOKEN_TTL_SECONDS (30 days by default) after its last refresh, and SESSION_MAX_LIFETIME_SECONDS (90 days by default) after its login however often it is refreshed: the new refresh token expires at the earlier of the two, and a refresh after either answers 401. Concurrent refreshes of one session are serialised on the session row. A browser that logged in with `refresh_cookie` sends `{}` and `X-Atiru-Refresh: cookie`: the token comes from the `atiru_refresh` cookie and the new one goes back into it; a missing or refused cookie answers 401 and clears it. A `refresh_token` in the body always wins.
          */
         post: operations["refresh"];
         delete?: never;
@@ -933,7 +933,7 @@ export interface components {
              */
             access_token: string;
             /**
-             * @description Opaque, single-use: exchange it at POST /auth/refresh for a new pair; it rotates on every use. Absent when the login asked for `refresh_cookie` (or the refresh used the cookie): the token is then in the `atiru_refresh` cookie.
+             * @description Opaque, single-use: exchange it at POST /auth/refresh for a new pair; it rotates on every use. It expires REFRESH_TOKEN_TTL_SECONDS after it was issued, and never later than SESSION_MAX_LIFETIME_SECONDS after the login. Absent when the login asked for `refresh_cookie` (or the refresh used the cookie): the token is then in the `atiru_refresh` cookie.
              * @example N2sV1c9n4k0xYwq8r6TzJm3aLd5pHf7gUe2bQi1oCk8
              */
             refresh_token?: string;

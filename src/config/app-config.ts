@@ -64,7 +64,10 @@ export interface AppConfig {
     issuer: string;
     audience: string;
     accessTtlSeconds: number;
+    /** A session dies after this long without a refresh. */
     refreshTtlSeconds: number;
+    /** However often it is refreshed, a session ends this long after its login. */
+    sessionMaxLifetimeSeconds: number;
     refreshReuseGraceSeconds: number;
     confirmTtlSeconds: number;
     resetTtlSeconds: number;
@@ -443,6 +446,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       audience: read.string('JWT_AUDIENCE', 'atiru'),
       accessTtlSeconds: read.int('ACCESS_TOKEN_TTL_SECONDS', 3600, 30, 86_400),
       refreshTtlSeconds: read.int('REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 1, 365 * 86_400),
+      sessionMaxLifetimeSeconds: read.int('SESSION_MAX_LIFETIME_SECONDS', 90 * 86_400, 1, 10 * 365 * 86_400),
       refreshReuseGraceSeconds: read.int('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
       confirmTtlSeconds: read.int('CONFIRM_TOKEN_TTL_SECONDS', 24 * 3600, 1, 30 * 86_400),
       resetTtlSeconds: read.int('RESET_TOKEN_TTL_SECONDS', 3600, 1, 7 * 86_400),
@@ -489,6 +493,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     if (!config.mail.smtpUrl) read.problems.push('SMTP_URL must be set in production (mails would only be logged)');
   }
 
+  // A cap under the sliding lifetime would make REFRESH_TOKEN_TTL_SECONDS meaningless (and the
+  // cookie outlive its session): more likely a slip of units than a wish.
+  if (config.tokens.sessionMaxLifetimeSeconds < config.tokens.refreshTtlSeconds) {
+    read.problems.push(
+      `SESSION_MAX_LIFETIME_SECONDS (${config.tokens.sessionMaxLifetimeSeconds}) must be at least REFRESH_TOKEN_TTL_SECONDS (${config.tokens.refreshTtlSeconds}): a session lives at most the one, and at most the other without a refresh`,
+    );
+  }
   if (env.AUTH_CACHE_MAX_ENTRIES?.trim()) {
     read.problems.push('AUTH_CACHE_MAX_ENTRIES is replaced by AUTH_CACHE_MAX_MB: one bound in MiB on all the authentication caches together (docs/capacity.md)');
   }

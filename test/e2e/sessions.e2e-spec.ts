@@ -1,6 +1,7 @@
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, sql, uniqueEmail } from '../support/accounts';
 import { sleep } from '../support/wait';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { FakeClock } from '../support/fake-clock';
 import { recordQueries } from '../support/query-recorder';
 import { startTestApp, TestApp } from '../support/test-app';
 
@@ -234,3 +235,70 @@ describe('sessions: strict reuse detection and expiry', () => {
     expect(expired.body).toEqual(INVALID_REFRESH);
   });
 });
+
+describe('sessions: the maximum lifetime (the app on a clock the test moves)', () => {
+  const DAY = 86_400;
+  const clock = new FakeClock();
+  let service: TestApp;
+
+  beforeAll(async () => {
+    // The defaults: 30 days without a refresh, 90 days at most.
+    service = await startTestApp({ clock, env: GENEROUS_RATE_LIMITS });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  const COOKIE = /^atiru_refresh=([A-Za-z0-9_-]{43});/;
+  const cookieRefresh = (token: string) => service.request('POST', '/auth/refresh', { body: {}, headers: { 'x-atiru-refresh': 'cookie', cookie: `atiru_refresh=${token}` } });
+
+  it('refreshes a session used every 20 days until 90 days after its login, then answers 401 and clears the cookie, as for an expired one', async () => {
+    const email = uniqueEmail('lifetime');
+    await createConfirmedUser(service, email, PASSWORD);
+    const opened = await service.request('POST', '/auth/login', { body: { email, password: PASSWORD, refresh_cookie: true } });
+    let token = COOKIE.exec(opened.headers.get('set-cookie') ?? '')![1];
+    const [session] = await sql<{ created_at: string }>(service, 'SELECT s.created_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = ?', [email]);
+    const lifetimeEnd = new Date(session.created_at).getTime() + 90 * DAY * 1000;
+
+    for (const day of [20, 40, 60, 80]) {
+      clock.skip(20 * DAY);
+      const refreshed = await cookieRefresh(token);
+      expect({ day, status: refreshed.status }).toEqual({ day, status: 200 });
+      token = COOKIE.exec(refreshed.headers.get('set-cookie') ?? '')![1];
+      expect((await service.request('GET', '/users/me', { headers: { authorization: `Bearer ${refreshed.body.session.access_token}` } })).status).toBe(200);
+    }
+    // Refreshed on day 80, the session and its newest token end on day 90, not 30 days later.
+    const [ends] = await sql<{ session_ends: string; token_ends: string }>(
+      service,
+      `SELECT s.expires_at AS session_ends, t.expires_at AS token_ends FROM sessions s JOIN users u ON u.id = s.user_id
+         JOIN refresh_tokens t ON t.session_id = s.id AND t.retired_at IS NULL WHERE u.email = ?`,
+      [email],
+    );
+    expect({ session: new Date(ends.session_ends).getTime(), token: new Date(ends.token_ends).getTime() }).toEqual({ session: lifetimeEnd, token: lifetimeEnd });
+
+    clock.skip(10 * DAY);
+    const refused = await cookieRefresh(token);
+    expect(refused.status).toBe(401);
+    expect(refused.body).toEqual(INVALID_REFRESH);
+    expect(refused.headers.get('set-cookie')).toMatch(/^atiru_refresh=; Max-Age=0;/);
+  });
+
+  it('refuses a session past its maximum lifetime whose expiry slid beyond it before the cap (a session refreshed under an older release)', async () => {
+    const email = uniqueEmail('lifetime');
+    await createConfirmedUser(service, email, PASSWORD);
+    let token = (await login(service, email, PASSWORD)).session.refresh_token;
+    clock.skip(20 * DAY);
+    token = (await service.request('POST', '/auth/refresh', { body: { refresh_token: token } })).body.session.refresh_token;
+    // What an older release left behind: opened 91 days ago, yet live for weeks by its sliding expiry.
+    await sql(
+      service,
+      `UPDATE sessions s SET created_at = s.created_at - interval '71 days' FROM users u WHERE u.id = s.user_id AND u.email = ?`,
+      [email],
+    );
+    const refused = await service.request('POST', '/auth/refresh', { body: { refresh_token: token } });
+    expect(refused.status).toBe(401);
+    expect(refused.body).toEqual(INVALID_REFRESH);
+  });
+});
+

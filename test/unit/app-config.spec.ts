@@ -76,6 +76,15 @@ describe('loadConfig', () => {
     expect(config.http.trustProxy).toEqual(['10.0.0.1']);
   });
 
+  it('caps a session at 90 days after its login by default, and refuses a cap under the sliding lifetime, naming both', () => {
+    expect(loadConfig({}).tokens).toMatchObject({ refreshTtlSeconds: 30 * 86_400, sessionMaxLifetimeSeconds: 90 * 86_400 });
+    expect(loadConfig({ REFRESH_TOKEN_TTL_SECONDS: '3600', SESSION_MAX_LIFETIME_SECONDS: '3600' }).tokens.sessionMaxLifetimeSeconds).toBe(3600);
+    expect(() => loadConfig({ SESSION_MAX_LIFETIME_SECONDS: '86400' })).toThrow(
+      expect.objectContaining({ problems: [expect.stringMatching(/^SESSION_MAX_LIFETIME_SECONDS \(86400\) must be at least REFRESH_TOKEN_TTL_SECONDS \(2592000\)/)] }),
+    );
+    expect(() => loadConfig({ SESSION_MAX_LIFETIME_SECONDS: '0' })).toThrow(/SESSION_MAX_LIFETIME_SECONDS/);
+  });
+
   it('names each invalid variable', () => {
     expect(() => loadConfig({ PORT: 'eighty', MIGRATE_ON_START: 'maybe', PUBLIC_URL: 'not a url' })).toThrow(
       expect.objectContaining({ problems: [expect.stringMatching(/^PORT/), expect.stringMatching(/^PUBLIC_URL/), expect.stringMatching(/^MIGRATE_ON_START/)] }),

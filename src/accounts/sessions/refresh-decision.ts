@@ -6,20 +6,28 @@ export type RefreshDecision =
   | { action: 'replay' }
   /** Retired longer ago than the grace interval: someone kept a copy. Kill the session. */
   | { action: 'revoke_session' }
-  | { action: 'reject'; reason: 'unknown_token' | 'session_revoked' | 'session_expired' | 'token_expired' };
+  | { action: 'reject'; reason: 'unknown_token' | 'session_revoked' | 'session_expired' | 'session_lifetime_over' | 'token_expired' };
 
-export interface RefreshState {
-  token: { expiresAt: Date; retiredAt: Date | null } | null;
-  session: { expiresAt: Date; revokedAt: Date | null } | null;
-  now: Date;
+export interface RefreshPolicy {
   graceSeconds: number;
+  /** How long after its login a session may still be refreshed, however often it was. */
+  maxLifetimeSeconds: number;
+}
+
+export interface RefreshState extends RefreshPolicy {
+  token: { expiresAt: Date; retiredAt: Date | null } | null;
+  session: { createdAt: Date; expiresAt: Date; revokedAt: Date | null } | null;
+  now: Date;
 }
 
 /** The refresh policy, free of I/O. The caller holds the session's row lock while it applies the result. */
-export function decideRefresh({ token, session, now, graceSeconds }: RefreshState): RefreshDecision {
+export function decideRefresh({ token, session, now, graceSeconds, maxLifetimeSeconds }: RefreshState): RefreshDecision {
   if (!token || !session) return { action: 'reject', reason: 'unknown_token' };
   if (session.revokedAt) return { action: 'reject', reason: 'session_revoked' };
   if (session.expiresAt.getTime() <= now.getTime()) return { action: 'reject', reason: 'session_expired' };
+  // Checked apart from expiresAt, which a rotation caps: sessions rotated before the cap existed,
+  // or under a longer one, end on time too.
+  if (lifetimeEnd(session.createdAt, maxLifetimeSeconds).getTime() <= now.getTime()) return { action: 'reject', reason: 'session_lifetime_over' };
   if (token.retiredAt) {
     // `now` may be read before a concurrent request retired the token: never less than zero.
     const retiredFor = Math.max(0, now.getTime() - token.retiredAt.getTime());
@@ -27,4 +35,17 @@ export function decideRefresh({ token, session, now, graceSeconds }: RefreshStat
   }
   if (token.expiresAt.getTime() <= now.getTime()) return { action: 'reject', reason: 'token_expired' };
   return { action: 'rotate' };
+}
+
+/**
+ * When a session opened at `createdAt` and refreshed `now` ends unless refreshed again: the sliding
+ * end (`ttlSeconds` from now) or the session's absolute end, whichever comes first. Its new refresh
+ * token ends then too.
+ */
+export function sessionEnd(createdAt: Date, now: Date, ttlSeconds: number, maxLifetimeSeconds: number): Date {
+  return new Date(Math.min(now.getTime() + ttlSeconds * 1000, lifetimeEnd(createdAt, maxLifetimeSeconds).getTime()));
+}
+
+function lifetimeEnd(createdAt: Date, maxLifetimeSeconds: number): Date {
+  return new Date(createdAt.getTime() + maxLifetimeSeconds * 1000);
 }

@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 
 export type SessionRevokedReason = 'logout' | 'refresh_token_reuse' | 'password_reset' | 'password_change';
 
-/** One login: lives as long as its refresh chain keeps it alive, or until it is revoked. */
+/**
+ * One login: lives as long as its refresh chain keeps it alive, at most `sessionMaxLifetimeSeconds`
+ * after the login, or until it is revoked.
+ */
 @Entity({ tableName: 'sessions' })
 export class SessionEntity {
   @PrimaryKey({ type: 'uuid' })
@@ -18,7 +21,10 @@ export class SessionEntity {
   @Property({ type: 'datetime', nullable: true })
   refreshedAt: (Date & Opt) | null = null;
 
-  /** Slides forward on every refresh: a session dies after `refreshTtlSeconds` without use. */
+  /**
+   * Slides forward on every refresh: a session dies after `refreshTtlSeconds` without use. Never
+   * past `createdAt` + `sessionMaxLifetimeSeconds`.
+   */
   @Property({ type: 'datetime' })
   expiresAt: Date;
 

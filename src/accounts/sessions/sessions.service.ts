@@ -17,7 +17,7 @@ import { SecretTokens } from '../secrets/secret.tokens';
 import { AccessTokenService, IssuedAccessToken } from '../../auth/tokens/access-token.service';
 import { ClientInfo } from '../../common/http/client-info';
 import { RefreshTokenEntity } from './refresh-token.entity';
-import { decideRefresh, RefreshDecision } from './refresh-decision';
+import { decideRefresh, RefreshDecision, sessionEnd } from './refresh-decision';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { SessionEntity } from './session.entity';
 import { toActiveSession, toSessionResponse } from './session.mapper';
@@ -97,7 +97,7 @@ export class SessionsService {
   /** Everything a successful login answers, ready before the session is stored. */
   private prepareSession(user: LoginAccount, client: ClientInfo): PreparedSession {
     const now = this.clock.now();
-    const session: NewSession = { id: randomUUID(), userId: user.id, createdAt: now, expiresAt: this.sessionExpiry(now), userAgent: client.userAgent, ip: client.ip };
+    const session: NewSession = { id: randomUUID(), userId: user.id, createdAt: now, expiresAt: this.sessionEnd(now, now), userAgent: client.userAgent, ip: client.ip };
     const { token: refreshToken, hash: refreshTokenHash } = this.secrets.generate();
     const access = this.accessTokens.issue({ id: user.id, email: user.email }, session.id);
     return { session, refreshToken, refreshTokenHash, access };
@@ -161,7 +161,8 @@ export class SessionsService {
     const session = await this.sessions.lockByRefreshTokenHash(em, hash);
     // Read after the lock: this sees every rotation committed by refreshes that went first.
     const token = session ? await this.refreshTokens.findByHash(em, hash) : null;
-    const decision = decideRefresh({ token, session, now, graceSeconds: this.config.tokens.refreshReuseGraceSeconds });
+    const { refreshReuseGraceSeconds: graceSeconds, sessionMaxLifetimeSeconds: maxLifetimeSeconds } = this.config.tokens;
+    const decision = decideRefresh({ token, session, now, graceSeconds, maxLifetimeSeconds });
 
     switch (decision.action) {
       case 'reject':
@@ -171,7 +172,7 @@ export class SessionsService {
         return { ok: false, decision, sessionId: session!.id, userId: session!.userId };
       case 'rotate': {
         const next = this.secrets.generate();
-        const expiresAt = this.sessionExpiry(now);
+        const expiresAt = this.sessionEnd(session!.createdAt, now);
         await this.refreshTokens.rotate(em, token!, { tokenHash: next.hash, createdAt: now, expiresAt }, this.secrets.seal(next.token, presented), now);
         await this.sessions.markRefreshed(em, session!, now, expiresAt);
         return { ok: true, session: session!, refreshToken: next.token };
@@ -204,8 +205,8 @@ export class SessionsService {
     return null;
   }
 
-  private sessionExpiry(now: Date): Date {
-    return new Date(now.getTime() + this.config.tokens.refreshTtlSeconds * 1000);
+  private sessionEnd(createdAt: Date, now: Date): Date {
+    return sessionEnd(createdAt, now, this.config.tokens.refreshTtlSeconds, this.config.tokens.sessionMaxLifetimeSeconds);
   }
 
   /** An unknown email and a wrong password: logged apart, answered alike. */

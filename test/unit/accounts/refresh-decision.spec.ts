@@ -1,12 +1,13 @@
-import { decideRefresh, RefreshState } from '../../../src/accounts/sessions/refresh-decision';
+import { decideRefresh, RefreshState, sessionEnd } from '../../../src/accounts/sessions/refresh-decision';
 
 const now = new Date('2026-01-15T12:00:00.000Z');
 const seconds = (n: number) => new Date(now.getTime() + n * 1000);
-const liveSession = { expiresAt: seconds(3600), revokedAt: null };
+const DAY = 86_400;
+const liveSession = { createdAt: seconds(-3600), expiresAt: seconds(3600), revokedAt: null };
 const liveToken = { expiresAt: seconds(3600), retiredAt: null };
 
 function decide(overrides: Partial<RefreshState>) {
-  return decideRefresh({ token: liveToken, session: liveSession, now, graceSeconds: 10, ...overrides });
+  return decideRefresh({ token: liveToken, session: liveSession, now, graceSeconds: 10, maxLifetimeSeconds: 90 * DAY, ...overrides });
 }
 
 describe('decideRefresh', () => {
@@ -49,5 +50,28 @@ describe('decideRefresh', () => {
     // A request that read the clock before a concurrent one retired the token still counts it as reused.
     expect(decide({ token: { ...liveToken, retiredAt: seconds(0.05) }, graceSeconds: 0 })).toEqual({ action: 'revoke_session' });
     expect(decide({ token: { ...liveToken, retiredAt: seconds(0.05) }, graceSeconds: 10 })).toEqual({ action: 'replay' });
+  });
+
+  it('rejects every token of a session past its maximum lifetime, as an expired one, however recently it was refreshed', () => {
+    // A session whose expiry slid past the cap before the cap existed (or was lowered) ends at the cap all the same.
+    const old = { ...liveSession, createdAt: seconds(-90 * DAY), expiresAt: seconds(20 * DAY) };
+    expect(decide({ session: old })).toEqual({ action: 'reject', reason: 'session_lifetime_over' });
+    expect(decide({ session: old, token: { ...liveToken, retiredAt: seconds(-1) } })).toEqual({ action: 'reject', reason: 'session_lifetime_over' });
+    expect(decide({ session: { ...old, createdAt: seconds(-90 * DAY + 1) } })).toEqual({ action: 'rotate' });
+  });
+});
+
+describe('sessionEnd', () => {
+  const ttl = 30 * DAY;
+  const max = 90 * DAY;
+
+  it('slides the end to a refresh TTL from now while the cap is further away', () => {
+    expect(sessionEnd(now, now, ttl, max)).toEqual(seconds(ttl));
+    expect(sessionEnd(seconds(-60 * DAY), now, ttl, max)).toEqual(seconds(ttl));
+  });
+
+  it('never past the login plus the maximum lifetime', () => {
+    expect(sessionEnd(seconds(-80 * DAY), now, ttl, max)).toEqual(seconds(10 * DAY));
+    expect(sessionEnd(seconds(-90 * DAY), now, ttl, max)).toEqual(now);
   });
 });

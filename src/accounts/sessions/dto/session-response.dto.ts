@@ -12,7 +12,8 @@ export class SessionTokensDto {
 
   @ApiProperty({
     description:
-      'Opaque, single-use: exchange it at POST /auth/refresh for a new pair; it rotates on every use. Absent when the ' +
+      'Opaque, single-use: exchange it at POST /auth/refresh for a new pair; it rotates on every use. It expires ' +
+      'REFRESH_TOKEN_TTL_SECONDS after it was issued, and never later than SESSION_MAX_LIFETIME_SECONDS after the login. Absent when the ' +
       'login asked for `refresh_cookie` (or the refresh used the cookie): the token is then in the `atiru_refresh` cookie.',
     example: 'N2sV1c9n4k0xYwq8r6TzJm3aLd5pHf7gUe2bQi1oCk8',
     required: false,
