@@ -1,5 +1,5 @@
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, sql, uniqueEmail } from '../support/accounts';
-import { sleep } from '../support/wait';
+import { sleep, waitUntil } from '../support/wait';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { FakeClock } from '../support/fake-clock';
 import { recordQueries } from '../support/query-recorder';
@@ -159,6 +159,64 @@ describe('sessions: login and refresh (real app, real PostgreSQL)', () => {
     const warning = service.logs.entries().find((entry) => entry.event === 'refresh_token_reuse');
     expect(warning).toMatchObject({ level: 40, msg: expect.stringContaining('revoked') });
     expect(service.logs.text).not.toContain(t0);
+  });
+
+  it('stops a thief who watches last_active_at and replays each retired token within the grace interval: the second replay in a row revokes the session', async () => {
+    const email = uniqueEmail('ridden');
+    await createConfirmedUser(service, email, PASSWORD);
+    const opened = (await login(service, email, PASSWORD)).session;
+    const sessionId = JSON.parse(Buffer.from(opened.access_token.split('.')[1], 'base64url').toString('utf8')).sid as string;
+    let owner = opened.refresh_token;
+    // The thief copied both tokens of the session, and watches it through its list of sessions.
+    const thief = { refresh: opened.refresh_token, access: opened.access_token };
+    const lastActive = async (): Promise<string> => {
+      const listed = await service.request('GET', '/auth/sessions', { headers: { authorization: `Bearer ${thief.access}` } });
+      expect(listed.status).toBe(200);
+      return (listed.body.sessions as Array<{ id: string; last_active_at: string }>).find((session) => session.id === sessionId)!.last_active_at;
+    };
+    const rideOnce = async () => {
+      const seen = await lastActive();
+      // The owner refreshes, as a client does every access token lifetime.
+      const ownerRefresh = await service.request('POST', '/auth/refresh', { body: { refresh_token: owner } });
+      expect(ownerRefresh.status).toBe(200);
+      owner = ownerRefresh.body.session.refresh_token;
+      // The thief sees the moment it happened and replays the token just retired, within the grace interval.
+      await waitUntil(async () => (await lastActive()) !== seen, 'the owner\'s refresh to show');
+      const replay = await service.request('POST', '/auth/refresh', { body: { refresh_token: thief.refresh } });
+      if (replay.status === 200) Object.assign(thief, { refresh: replay.body.session.refresh_token, access: replay.body.session.access_token });
+      return replay;
+    };
+
+    // Once, it looks like a second tab: the thief gets the owner's new token.
+    const first = await rideOnce();
+    expect(first.status).toBe(200);
+    expect(first.body.session.refresh_token).toBe(owner);
+    // At the owner's next refresh the thief has to replay again, and that ends the session for both.
+    const second = await rideOnce();
+    expect(second.status).toBe(401);
+    expect(second.body).toEqual(INVALID_REFRESH);
+    expect(await service.request('POST', '/auth/refresh', { body: { refresh_token: owner } })).toMatchObject({ status: 401, body: INVALID_REFRESH });
+    expect((await service.request('GET', '/auth/sessions', { headers: { authorization: `Bearer ${thief.access}` } })).status).toBe(401);
+    const [session] = await sql(service, 'SELECT revoked_reason FROM sessions WHERE id = ?', [sessionId]);
+    expect(session).toEqual({ revoked_reason: 'refresh_token_reuse' });
+    expect(service.logs.entries().find((entry) => entry.event === 'refresh_token_reuse' && entry.session_id === sessionId)).toMatchObject({ level: 40, reason: 'shared_token_replayed' });
+  });
+
+  it('lets one client replay again after the chain moved on without a replay: two tabs that race once per refresh stay signed in', async () => {
+    const email = uniqueEmail();
+    await createConfirmedUser(service, email, PASSWORD);
+    let current = (await login(service, email, PASSWORD)).session.refresh_token;
+    for (let round = 0; round < 3; round++) {
+      // Tab A refreshes, and tab B, holding the same token a moment later, is handed A's.
+      const tabA = await service.request('POST', '/auth/refresh', { body: { refresh_token: current } });
+      const tabB = await service.request('POST', '/auth/refresh', { body: { refresh_token: current } });
+      expect({ round, a: tabA.status, b: tabB.status }).toEqual({ round, a: 200, b: 200 });
+      expect(tabB.body.session.refresh_token).toBe(tabA.body.session.refresh_token);
+      // The next time, only one of them refreshes (the other reads the cookie the first one set).
+      const alone = await service.request('POST', '/auth/refresh', { body: { refresh_token: tabA.body.session.refresh_token } });
+      expect(alone.status).toBe(200);
+      current = alone.body.session.refresh_token;
+    }
   });
 
   it('leaves one live chain after 20 concurrent refreshes of one token', async () => {

@@ -4,8 +4,11 @@ export type RefreshDecision =
   | { action: 'rotate' }
   /** Retired moments ago (two tabs, a retried request): answer with the chain's current head. */
   | { action: 'replay' }
-  /** Retired longer ago than the grace interval: someone kept a copy. Kill the session. */
-  | { action: 'revoke_session' }
+  /**
+   * Someone kept a copy: retired longer ago than the grace interval, or retired within it but
+   * already handed out twice (by its rotation and by a replay). Kill the session.
+   */
+  | { action: 'revoke_session'; reason: 'reused_after_grace' | 'shared_token_replayed' }
   | { action: 'reject'; reason: 'unknown_token' | 'session_revoked' | 'session_expired' | 'session_lifetime_over' | 'token_expired' };
 
 export interface RefreshPolicy {
@@ -15,7 +18,7 @@ export interface RefreshPolicy {
 }
 
 export interface RefreshState extends RefreshPolicy {
-  token: { expiresAt: Date; retiredAt: Date | null } | null;
+  token: { expiresAt: Date; retiredAt: Date | null; sharedAt: Date | null } | null;
   session: { createdAt: Date; expiresAt: Date; revokedAt: Date | null } | null;
   now: Date;
 }
@@ -31,7 +34,13 @@ export function decideRefresh({ token, session, now, graceSeconds, maxLifetimeSe
   if (token.retiredAt) {
     // `now` may be read before a concurrent request retired the token: never less than zero.
     const retiredFor = Math.max(0, now.getTime() - token.retiredAt.getTime());
-    return retiredFor < graceSeconds * 1000 ? { action: 'replay' } : { action: 'revoke_session' };
+    if (retiredFor >= graceSeconds * 1000) return { action: 'revoke_session', reason: 'reused_after_grace' };
+    // A replay hands the head to whoever holds a token retired moments ago: a second tab, a retry,
+    // or a thief who saw the owner refresh. A thief must then replay again at each of the owner's
+    // rotations to keep up; an honest client rarely races twice in a row. So a token a replay
+    // handed out gets no replay of its own: the second one ends the ride, and the session.
+    if (token.sharedAt) return { action: 'revoke_session', reason: 'shared_token_replayed' };
+    return { action: 'replay' };
   }
   if (token.expiresAt.getTime() <= now.getTime()) return { action: 'reject', reason: 'token_expired' };
   return { action: 'rotate' };

@@ -34,4 +34,11 @@ export class RefreshTokenEntity {
 
   @Property({ type: 'blob', nullable: true, lazy: false })
   successorSealed: (Buffer & Opt) | null = null;
+
+  /**
+   * When a replay handed this token to a second presenter, who then holds it beside the one its
+   * rotation answered. Its own retirement then allows no replay (docs/decisions/024).
+   */
+  @Property({ type: 'datetime', nullable: true })
+  sharedAt: (Date & Opt) | null = null;
 }

@@ -29,4 +29,9 @@ export class RefreshTokensRepository {
     await em.insert(next);
     return next;
   }
+
+  /** A replay handed `token` to a second presenter: from now on its retirement allows no replay. */
+  async markShared(em: EntityManager, token: RefreshTokenEntity, now: Date): Promise<void> {
+    await em.nativeUpdate(RefreshTokenEntity, { id: token.id, sharedAt: null }, { sharedAt: now });
+  }
 }

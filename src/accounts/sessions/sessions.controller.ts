@@ -71,7 +71,9 @@ export class SessionsController {
       'Answers the same body as login. Refresh tokens rotate: each use returns a new one and retires the old. A retired token ' +
       'presented again within REFRESH_REUSE_GRACE_SECONDS (10 s by default) answers with the current head of the same chain ' +
       '(the same refresh token the first caller received, or its newest successor), so two tabs refreshing at once stay logged ' +
-      'in and the session never forks. Presented later, it revokes the whole session, whose access tokens stop working at once ' +
+      'in and the session never forks. A token handed out that way is held twice, so it gets no such grace itself: presented ' +
+      'again after it was rotated, it is reuse. Presented later than the grace interval, or a token handed out by a grace ' +
+      'replay presented again after its rotation, it revokes the whole session, whose access tokens stop working at once ' +
       'on every instance. A session ends REFRESH_TOKEN_TTL_SECONDS (30 days by default) after its last refresh, and ' +
       'SESSION_MAX_LIFETIME_SECONDS (90 days by default) after its login however often it is refreshed: the new refresh token ' +
       'expires at the earlier of the two, and a refresh after either answers 401. Concurrent refreshes of one session are ' +

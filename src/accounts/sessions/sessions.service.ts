@@ -112,8 +112,10 @@ export class SessionsService {
     const outcome = await inTransaction(this.em, (em) => this.applyRefresh(em, presented, now));
     if (!outcome.ok) {
       if (outcome.decision.action === 'revoke_session') {
-        this.logger.warn('A refresh token was reused after its grace interval: the session is revoked', {
+        const why = outcome.decision.reason === 'reused_after_grace' ? 'after its grace interval' : 'a second time in a row within its grace interval';
+        this.logger.warn(`A refresh token was reused ${why}: the session is revoked`, {
           event: 'refresh_token_reuse',
+          reason: outcome.decision.reason,
           session_id: outcome.sessionId,
           user_id: outcome.userId,
         });
@@ -180,8 +182,9 @@ export class SessionsService {
       case 'replay': {
         const head = await this.followChain(em, token!, presented);
         if (!head) return { ok: false, decision: { action: 'reject', reason: 'unknown_token' } };
+        await this.refreshTokens.markShared(em, head.token, now);
         await this.sessions.markRefreshed(em, session!, now);
-        return { ok: true, session: session!, refreshToken: head };
+        return { ok: true, session: session!, refreshToken: head.secret };
       }
     }
   }
@@ -190,11 +193,11 @@ export class SessionsService {
    * From a retired token to the live head of its chain: each retired token holds its successor
    * sealed under itself, so the holder of a token can read the next one, and nobody else can.
    */
-  private async followChain(em: EntityManager, from: RefreshTokenEntity, presented: string): Promise<string | null> {
+  private async followChain(em: EntityManager, from: RefreshTokenEntity, presented: string): Promise<{ token: RefreshTokenEntity; secret: string } | null> {
     let token = from;
     let secret = presented;
     for (let hop = 0; hop < MAX_REPLAY_HOPS; hop++) {
-      if (!token.retiredAt) return secret;
+      if (!token.retiredAt) return { token, secret };
       if (!token.replacedById || !token.successorSealed) return null;
       const nextSecret = this.secrets.open(token.successorSealed, secret);
       const next = await this.refreshTokens.findById(em, token.replacedById);

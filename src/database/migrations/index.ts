@@ -10,6 +10,7 @@ import { Migration20261205000200ApiKeyUsage } from './Migration20261205000200Api
 import { Migration20261205000400MailFailures } from './Migration20261205000400MailFailures';
 import { Migration20261206000100RevocationNotify } from './Migration20261206000100RevocationNotify';
 import { Migration20261206000200Retention } from './Migration20261206000200Retention';
+import { Migration20261207000100RefreshTokenShared } from './Migration20261207000100RefreshTokenShared';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -28,4 +29,5 @@ export const migrationsList = [
   { name: 'Migration20261205000400MailFailures', class: Migration20261205000400MailFailures },
   { name: 'Migration20261206000100RevocationNotify', class: Migration20261206000100RevocationNotify },
   { name: 'Migration20261206000200Retention', class: Migration20261206000200Retention },
+  { name: 'Migration20261207000100RefreshTokenShared', class: Migration20261207000100RefreshTokenShared },
 ];

@@ -4,7 +4,7 @@ const now = new Date('2026-01-15T12:00:00.000Z');
 const seconds = (n: number) => new Date(now.getTime() + n * 1000);
 const DAY = 86_400;
 const liveSession = { createdAt: seconds(-3600), expiresAt: seconds(3600), revokedAt: null };
-const liveToken = { expiresAt: seconds(3600), retiredAt: null };
+const liveToken = { expiresAt: seconds(3600), retiredAt: null, sharedAt: null };
 
 function decide(overrides: Partial<RefreshState>) {
   return decideRefresh({ token: liveToken, session: liveSession, now, graceSeconds: 10, maxLifetimeSeconds: 90 * DAY, ...overrides });
@@ -41,14 +41,25 @@ describe('decideRefresh', () => {
   });
 
   it('revokes the session for a token retired longer ago than the grace interval', () => {
-    expect(decide({ token: { ...liveToken, retiredAt: seconds(-10) } })).toEqual({ action: 'revoke_session' });
-    expect(decide({ token: { ...liveToken, retiredAt: seconds(-86_400) } })).toEqual({ action: 'revoke_session' });
+    expect(decide({ token: { ...liveToken, retiredAt: seconds(-10) } })).toEqual({ action: 'revoke_session', reason: 'reused_after_grace' });
+    expect(decide({ token: { ...liveToken, retiredAt: seconds(-86_400) } })).toEqual({ action: 'revoke_session', reason: 'reused_after_grace' });
+  });
+
+  it('revokes the session for a token a replay handed out, retired within the grace interval: the second replay in a row is a thief keeping up', () => {
+    const shared = { ...liveToken, sharedAt: seconds(-3600), retiredAt: seconds(-1) };
+    expect(decide({ token: shared })).toEqual({ action: 'revoke_session', reason: 'shared_token_replayed' });
+    expect(decide({ token: { ...shared, retiredAt: now } })).toEqual({ action: 'revoke_session', reason: 'shared_token_replayed' });
+    expect(decide({ token: { ...shared, retiredAt: seconds(-60) } })).toEqual({ action: 'revoke_session', reason: 'reused_after_grace' });
+  });
+
+  it('rotates a token a replay handed out while it is the live head: either of its holders may move the chain on', () => {
+    expect(decide({ token: { ...liveToken, sharedAt: seconds(-1) } })).toEqual({ action: 'rotate' });
   });
 
   it('treats every reuse as theft when the grace interval is zero', () => {
-    expect(decide({ token: { ...liveToken, retiredAt: now }, graceSeconds: 0 })).toEqual({ action: 'revoke_session' });
+    expect(decide({ token: { ...liveToken, retiredAt: now }, graceSeconds: 0 })).toEqual({ action: 'revoke_session', reason: 'reused_after_grace' });
     // A request that read the clock before a concurrent one retired the token still counts it as reused.
-    expect(decide({ token: { ...liveToken, retiredAt: seconds(0.05) }, graceSeconds: 0 })).toEqual({ action: 'revoke_session' });
+    expect(decide({ token: { ...liveToken, retiredAt: seconds(0.05) }, graceSeconds: 0 })).toEqual({ action: 'revoke_session', reason: 'reused_after_grace' });
     expect(decide({ token: { ...liveToken, retiredAt: seconds(0.05) }, graceSeconds: 10 })).toEqual({ action: 'replay' });
   });
 
