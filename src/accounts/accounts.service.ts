@@ -46,10 +46,23 @@ interface Confirmation {
 
 /**
  * What opening a confirmation link shows: the address its button confirms and the landings it may
- * then go to (without the query parameters the outcome adds); or, for a link that can do nothing
- * (unknown, expired, its registration gone), the landing that says so.
+ * then go to (without the query parameters the outcome adds).
  */
-export type ConfirmationPreview = { email: string; landings: string[] } | { failed: string };
+export interface ConfirmationPreview {
+  email: string;
+  landings: string[];
+}
+
+/**
+ * A confirmation link or button that can do nothing (unknown, expired, its registration gone):
+ * 400 INVALID_REQUEST, which the rate limit counts as a wrong guess, carrying the landing that
+ * says so, where ConfirmLinkErrorFilter sends the browser.
+ */
+export class ConfirmationFailed extends AppError {
+  constructor(readonly landing: string) {
+    super('INVALID_REQUEST', `Invalid request: ${ACCOUNT_MESSAGES.invalidConfirmation}`);
+  }
+}
 
 /** The query parameter a confirmation's landing carries when the account must choose its password. */
 export const CHOOSE_PASSWORD_PARAM = 'choose_password';
@@ -172,25 +185,27 @@ export class AccountsService {
   /**
    * What the confirmation link's page offers, read without changing anything: opening the link, as
    * a mail scanner does before the person, confirms nothing, so whoever registered an address
-   * cannot have it confirmed by the recipient's mail gateway. A link that can do nothing answers
-   * where a failed confirmation lands instead.
+   * cannot have it confirmed by the recipient's mail gateway. A link that can do nothing throws
+   * ConfirmationFailed with where a failed confirmation lands.
    */
   async previewConfirmation(token: string): Promise<ConfirmationPreview> {
     const em = this.em.fork();
     const found = await this.oneTimeTokens.peek(em, token, 'confirm_email', this.clock.now());
     const redirectTo = found.state === 'unknown' ? null : found.record.redirectTo;
     const email = found.state === 'valid' || found.state === 'used' ? await this.emailOfTokenOwner(em, found.record) : null;
-    if (email === null) return { failed: this.confirmationLanding(redirectTo, null) };
+    if (email === null) throw new ConfirmationFailed(this.confirmationLanding(redirectTo, null));
     // Where the button may lead: the landing, and the dashboard, where a failure the route cannot answer lands.
     return { email, landings: [this.redirects.landing(redirectTo, 'confirmed'), this.redirects.landing(null, 'confirmed')] };
   }
 
   /**
-   * Confirms from the link's page and answers where it lands. Idempotent within the token's
-   * lifetime: pressing the button again lands on success again.
+   * Confirms from the link's page and answers where it lands; a token that confirms nothing
+   * throws ConfirmationFailed with its landing. Idempotent within the token's lifetime: pressing
+   * the button again lands on success again.
    */
   async confirmEmail(token: string): Promise<string> {
     const { confirmation, redirectTo } = await this.spendConfirmation(token);
+    if (!confirmation) throw new ConfirmationFailed(this.confirmationLanding(redirectTo, null));
     return this.confirmationLanding(redirectTo, confirmation);
   }
 
