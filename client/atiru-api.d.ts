@@ -303,7 +303,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with a reset token
-         * @description Sets the new password, spends the token (and any other outstanding reset token of the user), confirms the email if it was not, revokes every session of the user and mails its owner a notice (time, client IP and user agent). The token is looked up before the password is hashed, so a bad token is refused at once. Limited per client IP (RATE_LIMIT_RESET_IP, 20 per 15 minutes by default) and per token (RATE_LIMIT_RESET_TOKEN, 5 per 15 minutes).
+         * @description Sets the new password, spends the token (and any other outstanding reset token of the user), confirms the email if it was not, revokes every session of the user and mails its owner a notice (time, client IP and user agent). API keys outlive a reset unless `revoke_api_keys` is true: then every key of the user is revoked in the same transaction and stops working on every instance before this answers. The notice says how many keys still work, or were revoked, and links the API keys page. The token is looked up before the password is hashed, so a bad token is refused at once. Limited per client IP (RATE_LIMIT_RESET_IP, 20 per 15 minutes by default) and per token (RATE_LIMIT_RESET_TOKEN, 5 per 15 minutes).
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -871,6 +871,8 @@ export interface components {
              * @example correct horse battery staple
              */
             password: string;
+            /** @description Also revoke every API key of the account, on every instance, in the same transaction: for an owner taking the account back, since keys someone else created while in it outlive their sessions. Left false, keys keep working, and the notice mailed to the owner says how many still do. Default false (not declared as an OpenAPI `default`, which generated clients would turn into a required field). */
+            revoke_api_keys?: boolean;
         };
         PasswordChangeRequest: {
             /**
@@ -3119,7 +3121,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The password is changed and every session of the user is revoked */
+            /** @description The password is changed and every session of the user is revoked (and every API key, with `revoke_api_keys`) */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

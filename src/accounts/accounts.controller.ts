@@ -204,11 +204,14 @@ export class AccountsController {
     summary: 'Set a new password with a reset token',
     description:
       'Sets the new password, spends the token (and any other outstanding reset token of the user), confirms the email if it ' +
-      'was not, revokes every session of the user and mails its owner a notice (time, client IP and user agent). The token is ' +
+      'was not, revokes every session of the user and mails its owner a notice (time, client IP and user agent). API keys ' +
+      'outlive a reset unless `revoke_api_keys` is true: then every key of the user is revoked in the same transaction and ' +
+      'stops working on every instance before this answers. The notice says how many keys still work, or were revoked, and ' +
+      'links the API keys page. The token is ' +
       'looked up before the password is hashed, so a bad token is refused at once. Limited per client IP (RATE_LIMIT_RESET_IP, ' +
       '20 per 15 minutes by default) and per token (RATE_LIMIT_RESET_TOKEN, 5 per 15 minutes).',
   })
-  @ApiOkResponse({ description: 'The password is changed and every session of the user is revoked', type: MessageResponseDto })
+  @ApiOkResponse({ description: 'The password is changed and every session of the user is revoked (and every API key, with `revoke_api_keys`)', type: MessageResponseDto })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field fails validation, or the token is invalid, expired or already used', type: ErrorResponseDto })
   resetPassword(@Body() body: PasswordResetDto, @Client() client: ClientInfo): Promise<MessageResponseDto> {
     return this.accounts.resetPassword(body, client);

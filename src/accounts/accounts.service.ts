@@ -1,5 +1,5 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Principal } from '../common/auth/principal';
 import { AppError } from '../common/errors/app-error';
@@ -25,6 +25,7 @@ import { NO_PASSWORD_HASH, PasswordHasher } from './passwords/password.hasher';
 import { RedirectTargets } from './redirects/redirect.targets';
 import { ClientInfo } from '../common/http/client-info';
 import { SessionsRepository } from './sessions/sessions.repository';
+import { USER_API_KEYS, UserApiKeys } from '../api-keys/user-api-keys';
 
 export const ACCOUNT_MESSAGES = {
   registered: 'Check your email to confirm your account.',
@@ -99,6 +100,7 @@ export class AccountsService {
     private readonly passwords: PasswordHasher,
     private readonly redirects: RedirectTargets,
     private readonly mail: MailService,
+    @Inject(USER_API_KEYS) private readonly apiKeys: UserApiKeys,
     private readonly clock: Clock,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
@@ -241,12 +243,13 @@ export class AccountsService {
   }
 
   /**
-   * Sets the new password, spends every reset token of the user, revokes all their sessions and
-   * tells the owner by mail. Opening the mailed link proves the address, so an unconfirmed email
+   * Sets the new password, spends every reset token of the user, revokes all their sessions (and,
+   * when asked, all their API keys: decision 025) and tells the owner by mail, with what became of
+   * the keys. Opening the mailed link proves the address, so an unconfirmed email
    * becomes confirmed. A token that could not be spent is refused before the password is hashed:
    * guessing tokens costs no argon2 work.
    */
-  async resetPassword({ token, password }: PasswordResetDto, client: ClientInfo): Promise<MessageResponseDto> {
+  async resetPassword({ token, password, revoke_api_keys: revokeApiKeys = false }: PasswordResetDto, client: ClientInfo): Promise<MessageResponseDto> {
     const now = this.clock.now();
     if (!(await this.oneTimeTokens.isSpendable(this.em.fork(), token, 'reset_password', now))) {
       throw AppError.invalidRequest(ACCOUNT_MESSAGES.invalidReset);
@@ -259,7 +262,7 @@ export class AccountsService {
       const user = await this.users.findById(found.record.userId, em);
       if (!user) return null;
       await this.users.setPassword(em, user.id, passwordHash, now);
-      await this.passwordChanged(em, user, now, client, null);
+      await this.passwordChanged(em, user, now, client, { revokeApiKeys });
       await this.registrations.discardForEmail(em, user.email);
       return user.id;
     });
@@ -297,20 +300,29 @@ export class AccountsService {
         throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong');
       }
       if (!(await this.sessions.lockIfLive(em, sessionId, now))) throw AppError.invalidToken('This session has ended');
-      await this.passwordChanged(em, user, now, client, sessionId);
+      await this.passwordChanged(em, user, now, client, { keepSessionId: sessionId });
     });
     this.usersService.forget(user.id);
   }
 
   /**
-   * What a reset (`keepSessionId` null) and a change from a session have in common once the new
-   * hash is stored: every outstanding reset link spent, the sessions revoked (all, or all but the
-   * changing one), and the owner told. In the caller's transaction.
+   * What a reset and a change from a session (`keepSessionId`) have in common once the new hash is
+   * stored: every outstanding reset link spent, the sessions revoked (all, or all but the changing
+   * one), and the owner told. A reset also settles the API keys, which outlive sessions: revoked
+   * when asked, else counted, so the notice says how many still work. In the caller's transaction.
    */
-  private async passwordChanged(em: EntityManager, user: UserEntity, now: Date, client: ClientInfo, keepSessionId: string | null): Promise<void> {
+  private async passwordChanged(
+    em: EntityManager,
+    user: UserEntity,
+    now: Date,
+    client: ClientInfo,
+    change: { keepSessionId: string } | { revokeApiKeys: boolean },
+  ): Promise<void> {
     await this.oneTimeTokenRecords.spendAllForUser(em, user.id, 'reset_password', now);
-    if (keepSessionId === null) await this.sessions.revokeForUser(em, user.id, 'all', null, now, 'password_reset');
-    else await this.sessions.revokeForUser(em, user.id, 'all_but', keepSessionId, now, 'password_change');
+    const reset = 'revokeApiKeys' in change;
+    if (reset) await this.sessions.revokeForUser(em, user.id, 'all', null, now, 'password_reset');
+    else await this.sessions.revokeForUser(em, user.id, 'all_but', change.keepSessionId, now, 'password_change');
+    const keysLink = this.redirects.landing(null, 'keys');
     await this.mail.enqueue(em, {
       template: 'password-changed',
       to: user.email,
@@ -318,7 +330,12 @@ export class AccountsService {
       at: now,
       ip: client.ip,
       user_agent: client.userAgent,
-      signed_out: keepSessionId === null ? 'all' : 'others',
+      signed_out: reset ? 'all' : 'others',
+      api_keys: !reset
+        ? undefined
+        : change.revokeApiKeys
+          ? { revoked: await this.apiKeys.revokeAllForUser(em, user.id), link: keysLink }
+          : { active: await this.apiKeys.countActiveForUser(em, user.id), link: keysLink },
     });
   }
 
