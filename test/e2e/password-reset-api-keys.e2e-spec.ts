@@ -35,7 +35,7 @@ describe('password reset and API keys (two instances, one PostgreSQL, a real SMT
   async function statusesOf(key: string) {
     const answers = [];
     for (const instance of [instances.first, instances.second]) {
-      for (const headers of [{ 'x-api-key': key }, { authorization: `Bearer ${key}` }]) {
+      for (const headers of [{ 'x-api-key': key }, { authorization: `Bearer ${key}` }] as Array<Record<string, string>>) {
         const response = await instance.request('GET', '/users/me', { headers });
         answers.push(response.status === 200 ? { status: 200 } : { status: response.status, code: response.body.code });
       }
