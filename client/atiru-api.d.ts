@@ -217,13 +217,13 @@ export interface paths {
         };
         /**
          * The confirmation link in the email (a browser link)
-         * @description What the link in the confirmation email opens. Opening it changes nothing: it answers a page naming the address, whose button posts the token to POST /auth/confirm-link, which confirms. Mail gateways and link scanners open links before the person does, so a link that confirmed when opened would confirm a registration nobody chose to confirm, with the password of whoever registered. Programs confirm with POST /auth/confirm instead. A link that can do nothing never shows the page: a bad or expired token, or one whose registration is gone, redirects (302) to the `redirect_to` given at registration, else to the dashboard, with `error` and `error_code=INVALID_REQUEST` query parameters; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), to the dashboard with `error`, `error_code` and `request_id`. A link already used shows the page again, and its button lands on success again, within the link's lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS).
+         * @description What the link in the confirmation email opens. Opening it changes nothing: it answers a page naming the address, whose button posts the token to POST /auth/confirm-link, which confirms. Mail gateways and link scanners open links before the person does, so a link that confirmed when opened would confirm a registration nobody chose to confirm, with the password of whoever registered. Programs confirm with POST /auth/confirm instead. A link that can do nothing never shows the page: a bad or expired token, or one whose registration is gone, redirects (302) to the `redirect_to` given at registration, else to the dashboard, with `error` and `error_code=INVALID_REQUEST` query parameters; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), to the dashboard with `error`, `error_code` and `request_id`. A link already used shows the page again, and its button lands on success again, within the link's lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS). Opening the link, its button and POST /auth/confirm together are limited per client IP (RATE_LIMIT_CONFIRM_IP, 60 per 15 minutes by default), and a token that confirms nothing costs FAILED_LOGIN_COST (5) of them: tokens cannot be guessed, nor pages requested, at speed.
          */
         get: operations["openConfirmationLink"];
         put?: never;
         /**
          * Confirm an email address with the token of its confirmation link
-         * @description For programs (a single-page app that receives the link, a mobile app, a test): the token is the `token` query parameter of the link in the confirmation email. Idempotent within the token's lifetime, like the link itself. When the address was registered more than once, the account is confirmed without a password and a link to choose one is mailed; the message then says so.
+         * @description For programs (a single-page app that receives the link, a mobile app, a test): the token is the `token` query parameter of the link in the confirmation email. Idempotent within the token's lifetime, like the link itself. When the address was registered more than once, the account is confirmed without a password and a link to choose one is mailed; the message then says so. Opening the link, its button and POST /auth/confirm together are limited per client IP (RATE_LIMIT_CONFIRM_IP, 60 per 15 minutes by default), and a token that confirms nothing costs FAILED_LOGIN_COST (5) of them: tokens cannot be guessed, nor pages requested, at speed.
          */
         post: operations["confirmEmail"];
         delete?: never;
@@ -243,7 +243,7 @@ export interface paths {
         put?: never;
         /**
          * The button on the confirmation link's page (a browser form)
-         * @description What the page of GET /auth/confirm posts. A valid token confirms the email and redirects (303) to the `redirect_to` given at registration, else to the dashboard; with a `choose_password=1` query parameter when the address was registered more than once, so the account has no password yet and a link to choose one was just mailed (the dashboard says so). Any failure of the form redirects too, never answers JSON: a bad or expired token to the same place with `error` and `error_code=INVALID_REQUEST`; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), to the dashboard with `error`, `error_code` and `request_id`. Idempotent within the token's lifetime.
+         * @description What the page of GET /auth/confirm posts. A valid token confirms the email and redirects (303) to the `redirect_to` given at registration, else to the dashboard; with a `choose_password=1` query parameter when the address was registered more than once, so the account has no password yet and a link to choose one was just mailed (the dashboard says so). Any failure of the form redirects too, never answers JSON: a bad or expired token to the same place with `error` and `error_code=INVALID_REQUEST`; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), to the dashboard with `error`, `error_code` and `request_id`. Idempotent within the token's lifetime. Opening the link, its button and POST /auth/confirm together are limited per client IP (RATE_LIMIT_CONFIRM_IP, 60 per 15 minutes by default), and a token that confirms nothing costs FAILED_LOGIN_COST (5) of them: tokens cannot be guessed, nor pages requested, at speed.
          */
         post: operations["submitConfirmationPage"];
         delete?: never;
@@ -303,7 +303,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with a reset token
-         * @description Sets the new password, spends the token (and any other outstanding reset token of the user), confirms the email if it was not, revokes every session of the user and mails its owner a notice (time, client IP and user agent). The token is looked up before the password is hashed, so a bad token is refused at once. Limited per client IP (RATE_LIMIT_RESET_IP, 20 per 15 minutes by default) and per token (RATE_LIMIT_RESET_TOKEN, 5 per 15 minutes).
+         * @description Sets the new password, spends the token (and any other outstanding reset token of the user), confirms the email if it was not, revokes every session of the user and mails its owner a notice (time, client IP and user agent). API keys outlive a reset unless `revoke_api_keys` is true: then every key of the user is revoked in the same transaction and stops working on every instance before this answers. The notice says how many keys still work, or were revoked, and links the API keys page. The token is looked up before the password is hashed, so a bad token is refused at once. Limited per client IP (RATE_LIMIT_RESET_IP, 20 per 15 minutes by default) and per token (RATE_LIMIT_RESET_TOKEN, 5 per 15 minutes).
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -871,6 +871,8 @@ export interface components {
              * @example correct horse battery staple
              */
             password: string;
+            /** @description Also revoke every API key of the account, on every instance, in the same transaction: for an owner taking the account back, since keys someone else created while in it outlive their sessions. Left false, keys keep working, and the notice mailed to the owner says how many still do. Default false (not declared as an OpenAPI `default`, which generated clients would turn into a required field). */
+            revoke_api_keys?: boolean;
         };
         PasswordChangeRequest: {
             /**
@@ -2595,7 +2597,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The link can do nothing: redirect to the landing page with `error` and `error_code` */
+            /** @description The link can do nothing, or the client is over its limit: redirect to the landing page with `error` and `error_code` (`RATE_LIMITED`: with `Retry-After`) */
             302: {
                 headers: {
                     /** @description The `redirect_to` given at registration, or the dashboard URL */
@@ -2639,6 +2641,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2649,6 +2654,9 @@ export interface operations {
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2664,6 +2672,9 @@ export interface operations {
             413: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2679,6 +2690,9 @@ export interface operations {
             415: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2690,10 +2704,32 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {integer} */
+                        statusCode?: 429;
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: an unexpected failure; the body carries no internals, quote `request_id` when reporting it */
             500: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2710,6 +2746,9 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2736,7 +2775,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Redirect to the landing page; `Location` carries `choose_password=1` when the account must choose its password from the mailed link, `error` and `error_code` when the email could not be confirmed */
+            /** @description Redirect to the landing page; `Location` carries `choose_password=1` when the account must choose its password from the mailed link, `error` and `error_code` when the email could not be confirmed (`RATE_LIMITED`: with `Retry-After`) */
             303: {
                 headers: {
                     /** @description The `redirect_to` given at registration, or the dashboard URL */
@@ -3082,7 +3121,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The password is changed and every session of the user is revoked */
+            /** @description The password is changed and every session of the user is revoked (and every API key, with `revoke_api_keys`) */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

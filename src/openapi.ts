@@ -230,6 +230,19 @@ export function toYaml(document: OpenAPIObject): string {
 }
 
 
+/**
+ * Runs in the browser, from Swagger UI's init script (so it may use nothing of this module): removes
+ * the credentials earlier versions of /docs persisted. Storage a browser refuses (some private modes
+ * throw on any access) holds nothing to remove.
+ */
+function forgetPersistedAuthorization(): void {
+  try {
+    (globalThis as { localStorage?: { removeItem(key: string): void } }).localStorage?.removeItem('authorized');
+  } catch {
+    // Nothing stored, nothing to remove.
+  }
+}
+
 /** Where Swagger UI lives. */
 export const DOCS_PATH = '/docs';
 
@@ -251,8 +264,12 @@ export function serveApiDocs(app: INestApplication, document: OpenAPIObject): vo
     yamlDocumentUrl: DOCUMENT_URLS.yaml.slice(1),
     patchDocumentOnRequest: (request) => ((request as { url?: string }).url?.startsWith(`${DOCS_PATH}/`) ? pageDocument : document),
     // Credentials pasted into "Authorize" stay in the page's memory: persisted, they would sit in
-    // localStorage on the dashboard's origin, through sign-outs and browser restarts.
-    swaggerOptions: { displayRequestDuration: true },
+    // localStorage on the dashboard's origin, through sign-outs and browser restarts. Earlier
+    // versions of this page did persist them (Swagger UI's `authorized` entry), and nothing else
+    // ever removes what they stored: the page removes it once Swagger UI has started. The function
+    // is written into swagger-ui-init.js, a script of this origin, so the page's policy (no inline
+    // script) still holds.
+    swaggerOptions: { displayRequestDuration: true, onComplete: forgetPersistedAuthorization },
     customSiteTitle: 'Atiru Auth API',
     customfavIcon: FAVICON,
     // Swagger's own banner (logo and a box to load any other document) says nothing about Atiru.

@@ -34,6 +34,12 @@ import { PasswordChangeDto } from './dto/password-change.dto';
 import { PasswordResetDto } from './dto/password-reset.dto';
 import { Client, ClientInfo } from '../common/http/client-info';
 
+/** The limit the three confirmation routes share, as their descriptions state it. */
+const CONFIRM_LIMIT =
+  'Opening the link, its button and POST /auth/confirm together are limited per client IP (RATE_LIMIT_CONFIRM_IP, ' +
+  '60 per 15 minutes by default), and a token that confirms nothing costs FAILED_LOGIN_COST (5) of them: tokens cannot ' +
+  'be guessed, nor pages requested, at speed.';
+
 const INVALID_BODY = 'INVALID_REQUEST: a field fails validation (named in `error`), the body is not JSON, or redirect_to is not on the allow-list';
 
 @ApiTags('auth')
@@ -66,6 +72,7 @@ export class AccountsController {
 
   @Get('confirm')
   @Public()
+  @RateLimit('confirm', { redirects: true })
   @UseFilters(ConfirmLinkErrorFilter)
   @ApiExtension(BROWSER_LINK_EXTENSION, true)
   @ApiProduces('text/html')
@@ -80,25 +87,26 @@ export class AccountsController {
       'to the `redirect_to` given at registration, else to the dashboard, with `error` and `error_code=INVALID_REQUEST` ' +
       'query parameters; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), to the dashboard ' +
       'with `error`, `error_code` and `request_id`. A link already used shows the page again, and its button lands on ' +
-      'success again, within the link\'s lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS).',
+      'success again, within the link\'s lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS). ' +
+      CONFIRM_LIMIT,
   })
   @ApiOkResponse({
     description: 'The confirmation page: the address, and a button that posts the token to POST /auth/confirm-link. No script; it sends no Referer',
     content: { 'text/html': { schema: { type: 'string' } } },
   })
   @ApiFoundResponse({
-    description: 'The link can do nothing: redirect to the landing page with `error` and `error_code`',
+    description: 'The link can do nothing, or the client is over its limit: redirect to the landing page with `error` and `error_code` (`RATE_LIMITED`: with `Retry-After`)',
     headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', required: true, schema: { type: 'string', format: 'uri' } } },
   })
   async openConfirmationLink(@Query() query: AccountConfirmQueryDto, @Res() reply: FastifyReply): Promise<FastifyReply> {
     const preview = await this.accounts.previewConfirmation(query.token);
-    if ('failed' in preview) return reply.redirect(preview.failed, 302);
     const page = confirmationPage({ email: preview.email, token: query.token, landings: preview.landings });
     return reply.headers(page.headers).send(page.html);
   }
 
   @Post('confirm-link')
   @Public()
+  @RateLimit('confirm', { redirects: true })
   @RouteConfig(ACCEPTS_FORM)
   @Redirect()
   @UseFilters(ConfirmLinkErrorFilter)
@@ -112,13 +120,14 @@ export class AccountsController {
       'registered more than once, so the account has no password yet and a link to choose one was just mailed (the ' +
       'dashboard says so). Any failure of the form redirects too, never answers JSON: a bad or expired token to the same place with ' +
       '`error` and `error_code=INVALID_REQUEST`; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), ' +
-      'to the dashboard with `error`, `error_code` and `request_id`. Idempotent within the token\'s lifetime.',
+      'to the dashboard with `error`, `error_code` and `request_id`. Idempotent within the token\'s lifetime. ' +
+      CONFIRM_LIMIT,
   })
   @ApiResponse({
     status: 303,
     description:
       'Redirect to the landing page; `Location` carries `choose_password=1` when the account must choose its password from the mailed link, ' +
-      '`error` and `error_code` when the email could not be confirmed',
+      '`error` and `error_code` when the email could not be confirmed (`RATE_LIMITED`: with `Retry-After`)',
     headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', required: true, schema: { type: 'string', format: 'uri' } } },
   })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the body is a malformed form (a browser\'s never is), refused as JSON before the route is reached', type: ErrorResponseDto })
@@ -129,6 +138,7 @@ export class AccountsController {
 
   @Post('confirm')
   @Public()
+  @RateLimit('confirm')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Confirm an email address with the token of its confirmation link',
@@ -136,7 +146,8 @@ export class AccountsController {
       'For programs (a single-page app that receives the link, a mobile app, a test): the token is the `token` query ' +
       'parameter of the link in the confirmation email. Idempotent within the token\'s lifetime, like the link itself. When ' +
       'the address was registered more than once, the account is confirmed without a password and a link to choose one is ' +
-      'mailed; the message then says so.',
+      'mailed; the message then says so. ' +
+      CONFIRM_LIMIT,
   })
   @ApiOkResponse({
     description:
@@ -193,11 +204,14 @@ export class AccountsController {
     summary: 'Set a new password with a reset token',
     description:
       'Sets the new password, spends the token (and any other outstanding reset token of the user), confirms the email if it ' +
-      'was not, revokes every session of the user and mails its owner a notice (time, client IP and user agent). The token is ' +
+      'was not, revokes every session of the user and mails its owner a notice (time, client IP and user agent). API keys ' +
+      'outlive a reset unless `revoke_api_keys` is true: then every key of the user is revoked in the same transaction and ' +
+      'stops working on every instance before this answers. The notice says how many keys still work, or were revoked, and ' +
+      'links the API keys page. The token is ' +
       'looked up before the password is hashed, so a bad token is refused at once. Limited per client IP (RATE_LIMIT_RESET_IP, ' +
       '20 per 15 minutes by default) and per token (RATE_LIMIT_RESET_TOKEN, 5 per 15 minutes).',
   })
-  @ApiOkResponse({ description: 'The password is changed and every session of the user is revoked', type: MessageResponseDto })
+  @ApiOkResponse({ description: 'The password is changed and every session of the user is revoked (and every API key, with `revoke_api_keys`)', type: MessageResponseDto })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field fails validation, or the token is invalid, expired or already used', type: ErrorResponseDto })
   resetPassword(@Body() body: PasswordResetDto, @Client() client: ClientInfo): Promise<MessageResponseDto> {
     return this.accounts.resetPassword(body, client);

@@ -9,6 +9,7 @@ import { RegistrationsRepository } from './account-requests/registrations.reposi
 import { AccountsController } from './accounts.controller';
 import { AccountsService } from './accounts.service';
 import { AuthModule } from '../auth/auth.module';
+import { ApiKeysModule } from '../api-keys/api-keys.module';
 import { OneTimeTokenEntity } from './one-time-tokens/one-time-token.entity';
 import { OneTimeTokensRepository } from './one-time-tokens/one-time-tokens.repository';
 import { OneTimeTokensService } from './one-time-tokens/one-time-tokens.service';
@@ -25,7 +26,8 @@ import { SessionsController } from './sessions/sessions.controller';
 
 /** Accounts (register, confirm, reset) and sessions (login, refresh, logout). */
 @Module({
-  imports: [MikroOrmModule.forFeature([SessionEntity, RefreshTokenEntity, OneTimeTokenEntity]), UsersModule, MailModule, AuthModule],
+  // ApiKeysModule for USER_API_KEYS alone: a password reset may revoke the user's keys.
+  imports: [MikroOrmModule.forFeature([SessionEntity, RefreshTokenEntity, OneTimeTokenEntity]), UsersModule, MailModule, AuthModule, ApiKeysModule],
   controllers: [AccountsController, SessionsController],
   providers: [
     AccountsService,

@@ -1,5 +1,5 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Principal } from '../common/auth/principal';
 import { AppError } from '../common/errors/app-error';
@@ -25,6 +25,7 @@ import { NO_PASSWORD_HASH, PasswordHasher } from './passwords/password.hasher';
 import { RedirectTargets } from './redirects/redirect.targets';
 import { ClientInfo } from '../common/http/client-info';
 import { SessionsRepository } from './sessions/sessions.repository';
+import { USER_API_KEYS, UserApiKeys } from '../api-keys/user-api-keys';
 
 export const ACCOUNT_MESSAGES = {
   registered: 'Check your email to confirm your account.',
@@ -46,10 +47,23 @@ interface Confirmation {
 
 /**
  * What opening a confirmation link shows: the address its button confirms and the landings it may
- * then go to (without the query parameters the outcome adds); or, for a link that can do nothing
- * (unknown, expired, its registration gone), the landing that says so.
+ * then go to (without the query parameters the outcome adds).
  */
-export type ConfirmationPreview = { email: string; landings: string[] } | { failed: string };
+export interface ConfirmationPreview {
+  email: string;
+  landings: string[];
+}
+
+/**
+ * A confirmation link or button that can do nothing (unknown, expired, its registration gone):
+ * 400 INVALID_REQUEST, which the rate limit counts as a wrong guess, carrying the landing that
+ * says so, where ConfirmLinkErrorFilter sends the browser.
+ */
+export class ConfirmationFailed extends AppError {
+  constructor(readonly landing: string) {
+    super('INVALID_REQUEST', `Invalid request: ${ACCOUNT_MESSAGES.invalidConfirmation}`);
+  }
+}
 
 /** The query parameter a confirmation's landing carries when the account must choose its password. */
 export const CHOOSE_PASSWORD_PARAM = 'choose_password';
@@ -86,6 +100,7 @@ export class AccountsService {
     private readonly passwords: PasswordHasher,
     private readonly redirects: RedirectTargets,
     private readonly mail: MailService,
+    @Inject(USER_API_KEYS) private readonly apiKeys: UserApiKeys,
     private readonly clock: Clock,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
@@ -172,25 +187,27 @@ export class AccountsService {
   /**
    * What the confirmation link's page offers, read without changing anything: opening the link, as
    * a mail scanner does before the person, confirms nothing, so whoever registered an address
-   * cannot have it confirmed by the recipient's mail gateway. A link that can do nothing answers
-   * where a failed confirmation lands instead.
+   * cannot have it confirmed by the recipient's mail gateway. A link that can do nothing throws
+   * ConfirmationFailed with where a failed confirmation lands.
    */
   async previewConfirmation(token: string): Promise<ConfirmationPreview> {
     const em = this.em.fork();
     const found = await this.oneTimeTokens.peek(em, token, 'confirm_email', this.clock.now());
     const redirectTo = found.state === 'unknown' ? null : found.record.redirectTo;
     const email = found.state === 'valid' || found.state === 'used' ? await this.emailOfTokenOwner(em, found.record) : null;
-    if (email === null) return { failed: this.confirmationLanding(redirectTo, null) };
+    if (email === null) throw new ConfirmationFailed(this.confirmationLanding(redirectTo, null));
     // Where the button may lead: the landing, and the dashboard, where a failure the route cannot answer lands.
     return { email, landings: [this.redirects.landing(redirectTo, 'confirmed'), this.redirects.landing(null, 'confirmed')] };
   }
 
   /**
-   * Confirms from the link's page and answers where it lands. Idempotent within the token's
-   * lifetime: pressing the button again lands on success again.
+   * Confirms from the link's page and answers where it lands; a token that confirms nothing
+   * throws ConfirmationFailed with its landing. Idempotent within the token's lifetime: pressing
+   * the button again lands on success again.
    */
   async confirmEmail(token: string): Promise<string> {
     const { confirmation, redirectTo } = await this.spendConfirmation(token);
+    if (!confirmation) throw new ConfirmationFailed(this.confirmationLanding(redirectTo, null));
     return this.confirmationLanding(redirectTo, confirmation);
   }
 
@@ -226,12 +243,13 @@ export class AccountsService {
   }
 
   /**
-   * Sets the new password, spends every reset token of the user, revokes all their sessions and
-   * tells the owner by mail. Opening the mailed link proves the address, so an unconfirmed email
+   * Sets the new password, spends every reset token of the user, revokes all their sessions (and,
+   * when asked, all their API keys: decision 025) and tells the owner by mail, with what became of
+   * the keys. Opening the mailed link proves the address, so an unconfirmed email
    * becomes confirmed. A token that could not be spent is refused before the password is hashed:
    * guessing tokens costs no argon2 work.
    */
-  async resetPassword({ token, password }: PasswordResetDto, client: ClientInfo): Promise<MessageResponseDto> {
+  async resetPassword({ token, password, revoke_api_keys: revokeApiKeys = false }: PasswordResetDto, client: ClientInfo): Promise<MessageResponseDto> {
     const now = this.clock.now();
     if (!(await this.oneTimeTokens.isSpendable(this.em.fork(), token, 'reset_password', now))) {
       throw AppError.invalidRequest(ACCOUNT_MESSAGES.invalidReset);
@@ -244,7 +262,7 @@ export class AccountsService {
       const user = await this.users.findById(found.record.userId, em);
       if (!user) return null;
       await this.users.setPassword(em, user.id, passwordHash, now);
-      await this.passwordChanged(em, user, now, client, null);
+      await this.passwordChanged(em, user, now, client, { revokeApiKeys });
       await this.registrations.discardForEmail(em, user.email);
       return user.id;
     });
@@ -282,20 +300,29 @@ export class AccountsService {
         throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong');
       }
       if (!(await this.sessions.lockIfLive(em, sessionId, now))) throw AppError.invalidToken('This session has ended');
-      await this.passwordChanged(em, user, now, client, sessionId);
+      await this.passwordChanged(em, user, now, client, { keepSessionId: sessionId });
     });
     this.usersService.forget(user.id);
   }
 
   /**
-   * What a reset (`keepSessionId` null) and a change from a session have in common once the new
-   * hash is stored: every outstanding reset link spent, the sessions revoked (all, or all but the
-   * changing one), and the owner told. In the caller's transaction.
+   * What a reset and a change from a session (`keepSessionId`) have in common once the new hash is
+   * stored: every outstanding reset link spent, the sessions revoked (all, or all but the changing
+   * one), and the owner told. A reset also settles the API keys, which outlive sessions: revoked
+   * when asked, else counted, so the notice says how many still work. In the caller's transaction.
    */
-  private async passwordChanged(em: EntityManager, user: UserEntity, now: Date, client: ClientInfo, keepSessionId: string | null): Promise<void> {
+  private async passwordChanged(
+    em: EntityManager,
+    user: UserEntity,
+    now: Date,
+    client: ClientInfo,
+    change: { keepSessionId: string } | { revokeApiKeys: boolean },
+  ): Promise<void> {
     await this.oneTimeTokenRecords.spendAllForUser(em, user.id, 'reset_password', now);
-    if (keepSessionId === null) await this.sessions.revokeForUser(em, user.id, 'all', null, now, 'password_reset');
-    else await this.sessions.revokeForUser(em, user.id, 'all_but', keepSessionId, now, 'password_change');
+    const reset = 'revokeApiKeys' in change;
+    if (reset) await this.sessions.revokeForUser(em, user.id, 'all', null, now, 'password_reset');
+    else await this.sessions.revokeForUser(em, user.id, 'all_but', change.keepSessionId, now, 'password_change');
+    const keysLink = this.redirects.landing(null, 'keys');
     await this.mail.enqueue(em, {
       template: 'password-changed',
       to: user.email,
@@ -303,7 +330,12 @@ export class AccountsService {
       at: now,
       ip: client.ip,
       user_agent: client.userAgent,
-      signed_out: keepSessionId === null ? 'all' : 'others',
+      signed_out: reset ? 'all' : 'others',
+      api_keys: !reset
+        ? undefined
+        : change.revokeApiKeys
+          ? { revoked: await this.apiKeys.revokeAllForUser(em, user.id), link: keysLink }
+          : { active: await this.apiKeys.countActiveForUser(em, user.id), link: keysLink },
     });
   }
 

@@ -22,6 +22,7 @@ import { ApiKeyUsageRecorder } from './usage/api-key-usage.recorder';
 import { ApiKeyUsageRepository } from './usage/api-key-usage.repository';
 import { ApiKeyUsageService } from './usage/api-key-usage.service';
 import { ApiKeyHeaderStrategy } from './strategies/api-key-header.strategy';
+import { USER_API_KEYS } from './user-api-keys';
 
 /** API keys: management endpoints, and the two strategies the global guard runs after the JWT one. */
 @Module({
@@ -42,8 +43,10 @@ import { ApiKeyHeaderStrategy } from './strategies/api-key-header.strategy';
     ApiKeyAuthenticator,
     ApiKeyBearerStrategy,
     ApiKeyHeaderStrategy,
+    // What other modules may do with a user's keys (a password reset revokes them).
+    { provide: USER_API_KEYS, useExisting: ApiKeysService },
   ],
-  // For the metrics' gauges.
-  exports: [ApiKeyCache, ApiKeyRevocationListener],
+  // The cache and the listener for the metrics' gauges; USER_API_KEYS for the accounts module.
+  exports: [ApiKeyCache, ApiKeyRevocationListener, USER_API_KEYS],
 })
 export class ApiKeysModule {}

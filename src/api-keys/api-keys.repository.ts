@@ -112,6 +112,17 @@ export class ApiKeysRepository {
     return entity;
   }
 
+  /** Revokes every key of the user that still works; answers their hashes (hex). */
+  async revokeAllForUser(em: EntityManager, userId: string): Promise<string[]> {
+    const rows = await em.getConnection().execute<Array<{ key_hash: string }>>(
+      `UPDATE api_keys SET revoked_at = now() WHERE user_id = ? AND ${ACTIVE} RETURNING encode(key_hash, 'hex') AS key_hash`,
+      [userId],
+      'all',
+      em.getTransactionContext(),
+    );
+    return rows.map((row) => row.key_hash);
+  }
+
   /**
    * Revokes the user's key unless it is unknown, someone else's, already revoked or expired (gone
    * from the list as a revoked one is). Answers the key's hash (hex), or null when nothing was

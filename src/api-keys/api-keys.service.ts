@@ -14,9 +14,10 @@ import { ApiKeyRollDto, DEFAULT_ROLL_GRACE_SECONDS } from './dto/api-key-roll.dt
 import { ApiKeyCreatedResponseDto, ApiKeyListResponseDto } from './dto/api-key-response.dto';
 import { inTransaction } from '../database/transaction';
 import { MailService } from '../mail/mail.service';
+import { UserApiKeys } from './user-api-keys';
 
 @Injectable()
-export class ApiKeysService {
+export class ApiKeysService implements UserApiKeys {
   private readonly logger = new Logger(ApiKeysService.name);
 
   constructor(
@@ -124,5 +125,18 @@ export class ApiKeysService {
       await this.revocations.announce(em, keyHash);
     });
     this.logger.log(`user ${userId} revoked API key ${id}`);
+  }
+
+  /** A password reset that asked for it: every key ends with the attacker's sessions (decision 025). */
+  async revokeAllForUser(em: EntityManager, userId: string): Promise<number> {
+    const keyHashes = await this.repository.revokeAllForUser(em, userId);
+    // Announced in turn: each registers its wait for the instances' acknowledgements after the commit.
+    for (const keyHash of keyHashes) await this.revocations.announce(em, keyHash);
+    if (keyHashes.length > 0) this.logger.log(`user ${userId} had all ${keyHashes.length} API keys revoked by a password reset`);
+    return keyHashes.length;
+  }
+
+  countActiveForUser(em: EntityManager, userId: string): Promise<number> {
+    return this.repository.countActiveForUser(em, userId);
   }
 }

@@ -9,7 +9,14 @@ export type MailMessage =
   // An address registered more than once was confirmed with no password: its owner chooses one.
   | { template: 'choose-password'; to: string; link: string }
   // `signed_out`: a reset logs every session out; a change from a session keeps that one.
-  | ({ template: 'password-changed'; to: string; link: string; signed_out: 'all' | 'others' } & SecurityEventDetails)
+  | ({
+      template: 'password-changed';
+      to: string;
+      link: string;
+      signed_out: 'all' | 'others';
+      /** After a reset: what became of the account's API keys, and where to review them. */
+      api_keys?: { revoked: number; link: string } | { active: number; link: string };
+    } & SecurityEventDetails)
   | ({ template: 'api-key-created'; to: string; link: string; name: string | null; key_prefix: string } & SecurityEventDetails)
   | ({ template: 'api-key-rolled'; to: string; link: string; name: string | null; key_prefix: string; new_key_prefix: string; /** Null: the old key was revoked at once. */ old_key_ends_at: Date | null } & SecurityEventDetails)
   | { template: 'api-key-leaked'; to: string; link: string; name: string | null; key_prefix: string; at: Date; found_at: LeakLocation[] };

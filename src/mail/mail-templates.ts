@@ -71,6 +71,7 @@ function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
             ? 'The password of your Atiru account was just changed, and every session of the account was logged out.'
             : 'The password of your Atiru account was just changed from one of its sessions, and every other session was logged out.',
           describeEvent(message),
+          ...(message.api_keys ? apiKeysAfterReset(message.api_keys) : []),
           'If this was you, there is nothing else to do.',
           byReset
             ? 'If it was not you, someone else can read your email or had your reset link: secure your email account first, then choose a new password with "Forgot password" here, and contact Atiru support:'
@@ -115,6 +116,26 @@ function draft(message: MailMessage, settings: MailTemplateSettings): Draft {
         ],
       };
   }
+}
+
+/**
+ * What a reset did to the account's API keys. Keys outlive sessions, and someone who was in the
+ * account may have made some: the owner hears how many still work and where to review them.
+ */
+function apiKeysAfterReset(keys: { revoked: number; link: string } | { active: number; link: string }): Block[] {
+  const page = { label: 'Go to your API keys', url: checkedUrl(keys.link, 'api_keys.link') };
+  if ('revoked' in keys) {
+    if (keys.revoked === 0) return ['You asked to revoke the API keys of the account too: it had none.'];
+    return [
+      `As you asked, ${plural(keys.revoked, 'API key')} of the account ${keys.revoked === 1 ? 'was' : 'were'} revoked too, and stopped working at once. Create new keys for your scripts and servers on the API keys page:`,
+      page,
+    ];
+  }
+  if (keys.active === 0) return ['The account has no API keys that still work.'];
+  return [
+    `${plural(keys.active, 'API key')} of the account still ${keys.active === 1 ? 'works' : 'work'}: a password reset does not revoke keys. Review them on the API keys page and revoke any you do not recognise:`,
+    page,
+  ];
 }
 
 /** An API key as a mail names it: its name in quotes, or that it has none. */

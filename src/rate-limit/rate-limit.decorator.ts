@@ -7,10 +7,13 @@ import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.rule';
  * Limits a route and documents its 429 in the OpenAPI document. The interceptor is attached to
  * the limited routes only: a global one would put Nest's interceptor chain (rxjs, async-hook
  * binding) on every request, the authenticated hot path included.
+ *
+ * `redirects`: the route is a browser's, whose filter answers every failure, a limit included,
+ * with a redirect that its own responses document; it has no 429 to document.
  */
-export const RateLimit = (rule: RateLimitRule): MethodDecorator =>
+export const RateLimit = (rule: RateLimitRule, { redirects = false }: { redirects?: boolean } = {}): MethodDecorator =>
   applyDecorators(
     SetMetadata(RATE_LIMIT_RULE, rule),
     UseInterceptors(RateLimitInterceptor),
-    ApiRateLimitedResponse('too many requests'),
+    ...(redirects ? [] : [ApiRateLimitedResponse('too many requests')]),
   );

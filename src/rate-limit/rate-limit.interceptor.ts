@@ -7,12 +7,20 @@ import { AppConfig, RateLimitPolicyName } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { Principal } from '../common/auth/principal';
 import { AppError } from '../common/errors/app-error';
+import { ErrorCode } from '../common/errors/error-codes';
 import { toAppError } from '../common/errors/error-mapping';
 import { clientKey } from './client-key';
 import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.rule';
 import { rateLimitHeaders, RateLimiterService, RateLimitState } from './rate-limiter.service';
 
 type Counter = [RateLimitPolicyName, string];
+
+/**
+ * The answer that means a rule's request was a wrong guess (a password, a confirmation token),
+ * which costs `failedLoginCost` units rather than one, so guessing runs out long before honest
+ * use does.
+ */
+const WRONG_GUESS: Partial<Record<RateLimitRule, ErrorCode>> = { login: 'INVALID_CREDENTIALS', confirm: 'INVALID_REQUEST' };
 /** A counter this request added to, and what the store answered. */
 type Spent = [...Counter, RateLimitState];
 
@@ -61,7 +69,7 @@ export class RateLimitInterceptor implements NestInterceptor {
     return from(this.spend(counters, reply, spent)).pipe(
       switchMap(() => next.handle()),
       catchError((error) => {
-        if (rule === 'login' && error instanceof AppError && error.code === 'INVALID_CREDENTIALS') {
+        if (error instanceof AppError && error.code === WRONG_GUESS[rule]) {
           const extra = this.config.failedLoginCost - 1;
           return from(Promise.all(counters.map(([policy, key]) => this.limiter.penalize(policy, key, extra)))).pipe(
             switchMap(() => throwError(() => error)),
@@ -95,6 +103,8 @@ export class RateLimitInterceptor implements NestInterceptor {
         const token = tokenKey(request.body);
         return token ? [['reset_ip', ip], ['reset_token', token]] : [['reset_ip', ip]];
       }
+      case 'confirm':
+        return [['confirm_ip', ip]];
     }
   }
 

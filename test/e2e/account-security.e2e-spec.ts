@@ -4,7 +4,7 @@ import { AccountRequestsWorker } from '../../src/accounts/account-requests/accou
 import { NO_PASSWORD_HASH, PasswordHasher } from '../../src/accounts/passwords/password.hasher';
 import { clickConfirmationLink, CONFIRM_REGISTRATION, createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, sql, uniqueEmail } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
-import { startTestApp, TestApp } from '../support/test-app';
+import { startTestApp, TestApp, TestResponse } from '../support/test-app';
 
 const INVALID_CREDENTIALS = { statusCode: 401, code: 'INVALID_CREDENTIALS', error: 'Invalid email or password', request_id: expect.any(String) };
 const EMAIL_NOT_VERIFIED = { statusCode: 403, code: 'EMAIL_NOT_VERIFIED', error: 'Confirm your email address before logging in', request_id: expect.any(String) };
@@ -437,6 +437,84 @@ describe('account security: reset-password rate limits', () => {
     const statuses = [];
     for (let i = 0; i < 5; i++) statuses.push((await reset(token, `198.51.100.${i + 1}`)).status);
     expect(statuses).toEqual([400, 400, 400, 429, 429]);
+  });
+});
+
+describe('account security: confirmation rate limits', () => {
+  let smtp: TestSmtpServer;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    smtp = await new TestSmtpServer().start();
+    service = await startTestApp({ env: { ...GENEROUS_RATE_LIMITS, SMTP_URL: smtp.url, TRUST_PROXY: 'true', RATE_LIMIT_CONFIRM_IP: '10/60', FAILED_LOGIN_COST: '5' } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await smtp?.stop();
+  });
+
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+  const form = (token: string, headers: Record<string, string>) => ({
+    raw: new URLSearchParams({ token }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+  });
+  const landingOf = (response: TestResponse) => new URL(response.headers.get('location')!);
+
+  it('counts a made-up token five times an honest request, and then answers POST /auth/confirm 429 with Retry-After', async () => {
+    const ip = from('203.0.113.21');
+    const statuses = [];
+    let limited: TestResponse | undefined;
+    for (let i = 0; i < 3; i++) {
+      const response = await service.request('POST', '/auth/confirm', { body: { token: randomToken() }, headers: ip });
+      statuses.push(response.status);
+      limited = response;
+    }
+    // 1 + 4 a failure: the third request is the eleventh unit of ten.
+    expect(statuses).toEqual([400, 400, 429]);
+    expect(limited!.body).toEqual({ statusCode: 429, code: 'RATE_LIMITED', error: expect.stringMatching(/^Too many requests/), request_id: expect.any(String) });
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(limited!.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    // Another address is counted on its own.
+    expect((await service.request('POST', '/auth/confirm', { body: { token: randomToken() }, headers: from('203.0.113.22') })).status).toBe(400);
+  });
+
+  it('sends a browser over the limit to the landing with error_code=RATE_LIMITED, from the link and from its button alike', async () => {
+    const ip = from('203.0.113.23');
+    const opened = [];
+    for (let i = 0; i < 3; i++) opened.push(await service.request('GET', `/auth/confirm?token=${randomToken()}`, { headers: ip }));
+    expect(opened.map((response) => [response.status, landingOf(response).searchParams.get('error_code')])).toEqual([
+      [302, 'INVALID_REQUEST'],
+      [302, 'INVALID_REQUEST'],
+      [302, 'RATE_LIMITED'],
+    ]);
+    const limited = landingOf(opened[2]);
+    expect(limited.origin + limited.pathname).toBe('http://dashboard.test/');
+    expect(limited.searchParams.get('error')).toMatch(/^Too many requests, retry in \d+ s$/);
+    expect(limited.searchParams.get('request_id')).toBe(opened[2].headers.get('x-request-id'));
+    expect(Number(opened[2].headers.get('retry-after'))).toBeGreaterThan(0);
+
+    const button = await service.request('POST', '/auth/confirm-link', form(randomToken(), ip));
+    expect(button.status).toBe(303);
+    expect(landingOf(button).searchParams.get('error_code')).toBe('RATE_LIMITED');
+  });
+
+  it("stops a valid link's page from being requested at speed, and leaves a person's own confirmation alone", async () => {
+    const email = uniqueEmail('limited-confirm');
+    await service.request('POST', '/auth/register', { body: { email, password: 'an honest password' } });
+    const link = linkStartingWith(await nextMailTo(smtp, email, 0), `${service.config.http.publicUrl}/auth/confirm?token=`);
+
+    // Someone else floods the page of a link they hold: the page, until the limit.
+    const flood = [];
+    for (let i = 0; i < 11; i++) flood.push((await service.request('GET', pathOf(link), { headers: from('198.51.100.31') })).status);
+    expect(flood).toEqual([...Array<number>(10).fill(200), 302]);
+
+    // The person, from their own address: the page and its button, as ever.
+    const confirmed = await clickConfirmationLink(service, link);
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.get('location')).toBe('http://dashboard.test/');
+    expect(confirmed.headers.get('ratelimit-remaining')).toBe('8');
+    expect((await login(service, email, 'an honest password')).user.email).toBe(email);
   });
 });
 

@@ -143,6 +143,31 @@ describe('Swagger UI at /docs, in a real Chromium', () => {
 
   });
 
+  it('removes the authorization an earlier version of the page left in localStorage, and is not authorized by it', async () => {
+    const { page } = browser;
+    const email = uniqueEmail('swagger-stale');
+    await createConfirmedUser(service, email, 'correct horse battery');
+    const { session } = await login(service, email, 'correct horse battery');
+    const created = await service.request('POST', '/auth/api-keys', { body: { name: 'stale' }, headers: { authorization: `Bearer ${session.access_token}` } });
+    const key: string = created.body.key;
+    // What Swagger UI's persistAuthorization wrote, under its own key, on this origin.
+    const stored = { api_key: { name: 'api_key', schema: { type: 'apiKey', in: 'header', name: 'X-Api-Key' }, value: key } };
+    await page.evaluate(([value]) => {
+      const storage = (globalThis as unknown as { localStorage: { setItem(name: string, value: string): void } }).localStorage;
+      storage.setItem('authorized', value);
+      storage.setItem('unrelated', 'kept');
+    }, [JSON.stringify(stored)]);
+
+    await reloadDocs(page);
+    await page.waitForFunction("localStorage.getItem('authorized') === null", undefined, { timeout: 5000 });
+    expect(await page.evaluate('JSON.stringify({ ...localStorage })')).toBe(JSON.stringify({ unrelated: 'kept' }));
+    expect((await authSchemes(page)).some((scheme) => scheme.authorized)).toBe(false);
+    expect(await tryItOut(page, 'users', 'getCurrentUser')).toBe(401);
+    // The key itself still works: the 401 is the page's, not the key's.
+    expect((await service.request('GET', '/users/me', { headers: { 'x-api-key': key } })).status).toBe(200);
+    await page.evaluate("localStorage.removeItem('unrelated')");
+  });
+
   it('keeps an authorization in the page only: nothing in the origin\'s storage, and a reload forgets it', async () => {
     await authorize(browser.page, 'api_key', 'atiru_not_a_real_key');
     expect((await authSchemes(browser.page)).filter((scheme) => scheme.authorized).map((scheme) => scheme.name)).toEqual(['api_key']);

@@ -107,6 +107,23 @@ describe('mail templates', () => {
     expect(mail.html).toContain('When: 2026-12-04 23:01:02 UTC<br>IP address: 203.0.113.9<br>Browser or app: Mozilla/5.0 &lt;Test&gt;');
   });
 
+  it("says after a reset how many API keys still work, or that they were revoked, and links the keys' page", () => {
+    const reset = messages[3] as Extract<MailMessage, { template: 'password-changed' }>;
+    const link = 'https://app.atiru.test/keys?from=notice';
+    const kept = renderMail({ ...reset, api_keys: { active: 1, link } }, settings);
+    expect(kept.text).toContain('1 API key of the account still works: a password reset does not revoke keys.');
+    expect(kept.text).toContain(`revoke any you do not recognise:\n\nGo to your API keys:\n${link}\n`);
+    expect(kept.html).toContain(`href="${link.replace('&', '&amp;')}"`);
+    expect(renderMail({ ...reset, api_keys: { active: 3, link } }, settings).text).toContain('3 API keys of the account still work:');
+    expect(renderMail({ ...reset, api_keys: { active: 0, link } }, settings).text).toContain('The account has no API keys that still work.');
+    const revoked = renderMail({ ...reset, api_keys: { revoked: 1, link } }, settings);
+    expect(revoked.text).toContain('As you asked, 1 API key of the account was revoked too, and stopped working at once.');
+    expect(revoked.text).toContain(`on the API keys page:\n\nGo to your API keys:\n${link}\n`);
+    expect(renderMail({ ...reset, api_keys: { revoked: 0, link } }, settings).text).toContain('You asked to revoke the API keys of the account too: it had none.');
+    // A change from a session says nothing of keys: it was made from inside the account.
+    expect(renderMail(reset, settings).text).not.toContain('API key');
+  });
+
   it('says which sessions a password change logged out, and what to do if it was not them', () => {
     const changed = renderMail({ ...(messages[3] as Extract<MailMessage, { template: 'password-changed' }>), signed_out: 'others' }, settings);
     expect(changed.text).toContain('changed from one of its sessions, and every other session was logged out.');

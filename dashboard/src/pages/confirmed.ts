@@ -6,7 +6,7 @@ import { resendForm } from './check-email';
 /**
  * Where the mailed confirmation link lands: success, success without a password
  * (`?choose_password=1`: the address was registered more than once, and a link to choose one was
- * mailed), or `?error=…&error_code=…`.
+ * mailed), or `?error=…&error_code=…` (`RATE_LIMITED`: too many attempts from the client's address).
  */
 export function confirmedPage({ query }: PageContext) {
   const error = query.get('error');
@@ -25,6 +25,13 @@ export function confirmedPage({ query }: PageContext) {
     return card('Your email is confirmed', h('p', { class: 'lead' }, 'Thanks. Your account is ready.'), h('p', null, link('sign-in', 'Sign in', { class: 'button primary' })));
   }
   const busy = query.get('error_code') === 'SERVER_BUSY';
+  if (query.get('error_code') === 'RATE_LIMITED') {
+    return card(
+      'This link did not work',
+      h('div', { class: 'notice notice-error', role: 'alert' }, 'Too many confirmation attempts came from your network. Open the link from your email again in a few minutes.'),
+      h('p', { class: 'aside' }, 'Confirmed already? ', link('sign-in', 'Sign in')),
+    );
+  }
   return card(
     'This link did not work',
     h(

@@ -1,5 +1,5 @@
 import { api, settle } from '../api';
-import { h } from '../dom';
+import { h, uid } from '../dom';
 import { forget } from '../session';
 import { card, explain, link, messageArea, newPasswordField, onSubmit } from '../ui';
 
@@ -28,12 +28,21 @@ export function resetPasswordPage() {
     );
   }
   const password = newPasswordField('New password');
+  const revokeKeys = revokeApiKeysField();
   const messages = messageArea();
-  const form = h('form', { novalidate: true }, password.element, messages.element, h('button', { type: 'submit', class: 'button primary block' }, 'Set new password'));
+  const form = h(
+    'form',
+    { novalidate: true },
+    password.element,
+    revokeKeys.element,
+    messages.element,
+    h('button', { type: 'submit', class: 'button primary block' }, 'Set new password'),
+  );
   const page = card('Choose a new password', form);
   onSubmit(form, async () => {
     messages.clear();
-    const result = await settle(api.POST('/auth/reset-password', { body: { token: token ?? '', password: password.input.value } }));
+    const revoked = revokeKeys.input.checked;
+    const result = await settle(api.POST('/auth/reset-password', { body: { token: token ?? '', password: password.input.value, revoke_api_keys: revoked } }));
     if (!result.ok) {
       if (result.failure.code === 'INVALID_OR_EXPIRED_TOKEN' || (result.failure.code === 'INVALID_REQUEST' && /token/i.test(result.failure.message))) {
         messages.show('error', 'This reset link has expired or was already used. ', link('forgot-password', 'Ask for a new link'), '.');
@@ -48,11 +57,33 @@ export function resetPasswordPage() {
     page.replaceWith(
       card(
         'Your password is changed',
-        h('div', { class: 'notice notice-success', role: 'status' }, 'Every session of your account was signed out, on every device.'),
+        h(
+          'div',
+          { class: 'notice notice-success', role: 'status' },
+          revoked
+            ? 'Every session of your account was signed out, on every device, and every API key was revoked.'
+            : 'Every session of your account was signed out, on every device. Your API keys still work: the email we sent says how many.',
+        ),
         h('p', null, 'Sign in with your new password.'),
         h('p', null, link('sign-in', 'Sign in', { class: 'button primary' })),
       ),
     );
   });
   return page;
+}
+
+/**
+ * The choice to end the account's API keys with the reset. Off by default: scripts break when
+ * keys go, and most resets are a forgotten password, not a takeover (decision 025).
+ */
+function revokeApiKeysField(): { element: HTMLElement; input: HTMLInputElement } {
+  const id = uid('revoke-api-keys');
+  const input = h('input', { id, name: 'revoke-api-keys', type: 'checkbox', 'aria-describedby': `${id}-hint` });
+  const element = h(
+    'div',
+    { class: 'field check' },
+    h('label', { for: id }, input, 'Also revoke all my API keys'),
+    h('div', { class: 'hint', id: `${id}-hint` }, 'If someone else may have been in your account: keys they created outlive a reset. Scripts using your keys stop working.'),
+  );
+  return { element, input };
 }

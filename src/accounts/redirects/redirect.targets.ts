@@ -5,7 +5,7 @@ import { InjectConfig } from '../../config/config.module';
 import { RedirectAllowList } from './redirect-allow-list';
 
 /** The built-in dashboard's pages a mailed link can land on (client routes under `/dashboard/`). */
-export type DashboardPage = 'home' | 'confirmed' | 'sign-in' | 'reset-password';
+export type DashboardPage = 'home' | 'confirmed' | 'sign-in' | 'reset-password' | 'keys';
 
 /** Where links in mails land: a checked `redirect_to`, or the dashboard. */
 @Injectable()
