@@ -45,11 +45,12 @@ export async function signIn(email: string, password: string): Promise<Result<un
 }
 
 /**
- * A new access token from the refresh cookie. One call at a time. Only a refusal drops the token
- * held: a refresh that got no answer says nothing about the session, which may well be alive.
+ * A new access token from the refresh cookie. One call at a time, in this tab and across tabs.
+ * Only a refusal drops the token held: a refresh that got no answer says nothing about the
+ * session, which may well be alive.
  */
 export function refresh(): Promise<Result<string>> {
-  refreshing ??= (async (): Promise<Result<string>> => {
+  refreshing ??= inTurnWithOtherTabs(async (): Promise<Result<string>> => {
     const result = await settle(api.POST('/auth/refresh', { body: {}, headers: { 'X-Atiru-Refresh': 'cookie' } }));
     if (!result.ok) {
       if (refused(result)) accessToken = null;
@@ -57,10 +58,20 @@ export function refresh(): Promise<Result<string>> {
     }
     accessToken = (result.data as { session: { access_token: string } }).session.access_token;
     return { ...result, data: accessToken };
-  })().finally(() => {
+  }).finally(() => {
     refreshing = null;
   });
   return refreshing;
+}
+
+/**
+ * Tabs that refresh at once send the same cookie, and all but one are answered by a replay; a
+ * second such race in a row ends the session (decision 024). In turn, each sends the cookie the
+ * previous answer set. Without Web Locks, they race as before.
+ */
+function inTurnWithOtherTabs<T>(work: () => Promise<T>): Promise<T> {
+  if (!('locks' in navigator)) return work();
+  return navigator.locks.request('atiru-refresh', work);
 }
 
 /** The credential was refused; a wrong password (INVALID_CREDENTIALS, when changing it) is not. */

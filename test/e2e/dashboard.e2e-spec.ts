@@ -5,7 +5,7 @@ import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nex
 import { AxeViolation, focused, inspectPage, launchChromium, openDevice, pathOfPage, PHONE_AGENT, signInOnPage, tabTo } from '../support/dashboard';
 import { freePort } from '../support/free-port';
 import { TestSmtpServer } from '../support/smtp';
-import { eventually } from '../support/wait';
+import { eventually, sleep } from '../support/wait';
 import { startTestApp, TestApp } from '../support/test-app';
 
 const PASSWORD = 'correct horse battery';
@@ -241,6 +241,52 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
     expect(await other.getByLabel('API key', { exact: true }).count()).toBe(0);
     // Told by the tab that signed out, not by a refused call of its own.
     expect(asked).toEqual([]);
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+
+  it('keeps two tabs that refresh at the same moment twice in a row signed in: they take turns, so neither is answered by a replay', async () => {
+    const { page, context, cspViolations } = await openDevice(browser, base);
+    const email = uniqueEmail('dash-tab-race');
+    await createConfirmedUser(service, email, PASSWORD);
+    await signInOnPage(page, base, email, PASSWORD);
+    const other = await context.newPage();
+    await other.goto(`${base}/dashboard/keys`);
+    await other.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+
+    // A slow network: a refresh leaves with the cookie the browser holds as it is sent, and its
+    // answer, with the cookie that answer sets, reaches the browser a second after the service gave
+    // it. A tab that sends its refresh meanwhile sends the cookie just rotated.
+    await context.route('**/auth/refresh', async (route) => {
+      const request = route.request();
+      const cookie = (await context.cookies(request.url())).map(({ name, value }) => `${name}=${value}`).join('; ');
+      const answer = await fetch(request.url(), { method: request.method(), headers: { ...request.headers(), cookie }, body: request.postDataBuffer() });
+      const body = Buffer.from(await answer.arrayBuffer());
+      await sleep(1000);
+      await route.fulfill({ status: answer.status, headers: Object.fromEntries(answer.headers), body });
+    });
+
+    const tabs = [page, other];
+    for (const round of [1, 2]) {
+      const refreshed = tabs.map((tab) => tab.waitForResponse((response) => response.url().endsWith('/auth/refresh')));
+      // Both at once, as a browser restoring its tabs does.
+      await Promise.all(tabs.map((tab) => tab.reload()));
+      expect({ round, statuses: (await Promise.all(refreshed)).map((response) => response.status()) }).toEqual({ round, statuses: [200, 200] });
+      for (const tab of tabs) await tab.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    }
+
+    for (const tab of tabs) {
+      await tab.getByRole('link', { name: 'Account' }).click();
+      await tab.getByRole('heading', { name: 'Account', level: 1 }).waitFor();
+      expect(await tab.locator('.facts').innerText()).toContain(email);
+    }
+    const [session] = await sql(service, 'SELECT s.id, s.revoked_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = ?', [email]);
+    expect(session.revoked_at).toBeNull();
+    const tokens = await sql<{ token_hash: string; retired_at: string | null; shared_at: string | null }>(service, 'SELECT token_hash, retired_at, shared_at FROM refresh_tokens WHERE session_id = ?', [session.id]);
+    expect(tokens.filter((token) => token.shared_at !== null)).toEqual([]);
+    // The answers' cookies were stored: the browser holds the session's live token.
+    const held = createHash('sha256').update(refreshCookie(await context.cookies())!.value).digest('hex');
+    expect(tokens.filter((token) => token.retired_at === null).map((token) => token.token_hash)).toEqual([held]);
     expect(cspViolations).toEqual([]);
     await context.close();
   });
