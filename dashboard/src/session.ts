@@ -7,6 +7,7 @@ import { api, Failure, Result, settle } from './api';
  */
 let accessToken: string | null = null;
 let refreshing: Promise<Result<string>> | null = null;
+const REFRESH_TIMEOUT_MS = 15_000;
 let onEnded: (how: SessionEnd) => void = () => undefined;
 
 /** How a session came to an end: the person signed out, or the service refused it (revoked elsewhere, expired). */
@@ -51,7 +52,9 @@ export async function signIn(email: string, password: string): Promise<Result<un
  */
 export function refresh(): Promise<Result<string>> {
   refreshing ??= inTurnWithOtherTabs(async (): Promise<Result<string>> => {
-    const result = await settle(api.POST('/auth/refresh', { body: {}, headers: { 'X-Atiru-Refresh': 'cookie' } }));
+    // Bounded, since the other tabs wait for it: one that never hears back is a NETWORK failure.
+    const signal = AbortSignal.timeout(REFRESH_TIMEOUT_MS);
+    const result = await settle(api.POST('/auth/refresh', { body: {}, headers: { 'X-Atiru-Refresh': 'cookie' }, signal }));
     if (!result.ok) {
       if (refused(result)) accessToken = null;
       return result;
