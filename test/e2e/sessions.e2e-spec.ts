@@ -357,6 +357,12 @@ describe('sessions: the maximum lifetime (the app on a clock the test moves)', (
     const refused = await service.request('POST', '/auth/refresh', { body: { refresh_token: token } });
     expect(refused.status).toBe(401);
     expect(refused.body).toEqual(INVALID_REFRESH);
+
+    // Nor is it among the account's live sessions, which a new login lists.
+    const fresh = await login(service, email, PASSWORD);
+    const listed = await service.request('GET', '/auth/sessions', { headers: { authorization: `Bearer ${fresh.session.access_token}` } });
+    expect(listed.status).toBe(200);
+    expect(listed.body.sessions.map((session: { current: boolean }) => session.current)).toEqual([true]);
   });
 });
 

@@ -83,14 +83,16 @@ export class SessionsRepository {
   }
 
   /**
-   * The user's live sessions (neither revoked nor expired), most recently active first, where
-   * activity is the last login or refresh. The partial index on live sessions of a user serves it.
+   * The user's live sessions (neither revoked nor expired, and opened after `openedAfter`: those
+   * before it are past their maximum lifetime, whatever their expiry says), most recently active
+   * first, where activity is the last login or refresh. The partial index on live sessions of a
+   * user serves it.
    */
-  async findLiveForUser(em: EntityManager, userId: string, now: Date): Promise<SessionEntity[]> {
+  async findLiveForUser(em: EntityManager, userId: string, now: Date, openedAfter: Date): Promise<SessionEntity[]> {
     const rows = await em.getConnection().execute<Record<string, unknown>[]>(
-      `SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
+      `SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND created_at > ?
         ORDER BY coalesce(refreshed_at, created_at) DESC, created_at DESC`,
-      [userId, now],
+      [userId, now, openedAfter],
       'all',
       em.getTransactionContext(),
     );

@@ -143,7 +143,10 @@ export class SessionsService {
 
   /** The caller's live sessions, the one asking marked `current`. */
   async list(principal: Principal): Promise<ActiveSessionListResponseDto> {
-    const sessions = await this.sessions.findLiveForUser(this.em.fork(), principal.user.id, this.clock.now());
+    const now = this.clock.now();
+    // A session whose expiry slid past the lifetime cap before the cap existed cannot be refreshed: not live.
+    const openedAfter = new Date(now.getTime() - this.config.tokens.sessionMaxLifetimeSeconds * 1000);
+    const sessions = await this.sessions.findLiveForUser(this.em.fork(), principal.user.id, now, openedAfter);
     return { sessions: sessions.map((session) => toActiveSession(session, principal.session_id)) };
   }
 
