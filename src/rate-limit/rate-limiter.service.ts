@@ -23,6 +23,8 @@ const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
  * it sees the other instances' (see UseCounts, and the README on how approximate shared counts are).
  */
 export const USE_MERGE_INTERVAL_MS = 1000;
+/** How long a start waits for Redis before it serves without it. */
+const REDIS_START_WAIT_MS = 2000;
 
 /** Bound of the local block list; clearing it only costs a few extra verifications. */
 const MAX_BLOCKED_CLIENTS = 100_000;
@@ -72,10 +74,18 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
     return this.shared?.available;
   }
 
-  onModuleInit(): void {
+  /**
+   * Waits a moment for Redis, so that an instance counts its first requests with the others
+   * rather than alone; an unreachable Redis delays the start by that moment, and limits then fail
+   * open as they do whenever Redis is down.
+   */
+  async onModuleInit(): Promise<void> {
     if (!this.shared) return;
     this.mergeTimer = setInterval(() => void this.mergeUses(), USE_MERGE_INTERVAL_MS);
     this.mergeTimer.unref();
+    if (!(await this.shared.connected(REDIS_START_WAIT_MS))) {
+      this.logger.error('rate-limit store not reachable at start: letting requests through (fail open) until it answers');
+    }
   }
 
   /** Adds `cost` to the counter and throws 429 when it is over the limit. */

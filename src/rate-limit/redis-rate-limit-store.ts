@@ -150,6 +150,22 @@ export class RedisRateLimitStore implements RateLimitStore {
     return answers;
   }
 
+  /**
+   * Resolves once both connections are up, or after `timeoutMs` whatever their state (true when
+   * up): commands are not queued while a connection is down, so a count sent before fails open.
+   */
+  async connected(timeoutMs: number): Promise<boolean> {
+    const up = (redis: Redis) =>
+      redis.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([Promise.all([up(this.redis), up(this.merges)]).then(() => true), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.probeTimer);

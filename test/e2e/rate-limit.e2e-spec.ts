@@ -7,6 +7,7 @@ import { generateApiKey } from '../../src/api-keys/api-key-format';
 import { RateLimit } from '../../src/rate-limit/rate-limit.decorator';
 import { RateLimiterService, USE_MERGE_INTERVAL_MS } from '../../src/rate-limit/rate-limiter.service';
 import { INCREMENTS_PER_CALL, REDIS_COMMAND_TIMEOUT_MS, RedisRateLimitStore } from '../../src/rate-limit/redis-rate-limit-store';
+import { freePort } from '../support/free-port';
 import { TestRedisServer } from '../support/redis-server';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { signedInUser } from '../support/signed-in-user';
@@ -304,6 +305,22 @@ describe('rate limits in Redis', () => {
     } finally {
       await scriptCalls.close();
       await store.close();
+    }
+  });
+
+  it('tells when both of a store\'s connections are up, and gives up waiting at its limit when Redis is not there', async () => {
+    const store = new RedisRateLimitStore(redis.url, 'atiru:connect-test:');
+    const nowhere = new RedisRateLimitStore(`redis://127.0.0.1:${await freePort()}`, 'atiru:connect-test:');
+    try {
+      expect(await store.connected(5_000)).toBe(true);
+      // Up: its first count is taken, not failed open.
+      expect((await store.increment('probe', 'first', 1, 60_000)).count).toBe(1);
+      const started = Date.now();
+      expect(await nowhere.connected(300)).toBe(false);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await store.close();
+      await nowhere.close();
     }
   });
 
