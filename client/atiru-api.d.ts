@@ -2602,6 +2602,8 @@ export interface operations {
                 headers: {
                     /** @description The `redirect_to` given at registration, or the dashboard URL */
                     Location: string;
+                    /** @description Only when `Location` carries `error_code=RATE_LIMITED` or `SERVER_BUSY`: seconds to wait before trying the link again */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -2780,6 +2782,8 @@ export interface operations {
                 headers: {
                     /** @description The `redirect_to` given at registration, or the dashboard URL */
                     Location: string;
+                    /** @description Only when `Location` carries `error_code=RATE_LIMITED` or `SERVER_BUSY`: seconds to wait before trying the link again */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
