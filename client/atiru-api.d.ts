@@ -2602,6 +2602,8 @@ export interface operations {
                 headers: {
                     /** @description The `redirect_to` given at registration, or the dashboard URL */
                     Location: string;
+                    /** @description Only when `Location` carries `error_code=RATE_LIMITED` or `SERVER_BUSY`: seconds to wait before trying the link again */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -2780,6 +2782,8 @@ export interface operations {
                 headers: {
                     /** @description The `redirect_to` given at registration, or the dashboard URL */
                     Location: string;
+                    /** @description Only when `Location` carries `error_code=RATE_LIMITED` or `SERVER_BUSY`: seconds to wait before trying the link again */
+                    "Retry-After"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -3442,7 +3446,7 @@ export interface operations {
             /** @description A new session */
             200: {
                 headers: {
-                    /** @description Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` (set), or `atiru_refresh=` with `Max-Age=0` (cleared) */
+                    /** @description Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` with `Max-Age` the refresh token's remaining life (set), or `atiru_refresh=` with `Max-Age=0` (cleared) */
                     "Set-Cookie"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3621,7 +3625,7 @@ export interface operations {
             /** @description New tokens for the same session */
             200: {
                 headers: {
-                    /** @description Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` (set), or `atiru_refresh=` with `Max-Age=0` (cleared) */
+                    /** @description Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` with `Max-Age` the refresh token's remaining life (set), or `atiru_refresh=` with `Max-Age=0` (cleared) */
                     "Set-Cookie"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3654,7 +3658,7 @@ export interface operations {
             /** @description INVALID_OR_EXPIRED_TOKEN: the refresh token is unknown, expired, revoked or reused, or the cookie is missing (the cookie is then cleared) */
             401: {
                 headers: {
-                    /** @description Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` (set), or `atiru_refresh=` with `Max-Age=0` (cleared) */
+                    /** @description Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` with `Max-Age` the refresh token's remaining life (set), or `atiru_refresh=` with `Max-Age=0` (cleared) */
                     "Set-Cookie"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3780,7 +3784,7 @@ export interface operations {
             /** @description The sessions are revoked; unless the scope is `others`, the refresh cookie (if the browser has one) is cleared */
             204: {
                 headers: {
-                    /** @description Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` (set), or `atiru_refresh=` with `Max-Age=0` (cleared) */
+                    /** @description Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` with `Max-Age` the refresh token's remaining life (set), or `atiru_refresh=` with `Max-Age=0` (cleared) */
                     "Set-Cookie"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];

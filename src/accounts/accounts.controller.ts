@@ -40,6 +40,19 @@ const CONFIRM_LIMIT =
   '60 per 15 minutes by default), and a token that confirms nothing costs FAILED_LOGIN_COST (5) of them: tokens cannot ' +
   'be guessed, nor pages requested, at speed.';
 
+/**
+ * The headers of the confirmation routes' redirects. A browser's request over its limit, or one the
+ * service could not serve, is redirected rather than answered 429 or 503, and keeps their `Retry-After`.
+ */
+const CONFIRM_REDIRECT_HEADERS = {
+  Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', required: true, schema: { type: 'string', format: 'uri' } },
+  'Retry-After': {
+    description: 'Only when `Location` carries `error_code=RATE_LIMITED` or `SERVER_BUSY`: seconds to wait before trying the link again',
+    required: false,
+    schema: { type: 'integer', minimum: 0, example: 42 },
+  },
+};
+
 const INVALID_BODY = 'INVALID_REQUEST: a field fails validation (named in `error`), the body is not JSON, or redirect_to is not on the allow-list';
 
 @ApiTags('auth')
@@ -96,7 +109,7 @@ export class AccountsController {
   })
   @ApiFoundResponse({
     description: 'The link can do nothing, or the client is over its limit: redirect to the landing page with `error` and `error_code` (`RATE_LIMITED`: with `Retry-After`)',
-    headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', required: true, schema: { type: 'string', format: 'uri' } } },
+    headers: CONFIRM_REDIRECT_HEADERS,
   })
   async openConfirmationLink(@Query() query: AccountConfirmQueryDto, @Res() reply: FastifyReply): Promise<FastifyReply> {
     const preview = await this.accounts.previewConfirmation(query.token);
@@ -128,7 +141,7 @@ export class AccountsController {
     description:
       'Redirect to the landing page; `Location` carries `choose_password=1` when the account must choose its password from the mailed link, ' +
       '`error` and `error_code` when the email could not be confirmed (`RATE_LIMITED`: with `Retry-After`)',
-    headers: { Location: { description: 'The `redirect_to` given at registration, or the dashboard URL', required: true, schema: { type: 'string', format: 'uri' } } },
+    headers: CONFIRM_REDIRECT_HEADERS,
   })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: the body is a malformed form (a browser\'s never is), refused as JSON before the route is reached', type: ErrorResponseDto })
   @ApiUnsupportedMediaTypeResponse({ description: 'UNSUPPORTED_MEDIA_TYPE: the body is neither a form nor JSON, refused as JSON before the route is reached', type: ErrorResponseDto })

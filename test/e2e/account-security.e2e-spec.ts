@@ -497,6 +497,7 @@ describe('account security: confirmation rate limits', () => {
     const button = await service.request('POST', '/auth/confirm-link', form(randomToken(), ip));
     expect(button.status).toBe(303);
     expect(landingOf(button).searchParams.get('error_code')).toBe('RATE_LIMITED');
+    expect(Number(button.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
   it("stops a valid link's page from being requested at speed, and leaves a person's own confirmation alone", async () => {

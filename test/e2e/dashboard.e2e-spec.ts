@@ -437,6 +437,51 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
     await context.close();
   });
 
+  it('revokes the API keys with a reset only when the box is ticked, and says which on the page and in the notice', async () => {
+    const email = uniqueEmail('dash-reset-keys');
+    await createConfirmedUser(service, email, PASSWORD);
+    const jwt = { authorization: `Bearer ${(await login(service, email, PASSWORD)).session.access_token}` };
+    const created = await service.request('POST', '/auth/api-keys', { headers: jwt, body: { name: 'Nightly export' } });
+    expect(created.status).toBe(201);
+    const usingKey = () => fetch(`${base}/users/me`, { headers: { 'X-Api-Key': created.body.key } });
+    const { page, context, cspViolations } = await openDevice(browser, base);
+    const mailsAbout = (subject: string) => smtp.mailsTo(email).filter((mail) => mail.subject === subject);
+
+    /** Asks for a link, opens it in the browser, sets `password` with the box as `tick` says; answers the notice mailed after. */
+    async function resetOnPage(password: string, tick: boolean) {
+      const links = mailsAbout('Reset your Atiru password').length;
+      const notices = mailsAbout('Your Atiru password was changed').length;
+      expect((await service.request('POST', '/auth/forgot-password', { body: { email } })).status).toBe(200);
+      await smtp.waitFor(() => mailsAbout('Reset your Atiru password').length > links);
+      await page.goto(linkStartingWith(mailsAbout('Reset your Atiru password')[links], `${base}/dashboard/reset-password?token=`));
+      const box = page.getByLabel('Also revoke all my API keys');
+      expect(await box.isChecked()).toBe(false);
+      if (tick) await box.check();
+      await page.getByLabel('New password').fill(password);
+      await page.getByRole('button', { name: 'Set new password' }).click();
+      await page.getByRole('heading', { name: 'Your password is changed' }).waitFor();
+      await smtp.waitFor(() => mailsAbout('Your Atiru password was changed').length > notices);
+      return mailsAbout('Your Atiru password was changed')[notices];
+    }
+
+    const kept = await resetOnPage(NEW_PASSWORD, false);
+    expect(await page.getByRole('status').innerText()).toBe(
+      'Every session of your account was signed out, on every device. Your API keys still work: the email we sent says how many.',
+    );
+    expect(kept.text).toContain('1 API key of the account still works');
+    expect((await usingKey()).status).toBe(200);
+
+    const revoked = await resetOnPage('yet another passphrase', true);
+    expect(await page.getByRole('status').innerText()).toBe('Every session of your account was signed out, on every device, and every API key was revoked.');
+    violations.push(...(await inspectPage(page, 'reset-password-keys-revoked')));
+    expect(revoked.text).toContain('As you asked, 1 API key of the account was revoked too, and stopped working at once.');
+    const refused = await usingKey();
+    expect({ status: refused.status, code: ((await refused.json()) as { code: string }).code }).toEqual({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' });
+
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+
   it('says an address registered twice is confirmed without a password, and lets its owner choose one from the mailed link', async () => {
     const { page, context, cspViolations } = await openDevice(browser, base);
     const email = uniqueEmail('dash-twice');

@@ -7,7 +7,8 @@ const GRACE_SECONDS = 1;
 const REFRESH_TTL_SECONDS = 30 * 86_400;
 /** PUBLIC_URL of the test app is http://127.0.0.1:…, where a browser keeps no Secure cookie: none is set. */
 const ATTRIBUTES = 'Path=/auth/refresh; HttpOnly; SameSite=Strict';
-const SET_COOKIE = new RegExp(`^atiru_refresh=([A-Za-z0-9_-]{43}); Max-Age=${REFRESH_TTL_SECONDS}; ${ATTRIBUTES}$`);
+/** A `Set-Cookie` that stores a token for `maxAge` seconds (a pattern): the token's own life. */
+const setCookie = (maxAge: string) => new RegExp(`^atiru_refresh=([A-Za-z0-9_-]{43}); Max-Age=(?:${maxAge}); ${ATTRIBUTES}$`);
 const CLEARED = `atiru_refresh=; Max-Age=0; ${ATTRIBUTES}`;
 const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
@@ -37,11 +38,14 @@ describe('the refresh token in a cookie (real app, real PostgreSQL)', () => {
     return { email, id: await createConfirmedUser(service, email, PASSWORD) };
   }
 
-  /** The token of a `Set-Cookie` that stores one; fails the test unless its attributes are exactly the agreed ones. */
-  function cookieToken(response: { headers: Headers }): string {
+  /**
+   * The token of a `Set-Cookie` that stores one; fails the test unless its attributes are exactly
+   * the agreed ones, a new token's `Max-Age` the whole REFRESH_TOKEN_TTL_SECONDS unless `maxAge` says otherwise.
+   */
+  function cookieToken(response: { headers: Headers }, maxAge = String(REFRESH_TTL_SECONDS)): string {
     const header = response.headers.get('set-cookie');
-    expect(header).toMatch(SET_COOKIE);
-    return SET_COOKIE.exec(header!)![1];
+    expect(header).toMatch(setCookie(maxAge));
+    return setCookie(maxAge).exec(header!)![1];
   }
 
   const cookieLogin = (email: string) => service.request('POST', '/auth/login', { body: { email, password: PASSWORD, refresh_cookie: true } });
@@ -97,7 +101,8 @@ describe('the refresh token in a cookie (real app, real PostgreSQL)', () => {
     // A second tab that still had t0 is handed the same head of the chain.
     const replay = await cookieRefresh(t0);
     expect(replay.status).toBe(200);
-    expect(cookieToken(replay)).toBe(t1);
+    // Issued by the rotation a moment before, t1 has that moment less to live, and so has its cookie.
+    expect(cookieToken(replay, `${REFRESH_TTL_SECONDS - 1}|${REFRESH_TTL_SECONDS}`)).toBe(t1);
 
     await sleep(GRACE_SECONDS * 1000 + 200);
     expect(refused(await cookieRefresh(t0))).toEqual({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN', cookie: CLEARED });

@@ -3,7 +3,7 @@ import { sleep, waitUntil } from '../support/wait';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { FakeClock } from '../support/fake-clock';
 import { recordQueries } from '../support/query-recorder';
-import { startTestApp, TestApp } from '../support/test-app';
+import { startTestApp, TestApp, TestResponse } from '../support/test-app';
 
 const PASSWORD = 'correct horse battery';
 const INVALID_REFRESH = { statusCode: 401, request_id: expect.any(String), code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired refresh token' };
@@ -309,6 +309,7 @@ describe('sessions: the maximum lifetime (the app on a clock the test moves)', (
   });
 
   const COOKIE = /^atiru_refresh=([A-Za-z0-9_-]{43});/;
+  const maxAgeOf = (response: TestResponse) => Number(/; Max-Age=(\d+);/.exec(response.headers.get('set-cookie') ?? '')?.[1]);
   const cookieRefresh = (token: string) => service.request('POST', '/auth/refresh', { body: {}, headers: { 'x-atiru-refresh': 'cookie', cookie: `atiru_refresh=${token}` } });
 
   it('refreshes a session used every 20 days until 90 days after its login, then answers 401 and clears the cookie, as for an expired one', async () => {
@@ -316,6 +317,7 @@ describe('sessions: the maximum lifetime (the app on a clock the test moves)', (
     await createConfirmedUser(service, email, PASSWORD);
     const opened = await service.request('POST', '/auth/login', { body: { email, password: PASSWORD, refresh_cookie: true } });
     let token = COOKIE.exec(opened.headers.get('set-cookie') ?? '')![1];
+    expect(maxAgeOf(opened)).toBe(30 * DAY);
     const [session] = await sql<{ created_at: string }>(service, 'SELECT s.created_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = ?', [email]);
     const lifetimeEnd = new Date(session.created_at).getTime() + 90 * DAY * 1000;
 
@@ -324,6 +326,9 @@ describe('sessions: the maximum lifetime (the app on a clock the test moves)', (
       const refreshed = await cookieRefresh(token);
       expect({ day, status: refreshed.status }).toEqual({ day, status: 200 });
       token = COOKIE.exec(refreshed.headers.get('set-cookie') ?? '')![1];
+      // The cookie lives as long as its token: 30 days from the refresh, but on day 80 only until day 90.
+      // In minutes: the token's end is reckoned from the refresh's instant, a moment after the day began.
+      expect({ day, minutes: Math.round(maxAgeOf(refreshed) / 60) }).toEqual({ day, minutes: (Math.min(30, 90 - day) * DAY) / 60 });
       expect((await service.request('GET', '/users/me', { headers: { authorization: `Bearer ${refreshed.body.session.access_token}` } })).status).toBe(200);
     }
     // Refreshed on day 80, the session and its newest token end on day 90, not 30 days later.

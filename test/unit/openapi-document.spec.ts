@@ -47,6 +47,18 @@ describe('the committed openapi.yaml, for those who generate clients from it', (
     }
   });
 
+  it('declares Retry-After on every response that carries it: 429 and 503, and the redirects a browser link answers them with', () => {
+    const carriers = [];
+    for (const [method, path, operation] of operations) {
+      for (const [status, response] of Object.entries(operation.responses as Record<string, any>)) {
+        if (['429', '503'].includes(status) || /\b(RATE_LIMITED|SERVER_BUSY)\b/.test(response.description)) carriers.push({ response: `${method} ${path} ${status}`, declared: 'Retry-After' in response.headers });
+      }
+    }
+    expect(carriers).toContainEqual({ response: 'GET /auth/confirm 302', declared: true });
+    expect(carriers).toContainEqual({ response: 'POST /auth/confirm-link 303', declared: true });
+    expect(carriers.filter(({ declared }) => !declared)).toEqual([]);
+  });
+
   it('closes every request body schema and names schemas as a consumer would', () => {
     for (const [, , operation] of operations) {
       for (const body of Object.values<any>(operation.requestBody?.content ?? {})) {

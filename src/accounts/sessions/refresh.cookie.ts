@@ -4,6 +4,7 @@ import { AppError } from '../../common/errors/app-error';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { SessionResponseDto } from './dto/session-response.dto';
+import { IssuedSession } from './session.mapper';
 
 export const REFRESH_COOKIE_NAME = 'atiru_refresh';
 /** The only path the browser sends the cookie to: no other request of the page carries it. */
@@ -20,19 +21,21 @@ export const REFRESH_COOKIE_MODE = 'cookie';
 @Injectable()
 export class RefreshCookie {
   private readonly attributes: string;
-  private readonly maxAgeSeconds: number;
 
   constructor(@InjectConfig() config: AppConfig) {
     // A browser drops a Secure cookie set over plain HTTP, except for localhost; so the service
     // answered on http://localhost during development is the one place it goes without.
     const secure = !/^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?(\/|$)/.test(config.http.publicUrl);
     this.attributes = `Path=${REFRESH_COOKIE_PATH}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
-    this.maxAgeSeconds = config.tokens.refreshTtlSeconds;
   }
 
-  /** The `Set-Cookie` value that stores `token` for as long as an unused session lives. */
-  set(token: string): string {
-    return `${REFRESH_COOKIE_NAME}=${token}; Max-Age=${this.maxAgeSeconds}; ${this.attributes}`;
+  /**
+   * The `Set-Cookie` value that stores `token` for `maxAgeSeconds`, as long as the token itself
+   * lives: near the session's maximum lifetime that is less than REFRESH_TOKEN_TTL_SECONDS, and a
+   * browser that kept the cookie longer would only send a token the service refuses.
+   */
+  set(token: string, maxAgeSeconds: number): string {
+    return `${REFRESH_COOKIE_NAME}=${token}; Max-Age=${maxAgeSeconds}; ${this.attributes}`;
   }
 
   /** The `Set-Cookie` value that removes the cookie. */
@@ -60,17 +63,17 @@ export class RefreshCookie {
   }
 
   /** Moves the refresh token of a session answer into the cookie: the page's script never sees it. */
-  hand(session: SessionResponseDto, reply: FastifyReply): SessionResponseDto {
-    const { refresh_token: token, ...tokens } = session.session;
-    if (token !== undefined) reply.header('set-cookie', this.set(token));
-    return { ...session, session: tokens };
+  hand({ response, refreshExpiresIn }: IssuedSession, reply: FastifyReply): SessionResponseDto {
+    const { refresh_token: token, ...tokens } = response.session;
+    if (token !== undefined) reply.header('set-cookie', this.set(token, refreshExpiresIn));
+    return { ...response, session: tokens };
   }
 
   /**
    * Refreshes with the cookie's token and hands the new one back the same way. A missing, unknown,
    * expired or reused token clears the cookie, so a signed-out browser keeps nothing.
    */
-  async refresh(request: FastifyRequest, reply: FastifyReply, refresh: (token: string) => Promise<SessionResponseDto>): Promise<SessionResponseDto> {
+  async refresh(request: FastifyRequest, reply: FastifyReply, refresh: (token: string) => Promise<IssuedSession>): Promise<SessionResponseDto> {
     const presented = this.read(request);
     try {
       if (presented === undefined) throw AppError.invalidToken('Invalid or expired refresh token');

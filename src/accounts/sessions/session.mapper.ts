@@ -8,12 +8,33 @@ export interface IssuedAccessToken {
   expires_at: number;
 }
 
-/** Login and refresh answer the same body, field for field the documented one. */
-export function toSessionResponse(
+/** A refresh token as login or refresh hands it out: the secret, and the end of its life. */
+export interface IssuedRefreshToken {
+  token: string;
+  expiresAt: Date;
+}
+
+/**
+ * What login and refresh hand out: the documented body, and how many seconds its refresh token
+ * lives, which the body leaves out and the refresh cookie's `Max-Age` needs (the earlier of the
+ * sliding TTL and the session's maximum lifetime).
+ */
+export interface IssuedSession {
+  response: SessionResponseDto;
+  refreshExpiresIn: number;
+}
+
+/** Login and refresh answer the same body, field for field the documented one; `now` is when the tokens were issued. */
+export function toIssuedSession(
   user: { id: string; email: string; createdAt: Date; updatedAt: Date },
   access: IssuedAccessToken,
-  refreshToken: string,
-): SessionResponseDto {
+  refresh: IssuedRefreshToken,
+  now: Date,
+): IssuedSession {
+  return { response: toSessionResponse(user, access, refresh.token), refreshExpiresIn: Math.max(0, Math.floor((refresh.expiresAt.getTime() - now.getTime()) / 1000)) };
+}
+
+function toSessionResponse(user: { id: string; email: string; createdAt: Date; updatedAt: Date }, access: IssuedAccessToken, refreshToken: string): SessionResponseDto {
   return {
     user: { id: user.id, email: user.email, created_at: user.createdAt.toISOString(), updated_at: user.updatedAt.toISOString() },
     session: {

@@ -19,7 +19,9 @@ import { SessionsService } from './sessions.service';
 /** The refresh cookie a response may set or clear (decision 012). */
 const SET_REFRESH_COOKIE = {
   'Set-Cookie': {
-    description: 'Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` (set), or `atiru_refresh=` with `Max-Age=0` (cleared)',
+    description:
+      'Only for the cookie mode of the built-in dashboard: `atiru_refresh=<token>` with `Max-Age` the refresh token\'s remaining life (set), ' +
+      'or `atiru_refresh=` with `Max-Age=0` (cleared)',
     required: false,
     schema: { type: 'string', example: 'atiru_refresh=N2sV1c9n4k0xYwq8r6TzJm3aLd5pHf7gUe2bQi1oCk8; Max-Age=2592000; Path=/auth/refresh; HttpOnly; SameSite=Strict; Secure' },
   },
@@ -57,8 +59,8 @@ export class SessionsController {
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS: unknown email or wrong password (one body for both)', type: ErrorResponseDto })
   @ApiForbiddenResponse({ description: 'EMAIL_NOT_VERIFIED: the password is right but the email is not confirmed yet', type: ErrorResponseDto })
   async login(@Body() body: SessionLoginDto, @Client() client: ClientInfo, @Res({ passthrough: true }) reply: FastifyReply): Promise<SessionResponseDto> {
-    const session = await this.sessions.login(body, client);
-    return body.refresh_cookie ? this.cookie.hand(session, reply) : session;
+    const issued = await this.sessions.login(body, client);
+    return body.refresh_cookie ? this.cookie.hand(issued, reply) : issued.response;
   }
 
   @Post('refresh')
@@ -89,8 +91,8 @@ export class SessionsController {
     type: ErrorResponseDto,
     headers: SET_REFRESH_COOKIE,
   })
-  refresh(@Body() body: SessionRefreshDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<SessionResponseDto> {
-    if (body.refresh_token !== undefined) return this.sessions.refresh(body.refresh_token);
+  async refresh(@Body() body: SessionRefreshDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<SessionResponseDto> {
+    if (body.refresh_token !== undefined) return (await this.sessions.refresh(body.refresh_token)).response;
     if (!this.cookie.requested(request)) throw missingRefreshToken();
     return this.cookie.refresh(request, reply, (token) => this.sessions.refresh(token));
   }

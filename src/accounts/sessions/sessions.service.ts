@@ -11,7 +11,6 @@ import { LoginAccount, UsersRepository } from '../../users/users.repository';
 import { ActiveSessionListResponseDto } from './dto/active-session-list-response.dto';
 import { SessionLoginDto } from './dto/session-login.dto';
 import { LogoutScope } from './dto/session-logout-query.dto';
-import { SessionResponseDto } from './dto/session-response.dto';
 import { PasswordHasher } from '../passwords/password.hasher';
 import { SecretTokens } from '../secrets/secret.tokens';
 import { AccessTokenService, IssuedAccessToken } from '../../auth/tokens/access-token.service';
@@ -20,7 +19,7 @@ import { RefreshTokenEntity } from './refresh-token.entity';
 import { decideRefresh, RefreshDecision, sessionEnd } from './refresh-decision';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { SessionEntity } from './session.entity';
-import { toActiveSession, toSessionResponse } from './session.mapper';
+import { IssuedSession, toActiveSession, toIssuedSession } from './session.mapper';
 import { NewSession, SessionsRepository } from './sessions.repository';
 import { inTransaction } from '../../database/transaction';
 
@@ -35,7 +34,7 @@ interface PreparedSession {
 }
 
 type RefreshOutcome =
-  | { ok: true; session: SessionEntity; refreshToken: string }
+  | { ok: true; session: SessionEntity; refreshToken: string; refreshExpiresAt: Date }
   | { ok: false; decision: RefreshDecision; sessionId?: string; userId?: string };
 
 /** Logging in, refreshing and logging out: the life of a session. */
@@ -56,7 +55,7 @@ export class SessionsService {
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
-  async login({ email, password }: SessionLoginDto, client: ClientInfo): Promise<SessionResponseDto> {
+  async login({ email, password }: SessionLoginDto, client: ClientInfo): Promise<IssuedSession> {
     const { confirmed, unconfirmed } = await this.users.findLoginAccounts(email);
     if (!confirmed && !unconfirmed) {
       // An unknown email costs one argon2 verification too, and answers what a wrong password does.
@@ -83,7 +82,8 @@ export class SessionsService {
       // One statement on its own: no unit of work to fork. Not opened: the password was reset or
       // changed while it was being verified, so the one given is no longer the account's.
       if (await this.sessions.open(this.em, prepared.session, { tokenHash: prepared.refreshTokenHash }, confirmed.passwordHash)) {
-        return toSessionResponse(confirmed, prepared.access, prepared.refreshToken);
+        const { createdAt: now, expiresAt } = prepared.session;
+        return toIssuedSession(confirmed, prepared.access, { token: prepared.refreshToken, expiresAt }, now);
       }
       throw this.refuseLogin(email, 'password_changed', client);
     }
@@ -107,7 +107,7 @@ export class SessionsService {
    * Exchanges a refresh token for a new pair. All refreshes of one session queue on the session's
    * row lock, so they see each other's rotations and the session stays one chain.
    */
-  async refresh(presented: string): Promise<SessionResponseDto> {
+  async refresh(presented: string): Promise<IssuedSession> {
     const now = this.clock.now();
     const outcome = await inTransaction(this.em, (em) => this.applyRefresh(em, presented, now));
     if (!outcome.ok) {
@@ -125,7 +125,7 @@ export class SessionsService {
     const user = await this.users.findById(outcome.session.userId);
     if (!user) throw AppError.invalidToken('Invalid or expired refresh token');
     const access = this.accessTokens.issue({ id: user.id, email: user.email }, outcome.session.id);
-    return toSessionResponse(user, access, outcome.refreshToken);
+    return toIssuedSession(user, access, { token: outcome.refreshToken, expiresAt: outcome.refreshExpiresAt }, now);
   }
 
   /** Revokes this session, the others, or all; refresh tokens of revoked sessions stop working at once. */
@@ -180,14 +180,14 @@ export class SessionsService {
         const expiresAt = this.sessionEnd(session!.createdAt, now);
         await this.refreshTokens.rotate(em, token!, { tokenHash: next.hash, createdAt: now, expiresAt }, this.secrets.seal(next.token, presented), now);
         await this.sessions.markRefreshed(em, session!, now, expiresAt);
-        return { ok: true, session: session!, refreshToken: next.token };
+        return { ok: true, session: session!, refreshToken: next.token, refreshExpiresAt: expiresAt };
       }
       case 'replay': {
         const head = await this.followChain(em, token!, presented);
         if (!head) return { ok: false, decision: { action: 'reject', reason: 'unknown_token' } };
         await this.refreshTokens.markShared(em, head.token, now);
         await this.sessions.markRefreshed(em, session!, now);
-        return { ok: true, session: session!, refreshToken: head.secret };
+        return { ok: true, session: session!, refreshToken: head.secret, refreshExpiresAt: head.token.expiresAt };
       }
     }
   }

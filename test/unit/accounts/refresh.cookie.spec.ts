@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { RefreshCookie } from '../../../src/accounts/sessions/refresh.cookie';
 import { loadConfig } from '../../../src/config/app-config';
 
-const cookieFor = (publicUrl: string) => new RefreshCookie(loadConfig({ NODE_ENV: 'test', PUBLIC_URL: publicUrl, REFRESH_TOKEN_TTL_SECONDS: '600' }));
+const cookieFor = (publicUrl: string) => new RefreshCookie(loadConfig({ NODE_ENV: 'test', PUBLIC_URL: publicUrl }));
 const requestWith = (cookie: string | undefined) => ({ headers: cookie === undefined ? {} : { cookie } }) as FastifyRequest;
 
 describe('RefreshCookie', () => {
@@ -14,7 +14,7 @@ describe('RefreshCookie', () => {
     ['http://localhost', false],
     ['http://127.0.0.1:3000', false],
   ])('PUBLIC_URL %s: Secure is %s', (publicUrl, secure) => {
-    const set = cookieFor(publicUrl).set('tok');
+    const set = cookieFor(publicUrl).set('tok', 600);
     expect(set).toBe(`atiru_refresh=tok; Max-Age=600; Path=/auth/refresh; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`);
     expect(cookieFor(publicUrl).clear()).toBe(`atiru_refresh=; Max-Age=0; Path=/auth/refresh; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`);
   });
