@@ -29,7 +29,7 @@ export class ApiKeysController {
   @ApiCreatedResponse({ description: 'The new key: the only response that ever carries it', type: ApiKeyCreatedResponseDto })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST: a field is invalid, a scope is not in the configured vocabulary, expires_at is not in the future, or the cap on active keys is reached', type: ErrorResponseDto })
   createApiKey(@Req() { user: principal }: AuthenticatedRequest, @Body() body: ApiKeyCreateDto, @Client() client: ClientInfo): Promise<ApiKeyCreatedResponseDto> {
-    return this.apiKeys.create(principal.user.id, body, client);
+    return this.apiKeys.create(principal, body, client);
   }
 
   @Get()
@@ -66,7 +66,7 @@ export class ApiKeysController {
     @Body() body: ApiKeyRollDto,
     @Client() client: ClientInfo,
   ): Promise<ApiKeyCreatedResponseDto> {
-    return this.apiKeys.roll(principal.user.id, id, body, client);
+    return this.apiKeys.roll(principal, id, body, client);
   }
 
   @Delete(':id')

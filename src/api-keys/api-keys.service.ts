@@ -1,5 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
+import { Principal } from '../common/auth/principal';
 import { ClientInfo } from '../common/http/client-info';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config/app-config';
@@ -14,6 +15,7 @@ import { ApiKeyRollDto, DEFAULT_ROLL_GRACE_SECONDS } from './dto/api-key-roll.dt
 import { ApiKeyCreatedResponseDto, ApiKeyListResponseDto } from './dto/api-key-response.dto';
 import { inTransaction } from '../database/transaction';
 import { MailService } from '../mail/mail.service';
+import { UsersRepository } from '../users/users.repository';
 import { UserApiKeys } from './user-api-keys';
 
 @Injectable()
@@ -26,10 +28,12 @@ export class ApiKeysService implements UserApiKeys {
     private readonly repository: ApiKeysRepository,
     private readonly revocations: ApiKeyRevocationListener,
     private readonly mail: MailService,
+    private readonly users: UsersRepository,
   ) {}
 
   /** The owner is told by mail, in the same transaction: a key made by someone else does not go unnoticed. */
-  async create(userId: string, request: ApiKeyCreateDto, client: ClientInfo): Promise<ApiKeyCreatedResponseDto> {
+  async create(caller: Principal, request: ApiKeyCreateDto, client: ClientInfo): Promise<ApiKeyCreatedResponseDto> {
+    const userId = caller.user.id;
     const expiresAt = request.expires_at ? new Date(request.expires_at) : null;
     if (expiresAt && expiresAt.getTime() <= Date.now()) {
       throw AppError.invalidRequest('Invalid request: expires_at must be in the future');
@@ -38,8 +42,7 @@ export class ApiKeysService implements UserApiKeys {
     const max = this.config.apiKeys.maxActivePerUser;
     const { key, prefix } = generateApiKey();
     const entity = await inTransaction(this.em, async (em) => {
-      const ownerEmail = await this.repository.lockOwner(em, userId);
-      if (ownerEmail === null) throw AppError.invalidToken();
+      const ownerEmail = await this.lockOwnerInLiveSession(em, caller);
       if ((await this.repository.countActiveForUser(em, userId)) >= max) {
         throw AppError.invalidRequest(`You already have ${max} active API keys, the most allowed: revoke one before creating another`);
       }
@@ -76,12 +79,12 @@ export class ApiKeysService implements UserApiKeys {
    * the rolled keys still in their grace period may not outnumber it, or rolling each new key in
    * turn would hold any number of working keys. A roll with no grace period never adds one.
    */
-  async roll(userId: string, id: string, request: ApiKeyRollDto, client: ClientInfo): Promise<ApiKeyCreatedResponseDto> {
+  async roll(caller: Principal, id: string, request: ApiKeyRollDto, client: ClientInfo): Promise<ApiKeyCreatedResponseDto> {
+    const userId = caller.user.id;
     const graceSeconds = request.grace_period_seconds ?? DEFAULT_ROLL_GRACE_SECONDS;
     const { key, prefix } = generateApiKey();
     const { created, old } = await inTransaction(this.em, async (em) => {
-      const ownerEmail = await this.repository.lockOwner(em, userId);
-      if (ownerEmail === null) throw AppError.invalidToken();
+      const ownerEmail = await this.lockOwnerInLiveSession(em, caller);
       const old = await this.repository.lockRollableForUser(em, userId, id);
       if (old === null) throw AppError.notFound('API key not found');
       const max = this.config.apiKeys.maxActivePerUser;
@@ -110,6 +113,22 @@ export class ApiKeysService implements UserApiKeys {
     });
     this.logger.log(`user ${userId} rolled API key ${old.keyPrefix} (${id}) to ${prefix} (${created.id}); the old one ends at ${old.endsAt.toISOString()}`);
     return toApiKeyCreatedResponse(created, key);
+  }
+
+  /**
+   * The owner's address, with their row locked (key changes of one user queue on it), once the
+   * caller's session is known to be live still: the guard admitted it before this waited for the
+   * row, and a password reset that held the row meanwhile has revoked the sessions (and, if asked,
+   * the keys), so a key made after it by a session it ended would outlive the reset. The check is
+   * a statement of its own, after the lock: it sees what the reset committed.
+   */
+  private async lockOwnerInLiveSession(em: EntityManager, caller: Principal): Promise<string> {
+    const ownerEmail = await this.repository.lockOwner(em, caller.user.id);
+    if (ownerEmail === null) throw AppError.invalidToken();
+    if (caller.session_id === undefined || !(await this.users.hasLiveSession(em, caller.user.id, caller.session_id))) {
+      throw AppError.invalidToken('This session has ended');
+    }
+    return ownerEmail;
   }
 
   async list(userId: string): Promise<ApiKeyListResponseDto> {

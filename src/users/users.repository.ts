@@ -48,6 +48,14 @@ export class UsersRepository {
     return rows.length === 0 ? null : { user: toAuthenticatedUser(rows[0]), sessionExpiresAtMs: rows[0].session_expires_at_ms };
   }
 
+  /** Whether the user's session `sessionId` is live (neither revoked nor expired), read in `em`'s transaction. */
+  async hasLiveSession(em: EntityManager, id: string, sessionId: string): Promise<boolean> {
+    const rows = await em
+      .getConnection()
+      .execute<unknown[]>('SELECT 1 FROM sessions WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > now()', [sessionId, id], 'all', em.getTransactionContext());
+    return rows.length > 0;
+  }
+
   /**
    * What a login checks, as plain records: one statement, no unit of work, no entity to hydrate
    * (hydrating one was much of the look-up's time, on the path every login waits on). `email` as for

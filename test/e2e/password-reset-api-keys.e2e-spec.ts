@@ -1,5 +1,8 @@
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, sql, uniqueEmail } from '../support/accounts';
 import { startTwoInstances, TwoInstances } from '../support/two-instances';
+import { TestResponse } from '../support/test-app';
+import { waitUntil } from '../support/wait';
+import { ApiKeysService } from '../../src/api-keys/api-keys.service';
 
 const PASSWORD = 'the owner password';
 const RESET_PREFIX = 'http://dashboard.test/?token=';
@@ -71,6 +74,35 @@ describe('password reset and API keys (two instances, one PostgreSQL, a real SMT
     expect(revoking.text).not.toContain('still work');
     // The reset answered once every instance had dropped the keys: refused at once, from either.
     for (const key of keys) expect(await statusesOf(key)).toEqual(Array(4).fill(INVALID_KEY));
+    expect(await sql(first, 'SELECT count(*)::int AS active FROM api_keys WHERE user_id = ? AND revoked_at IS NULL', [userId])).toEqual([{ active: 0 }]);
+  });
+
+  it('makes no key for a session that a reset with revoke_api_keys ended while the creation waited for the account', async () => {
+    const { first, second, smtp } = instances;
+    const email = uniqueEmail('reset-races-create');
+    const userId = await createConfirmedUser(first, email, PASSWORD);
+    await nextMailTo(smtp, email, 0);
+    const intruder = { authorization: `Bearer ${(await login(second, email, PASSWORD)).session.access_token}` };
+    // The intruder's session is known to the second instance, which admits it from memory.
+    expect((await second.request('GET', '/users/me', { headers: intruder })).status).toBe(200);
+
+    // Inside the reset's transaction, the account's row locked and its sessions revoked, not yet
+    // committed: the intruder's creation passes the guard and waits for the row.
+    const service = first.app.get(ApiKeysService);
+    const revokeAll = service.revokeAllForUser.bind(service);
+    let creation: Promise<TestResponse> | undefined;
+    const spy = jest.spyOn(service, 'revokeAllForUser').mockImplementationOnce(async (em, id) => {
+      creation = second.request('POST', '/auth/api-keys', { headers: intruder, body: { name: 'kept through the reset' } });
+      await waitUntil(async () => (await sql<{ n: number }>(first, 'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted'))[0].n > 0, 'the creation to wait for the account');
+      return revokeAll(em, id);
+    });
+    try {
+      await reset(email, 1, { revoke_api_keys: true });
+    } finally {
+      spy.mockRestore();
+    }
+    const created = await creation!;
+    expect({ status: created.status, code: created.body.code }).toEqual({ status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' });
     expect(await sql(first, 'SELECT count(*)::int AS active FROM api_keys WHERE user_id = ? AND revoked_at IS NULL', [userId])).toEqual([{ active: 0 }]);
   });
 
