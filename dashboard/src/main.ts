@@ -118,6 +118,20 @@ whenSessionEnds((how) => go('sign-in', { replace: true, flash: how === 'signed-o
 
 // The reset link's token leaves the address bar before anything else happens (history, screenshots, shoulder surfing).
 if (currentRoute() === 'reset-password') takeResetToken();
+forgetSwaggerCredential();
 // A reload: the refresh cookie, if any, gives this page a new access token.
 await refresh();
 await render();
+
+/**
+ * Earlier versions of /docs, on this origin, kept the credential pasted into Swagger UI's
+ * "Authorize" (a JWT or an API key) in localStorage; /docs removes it when opened, and so does
+ * the dashboard, which people open far more often. Storage a browser refuses holds nothing.
+ */
+function forgetSwaggerCredential(): void {
+  try {
+    localStorage.removeItem('authorized');
+  } catch {
+    // Nothing stored, nothing to remove.
+  }
+}

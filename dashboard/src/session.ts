@@ -7,7 +7,8 @@ import { api, Failure, Result, settle } from './api';
  */
 let accessToken: string | null = null;
 let refreshing: Promise<Result<string>> | null = null;
-const REFRESH_TIMEOUT_MS = 15_000;
+/** How long the other tabs wait for one tab's refresh before they go on without its answer. */
+const LOCK_HELD_AT_MOST_MS = 15_000;
 let onEnded: (how: SessionEnd) => void = () => undefined;
 
 /** How a session came to an end: the person signed out, or the service refused it (revoked elsewhere, expired). */
@@ -52,9 +53,7 @@ export async function signIn(email: string, password: string): Promise<Result<un
  */
 export function refresh(): Promise<Result<string>> {
   refreshing ??= inTurnWithOtherTabs(async (): Promise<Result<string>> => {
-    // Bounded, since the other tabs wait for it: one that never hears back is a NETWORK failure.
-    const signal = AbortSignal.timeout(REFRESH_TIMEOUT_MS);
-    const result = await settle(api.POST('/auth/refresh', { body: {}, headers: { 'X-Atiru-Refresh': 'cookie' }, signal }));
+    const result = await settle(api.POST('/auth/refresh', { body: {}, headers: { 'X-Atiru-Refresh': 'cookie' } }));
     if (!result.ok) {
       if (refused(result)) accessToken = null;
       return result;
@@ -70,12 +69,22 @@ export function refresh(): Promise<Result<string>> {
 /**
  * Tabs that refresh at once send the same cookie, and all but one are answered by a replay; a
  * second such race in a row ends the session (decision 024). In turn, each sends the cookie the
- * previous answer set. Without Web Locks, they race as before.
+ * previous answer set. A refresh that hangs holds the others for LOCK_HELD_AT_MOST_MS, and is not
+ * cut off: were it aborted after the service rotated the token, its new cookie would be lost and
+ * the old one, presented later, taken for a stolen copy. Without Web Locks, tabs race as before.
  */
 function inTurnWithOtherTabs<T>(work: () => Promise<T>): Promise<T> {
   if (!('locks' in navigator)) return work();
-  return navigator.locks.request('atiru-refresh', work);
+  return new Promise<T>((resolve, reject) => {
+    void navigator.locks.request('atiru-refresh', () => {
+      const done = work();
+      done.then(resolve, reject);
+      return Promise.race([done.then(noop, noop), new Promise<void>((release) => setTimeout(release, LOCK_HELD_AT_MOST_MS))]);
+    });
+  });
 }
+
+function noop(): void {}
 
 /** The credential was refused; a wrong password (INVALID_CREDENTIALS, when changing it) is not. */
 function refused(result: Result<unknown>): boolean {

@@ -42,7 +42,10 @@ export function resetPasswordPage() {
   onSubmit(form, async () => {
     messages.clear();
     const revoked = revokeKeys.input.checked;
-    const result = await settle(api.POST('/auth/reset-password', { body: { token: token ?? '', password: password.input.value, revoke_api_keys: revoked } }));
+    // Sent only when asked for: an instance of the previous release, met during a rolling update,
+    // refuses a field it does not know.
+    const body = { token: token ?? '', password: password.input.value, ...(revoked ? { revoke_api_keys: true } : {}) };
+    const result = await settle(api.POST('/auth/reset-password', { body }));
     if (!result.ok) {
       if (result.failure.code === 'INVALID_OR_EXPIRED_TOKEN' || (result.failure.code === 'INVALID_REQUEST' && /token/i.test(result.failure.message))) {
         messages.show('error', 'This reset link has expired or was already used. ', link('forgot-password', 'Ask for a new link'), '.');
