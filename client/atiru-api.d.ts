@@ -940,7 +940,7 @@ export interface components {
              */
             refresh_token?: string;
             /**
-             * @description Seconds until the access token expires
+             * @description Seconds until the access token expires: ACCESS_TOKEN_TTL_SECONDS, or less when the session reaches its maximum lifetime sooner
              * @example 3600
              */
             expires_in: number;

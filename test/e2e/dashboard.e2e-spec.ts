@@ -440,10 +440,10 @@ describe('the dashboard at /dashboard/, in a real Chromium against the real serv
   it('removes the credential earlier versions of /docs left in localStorage on this origin', async () => {
     const { page, context } = await openDevice(browser, base);
     await page.goto(`${base}/dashboard/sign-in`);
-    await page.evaluate(() => localStorage.setItem('authorized', JSON.stringify({ api_key: { name: 'api_key', value: 'atiru_left_behind' } })));
+    await page.evaluate(`localStorage.setItem('authorized', ${JSON.stringify(JSON.stringify({ api_key: { name: 'api_key', value: 'atiru_left_behind' } }))})`);
     await page.reload();
     await page.getByRole('heading', { name: 'Sign in to Atiru' }).waitFor();
-    expect(await page.evaluate(() => localStorage.getItem('authorized'))).toBeNull();
+    expect(await page.evaluate("localStorage.getItem('authorized')")).toBeNull();
     await context.close();
   });
 

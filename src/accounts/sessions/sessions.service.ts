@@ -124,7 +124,8 @@ export class SessionsService {
     }
     const user = await this.users.findById(outcome.session.userId);
     if (!user) throw AppError.invalidToken('Invalid or expired refresh token');
-    const access = this.accessTokens.issue({ id: user.id, email: user.email }, outcome.session.id);
+    const lifetimeEndsAtMs = outcome.session.createdAt.getTime() + this.config.tokens.sessionMaxLifetimeSeconds * 1000;
+    const access = this.accessTokens.issue({ id: user.id, email: user.email }, outcome.session.id, lifetimeEndsAtMs);
     return toIssuedSession(user, access, { token: outcome.refreshToken, expiresAt: outcome.refreshExpiresAt }, now);
   }
 

@@ -30,12 +30,16 @@ export class AccessTokenService {
     this.ttlSeconds = config.tokens.accessTtlSeconds;
   }
 
-  issue(user: { id: string; email: string }, sessionId: string): IssuedAccessToken {
+  /**
+   * `notAfterMs`: when the session can live no longer (its maximum lifetime, SESSION_MAX_LIFETIME_SECONDS);
+   * a token issued less than its lifetime before that ends with the session instead.
+   */
+  issue(user: { id: string; email: string }, sessionId: string, notAfterMs = Infinity): IssuedAccessToken {
     const { kid, privateKey } = this.keys.signingKey();
     const iat = Math.floor(Date.now() / 1000);
-    const exp = iat + this.ttlSeconds;
+    const exp = Math.min(iat + this.ttlSeconds, Math.floor(notAfterMs / 1000));
     const claims: AccessTokenClaims = { iss: this.issuer, aud: this.audience, sub: user.id, email: user.email, sid: sessionId, iat, exp };
     const accessToken = sign(claims, privateKey, { algorithm: SIGNING_ALGORITHM, keyid: kid });
-    return { access_token: accessToken, expires_in: this.ttlSeconds, expires_at: exp };
+    return { access_token: accessToken, expires_in: exp - iat, expires_at: exp };
   }
 }

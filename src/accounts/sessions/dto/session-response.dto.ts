@@ -20,7 +20,7 @@ export class SessionTokensDto {
   })
   refresh_token?: string;
 
-  @ApiProperty({ type: 'integer', description: 'Seconds until the access token expires', example: 3600 })
+  @ApiProperty({ type: 'integer', description: 'Seconds until the access token expires: ACCESS_TOKEN_TTL_SECONDS, or less when the session reaches its maximum lifetime sooner', example: 3600 })
   expires_in: number;
 
   @ApiProperty({ type: 'integer', description: 'When the access token expires, in Unix epoch seconds', example: 1705323600 })
