@@ -34,11 +34,12 @@ import { PasswordChangeDto } from './dto/password-change.dto';
 import { PasswordResetDto } from './dto/password-reset.dto';
 import { Client, ClientInfo } from '../common/http/client-info';
 
-/** The limit the three confirmation routes share, as their descriptions state it. */
-const CONFIRM_LIMIT =
-  'Opening the link, its button and POST /auth/confirm together are limited per client IP (RATE_LIMIT_CONFIRM_IP, ' +
-  '60 per 15 minutes by default), and a token that confirms nothing costs FAILED_LOGIN_COST (5) of them: tokens cannot ' +
-  'be guessed, nor pages requested, at speed.';
+/** The limit the browser's two confirmation routes share, as their descriptions state it. */
+const CONFIRM_LINK_LIMIT =
+  'Opening a link and pressing its button together are limited per token, whatever the client\'s address ' +
+  '(RATE_LIMIT_CONFIRM_TOKEN, 20 per 15 minutes by default): one link\'s page cannot be requested at speed, and no ' +
+  'other page, which can make its visitors\' browsers open links and post forms here, can spend the limit of a ' +
+  'network\'s people. Over it, the browser is redirected to the dashboard with `error_code=RATE_LIMITED`.';
 
 /**
  * The headers of the confirmation routes' redirects. A browser's request over its limit, or one the
@@ -85,7 +86,7 @@ export class AccountsController {
 
   @Get('confirm')
   @Public()
-  @RateLimit('confirm', { redirects: true })
+  @RateLimit('confirm_link', { redirects: true })
   @UseFilters(ConfirmLinkErrorFilter)
   @ApiExtension(BROWSER_LINK_EXTENSION, true)
   @ApiProduces('text/html')
@@ -101,14 +102,14 @@ export class AccountsController {
       'query parameters; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), to the dashboard ' +
       'with `error`, `error_code` and `request_id`. A link already used shows the page again, and its button lands on ' +
       'success again, within the link\'s lifetime (24 h by default, CONFIRM_TOKEN_TTL_SECONDS). ' +
-      CONFIRM_LIMIT,
+      CONFIRM_LINK_LIMIT,
   })
   @ApiOkResponse({
     description: 'The confirmation page: the address, and a button that posts the token to POST /auth/confirm-link. No script; it sends no Referer',
     content: { 'text/html': { schema: { type: 'string' } } },
   })
   @ApiFoundResponse({
-    description: 'The link can do nothing, or the client is over its limit: redirect to the landing page with `error` and `error_code` (`RATE_LIMITED`: with `Retry-After`)',
+    description: 'The link can do nothing, or was opened over its limit: redirect to the landing page with `error` and `error_code` (`RATE_LIMITED`: with `Retry-After`)',
     headers: CONFIRM_REDIRECT_HEADERS,
   })
   async openConfirmationLink(@Query() query: AccountConfirmQueryDto, @Res() reply: FastifyReply): Promise<FastifyReply> {
@@ -119,7 +120,7 @@ export class AccountsController {
 
   @Post('confirm-link')
   @Public()
-  @RateLimit('confirm', { redirects: true })
+  @RateLimit('confirm_link', { redirects: true })
   @RouteConfig(ACCEPTS_FORM)
   @Redirect()
   @UseFilters(ConfirmLinkErrorFilter)
@@ -134,7 +135,7 @@ export class AccountsController {
       'dashboard says so). Any failure of the form redirects too, never answers JSON: a bad or expired token to the same place with ' +
       '`error` and `error_code=INVALID_REQUEST`; a missing token, or the service being unavailable (`error_code=SERVER_BUSY`), ' +
       'to the dashboard with `error`, `error_code` and `request_id`. Idempotent within the token\'s lifetime. ' +
-      CONFIRM_LIMIT,
+      CONFIRM_LINK_LIMIT,
   })
   @ApiResponse({
     status: 303,
@@ -159,8 +160,7 @@ export class AccountsController {
       'For programs (a single-page app that receives the link, a mobile app, a test): the token is the `token` query ' +
       'parameter of the link in the confirmation email. Idempotent within the token\'s lifetime, like the link itself. When ' +
       'the address was registered more than once, the account is confirmed without a password and a link to choose one is ' +
-      'mailed; the message then says so. ' +
-      CONFIRM_LIMIT,
+      'mailed; the message then says so. Limited per client IP (RATE_LIMIT_CONFIRM_IP, 60 per 15 minutes by default).',
   })
   @ApiOkResponse({
     description:

@@ -56,8 +56,8 @@ export interface ConfirmationPreview {
 
 /**
  * A confirmation link or button that can do nothing (unknown, expired, its registration gone):
- * 400 INVALID_REQUEST, which the rate limit counts as a wrong guess, carrying the landing that
- * says so, where ConfirmLinkErrorFilter sends the browser.
+ * 400 INVALID_REQUEST, carrying the landing that says so, where ConfirmLinkErrorFilter sends the
+ * browser.
  */
 export class ConfirmationFailed extends AppError {
   constructor(readonly landing: string) {

@@ -115,7 +115,7 @@ export interface AppConfig {
    * a guessed address against them. Empty: derived from SIGNING_KEY_ENCRYPTION_SECRET.
    */
   logFingerprintSecret: string;
-  /** How many units a failed login adds to the login counters, and a failed confirmation to `confirm_ip` (a success adds 1). */
+  /** How many units a failed login (or password change) adds to the login counters (a success adds 1). */
   failedLoginCost: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -139,7 +139,7 @@ export interface RateLimitPolicy {
 
 /** Each limit, with its default and the variable that changes it (`RATE_LIMIT_<NAME>=limit/seconds`). */
 export const RATE_LIMIT_DEFAULTS = {
-  /** Logins per client IP; a failure costs `failedLoginCost` (so does a failed confirmation, on `confirm_ip`). */
+  /** Logins per client IP; a failure costs `failedLoginCost`. */
   login_ip: { limit: 300, windowSeconds: 900 },
   /** Logins per (client IP, email): guessing one account's password. */
   login_ip_email: { limit: 50, windowSeconds: 900 },
@@ -151,11 +151,14 @@ export const RATE_LIMIT_DEFAULTS = {
   reset_ip: { limit: 20, windowSeconds: 900 },
   /** Password resets per presented token, whatever the address they come from. */
   reset_token: { limit: 5, windowSeconds: 900 },
-  /**
-   * Confirmation requests (opening the mailed link, its page's button, `POST /auth/confirm`) per
-   * client IP; a failed one (unknown, expired or spent token) costs `failedLoginCost`.
-   */
+  /** Confirmations by programs (`POST /auth/confirm`) per client IP. */
   confirm_ip: { limit: 60, windowSeconds: 900 },
+  /**
+   * Openings of one confirmation link, and presses of its page's button, per presented token,
+   * whatever the address: a person opens and presses, a mail scanner opens a few times. Not per
+   * client IP, which any web page could spend for its visitors.
+   */
+  confirm_token: { limit: 20, windowSeconds: 900 },
   /** Refreshes per client IP. */
   refresh_ip: { limit: 300, windowSeconds: 900 },
   /** Failed authentications (bad JWT, unknown or malformed API key) per client IP. */

@@ -7,7 +7,6 @@ import { AppConfig, RateLimitPolicyName } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { Principal } from '../common/auth/principal';
 import { AppError } from '../common/errors/app-error';
-import { ErrorCode } from '../common/errors/error-codes';
 import { toAppError } from '../common/errors/error-mapping';
 import { clientKey } from './client-key';
 import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.rule';
@@ -16,11 +15,14 @@ import { rateLimitHeaders, RateLimiterService, RateLimitState } from './rate-lim
 type Counter = [RateLimitPolicyName, string];
 
 /**
- * The answer that means a rule's request was a wrong guess (a password, a confirmation token),
- * which costs `failedLoginCost` units rather than one, so guessing runs out long before honest
- * use does.
+ * A wrong password costs `failedLoginCost` units rather than one, so guessing runs out long before
+ * honest use does. Nothing else is charged more for failing: the tokens the other rules see are
+ * 256 random bits, which no number of attempts guesses.
  */
-const WRONG_GUESS: Partial<Record<RateLimitRule, ErrorCode>> = { login: 'INVALID_CREDENTIALS', confirm: 'INVALID_REQUEST' };
+function isWrongPassword(rule: RateLimitRule, error: unknown): boolean {
+  return rule === 'login' && error instanceof AppError && error.code === 'INVALID_CREDENTIALS';
+}
+
 /** A counter this request added to, and what the store answered. */
 type Spent = [...Counter, RateLimitState];
 
@@ -69,7 +71,7 @@ export class RateLimitInterceptor implements NestInterceptor {
     return from(this.spend(counters, reply, spent)).pipe(
       switchMap(() => next.handle()),
       catchError((error) => {
-        if (error instanceof AppError && error.code === WRONG_GUESS[rule]) {
+        if (isWrongPassword(rule, error)) {
           const extra = this.config.failedLoginCost - 1;
           return from(Promise.all(counters.map(([policy, key]) => this.limiter.penalize(policy, key, extra)))).pipe(
             switchMap(() => throwError(() => error)),
@@ -105,6 +107,12 @@ export class RateLimitInterceptor implements NestInterceptor {
       }
       case 'confirm':
         return [['confirm_ip', ip]];
+      case 'confirm_link': {
+        // Never per client IP: any page can have a visitor's browser open links and post forms
+        // here, which would spend the confirmations of everyone behind the visitor's address.
+        const token = tokenKey(request.method === 'GET' ? request.query : request.body);
+        return token ? [['confirm_token', token]] : [];
+      }
     }
   }
 

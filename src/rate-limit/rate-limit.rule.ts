@@ -7,7 +7,8 @@ export const RATE_LIMIT_RULE = 'atiru:rate-limit-rule';
  * `mail`: per client IP and per target email (register, resend-confirmation, forgot-password);
  * `refresh`: per client IP;
  * `reset`: per client IP and per presented reset token;
- * `confirm`: per client IP (opening the confirmation link, its page's button, and the JSON
- *   confirmation), failures cost more.
+ * `confirm`: per client IP (`POST /auth/confirm`, for programs);
+ * `confirm_link`: per presented confirmation token, the query's (opening the mailed link) or the
+ *   form's (its page's button); a request without one spends nothing, and is refused unread.
  */
-export type RateLimitRule = 'login' | 'mail' | 'refresh' | 'reset' | 'confirm';
+export type RateLimitRule = 'login' | 'mail' | 'refresh' | 'reset' | 'confirm' | 'confirm_link';

@@ -446,7 +446,9 @@ describe('account security: confirmation rate limits', () => {
 
   beforeAll(async () => {
     smtp = await new TestSmtpServer().start();
-    service = await startTestApp({ env: { ...GENEROUS_RATE_LIMITS, SMTP_URL: smtp.url, TRUST_PROXY: 'true', RATE_LIMIT_CONFIRM_IP: '10/60', FAILED_LOGIN_COST: '5' } });
+    service = await startTestApp({
+      env: { ...GENEROUS_RATE_LIMITS, SMTP_URL: smtp.url, TRUST_PROXY: 'true', RATE_LIMIT_CONFIRM_IP: '10/60', RATE_LIMIT_CONFIRM_TOKEN: '5/60', FAILED_LOGIN_COST: '5' },
+    });
   });
 
   afterAll(async () => {
@@ -460,18 +462,22 @@ describe('account security: confirmation rate limits', () => {
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
   });
   const landingOf = (response: TestResponse) => new URL(response.headers.get('location')!);
+  const registeredLink = async (label: string) => {
+    const email = uniqueEmail(label);
+    await service.request('POST', '/auth/register', { body: { email, password: 'an honest password' } });
+    return { email, link: linkStartingWith(await nextMailTo(smtp, email, 0), `${service.config.http.publicUrl}/auth/confirm?token=`) };
+  };
 
-  it('counts a made-up token five times an honest request, and then answers POST /auth/confirm 429 with Retry-After', async () => {
+  it('limits POST /auth/confirm per client IP, a made-up token costing no more than an honest request, then answers 429 with Retry-After', async () => {
     const ip = from('203.0.113.21');
     const statuses = [];
     let limited: TestResponse | undefined;
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 11; i++) {
       const response = await service.request('POST', '/auth/confirm', { body: { token: randomToken() }, headers: ip });
       statuses.push(response.status);
       limited = response;
     }
-    // 1 + 4 a failure: the third request is the eleventh unit of ten.
-    expect(statuses).toEqual([400, 400, 429]);
+    expect(statuses).toEqual([...Array<number>(10).fill(400), 429]);
     expect(limited!.body).toEqual({ statusCode: 429, code: 'RATE_LIMITED', error: expect.stringMatching(/^Too many requests/), request_id: expect.any(String) });
     expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(Number(limited!.headers.get('retry-after'))).toBeLessThanOrEqual(60);
@@ -479,43 +485,59 @@ describe('account security: confirmation rate limits', () => {
     expect((await service.request('POST', '/auth/confirm', { body: { token: randomToken() }, headers: from('203.0.113.22') })).status).toBe(400);
   });
 
-  it('sends a browser over the limit to the landing with error_code=RATE_LIMITED, from the link and from its button alike', async () => {
-    const ip = from('203.0.113.23');
-    const opened = [];
-    for (let i = 0; i < 3; i++) opened.push(await service.request('GET', `/auth/confirm?token=${randomToken()}`, { headers: ip }));
-    expect(opened.map((response) => [response.status, landingOf(response).searchParams.get('error_code')])).toEqual([
-      [302, 'INVALID_REQUEST'],
-      [302, 'INVALID_REQUEST'],
-      [302, 'RATE_LIMITED'],
-    ]);
-    const limited = landingOf(opened[2]);
-    expect(limited.origin + limited.pathname).toBe('http://dashboard.test/');
-    expect(limited.searchParams.get('error')).toMatch(/^Too many requests, retry in \d+ s$/);
-    expect(limited.searchParams.get('request_id')).toBe(opened[2].headers.get('x-request-id'));
-    expect(Number(opened[2].headers.get('retry-after'))).toBeGreaterThan(0);
+  it("lets no page lock its visitors' network out: made-up links and buttons from an address leave a person there confirming their own", async () => {
+    // What a hostile page's images and auto-posted forms make a visitor's browser send.
+    const shared = from('203.0.113.41');
+    const forged = [];
+    for (let i = 0; i < 15; i++) {
+      forged.push(await service.request('GET', `/auth/confirm?token=${randomToken()}`, { headers: shared }));
+      forged.push(await service.request('POST', '/auth/confirm-link', form(randomToken(), shared)));
+    }
+    expect(new Set(forged.map((response) => response.status))).toEqual(new Set([302, 303]));
+    // The JSON route, limited per address, takes nothing a page can send without a CORS preflight.
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const simple = await service.request('POST', '/auth/confirm', { raw: JSON.stringify({ token: randomToken() }), headers: { 'content-type': contentType, ...shared } });
+      expect(simple.status).toBe(415);
+    }
 
-    const button = await service.request('POST', '/auth/confirm-link', form(randomToken(), ip));
+    // Someone behind the same address opens their own link and presses its button.
+    const { email, link } = await registeredLink('same-network');
+    const confirmed = await clickConfirmationLink(service, link, shared);
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.get('location')).toBe('http://dashboard.test/');
+    expect((await login(service, email, 'an honest password')).user.email).toBe(email);
+    // A program there has its whole per-address count: the page's requests spent none of it.
+    const program = await service.request('POST', '/auth/confirm', { body: { token: new URL(link).searchParams.get('token') }, headers: shared });
+    expect(program.status).toBe(200);
+    expect(program.headers.get('ratelimit-remaining')).toBe('9');
+  });
+
+  it("refuses one link's page opened past its limit, from any address, and its button with it, with error_code=RATE_LIMITED", async () => {
+    const { email, link } = await registeredLink('flooded-link');
+    const opened = [];
+    for (let i = 0; i < 6; i++) opened.push(await service.request('GET', pathOf(link), { headers: from(`198.51.100.${i + 31}`) }));
+    expect(opened.map((response) => response.status)).toEqual([200, 200, 200, 200, 200, 302]);
+    const limited = landingOf(opened[5]);
+    expect(limited.origin + limited.pathname).toBe('http://dashboard.test/');
+    expect(limited.searchParams.get('error_code')).toBe('RATE_LIMITED');
+    expect(limited.searchParams.get('error')).toMatch(/^Too many requests, retry in \d+ s$/);
+    expect(limited.searchParams.get('request_id')).toBe(opened[5].headers.get('x-request-id'));
+    expect(Number(opened[5].headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(opened[5].headers.get('retry-after'))).toBeLessThanOrEqual(60);
+
+    // The button spends the same token's count: the form's token is the link's.
+    const button = await service.request('POST', '/auth/confirm-link', form(new URL(link).searchParams.get('token')!, from('198.51.100.40')));
     expect(button.status).toBe(303);
     expect(landingOf(button).searchParams.get('error_code')).toBe('RATE_LIMITED');
     expect(Number(button.headers.get('retry-after'))).toBeGreaterThan(0);
-  });
+    expect((await service.request('POST', '/auth/login', { body: { email, password: 'an honest password' } })).body).toMatchObject({ statusCode: 403, code: 'EMAIL_NOT_VERIFIED' });
 
-  it("stops a valid link's page from being requested at speed, and leaves a person's own confirmation alone", async () => {
-    const email = uniqueEmail('limited-confirm');
-    await service.request('POST', '/auth/register', { body: { email, password: 'an honest password' } });
-    const link = linkStartingWith(await nextMailTo(smtp, email, 0), `${service.config.http.publicUrl}/auth/confirm?token=`);
-
-    // Someone else floods the page of a link they hold: the page, until the limit.
-    const flood = [];
-    for (let i = 0; i < 11; i++) flood.push((await service.request('GET', pathOf(link), { headers: from('198.51.100.31') })).status);
-    expect(flood).toEqual([...Array<number>(10).fill(200), 302]);
-
-    // The person, from their own address: the page and its button, as ever.
-    const confirmed = await clickConfirmationLink(service, link);
+    // Another link, from an address that flooded, is counted on its own.
+    const other = await registeredLink('unflooded-link');
+    const confirmed = await clickConfirmationLink(service, other.link, from('198.51.100.31'));
     expect(confirmed.status).toBe(303);
     expect(confirmed.headers.get('location')).toBe('http://dashboard.test/');
-    expect(confirmed.headers.get('ratelimit-remaining')).toBe('8');
-    expect((await login(service, email, 'an honest password')).user.email).toBe(email);
+    expect(confirmed.headers.get('ratelimit-remaining')).toBe('3');
   });
 });
 

@@ -68,14 +68,14 @@ export function pathOf(link: string): string {
  * then presses the page's button, which posts the page's form. Answers the button's response (a
  * 303 to the landing page); throws when the link does not show the page.
  */
-export async function clickConfirmationLink(service: TestApp, link: string): Promise<TestResponse> {
-  const page = await service.request('GET', pathOf(link));
+export async function clickConfirmationLink(service: TestApp, link: string, headers: Record<string, string> = {}): Promise<TestResponse> {
+  const page = await service.request('GET', pathOf(link), { headers });
   if (page.status !== 200) throw new Error(`the confirmation link answered ${page.status} (to ${page.headers.get('location')}), not its page`);
   const form = formOf(page.text);
   const action = new URL(form.action, new URL(pathOf(link), service.baseUrl));
   return service.request('POST', action.pathname + action.search, {
     raw: new URLSearchParams(form.fields).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
   });
 }
 
@@ -113,4 +113,5 @@ export const GENEROUS_RATE_LIMITS: Record<string, string> = {
   RATE_LIMIT_RESET_IP: '100000/60',
   RATE_LIMIT_RESET_TOKEN: '100000/60',
   RATE_LIMIT_CONFIRM_IP: '100000/60',
+  RATE_LIMIT_CONFIRM_TOKEN: '100000/60',
 };

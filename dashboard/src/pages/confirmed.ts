@@ -6,7 +6,7 @@ import { resendForm } from './check-email';
 /**
  * Where the mailed confirmation link lands: success, success without a password
  * (`?choose_password=1`: the address was registered more than once, and a link to choose one was
- * mailed), or `?error=…&error_code=…` (`RATE_LIMITED`: too many attempts from the client's address).
+ * mailed), or `?error=…&error_code=…` (`RATE_LIMITED`: the link was opened too often).
  */
 export function confirmedPage({ query }: PageContext) {
   const error = query.get('error');
@@ -28,7 +28,7 @@ export function confirmedPage({ query }: PageContext) {
   if (query.get('error_code') === 'RATE_LIMITED') {
     return card(
       'This link did not work',
-      h('div', { class: 'notice notice-error', role: 'alert' }, 'Too many confirmation attempts came from your network. Open the link from your email again in a few minutes.'),
+      h('div', { class: 'notice notice-error', role: 'alert' }, 'This link was opened too many times in a short while. Open it from your email again in a few minutes.'),
       h('p', { class: 'aside' }, 'Confirmed already? ', link('sign-in', 'Sign in')),
     );
   }
