@@ -23,6 +23,13 @@ const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
  * it sees the other instances' (see UseCounts, and the README on how approximate shared counts are).
  */
 export const USE_MERGE_INTERVAL_MS = 1000;
+/**
+ * Counted per instance whatever the store: a confirmation link's token, which no per-address limit
+ * precedes (decision 026), so every made-up token of a flood would be a key in Redis for the
+ * window. Each instance allows the limit, and its memory is bounded (the oldest counts go first).
+ */
+const LOCAL_POLICIES: ReadonlySet<RateLimitPolicyName> = new Set(['confirm_token']);
+
 /** How long a start waits for Redis before it serves without it. */
 const REDIS_START_WAIT_MS = 2000;
 
@@ -43,12 +50,17 @@ const MAX_BLOCKED_CLIENTS = 100_000;
  *   into the shared store every USE_MERGE_INTERVAL_MS, so no authenticated request waits on it;
  * - failed authentications per client IP count in the store, and a client over the limit is
  *   refused from memory until its window ends, before any credential is checked.
+ * Policies keyed by something a client makes up at will with no other limit before them
+ * (LOCAL_POLICIES) count in this instance's bounded memory even with Redis, so that a flood of
+ * made-up keys fills no shared store.
  */
 @Injectable()
 export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RateLimiterService.name);
   private readonly store: RateLimitStore;
   private readonly shared?: RedisRateLimitStore;
+  /** LOCAL_POLICIES' counts: the store itself without Redis. */
+  private readonly local: RateLimitStore;
   private readonly uses: UseCounts;
   /** Client IPs over the failed-authentication limit, and until when (epoch ms). */
   private readonly blockedUntil = new Map<string, number>();
@@ -60,11 +72,12 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
     // Ten windows per credential of the old default cache bound (10,000 entries), which sized
     // this table before the credential caches were bounded in bytes.
     const maxKeys = 100_000;
+    this.local = new MemoryRateLimitStore(maxKeys);
     if (config.redisUrl) {
       this.shared = new RedisRateLimitStore(config.redisUrl, undefined, (available) => this.storeAvailability(available));
       this.store = this.shared;
     } else {
-      this.store = new MemoryRateLimitStore(maxKeys);
+      this.store = this.local;
     }
     this.uses = new UseCounts(maxKeys);
   }
@@ -221,7 +234,8 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
   private async count(policy: RateLimitPolicyName, key: string, cost: number): Promise<RateLimitState | null> {
     const { limit, windowSeconds } = this.config.rateLimits[policy];
     try {
-      return this.toState(limit, await this.store.increment(policy, key, cost, windowSeconds * 1000));
+      const store = LOCAL_POLICIES.has(policy) ? this.local : this.store;
+      return this.toState(limit, await store.increment(policy, key, cost, windowSeconds * 1000));
     } catch (error) {
       this.logStoreError(error, policy);
       return null;

@@ -65,6 +65,7 @@ const LIMITS = {
   RATE_LIMIT_MAIL_EMAIL: '3/60',
   RATE_LIMIT_REFRESH_IP: '4/2',
   RATE_LIMIT_API_KEY: '3/60',
+  RATE_LIMIT_CONFIRM_TOKEN: '3/60',
   FAILED_LOGIN_COST: '5',
   TRUST_PROXY: 'true',
 };
@@ -260,6 +261,25 @@ describe('rate limits in Redis', () => {
     const limited = await second.request('POST', '/probe/mail', { body, headers: ip });
     expect(limited.status).toBe(429);
     expect(limited.body.code).toBe('RATE_LIMITED');
+  });
+
+  it('counts a confirmation link\'s opens on each instance, never in Redis: a flood of made-up tokens leaves no key there', async () => {
+    const reader = new Redis(redis.url);
+    try {
+      const opened = async (instance: TestApp, token: string) => {
+        const answer = await instance.request('GET', `/auth/confirm?token=${token}`, { headers: from('198.51.100.7') });
+        return new URL(answer.headers.get('location') ?? 'http://x/').searchParams.get('error_code');
+      };
+      for (let i = 0; i < 20; i++) expect(await opened(first, `made-up-${i}`)).toBe('INVALID_REQUEST');
+      expect(await reader.keys('atiru:rl:*confirm*')).toEqual([]);
+      // Still limited per token, on each instance: 3 a minute here.
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push(await opened(first, 'one-token'));
+      expect(answers).toEqual(['INVALID_REQUEST', 'INVALID_REQUEST', 'INVALID_REQUEST', 'RATE_LIMITED']);
+      expect(await opened(second, 'one-token')).toBe('INVALID_REQUEST');
+    } finally {
+      reader.disconnect();
+    }
   });
 
   it('limits authenticated requests per API key, counted in memory and merged into Redis', async () => {
