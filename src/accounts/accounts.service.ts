@@ -322,7 +322,6 @@ export class AccountsService {
     const reset = 'revokeApiKeys' in change;
     if (reset) await this.sessions.revokeForUser(em, user.id, 'all', null, now, 'password_reset');
     else await this.sessions.revokeForUser(em, user.id, 'all_but', change.keepSessionId, now, 'password_change');
-    const keysLink = this.redirects.landing(null, 'keys');
     await this.mail.enqueue(em, {
       template: 'password-changed',
       to: user.email,
@@ -331,13 +330,16 @@ export class AccountsService {
       ip: client.ip,
       user_agent: client.userAgent,
       signed_out: reset ? 'all' : 'others',
-      api_keys: !reset
-        ? undefined
-        : change.revokeApiKeys
-          ? { revoked: await this.apiKeys.revokeAllForUser(em, user.id), link: keysLink }
-          : { active: await this.apiKeys.countActiveForUser(em, user.id), link: keysLink },
+      api_keys: reset ? await this.keysAfterReset(em, user.id, change.revokeApiKeys) : undefined,
     });
   }
+
+  /** What a reset does with the user's keys, as its notice tells it: revoked when asked, else counted. */
+  private async keysAfterReset(em: EntityManager, userId: string, revoke: boolean): Promise<{ revoked: number; link: string } | { active: number; link: string }> {
+    const link = this.redirects.landing(null, 'keys');
+    return revoke ? { revoked: await this.apiKeys.revokeAllForUser(em, userId), link } : { active: await this.apiKeys.countActiveForUser(em, userId), link };
+  }
+
 
   /**
    * The registration becomes the user. With its password if it is the address's only one; with

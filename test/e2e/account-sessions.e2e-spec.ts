@@ -1,6 +1,6 @@
 import { PasswordHasher } from '../../src/accounts/passwords/password.hasher';
 import { UsersRepository } from '../../src/users/users.repository';
-import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, nextMailTo, sql, uniqueEmail } from '../support/accounts';
+import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, nextMailTo, someoneWaitsOnALock, sql, uniqueEmail } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
 import { startTwoInstances, TwoInstances } from '../support/two-instances';
 import { startTestApp, TestApp, TestResponse } from '../support/test-app';
@@ -264,8 +264,7 @@ describe('sessions list, ending a session, changing the password (two instances,
     const spy = jest.spyOn(users, 'findById').mockImplementationOnce(async (id, em) => {
       change = first.request('POST', '/auth/password', { headers: thief.access, body: { current_password: PASSWORD, new_password: 'the thief chose this' } });
       void change.then((response) => (changed = response));
-      const waiting = async () => (await sql<{ n: number }>(first, 'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted'))[0].n > 0;
-      await waitUntil(async () => changed !== undefined || (await waiting()), 'the change to finish or to wait on a lock');
+      await waitUntil(async () => changed !== undefined || (await someoneWaitsOnALock(first)), 'the change to finish or to wait on a lock');
       return findById(id, em);
     });
     try {

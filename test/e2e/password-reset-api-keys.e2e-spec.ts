@@ -1,4 +1,4 @@
-import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, sql, uniqueEmail } from '../support/accounts';
+import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, someoneWaitsOnALock, sql, uniqueEmail } from '../support/accounts';
 import { startTwoInstances, TwoInstances } from '../support/two-instances';
 import { TestResponse } from '../support/test-app';
 import { waitUntil } from '../support/wait';
@@ -93,7 +93,7 @@ describe('password reset and API keys (two instances, one PostgreSQL, a real SMT
     let creation: Promise<TestResponse> | undefined;
     const spy = jest.spyOn(service, 'revokeAllForUser').mockImplementationOnce(async (em, id) => {
       creation = second.request('POST', '/auth/api-keys', { headers: intruder, body: { name: 'kept through the reset' } });
-      await waitUntil(async () => (await sql<{ n: number }>(first, 'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted'))[0].n > 0, 'the creation to wait for the account');
+      await waitUntil(() => someoneWaitsOnALock(first), 'the creation to wait for the account');
       return revokeAll(em, id);
     });
     try {

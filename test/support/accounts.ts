@@ -8,6 +8,11 @@ export function sql<T = Record<string, any>>(service: TestApp, query: string, pa
   return service.app.get(EntityManager).fork().getConnection().execute<T[]>(query, params);
 }
 
+/** Whether some statement on the app's database waits for a lock: a request held where a test wanted it. */
+export async function someoneWaitsOnALock(service: TestApp): Promise<boolean> {
+  return (await sql<{ n: number }>(service, 'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted'))[0].n > 0;
+}
+
 let counter = 0;
 
 /** A fresh, unique address for one test. */

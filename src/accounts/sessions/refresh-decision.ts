@@ -55,6 +55,7 @@ export function sessionEnd(createdAt: Date, now: Date, ttlSeconds: number, maxLi
   return new Date(Math.min(now.getTime() + ttlSeconds * 1000, lifetimeEnd(createdAt, maxLifetimeSeconds).getTime()));
 }
 
-function lifetimeEnd(createdAt: Date, maxLifetimeSeconds: number): Date {
+/** When a session opened at `createdAt` can live no longer, however often it is refreshed. */
+export function lifetimeEnd(createdAt: Date, maxLifetimeSeconds: number): Date {
   return new Date(createdAt.getTime() + maxLifetimeSeconds * 1000);
 }

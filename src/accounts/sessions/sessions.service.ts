@@ -16,7 +16,7 @@ import { SecretTokens } from '../secrets/secret.tokens';
 import { AccessTokenService, IssuedAccessToken } from '../../auth/tokens/access-token.service';
 import { ClientInfo } from '../../common/http/client-info';
 import { RefreshTokenEntity } from './refresh-token.entity';
-import { decideRefresh, RefreshDecision, sessionEnd } from './refresh-decision';
+import { decideRefresh, lifetimeEnd, RefreshDecision, sessionEnd } from './refresh-decision';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { SessionEntity } from './session.entity';
 import { IssuedSession, toActiveSession, toIssuedSession } from './session.mapper';
@@ -36,6 +36,9 @@ interface PreparedSession {
 type RefreshOutcome =
   | { ok: true; session: SessionEntity; refreshToken: string; refreshExpiresAt: Date }
   | { ok: false; decision: RefreshDecision; sessionId?: string; userId?: string };
+
+/** Why a login failed, as the warn line says it; every one of them but the last answers 401 alike. */
+type FailedLoginReason = 'unknown_email' | 'wrong_password' | 'password_changed' | 'email_not_verified';
 
 /** Logging in, refreshing and logging out: the life of a session. */
 @Injectable()
@@ -124,8 +127,8 @@ export class SessionsService {
     }
     const user = await this.users.findById(outcome.session.userId);
     if (!user) throw AppError.invalidToken('Invalid or expired refresh token');
-    const lifetimeEndsAtMs = outcome.session.createdAt.getTime() + this.config.tokens.sessionMaxLifetimeSeconds * 1000;
-    const access = this.accessTokens.issue({ id: user.id, email: user.email }, outcome.session.id, lifetimeEndsAtMs);
+    const lifetimeEndsAt = lifetimeEnd(outcome.session.createdAt, this.config.tokens.sessionMaxLifetimeSeconds);
+    const access = this.accessTokens.issue({ id: user.id, email: user.email }, outcome.session.id, lifetimeEndsAt.getTime());
     return toIssuedSession(user, access, { token: outcome.refreshToken, expiresAt: outcome.refreshExpiresAt }, now);
   }
 
@@ -217,7 +220,7 @@ export class SessionsService {
   }
 
   /** An unknown email and a wrong password: logged apart, answered alike. */
-  private refuseLogin(email: string, reason: 'unknown_email' | 'wrong_password' | 'password_changed', client: ClientInfo): AppError {
+  private refuseLogin(email: string, reason: Exclude<FailedLoginReason, 'email_not_verified'>, client: ClientInfo): AppError {
     this.logFailedLogin(email, reason, client);
     return new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
   }
@@ -226,7 +229,7 @@ export class SessionsService {
    * Never the password; the address only as its domain and a keyed hash, enough to correlate
    * attempts on one account (and, with the client IP, from one source) without naming it.
    */
-  private logFailedLogin(email: string, reason: 'unknown_email' | 'wrong_password' | 'password_changed' | 'email_not_verified', client: ClientInfo): void {
+  private logFailedLogin(email: string, reason: FailedLoginReason, client: ClientInfo): void {
     const domain = email.slice(email.lastIndexOf('@') + 1);
     this.logger.warn(`Failed login (${reason})`, { event: 'login_failed', reason, email_domain: domain, email_hash: this.fingerprint.of(email), ip: client.ip });
   }
