@@ -301,33 +301,6 @@ describe('rate limits in Redis', () => {
     }
   });
 
-  it('merges the counts of many keys in one script call per INCREMENTS_PER_CALL keys, each key counted in its own window', async () => {
-    const store = new RedisRateLimitStore(redis.url, 'atiru:merge-test:');
-    const scriptCalls = await redisScriptCallCounter(redis.url);
-    try {
-      // The merges' connection is up (nothing is queued before it is), and knows the script.
-      const one = [{ scope: 'user', key: 'warm-up', cost: 1, windowMs: 60_000 }];
-      await waitUntil(() => store.incrementMany(one).then((answers) => !(answers[0] instanceof Error), () => false), 'the merges\' connection');
-      const increments = Array.from({ length: INCREMENTS_PER_CALL * 2 + 1 }, (_, i) => ({ scope: 'user', key: `u${i}`, cost: (i % 3) + 1, windowMs: 60_000 + i }));
-      const before = await scriptCalls();
-      const started = Date.now();
-      const firstAnswers = await store.incrementMany(increments);
-      // Three calls, one per INCREMENTS_PER_CALL keys.
-      expect((await scriptCalls()) - before).toBe(3);
-      expect(firstAnswers.map((answer) => (answer as { count: number }).count)).toEqual(increments.map(({ cost }) => cost));
-      firstAnswers.forEach((answer, i) => {
-        const { resetAtMs } = answer as { resetAtMs: number };
-        expect(resetAtMs - started).toBeGreaterThan(increments[i].windowMs - 5_000);
-        expect(resetAtMs - started).toBeLessThanOrEqual(increments[i].windowMs + 1_000);
-      });
-      const secondAnswers = await store.incrementMany(increments);
-      expect(secondAnswers.map((answer) => (answer as { count: number }).count)).toEqual(increments.map(({ cost }) => 2 * cost));
-    } finally {
-      await scriptCalls.close();
-      await store.close();
-    }
-  });
-
   it('tells when both of a store\'s connections are up, and gives up waiting at its limit when Redis is not there', async () => {
     const store = new RedisRateLimitStore(redis.url, 'atiru:connect-test:');
     const nowhere = new RedisRateLimitStore(`redis://127.0.0.1:${await freePort()}`, 'atiru:connect-test:');
@@ -507,6 +480,34 @@ describe('use-count merges in Redis', () => {
       expect(answers.filter((answer) => answer instanceof Error)).toEqual([]);
       expect([await countInRedis('atiru:large-merge:user:u0'), await countInRedis('atiru:large-merge:user:u19999')]).toEqual([1, 1]);
     } finally {
+      await store.close();
+    }
+  });
+
+  // Here, where no app's merge timer sends script calls to the same Redis while they are counted.
+  it('merges the counts of many keys in one script call per INCREMENTS_PER_CALL keys, each key counted in its own window', async () => {
+    const store = new RedisRateLimitStore(redis.url, 'atiru:merge-test:');
+    const scriptCalls = await redisScriptCallCounter(redis.url);
+    try {
+      // The merges' connection is up (nothing is queued before it is), and knows the script.
+      const one = [{ scope: 'user', key: 'warm-up', cost: 1, windowMs: 60_000 }];
+      await waitUntil(() => store.incrementMany(one).then((answers) => !(answers[0] instanceof Error), () => false), 'the merges\' connection');
+      const increments = Array.from({ length: INCREMENTS_PER_CALL * 2 + 1 }, (_, i) => ({ scope: 'user', key: `u${i}`, cost: (i % 3) + 1, windowMs: 60_000 + i }));
+      const before = await scriptCalls();
+      const started = Date.now();
+      const firstAnswers = await store.incrementMany(increments);
+      // Three calls, one per INCREMENTS_PER_CALL keys.
+      expect((await scriptCalls()) - before).toBe(3);
+      expect(firstAnswers.map((answer) => (answer as { count: number }).count)).toEqual(increments.map(({ cost }) => cost));
+      firstAnswers.forEach((answer, i) => {
+        const { resetAtMs } = answer as { resetAtMs: number };
+        expect(resetAtMs - started).toBeGreaterThan(increments[i].windowMs - 5_000);
+        expect(resetAtMs - started).toBeLessThanOrEqual(increments[i].windowMs + 1_000);
+      });
+      const secondAnswers = await store.incrementMany(increments);
+      expect(secondAnswers.map((answer) => (answer as { count: number }).count)).toEqual(increments.map(({ cost }) => 2 * cost));
+    } finally {
+      await scriptCalls.close();
       await store.close();
     }
   });
