@@ -31,7 +31,7 @@ const RETRY_MAX_MS = 1000;
  * A query on the listening connection every so often. TCP delivers in order, so a heartbeat that
  * comes back proves no notification sent before it was lost (`onHeard`); one that does not
  * reveals a connection that died silently (no FIN, no RST), which would otherwise look alive.
- * Owners that serve memory on that proof ask for a shorter interval (RevocationChannel).
+ * Owners that serve memory on that proof ask for a shorter interval (PROOF_HEARTBEAT_MS).
  */
 export const HEARTBEAT_MS = 10_000;
 /** A heartbeat unanswered this long ends the connection, and a new one is opened. */

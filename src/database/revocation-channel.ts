@@ -30,18 +30,19 @@ export const ACK_TIMEOUT_MS = 2_000;
  */
 export const PROOF_VALID_MS = ACK_TIMEOUT_MS - 500;
 /**
- * How often each channel proves it hears: often enough that a proof is a few hundred
- * milliseconds old when a request asks, leaving the rest of PROOF_VALID_MS for a busy event loop
- * or a slow round trip before memory stops being served.
+ * How often a listener whose proof of hearing lets memory be served proves it (each channel here,
+ * and the users cache's listener): often enough that a proof is a few hundred milliseconds old
+ * when a request asks, leaving the rest of PROOF_VALID_MS for a busy event loop or a slow round
+ * trip before memory stops being served.
  */
-const HEARTBEAT_MS = 250;
+export const PROOF_HEARTBEAT_MS = 250;
 /**
  * How long an instance counts as alive after its last heartbeat was heard. An instance whose
  * database connection died without it knowing is not in `pg_stat_activity` any more, yet it may
  * answer from memory for PROOF_VALID_MS after its last heartbeat: a revocation waits for the
  * acknowledgement of every instance heard within this window too.
  */
-const ALIVE_WINDOW_MS = PROOF_VALID_MS + 3 * HEARTBEAT_MS;
+const ALIVE_WINDOW_MS = PROOF_VALID_MS + 3 * PROOF_HEARTBEAT_MS;
 
 const REVOKED = 'revoked:';
 const ACK = 'ack:';
@@ -113,7 +114,7 @@ export class RevocationChannel {
         onDisconnected: () => handlers.onDeaf(),
       },
       logger,
-      { heartbeatPayload: `${ALIVE}${this.instanceId}`, heartbeatMs: HEARTBEAT_MS },
+      { heartbeatPayload: `${ALIVE}${this.instanceId}`, heartbeatMs: PROOF_HEARTBEAT_MS },
     );
   }
 
@@ -176,7 +177,7 @@ export class RevocationChannel {
         alive,
         // Heard from the start of listening: every instance that announced itself since. One that
         // did so only before may serve from memory until its last proof runs out, no later.
-        notBefore: listeningSince + PROOF_VALID_MS + HEARTBEAT_MS,
+        notBefore: listeningSince + PROOF_VALID_MS + PROOF_HEARTBEAT_MS,
         acknowledged: new Set(),
         done,
         check: () => {

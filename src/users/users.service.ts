@@ -1,9 +1,10 @@
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { AuthenticatedUser } from '../common/auth/principal';
 import { BudgetedCache, MemoryBudget } from '../common/cache/memory.budget';
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { PgListener } from '../database/pg-listener';
+import { PROOF_HEARTBEAT_MS, PROOF_VALID_MS } from '../database/revocation-channel';
 import { CachedUser } from './cached-user';
 import { UsersRepository } from './users.repository';
 
@@ -14,12 +15,19 @@ export const USER_CHANGED_CHANNEL = 'atiru_user_changed';
 export class UsersService implements OnModuleInit, OnModuleDestroy {
   /**
    * Users that authenticated requests act as, so a credential seen before costs no database read.
-   * Served only while the LISTEN connection is up: a change is then dropped from every
-   * instance's cache the moment it commits; without it, every request reads the database.
+   * A change is dropped from every instance's cache when its notification arrives. Served only
+   * while the listener proves, by a heartbeat answered lately, that it hears every change
+   * (decision 011, as the credentials it goes with): a connection that died silently still looks
+   * open, and an instance behind it would serve a changed user until its heartbeat gave up.
+   * Without that proof every request reads the database.
    */
   private readonly cache: BudgetedCache<string, CachedUser>;
   /** Bumped by every invalidation: a read that started before one must not fill the cache. */
   private generation = 0;
+  /** Whether changes are heard on a LISTEN connection: reads may fill the cache. */
+  private listening = false;
+  /** Until when (epoch ms) the cache may be served: the listener's last proof of hearing, and its validity. */
+  private servingUntil = 0;
   private listener?: PgListener;
 
   constructor(
@@ -31,17 +39,24 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    this.listener = new PgListener(this.config.database.url, USER_CHANGED_CHANNEL, {
-      onNotification: (id) => {
-        if (id) this.forget(id);
+    const listener = new PgListener(
+      this.config.database.url,
+      USER_CHANGED_CHANNEL,
+      {
+        onNotification: (id) => {
+          if (id) this.forget(id);
+        },
+        onConnected: () => this.resume(listener.since + PROOF_VALID_MS),
+        onHeard: (sentAt) => this.heard(sentAt + PROOF_VALID_MS),
+        onDisconnected: () => this.suspend(),
       },
-      onConnected: () => {
-        // Changes made while disconnected were not heard: start from nothing.
-        this.generation++;
-        this.cache.clear();
-      },
-    });
-    await this.listener.start();
+      new Logger(UsersService.name),
+      // As often as the revocation channels prove hearing: a healthy instance's proof is renewed
+      // long before it runs out, so losing it means a listener that is late or cut off.
+      { heartbeatMs: PROOF_HEARTBEAT_MS },
+    );
+    this.listener = listener;
+    await listener.start();
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -58,11 +73,37 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
+   * The listener is (re)connected: changes made while it was not were not heard, so start from
+   * nothing, and serve until `servingUntil` (epoch ms).
+   */
+  resume(servingUntil: number): void {
+    this.generation++;
+    this.cache.clear();
+    this.listening = true;
+    this.servingUntil = servingUntil;
+  }
+
+  /**
+   * The listener proved again that it has heard every change notified before a heartbeat: serve
+   * until `servingUntil`. The connection is the same, so what the cache holds is still good (any
+   * change came before the proof, in order, and was forgotten), even after a proof ran out.
+   */
+  heard(servingUntil: number): void {
+    if (this.listening) this.servingUntil = servingUntil;
+  }
+
+  /** The listener lost its connection: stop serving. The cache is emptied when it listens again. */
+  suspend(): void {
+    this.listening = false;
+    this.servingUntil = 0;
+  }
+
+  /**
    * The user, when this instance may answer from memory without asking the database; undefined
    * otherwise (then `findAuthenticatedUser`). The synchronous form, for the hot path.
    */
   findCachedAuthenticatedUser(id: string): AuthenticatedUser | undefined {
-    return this.listener?.connected === true ? this.cache.get(id) : undefined;
+    return Date.now() < this.servingUntil ? this.cache.get(id) : undefined;
   }
 
   /** The user an authenticated request acts as, or null when the account no longer exists. */
@@ -82,13 +123,14 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
    * `findAuthenticatedUser` would. Always reads.
    */
   async readAuthenticatedUser<T extends { user: AuthenticatedUser }>(read: () => Promise<T | null>): Promise<T | null> {
-    const listening = this.listener?.connected === true;
     const generation = this.generation;
     const found = await read();
     if (found === null) return null;
     const user = CachedUser.of(found.user);
+    // Kept while listening even without a fresh proof: it is served only once one comes on this
+    // connection, by then any later change has been heard; a new connection empties the cache.
     // Keyed by the user's own id string, which the entry holds anyway.
-    if (listening && generation === this.generation) this.cache.set(user.id, user);
+    if (this.listening && generation === this.generation) this.cache.set(user.id, user);
     return { ...found, user };
   }
 }

@@ -3,26 +3,14 @@ import { ApiKeyRevocationListener } from '../../src/api-keys/api-key-revocation.
 import { SessionRevocations } from '../../src/auth/tokens/session.revocations';
 import { ACK_TIMEOUT_MS } from '../../src/database/revocation-channel';
 import { GENEROUS_RATE_LIMITS } from '../support/accounts';
-import { recordQueries } from '../support/query-recorder';
+import { Answer, answeredFromMemory, askWithoutPause, CUT_OFF_DATABASE_TIMEOUTS } from '../support/partition';
 import { signedInUser } from '../support/signed-in-user';
 import { TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
 import { sleep, waitUntil } from '../support/wait';
 
-const ENV = {
-  ...GENEROUS_RATE_LIMITS,
-  RATE_LIMIT_AUTH_FAILURE_IP: '100000/60',
-  // The cut-off instance answers its database requests 503 within seconds, not after the defaults.
-  DATABASE_CONNECT_TIMEOUT_MS: '2000',
-  DATABASE_ACQUIRE_TIMEOUT_MS: '1500',
-  DATABASE_STATEMENT_TIMEOUT_MS: '1000',
-};
-
-interface Answer {
-  sentAt: number;
-  status: number;
-}
+const ENV = { ...GENEROUS_RATE_LIMITS, RATE_LIMIT_AUTH_FAILURE_IP: '100000/60', ...CUT_OFF_DATABASE_TIMEOUTS };
 
 /**
  * Two instances on one PostgreSQL; the second reaches it through a proxy that can freeze or cut
@@ -61,41 +49,6 @@ describe('revocation holds under partition (two instances, one cut off)', () => 
     waitUntil(async () => service.app.get(ApiKeyRevocationListener).connected && service.app.get(SessionRevocations).listening, 'both revocation channels to listen');
 
   /**
-   * Asks `service` with `headers` over and over until `until()`, noting when each request was sent
-   * and what it answered: `answers` as they come, `done` once asking has stopped.
-   */
-  function hammer(service: TestApp, headers: Record<string, string>, until: () => boolean): { answers: Answer[]; done: Promise<Answer[]> } {
-    const answers: Answer[] = [];
-    const loop = async () => {
-      while (!until()) {
-        const sentAt = Date.now();
-        const response = await service.request('GET', '/users/me', { headers });
-        answers.push({ sentAt, status: response.status });
-      }
-    };
-    return { answers, done: Promise.all([loop(), loop()]).then(() => answers) };
-  }
-
-  /**
-   * Waits until `headers` are answered by `service` from memory: 200 without a statement. Right
-   * after an earlier test's partition ends, the listener may still be proving that it hears (or
-   * reconnecting, which empties the cache), so a first read may not be kept: the precondition is
-   * awaited, not assumed.
-   */
-  async function answeredFromMemory(service: TestApp, headers: Record<string, string>): Promise<void> {
-    await waitUntil(async () => {
-      const queries = recordQueries(service.app);
-      try {
-        const status = (await service.request('GET', '/users/me', { headers })).status;
-        expect(status).toBe(200);
-      } finally {
-        queries.stop();
-      }
-      return queries.sql.length === 0;
-    }, 'the credential to be answered from memory');
-  }
-
-  /**
    * Partitions the second instance with `partition`, revokes with `revoke` on the first while the
    * second is asked for the credential all along, and answers what the second said after the
    * revocation answered, and how long the revocation took.
@@ -103,7 +56,7 @@ describe('revocation holds under partition (two instances, one cut off)', () => 
   async function revokeDuringPartition(headers: Record<string, string>, partition: () => Promise<void> | void, revoke: () => Promise<number>) {
     await answeredFromMemory(second, headers);
     let stopAt = Number.POSITIVE_INFINITY;
-    const hammering = hammer(second, headers, () => Date.now() > stopAt);
+    const hammering = askWithoutPause(second, headers, () => Date.now() > stopAt);
     // The answers given before the partition: at least one, whatever the clock's resolution.
     await waitUntil(async () => hammering.answers.length > 0, 'a first answer before the partition');
     const before = [...hammering.answers];

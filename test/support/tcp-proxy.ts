@@ -4,6 +4,8 @@ import { createServer, Server, Socket, connect } from 'node:net';
 interface Link {
   client: Socket;
   upstream?: Socket;
+  /** Linked, but carrying nothing either way until `restore()`. */
+  frozen?: boolean;
 }
 
 type Mode = 'open' | 'cut' | 'stalled' | 'frozen';
@@ -14,8 +16,10 @@ type Mode = 'open' | 'cut' | 'stalled' | 'frozen';
  * accepts new ones that never answer, as a hung server or a black-holed route would; `freeze()`
  * keeps every connection open but carries nothing either way, and accepts new ones that never
  * answer, as a stopped (SIGSTOP) server or a silent partition would, mid-query included;
- * `restore()` lets traffic through again: after a freeze, whatever waited flows on, as a server
- * that is continued (SIGCONT) would answer.
+ * `freezeConnections(ports)` does that to some connections only, as a middlebox that silently
+ * drops one flow would, while the others and new ones flow; `restore()` lets traffic through
+ * again: after a freeze, whatever waited flows on, as a server that is continued (SIGCONT) would
+ * answer.
  */
 export class TcpProxy {
   private server?: Server;
@@ -59,12 +63,13 @@ export class TcpProxy {
 
   freeze(): void {
     this.mode = 'frozen';
-    for (const { client, upstream } of this.links) {
-      if (upstream === undefined) continue;
-      client.unpipe(upstream);
-      upstream.unpipe(client);
-      client.pause();
-      upstream.pause();
+    for (const link of this.links) this.hold(link);
+  }
+
+  /** Freezes the connections whose `upstreamPorts()` entry is in `ports`; the others, and new ones, flow on. */
+  freezeConnections(ports: number[]): void {
+    for (const link of this.links) {
+      if (link.upstream?.localPort !== undefined && ports.includes(link.upstream.localPort)) this.hold(link);
     }
   }
 
@@ -73,10 +78,11 @@ export class TcpProxy {
     this.mode = 'open';
     // Connections accepted while stalled never reach the database: drop them, so clients reconnect.
     if (was === 'stalled') this.dropAll();
-    if (was !== 'frozen') return;
     for (const link of this.links) {
+      // Accepted while frozen: linked now.
       if (link.upstream === undefined) this.link(link);
-      else {
+      else if (link.frozen) {
+        link.frozen = false;
         link.client.pipe(link.upstream);
         link.upstream.pipe(link.client);
       }
@@ -102,6 +108,16 @@ export class TcpProxy {
     parsed.hostname = '127.0.0.1';
     parsed.port = String(this.port);
     return parsed.toString();
+  }
+
+  private hold(link: Link): void {
+    const { client, upstream } = link;
+    if (upstream === undefined || link.frozen) return;
+    link.frozen = true;
+    client.unpipe(upstream);
+    upstream.unpipe(client);
+    client.pause();
+    upstream.pause();
   }
 
   private link(link: Link): void {

@@ -1,0 +1,52 @@
+import { recordQueries } from './query-recorder';
+import { TestApp } from './test-app';
+import { waitUntil } from './wait';
+
+/** For an instance that will be cut off from PostgreSQL: its database requests answer 503 within seconds, not after the defaults. */
+export const CUT_OFF_DATABASE_TIMEOUTS: Record<string, string> = {
+  DATABASE_CONNECT_TIMEOUT_MS: '2000',
+  DATABASE_ACQUIRE_TIMEOUT_MS: '1500',
+  DATABASE_STATEMENT_TIMEOUT_MS: '1000',
+};
+
+/** One answer of `GET /users/me`, and when (epoch ms) its request was sent. */
+export interface Answer {
+  sentAt: number;
+  status: number;
+  body: any;
+}
+
+/**
+ * Asks `service` for `GET /users/me` with `headers`, over and over on two connections at once,
+ * until `until()`: `answers` as they come, `done` once asking has stopped.
+ */
+export function askWithoutPause(service: TestApp, headers: Record<string, string>, until: () => boolean): { answers: Answer[]; done: Promise<Answer[]> } {
+  const answers: Answer[] = [];
+  const loop = async () => {
+    while (!until()) {
+      const sentAt = Date.now();
+      const response = await service.request('GET', '/users/me', { headers });
+      answers.push({ sentAt, status: response.status, body: response.body });
+    }
+  };
+  return { answers, done: Promise.all([loop(), loop()]).then(() => answers) };
+}
+
+/**
+ * Waits until `headers` are answered by `service` from memory: 200 without a statement. Right
+ * after an earlier test's partition ends, the listeners may still be proving that they hear (or
+ * reconnecting, which empties the caches), so a first read may not be kept: the precondition is
+ * awaited, not assumed.
+ */
+export async function answeredFromMemory(service: TestApp, headers: Record<string, string>): Promise<void> {
+  await waitUntil(async () => {
+    const queries = recordQueries(service.app);
+    try {
+      const status = (await service.request('GET', '/users/me', { headers })).status;
+      expect(status).toBe(200);
+    } finally {
+      queries.stop();
+    }
+    return queries.sql.length === 0;
+  }, 'the credential to be answered from memory');
+}

@@ -1,0 +1,132 @@
+import { AuthenticatedUser } from '../../src/common/auth/principal';
+import { MemoryBudget } from '../../src/common/cache/memory.budget';
+import { loadConfig } from '../../src/config/app-config';
+import { PROOF_VALID_MS } from '../../src/database/revocation-channel';
+import { UsersRepository } from '../../src/users/users.repository';
+import { UsersService } from '../../src/users/users.service';
+
+const START = Date.parse('2027-03-01T12:00:00.000Z');
+const ADA_ID = '11111111-1111-4111-8111-111111111111';
+
+/** The users table, in memory: one user, a count of reads, and an optional gate that holds every read until opened. */
+class FakeRepository {
+  email = 'ada@example.com';
+  reads = 0;
+  private gate?: Promise<void>;
+  private openGate?: () => void;
+
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+  }
+
+  release(): void {
+    this.openGate?.();
+    this.gate = undefined;
+  }
+
+  async findAuthenticatedById(id: string): Promise<AuthenticatedUser | null> {
+    this.reads++;
+    // Read when the statement runs, as the database would.
+    const email = this.email;
+    await this.gate;
+    const at = new Date(START);
+    return id === ADA_ID ? { id, email, emailConfirmedAt: at, createdAt: at, updatedAt: at } : null;
+  }
+}
+
+describe('UsersService', () => {
+  let repository: FakeRepository;
+  let users: UsersService;
+
+  /** Plays the LISTEN connection for user changes, as PgListener's handlers drive the service. */
+  const listener = {
+    /** (Re)connected, its first heartbeat sent at `since` and answered. */
+    listensFrom: (since: number) => users.resume(since + PROOF_VALID_MS),
+    /** A heartbeat sent at `sentAt` is answered on the same connection. */
+    hears: (sentAt: number) => users.heard(sentAt + PROOF_VALID_MS),
+    drops: () => users.suspend(),
+    notifies: (id: string) => users.forget(id),
+  };
+
+  /** The address the cache would answer for Ada without a read, if any. */
+  const served = () => users.findCachedAuthenticatedUser(ADA_ID)?.email;
+
+  beforeEach(() => {
+    jest.useFakeTimers({ now: START });
+    repository = new FakeRepository();
+    users = new UsersService(repository as unknown as UsersRepository, loadConfig({ NODE_ENV: 'test' }), new MemoryBudget(1024 * 1024));
+  });
+
+  afterEach(() => jest.useRealTimers());
+
+  it('serves nothing from memory before the listener proves it hears, and keeps nothing read before', async () => {
+    expect((await users.findAuthenticatedUser(ADA_ID))?.email).toBe('ada@example.com');
+    expect(served()).toBeUndefined();
+
+    listener.listensFrom(START);
+    expect(served()).toBeUndefined();
+    await users.findAuthenticatedUser(ADA_ID);
+    expect(served()).toBe('ada@example.com');
+    expect(repository.reads).toBe(2);
+  });
+
+  it('stops serving once the last proof runs out, and serves the same memory again when the same connection proves it hears, with no read', async () => {
+    listener.listensFrom(START);
+    await users.findAuthenticatedUser(ADA_ID);
+
+    // No heartbeat answered since the connection's first (a silent partition, a late answer).
+    jest.setSystemTime(START + PROOF_VALID_MS - 1);
+    expect(served()).toBe('ada@example.com');
+    jest.setSystemTime(START + PROOF_VALID_MS);
+    expect(served()).toBeUndefined();
+    // A read meanwhile still keeps its user: served only after the next proof on this connection.
+    await users.findAuthenticatedUser(ADA_ID);
+    expect(served()).toBeUndefined();
+
+    // A late heartbeat is answered: every change notified before it was sent has been heard.
+    listener.hears(START + PROOF_VALID_MS - 10);
+    expect(served()).toBe('ada@example.com');
+    expect(repository.reads).toBe(2);
+  });
+
+  it('forgets a user whose change is heard, and starts from nothing when listening on a new connection', async () => {
+    listener.listensFrom(START);
+    await users.findAuthenticatedUser(ADA_ID);
+
+    repository.email = 'ada@example.org';
+    listener.notifies(ADA_ID);
+    expect(served()).toBeUndefined();
+    expect((await users.findAuthenticatedUser(ADA_ID))?.email).toBe('ada@example.org');
+    expect(served()).toBe('ada@example.org');
+
+    // Lost: changes may be missed from now on, and an answer from the lost connection proves nothing.
+    listener.drops();
+    expect(served()).toBeUndefined();
+    listener.hears(Date.now());
+    expect(served()).toBeUndefined();
+
+    // A new connection heard nothing that happened while there was none.
+    listener.listensFrom(Date.now());
+    expect(served()).toBeUndefined();
+    expect(repository.reads).toBe(2);
+  });
+
+  it('keeps nothing a read found when a change was heard, or the listener reconnected, while the read was in flight', async () => {
+    listener.listensFrom(START);
+
+    repository.hold();
+    const overtakenByChange = users.findAuthenticatedUser(ADA_ID);
+    listener.notifies(ADA_ID);
+    repository.release();
+    expect((await overtakenByChange)?.email).toBe('ada@example.com');
+    expect(served()).toBeUndefined();
+
+    repository.hold();
+    const overtakenByReconnection = users.findAuthenticatedUser(ADA_ID);
+    listener.drops();
+    listener.listensFrom(Date.now());
+    repository.release();
+    await overtakenByReconnection;
+    expect(served()).toBeUndefined();
+  });
+});
