@@ -1,6 +1,6 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -91,13 +91,17 @@ export interface ChildServer<S extends ProcessSnapshot = ProcessSnapshot> {
 export interface ServiceServer extends ChildServer<ServiceSnapshot> {
   /** Switches the preload's SQL counting on or off; resolves once the service has done it. */
   countSql(on: boolean): Promise<void>;
+  /** The level the service logs at: `info` unless the caller's LOG_LEVEL says otherwise. */
+  logLevel: string;
+  /** The access lines the service has written so far (log-sink.ts counts them). */
+  accessLines(): Promise<number>;
 }
 
 export interface ServiceOptions {
   databaseUrl: string;
   /** Where the service delivers its mail: the benchmark's sink. */
   smtpUrl: string;
-  /** The service's own log (warnings and errors) goes here rather than to the terminal. */
+  /** The service's own log goes here rather than to the terminal, without its access lines (log-sink.ts). */
   logFile: string;
   /** Shared rate-limit counts in this Redis, as in a multi-instance deployment. */
   redisUrl?: string;
@@ -108,38 +112,46 @@ export const INTROSPECTION_CLIENT = { id: 'bench', secret: randomBytes(32).toStr
 
 /**
  * The built service (`service-main.js`: the app with the benchmark's probe routes) in a child process, with the benchmark's preload that counts
- * SQL statements when asked to and answers over IPC. It runs as in production (JSON logs, mail
- * over SMTP, a real signing-key secret), quiet at `warn`, with rate limits out of reach; the
- * caller's environment overrides those defaults, but not the address, the database or the mail
- * sink.
+ * SQL statements when asked to and answers over IPC. It runs as in production (JSON logs at
+ * `info`, an access line per request, to a process that reads them; mail over SMTP; a real
+ * signing-key secret), with rate limits out of reach; the caller's environment overrides those
+ * defaults, but not the address, the database or the mail sink.
  */
 export async function startService(options: ServiceOptions): Promise<ServiceServer> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   mkdirSync(dirname(options.logFile), { recursive: true });
-  const log = openSync(options.logFile, 'w');
+  const env = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    SIGNING_KEY_ENCRYPTION_SECRET: SIGNING_SECRET,
+    ...RATE_LIMITS_OUT_OF_REACH,
+    INTROSPECTION_CLIENTS: `${INTROSPECTION_CLIENT.id}:${INTROSPECTION_CLIENT.secret}`,
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_URL: baseUrl,
+    DATABASE_URL: options.databaseUrl,
+    SMTP_URL: options.smtpUrl,
+    REDIS_URL: options.redisUrl ?? '',
+  };
+  const sink = fork(join(__dirname, 'log-sink.js'), [options.logFile], { cwd: ROOT, stdio: ['pipe', 'inherit', 'inherit', 'ipc'] });
   const child = fork(join(__dirname, 'service-main.js'), [], {
     cwd: ROOT,
     // BENCH_SERVICE_NODE_ARGS adds Node flags to the service only, e.g. "--cpu-prof --cpu-prof-dir=.data/profiles".
     execArgv: ['--require', join(__dirname, 'sql-counters.js'), ...(process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
-    env: {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      SIGNING_KEY_ENCRYPTION_SECRET: SIGNING_SECRET,
-      ...RATE_LIMITS_OUT_OF_REACH,
-      INTROSPECTION_CLIENTS: `${INTROSPECTION_CLIENT.id}:${INTROSPECTION_CLIENT.secret}`,
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      PUBLIC_URL: baseUrl,
-      DATABASE_URL: options.databaseUrl,
-      SMTP_URL: options.smtpUrl,
-      REDIS_URL: options.redisUrl ?? '',
-    },
-    stdio: ['ignore', log, log, 'ipc'],
+    env,
+    stdio: ['ignore', sink.stdin!, sink.stdin!, 'ipc'],
   });
-  closeSync(log);
-  const server: ServiceServer = { ...childServer<ServiceSnapshot>(child, baseUrl), countSql: (on) => switchCounting(child, on) };
+  // The service holds the pipe's writing end now; the sink ends once the service has exited.
+  sink.stdin!.destroy();
+  child.once('exit', () => sink.connected && sink.disconnect());
+  const server: ServiceServer = {
+    ...childServer<ServiceSnapshot>(child, baseUrl),
+    countSql: (on) => switchCounting(child, on),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    accessLines: () => countAccessLines(sink),
+  };
   try {
     await waitUntil(child, async () => (await fetch(`${baseUrl}/health`)).status === 200, 60_000);
   } catch (error) {
@@ -147,6 +159,19 @@ export async function startService(options: ServiceOptions): Promise<ServiceServ
     throw new Error(`The service did not become healthy: ${(error as Error).message}\n--- ${options.logFile} (end) ---\n${tail(options.logFile)}`, { cause: error });
   }
   return server;
+}
+
+/** The access lines the log sink has counted so far. */
+function countAccessLines(sink: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: { type?: string; count?: number }) => {
+      if (message?.type !== 'bench:access-lines') return;
+      sink.off('message', onMessage);
+      resolve(message.count ?? 0);
+    };
+    sink.on('message', onMessage);
+    sink.send({ type: 'bench:access-lines' }, (error) => error && reject(error));
+  });
 }
 
 /** The bare Fastify hello-world baseline in its own process. */

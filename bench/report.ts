@@ -59,6 +59,9 @@ export interface RunReport {
     collectBetween: boolean;
     /** Whether the service ran with REDIS_URL (shared rate-limit counts). */
     redis: boolean;
+    /** The service's log level, and the access lines it wrote (one per request at `info`). */
+    logLevel: string;
+    accessLines: number;
   };
   database: string;
   versions: { fastify: string; autocannon: string };
@@ -114,7 +117,8 @@ export function renderReport(report: RunReport): string {
       `${settings.rounds} round(s); ` +
       `${settings.credentials} distinct credentials in the *-1000 scenarios; ` +
       `${settings.collectBetween ? 'a full garbage collection in both processes before each scenario' : 'no garbage collection forced between scenarios'}; ` +
-      `the service ${settings.redis ? 'with REDIS_URL (rate-limit counts shared in Redis)' : 'without REDIS_URL (rate-limit counts in memory)'}; ` +
+      `the service ${settings.redis ? 'with REDIS_URL (rate-limit counts shared in Redis)' : 'without REDIS_URL (rate-limit counts in memory)'}, ` +
+      `logging at ${settings.logLevel} (${settings.accessLines.toLocaleString('en-US')} access lines written, read by a separate process); ` +
       `SQL ${settings.countSql ? `counted in a separate ${settings.countingSeconds} s pass after each timed run` : 'not counted'}; ` +
       `figures are medians over rounds; run took ${Math.round(report.elapsedSeconds)} s`,
   );

@@ -271,6 +271,8 @@ async function main(): Promise<number> {
         countingSeconds: COUNTING_SECONDS,
         collectBetween: options.collectBetween,
         redis: options.redisUrl !== undefined,
+        logLevel: service.logLevel,
+        accessLines: await service.accessLines(),
       },
       database: database.description,
       versions: { fastify: loadServiceFastify().version, autocannon: packageVersion('autocannon') },

@@ -15,9 +15,9 @@ interface Answer {
   connection?: string;
 }
 
-function get(port: number, path: string, agent: Agent | false): Promise<Answer> {
+function get(port: number, path: string, agent: Agent | false, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => (body += chunk));
@@ -46,15 +46,18 @@ describe('a graceful stop (SIGTERM) under load on keep-alive connections', () =>
   let database: TestDatabase;
   let port: number;
   let child: ChildProcess;
+  let stdout = '';
   let stderr = '';
 
   async function startService(env: Record<string, string>): Promise<void> {
     port = await freePort();
+    stdout = '';
     stderr = '';
     child = spawn(process.execPath, [MAIN], {
       env: { PATH: process.env.PATH, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    child.stdout!.on('data', (chunk) => (stdout += chunk));
     child.stderr!.on('data', (chunk) => (stderr += chunk));
     for (let i = 0; i < 300; i++) {
       const ready = await get(port, '/health/ready', false).catch(() => undefined);
@@ -174,5 +177,21 @@ describe('a graceful stop (SIGTERM) under load on keep-alive connections', () =>
     for (const answer of answered) expect([{ status: 401, code: 'INVALID_CREDENTIALS' }, { status: 503, code: 'SERVER_BUSY' }]).toContainEqual({ status: answer.status, code: answer.code });
     expect(answered.filter((answer) => answer.status === 401 && answer.afterStop).length).toBeGreaterThan(0);
     expect(await exited).toBe(0);
+  }, 60_000);
+
+  it('writes the access line of every request it answered before it exits, the last ones included', async () => {
+    // At info, as in production: access lines wait a moment to share a write (decision 027).
+    await startService({ SHUTDOWN_DRAIN_SECONDS: '0', LOG_LEVEL: 'info' });
+    const ids = Array.from({ length: 30 }, (_, i) => `graceful-stop-${i}`);
+    for (const id of ids) expect(await get(port, '/health/ready', false, { 'x-request-id': id })).toMatchObject({ status: 200 });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // At once after the last answer, inside the window its line waits in.
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+
+    const lines = stdout.split('\n').filter(Boolean).map((text) => JSON.parse(text));
+    const logged = lines.filter((entry) => entry.event === 'http_request').map((entry) => entry.request_id);
+    expect(ids.filter((id) => !logged.includes(id))).toEqual([]);
+    expect(lines.at(-1)).toMatchObject({ msg: 'stopped' });
   }, 60_000);
 });
