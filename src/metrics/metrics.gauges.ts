@@ -2,12 +2,14 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ApiKeyCache } from '../api-keys/api-key.cache';
 import { ApiKeyRevocationListener } from '../api-keys/api-key-revocation.listener';
+import { SigningKeyRing } from '../auth/keys/signing-key.ring';
 import { SessionRevocations } from '../auth/tokens/session.revocations';
 import { MemoryBudget } from '../common/cache/memory.budget';
 import { MailOutboxRepository, OutboxStats } from '../mail/mail-outbox.repository';
 import { OutboxWorker } from '../mail/outbox.worker';
 import { DatabaseOutage } from '../database/database.outage';
 import { RateLimiterService } from '../rate-limit/rate-limiter.service';
+import { UsersService } from '../users/users.service';
 import { MetricsService } from './metrics.service';
 
 /** A tarn pool, as knex keeps it; read for the pool gauges only. */
@@ -28,6 +30,8 @@ export class MetricsGauges implements OnModuleInit {
     private readonly apiKeyCache: ApiKeyCache,
     private readonly apiKeyRevocations: ApiKeyRevocationListener,
     private readonly sessionRevocations: SessionRevocations,
+    private readonly users: UsersService,
+    private readonly signingKeys: SigningKeyRing,
     private readonly rateLimiter: RateLimiterService,
     private readonly outage: DatabaseOutage,
     private readonly cacheBudget: MemoryBudget,
@@ -47,6 +51,17 @@ export class MetricsGauges implements OnModuleInit {
     gauge('atiru_api_key_cache_serving', '1 while accepted API keys are answered from memory: the listener proved lately that it hears revocations (decision 011), else 0', () =>
       this.apiKeyCache.serving ? 1 : 0,
     );
+    gauge(
+      'atiru_user_cache_serving',
+      '1 while the user a credential acts as is answered from memory: the users listener proved lately that it hears every change to a user (decision 011), else 0 (every authenticated request reads its user)',
+      () => (this.users.serving ? 1 : 0),
+    );
+    // Only when the keys come from the database: with SIGNING_KEY_PEM there is nothing to hear.
+    if (this.signingKeys.hearingRotations !== undefined) {
+      gauge('atiru_signing_key_listener_connected', '1 while this instance hears signing-key rotations as they happen, else 0 (it reads them at its next periodic reload)', () =>
+        this.signingKeys.hearingRotations ? 1 : 0,
+      );
+    }
     gauge('atiru_database_outage', '1 while this instance answers 503 for want of the database (from the first refused request until a probe succeeds), else 0', () =>
       this.outage.ongoing ? 1 : 0,
     );

@@ -98,6 +98,11 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
     this.servingUntil = 0;
   }
 
+  /** Whether users are being served from memory: the listener proved lately that it hears every change. */
+  get serving(): boolean {
+    return Date.now() < this.servingUntil;
+  }
+
   /**
    * The user, when this instance may answer from memory without asking the database; undefined
    * otherwise (then `findAuthenticatedUser`). The synchronous form, for the hot path.

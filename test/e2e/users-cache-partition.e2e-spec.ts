@@ -1,8 +1,7 @@
-import { PgListener } from '../../src/database/pg-listener';
 import { PROOF_VALID_MS } from '../../src/database/revocation-channel';
 import { USER_CHANGED_CHANNEL } from '../../src/users/users.service';
 import { GENEROUS_RATE_LIMITS, sql } from '../support/accounts';
-import { Answer, answeredFromMemory, askWithoutPause, CUT_OFF_DATABASE_TIMEOUTS } from '../support/partition';
+import { Answer, answeredFromMemory, askWithoutPause, CUT_OFF_DATABASE_TIMEOUTS, listenerPortsThrough } from '../support/partition';
 import { SignedInUser, signedInUser } from '../support/signed-in-user';
 import { TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
@@ -44,15 +43,6 @@ describe('the users cache under partition (two instances, one cut off)', () => {
 
   afterEach(() => proxy.restore());
 
-  /** The second instance's LISTEN connections for user changes, by the port the database sees them from. */
-  async function secondsUsersListener(): Promise<number[]> {
-    const rows = await sql<{ client_port: number }>(first, 'SELECT client_port FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?', [
-      PgListener.applicationName(USER_CHANGED_CHANNEL),
-    ]);
-    const throughProxy = proxy.upstreamPorts();
-    return rows.map((row) => row.client_port).filter((port) => throughProxy.includes(port));
-  }
-
   /**
    * With `user` answered from the second instance's memory, partitions the second with
    * `partition` and changes the user's address in SQL, asking the second for the user all along.
@@ -81,7 +71,7 @@ describe('the users cache under partition (two instances, one cut off)', () => {
     // Only that connection: the credential's own caches keep proving they hear, so the token is
     // still answered from memory, and the user it acts as is what is at stake.
     const outcome = await changeDuringPartition(user, async () => {
-      const listener = await secondsUsersListener();
+      const listener = await listenerPortsThrough(first, proxy, USER_CHANGED_CHANNEL);
       expect(listener).toHaveLength(1);
       proxy.freezeConnections(listener);
     });

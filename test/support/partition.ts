@@ -1,4 +1,7 @@
+import { PgListener } from '../../src/database/pg-listener';
+import { sql } from './accounts';
 import { recordQueries } from './query-recorder';
+import { TcpProxy } from './tcp-proxy';
 import { TestApp } from './test-app';
 import { waitUntil } from './wait';
 
@@ -49,4 +52,17 @@ export async function answeredFromMemory(service: TestApp, headers: Record<strin
     }
     return queries.sql.length === 0;
   }, 'the credential to be answered from memory');
+}
+
+/**
+ * The LISTEN connections on `channel` that go through `proxy`, by the port the database sees
+ * them from (for `proxy.freezeConnections`): one instance's listener, when only it is behind the
+ * proxy. Asked through `service`, whose own connections must flow.
+ */
+export async function listenerPortsThrough(service: TestApp, proxy: TcpProxy, channel: string): Promise<number[]> {
+  const rows = await sql<{ client_port: number }>(service, 'SELECT client_port FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?', [
+    PgListener.applicationName(channel),
+  ]);
+  const throughProxy = proxy.upstreamPorts();
+  return rows.map((row) => row.client_port).filter((port) => throughProxy.includes(port));
 }

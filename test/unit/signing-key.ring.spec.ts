@@ -86,6 +86,8 @@ describe('SigningKeyRing', () => {
     expect({ reads: keys.reads, stored: keys.stored.length }).toEqual({ reads, stored: 0 });
     expect(pem.signingKey().kid).toBe(second.kid);
     expect(published(pem)).toEqual([second.kid]);
+    // Nothing to hear either: no rotation listener to report on.
+    expect(pem.hearingRotations).toBeUndefined();
     await pem.onModuleDestroy();
   });
 

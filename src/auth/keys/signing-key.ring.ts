@@ -91,6 +91,15 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
     await this.reloading?.catch(() => undefined);
   }
 
+  /**
+   * Whether rotations are heard as they happen, on a LISTEN connection that looks open (the
+   * periodic reload catches up with any missed); undefined with SIGNING_KEY_PEM, which has none.
+   */
+  get hearingRotations(): boolean | undefined {
+    if (this.config.tokens.signingKeyPem) return undefined;
+    return this.listener?.connected ?? false;
+  }
+
   /** The key new tokens are signed with. */
   signingKey(): SigningKey {
     const key = this.signingAt(this.clock.nowMs());
