@@ -23,18 +23,6 @@ export class UsersRepository {
   }
 
   /**
-   * The user as the guard needs it on every authenticated request: one indexed read, no entity
-   * hydration, never the password hash.
-   */
-  async findAuthenticatedById(id: string): Promise<AuthenticatedUser | null> {
-    const rows = await this.em.getConnection().execute<Record<string, any>[]>(
-      `SELECT ${AUTHENTICATED_USER_COLUMNS} FROM users WHERE id = ?`,
-      [id],
-    );
-    return rows.length === 0 ? null : toAuthenticatedUser(rows[0]);
-  }
-
-  /**
    * The user an access token names, and when its session ends, if that session is theirs and
    * live (neither revoked nor expired): one indexed read, whatever the answer.
    */

@@ -6,7 +6,6 @@ import { InjectConfig } from '../config/config.module';
 import { PgListener } from '../database/pg-listener';
 import { PROOF_HEARTBEAT_MS, PROOF_VALID_MS } from '../database/revocation-channel';
 import { CachedUser } from './cached-user';
-import { UsersRepository } from './users.repository';
 
 /** Notified by a trigger on `users` (migration UserChangeNotify) with the id of a changed row. */
 export const USER_CHANGED_CHANNEL = 'atiru_user_changed';
@@ -31,7 +30,6 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
   private listener?: PgListener;
 
   constructor(
-    private readonly users: UsersRepository,
     @InjectConfig() private readonly config: AppConfig,
     budget: MemoryBudget,
   ) {
@@ -105,27 +103,15 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
 
   /**
    * The user, when this instance may answer from memory without asking the database; undefined
-   * otherwise (then `findAuthenticatedUser`). The synchronous form, for the hot path.
+   * otherwise: the credential's own read brings its user (`readAuthenticatedUser`). The hot path.
    */
   findCachedAuthenticatedUser(id: string): AuthenticatedUser | undefined {
     return Date.now() < this.servingUntil ? this.cache.get(id) : undefined;
   }
 
-  /** The user an authenticated request acts as, or null when the account no longer exists. */
-  async findAuthenticatedUser(id: string): Promise<AuthenticatedUser | null> {
-    const cached = this.findCachedAuthenticatedUser(id);
-    if (cached !== undefined) return cached;
-    const found = await this.readAuthenticatedUser(async () => {
-      const user = await this.users.findAuthenticatedById(id);
-      return user === null ? null : { user };
-    });
-    return found === null ? null : found.user;
-  }
-
   /**
    * Runs `read`, a read of a user that may check more than the user (that a session is live, or
-   * that an API key is active), and keeps the user it found in the cache, as
-   * `findAuthenticatedUser` would. Always reads.
+   * that an API key is active), and keeps the user it found in the cache. Always reads.
    */
   async readAuthenticatedUser<T extends { user: AuthenticatedUser }>(read: () => Promise<T | null>): Promise<T | null> {
     const generation = this.generation;

@@ -2,14 +2,13 @@ import { AuthenticatedUser } from '../../src/common/auth/principal';
 import { MemoryBudget } from '../../src/common/cache/memory.budget';
 import { loadConfig } from '../../src/config/app-config';
 import { PROOF_VALID_MS } from '../../src/database/revocation-channel';
-import { UsersRepository } from '../../src/users/users.repository';
 import { UsersService } from '../../src/users/users.service';
 
 const START = Date.parse('2027-03-01T12:00:00.000Z');
 const ADA_ID = '11111111-1111-4111-8111-111111111111';
 
 /** The users table, in memory: one user, a count of reads, and an optional gate that holds every read until opened. */
-class FakeRepository {
+class FakeUsersTable {
   email = 'ada@example.com';
   reads = 0;
   private gate?: Promise<void>;
@@ -24,7 +23,7 @@ class FakeRepository {
     this.gate = undefined;
   }
 
-  async findAuthenticatedById(id: string): Promise<AuthenticatedUser | null> {
+  async read(id: string): Promise<AuthenticatedUser | null> {
     this.reads++;
     // Read when the statement runs, as the database would.
     const email = this.email;
@@ -35,8 +34,16 @@ class FakeRepository {
 }
 
 describe('UsersService', () => {
-  let repository: FakeRepository;
+  let table: FakeUsersTable;
   let users: UsersService;
+
+  /** Ada as an authenticated request finds her: from memory, else by a read that brings her (as a credential's read does). */
+  const findAda = async () =>
+    users.findCachedAuthenticatedUser(ADA_ID) ??
+    (await users.readAuthenticatedUser(async () => {
+      const user = await table.read(ADA_ID);
+      return user === null ? null : { user };
+    }))?.user;
 
   /** Plays the LISTEN connection for user changes, as PgListener's handlers drive the service. */
   const listener = {
@@ -53,26 +60,26 @@ describe('UsersService', () => {
 
   beforeEach(() => {
     jest.useFakeTimers({ now: START });
-    repository = new FakeRepository();
-    users = new UsersService(repository as unknown as UsersRepository, loadConfig({ NODE_ENV: 'test' }), new MemoryBudget(1024 * 1024));
+    table = new FakeUsersTable();
+    users = new UsersService(loadConfig({ NODE_ENV: 'test' }), new MemoryBudget(1024 * 1024));
   });
 
   afterEach(() => jest.useRealTimers());
 
   it('serves nothing from memory before the listener proves it hears, and keeps nothing read before', async () => {
-    expect((await users.findAuthenticatedUser(ADA_ID))?.email).toBe('ada@example.com');
+    expect((await findAda())?.email).toBe('ada@example.com');
     expect(served()).toBeUndefined();
 
     listener.listensFrom(START);
     expect(served()).toBeUndefined();
-    await users.findAuthenticatedUser(ADA_ID);
+    await findAda();
     expect(served()).toBe('ada@example.com');
-    expect(repository.reads).toBe(2);
+    expect(table.reads).toBe(2);
   });
 
   it('stops serving once the last proof runs out, and serves the same memory again when the same connection proves it hears, with no read', async () => {
     listener.listensFrom(START);
-    await users.findAuthenticatedUser(ADA_ID);
+    await findAda();
 
     // No heartbeat answered since the connection's first (a silent partition, a late answer).
     jest.setSystemTime(START + PROOF_VALID_MS - 1);
@@ -80,23 +87,23 @@ describe('UsersService', () => {
     jest.setSystemTime(START + PROOF_VALID_MS);
     expect(served()).toBeUndefined();
     // A read meanwhile still keeps its user: served only after the next proof on this connection.
-    await users.findAuthenticatedUser(ADA_ID);
+    await findAda();
     expect(served()).toBeUndefined();
 
     // A late heartbeat is answered: every change notified before it was sent has been heard.
     listener.hears(START + PROOF_VALID_MS - 10);
     expect(served()).toBe('ada@example.com');
-    expect(repository.reads).toBe(2);
+    expect(table.reads).toBe(2);
   });
 
   it('forgets a user whose change is heard, and starts from nothing when listening on a new connection', async () => {
     listener.listensFrom(START);
-    await users.findAuthenticatedUser(ADA_ID);
+    await findAda();
 
-    repository.email = 'ada@example.org';
+    table.email = 'ada@example.org';
     listener.notifies(ADA_ID);
     expect(served()).toBeUndefined();
-    expect((await users.findAuthenticatedUser(ADA_ID))?.email).toBe('ada@example.org');
+    expect((await findAda())?.email).toBe('ada@example.org');
     expect(served()).toBe('ada@example.org');
 
     // Lost: changes may be missed from now on, and an answer from the lost connection proves nothing.
@@ -108,24 +115,24 @@ describe('UsersService', () => {
     // A new connection heard nothing that happened while there was none.
     listener.listensFrom(Date.now());
     expect(served()).toBeUndefined();
-    expect(repository.reads).toBe(2);
+    expect(table.reads).toBe(2);
   });
 
   it('keeps nothing a read found when a change was heard, or the listener reconnected, while the read was in flight', async () => {
     listener.listensFrom(START);
 
-    repository.hold();
-    const overtakenByChange = users.findAuthenticatedUser(ADA_ID);
+    table.hold();
+    const overtakenByChange = findAda();
     listener.notifies(ADA_ID);
-    repository.release();
+    table.release();
     expect((await overtakenByChange)?.email).toBe('ada@example.com');
     expect(served()).toBeUndefined();
 
-    repository.hold();
-    const overtakenByReconnection = users.findAuthenticatedUser(ADA_ID);
+    table.hold();
+    const overtakenByReconnection = findAda();
     listener.drops();
     listener.listensFrom(Date.now());
-    repository.release();
+    table.release();
     await overtakenByReconnection;
     expect(served()).toBeUndefined();
   });
