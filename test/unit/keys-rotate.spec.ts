@@ -10,7 +10,7 @@ describe('npm run keys:rotate arguments', () => {
 
   it('answers the usage text for anything else, rather than rotate in a way nobody asked for', () => {
     for (const args of [['--retire'], ['--retire-now', '--retire-now'], ['--retire-now', 'yes'], ['retire-now'], ['--now'], ['--retire-now=true']]) {
-      expect(() => parseRotateArguments(args)).toThrow(USAGE);
+      expect(() => parseRotateArguments(args)).toThrow(/^usage: npm run keys:rotate \[-- --retire-now\]\n/);
     }
   });
 
