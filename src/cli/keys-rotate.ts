@@ -1,24 +1,66 @@
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/postgresql';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SigningKeyCipher } from '../auth/keys/signing-key.cipher';
 import { SigningKeyEntity } from '../auth/keys/signing-key.entity';
 import { SigningKeysRepository } from '../auth/keys/signing-keys.repository';
-import { RotationResult, SigningKeysService } from '../auth/keys/signing-keys.service';
+import { JWKS_MAX_AGE_SECONDS, RetirementResult, RotationResult, SigningKeysService } from '../auth/keys/signing-keys.service';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { withCommandDatabase } from '../database/embedded-postgres';
 import { runMigrations } from '../database/migrate';
 import { ormOptions } from '../database/mikro-orm.options';
+import { ACK_TIMEOUT_MS } from '../database/revocation-channel';
+
+export const USAGE = `usage: npm run keys:rotate [-- --retire-now]
+
+  (no option)    adds a signing key: published at once, it signs once services that cache the
+                 JWKS can know it (about two minutes), and the previous key verifies the tokens
+                 it signed until they expire, so no token is refused.
+  --retire-now   for a signing key that may be compromised: a new key signs at once and every
+                 older key stops verifying now; by the time the command returns, no instance
+                 accepts a token they signed. Every access token in circulation is refused at
+                 once; clients get new ones with their refresh tokens (nobody is signed out).
+                 Services that cache the JWKS must fetch it again, or they accept the old keys'
+                 tokens, and refuse the new key's, until their copy expires. See the compromised
+                 key runbook in docs/operations.md.
+`;
+
+export interface RotateArguments {
+  retireNow: boolean;
+}
+
+/** What the arguments ask for; 'help' for --help; throws the usage text for anything else. */
+export function parseRotateArguments(args: string[]): RotateArguments | 'help' {
+  if (args.length === 0) return { retireNow: false };
+  if (args.length === 1 && args[0] === '--retire-now') return { retireNow: true };
+  if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) return 'help';
+  throw new Error(USAGE);
+}
 
 /** Adds a signing key, published at once and signing once verifiers can know it; running instances pick it up through NOTIFY. */
-export async function rotateSigningKeys(config: AppConfig): Promise<RotationResult> {
+export function rotateSigningKeys(config: AppConfig): Promise<RotationResult> {
+  return withSigningKeys(config, (keys) => keys.rotate());
+}
+
+/**
+ * Retires every signing key at once and adds one that signs at once (`--retire-now`). Resolves
+ * once no instance accepts a token the retired keys signed: ACK_TIMEOUT_MS after the commit, by
+ * when an instance that did not hear it has stopped answering tokens from memory (decision 028).
+ */
+export async function retireSigningKeysNow(config: AppConfig): Promise<RetirementResult & { refusedEverywhereFrom: Date }> {
+  const retirement = await withSigningKeys(config, (keys) => keys.retireNow());
+  await sleep(ACK_TIMEOUT_MS);
+  return { ...retirement, refusedEverywhereFrom: new Date() };
+}
+
+async function withSigningKeys<T>(config: AppConfig, work: (keys: SigningKeysService) => Promise<T>): Promise<T> {
   if (config.tokens.signingKeyPem) {
     throw new Error('SIGNING_KEY_PEM is set, so the service signs with that key: rotate by putting a new key first in SIGNING_KEY_PEM');
   }
   const orm = await MikroORM.init({ ...ormOptions(config.database.url, 2), entities: [SigningKeyEntity] });
   try {
     if (config.database.migrateOnStart) await runMigrations(orm, config.database.url);
-    const keys = new SigningKeysService(orm.em, new SigningKeysRepository(orm.em), new SigningKeyCipher(config), config);
-    return await keys.rotate();
+    return await work(new SigningKeysService(orm.em, new SigningKeysRepository(orm.em), new SigningKeyCipher(config), config));
   } finally {
     await orm.close();
   }
@@ -34,15 +76,36 @@ export function describeRotation({ kid, signsFrom, previousRetireAt }: RotationR
   );
 }
 
-/** `npm run keys:rotate`: against DATABASE_URL, or the embedded database. */
+/** What `npm run keys:rotate -- --retire-now` prints. */
+export function describeRetirement({ kid, signsFrom, retired, refusedEverywhereFrom }: RetirementResult & { refusedEverywhereFrom: Date }): string {
+  return (
+    `new signing key ${kid} signs access tokens from ${signsFrom.toISOString()}\n` +
+    (retired.length > 0
+      ? `retired at once, no longer verifying or published: ${retired.join(', ')}\n` +
+        `no instance accepts an access token they signed since ${refusedEverywhereFrom.toISOString()}; clients get new ones with their refresh tokens\n` +
+        `services that cache the JWKS must fetch it again now (their copy may be up to ${JWKS_MAX_AGE_SECONDS} s old)\n`
+      : 'there was no previous key\n')
+  );
+}
+
+/** `npm run keys:rotate [-- --retire-now]`: against DATABASE_URL, or the embedded database. */
 async function main(): Promise<void> {
+  const args = parseRotateArguments(process.argv.slice(2));
+  if (args === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
   const config = loadConfig();
-  process.stdout.write(describeRotation(await withCommandDatabase(config, () => rotateSigningKeys(config))));
+  if (args.retireNow) {
+    process.stdout.write(describeRetirement(await withCommandDatabase(config, () => retireSigningKeysNow(config))));
+  } else {
+    process.stdout.write(describeRotation(await withCommandDatabase(config, () => rotateSigningKeys(config))));
+  }
 }
 
 if (require.main === module) {
   main().catch((error) => {
-    process.stderr.write(`key rotation failed: ${error?.message ?? error}\n`);
-    process.exit(1);
+    process.stderr.write(error?.message === USAGE ? USAGE : `key rotation failed: ${error?.message ?? error}\n`);
+    process.exit(error?.message === USAGE ? 2 : 1);
   });
 }

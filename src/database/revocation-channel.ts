@@ -49,6 +49,15 @@ const ACK = 'ack:';
 const ALIVE = 'alive:';
 const GONE = 'gone:';
 
+/**
+ * The message that revokes `subject` on a channel for whoever sends it without a RevocationChannel
+ * (a command, as the triggers do in SQL): every instance forgets the subject, and none
+ * acknowledges, since nobody waits for it.
+ */
+export function revocationWithoutAcknowledgement(subject: string): string {
+  return `${REVOKED}:${subject}`;
+}
+
 interface Pending {
   /** Listening connections counted when the revocation was announced. */
   expected: number;

@@ -24,16 +24,26 @@ export class UsersRepository {
 
   /**
    * The user an access token names, and when its session ends, if that session is theirs and
-   * live (neither revoked nor expired): one indexed read, whatever the answer.
+   * live (neither revoked nor expired): one indexed read, whatever the answer. Given `signedBy`,
+   * the token's kid when the signing keys are kept in the database, the same read says whether
+   * that key has retired: a key retired at once (decision 028) is refused on first sight by every
+   * instance, whether or not its key ring has heard of the retirement yet.
    */
-  async findAuthenticatedInLiveSession(id: string, sessionId: string): Promise<{ user: AuthenticatedUser; sessionExpiresAtMs: number } | null> {
+  async findAuthenticatedInLiveSession(
+    id: string,
+    sessionId: string,
+    signedBy?: string,
+  ): Promise<{ user: AuthenticatedUser; sessionExpiresAtMs: number; keyRetired: boolean } | null> {
+    const keyRetired =
+      signedBy === undefined ? 'false' : 'NOT EXISTS (SELECT 1 FROM signing_keys k WHERE k.kid = ? AND (k.retire_at IS NULL OR k.retire_at > now()))';
     const rows = await this.em.getConnection().execute<Record<string, any>[]>(
-      `SELECT ${AUTHENTICATED_USER_COLUMNS_OF_U}, (extract(epoch FROM s.expires_at) * 1000)::float8 AS session_expires_at_ms
+      `SELECT ${AUTHENTICATED_USER_COLUMNS_OF_U}, (extract(epoch FROM s.expires_at) * 1000)::float8 AS session_expires_at_ms, ${keyRetired} AS key_retired
          FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > now()`,
-      [sessionId, id],
+      signedBy === undefined ? [sessionId, id] : [signedBy, sessionId, id],
     );
-    return rows.length === 0 ? null : { user: toAuthenticatedUser(rows[0]), sessionExpiresAtMs: rows[0].session_expires_at_ms };
+    if (rows.length === 0) return null;
+    return { user: toAuthenticatedUser(rows[0]), sessionExpiresAtMs: rows[0].session_expires_at_ms, keyRetired: rows[0].key_retired === true };
   }
 
   /** Whether the user's session `sessionId` is live (neither revoked nor expired), read in `em`'s transaction. */

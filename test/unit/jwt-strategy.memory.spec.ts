@@ -82,6 +82,38 @@ describe('JwtStrategy memory of verified tokens', () => {
     // Not a compact JWS: no two dots.
     expect(read('Bearer abc.def')).toBeUndefined();
   });
+
+  it('refuses a token whose key the database says has retired, remembers nothing of it, and has the key ring read the keys again', async () => {
+    const retiredElsewhere = jest.fn();
+    const keys = { verificationKey: (name: string) => (name === kid ? publicKey : undefined), retiredElsewhere } as unknown as SigningKeyRing;
+    const users = { findCachedAuthenticatedUser: () => user } as unknown as UsersService;
+    const admit = jest.fn(async () => 'key_retired');
+    const passport = { use: () => undefined } as unknown as AppPassport;
+    const strategy = new JwtStrategy(keys, users, { admit } as unknown as AccessTokenSessions, config, passport, new MemoryBudget(1 << 20));
+    const iat = Math.floor(Date.now() / 1000);
+    const claims: AccessTokenClaims = { iss: config.tokens.issuer, aud: config.tokens.audience, sub: user.id, email: user.email, sid: randomUUID(), iat, exp: iat + 900 };
+    const token = sign(claims, privateKey, { algorithm: 'ES256', keyid: kid });
+
+    expect(await strategy.validate({ headers: { authorization: `Bearer ${token}` } }, claims)).toEqual([false, { message: 'the key that signed the token has retired' }]);
+    // The session's read was asked about the token's key: the keys are in the database here.
+    expect(admit).toHaveBeenCalledWith(claims, kid);
+    expect(retiredElsewhere).toHaveBeenCalledWith(kid);
+    expect(strategy.fromMemory(token)).toBeUndefined();
+  });
+
+  it('does not ask the database after the key when the keys come from SIGNING_KEY_PEM, which holds none of them', async () => {
+    const { claims, token } = strategyWithToken();
+    const admit = jest.fn(async (admitted: AccessTokenClaims, _signedBy?: string) => ({ user, lease: { live: true }, liveUntilMs: admitted.exp * 1000 }));
+    const keys = { verificationKey: (name: string) => (name === kid ? publicKey : undefined) } as unknown as SigningKeyRing;
+    const users = { findCachedAuthenticatedUser: () => user } as unknown as UsersService;
+    const pemConfig = { tokens: { ...config.tokens, signingKeyPem: 'a PEM' } } as unknown as AppConfig;
+    const passport = { use: () => undefined } as unknown as AppPassport;
+    const strategy = new JwtStrategy(keys, users, { admit } as unknown as AccessTokenSessions, pemConfig, passport, new MemoryBudget(1 << 20));
+    await strategy.validate({ headers: { authorization: `Bearer ${token}` } }, claims);
+    expect(admit).toHaveBeenCalledTimes(1);
+    expect(admit.mock.calls[0][1]).toBeUndefined();
+    expect(strategy.fromMemory(token)).toMatchObject({ user });
+  });
 });
 
 /**

@@ -202,6 +202,52 @@ describe('SigningKeyRing', () => {
     expect(ring.verificationKey(second.kid)).toBeDefined();
   });
 
+  it('drops keys retired at once at its next read, signs with the only key left at once, and says so at warn', async () => {
+    const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    keys.rotateTo(second);
+    await ring.reload();
+    // What SigningKeysService.retireNow leaves in the database: every key retired now, and a new one.
+    for (const key of keys.stored) key.retireAt = clock.now();
+    keys.add(third);
+    await ring.reload();
+    expect(ring.verificationKey(first.kid)).toBeUndefined();
+    expect(ring.verificationKey(second.kid)).toBeUndefined();
+    expect(published()).toEqual([third.kid]);
+    expect(ring.signingKey().kid).toBe(third.kid);
+    expect(warned.mock.calls.map(([message]) => message).sort()).toEqual(
+      [first.kid, second.kid].sort().map((kid) => `signing key ${kid} was retired at once: tokens it signed are refused from now on`),
+    );
+    warned.mockRestore();
+  });
+
+  it('says nothing of a key that retires at its time', async () => {
+    const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    keys.rotateTo(second);
+    await ring.reload();
+    clock.advance(3_600_000);
+    await ring.reload();
+    expect(published()).toEqual([second.kid]);
+    expect(warned).not.toHaveBeenCalled();
+    warned.mockRestore();
+  });
+
+  it('reads the keys again when told that a key it verifies with has retired, and not for a key it does not know', async () => {
+    keys.rotateTo(second);
+    await ring.reload();
+    for (const key of keys.stored) key.retireAt = clock.now();
+    keys.add(third);
+    const reads = keys.reads;
+    const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    ring.retiredElsewhere('a-kid-anyone-can-send');
+    expect(keys.reads).toBe(reads);
+    // However many tokens say so at once: one read under way, and at most one more after it.
+    for (let told = 0; told < 10; told++) ring.retiredElsewhere(first.kid);
+    await ring.reload();
+    expect(keys.reads).toBeLessThanOrEqual(reads + 2);
+    expect(published()).toEqual([third.kid]);
+    warned.mockRestore();
+  });
+
   it('publishes the JWKS members of each key', () => {
     expect(ring.jwks()).toEqual({ keys: [{ kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String), kid: first.kid, alg: 'ES256', use: 'sig' }] });
   });

@@ -39,7 +39,9 @@ export interface Jwks {
  * database, re-read when a rotation is announced (LISTEN/NOTIFY), every minute, and when a token
  * names a kid this instance does not know yet. A rotated-in key is published and verifies at once,
  * and signs from its creation time plus NEW_KEY_SIGNS_AFTER_MS: the ring holds it opened ahead, so
- * every instance switches at that instant without a reload.
+ * every instance switches at that instant without a reload. Keys retired at once (decision 028)
+ * leave the ring at the reload their notification causes; a ring that missed it is not what stops
+ * their tokens (a token's first check asks the database), and catches up when one comes.
  */
 @Injectable()
 export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
@@ -131,6 +133,15 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
     return this.verificationKey(kid);
   }
 
+  /**
+   * The database says `kid` has retired (a token's first check asked), while this ring still
+   * verifies with it: its listener missed a retirement at once (decision 028). Re-reads the keys,
+   * one read at a time however many tokens say so, so that its JWKS and its signing catch up.
+   */
+  retiredElsewhere(kid: string): void {
+    if (this.verification.has(kid)) void this.reloadQuietly(`key ${kid} retired`);
+  }
+
   /** The JWKS document: every key that still verifies. */
   jwks(): Jwks {
     if (this.clock.nowMs() >= this.publishedUntil) this.publish();
@@ -184,19 +195,26 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
       const publicKey = known?.publicKey ?? createPublicKey(key.publicKeyPem);
       verification.set(key.kid, { publicKey, jwk: known?.jwk ?? toPublicJwk(publicKey, key.kid), retireAt: key.retireAt?.getTime() ?? Infinity });
     }
+    const now = this.clock.nowMs();
+    for (const [kid, known] of this.verification) {
+      // Gone well before its time (more than a clock's skew from the database's): retired at once.
+      if (!verification.has(kid) && known.retireAt - now > KEY_RELOAD_INTERVAL_MS) {
+        this.logger.warn(`signing key ${kid} was retired at once: tokens it signed are refused from now on`);
+      }
+    }
     // Swap the verification set first: if a new key cannot be opened, tokens signed elsewhere
     // with it still verify here, and this instance keeps signing with the key it has.
     this.verification = verification;
     this.publish();
     const previous = this.schedule;
     this.schedule = await this.scheduleSigning(stored);
-    const now = this.clock.nowMs();
+    const scheduledAt = this.clock.nowMs();
     for (const key of this.schedule) {
-      if (key.signsFrom > now && !previous.some((known) => known.kid === key.kid)) {
+      if (key.signsFrom > scheduledAt && !previous.some((known) => known.kid === key.kid)) {
         this.logger.log(`published key ${key.kid}, which signs access tokens from ${new Date(key.signsFrom).toISOString()}`);
       }
     }
-    this.noteSigning(this.signingAt(now)!);
+    this.noteSigning(this.signingAt(scheduledAt)!);
   }
 
   /**

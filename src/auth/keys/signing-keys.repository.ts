@@ -1,6 +1,8 @@
 import { sql } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { EVERY_USER, SESSION_REVOKED_CHANNEL } from '../tokens/session.revocations';
+import { revocationWithoutAcknowledgement } from '../../database/revocation-channel';
 import { SigningKeyEntity } from './signing-key.entity';
 
 /** The channel every instance LISTENs on; a rotation NOTIFYs it when it commits. */
@@ -64,6 +66,33 @@ export class SigningKeysRepository {
       em.getTransactionContext(),
     );
     return rows.length > 0 ? new Date(rows[0].retire_at) : null;
+  }
+
+  /** Retires every key that still verifies, now (by the database's clock); answers their kids. */
+  async retireAllNow(em: EntityManager): Promise<string[]> {
+    const rows = await em.getConnection().execute<{ kid: string }[]>(
+      `UPDATE signing_keys SET retire_at = now() WHERE retire_at IS NULL OR retire_at > now() RETURNING kid`,
+      [],
+      'all',
+      em.getTransactionContext(),
+    );
+    return rows.map((row) => row.kid);
+  }
+
+  /**
+   * Once the caller's transaction commits, tells every listening instance to reload its keys, and
+   * to end the session lease of every user, so that no access token is served from memory before
+   * it has been checked again, its key with it (decision 028).
+   */
+  async notifyRetiredAtOnce(em: EntityManager): Promise<void> {
+    await em
+      .getConnection()
+      .execute(
+        'SELECT pg_notify(?, ?), pg_notify(?, ?)',
+        [SIGNING_KEYS_CHANNEL, 'retired', SESSION_REVOKED_CHANNEL, revocationWithoutAcknowledgement(EVERY_USER)],
+        'all',
+        em.getTransactionContext(),
+      );
   }
 
   /** Tells every listening instance to reload its keys, once the caller's transaction commits. */

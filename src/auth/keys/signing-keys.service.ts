@@ -40,6 +40,14 @@ export interface RotationResult {
   previousRetireAt: Date | null;
 }
 
+export interface RetirementResult {
+  /** The new key, which signs from its creation, at once. */
+  kid: string;
+  signsFrom: Date;
+  /** The keys retired, the one that signed until now among them; they no longer verify. */
+  retired: string[];
+}
+
 /** Creates, rotates and reads the signing keys held in the database. */
 @Injectable()
 export class SigningKeysService {
@@ -87,6 +95,27 @@ export class SigningKeysService {
       if (!createdAt) throw new Error('Another current signing key appeared during the rotation');
       await this.repository.notifyChanged(em);
       return { kid: key.kid, signsFrom: new Date(createdAt.getTime() + NEW_KEY_SIGNS_AFTER_MS), previousRetireAt };
+    });
+  }
+
+  /**
+   * For a key that may be compromised: retires every key that still verifies, now, and adds one
+   * that signs at once (the only key left signs at once, as on a new installation). Every instance
+   * is notified: each reloads its keys and ends every session lease, so every access token it
+   * remembers is checked again, and a token's check asks the database whether its key has retired.
+   * An instance that does not hear it has stopped answering tokens from memory within
+   * PROOF_VALID_MS of its last proof of hearing, which came before the commit (decision 011): from
+   * ACK_TIMEOUT_MS after the commit, no instance accepts a token the retired keys signed.
+   */
+  async retireNow(): Promise<RetirementResult> {
+    const key = await this.createKey();
+    return inTransaction(this.em, async (em) => {
+      await this.repository.lockForRotation(em);
+      const retired = await this.repository.retireAllNow(em);
+      const createdAt = await this.repository.insertCurrentIfNone(em, key);
+      if (!createdAt) throw new Error('Another current signing key appeared during the retirement');
+      await this.repository.notifyRetiredAtOnce(em);
+      return { kid: key.kid, signsFrom: createdAt, retired };
     });
   }
 

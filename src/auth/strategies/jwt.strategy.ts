@@ -23,6 +23,7 @@ export const JWT_STRATEGY = 'jwt';
 const NO_KID = new Error('token header names no kid');
 const UNKNOWN_KID = new Error('token names an unknown kid');
 const NO_LIVE_SESSION = { message: 'the session of the token is revoked or expired, or its user no longer exists' };
+const KEY_RETIRED = { message: 'the key that signed the token has retired' };
 
 /**
  * @types/passport-jwt types the key as string | Buffer, but passport-jwt hands it unchanged to
@@ -55,6 +56,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
   private readonly verified: BudgetedCache<string, VerifiedToken>;
   /** The few `kid`s of verified tokens, so that every entry shares one string per key. */
   private readonly kids = new Map<string, string>();
+  /** Whether the signing keys are kept in the database (not SIGNING_KEY_PEM), where a token's first check asks after its key too. */
+  private readonly keysInDatabase: boolean;
 
   constructor(
     private readonly keys: SigningKeyRing,
@@ -84,6 +87,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
       audience: config.tokens.audience,
     });
     this.verified = new BudgetedCache(budget, (digest, entry) => weighVerifiedToken(digest, entry));
+    this.keysInDatabase = !config.tokens.signingKeyPem;
     passport.use(JWT_STRATEGY, this);
   }
 
@@ -101,11 +105,18 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) implem
   async validate(request: { headers: IncomingHttpHeaders }, claims: AccessTokenClaims): Promise<Principal | [false, { message: string }]> {
     const problem = accessTokenClaimsProblem(claims, Date.now() / 1000);
     if (problem !== undefined) return [false, { message: problem }];
-    const admitted = await this.sessions.admit(claims);
-    if (admitted === null) return [false, NO_LIVE_SESSION];
-    // Remembered under the digest of the whole token, since a hit must be this very token; runs once per token.
     const token = readBearerJwt(request.headers);
     const kid = token === undefined ? undefined : readKid(token);
+    // The session's read asks after the key too: a key retired at once is refused here even by an
+    // instance whose key ring has not heard of it yet (decision 028), at no statement more.
+    const admitted = await this.sessions.admit(claims, this.keysInDatabase ? kid : undefined);
+    if (admitted === 'no_live_session') return [false, NO_LIVE_SESSION];
+    if (admitted === 'key_retired') {
+      // This ring still verifies with it, so it missed the retirement: its JWKS and its signing catch up now.
+      if (kid !== undefined) this.keys.retiredElsewhere(kid);
+      return [false, KEY_RETIRED];
+    }
+    // Remembered under the digest of the whole token, since a hit must be this very token; runs once per token.
     if (token !== undefined && kid !== undefined) {
       this.verified.set(tokenDigest(token), {
         // The user's id as the users cache holds it, rather than a string of the token's own.

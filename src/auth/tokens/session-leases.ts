@@ -87,7 +87,8 @@ export class SessionLeases {
     this.endAll();
   }
 
-  private endAll(): void {
+  /** Every user's sessions are in question (decision 028): nothing resting on any lease is served until it is checked again. */
+  endAll(): void {
     for (const lease of this.leases.values()) lease.ended = true;
     this.leases.clear();
   }

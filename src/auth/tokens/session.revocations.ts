@@ -12,12 +12,20 @@ const LEASE_BOUND_BYTES = 256;
 export const SESSION_REVOKED_CHANNEL = 'session_revoked';
 
 /**
+ * The subject that ends the lease of every user (no user id looks like it): sent when the signing
+ * keys are retired at once, so that every access token an instance remembers is checked again,
+ * and its key with it, on its next request (decision 028).
+ */
+export const EVERY_USER = '*';
+
+/**
  * Session revocations across instances. A revocation (logout of any scope, password reset,
  * refresh-token reuse) is announced per user in the revoking transaction; every instance then
  * ends the lease of that user's sessions, so each access token of the user it had verified is
  * checked against the database again on its next request (the sessions that were not revoked
  * cost one read each), and the revoking request answers once every instance has done so. A
- * session revoked, deleted or ended earlier in SQL is heard the same way, from a trigger.
+ * session revoked, deleted or ended earlier in SQL is heard the same way, from a trigger. Signing
+ * keys retired at once end every user's lease (`EVERY_USER`).
  *
  * While the channel cannot prove it hears (not listening, or no heartbeat answered lately, decision
  * 011) no lease is live, so nothing is served from memory.
@@ -36,7 +44,7 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
       config.database.url,
       SESSION_REVOKED_CHANNEL,
       {
-        onRevoked: (userId) => leases.end(userId),
+        onRevoked: (userId) => (userId === EVERY_USER ? leases.endAll() : leases.end(userId)),
         onListening: (servingUntil) => leases.resume(servingUntil),
         onHeard: (servingUntil) => leases.heard(servingUntil),
         onDeaf: () => leases.suspend(),
