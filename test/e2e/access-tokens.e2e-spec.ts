@@ -428,6 +428,30 @@ describe('signing keys at start', () => {
     }
   });
 
+  it('come from keys:rotate on a database that has none: the command says its key signs at once, as it does', async () => {
+    const database = await createTestDatabase();
+    // The configuration test apps run with, pointed at the empty database.
+    const probe = await startTestApp();
+    const config = { ...probe.config, database: { ...probe.config.database, url: database.url } };
+    await probe.close();
+    try {
+      const rotatedAt = Date.now();
+      const rotation = await rotateSigningKeys(config);
+      expect(rotation.previousRetireAt).toBeNull();
+      // Not NEW_KEY_SIGNS_AFTER_MS later: the only key there is signs at once.
+      expect(Math.abs(rotation.signsFrom.getTime() - rotatedAt)).toBeLessThan(5_000);
+      const service = await startTestApp({ database });
+      try {
+        const user = await insertUser(service);
+        expect(kidOf(service.app.get(AccessTokenService).issue(user, user.sessionId).access_token)).toBe(rotation.kid);
+      } finally {
+        await service.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+
   it('stop the start, naming SIGNING_KEY_ENCRYPTION_SECRET, when the secret cannot decrypt them', async () => {
     const database = await createTestDatabase();
     try {

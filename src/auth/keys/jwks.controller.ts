@@ -23,7 +23,8 @@ export class JwksController {
     description:
       'A JSON Web Key Set (RFC 7517) with every key that verifies access tokens: the signing key, a rotated-in key from the moment ' +
       'it is added (it starts signing only once copies of this set cached before it have expired), and rotated-out keys until the ' +
-      'tokens they signed have expired. Other services verify tokens with it (ES256, the key named by the `kid` header).',
+      'tokens they signed have expired, unless they were retired at once (a compromised key): then they leave it at once, and a copy ' +
+      'cached before must be fetched again. Other services verify tokens with it (ES256, the key named by the `kid` header).',
   })
   @ApiOkResponse({ type: JwksResponseDto, description: 'The key set' })
   getJwks(): JwksResponseDto {

@@ -94,7 +94,9 @@ export class SigningKeysService {
       const createdAt = await this.repository.insertCurrentIfNone(em, key);
       if (!createdAt) throw new Error('Another current signing key appeared during the rotation');
       await this.repository.notifyChanged(em);
-      return { kid: key.kid, signsFrom: new Date(createdAt.getTime() + NEW_KEY_SIGNS_AFTER_MS), previousRetireAt };
+      // With no previous key, the new one is the only key there is, and signs at once.
+      const signsFrom = previousRetireAt === null ? createdAt : new Date(createdAt.getTime() + NEW_KEY_SIGNS_AFTER_MS);
+      return { kid: key.kid, signsFrom, previousRetireAt };
     });
   }
 
