@@ -25,9 +25,9 @@ process.stdin.on('data', (chunk: Buffer) => {
   }
   partial = Buffer.from(data.subarray(start));
 });
+// The service's exit ends standard input: only then is the file complete.
 process.stdin.on('end', () => kept.end(partial));
 
 process.on('message', (message: { type?: string }) => {
   if (message?.type === 'bench:access-lines') process.send?.({ type: 'bench:access-lines', count: accessLines });
 });
-process.on('disconnect', () => kept.end());

@@ -55,7 +55,10 @@ export async function retireSigningKeysNow(config: AppConfig): Promise<Retiremen
 
 async function withSigningKeys<T>(config: AppConfig, work: (keys: SigningKeysService) => Promise<T>): Promise<T> {
   if (config.tokens.signingKeyPem) {
-    throw new Error('SIGNING_KEY_PEM is set, so the service signs with that key: rotate by putting a new key first in SIGNING_KEY_PEM');
+    throw new Error(
+      'SIGNING_KEY_PEM is set, so the service signs with that key: rotate by putting a new key first in SIGNING_KEY_PEM ' +
+        '(for a compromised key, the new key alone, then restart every instance; docs/operations.md)',
+    );
   }
   const orm = await MikroORM.init({ ...ormOptions(config.database.url, 2), entities: [SigningKeyEntity] });
   try {

@@ -2,6 +2,7 @@ import { decode, sign } from 'jsonwebtoken';
 import { KeyObject } from 'node:crypto';
 import { SigningKeyRing } from '../../src/auth/keys/signing-key.ring';
 import { SIGNING_KEYS_CHANNEL } from '../../src/auth/keys/signing-keys.repository';
+import { SESSION_REVOKED_CHANNEL } from '../../src/auth/tokens/session-revocation.subjects';
 import { retireSigningKeysNow } from '../../src/cli/keys-rotate';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, uniqueEmail } from '../support/accounts';
 import { answeredFromMemory, listenerPortsThrough } from '../support/partition';
@@ -121,22 +122,52 @@ describe('retiring the signing keys at once (two instances, one PostgreSQL)', ()
     }
   }, 60_000);
 
-  it('refuses them too on an instance whose signing-key listener died silently before the retirement, whose key ring then catches up', async () => {
-    const ada = await signIn('deaf-ring');
+  it('refuses to run with another secret than the instances use, which could not open its new key, and changes nothing', async () => {
+    const ada = await signIn('wrong-secret');
+    const kids = await jwksKids(first);
+    const otherSecret = { ...first.config, tokens: { ...first.config.tokens, signingKeyEncryptionSecret: 'not-the-instances-secret-0123456789abcdef' } };
+    await expect(retireSigningKeysNow(otherSecret)).rejects.toThrow(/SIGNING_KEY_ENCRYPTION_SECRET cannot open the current signing key/);
+    for (const service of [first, second]) {
+      expect(await jwksKids(service)).toEqual(kids);
+      expect((await me(service, ada.accessToken)).status).toBe(200);
+    }
+  }, 60_000);
+
+  it('stops publishing and signing with the old key on an instance whose signing-key listener died silently, as it hears the sessions channel', async () => {
+    const ada = await signIn('deaf-keys-channel');
     const oldKid = kidOf(ada.accessToken);
     const listener = await listenerPortsThrough(first, proxy, SIGNING_KEYS_CHANNEL);
     expect(listener).toHaveLength(1);
     proxy.freezeConnections(listener);
     // Memory does not rest on that listener: with it silent, a token is still answered from memory.
     await answeredFromMemory(second, bearer(ada.accessToken));
-    const leaked = second.app.get(SigningKeyRing).signingKey();
+
+    const retirement = await retireSigningKeysNow(first.config);
+    expect(retirement.retired).toEqual([oldKid]);
+    // Before any token could tell it: other services fetching the JWKS from it no longer get the old key.
+    expect(await jwksKids(second)).toEqual([retirement.kid]);
+    expect(second.app.get(SigningKeyRing).signingKey().kid).toBe(retirement.kid);
+    expect(await refused(second, ada.accessToken)).toEqual({ status: 401, body: INVALID });
+  }, 60_000);
+
+  it('refuses them too on an instance that hears neither channel, by asking the database, whose key ring then catches up', async () => {
+    const ada = await signIn('deaf-ring');
+    const oldKid = kidOf(ada.accessToken);
+    const listeners = [...(await listenerPortsThrough(first, proxy, SIGNING_KEYS_CHANNEL)), ...(await listenerPortsThrough(first, proxy, SESSION_REVOKED_CHANNEL))];
+    expect(listeners).toHaveLength(2);
+    await answeredFromMemory(second, bearer(ada.accessToken));
+    proxy.freezeConnections(listeners);
+    const ring = second.app.get(SigningKeyRing);
+    const leaked = ring.signingKey();
 
     const retirement = await retireSigningKeysNow(first.config);
     expect(retirement.retired).toEqual([oldKid]);
 
-    // Its key ring has not heard, and still verifies with the old key (unless its periodic reload
-    // came meanwhile, which nothing here can rule out). Refused all the same, the token it
-    // remembers and a forgery it never saw: 401, not 503, since its database answers.
+    // Its key ring has heard nothing and still verifies with the old key: what refuses the token it
+    // remembers, and a forgery it never saw, is the database's answer to the token's first check
+    // (its memory lapsed with the sessions channel's proof). 401, not 503: its database answers.
+    expect(ring.verificationKey(oldKid)).toBeDefined();
+    expect(await jwksKids(second)).toContain(oldKid);
     expect(await refused(second, ada.accessToken)).toEqual({ status: 401, body: INVALID });
     expect(await refused(second, forge(leaked, ada.accessToken))).toEqual({ status: 401, body: INVALID });
     expect((await introspect(second, ada.accessToken)).body).toEqual({ active: false });
@@ -144,7 +175,6 @@ describe('retiring the signing keys at once (two instances, one PostgreSQL)', ()
     // The refusal told its ring, which reads the keys again: it publishes the new key only, and
     // signs with it once it has opened it.
     expect(await eventually(() => jwksKids(second), (kids) => !kids.includes(oldKid), 2_000)).toEqual([retirement.kid]);
-    const ring = second.app.get(SigningKeyRing);
     expect(await eventually(async () => ring.signingKey().kid, (kid) => kid === retirement.kid, 2_000)).toBe(retirement.kid);
     const refreshed = await second.request('POST', '/auth/refresh', { body: { refresh_token: ada.refreshToken } });
     expect(refreshed.status).toBe(200);

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { SESSION_REVOKED_CHANNEL } from '../../src/auth/tokens/session.revocations';
+import { SESSION_REVOKED_CHANNEL } from '../../src/auth/tokens/session-revocation.subjects';
 import { RETENTION_BATCH_SIZE, RetentionWorker } from '../../src/database/retention.worker';
 import { sql } from '../support/accounts';
 import { startTestApp, TestApp } from '../support/test-app';

@@ -1,7 +1,8 @@
 import { sign } from 'jsonwebtoken';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { SESSION_REVOKED_CHANNEL, SessionRevocations } from '../../src/auth/tokens/session.revocations';
+import { SessionRevocations } from '../../src/auth/tokens/session.revocations';
+import { SESSION_REVOKED_CHANNEL } from '../../src/auth/tokens/session-revocation.subjects';
 import { PgListener } from '../../src/database/pg-listener';
 import { SigningKeyRing } from '../../src/auth/keys/signing-key.ring';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, sql, uniqueEmail } from '../support/accounts';

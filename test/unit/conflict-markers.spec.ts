@@ -9,7 +9,8 @@ const ROOT = join(__dirname, '..', '..');
 const FOLDERS = ['src', 'test', 'bench', 'docs', 'dashboard', 'client', '.ci'];
 const ROOT_FILES = ['README.md', 'openapi.yaml', 'package.json', '.env.example'];
 const SKIPPED = new Set(['node_modules', 'dist']);
-const MARKER = /^(?:<{7}|={7}|>{7})(?: |$)/m;
+// The opening and closing markers: a line of seven `=` alone may be a Markdown heading's underline.
+const MARKER = /^(?:<{7}|>{7})(?: |$)/m;
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

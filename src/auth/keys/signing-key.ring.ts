@@ -142,6 +142,11 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
     if (this.verification.has(kid)) void this.reloadQuietly(`key ${kid} retired`);
   }
 
+  /** Keys were retired at once, as heard on the sessions channel (decision 028): re-reads the keys. */
+  keysRetiredAtOnce(): void {
+    if (!this.config.tokens.signingKeyPem) void this.reloadQuietly('keys retired at once');
+  }
+
   /** The JWKS document: every key that still verifies. */
   jwks(): Jwks {
     if (this.clock.nowMs() >= this.publishedUntil) this.publish();

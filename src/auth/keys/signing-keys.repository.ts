@@ -1,7 +1,7 @@
 import { sql } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { EVERY_USER, SESSION_REVOKED_CHANNEL } from '../tokens/session.revocations';
+import { EVERY_USER, SESSION_REVOKED_CHANNEL } from '../tokens/session-revocation.subjects';
 import { revocationWithoutAcknowledgement } from '../../database/revocation-channel';
 import { SigningKeyEntity } from './signing-key.entity';
 

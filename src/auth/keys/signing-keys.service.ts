@@ -113,12 +113,32 @@ export class SigningKeysService {
     const key = await this.createKey();
     return inTransaction(this.em, async (em) => {
       await this.repository.lockForRotation(em);
+      await this.assertSameSecret(em);
       const retired = await this.repository.retireAllNow(em);
       const createdAt = await this.repository.insertCurrentIfNone(em, key);
       if (!createdAt) throw new Error('Another current signing key appeared during the retirement');
       await this.repository.notifyRetiredAtOnce(em);
       return { kid: key.kid, signsFrom: createdAt, retired };
     });
+  }
+
+  /**
+   * Refuses a retirement at once sealed with another secret than the current key's, which is the
+   * running instances' (they opened it): they could not open the new key, and would go on signing
+   * with the one they have, retired, so every token they issued would be refused. (An ordinary
+   * rotation may use a new secret: the previous key goes on signing, and verifying, meanwhile.)
+   */
+  private async assertSameSecret(em: EntityManager): Promise<void> {
+    const current = await this.repository.findCurrent(em);
+    if (current === null) return;
+    try {
+      await this.cipher.open(current.privateKeyEncrypted, current.kid);
+    } catch {
+      throw new Error(
+        `SIGNING_KEY_ENCRYPTION_SECRET cannot open the current signing key ${current.kid}: it is not the secret the running instances use, ` +
+          'and they could not open a key sealed with it. Run the command with their secret.',
+      );
+    }
   }
 
   openPrivateKey(key: StoredSigningKey): Promise<string> {

@@ -2,21 +2,13 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
+import { SigningKeyRing } from '../keys/signing-key.ring';
 import { RevocationChannel } from '../../database/revocation-channel';
 import { SessionLease, SessionLeases } from './session-leases';
+import { EVERY_USER, SESSION_REVOKED_CHANNEL } from './session-revocation.subjects';
 
 /** Roughly the least a cached user costs: leases are kept for at most as many users as would fit. */
 const LEASE_BOUND_BYTES = 256;
-
-/** The PostgreSQL channel that carries session revocations, by user id, to every instance. */
-export const SESSION_REVOKED_CHANNEL = 'session_revoked';
-
-/**
- * The subject that ends the lease of every user (no user id looks like it): sent when the signing
- * keys are retired at once, so that every access token an instance remembers is checked again,
- * and its key with it, on its next request (decision 028).
- */
-export const EVERY_USER = '*';
 
 /**
  * Session revocations across instances. A revocation (logout of any scope, password reset,
@@ -35,7 +27,7 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
   private readonly channel: RevocationChannel;
   private readonly leases: SessionLeases;
 
-  constructor(@InjectConfig() config: AppConfig) {
+  constructor(@InjectConfig() config: AppConfig, keys: SigningKeyRing) {
     // A bound of its own, as many users as the budget could cache: a lease's bytes are counted
     // with the verified tokens that rest on it (JwtStrategy).
     const leases = new SessionLeases(Math.floor(config.cache.maxBytes / LEASE_BOUND_BYTES));
@@ -44,7 +36,14 @@ export class SessionRevocations implements OnModuleInit, OnApplicationShutdown {
       config.database.url,
       SESSION_REVOKED_CHANNEL,
       {
-        onRevoked: (userId) => (userId === EVERY_USER ? leases.endAll() : leases.end(userId)),
+        onRevoked: (userId) => {
+          if (userId !== EVERY_USER) return leases.end(userId);
+          leases.endAll();
+          // Heard here even when the signing-key channel is silent, since this channel is held to
+          // the proof of hearing: the JWKS stops publishing the retired keys, and signing stops
+          // using them, on every instance that serves from memory (decision 028).
+          keys.keysRetiredAtOnce();
+        },
         onListening: (servingUntil) => leases.resume(servingUntil),
         onHeard: (servingUntil) => leases.heard(servingUntil),
         onDeaf: () => leases.suspend(),

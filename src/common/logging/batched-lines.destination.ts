@@ -14,7 +14,9 @@ const WARN_DIGIT = '4'.charCodeAt(0);
  * write for many lines rather than one each (decision 027); a `warn` line or above is handed on at
  * once, after whatever waits before it, so lines keep their order and a warning is never held
  * back. Whatever waits is handed on when the process exits, for any reason that lets Node run its
- * `exit` handlers; only a kill that does not (SIGKILL, an abort) loses a window of `info` lines.
+ * `exit` handlers, and `out` then writes what it can at once, as pino's own destination does at
+ * exit (a write it has in flight to a reader that is behind may be lost, as before); a kill that
+ * runs no handler (SIGKILL, an abort) loses a window of `info` lines besides.
  *
  * The level is read from the line's first field, which is where pino writes it while no
  * `formatters.level` renames it (createRootLogger sets none).
@@ -24,7 +26,7 @@ export class BatchedLinesDestination implements DestinationStream {
   private chars = 0;
   private timer?: NodeJS.Timeout;
 
-  /** `out` writes asynchronously; its `flushSync` is called at exit, after the last lines reach it. */
+  /** `out` writes asynchronously; its `flushSync` is called at exit, once the last lines have reached it. */
   constructor(private readonly out: DestinationStream & { flushSync(): void }) {
     process.once('exit', () => {
       this.flush();
