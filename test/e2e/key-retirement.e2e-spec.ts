@@ -5,10 +5,9 @@ import { SIGNING_KEYS_CHANNEL } from '../../src/auth/keys/signing-keys.repositor
 import { SESSION_REVOKED_CHANNEL } from '../../src/auth/tokens/session-revocation.subjects';
 import { retireSigningKeysNow } from '../../src/cli/keys-rotate';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, uniqueEmail } from '../support/accounts';
-import { answeredFromMemory, listenerPortsThrough } from '../support/partition';
+import { answeredFromMemory, listenerPortsThrough, PartitionedPair, startPartitionedPair } from '../support/partition';
 import { TcpProxy } from '../support/tcp-proxy';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { startTestApp, TestApp } from '../support/test-app';
+import { TestApp } from '../support/test-app';
 import { eventually } from '../support/wait';
 
 const PASSWORD = 'correct horse battery';
@@ -27,26 +26,17 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
  * carry on with the new key through their refresh tokens.
  */
 describe('retiring the signing keys at once (two instances, one PostgreSQL)', () => {
-  let database: TestDatabase;
+  let pair: PartitionedPair;
   let proxy: TcpProxy;
   let first: TestApp;
   let second: TestApp;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    const target = new URL(database.url);
-    proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
-    first = await startTestApp({ database, env: ENV });
-    second = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env: ENV });
+    pair = await startPartitionedPair(ENV);
+    ({ proxy, first, second } = pair);
   });
 
-  afterAll(async () => {
-    proxy?.restore();
-    await second?.close();
-    await first?.close();
-    await proxy?.stop();
-    await database?.drop();
-  });
+  afterAll(() => pair?.close());
 
   afterEach(() => proxy.restore());
 

@@ -3,11 +3,11 @@ import { ApiKeyRevocationListener } from '../../src/api-keys/api-key-revocation.
 import { SessionRevocations } from '../../src/auth/tokens/session.revocations';
 import { ACK_TIMEOUT_MS } from '../../src/database/revocation-channel';
 import { GENEROUS_RATE_LIMITS } from '../support/accounts';
-import { Answer, answeredFromMemory, askWithoutPause, CUT_OFF_DATABASE_TIMEOUTS } from '../support/partition';
+import { Answer, answeredFromMemory, askWithoutPause, CUT_OFF_DATABASE_TIMEOUTS, PartitionedPair, startPartitionedPair } from '../support/partition';
 import { signedInUser } from '../support/signed-in-user';
 import { TcpProxy } from '../support/tcp-proxy';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { startTestApp, TestApp } from '../support/test-app';
+import { TestDatabase } from '../support/test-database';
+import { TestApp } from '../support/test-app';
 import { sleep, waitUntil } from '../support/wait';
 
 const ENV = { ...GENEROUS_RATE_LIMITS, RATE_LIMIT_AUTH_FAILURE_IP: '100000/60', ...CUT_OFF_DATABASE_TIMEOUTS };
@@ -19,26 +19,18 @@ const ENV = { ...GENEROUS_RATE_LIMITS, RATE_LIMIT_AUTH_FAILURE_IP: '100000/60', 
  * it: it stops answering from memory within the acknowledgement timeout (decision 011).
  */
 describe('revocation holds under partition (two instances, one cut off)', () => {
+  let pair: PartitionedPair;
   let database: TestDatabase;
   let proxy: TcpProxy;
   let first: TestApp;
   let second: TestApp;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    const target = new URL(database.url);
-    proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
-    first = await startTestApp({ database, env: ENV });
-    second = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env: ENV });
+    pair = await startPartitionedPair(ENV);
+    ({ database, proxy, first, second } = pair);
   });
 
-  afterAll(async () => {
-    proxy?.restore();
-    await second?.close();
-    await first?.close();
-    await proxy?.stop();
-    await database?.drop();
-  });
+  afterAll(() => pair?.close());
 
   afterEach(async () => {
     proxy.restore();

@@ -1,11 +1,10 @@
 import { PROOF_VALID_MS } from '../../src/database/revocation-channel';
 import { USER_CHANGED_CHANNEL } from '../../src/users/users.service';
 import { GENEROUS_RATE_LIMITS, sql } from '../support/accounts';
-import { Answer, answeredFromMemory, askWithoutPause, CUT_OFF_DATABASE_TIMEOUTS, listenerPortsThrough } from '../support/partition';
+import { Answer, answeredFromMemory, askWithoutPause, CUT_OFF_DATABASE_TIMEOUTS, listenerPortsThrough, PartitionedPair, startPartitionedPair } from '../support/partition';
 import { SignedInUser, signedInUser } from '../support/signed-in-user';
 import { TcpProxy } from '../support/tcp-proxy';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { startTestApp, TestApp } from '../support/test-app';
+import { TestApp } from '../support/test-app';
 
 const ENV = { ...GENEROUS_RATE_LIMITS, RATE_LIMIT_AUTH_FAILURE_IP: '100000/60', ...CUT_OFF_DATABASE_TIMEOUTS };
 
@@ -20,26 +19,17 @@ const ASKED_AFTER_PROOF_MS = 2_000;
  * user as the database has it now, or 503 when it cannot read it, never the old profile (decision 011).
  */
 describe('the users cache under partition (two instances, one cut off)', () => {
-  let database: TestDatabase;
+  let pair: PartitionedPair;
   let proxy: TcpProxy;
   let first: TestApp;
   let second: TestApp;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    const target = new URL(database.url);
-    proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
-    first = await startTestApp({ database, env: ENV });
-    second = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env: ENV });
+    pair = await startPartitionedPair(ENV);
+    ({ proxy, first, second } = pair);
   });
 
-  afterAll(async () => {
-    proxy?.restore();
-    await second?.close();
-    await first?.close();
-    await proxy?.stop();
-    await database?.drop();
-  });
+  afterAll(() => pair?.close());
 
   afterEach(() => proxy.restore());
 

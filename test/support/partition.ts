@@ -2,7 +2,8 @@ import { PgListener } from '../../src/database/pg-listener';
 import { sql } from './accounts';
 import { recordQueries } from './query-recorder';
 import { TcpProxy } from './tcp-proxy';
-import { TestApp } from './test-app';
+import { startTestApp, TestApp } from './test-app';
+import { createTestDatabase, TestDatabase } from './test-database';
 import { waitUntil } from './wait';
 
 /** For an instance that will be cut off from PostgreSQL: its database requests answer 503 within seconds, not after the defaults. */
@@ -65,4 +66,36 @@ export async function listenerPortsThrough(service: TestApp, proxy: TcpProxy, ch
   ]);
   const throughProxy = proxy.upstreamPorts();
   return rows.map((row) => row.client_port).filter((port) => throughProxy.includes(port));
+}
+
+/** Two instances on one fresh database, the second reaching PostgreSQL through a proxy that can cut or freeze its connections. */
+export interface PartitionedPair {
+  database: TestDatabase;
+  proxy: TcpProxy;
+  first: TestApp;
+  second: TestApp;
+  /** Lets traffic through again, stops both instances and the proxy, and drops the database. */
+  close(): Promise<void>;
+}
+
+/** For what must hold when one instance is cut off from PostgreSQL, or one of its connections is: `env` is given to both. */
+export async function startPartitionedPair(env: Record<string, string>): Promise<PartitionedPair> {
+  const database = await createTestDatabase();
+  const target = new URL(database.url);
+  const proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
+  const first = await startTestApp({ database, env });
+  const second = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env });
+  return {
+    database,
+    proxy,
+    first,
+    second,
+    async close() {
+      proxy.restore();
+      await second.close();
+      await first.close();
+      await proxy.stop();
+      await database.drop();
+    },
+  };
 }
