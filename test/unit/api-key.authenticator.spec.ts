@@ -5,6 +5,7 @@ import { ActiveApiKey, ApiKeysRepository } from '../../src/api-keys/api-keys.rep
 import { AuthenticatedUser } from '../../src/common/auth/principal';
 import { MemoryBudget } from '../../src/common/cache/memory.budget';
 import { UsersService } from '../../src/users/users.service';
+import { Gate } from '../support/gate';
 
 const USER: AuthenticatedUser = {
   id: '11111111-1111-4111-8111-111111111111',
@@ -22,24 +23,14 @@ class FakeRepository {
   readonly rows = new Map<string, ActiveApiKey>();
   lookups = 0;
   down = false;
-  private gate?: Promise<void>;
-  private openGate?: () => void;
-
-  hold(): void {
-    this.gate = new Promise((resolve) => (this.openGate = resolve));
-  }
-
-  release(): void {
-    this.openGate?.();
-    this.gate = undefined;
-  }
+  readonly gate = new Gate();
 
   async findActiveWithUserByHash(keyHash: string): Promise<{ key: ActiveApiKey; user: AuthenticatedUser } | null> {
     this.lookups++;
     // Read when the statement runs, as the database would.
     const row = this.rows.get(keyHash);
     const down = this.down;
-    await this.gate;
+    await this.gate.passage();
     if (down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     return row && row.userId === USER.id && (row.expiresAt === null || row.expiresAt > Date.now()) ? { key: row, user: USER } : null;
   }
@@ -188,9 +179,9 @@ describe('ApiKeyAuthenticator', () => {
   it('reads a key once however many requests bring it at once, and the user with it', async () => {
     const { key } = generateApiKey();
     store(key);
-    repository.hold();
+    repository.gate.hold();
     const answers = Array.from({ length: 20 }, () => authenticator.authenticate(key));
-    repository.release();
+    repository.gate.release();
     const principals = await Promise.all(answers);
     expect(principals.every((principal) => principal?.api_key_id === 'key-1')).toBe(true);
     expect(repository.lookups).toBe(1);
@@ -200,9 +191,9 @@ describe('ApiKeyAuthenticator', () => {
     const { key } = generateApiKey();
     store(key);
     repository.down = true;
-    repository.hold();
+    repository.gate.hold();
     const answers = Array.from({ length: 10 }, () => authenticator.authenticate(key).then(() => 'admitted', (error) => error.code));
-    repository.release();
+    repository.gate.release();
     expect(await Promise.all(answers)).toEqual(Array(10).fill('ECONNREFUSED'));
     expect(repository.lookups).toBe(1);
     repository.down = false;
@@ -213,12 +204,12 @@ describe('ApiKeyAuthenticator', () => {
   it('does not let a request that comes after a revocation join a read that began before it', async () => {
     const { key } = generateApiKey();
     store(key);
-    repository.hold();
+    repository.gate.hold();
     const before = authenticator.authenticate(key); // reads the key while it is still active
     repository.rows.delete(hashApiKey(key));
     cache.forget(hashApiKey(key)); // the revocation is heard while that read is in flight
     const after = authenticator.authenticate(key);
-    repository.release();
+    repository.gate.release();
     expect(await before).not.toBeNull(); // it came before the revocation
     expect(await after).toBeNull();
     expect(repository.lookups).toBe(2);

@@ -3,6 +3,7 @@ import { MemoryBudget } from '../../src/common/cache/memory.budget';
 import { loadConfig } from '../../src/config/app-config';
 import { PROOF_VALID_MS } from '../../src/database/revocation-channel';
 import { UsersService } from '../../src/users/users.service';
+import { Gate } from '../support/gate';
 
 const START = Date.parse('2027-03-01T12:00:00.000Z');
 const ADA_ID = '11111111-1111-4111-8111-111111111111';
@@ -11,23 +12,13 @@ const ADA_ID = '11111111-1111-4111-8111-111111111111';
 class FakeUsersTable {
   email = 'ada@example.com';
   reads = 0;
-  private gate?: Promise<void>;
-  private openGate?: () => void;
-
-  hold(): void {
-    this.gate = new Promise((resolve) => (this.openGate = resolve));
-  }
-
-  release(): void {
-    this.openGate?.();
-    this.gate = undefined;
-  }
+  readonly gate = new Gate();
 
   async read(id: string): Promise<AuthenticatedUser | null> {
     this.reads++;
     // Read when the statement runs, as the database would.
     const email = this.email;
-    await this.gate;
+    await this.gate.passage();
     const at = new Date(START);
     return id === ADA_ID ? { id, email, emailConfirmedAt: at, createdAt: at, updatedAt: at } : null;
   }
@@ -121,18 +112,18 @@ describe('UsersService', () => {
   it('keeps nothing a read found when a change was heard, or the listener reconnected, while the read was in flight', async () => {
     listener.listensFrom(START);
 
-    table.hold();
+    table.gate.hold();
     const overtakenByChange = findAda();
     listener.notifies(ADA_ID);
-    table.release();
+    table.gate.release();
     expect((await overtakenByChange)?.email).toBe('ada@example.com');
     expect(served()).toBeUndefined();
 
-    table.hold();
+    table.gate.hold();
     const overtakenByReconnection = findAda();
     listener.drops();
     listener.listensFrom(Date.now());
-    table.release();
+    table.gate.release();
     await overtakenByReconnection;
     expect(served()).toBeUndefined();
   });
