@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SigningKeyCipher } from '../auth/keys/signing-key.cipher';
 import { SigningKeyEntity } from '../auth/keys/signing-key.entity';
 import { SigningKeysRepository } from '../auth/keys/signing-keys.repository';
-import { JWKS_MAX_AGE_SECONDS, RetirementResult, RotationResult, SigningKeysService } from '../auth/keys/signing-keys.service';
+import { JWKS_MAX_AGE_SECONDS, KEY_RELOAD_INTERVAL_MS, RetirementResult, RotationResult, SigningKeysService } from '../auth/keys/signing-keys.service';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { withCommandDatabase } from '../database/embedded-postgres';
 import { runMigrations } from '../database/migrate';
@@ -86,7 +86,8 @@ export function describeRetirement({ kid, signsFrom, retired, refusedEverywhereF
     (retired.length > 0
       ? `retired at once, no longer verifying or published: ${retired.join(', ')}\n` +
         `no instance accepts an access token they signed since ${refusedEverywhereFrom.toISOString()}; clients get new ones with their refresh tokens\n` +
-        `services that cache the JWKS must fetch it again now (their copy may be up to ${JWKS_MAX_AGE_SECONDS} s old)\n`
+        `services that cache the JWKS must fetch it again now, and again after ${(KEY_RELOAD_INTERVAL_MS / 1000 + JWKS_MAX_AGE_SECONDS).toString()} s ` +
+        `(an instance that heard nothing may publish the old keys until its next reload, and a copy lives ${JWKS_MAX_AGE_SECONDS} s)\n`
       : 'there was no previous key\n')
   );
 }

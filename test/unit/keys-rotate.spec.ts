@@ -33,7 +33,8 @@ describe('what npm run keys:rotate -- --retire-now prints', () => {
       'new signing key new-kid signs access tokens from 2026-12-06T18:00:00.000Z\n' +
         'retired at once, no longer verifying or published: old-kid, older-kid\n' +
         'no instance accepts an access token they signed since 2026-12-06T18:00:02.010Z; clients get new ones with their refresh tokens\n' +
-        'services that cache the JWKS must fetch it again now (their copy may be up to 60 s old)\n',
+        'services that cache the JWKS must fetch it again now, and again after 120 s ' +
+          '(an instance that heard nothing may publish the old keys until its next reload, and a copy lives 60 s)\n',
     );
   });
 });
