@@ -44,7 +44,11 @@ class FakeKeys {
     if (!this.stored.some((key) => key.retireAt === null)) this.add(await generateSigningKeyPair());
   }
 
+  /** Keys sealed with another secret than this instance's: opening them fails. */
+  readonly sealedElsewhere = new Set<string>();
+
   async openPrivateKey(key: StoredSigningKey): Promise<string> {
+    if (this.sealedElsewhere.has(key.kid)) throw new Error(`cannot open signing key ${key.kid}`);
     return key.privateKeyEncrypted;
   }
 }
@@ -229,6 +233,23 @@ describe('SigningKeyRing', () => {
     expect(published()).toEqual([second.kid]);
     expect(warned).not.toHaveBeenCalled();
     warned.mockRestore();
+  });
+
+  it('answers 503 rather than sign with a key that has retired when the key after it cannot be opened here, and signs again once one can', async () => {
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    // Retired at once, and its successor sealed with a secret this instance does not hold.
+    keys.stored[0].retireAt = clock.now();
+    keys.add(second);
+    keys.sealedElsewhere.add(second.kid);
+    clock.advance(1);
+    await ring.reload();
+    expect(published()).toEqual([second.kid]);
+    expect(() => ring.signingKey()).toThrow(expect.objectContaining({ code: 'SERVER_BUSY' }));
+
+    keys.sealedElsewhere.clear();
+    await ring.reload();
+    expect(ring.signingKey().kid).toBe(second.kid);
+    errors.mockRestore();
   });
 
   it('reads the keys again when told that a key it verifies with has retired, and not for a key it does not know', async () => {

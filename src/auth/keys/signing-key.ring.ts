@@ -8,6 +8,7 @@ import { SigningKeyDecryptionError } from './signing-key.cipher';
 import { isP256, jwkThumbprint, PublicJwk, toPublicJwk } from './signing-key-material';
 import { SIGNING_KEYS_CHANNEL } from './signing-keys.repository';
 import { KEY_RELOAD_INTERVAL_MS, NEW_KEY_SIGNS_AFTER_MS, SigningKeysService, StoredSigningKey } from './signing-keys.service';
+import { AppError } from '../../common/errors/app-error';
 
 /** A token with an unknown kid may trigger a reload at most this often, so garbage kids cannot hammer the database. */
 export const UNKNOWN_KID_RELOAD_INTERVAL_MS = 5_000;
@@ -106,6 +107,13 @@ export class SigningKeyRing implements OnModuleInit, OnModuleDestroy {
   signingKey(): SigningKey {
     const key = this.signingAt(this.clock.nowMs());
     if (!key) throw new Error('The signing keys are not loaded yet');
+    if (this.verificationKey(key.kid) === undefined) {
+      // Kept because its successor cannot be opened here (another secret), yet retired: a token it
+      // signed would be refused everywhere, and its client would count failures retrying with it.
+      // A 503 is retried, and counts nothing.
+      this.logger.error(`the signing key ${key.kid} has retired and no key that verifies can be opened here: answering 503 until one can`);
+      throw AppError.serverBusy();
+    }
     this.noteSigning(key);
     return key;
   }
