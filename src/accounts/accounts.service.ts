@@ -340,7 +340,6 @@ export class AccountsService {
     return revoke ? { revoked: await this.apiKeys.revokeAllForUser(em, userId), link } : { active: await this.apiKeys.countActiveForUser(em, userId), link };
   }
 
-
   /**
    * The registration becomes the user. With its password if it is the address's only one; with
    * none if the address had another registration in this one's lifetime, or an unconfirmed account

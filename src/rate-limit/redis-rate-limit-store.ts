@@ -155,14 +155,22 @@ export class RedisRateLimitStore implements RateLimitStore {
    * up): commands are not queued while a connection is down, so a count sent before fails open.
    */
   async connected(timeoutMs: number): Promise<boolean> {
+    const waiting: Array<[Redis, () => void]> = [];
     const up = (redis: Redis) =>
-      redis.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+      redis.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            waiting.push([redis, resolve]);
+            redis.once('ready', resolve);
+          });
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     try {
       return await Promise.race([Promise.all([up(this.redis), up(this.merges)]).then(() => true), timedOut]);
     } finally {
       clearTimeout(timer);
+      // A connection that came up late leaves no listener behind.
+      for (const [redis, resolve] of waiting) redis.off('ready', resolve);
     }
   }
 

@@ -106,7 +106,7 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
    * otherwise: the credential's own read brings its user (`readAuthenticatedUser`). The hot path.
    */
   findCachedAuthenticatedUser(id: string): AuthenticatedUser | undefined {
-    return Date.now() < this.servingUntil ? this.cache.get(id) : undefined;
+    return this.serving ? this.cache.get(id) : undefined;
   }
 
   /**
