@@ -1,5 +1,6 @@
 import { LruCache } from '../common/cache/bounded-cache';
 import { BudgetedCache, CacheSlot, flatString, HEAP_NUMBER_BYTES, MAP_ENTRY_BYTES, MemoryBudget, objectBytes, stringBytes } from '../common/cache/memory.budget';
+import { ProofOfHearing } from '../database/proof-of-hearing';
 
 /** What a hit needs to authenticate without the database. */
 export interface CachedApiKey {
@@ -51,9 +52,8 @@ export class ApiKeyCache {
   private readonly byHash: BudgetedCache<string, AcceptedKey>;
   private readonly byPresented = new Map<string, AcceptedKey>();
   private readonly rejected: LruCache<string, number>;
-  private listening = false;
-  /** Until when (epoch ms) accepted keys may be served: the listener's last proof of hearing, and its validity. */
-  private servingUntil = 0;
+  /** Whether accepted keys may be served: the revocation listener's proof of hearing. */
+  private readonly hearing = new ProofOfHearing();
   private generation = 0;
 
   constructor(budget: MemoryBudget) {
@@ -67,7 +67,7 @@ export class ApiKeyCache {
 
   /** Whether accepted keys are being served from memory (the revocation listener proves it hears). */
   get serving(): boolean {
-    return Date.now() < this.servingUntil;
+    return this.hearing.serving;
   }
 
   /**
@@ -76,7 +76,7 @@ export class ApiKeyCache {
    * (shape, checksum, the database) is stored, so finding one is proof enough of its form.
    */
   known(presented: string, now: number): CachedApiKey | undefined {
-    if (now >= this.servingUntil) return undefined;
+    if (!this.hearing.servingAt(now)) return undefined;
     const key = this.byPresented.get(presented);
     if (key === undefined) return undefined;
     if (key.expiresAt !== null && key.expiresAt <= now) {
@@ -89,7 +89,7 @@ export class ApiKeyCache {
 
   /** The key, `'rejected'`, or undefined when the database must be asked. */
   lookup(keyHash: string, now: number): CachedApiKey | 'rejected' | undefined {
-    if (now < this.servingUntil) {
+    if (this.hearing.servingAt(now)) {
       const key = this.byHash.get(keyHash);
       if (key) {
         if (key.expiresAt === null || key.expiresAt > now) return key;
@@ -121,7 +121,7 @@ export class ApiKeyCache {
       this.rejected.set(keyHash, now + REJECTED_TTL_MS);
       return;
     }
-    if (!this.listening) return;
+    if (!this.hearing.listening) return;
     this.byPresented.delete(this.byHash.peek(keyHash)?.presented ?? presented);
     // A copy: the key may be a slice of the Authorization header, which it would keep alive.
     const entry: AcceptedKey = {
@@ -150,8 +150,7 @@ export class ApiKeyCache {
 
   /** The listener is down: revocations could be missed, so stop serving accepted keys. */
   suspend(): void {
-    this.listening = false;
-    this.servingUntil = 0;
+    this.hearing.suspend();
     this.generation++;
     this.clearAccepted();
   }
@@ -163,17 +162,15 @@ export class ApiKeyCache {
   resume(servingUntil: number): void {
     this.generation++;
     this.clearAccepted();
-    this.listening = true;
-    this.servingUntil = servingUntil;
+    this.hearing.resume(servingUntil);
   }
 
   /**
    * The listener proved again that it has heard every revocation sent before a heartbeat: serve
-   * until `servingUntil`. The connection stayed the same, so nothing was missed in between: any
-   * revocation came before the proof, in order, and was forgotten already.
+   * until `servingUntil`, the keys held included, since nothing was missed on the same connection.
    */
   heard(servingUntil: number): void {
-    if (this.listening) this.servingUntil = servingUntil;
+    this.hearing.heard(servingUntil);
   }
 
   private expire(key: AcceptedKey, now: number): void {

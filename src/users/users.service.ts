@@ -4,6 +4,7 @@ import { BudgetedCache, MemoryBudget } from '../common/cache/memory.budget';
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { PgListener } from '../database/pg-listener';
+import { ProofOfHearing } from '../database/proof-of-hearing';
 import { PROOF_HEARTBEAT_MS, PROOF_VALID_MS } from '../database/revocation-channel';
 import { CachedUser } from './cached-user';
 
@@ -23,10 +24,8 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
   private readonly cache: BudgetedCache<string, CachedUser>;
   /** Bumped by every invalidation: a read that started before one must not fill the cache. */
   private generation = 0;
-  /** Whether changes are heard on a LISTEN connection: reads may fill the cache. */
-  private listening = false;
-  /** Until when (epoch ms) the cache may be served: the listener's last proof of hearing, and its validity. */
-  private servingUntil = 0;
+  /** Whether the cache may be served, and filled (while listening): the listener's proof of hearing. */
+  private readonly hearing = new ProofOfHearing();
   private listener?: PgListener;
 
   constructor(
@@ -77,28 +76,26 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
   resume(servingUntil: number): void {
     this.generation++;
     this.cache.clear();
-    this.listening = true;
-    this.servingUntil = servingUntil;
+    this.hearing.resume(servingUntil);
   }
 
   /**
    * The listener proved again that it has heard every change notified before a heartbeat: serve
-   * until `servingUntil`. The connection is the same, so what the cache holds is still good (any
-   * change came before the proof, in order, and was forgotten), even after a proof ran out.
+   * until `servingUntil`, what the cache holds included, even after a proof ran out, since nothing
+   * was missed on the same connection.
    */
   heard(servingUntil: number): void {
-    if (this.listening) this.servingUntil = servingUntil;
+    this.hearing.heard(servingUntil);
   }
 
   /** The listener lost its connection: stop serving. The cache is emptied when it listens again. */
   suspend(): void {
-    this.listening = false;
-    this.servingUntil = 0;
+    this.hearing.suspend();
   }
 
   /** Whether users are being served from memory: the listener proved lately that it hears every change. */
   get serving(): boolean {
-    return Date.now() < this.servingUntil;
+    return this.hearing.serving;
   }
 
   /**
@@ -121,7 +118,7 @@ export class UsersService implements OnModuleInit, OnModuleDestroy {
     // Kept while listening even without a fresh proof: it is served only once one comes on this
     // connection, by then any later change has been heard; a new connection empties the cache.
     // Keyed by the user's own id string, which the entry holds anyway.
-    if (this.listening && generation === this.generation) this.cache.set(user.id, user);
+    if (this.hearing.listening && generation === this.generation) this.cache.set(user.id, user);
     return { ...found, user };
   }
 }

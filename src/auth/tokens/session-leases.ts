@@ -1,3 +1,5 @@
+import { ProofOfHearing } from '../../database/proof-of-hearing';
+
 /**
  * This instance's trust in the sessions of one user, as checked in the database: it holds while
  * `live` is true. Memory that rests on the check (a verified access token) keeps the lease it
@@ -7,19 +9,15 @@ export interface SessionLease {
   readonly live: boolean;
 }
 
-/** Until when (epoch ms) revocations are proven heard; shared by every lease. */
-interface Hearing {
-  until: number;
-}
-
 /** Live until its user's sessions are revoked, and only while revocations are proven heard. */
 class Lease implements SessionLease {
   ended = false;
 
-  constructor(private readonly hearing: Hearing) {}
+  /** `hearing` is shared by every lease: one heartbeat renews them all. */
+  constructor(private readonly hearing: ProofOfHearing) {}
 
   get live(): boolean {
-    return !this.ended && Date.now() < this.hearing.until;
+    return !this.ended && this.hearing.serving;
   }
 }
 
@@ -34,8 +32,7 @@ const NEVER_LIVE: SessionLease = Object.freeze({ live: false });
 export class SessionLeases {
   /** The live lease of each user, oldest first. */
   private readonly leases = new Map<string, Lease>();
-  private readonly hearing: Hearing = { until: 0 };
-  private granting = false;
+  private readonly hearing = new ProofOfHearing();
 
   constructor(private readonly maxEntries: number) {}
 
@@ -45,7 +42,7 @@ export class SessionLeases {
 
   /** The user's current lease; one that is never live while revocations cannot be heard. */
   lease(userId: string): SessionLease {
-    if (!this.granting || this.maxEntries <= 0) return NEVER_LIVE;
+    if (!this.hearing.listening || this.maxEntries <= 0) return NEVER_LIVE;
     const current = this.leases.get(userId);
     if (current !== undefined) return current;
     if (this.leases.size >= this.maxEntries) {
@@ -71,19 +68,17 @@ export class SessionLeases {
    */
   resume(servingUntil: number): void {
     this.endAll();
-    this.granting = true;
-    this.hearing.until = servingUntil;
+    this.hearing.resume(servingUntil);
   }
 
   /** The listener proved again that it has heard every revocation sent before a heartbeat (decision 011). */
   heard(servingUntil: number): void {
-    if (this.granting) this.hearing.until = servingUntil;
+    this.hearing.heard(servingUntil);
   }
 
   /** Revocations may be missed from now on: end every lease, and grant none that is live. */
   suspend(): void {
-    this.granting = false;
-    this.hearing.until = 0;
+    this.hearing.suspend();
     this.endAll();
   }
 
