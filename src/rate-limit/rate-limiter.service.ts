@@ -49,7 +49,8 @@ const MAX_BLOCKED_CLIENTS = 100_000;
  * - authenticated uses (per API key, per user) count in memory, synchronously, and are merged
  *   into the shared store every USE_MERGE_INTERVAL_MS, so no authenticated request waits on it;
  * - failed authentications per client IP count in the store, and a client over the limit is
- *   refused from memory until its window ends, before any credential is checked.
+ *   refused from memory until its window ends, before any credential this instance has not
+ *   verified before is checked.
  * Policies keyed by something a client makes up at will with no other limit before them
  * (LOCAL_POLICIES) count in this instance's bounded memory even with Redis, so that a flood of
  * made-up keys fills no shared store.
@@ -161,7 +162,8 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
    * Counts a failed authentication from `ip`, an IPv6 one by its /64 (shared across instances when
    * Redis is configured).
    * Rejects with RATE_LIMITED once the client is over the limit, and from then on this instance
-   * refuses it before any other work until the window ends, so credentials cannot be guessed at speed.
+   * refuses it before verifying any credential it does not hold from before, until the window
+   * ends, so credentials cannot be guessed at speed.
    */
   async countFailedAuthentication(ip: string): Promise<void> {
     const key = clientKey(ip);

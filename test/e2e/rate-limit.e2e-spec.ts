@@ -223,9 +223,31 @@ describe('failed authentications beside a good API key', () => {
     expect(statuses).toEqual([200, 200, 200]);
     const limited = await service.request('GET', '/users/me', { headers: guessing('203.0.113.60') });
     expect([limited.status, limited.body.code]).toEqual([429, 'RATE_LIMITED']);
-    // The address is now refused whatever it brings; the key itself is not held back elsewhere.
-    expect((await service.request('GET', '/users/me', { headers: { ...from('203.0.113.60'), 'x-api-key': key } })).status).toBe(429);
+    // The address is refused any credential the instance has not verified before; the key itself is not held back elsewhere.
+    const { key: unseen } = (await service.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'unseen' } })).body;
+    expect((await service.request('GET', '/users/me', { headers: { ...from('203.0.113.60'), 'x-api-key': unseen } })).status).toBe(429);
     expect((await service.request('GET', '/users/me', { headers: { ...from('203.0.113.61'), 'x-api-key': key } })).status).toBe(200);
+  });
+
+  it('still admits, from a blocked address, the credentials the instance verified before: the block stops guessing, not those who share the address', async () => {
+    const user = await signedInUser(service.app, 'behind-nat@x.test');
+    const { key } = (await service.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'ci' } })).body;
+    const shared = from('203.0.113.62');
+    expect((await service.request('GET', '/users/me', { headers: { ...shared, 'x-api-key': key } })).status).toBe(200);
+    expect((await service.request('GET', '/users/me', { headers: { ...shared, ...user.jwt } })).status).toBe(200);
+    const guesses = [];
+    for (let i = 0; i < 4; i++) guesses.push((await service.request('GET', '/users/me', { headers: { ...shared, 'x-api-key': generateApiKey().key } })).status);
+    expect(guesses).toEqual([401, 401, 401, 429]);
+
+    const answers = await Promise.all([
+      service.request('GET', '/users/me', { headers: { ...shared, 'x-api-key': key } }),
+      service.request('GET', '/users/me', { headers: { ...shared, authorization: `Bearer ${key}` } }),
+      service.request('GET', '/users/me', { headers: { ...shared, ...user.jwt } }),
+      service.request('GET', '/users/me', { headers: { ...shared, 'x-api-key': generateApiKey().key } }),
+      service.request('GET', '/users/me', { headers: shared }),
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 429, 429]);
+    expect(answers[0].body.email).toBe('behind-nat@x.test');
   });
 });
 
