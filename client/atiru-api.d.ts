@@ -591,7 +591,7 @@ export interface components {
         };
         ApiKeyCreateRequest: {
             /**
-             * @description A label to tell keys apart
+             * @description A label to tell keys apart, without control characters
              * @example CI deploys
              */
             name?: string | null;

@@ -12,6 +12,7 @@ const EMAIL_NOT_VERIFIED = { statusCode: 403, request_id: expect.any(String), co
 const INVALID_REFRESH = { statusCode: 401, request_id: expect.any(String), code: 'INVALID_OR_EXPIRED_TOKEN', error: 'Invalid or expired refresh token' };
 const INVALID_RESET = { statusCode: 400, request_id: expect.any(String), code: 'INVALID_REQUEST', error: ACCOUNT_MESSAGES.invalidReset };
 const invalid = (error: unknown) => ({ statusCode: 400, request_id: expect.any(String), code: 'INVALID_REQUEST', error });
+const LONG_REDIRECT = 'Invalid request: redirect_to is longer than 2048 characters once normalised';
 /** A 400 of the validation pipe about one field: `error` names it, and `errors` lists it with the rule that failed. */
 const invalidField = (error: string) => {
   const message = error.replace(/^Invalid request: /, '');
@@ -306,11 +307,12 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       ['a redirect_to outside the allow-list', { email: 'r1@example.com', password: PASSWORD, redirect_to: 'https://evil.example/welcome' }, 'Invalid request: redirect_to is not an allowed redirect URL'],
       ['a redirect_to two labels under a pattern', { email: 'r2@example.com', password: PASSWORD, redirect_to: 'https://a.b.atiru.test/' }, 'Invalid request: redirect_to is not an allowed redirect URL'],
       ['a relative redirect_to', { email: 'r3@example.com', password: PASSWORD, redirect_to: '/welcome' }, 'Invalid request: redirect_to is not an allowed redirect URL'],
+      ['a redirect_to that percent-encoding makes longer than its column', { email: 'r4@example.com', password: PASSWORD, redirect_to: `https://app.atiru.test/${'é'.repeat(700)}` }, LONG_REDIRECT],
       ['an unknown field', { email: 'extra@example.com', password: PASSWORD, admin: true }, 'Invalid request: admin: property admin should not exist'],
     ])('answers %s with 400 INVALID_REQUEST', async (_why, body, error) => {
       const response = await service.request('POST', '/auth/register', { body });
       expect(response.status).toBe(400);
-      expect(response.body).toEqual(error.includes('redirect_to is not') ? invalid(error) : invalidField(error));
+      expect(response.body).toEqual(error.includes('redirect_to is') ? invalid(error) : invalidField(error));
     });
 
     it('accepts exactly 6 and exactly 256 characters', async () => {
@@ -509,6 +511,8 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
         const response = await service.request('POST', path, { body: { email: uniqueEmail('nobody'), redirect_to: 'https://evil.example/' } });
         expect(response.status).toBe(400);
         expect(response.body).toEqual(invalid('Invalid request: redirect_to is not an allowed redirect URL'));
+        const spaces = await service.request('POST', path, { body: { email: uniqueEmail('nobody'), redirect_to: `https://app.atiru.test/${' '.repeat(1000)}x` } });
+        expect([spaces.status, spaces.body]).toEqual([400, invalid(LONG_REDIRECT)]);
         const badEmail = await service.request('POST', path, { body: { email: 'nope' } });
         expect(badEmail.body).toEqual(invalidField('Invalid request: email must be an email address'));
       }

@@ -241,6 +241,8 @@ describe('API keys (real app, real PostgreSQL)', () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ name: 'x'.repeat(101) }, /name/],
       [{ name: 42 }, /name/],
+      [{ name: '\u0000ci' }, /name must not contain control characters/],
+      [{ name: 'ci\ndeploys' }, /name must not contain control characters/],
       [{ expires_at: 'tomorrow' }, /expires_at/],
       [{ expires_at: '2099-01-01T00:00:00' }, /expires_at/], // no time zone
       [{ expires_at: new Date(Date.now() - 1000).toISOString() }, /expires_at must be in the future/],

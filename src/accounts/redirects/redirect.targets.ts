@@ -7,6 +7,9 @@ import { RedirectAllowList } from './redirect-allow-list';
 /** The built-in dashboard's pages a mailed link can land on (client routes under `/dashboard/`). */
 export type DashboardPage = 'home' | 'confirmed' | 'sign-in' | 'reset-password' | 'keys';
 
+/** The longest `redirect_to` kept, as given and once normalised: the length of its column. */
+export const REDIRECT_TO_MAX_LENGTH = 2048;
+
 /** Where links in mails land: a checked `redirect_to`, or the dashboard. */
 @Injectable()
 export class RedirectTargets {
@@ -22,7 +25,12 @@ export class RedirectTargets {
     if (redirectTo === undefined) return null;
     const url = this.allowList.match(redirectTo);
     if (!url) throw AppError.invalidRequest('Invalid request: redirect_to is not an allowed redirect URL');
-    return url.toString();
+    // Normalising percent-encodes what the field's own limit counted as one character each.
+    const normalised = url.toString();
+    if (normalised.length > REDIRECT_TO_MAX_LENGTH) {
+      throw AppError.invalidRequest(`Invalid request: redirect_to is longer than ${REDIRECT_TO_MAX_LENGTH} characters once normalised`);
+    }
+    return normalised;
   }
 
   /**

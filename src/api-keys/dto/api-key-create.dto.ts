@@ -2,15 +2,18 @@ import { ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { SCOPE_NAME } from '../../config/app-config';
 
+const NO_CONTROL_CHARACTERS = /^\P{Cc}*$/u;
 /** A full timestamp with its time zone, so no one's local clock decides when a key dies. */
 const TIMESTAMP_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 @ApiSchema({ name: 'ApiKeyCreateRequest' })
 export class ApiKeyCreateDto {
-  @ApiPropertyOptional({ description: 'A label to tell keys apart', maxLength: 100, example: 'CI deploys', nullable: true, type: String })
+  @ApiPropertyOptional({ description: 'A label to tell keys apart, without control characters', maxLength: 100, example: 'CI deploys', nullable: true, type: String })
   @IsOptional()
   @IsString()
   @MaxLength(100)
+  // PostgreSQL stores no NUL, and a line break or an escape in a label shown in lists and logs is never meant.
+  @Matches(NO_CONTROL_CHARACTERS, { message: 'name must not contain control characters' })
   name?: string | null;
 
   @ApiPropertyOptional({
