@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ERROR_CODES } from '../../src/common/errors/error-codes';
 import { assertMatchesContract } from '../support/contract';
+import { signedInUser } from '../support/signed-in-user';
 import { startTestApp, TestApp } from '../support/test-app';
 
 /**
@@ -43,7 +44,8 @@ const plausibleBody = fc.record(
   {
     email: fc.oneof(fc.emailAddress(), text),
     password: fc.oneof(fc.string({ minLength: 6, maxLength: 20 }), text),
-    redirect_to: fc.oneof(fc.webUrl(), text),
+    // Under an allowed origin too, so that what follows it reaches the service's own checks.
+    redirect_to: fc.oneof(fc.webUrl(), text, text.map((path) => `https://app.atiru.test/${path}`)),
     refresh_token: text,
     token: text,
     name: text,
@@ -69,7 +71,8 @@ const headerValue = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9_-]{10,40}\.[A-Za-z0-9_-]{10,80}\.[A-Za-z0-9_-]{0,80}$/),
 );
 
-const request = (ops: Operation[]) =>
+/** `signedIn`: header pairs of real credentials, so that the operations behind the guard see hostile input too. */
+const request = (ops: Operation[], signedIn: Array<Record<string, string>>) =>
   fc.record({
     operation: fc.constantFrom(...ops),
     pathParam: fc.oneof(fc.uuid(), text.map((value) => encodeURIComponent(value).slice(0, 200))),
@@ -82,6 +85,7 @@ const request = (ops: Operation[]) =>
     ),
     authorization: fc.option(fc.oneof(headerValue, headerValue.map((value) => `Bearer ${value}`), fc.constant('Bearer ')), { nil: undefined }),
     apiKey: fc.option(headerValue, { nil: undefined }),
+    credential: fc.option(fc.constantFrom(...signedIn), { nil: undefined, freq: 2 }),
   });
 
 describe('hostile input against every documented operation', () => {
@@ -104,7 +108,14 @@ describe('hostile input against every documented operation', () => {
   it(`answers ${RUNS} generated requests without a 5xx, each error in the contract's shape`, async () => {
     process.stdout.write(`hostile input: ${RUNS} requests over ${ops.length} operations, seed ${SEED} (replay: HOSTILE_SEED=${SEED})\n`);
     // Generated up front from the seed, then sent ten at a time: the same seed gives the same requests.
-    const inputs = fc.sample(request(ops), { numRuns: RUNS, seed: SEED });
+    // A few accounts, each with a session and an API key: a generated request may sign one of them out.
+    const signedIn: Array<Record<string, string>> = [];
+    for (let i = 0; i < 3; i++) {
+      const user = await signedInUser(service.app, `hostile-${i}@x.test`);
+      const key = await service.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'hostile' } });
+      signedIn.push(user.jwt, { 'x-api-key': key.body.key });
+    }
+    const inputs = fc.sample(request(ops, signedIn), { numRuns: RUNS, seed: SEED });
     const statuses = new Map<number, number>();
     const failures: string[] = [];
     let next = 0;
@@ -122,6 +133,7 @@ describe('hostile input against every documented operation', () => {
       if (input.body !== undefined && input.contentType) headers['content-type'] = input.contentType;
       if (input.authorization !== undefined) headers.authorization = input.authorization;
       if (input.apiKey !== undefined) headers['x-api-key'] = input.apiKey;
+      if (input.credential !== undefined) Object.assign(headers, input.credential);
       const hasBody = input.body !== undefined && !['GET', 'HEAD'].includes(input.operation.method);
       const response = await fetch(`${service.baseUrl}${path}${query ? `?${query}` : ''}`, {
         method: input.operation.method,
