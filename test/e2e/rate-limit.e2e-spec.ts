@@ -3,6 +3,7 @@ import { IsOptional, IsString } from 'class-validator';
 import { Public } from '../../src/common/auth/auth-policy.decorator';
 import { AppError } from '../../src/common/errors/app-error';
 import Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
 import { generateApiKey } from '../../src/api-keys/api-key-format';
 import { RateLimit } from '../../src/rate-limit/rate-limit.decorator';
 import { RateLimiterService, USE_MERGE_INTERVAL_MS } from '../../src/rate-limit/rate-limiter.service';
@@ -183,6 +184,40 @@ describe('rate limits (in memory)', () => {
     const again = await service.request('POST', '/probe/refresh', { headers: ip });
     expect(again.status).toBe(200);
     expect(again.headers.get('ratelimit-remaining')).toBe('3');
+  });
+});
+
+describe('rate limits in memory, each limit bounded on its own', () => {
+  const BOUND = 20;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: { ...LIMITS, RATE_LIMIT_MEMORY_KEYS: String(BOUND) } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  /** Where a confirmation link opened with `token` lands (its `error_code`), and the limit its answer announces: none when it counted nothing. */
+  const opened = async (token: string) => {
+    const answer = await service.request('GET', `/auth/confirm?token=${encodeURIComponent(token)}`, { headers: from('198.51.100.60') });
+    expect(answer.status).toBe(302);
+    return [new URL(answer.headers.get('location')!).searchParams.get('error_code'), answer.headers.get('ratelimit-limit')];
+  };
+
+  it('keeps a client refused for wrong logins refused after a flood of made-up confirmation tokens larger than the bound', async () => {
+    const wrongLogin = () => service.request('POST', '/auth/login', { body: { email: 'nobody@x.test', password: 'a wrong password' }, headers: from('203.0.113.60') });
+    // 10 a minute per (address, email), a wrong password costing 5: 6, then 12.
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await wrongLogin()).status);
+    expect(statuses).toEqual([401, 401, 429]);
+
+    for (let i = 0; i < 3 * BOUND; i++) expect(await opened(randomBytes(32).toString('base64url'))).toEqual(['INVALID_REQUEST', '3']);
+
+    const after = await wrongLogin();
+    expect(after.status).toBe(429);
+    expect(after.body.code).toBe('RATE_LIMITED');
   });
 });
 
