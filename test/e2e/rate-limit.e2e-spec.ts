@@ -219,6 +219,18 @@ describe('rate limits in memory, each limit bounded on its own', () => {
     expect(after.status).toBe(429);
     expect(after.body.code).toBe('RATE_LIMITED');
   });
+
+  it('counts only tokens shaped like the ones it mails: any other value is refused as before and spends nothing', async () => {
+    for (const token of ['a1', 'one-token', 'A'.repeat(42), `${'A'.repeat(42)}=`, 'A'.repeat(44)]) {
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push(await opened(token));
+      expect([token, answers]).toEqual([token, Array(4).fill(['INVALID_REQUEST', null])]);
+    }
+    const shaped = randomBytes(32).toString('base64url');
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push((await opened(shaped))[0]);
+    expect(answers).toEqual(['INVALID_REQUEST', 'INVALID_REQUEST', 'INVALID_REQUEST', 'RATE_LIMITED']);
+  });
 });
 
 describe('client address', () => {
@@ -305,13 +317,15 @@ describe('rate limits in Redis', () => {
         const answer = await instance.request('GET', `/auth/confirm?token=${token}`, { headers: from('198.51.100.7') });
         return new URL(answer.headers.get('location') ?? 'http://x/').searchParams.get('error_code');
       };
-      for (let i = 0; i < 20; i++) expect(await opened(first, `made-up-${i}`)).toBe('INVALID_REQUEST');
+      const madeUp = () => randomBytes(32).toString('base64url');
+      for (let i = 0; i < 20; i++) expect(await opened(first, madeUp())).toBe('INVALID_REQUEST');
       expect(await reader.keys('atiru:rl:*confirm*')).toEqual([]);
       // Still limited per token, on each instance: 3 a minute here.
+      const token = madeUp();
       const answers = [];
-      for (let i = 0; i < 4; i++) answers.push(await opened(first, 'one-token'));
+      for (let i = 0; i < 4; i++) answers.push(await opened(first, token));
       expect(answers).toEqual(['INVALID_REQUEST', 'INVALID_REQUEST', 'INVALID_REQUEST', 'RATE_LIMITED']);
-      expect(await opened(second, 'one-token')).toBe('INVALID_REQUEST');
+      expect(await opened(second, token)).toBe('INVALID_REQUEST');
     } finally {
       reader.disconnect();
     }
