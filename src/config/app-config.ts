@@ -111,6 +111,11 @@ export interface AppConfig {
   metrics: { host: string; port?: number };
   rateLimits: Record<RateLimitPolicyName, RateLimitPolicy>;
   /**
+   * Counters each limit may keep in this instance's memory (every limit's without Redis, the
+   * confirmation link's with it); past it, the limit's counter that ends first is dropped.
+   */
+  rateLimitMemoryKeys: number;
+  /**
    * Keys the hashes that stand for emails in log lines (HMAC), so a reader of the logs cannot test
    * a guessed address against them. Empty: derived from SIGNING_KEY_ENCRYPTION_SECRET.
    */
@@ -484,6 +489,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimits: Object.fromEntries(
       Object.entries(RATE_LIMIT_DEFAULTS).map(([name, policy]) => [name, read.rateLimit(`RATE_LIMIT_${name.toUpperCase()}`, policy)]),
     ) as Record<RateLimitPolicyName, RateLimitPolicy>,
+    rateLimitMemoryKeys: read.int('RATE_LIMIT_MEMORY_KEYS', 10_000, 1, 10_000_000),
     logFingerprintSecret: read.string('LOG_FINGERPRINT_SECRET', ''),
     failedLoginCost: read.int('FAILED_LOGIN_COST', 5, 1, 1000),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'warn' : 'info'),

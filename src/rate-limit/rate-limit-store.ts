@@ -14,18 +14,18 @@ export interface RateLimitStore {
 }
 
 /**
- * Fixed-window counters in process memory, bounded (FixedWindows). Authenticated uses are counted
- * in UseCounts instead.
+ * Fixed-window counters in process memory, at most `maxKeysPerScope` in each policy
+ * (FixedWindows). Authenticated uses are counted in UseCounts instead.
  */
 export class MemoryRateLimitStore implements RateLimitStore {
   private readonly windows: FixedWindows<RateLimitCount>;
 
   constructor(
-    maxKeys = 100_000,
+    maxKeysPerScope: number,
     private readonly now: () => number = Date.now,
   ) {
     this.windows = new FixedWindows<RateLimitCount>(
-      maxKeys,
+      maxKeysPerScope,
       (resetAtMs) => ({ count: 0, resetAtMs }),
       (window, resetAtMs) => {
         window.count = 0;

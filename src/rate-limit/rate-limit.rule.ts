@@ -9,6 +9,7 @@ export const RATE_LIMIT_RULE = 'atiru:rate-limit-rule';
  * `reset`: per client IP and per presented reset token;
  * `confirm`: per client IP (`POST /auth/confirm`, for programs);
  * `confirm_link`: per presented confirmation token, the query's (opening the mailed link) or the
- *   form's (its page's button); a request without one spends nothing, and is refused unread.
+ *   form's (its page's button); a request without one spends nothing, and is refused unread; nor
+ *   does one whose token is not shaped like the service's, which confirms nothing.
  */
 export type RateLimitRule = 'login' | 'mail' | 'refresh' | 'reset' | 'confirm' | 'confirm_link';

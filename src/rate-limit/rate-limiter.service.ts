@@ -26,12 +26,19 @@ export const USE_MERGE_INTERVAL_MS = 1000;
 /**
  * Counted per instance whatever the store: a confirmation link's token, which no per-address limit
  * precedes (decision 026), so every made-up token of a flood would be a key in Redis for the
- * window. Each instance allows the limit, and its memory is bounded (the oldest counts go first).
+ * window. Each instance allows the limit, and keeps RATE_LIMIT_MEMORY_KEYS of its counts at most
+ * (the one that ends first goes).
  */
 const LOCAL_POLICIES: ReadonlySet<RateLimitPolicyName> = new Set(['confirm_token']);
 
 /** How long a start waits for Redis before it serves without it. */
 const REDIS_START_WAIT_MS = 2000;
+
+/**
+ * Windows of authenticated uses kept per policy (API keys, users). Their keys are credentials a
+ * client cannot make up, so only that many in use within one window fill a policy.
+ */
+const MAX_USE_WINDOWS_PER_POLICY = 100_000;
 
 /** Bound of the local block list; clearing it only costs a few extra verifications. */
 const MAX_BLOCKED_CLIENTS = 100_000;
@@ -70,17 +77,18 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
   private lastStoreErrorLogAt = 0;
 
   constructor(@InjectConfig() private readonly config: AppConfig) {
-    // Ten windows per credential of the old default cache bound (10,000 entries), which sized
-    // this table before the credential caches were bounded in bytes.
-    const maxKeys = 100_000;
-    this.local = new MemoryRateLimitStore(maxKeys);
+    // Bounded per policy, so the keys a client makes up in one never push out another's counts.
+    // At worst every policy counted here is full: RATE_LIMIT_MEMORY_KEYS windows each, every one a
+    // key (a client address, a 22-character hash, or both) and two numbers; decision 026 has what
+    // that weighs.
+    this.local = new MemoryRateLimitStore(config.rateLimitMemoryKeys);
     if (config.redisUrl) {
       this.shared = new RedisRateLimitStore(config.redisUrl, undefined, (available) => this.storeAvailability(available));
       this.store = this.shared;
     } else {
       this.store = this.local;
     }
-    this.uses = new UseCounts(maxKeys);
+    this.uses = new UseCounts(MAX_USE_WINDOWS_PER_POLICY);
   }
 
   /** Whether the shared store is asked (its circuit closed); undefined without one. */

@@ -29,17 +29,17 @@ export interface PendingUses {
  * store lost them unanswered (it died meanwhile), this instance counts them until the store's
  * next answer for the key, and then nobody does: at most one interval's uses of one instance.
  *
- * Bounded (FixedWindows): when full, expired windows go, then the oldest ones.
+ * Bounded per policy (FixedWindows): when one is full, its window that ends first goes.
  */
 export class UseCounts {
   private readonly windows: FixedWindows<UseWindow>;
 
   constructor(
-    maxKeys = 100_000,
+    maxKeysPerScope: number,
     private readonly now: () => number = Date.now,
   ) {
     this.windows = new FixedWindows<UseWindow>(
-      maxKeys,
+      maxKeysPerScope,
       (resetAtMs) => ({ shared: 0, local: 0, resetAtMs }),
       (window, resetAtMs) => {
         window.shared = 0;

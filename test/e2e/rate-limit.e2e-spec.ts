@@ -3,6 +3,7 @@ import { IsOptional, IsString } from 'class-validator';
 import { Public } from '../../src/common/auth/auth-policy.decorator';
 import { AppError } from '../../src/common/errors/app-error';
 import Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
 import { generateApiKey } from '../../src/api-keys/api-key-format';
 import { RateLimit } from '../../src/rate-limit/rate-limit.decorator';
 import { RateLimiterService, USE_MERGE_INTERVAL_MS } from '../../src/rate-limit/rate-limiter.service';
@@ -186,6 +187,52 @@ describe('rate limits (in memory)', () => {
   });
 });
 
+describe('rate limits in memory, each limit bounded on its own', () => {
+  const BOUND = 20;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: { ...LIMITS, RATE_LIMIT_MEMORY_KEYS: String(BOUND) } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  /** Where a confirmation link opened with `token` lands (its `error_code`), and the limit its answer announces: none when it counted nothing. */
+  const opened = async (token: string) => {
+    const answer = await service.request('GET', `/auth/confirm?token=${encodeURIComponent(token)}`, { headers: from('198.51.100.60') });
+    expect(answer.status).toBe(302);
+    return [new URL(answer.headers.get('location')!).searchParams.get('error_code'), answer.headers.get('ratelimit-limit')];
+  };
+
+  it('keeps a client refused for wrong logins refused after a flood of made-up confirmation tokens larger than the bound', async () => {
+    const wrongLogin = () => service.request('POST', '/auth/login', { body: { email: 'nobody@x.test', password: 'a wrong password' }, headers: from('203.0.113.60') });
+    // 10 a minute per (address, email), a wrong password costing 5: 6, then 12.
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await wrongLogin()).status);
+    expect(statuses).toEqual([401, 401, 429]);
+
+    for (let i = 0; i < 3 * BOUND; i++) expect(await opened(randomBytes(32).toString('base64url'))).toEqual(['INVALID_REQUEST', '3']);
+
+    const after = await wrongLogin();
+    expect(after.status).toBe(429);
+    expect(after.body.code).toBe('RATE_LIMITED');
+  });
+
+  it('counts only tokens shaped like the ones it mails: any other value is refused as before and spends nothing', async () => {
+    for (const token of ['a1', 'one-token', 'A'.repeat(42), `${'A'.repeat(42)}=`, 'A'.repeat(44)]) {
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push(await opened(token));
+      expect([token, answers]).toEqual([token, Array(4).fill(['INVALID_REQUEST', null])]);
+    }
+    const shaped = randomBytes(32).toString('base64url');
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push((await opened(shaped))[0]);
+    expect(answers).toEqual(['INVALID_REQUEST', 'INVALID_REQUEST', 'INVALID_REQUEST', 'RATE_LIMITED']);
+  });
+});
+
 describe('client address', () => {
   let service: TestApp;
 
@@ -292,13 +339,15 @@ describe('rate limits in Redis', () => {
         const answer = await instance.request('GET', `/auth/confirm?token=${token}`, { headers: from('198.51.100.7') });
         return new URL(answer.headers.get('location') ?? 'http://x/').searchParams.get('error_code');
       };
-      for (let i = 0; i < 20; i++) expect(await opened(first, `made-up-${i}`)).toBe('INVALID_REQUEST');
+      const madeUp = () => randomBytes(32).toString('base64url');
+      for (let i = 0; i < 20; i++) expect(await opened(first, madeUp())).toBe('INVALID_REQUEST');
       expect(await reader.keys('atiru:rl:*confirm*')).toEqual([]);
       // Still limited per token, on each instance: 3 a minute here.
+      const token = madeUp();
       const answers = [];
-      for (let i = 0; i < 4; i++) answers.push(await opened(first, 'one-token'));
+      for (let i = 0; i < 4; i++) answers.push(await opened(first, token));
       expect(answers).toEqual(['INVALID_REQUEST', 'INVALID_REQUEST', 'INVALID_REQUEST', 'RATE_LIMITED']);
-      expect(await opened(second, 'one-token')).toBe('INVALID_REQUEST');
+      expect(await opened(second, token)).toBe('INVALID_REQUEST');
     } finally {
       reader.disconnect();
     }

@@ -108,6 +108,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AUTH_CACHE_MAX_ENTRIES: ' ' })).not.toThrow();
   });
 
+  it('bounds the rate-limit counters each limit keeps in memory, at least one', () => {
+    expect(loadConfig({}).rateLimitMemoryKeys).toBe(10_000);
+    expect(loadConfig({ RATE_LIMIT_MEMORY_KEYS: '50' }).rateLimitMemoryKeys).toBe(50);
+    for (const bad of ['0', '-1', 'many', '2.5']) expect(() => loadConfig({ RATE_LIMIT_MEMORY_KEYS: bad })).toThrow(/RATE_LIMIT_MEMORY_KEYS must be a whole number/);
+  });
+
   it('refuses production without PUBLIC_URL, DATABASE_URL or SMTP_URL', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', SIGNING_KEY_ENCRYPTION_SECRET: 'x'.repeat(40) })).toThrow(/PUBLIC_URL[\s\S]*DATABASE_URL[\s\S]*SMTP_URL/);
     expect(() => loadConfig({ NODE_ENV: 'production', PUBLIC_URL: ' ', DATABASE_URL: 'postgres://db/atiru', SMTP_URL: 'smtp://mail:25', SIGNING_KEY_ENCRYPTION_SECRET: 'x'.repeat(40) })).toThrow(

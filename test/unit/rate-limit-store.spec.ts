@@ -24,7 +24,7 @@ describe('MemoryRateLimitStore', () => {
   });
 
   it('keeps counters apart by key, and a zero cost only reads', async () => {
-    const store = new MemoryRateLimitStore();
+    const store = new MemoryRateLimitStore(100);
     await store.increment('p', 'a', 3, 1000);
     expect((await store.increment('p', 'b', 1, 1000)).count).toBe(1);
     expect((await store.increment('p', 'a', 0, 1000)).count).toBe(3);
@@ -45,13 +45,14 @@ describe('MemoryRateLimitStore', () => {
     expect((await store.increment('p', 'old', 0, 1000)).count).toBe(0);
   });
 
-  it('keeps scopes apart, and bounds them together', async () => {
+  it('keeps scopes apart, and bounds each on its own: new keys in one never push out the counts of another', async () => {
     const store = new MemoryRateLimitStore(2);
-    await store.increment('user', 'same-id', 2, 1000);
-    expect((await store.increment('api_key', 'same-id', 1, 1000)).count).toBe(1);
-    expect((await store.increment('user', 'same-id', 0, 1000)).count).toBe(2);
-    await store.increment('api_key', 'other', 1, 1000); // over the bound of 2: the oldest window ('user') goes
-    expect((await store.increment('api_key', 'same-id', 0, 1000)).count).toBe(1);
-    expect((await store.increment('user', 'same-id', 0, 1000)).count).toBe(0);
+    await store.increment('login_ip', 'same-key', 2, 1000);
+    expect((await store.increment('confirm_token', 'same-key', 1, 1000)).count).toBe(1);
+    for (let i = 0; i < 10; i++) await store.increment('confirm_token', `made-up-${i}`, 1, 1000);
+    expect((await store.increment('login_ip', 'same-key', 0, 1000)).count).toBe(2);
+    // The flooded scope dropped its own oldest.
+    expect((await store.increment('confirm_token', 'made-up-9', 0, 1000)).count).toBe(1);
+    expect((await store.increment('confirm_token', 'same-key', 0, 1000)).count).toBe(0);
   });
 });
