@@ -199,7 +199,7 @@ export interface paths {
         put?: never;
         /**
          * Register an account
-         * @description Records the registration and sends its confirmation email. Each registration keeps its own password until its own link is clicked, which confirms the account and discards the address's other registrations. If the address was registered only once, that registration's password becomes the account's. If it was registered more than once before being confirmed, the link proves the mailbox but not which password its owner chose: the account is confirmed without a password, and the address is mailed a link to choose one. So nobody can set the password of an address whose mail they cannot read. `user.id` is the registration's id, which becomes the account's id when its link is clicked and the address was registered only once. To keep who has an account private, an email that is already registered gets the same 201, in the same time: a confirmed account is sent a short "someone tried to register with your address" email with a login and a password reset link, and the new password is dropped. Emails are trimmed, lower-cased and compared case-insensitively.
+         * @description Records the registration and sends its confirmation email. Each registration keeps its own password until its own link is clicked, which confirms the account and discards the address's other registrations. If the address was registered only once, that registration's password becomes the account's. If it was registered more than once before being confirmed, the link proves the mailbox but not which password its owner chose: the account is confirmed without a password, and the address is mailed a link to choose one. So nobody can set the password of an address whose mail they cannot read. `user.id` is the registration's id, which becomes the account's id when its link is clicked and the address was registered only once. To keep who has an account private, an email that is already registered gets the same 201, in the same time: a confirmed account is sent a short "someone tried to register with your address" email with a login and a password reset link, and the new password is dropped. Emails are trimmed, lower-cased and compared case-insensitively. Register, resend-confirmation and forgot-password are limited together per client IP (RATE_LIMIT_MAIL_IP, 30 per hour by default) and per client IP and email (RATE_LIMIT_MAIL_IP_EMAIL, 5 per hour), never per email alone: nobody can have another person's requests refused. To protect the inbox, an address is sent at most RATE_LIMIT_MAIL_EMAIL (10 per hour) of the mails these requests send, whoever asks: a request beyond that is answered exactly as any other and sends nothing.
          */
         post: operations["registerUser"];
         delete?: never;
@@ -263,7 +263,7 @@ export interface paths {
         put?: never;
         /**
          * Send the confirmation email again
-         * @description Answers the same 200, in the same time, whether or not the account exists: the request is recorded and decided afterwards. The newest pending registration of the address is sent a new link (valid CONFIRM_TOKEN_TTL_SECONDS); a confirmed or unknown address is sent nothing. If the address has other registrations, the link confirms the account without any of their passwords (see POST /auth/register).
+         * @description Answers the same 200, in the same time, whether or not the account exists: the request is recorded and decided afterwards. The newest pending registration of the address is sent a new link (valid CONFIRM_TOKEN_TTL_SECONDS); a confirmed or unknown address is sent nothing. If the address has other registrations, the link confirms the account without any of their passwords (see POST /auth/register). Register, resend-confirmation and forgot-password are limited together per client IP (RATE_LIMIT_MAIL_IP, 30 per hour by default) and per client IP and email (RATE_LIMIT_MAIL_IP_EMAIL, 5 per hour), never per email alone: nobody can have another person's requests refused. To protect the inbox, an address is sent at most RATE_LIMIT_MAIL_EMAIL (10 per hour) of the mails these requests send, whoever asks: a request beyond that is answered exactly as any other and sends nothing.
          */
         post: operations["resendConfirmation"];
         delete?: never;
@@ -283,7 +283,7 @@ export interface paths {
         put?: never;
         /**
          * Request a password reset link
-         * @description Answers the same 200, in the same time, whether or not the account exists: the request is recorded and decided afterwards. An existing account is sent a link to `redirect_to` (else the dashboard) with a one-time `token` query parameter, valid for 1 hour (RESET_TOKEN_TTL_SECONDS). That page asks for the new password and posts `{ token, password }` to POST /auth/reset-password.
+         * @description Answers the same 200, in the same time, whether or not the account exists: the request is recorded and decided afterwards. An existing account is sent a link to `redirect_to` (else the dashboard) with a one-time `token` query parameter, valid for 1 hour (RESET_TOKEN_TTL_SECONDS). That page asks for the new password and posts `{ token, password }` to POST /auth/reset-password. Register, resend-confirmation and forgot-password are limited together per client IP (RATE_LIMIT_MAIL_IP, 30 per hour by default) and per client IP and email (RATE_LIMIT_MAIL_IP_EMAIL, 5 per hour), never per email alone: nobody can have another person's requests refused. To protect the inbox, an address is sent at most RATE_LIMIT_MAIL_EMAIL (10 per hour) of the mails these requests send, whoever asks: a request beyond that is answered exactly as any other and sends nothing.
          */
         post: operations["forgotPassword"];
         delete?: never;
@@ -2517,7 +2517,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description RATE_LIMITED: too many requests; retry after `Retry-After` seconds */
+            /** @description RATE_LIMITED: too many of these requests from this client address, or from it for this email; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -2916,7 +2916,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description RATE_LIMITED: too many requests; retry after `Retry-After` seconds */
+            /** @description RATE_LIMITED: too many of these requests from this client address, or from it for this email; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -3054,7 +3054,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description RATE_LIMITED: too many requests; retry after `Retry-After` seconds */
+            /** @description RATE_LIMITED: too many of these requests from this client address, or from it for this email; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];

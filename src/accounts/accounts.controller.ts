@@ -54,6 +54,17 @@ const CONFIRM_REDIRECT_HEADERS = {
   },
 };
 
+/** The limits register, resend-confirmation and forgot-password share, as their descriptions state them. */
+const MAIL_LIMITS =
+  'Register, resend-confirmation and forgot-password are limited together per client IP (RATE_LIMIT_MAIL_IP, 30 per ' +
+  'hour by default) and per client IP and email (RATE_LIMIT_MAIL_IP_EMAIL, 5 per hour), never per email alone: nobody ' +
+  'can have another person\'s requests refused. To protect the inbox, an address is sent at most RATE_LIMIT_MAIL_EMAIL ' +
+  '(10 per hour) of the mails these requests send, whoever asks: a request beyond that is answered exactly as any other ' +
+  'and sends nothing.';
+
+/** What a 429 on those three routes means: always the caller's own requests. */
+const MAIL_LIMITED = { limited: 'too many of these requests from this client address, or from it for this email' };
+
 const INVALID_BODY = 'INVALID_REQUEST: a field fails validation (named in `error`), the body is not JSON, or redirect_to is not on the allow-list';
 
 @ApiTags('auth')
@@ -63,7 +74,7 @@ export class AccountsController {
 
   @Post('register')
   @Public()
-  @RateLimit('mail')
+  @RateLimit('mail', MAIL_LIMITED)
   @ApiOperation({
     summary: 'Register an account',
     description:
@@ -76,7 +87,8 @@ export class AccountsController {
       'clicked and the address was registered only once. To keep who has an account private, an email that is already ' +
       'registered gets the same 201, in the same time: a confirmed account is sent a short "someone tried to register with ' +
       'your address" email with a login and a password reset link, and the new password is dropped. Emails are trimmed, ' +
-      'lower-cased and compared case-insensitively.',
+      'lower-cased and compared case-insensitively. ' +
+      MAIL_LIMITS,
   })
   @ApiCreatedResponse({ description: 'Registered (or, indistinguishably, already registered): a mail is on its way', type: AccountRegisterResponseDto })
   @ApiBadRequestResponse({ description: INVALID_BODY, type: ErrorResponseDto })
@@ -175,7 +187,7 @@ export class AccountsController {
 
   @Post('resend-confirmation')
   @Public()
-  @RateLimit('mail')
+  @RateLimit('mail', MAIL_LIMITED)
   @HttpCode(200)
   @ApiOperation({
     summary: 'Send the confirmation email again',
@@ -183,7 +195,8 @@ export class AccountsController {
       'Answers the same 200, in the same time, whether or not the account exists: the request is recorded and decided ' +
       'afterwards. The newest pending registration of the address is sent a new link (valid CONFIRM_TOKEN_TTL_SECONDS); a ' +
       'confirmed or unknown address is sent nothing. If the address has other registrations, the link confirms the account ' +
-      'without any of their passwords (see POST /auth/register).',
+      'without any of their passwords (see POST /auth/register). ' +
+      MAIL_LIMITS,
   })
   @ApiOkResponse({ description: 'The same answer whether or not the account exists', type: MessageResponseDto })
   @ApiBadRequestResponse({ description: INVALID_BODY, type: ErrorResponseDto })
@@ -193,7 +206,7 @@ export class AccountsController {
 
   @Post('forgot-password')
   @Public()
-  @RateLimit('mail')
+  @RateLimit('mail', MAIL_LIMITED)
   @HttpCode(200)
   @ApiOperation({
     summary: 'Request a password reset link',
@@ -201,7 +214,8 @@ export class AccountsController {
       'Answers the same 200, in the same time, whether or not the account exists: the request is recorded and decided ' +
       'afterwards. An existing account is sent a link to `redirect_to` (else the ' +
       'dashboard) with a one-time `token` query parameter, valid for 1 hour (RESET_TOKEN_TTL_SECONDS). That page asks for the ' +
-      'new password and posts `{ token, password }` to POST /auth/reset-password.',
+      'new password and posts `{ token, password }` to POST /auth/reset-password. ' +
+      MAIL_LIMITS,
   })
   @ApiOkResponse({ description: 'The same answer whether or not the account exists', type: MessageResponseDto })
   @ApiBadRequestResponse({ description: INVALID_BODY, type: ErrorResponseDto })

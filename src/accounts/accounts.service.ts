@@ -6,12 +6,14 @@ import { AppError } from '../common/errors/app-error';
 import { Clock } from '../common/time/clock';
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { LogFingerprint } from '../common/logging/log.fingerprint';
+import { MailTemplateName } from '../mail/mail-message';
 import { MailService } from '../mail/mail.service';
 import { inTransaction } from '../database/transaction';
 import { UserEntity } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
-import { AccountRequest, AccountRequestsRepository } from './account-requests/account-requests.repository';
+import { AccountRequest, AccountRequestKind, AccountRequestsRepository } from './account-requests/account-requests.repository';
 import { PendingRegistration, RegistrationsRepository } from './account-requests/registrations.repository';
 import { AccountEmailDto } from './dto/account-email.dto';
 import { AccountRegisterDto, AccountRegisterResponseDto } from './dto/account-register.dto';
@@ -38,6 +40,9 @@ export const ACCOUNT_MESSAGES = {
     'Your address is confirmed. Because it was registered more than once, choose your password from the link we just sent.',
   invalidReset: 'Invalid request: the reset token is invalid, expired or already used.',
 } as const;
+
+/** The mails register, resend-confirmation and forgot-password send: what RATE_LIMIT_MAIL_EMAIL caps per address. */
+const REQUESTED_MAILS: readonly MailTemplateName[] = ['confirm-email', 'already-registered', 'password-reset'];
 
 /** What opening a confirmation link did; `choosePassword`: the account has no password yet. */
 interface Confirmation {
@@ -100,6 +105,7 @@ export class AccountsService {
     private readonly passwords: PasswordHasher,
     private readonly redirects: RedirectTargets,
     private readonly mail: MailService,
+    private readonly fingerprint: LogFingerprint,
     @Inject(USER_API_KEYS) private readonly apiKeys: UserApiKeys,
     private readonly clock: Clock,
     @InjectConfig() private readonly config: AppConfig,
@@ -152,12 +158,13 @@ export class AccountsService {
       return;
     }
     const user = await this.users.findByEmail(registration.email, em);
+    await this.registrations.markDecided(em, registration.id, now);
+    // Over the cap the registration stays, without a link: a resend-confirmation later renews it.
+    if (!(await this.withinMailCap(em, registration.email, 'register'))) return;
     if (user?.emailConfirmedAt) {
-      await this.registrations.markDecided(em, registration.id, now);
       await this.sendAlreadyRegistered(em, user, registration.redirectTo, now);
       return;
     }
-    await this.registrations.markDecided(em, registration.id, now);
     await this.sendConfirmation(em, { registrationId: registration.id }, registration.email, registration.redirectTo, now);
   }
 
@@ -169,13 +176,14 @@ export class AccountsService {
   async decideRequest(em: EntityManager, request: AccountRequest, now: Date): Promise<void> {
     const user = await this.users.findByEmail(request.email, em);
     if (request.kind === 'forgot_password') {
-      if (!user) return;
+      if (!user || !(await this.withinMailCap(em, user.email, request.kind))) return;
       const token = await this.oneTimeTokens.issue(em, { userId: user.id }, 'reset_password', request.redirectTo, now);
       await this.mail.enqueue(em, { template: 'password-reset', to: user.email, link: this.redirects.landing(request.redirectTo, 'reset-password', { token }) });
       return;
     }
     if (user?.emailConfirmedAt) return;
     const registration = await this.registrations.findNewestLive(em, request.email, now);
+    if (!(registration || user) || !(await this.withinMailCap(em, request.email, request.kind))) return;
     if (registration) {
       await this.registrations.extend(em, registration.id, this.confirmationExpiry(now));
       await this.sendConfirmation(em, { registrationId: registration.id }, registration.email, request.redirectTo, now);
@@ -403,6 +411,19 @@ export class AccountsService {
     this.logger.warn('An address registered more than once was confirmed without a password', { event: 'registration_contested', user_id: userId });
     const token = await this.oneTimeTokens.issue(em, { userId }, 'reset_password', null, now);
     await this.mail.enqueue(em, { template: 'choose-password', to: email, link: this.redirects.landing(null, 'reset-password', { token }) });
+  }
+
+  /**
+   * Whether `email` may be sent one more of the mails the three requests send. Beyond
+   * RATE_LIMIT_MAIL_EMAIL in its window it may not: the request, answered long ago as any other,
+   * sends nothing, so the cap protects the inbox without telling anyone, or letting anyone refuse
+   * the owner's own requests (decision 029). Logged with the address as failed logins log it.
+   */
+  private async withinMailCap(em: EntityManager, email: string, request: 'register' | AccountRequestKind): Promise<boolean> {
+    const { limit, windowSeconds } = this.config.rateLimits.mail_email;
+    if ((await this.mail.countQueuedTo(em, email, REQUESTED_MAILS, windowSeconds)) < limit) return true;
+    this.logger.warn('Mail not sent: the address has had its share (RATE_LIMIT_MAIL_EMAIL)', { event: 'mail_capped', request, ...this.fingerprint.email(email) });
+    return false;
   }
 
   private async sendConfirmation(em: EntityManager, owner: OneTimeTokenOwner, email: string, redirectTo: string | null, now: Date): Promise<void> {

@@ -150,8 +150,15 @@ export const RATE_LIMIT_DEFAULTS = {
   login_ip_email: { limit: 50, windowSeconds: 900 },
   /** Mail-sending requests (register, resend-confirmation, forgot-password) per client IP. */
   mail_ip: { limit: 30, windowSeconds: 3600 },
-  /** Mail-sending requests per target email, so nobody can flood one inbox. */
-  mail_email: { limit: 5, windowSeconds: 3600 },
+  /** Mail-sending requests per (client IP, target email): one client asking again and again for one address. */
+  mail_ip_email: { limit: 5, windowSeconds: 3600 },
+  /**
+   * Mails those three requests send to one address, whoever asked: nobody can flood one inbox.
+   * Never a 429, which would let anyone lock the owner out of their own mail: beyond it a request
+   * is answered as any other and sends nothing (decision 029). Counted in the outbox. Above
+   * `mail_ip_email`, so that one client cannot spend it alone.
+   */
+  mail_email: { limit: 10, windowSeconds: 3600 },
   /** Password resets (`POST /auth/reset-password`) per client IP: reset tokens cannot be guessed at speed. */
   reset_ip: { limit: 20, windowSeconds: 900 },
   /** Password resets per presented token, whatever the address they come from. */
@@ -512,6 +519,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (config.tokens.sessionMaxLifetimeSeconds < config.tokens.refreshTtlSeconds) {
     read.problems.push(
       `SESSION_MAX_LIFETIME_SECONDS (${config.tokens.sessionMaxLifetimeSeconds}) must be at least REFRESH_TOKEN_TTL_SECONDS (${config.tokens.refreshTtlSeconds}): a session lives at most the one, and at most the other without a refresh`,
+    );
+  }
+  // The per-address mail cap counts the mails the outbox still holds; the retention worker deletes
+  // them after MAIL_RETENTION_DAYS, and a longer window would count only part of itself.
+  if (config.rateLimits.mail_email.windowSeconds > config.retention.mailDays * 86_400) {
+    read.problems.push(
+      `RATE_LIMIT_MAIL_EMAIL's window (${config.rateLimits.mail_email.windowSeconds} s) must be at most MAIL_RETENTION_DAYS (${config.retention.mailDays * 86_400} s): the cap counts the mails the outbox still holds`,
     );
   }
   if (env.AUTH_CACHE_MAX_ENTRIES?.trim()) {

@@ -26,6 +26,20 @@ export class MailOutboxRepository {
   }
 
   /**
+   * How many mails of `templates` were queued for `recipient` in the last `windowSeconds`, whatever
+   * became of them, the caller's transaction's own included.
+   */
+  async countQueuedTo(em: EntityManager, recipient: string, templates: readonly MailTemplateName[], windowSeconds: number): Promise<number> {
+    const [row] = await this.execute<{ queued: number }[]>(
+      em,
+      `SELECT count(*)::int AS queued FROM mail_outbox
+       WHERE recipient = ? AND template IN (${templates.map(() => '?').join(', ')}) AND created_at > now() - ? * interval '1 second'`,
+      [recipient, ...templates, windowSeconds],
+    );
+    return row.queued;
+  }
+
+  /**
    * Claims up to `limit` due mails, oldest first, for `leaseMs`: their next attempt moves to the
    * end of the lease, so no worker (this instance's or another's) takes them meanwhile, and a
    * worker that dies with them only delays them. `SKIP LOCKED`: two claims never wait on each other

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { afterTransaction } from '../database/transaction';
-import { MailMessage } from './mail-message';
+import { MailMessage, MailTemplateName } from './mail-message';
 import { MailOutboxRepository } from './mail-outbox.repository';
 import { renderMail } from './mail-templates';
 import { OutboxWorker } from './outbox.worker';
@@ -25,5 +25,10 @@ export class MailService {
   async enqueue(em: EntityManager, message: MailMessage): Promise<void> {
     afterTransaction(em, { committed: () => this.worker.wake() });
     await this.outbox.insert(em, message.to, message.template, renderMail(message, this.config.tokens));
+  }
+
+  /** Mails of `templates` queued for `to` in the last `windowSeconds`, those of the caller's transaction included. */
+  countQueuedTo(em: EntityManager, to: string, templates: readonly MailTemplateName[], windowSeconds: number): Promise<number> {
+    return this.outbox.countQueuedTo(em, to, templates, windowSeconds);
   }
 }

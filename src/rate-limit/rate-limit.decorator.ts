@@ -10,10 +10,11 @@ import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.rule';
  *
  * `redirects`: the route is a browser's, whose filter answers every failure, a limit included,
  * with a redirect that its own responses document; it has no 429 to document.
+ * `limited`: what the 429 means, when a client should know more than "too many requests".
  */
-export const RateLimit = (rule: RateLimitRule, { redirects = false }: { redirects?: boolean } = {}): MethodDecorator =>
+export const RateLimit = (rule: RateLimitRule, { redirects = false, limited = 'too many requests' }: { redirects?: boolean; limited?: string } = {}): MethodDecorator =>
   applyDecorators(
     SetMetadata(RATE_LIMIT_RULE, rule),
     UseInterceptors(RateLimitInterceptor),
-    ...(redirects ? [] : [ApiRateLimitedResponse('too many requests')]),
+    ...(redirects ? [] : [ApiRateLimitedResponse(limited)]),
   );

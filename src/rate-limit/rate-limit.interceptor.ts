@@ -88,8 +88,8 @@ export class RateLimitInterceptor implements NestInterceptor {
           );
         }
         // A request a dependency could not serve is charged nothing: the retries that Retry-After: 1
-        // invites during an outage would otherwise spend budgets meant to last an hour (five mails
-        // per address) and lock the address out once the outage is over.
+        // invites during an outage would otherwise spend budgets meant to last an hour and lock
+        // the client out once the outage is over.
         if (toAppError(error).appError.code === 'SERVER_BUSY') {
           return from(Promise.all(spent.map(([policy, key, state]) => this.limiter.giveBack(policy, key, state)))).pipe(
             switchMap(() => throwError(() => error)),
@@ -108,7 +108,9 @@ export class RateLimitInterceptor implements NestInterceptor {
       case 'login':
         return email ? [['login_ip', ip], ['login_ip_email', `${ip}|${email}`]] : [['login_ip', ip]];
       case 'mail':
-        return email ? [['mail_ip', ip], ['mail_email', email]] : [['mail_ip', ip]];
+        // Never per target address alone: anyone could then have the owner's own requests refused.
+        // What one address receives is capped where its mail is decided (decision 029).
+        return email ? [['mail_ip', ip], ['mail_ip_email', `${ip}|${email}`]] : [['mail_ip', ip]];
       case 'refresh':
         return [['refresh_ip', ip]];
       case 'reset': {

@@ -4,7 +4,8 @@ export const RATE_LIMIT_RULE = 'atiru:rate-limit-rule';
  * Which counters a route spends:
  * `login`: per client IP and per (IP, email), failures cost more; the email is the body's, or the
  *   signed-in user's (changing the password);
- * `mail`: per client IP and per target email (register, resend-confirmation, forgot-password);
+ * `mail`: per client IP and per (IP, target email) (register, resend-confirmation, forgot-password);
+ *   never per target email alone, which anyone could spend for the address's owner;
  * `refresh`: per client IP;
  * `reset`: per client IP and per presented reset token;
  * `confirm`: per client IP (`POST /auth/confirm`, for programs);

@@ -5,6 +5,7 @@ import { NO_PASSWORD_HASH, PasswordHasher } from '../../src/accounts/passwords/p
 import { clickConfirmationLink, CONFIRM_REGISTRATION, createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, sql, uniqueEmail } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp, TestResponse } from '../support/test-app';
+import { waitUntil } from '../support/wait';
 
 const INVALID_CREDENTIALS = { statusCode: 401, code: 'INVALID_CREDENTIALS', error: 'Invalid email or password', request_id: expect.any(String) };
 const EMAIL_NOT_VERIFIED = { statusCode: 403, code: 'EMAIL_NOT_VERIFIED', error: 'Confirm your email address before logging in', request_id: expect.any(String) };
@@ -15,6 +16,8 @@ const CHOOSE_PASSWORD_LANDING = 'http://dashboard.test/?choose_password=1';
 const RESET_PREFIX = 'http://dashboard.test/?token=';
 
 const tokenOf = (link: string) => new URL(link).searchParams.get('token')!;
+/** How log lines keyed with LOG_SECRET name an address. */
+const fingerprintOf = (email: string) => createHmac('sha256', Buffer.from(hkdfSync('sha256', LOG_SECRET, Buffer.alloc(0), 'atiru log fingerprint v1', 32))).update(email).digest('hex').slice(0, 16);
 const randomToken = () => randomBytes(32).toString('base64url');
 
 describe('account security (real app, real PostgreSQL, real SMTP server)', () => {
@@ -357,13 +360,12 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
     await loginAs(uniqueEmail('nobody'), 'Guessed-Password-2');
     const lines = service.logs.lines.slice(from).map((line) => JSON.parse(line)).filter((entry) => entry.event === 'login_failed');
     expect(lines).toHaveLength(2);
-    const key = Buffer.from(hkdfSync('sha256', LOG_SECRET, Buffer.alloc(0), 'atiru log fingerprint v1', 32));
     expect(lines[0]).toMatchObject({
       level: 40,
       reason: 'wrong_password',
       ip: '127.0.0.1',
       email_domain: 'example.com',
-      email_hash: createHmac('sha256', key).update(email).digest('hex').slice(0, 16),
+      email_hash: fingerprintOf(email),
     });
     expect(lines[0].email_hash).not.toBe(createHash('sha256').update(email).digest('hex').slice(0, 16));
     expect(lines[1]).toMatchObject({ reason: 'unknown_email', ip: '127.0.0.1' });
@@ -538,6 +540,114 @@ describe('account security: confirmation rate limits', () => {
     expect(confirmed.status).toBe(303);
     expect(confirmed.headers.get('location')).toBe('http://dashboard.test/');
     expect(confirmed.headers.get('ratelimit-remaining')).toBe('3');
+  });
+});
+
+describe('account security: mail limits', () => {
+  let smtp: TestSmtpServer;
+  let service: TestApp;
+  /** Mail requests one client address may make for one email in the window. */
+  const PER_CLIENT = 5;
+  /** Mails one address may be sent in the window, whoever asks. */
+  const PER_ADDRESS = 10;
+
+  beforeAll(async () => {
+    smtp = await new TestSmtpServer().start();
+    service = await startTestApp({
+      env: {
+        ...GENEROUS_RATE_LIMITS,
+        SMTP_URL: smtp.url,
+        TRUST_PROXY: 'true',
+        LOG_FINGERPRINT_SECRET: LOG_SECRET,
+        RATE_LIMIT_MAIL_IP: '1000/3600',
+        RATE_LIMIT_MAIL_IP_EMAIL: `${PER_CLIENT}/3600`,
+        RATE_LIMIT_MAIL_EMAIL: `${PER_ADDRESS}/3600`,
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await smtp?.stop();
+  });
+
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+  const forgot = (email: string, ip: string) => service.request('POST', '/auth/forgot-password', { body: { email }, headers: from(ip) });
+  const ACCEPTED_FORGOT = { status: 200, body: { message: ACCOUNT_MESSAGES.resetRequested } };
+  const answer = (response: TestResponse) => ({ status: response.status, body: response.body });
+  /** Once every request for `email` is decided and every mail it made has reached the SMTP server: how many arrived. */
+  const settledMailsTo = async (email: string) => {
+    await waitUntil(async () => {
+      const [row] = await sql<{ open: number }>(
+        service,
+        `SELECT (SELECT count(*) FROM account_requests WHERE email = ?)
+              + (SELECT count(*) FROM registrations WHERE email = ? AND processed_at IS NULL)
+              + (SELECT count(*) FROM mail_outbox WHERE recipient = ? AND status = 'pending') AS open`,
+        [email, email, email],
+      );
+      return Number(row.open) === 0;
+    }, `the requests for ${email} to be decided and their mails sent`);
+    return smtp.mailsTo(email).length;
+  };
+
+  it("lets nobody have another person's requests refused, and caps the mails one inbox gets without saying so", async () => {
+    const alice = uniqueEmail('alice');
+    await createConfirmedUser(service, alice, 'the owner chose this');
+    expect(await settledMailsTo(alice)).toBe(1);
+
+    // An attacker's address spends its whole budget for alice's address: a registration, then resets.
+    const attacker = '203.0.113.66';
+    const registered = await service.request('POST', '/auth/register', { body: { email: alice, password: 'attacker chose this' }, headers: from(attacker) });
+    expect(registered.status).toBe(201);
+    for (let i = 1; i < PER_CLIENT; i++) expect([i, answer(await forgot(alice, attacker))]).toEqual([i, ACCEPTED_FORGOT]);
+    // Its own next requests are refused, whatever the route.
+    for (const limited of [
+      await forgot(alice, attacker),
+      await service.request('POST', '/auth/resend-confirmation', { body: { email: alice }, headers: from(attacker) }),
+      await service.request('POST', '/auth/register', { body: { email: alice, password: 'attacker chose this' }, headers: from(attacker) }),
+    ]) {
+      expect(answer(limited)).toEqual({ status: 429, body: { statusCode: 429, code: 'RATE_LIMITED', error: expect.stringMatching(/^Too many requests/), request_id: expect.any(String) } });
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+
+    expect(await settledMailsTo(alice)).toBe(1 + PER_CLIENT);
+
+    // The owner, from another address, is answered as always, with the whole budget of a client that never asked, and gets the mail.
+    const owner = '198.51.100.10';
+    const asked = await forgot(alice, owner);
+    expect(answer(asked)).toEqual(ACCEPTED_FORGOT);
+    expect(asked.headers.get('ratelimit-remaining')).toBe(String(PER_CLIENT - 1));
+    expect(await settledMailsTo(alice)).toBe(1 + PER_CLIENT + 1);
+    const ownersMail = smtp.mailsTo(alice)[PER_CLIENT + 1];
+    expect(ownersMail.subject).toBe('Reset your Atiru password');
+
+    // More attackers' addresses fill the inbox's share: accepted, mailed, up to the cap and no further.
+    const others = ['203.0.113.67', '203.0.113.68'];
+    for (let i = 0; i < PER_ADDRESS - (1 + PER_CLIENT + 1); i++) expect(answer(await forgot(alice, others[0]))).toEqual(ACCEPTED_FORGOT);
+    expect(await settledMailsTo(alice)).toBe(PER_ADDRESS);
+    const logged = service.logs.lines.length;
+    for (let i = 0; i < 2; i++) expect(answer(await forgot(alice, others[1]))).toEqual(ACCEPTED_FORGOT);
+    const again = await forgot(alice, owner);
+    expect(answer(again)).toEqual(ACCEPTED_FORGOT);
+    expect(again.headers.get('ratelimit-remaining')).toBe(String(PER_CLIENT - 2));
+    expect(answer(await service.request('POST', '/auth/resend-confirmation', { body: { email: alice }, headers: from(others[1]) }))).toEqual({
+      status: 200,
+      body: { message: ACCOUNT_MESSAGES.confirmationResent },
+    });
+    const beyond = await service.request('POST', '/auth/register', { body: { email: alice, password: 'attacker chose this' }, headers: from(others[1]) });
+    expect(answer(beyond)).toEqual({ status: 201, body: { message: ACCOUNT_MESSAGES.registered, user: { id: expect.any(String), email: alice } } });
+    expect(await settledMailsTo(alice)).toBe(PER_ADDRESS);
+
+    // Each request held back is logged at warn, the address as its domain and keyed hash only.
+    const capped = service.logs.lines.slice(logged).map((line) => JSON.parse(line)).filter((entry) => entry.event === 'mail_capped');
+    expect(capped.map((entry) => entry.request).sort()).toEqual(['forgot_password', 'forgot_password', 'forgot_password', 'register']);
+    for (const entry of capped) expect(entry).toMatchObject({ level: 40, email_domain: 'example.com', email_hash: fingerprintOf(alice) });
+    expect(JSON.stringify(capped)).not.toContain(alice);
+
+    // The owner's mail works: the reset it asked for goes through.
+    const reset = await service.request('POST', '/auth/reset-password', { body: { token: tokenOf(linkStartingWith(ownersMail, RESET_PREFIX)), password: 'the owner chose anew' } });
+    expect(reset.status).toBe(200);
+    expect((await login(service, alice, 'the owner chose anew')).user.email).toBe(alice);
   });
 });
 

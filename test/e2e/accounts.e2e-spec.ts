@@ -626,7 +626,7 @@ describe('accounts: rate limits on the account and session routes', () => {
   let service: TestApp;
 
   beforeAll(async () => {
-    service = await startTestApp({ env: { RATE_LIMIT_LOGIN_IP_EMAIL: '3/60', RATE_LIMIT_MAIL_EMAIL: '2/60', RATE_LIMIT_REFRESH_IP: '3/60' } });
+    service = await startTestApp({ env: { RATE_LIMIT_LOGIN_IP_EMAIL: '3/60', RATE_LIMIT_MAIL_IP_EMAIL: '2/60', RATE_LIMIT_REFRESH_IP: '3/60' } });
   });
 
   afterAll(async () => {
@@ -639,7 +639,7 @@ describe('accounts: rate limits on the account and session routes', () => {
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
   };
 
-  it('limits mails to one address across register, resend and forgot, with the same answer for any address', async () => {
+  it("limits one client's mail requests for one address across register, resend and forgot, with the same answer for any address", async () => {
     const email = uniqueEmail('flood');
     expect((await service.request('POST', '/auth/register', { body: { email, password: PASSWORD } })).status).toBe(201);
     expect((await service.request('POST', '/auth/forgot-password', { body: { email } })).status).toBe(200);

@@ -13,7 +13,7 @@ import { startTestApp, TestApp } from '../support/test-app';
 const TIMEOUTS = { DATABASE_CONNECT_TIMEOUT_MS: '2000', DATABASE_ACQUIRE_TIMEOUT_MS: '2000', DATABASE_STATEMENT_TIMEOUT_MS: '1500' };
 /** The longest a request may take while the database is frozen: its statement timeout and grace, a reconnect, slack for a busy machine. */
 const FROZEN_ANSWER_WITHIN_MS = 1500 + 1000 + 2000 + 2000;
-/** Mails an address may be sent in an hour here: few enough for the outage to use them all up if 503s spent them. */
+/** Mail requests one client may make for an address in an hour here: few enough for the outage to use them all up if 503s spent them. */
 const MAILS_PER_ADDRESS = 3;
 
 describe('every operation while the database is unreachable', () => {
@@ -33,7 +33,7 @@ describe('every operation while the database is unreachable', () => {
     service = await startTestApp({
       database,
       databaseUrl: proxy.wrap(database.url),
-      env: { ...GENEROUS_RATE_LIMITS, ...TIMEOUTS, RATE_LIMIT_MAIL_EMAIL: `${MAILS_PER_ADDRESS}/3600` },
+      env: { ...GENEROUS_RATE_LIMITS, ...TIMEOUTS, RATE_LIMIT_MAIL_IP_EMAIL: `${MAILS_PER_ADDRESS}/3600` },
     });
     email = uniqueEmail('outage');
     await createConfirmedUser(service, email, 'correct horse battery');
@@ -105,7 +105,7 @@ describe('every operation while the database is unreachable', () => {
     }
   }, 30_000);
 
-  it('spends no rate limit on a request answered 503: once the database is back, the address has its whole budget', async () => {
+  it('spends no rate limit on a request answered 503: once the database is back, the client has its whole budget for the address', async () => {
     const address = { email: uniqueEmail('outage-budget') };
     proxy.cut();
     try {

@@ -96,7 +96,7 @@ describe('hostile input against every documented operation', () => {
   beforeAll(async () => {
     service = await startTestApp({
       env: Object.fromEntries(
-        ['LOGIN_IP', 'LOGIN_IP_EMAIL', 'MAIL_IP', 'MAIL_EMAIL', 'REFRESH_IP', 'CONFIRM_IP', 'CONFIRM_TOKEN', 'AUTH_FAILURE_IP', 'API_KEY', 'USER'].map((name) => [`RATE_LIMIT_${name}`, unlimited]),
+        ['LOGIN_IP', 'LOGIN_IP_EMAIL', 'MAIL_IP', 'MAIL_IP_EMAIL', 'MAIL_EMAIL', 'REFRESH_IP', 'CONFIRM_IP', 'CONFIRM_TOKEN', 'AUTH_FAILURE_IP', 'API_KEY', 'USER'].map((name) => [`RATE_LIMIT_${name}`, unlimited]),
       ),
     });
   });

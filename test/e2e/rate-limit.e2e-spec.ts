@@ -63,7 +63,7 @@ const LIMITS = {
   RATE_LIMIT_LOGIN_IP: '1000/60',
   RATE_LIMIT_LOGIN_IP_EMAIL: '10/60',
   RATE_LIMIT_MAIL_IP: '1000/60',
-  RATE_LIMIT_MAIL_EMAIL: '3/60',
+  RATE_LIMIT_MAIL_IP_EMAIL: '3/60',
   RATE_LIMIT_REFRESH_IP: '4/2',
   RATE_LIMIT_API_KEY: '3/60',
   RATE_LIMIT_CONFIRM_TOKEN: '3/60',
@@ -161,14 +161,18 @@ describe('rate limits (in memory)', () => {
     expect((await service.request('POST', '/probe/login', { body: { email: 'a@x.test', password: 'right' }, headers: from('203.0.113.2') })).status).toBe(200);
   });
 
-  it('limits mail per target email, whatever address it comes from', async () => {
-    for (const [i, ip] of ['198.51.100.1', '198.51.100.2', '198.51.100.3'].entries()) {
-      const response = await service.request('POST', '/probe/mail', { body: { email: 'victim@x.test' }, headers: from(ip) });
+  it('limits mail per client address and target email, never per target email alone', async () => {
+    const attacker = from('198.51.100.1');
+    for (let i = 0; i < 3; i++) {
+      const response = await service.request('POST', '/probe/mail', { body: { email: 'victim@x.test' }, headers: attacker });
       expect([i, response.status]).toEqual([i, 200]);
     }
-    const limited = await service.request('POST', '/probe/mail', { body: { email: 'VICTIM@x.test' }, headers: from('198.51.100.4') });
+    const limited = await service.request('POST', '/probe/mail', { body: { email: 'VICTIM@x.test' }, headers: attacker });
     expect(limited.status).toBe(429);
     expect(limited.body.code).toBe('RATE_LIMITED');
+    // The same address from anywhere else, and another address from the same client, are not held back.
+    expect((await service.request('POST', '/probe/mail', { body: { email: 'victim@x.test' }, headers: from('198.51.100.2') })).status).toBe(200);
+    expect((await service.request('POST', '/probe/mail', { body: { email: 'other@x.test' }, headers: attacker })).status).toBe(200);
   });
 
   it('limits authenticated requests per API key, also those decided from memory', async () => {
@@ -481,7 +485,7 @@ describe('rate limits in Redis', () => {
     await untilCountedInRedis(first);
     await untilCountedInRedis(second);
     expect(first.app.get(RateLimiterService).sharedStoreAvailable).toBe(true);
-    // One count between the two instances again: 3 a minute per email.
+    // One count between the two instances again: 3 a minute per client address and email.
     const body = { email: 'thawed@x.test' };
     const ip = from('203.0.113.81');
     const answers = [];

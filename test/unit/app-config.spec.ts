@@ -85,6 +85,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SESSION_MAX_LIFETIME_SECONDS: '0' })).toThrow(/SESSION_MAX_LIFETIME_SECONDS/);
   });
 
+  it('caps the mails sent to one address within what the outbox keeps, and refuses a longer window, naming both', () => {
+    expect(loadConfig({}).rateLimits).toMatchObject({ mail_ip_email: { limit: 5, windowSeconds: 3600 }, mail_email: { limit: 10, windowSeconds: 3600 } });
+    expect(loadConfig({ MAIL_RETENTION_DAYS: '2', RATE_LIMIT_MAIL_EMAIL: '20/172800' }).rateLimits.mail_email).toEqual({ limit: 20, windowSeconds: 172_800 });
+    expect(() => loadConfig({ MAIL_RETENTION_DAYS: '1', RATE_LIMIT_MAIL_EMAIL: '20/172800' })).toThrow(
+      expect.objectContaining({ problems: [expect.stringMatching(/^RATE_LIMIT_MAIL_EMAIL's window \(172800 s\) must be at most MAIL_RETENTION_DAYS \(86400 s\)/)] }),
+    );
+  });
+
   it('names each invalid variable', () => {
     expect(() => loadConfig({ PORT: 'eighty', MIGRATE_ON_START: 'maybe', PUBLIC_URL: 'not a url' })).toThrow(
       expect.objectContaining({ problems: [expect.stringMatching(/^PORT/), expect.stringMatching(/^PUBLIC_URL/), expect.stringMatching(/^MIGRATE_ON_START/)] }),

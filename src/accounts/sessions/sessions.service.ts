@@ -230,7 +230,6 @@ export class SessionsService {
    * attempts on one account (and, with the client IP, from one source) without naming it.
    */
   private logFailedLogin(email: string, reason: FailedLoginReason, client: ClientInfo): void {
-    const domain = email.slice(email.lastIndexOf('@') + 1);
-    this.logger.warn(`Failed login (${reason})`, { event: 'login_failed', reason, email_domain: domain, email_hash: this.fingerprint.of(email), ip: client.ip });
+    this.logger.warn(`Failed login (${reason})`, { event: 'login_failed', reason, ...this.fingerprint.email(email), ip: client.ip });
   }
 }

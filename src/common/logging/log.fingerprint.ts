@@ -22,6 +22,11 @@ export class LogFingerprint {
   of(value: string): string {
     return createHmac('sha256', this.key).update(value, 'utf8').digest('hex').slice(0, 16);
   }
+
+  /** An address as log lines name it: its domain, and its keyed hash to correlate the lines about it. */
+  email(email: string): { email_domain: string; email_hash: string } {
+    return { email_domain: email.slice(email.lastIndexOf('@') + 1), email_hash: this.of(email) };
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { Migration20261205000400MailFailures } from './Migration20261205000400Ma
 import { Migration20261206000100RevocationNotify } from './Migration20261206000100RevocationNotify';
 import { Migration20261206000200Retention } from './Migration20261206000200Retention';
 import { Migration20261207000100RefreshTokenShared } from './Migration20261207000100RefreshTokenShared';
+import { Migration20261208000100MailOutboxRecipient } from './Migration20261208000100MailOutboxRecipient';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -30,4 +31,5 @@ export const migrationsList = [
   { name: 'Migration20261206000100RevocationNotify', class: Migration20261206000100RevocationNotify },
   { name: 'Migration20261206000200Retention', class: Migration20261206000200Retention },
   { name: 'Migration20261207000100RefreshTokenShared', class: Migration20261207000100RefreshTokenShared },
+  { name: 'Migration20261208000100MailOutboxRecipient', class: Migration20261208000100MailOutboxRecipient },
 ];
