@@ -43,7 +43,8 @@ Runs on Node 24 from .node24/ (npm run node24:install) when the current Node is 
 BENCH_NODE=/path/to/node runs it on that Node instead.
 DATABASE_URL set: a fresh database on that server; unset: an embedded PostgreSQL in .data/bench.
 The service inherits this environment over the benchmark's defaults (production mode,
-LOG_LEVEL=warn, rate limits out of reach), e.g. DATABASE_POOL_MAX=20 npm run bench.`;
+LOG_LEVEL=info with the access lines read by a separate process, rate limits out of reach),
+e.g. LOG_LEVEL=warn npm run bench to compare with runs before decision 027.`;
 
 class UsageError extends Error {}
 
