@@ -3,26 +3,34 @@ export interface FixedWindow {
   resetAtMs: number;
 }
 
-/** One scope's windows, in the order they end, and where the next one to drop is looked for. */
+/** A window in its scope's list, which runs in the order the windows end. */
+interface Slot<W> {
+  readonly key: string;
+  readonly window: W;
+  earlier: Slot<W> | undefined;
+  later: Slot<W> | undefined;
+}
+
+/** One scope's windows: found by key, and listed from the one that ends first. */
 interface Scope<W> {
-  windows: Map<string, W>;
-  /**
-   * Kept for the scope's life: every key it has passed was dropped or has moved to the end, so its
-   * next key is the first window. A fresh iterator would step over every entry deleted since the
-   * Map last compacted, which after a flood is about as many as it holds.
-   */
-  order: Iterator<string>;
+  readonly slots: Map<string, Slot<W>>;
+  first: Slot<W> | undefined;
+  last: Slot<W> | undefined;
 }
 
 /**
  * Fixed windows per scope (a policy) and key, in process memory: one Map per scope, so finding a
  * key's window builds no string. Each scope is bounded on its own, so keys a client makes up at
  * will in one scope never push out another scope's counts. A scope's windows all have the same
- * length and one that starts again moves to the end of its Map, so the Map's order is the order
- * they end in: when the scope is full its first window goes, an ended one if any has, without a
- * scan. (UseCounts adopts the end the shared store answers, a little off that order; a window
- * dropped a little early is forgiven a little early.) The cost of the bound is forgiveness: a
- * dropped count starts again.
+ * length, and one that starts again moves to the end of its list, so the list runs in the order
+ * they end: when the scope is full its first window goes, an ended one if any has, without a scan.
+ * (UseCounts adopts the end the shared store answers, a little off that order; a window dropped a
+ * little early is forgiven a little early.) The cost of the bound is forgiveness: a dropped count
+ * starts again.
+ *
+ * The order is a list of its own rather than the Map's insertion order: taking the Map's first key
+ * needs an iterator, and a fresh one steps over every entry deleted since the Map last compacted,
+ * while one kept for good holds on to every table the Map has outgrown.
  */
 export class FixedWindows<W extends FixedWindow> {
   private readonly scopes = new Map<string, Scope<W>>();
@@ -40,29 +48,28 @@ export class FixedWindows<W extends FixedWindow> {
   /** The window `key` counts in at `now`: its current one, a restarted one, or a new one. */
   current(scope: string, key: string, windowMs: number, now: number): W {
     let found = this.scopes.get(scope);
-    if (found === undefined) {
-      const windows = new Map<string, W>();
-      this.scopes.set(scope, (found = { windows, order: windows.keys() }));
+    if (found === undefined) this.scopes.set(scope, (found = { slots: new Map(), first: undefined, last: undefined }));
+    const slot = found.slots.get(key);
+    if (slot === undefined) {
+      if (found.slots.size >= this.maxKeysPerScope) this.dropFirst(found);
+      const added: Slot<W> = { key, window: this.open(now + windowMs), earlier: undefined, later: undefined };
+      found.slots.set(key, added);
+      append(found, added);
+      return added.window;
     }
-    const { windows } = found;
-    let window = windows.get(key);
-    if (window === undefined) {
-      if (windows.size >= this.maxKeysPerScope) this.dropFirst(found);
-      window = this.open(now + windowMs);
-      windows.set(key, window);
-    } else if (window.resetAtMs <= now) {
-      this.restart(window, now + windowMs);
+    if (slot.window.resetAtMs <= now) {
+      this.restart(slot.window, now + windowMs);
       // It now ends last of its scope.
-      windows.delete(key);
-      windows.set(key, window);
+      unlink(found, slot);
+      append(found, slot);
     }
-    return window;
+    return slot.window;
   }
 
-  /** Every window, with its scope and key. */
+  /** Every window, with its scope and key; each scope's from the one that ends first. */
   *entries(): Generator<[scope: string, key: string, window: W]> {
-    for (const [scope, { windows }] of this.scopes) {
-      for (const [key, window] of windows) yield [scope, key, window];
+    for (const [name, scope] of this.scopes) {
+      for (let slot = scope.first; slot !== undefined; slot = slot.later) yield [name, slot.key, slot.window];
     }
   }
 
@@ -70,9 +77,26 @@ export class FixedWindows<W extends FixedWindow> {
     this.scopes.clear();
   }
 
-  /** Called on a full scope, so there is a first window (and `order` never runs out). */
-  private dropFirst({ windows, order }: Scope<W>): void {
-    const first = order.next();
-    if (!first.done) windows.delete(first.value);
+  private dropFirst(scope: Scope<W>): void {
+    const first = scope.first;
+    if (first === undefined) return;
+    unlink(scope, first);
+    scope.slots.delete(first.key);
   }
+}
+
+function append<W>(scope: Scope<W>, slot: Slot<W>): void {
+  slot.earlier = scope.last;
+  slot.later = undefined;
+  if (scope.last === undefined) scope.first = slot;
+  else scope.last.later = slot;
+  scope.last = slot;
+}
+
+function unlink<W>(scope: Scope<W>, slot: Slot<W>): void {
+  if (slot.earlier === undefined) scope.first = slot.later;
+  else slot.earlier.later = slot.later;
+  if (slot.later === undefined) scope.last = slot.earlier;
+  else slot.later.earlier = slot.earlier;
+  slot.earlier = slot.later = undefined;
 }
