@@ -27,13 +27,14 @@ export class MailOutboxRepository {
 
   /**
    * How many mails of `templates` were queued for `recipient` in the last `windowSeconds`, whatever
-   * became of them, the caller's transaction's own included.
+   * became of them, the caller's transaction's own included. Addresses are compared as the users
+   * table compares them, without case: an account's own address may be stored with capitals.
    */
   async countQueuedTo(em: EntityManager, recipient: string, templates: readonly MailTemplateName[], windowSeconds: number): Promise<number> {
     const [row] = await this.execute<{ queued: number }[]>(
       em,
       `SELECT count(*)::int AS queued FROM mail_outbox
-       WHERE recipient = ? AND template IN (${templates.map(() => '?').join(', ')}) AND created_at > now() - ? * interval '1 second'`,
+       WHERE lower(recipient) = lower(?) AND template IN (${templates.map(() => '?').join(', ')}) AND created_at > now() - ? * interval '1 second'`,
       [recipient, ...templates, windowSeconds],
     );
     return row.queued;

@@ -3,6 +3,7 @@ import { ACCOUNT_MESSAGES } from '../../src/accounts/accounts.service';
 import { AccountRequestsWorker } from '../../src/accounts/account-requests/account-requests.worker';
 import { NO_PASSWORD_HASH, PasswordHasher } from '../../src/accounts/passwords/password.hasher';
 import { clickConfirmationLink, CONFIRM_REGISTRATION, createConfirmedUser, GENEROUS_RATE_LIMITS, linkStartingWith, login, nextMailTo, pathOf, sql, uniqueEmail } from '../support/accounts';
+import { signedInUser } from '../support/signed-in-user';
 import { TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp, TestResponse } from '../support/test-app';
 import { waitUntil } from '../support/wait';
@@ -580,9 +581,9 @@ describe('account security: mail limits', () => {
     await waitUntil(async () => {
       const [row] = await sql<{ open: number }>(
         service,
-        `SELECT (SELECT count(*) FROM account_requests WHERE email = ?)
-              + (SELECT count(*) FROM registrations WHERE email = ? AND processed_at IS NULL)
-              + (SELECT count(*) FROM mail_outbox WHERE recipient = ? AND status = 'pending') AS open`,
+        `SELECT (SELECT count(*) FROM account_requests WHERE lower(email) = lower(?))
+              + (SELECT count(*) FROM registrations WHERE lower(email) = lower(?) AND processed_at IS NULL)
+              + (SELECT count(*) FROM mail_outbox WHERE lower(recipient) = lower(?) AND status = 'pending') AS open`,
         [email, email, email],
       );
       return Number(row.open) === 0;
@@ -648,6 +649,19 @@ describe('account security: mail limits', () => {
     const reset = await service.request('POST', '/auth/reset-password', { body: { token: tokenOf(linkStartingWith(ownersMail, RESET_PREFIX)), password: 'the owner chose anew' } });
     expect(reset.status).toBe(200);
     expect((await login(service, alice, 'the owner chose anew')).user.email).toBe(alice);
+  });
+
+  it('caps, without regard to case, the mails of an account whose address is stored with capitals', async () => {
+    // The API stores addresses in lower case; rows written by hand or before that rule need not be.
+    const requested = uniqueEmail('capitals');
+    const user = await signedInUser(service.app, requested);
+    await sql(service, 'UPDATE users SET email = upper(email) WHERE id = ?', [user.id]);
+    // Each registration of a confirmed address mails its owner, at the address as stored.
+    for (let i = 0; i < PER_ADDRESS + 2; i++) {
+      const registered = await service.request('POST', '/auth/register', { body: { email: requested, password: 'someone else chose this' }, headers: from(`192.0.2.${100 + i}`) });
+      expect(registered.status).toBe(201);
+    }
+    expect(await settledMailsTo(requested)).toBe(PER_ADDRESS);
   });
 });
 

@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261208000100MailOutboxRecipient extends Migration {
   override async up(): Promise<void> {
-    this.addSql('CREATE INDEX mail_outbox_recipient ON mail_outbox (recipient, created_at)');
+    this.addSql('CREATE INDEX mail_outbox_recipient ON mail_outbox (lower(recipient), created_at)');
   }
 
   override async down(): Promise<void> {
