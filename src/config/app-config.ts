@@ -111,8 +111,9 @@ export interface AppConfig {
   metrics: { host: string; port?: number };
   rateLimits: Record<RateLimitPolicyName, RateLimitPolicy>;
   /**
-   * Counters each limit may keep in this instance's memory (every limit's without Redis, the
-   * confirmation link's with it); past it, the limit's counter that ends first is dropped.
+   * Counters each route limit may keep in this instance's memory (every one's without Redis, the
+   * confirmation link's with it; authenticated uses are bounded apart); past it, the limit's
+   * counter that ends first is dropped.
    */
   rateLimitMemoryKeys: number;
   /**
