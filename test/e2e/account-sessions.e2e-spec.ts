@@ -112,6 +112,18 @@ describe('sessions list, ending a session, changing the password (two instances,
     expect(outcome(await first.request('DELETE', `/auth/sessions/${other.sid}`, { headers: mine.access }))).toEqual({ status: 404, code: 'NOT_FOUND' });
   });
 
+  it('answers 404 for a session that expired, as the list no longer shows it, and records no sign-out of it', async () => {
+    const email = await newAccount('expired');
+    const mine = await signIn(email, 'Mine/1.0');
+    const lapsed = await signIn(email, 'Lapsed/1.0');
+    await sql(first, "UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE id = ?", [lapsed.sid]);
+    expect((await listSessions(mine)).body.sessions.map((s: { id: string }) => s.id)).toEqual([mine.sid]);
+
+    expect(outcome(await first.request('DELETE', `/auth/sessions/${lapsed.sid}`, { headers: mine.access }))).toEqual({ status: 404, code: 'NOT_FOUND' });
+    const [row] = await sql(first, 'SELECT revoked_at FROM sessions WHERE id = ?', [lapsed.sid]);
+    expect(row.revoked_at).toBeNull();
+  });
+
   it("answers 404 for another user's session and for an unknown id, and leaves the other user's session alive", async () => {
     const mine = await signIn(await newAccount('owner'), 'Mine/1.0');
     const theirs = await signIn(await newAccount('stranger'), 'Theirs/1.0');

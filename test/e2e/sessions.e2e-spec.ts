@@ -3,6 +3,7 @@ import { sleep, waitUntil } from '../support/wait';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { FakeClock } from '../support/fake-clock';
 import { recordQueries } from '../support/query-recorder';
+import { Client } from 'pg';
 import { startTestApp, TestApp, TestResponse } from '../support/test-app';
 
 const PASSWORD = 'correct horse battery';
@@ -291,6 +292,47 @@ describe('sessions: strict reuse detection and expiry', () => {
     const expired = await service.request('POST', '/auth/refresh', { body: { refresh_token: t1 } });
     expect(expired.status).toBe(401);
     expect(expired.body).toEqual(INVALID_REFRESH);
+  });
+});
+
+describe('sessions: a refresh the database fails part way', () => {
+  let service: TestApp;
+  let locker: Client;
+
+  beforeAll(async () => {
+    // No grace interval: a retry of a rotated token ends the session at once.
+    service = await startTestApp({ env: { ...GENEROUS_RATE_LIMITS, REFRESH_REUSE_GRACE_SECONDS: '0', DATABASE_STATEMENT_TIMEOUT_MS: '1000' } });
+    locker = new Client({ connectionString: service.database.url });
+    await locker.connect();
+  });
+
+  afterAll(async () => {
+    await locker?.end();
+    await service?.close();
+  });
+
+  it('rotates nothing when it cannot answer: the client retries with the token it holds and carries on, signed in', async () => {
+    const email = uniqueEmail();
+    await createConfirmedUser(service, email, PASSWORD);
+    const held = (await login(service, email, PASSWORD)).session.refresh_token;
+
+    // The users table held by a long lock, as in a stall or a migration: the refresh cannot read its user in time.
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+    let failed: TestResponse;
+    try {
+      failed = await service.request('POST', '/auth/refresh', { body: { refresh_token: held } });
+    } finally {
+      await locker.query('ROLLBACK');
+    }
+    expect([failed.status, failed.body.code]).toEqual([503, 'SERVER_BUSY']);
+    expect(await liveTokens(service, held)).toBe(1);
+
+    const retried = await service.request('POST', '/auth/refresh', { body: { refresh_token: held } });
+    expect(retried.status).toBe(200);
+    const [session] = await sql<{ revoked_at: Date | null }>(service, 'SELECT revoked_at FROM sessions WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = encode(sha256(convert_to(?, \'UTF8\')), \'hex\'))', [held]);
+    expect(session.revoked_at).toBeNull();
+    expect((await service.request('POST', '/auth/refresh', { body: { refresh_token: retried.body.session.refresh_token } })).status).toBe(200);
   });
 });
 

@@ -99,10 +99,22 @@ export class SessionsRepository {
     return rows.map((row) => em.map(SessionEntity, row));
   }
 
-  /** `scope`: just `sessionId`, every session but `sessionId`, or every session of the user. Answers how many were revoked. */
-  async revokeForUser(em: EntityManager, userId: string, scope: 'only' | 'all_but' | 'all', sessionId: string | null, now: Date, reason: SessionRevokedReason): Promise<number> {
+  /**
+   * `scope`: just `sessionId`, every session but `sessionId`, or every session of the user. Answers
+   * how many were revoked. `only` ends a live session alone: one that ended already (expired, or
+   * opened before `openedAfter`, past the lifetime cap) is left as it is, and counts none.
+   */
+  async revokeForUser(
+    em: EntityManager,
+    userId: string,
+    scope: 'only' | 'all_but' | 'all',
+    sessionId: string | null,
+    now: Date,
+    reason: SessionRevokedReason,
+    openedAfter = new Date(0),
+  ): Promise<number> {
     const where =
-      scope === 'only' ? { userId, id: sessionId!, revokedAt: null } :
+      scope === 'only' ? { userId, id: sessionId!, revokedAt: null, expiresAt: { $gt: now }, createdAt: { $gt: openedAfter } } :
       scope === 'all_but' ? { userId, id: { $ne: sessionId! }, revokedAt: null } :
       { userId, revokedAt: null };
     const revoked = await em.nativeUpdate(SessionEntity, where, { revokedAt: now, revokedReason: reason });

@@ -112,7 +112,18 @@ export class SessionsService {
    */
   async refresh(presented: string): Promise<IssuedSession> {
     const now = this.clock.now();
-    const outcome = await inTransaction(this.em, (em) => this.applyRefresh(em, presented, now));
+    const outcome = await inTransaction(this.em, async (em) => {
+      const refreshed = await this.applyRefresh(em, presented, now);
+      if (!refreshed.ok) return refreshed;
+      // Whatever can fail is done before the rotation commits: a rotation whose answer never left
+      // would make the client's retry, with the only token it holds, look like a stolen token's
+      // reuse and end the session. A failure here rolls the rotation back instead.
+      const user = await this.users.findById(refreshed.session.userId, em);
+      if (!user) throw AppError.invalidToken('Invalid or expired refresh token');
+      const lifetimeEndsAt = lifetimeEnd(refreshed.session.createdAt, this.config.tokens.sessionMaxLifetimeSeconds);
+      const access = this.accessTokens.issue({ id: user.id, email: user.email }, refreshed.session.id, lifetimeEndsAt.getTime());
+      return { ...refreshed, user, access };
+    });
     if (!outcome.ok) {
       if (outcome.decision.action === 'revoke_session') {
         const why = outcome.decision.reason === 'reused_after_grace' ? 'after its grace interval' : 'a second time in a row within its grace interval';
@@ -125,11 +136,7 @@ export class SessionsService {
       }
       throw AppError.invalidToken('Invalid or expired refresh token');
     }
-    const user = await this.users.findById(outcome.session.userId);
-    if (!user) throw AppError.invalidToken('Invalid or expired refresh token');
-    const lifetimeEndsAt = lifetimeEnd(outcome.session.createdAt, this.config.tokens.sessionMaxLifetimeSeconds);
-    const access = this.accessTokens.issue({ id: user.id, email: user.email }, outcome.session.id, lifetimeEndsAt.getTime());
-    return toIssuedSession(user, access, { token: outcome.refreshToken, expiresAt: outcome.refreshExpiresAt }, now);
+    return toIssuedSession(outcome.user, outcome.access, { token: outcome.refreshToken, expiresAt: outcome.refreshExpiresAt }, now);
   }
 
   /** Revokes this session, the others, or all; refresh tokens of revoked sessions stop working at once. */
@@ -148,21 +155,25 @@ export class SessionsService {
   /** The caller's live sessions, the one asking marked `current`. */
   async list(principal: Principal): Promise<ActiveSessionListResponseDto> {
     const now = this.clock.now();
-    // A session whose expiry slid past the lifetime cap before the cap existed cannot be refreshed: not live.
-    const openedAfter = new Date(now.getTime() - this.config.tokens.sessionMaxLifetimeSeconds * 1000);
-    const sessions = await this.sessions.findLiveForUser(this.em.fork(), principal.user.id, now, openedAfter);
+    const sessions = await this.sessions.findLiveForUser(this.em.fork(), principal.user.id, now, this.openedAfter(now));
     return { sessions: sessions.map((session) => toActiveSession(session, principal.session_id)) };
   }
 
   /**
    * Ends one of the caller's sessions, as logout ends the caller's own: its refresh token stops
    * working and its access tokens are refused on every instance before this resolves. Another
-   * user's session is as unknown as one that never existed.
+   * user's session, and one that has ended already, is as unknown as one that never existed, as
+   * the list of live sessions says.
    */
   async revokeOne(principal: Principal, sessionId: string): Promise<void> {
     const now = this.clock.now();
-    const revoked = await inTransaction(this.em, (em) => this.sessions.revokeForUser(em, principal.user.id, 'only', sessionId, now, 'logout'));
+    const revoked = await inTransaction(this.em, (em) => this.sessions.revokeForUser(em, principal.user.id, 'only', sessionId, now, 'logout', this.openedAfter(now)));
     if (revoked === 0) throw AppError.notFound('Session not found');
+  }
+
+  /** Sessions opened before this are past the lifetime cap, whatever their expiry says (it may have slid past the cap before the cap existed): not live. */
+  private openedAfter(now: Date): Date {
+    return new Date(now.getTime() - this.config.tokens.sessionMaxLifetimeSeconds * 1000);
   }
 
   private async applyRefresh(em: EntityManager, presented: string, now: Date): Promise<RefreshOutcome> {
