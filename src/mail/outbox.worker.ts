@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { PollingWorker } from '../database/polling-worker';
 import { decideAfterFailure, describeDeliveryError, MailFailure } from './mail-backoff';
+import { LogFingerprint } from '../common/logging/log.fingerprint';
 import { describeFailure } from '../common/logging/sql-values';
 import { MailOutboxEntity } from './mail-outbox.entity';
 import { MailOutboxRepository } from './mail-outbox.repository';
@@ -67,6 +68,7 @@ export class OutboxWorker extends PollingWorker {
     private readonly outbox: MailOutboxRepository,
     @Inject(MAIL_TRANSPORT) private readonly transport: MailTransport,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly fingerprint: LogFingerprint,
   ) {
     super('outbox', OUTBOX_BATCH_SIZE, config.mail.pollIntervalMs);
   }
@@ -160,23 +162,27 @@ export class OutboxWorker extends PollingWorker {
   }
 
   private async record(em: EntityManager, mail: MailOutboxEntity, outcome: Outcome): Promise<void> {
-    const about = `mail ${mail.id} (${mail.template}) to ${mail.recipient}`;
+    const about = `mail ${mail.id} (${mail.template})`;
+    // The address only as its domain and keyed hash; a server's reply may quote it too.
+    const recipient = this.fingerprint.email(mail.recipient);
+    const error = 'error' in outcome ? withoutAddress(outcome.error, mail.recipient) : '';
     const attempts = mail.attempts + 1;
     switch (outcome.kind) {
       case 'sent':
         await this.outbox.markSent(em, mail.id);
-        this.logger.debug(`${about} sent`);
+        this.logger.debug(`${about} sent`, recipient);
         return;
       case 'retry':
         await this.outbox.markRetry(em, mail.id, outcome.delayMs, outcome.error);
-        this.logger.warn(`${about}: attempt ${attempts} failed, retrying in ${outcome.delayMs} ms: ${outcome.error}`);
+        this.logger.warn(`${about}: attempt ${attempts} failed, retrying in ${outcome.delayMs} ms: ${error}`, recipient);
         return;
       case 'failed':
         await this.outbox.markFailed(em, mail.id, outcome.failure, outcome.error);
         this.logger.error(
           outcome.failure === 'rejected'
-            ? `${about} rejected by the mail server, not retried: ${outcome.error}`
-            : `${about} failed for good after ${attempts} attempt(s): ${outcome.error}`,
+            ? `${about} rejected by the mail server, not retried: ${error}`
+            : `${about} failed for good after ${attempts} attempt(s): ${error}`,
+          recipient,
         );
         return;
       case 'untried':
@@ -184,4 +190,9 @@ export class OutboxWorker extends PollingWorker {
         return;
     }
   }
+}
+
+/** `text` with each mention of `address` (any case) replaced, as SMTP replies often quote it (`550 5.1.1 <…>: …`). */
+function withoutAddress(text: string, address: string): string {
+  return text.replace(new RegExp(address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '<recipient>');
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { inTransaction } from '../../src/database/transaction';
+import { LogFingerprint } from '../../src/common/logging/log.fingerprint';
 import { MailMessage } from '../../src/mail/mail-message';
 import { MailService } from '../../src/mail/mail.service';
 import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY } from '../../src/mail/outbox.worker';
@@ -132,7 +133,8 @@ describe('mail outbox with a real SMTP server', () => {
       expect(retrying).toMatchObject({ status: 'pending', failure: null, last_error: expect.stringMatching(/ECONNREFUSED/) });
       expect(retrying.stored_text).toContain('http://127.0.0.1:3000/reset?token=grace-token');
       expect(retrying.last_error).not.toContain('grace-token');
-      const retryWarnings = service.logs.entries().filter((entry) => entry.level === 40 && /grace@example\.com: attempt \d+ failed, retrying/.test(entry.msg));
+      const grace = service.app.get(LogFingerprint).email('grace@example.com');
+      const retryWarnings = service.logs.entries().filter((entry) => entry.level === 40 && entry.email_hash === grace.email_hash && /^mail \d+ \(password-reset\): attempt \d+ failed, retrying/.test(entry.msg));
       expect(retryWarnings.length).toBeGreaterThanOrEqual(4);
       expect(smtp.mailsTo('grace@example.com')).toEqual([]);
     } finally {
@@ -189,7 +191,7 @@ describe('mail outbox when delivery keeps failing', () => {
 
     const errors = service.logs.entries().filter((entry) => entry.level === 50 && entry.context === 'OutboxWorker');
     expect(errors).toHaveLength(1);
-    expect(errors[0].msg).toMatch(/^mail \d+ \(confirm-email\) to lost@example\.com failed for good after 3 attempt\(s\): .*ECONNREFUSED/);
+    expect(errors[0]).toMatchObject({ ...service.app.get(LogFingerprint).email('lost@example.com'), msg: expect.stringMatching(/^mail \d+ \(confirm-email\) failed for good after 3 attempt\(s\): .*ECONNREFUSED/) });
     expect(service.logs.text).not.toContain('lost-secret-token');
     expect(await metric(service, 'atiru_mail_outbox_failed{reason="retries_exhausted"}')).toBe(1);
     expect(await metric(service, 'atiru_mail_delivery_attempts_total{outcome="temporary_failure"}')).toBe(3);
@@ -303,7 +305,7 @@ describe('mail outbox when the SMTP server refuses a recipient', () => {
     expect(gone).toMatchObject({ status: 'failed', failure: 'rejected', attempts: 1, sent_at: null, last_error: expect.stringMatching(/550 5\.1\.1 Mailbox unavailable/) });
     expect(gone.stored_text).toContain('token=gone-token');
     expect(service.logs.entries().filter((entry) => entry.level === 50 && entry.context === 'OutboxWorker').map((entry) => entry.msg)).toEqual([
-      expect.stringMatching(/^mail \d+ \(confirm-email\) to gone@example\.com rejected by the mail server, not retried: .*550/),
+      expect.stringMatching(/^mail \d+ \(confirm-email\) rejected by the mail server, not retried: .*550/),
     ]);
     expect(await metric(service, 'atiru_mail_outbox_failed{reason="rejected"}')).toBe(1);
     expect(await metric(service, 'atiru_mail_delivery_attempts_total{outcome="permanent_failure"}')).toBe(1);
@@ -347,6 +349,42 @@ describe('mail outbox when the SMTP server refuses a recipient', () => {
     await sleep(200);
     expect((await outboxRows(service, 'emptied@example.com'))[0]).toMatchObject({ status: 'failed', attempts: 8 });
     expect(smtp.mailsTo('emptied@example.com')).toEqual([]);
+  });
+});
+
+describe('mail outbox log lines', () => {
+  it('name a recipient only by its domain and keyed hash, through failed attempts, a rejection quoting the address, and a delivery', async () => {
+    const smtp = await new TestSmtpServer().start();
+    await smtp.stop();
+    const service = await startTestApp({ env: { SMTP_URL: smtp.url, MAIL_MAX_ATTEMPTS: '3', MAIL_RETRY_BASE_MS: '50' } });
+    const fingerprint = service.app.get(LogFingerprint);
+    const addresses = ['retried@private.example.com', 'echoed@private.example.com', 'delivered@private.example.com'];
+    try {
+      await enqueue(service, [confirm(addresses[0])]);
+      await waitForRow(service, addresses[0], (found) => found.status === 'failed', 'the mail to fail for good');
+
+      await smtp.start(smtp.port);
+      // As Postfix answers an unknown mailbox: the reply quotes the address.
+      smtp.refuse(addresses[1], 550, `5.1.1 <${addresses[1]}>: Recipient address rejected: User unknown`);
+      await enqueue(service, [confirm(addresses[1]), confirm(addresses[2])]);
+      const echoed = await waitForRow(service, addresses[1], (found) => found.status === 'failed', 'the mail to be rejected');
+      expect(echoed.last_error).toContain(addresses[1]);
+      await waitForRow(service, addresses[2], (found) => found.status === 'sent', 'the mail to be sent');
+
+      const rows = await outboxRows(service, '%@private.example.com');
+      const linesAbout = (id: string) => service.logs.entries().filter((entry) => entry.context === 'OutboxWorker' && entry.msg.startsWith(`mail ${id} `));
+      expect(rows.map((row) => linesAbout(row.id).map((entry) => [entry.level, entry.email_domain, entry.email_hash]))).toEqual(
+        rows.map((row, i) => {
+          const { email_domain, email_hash } = fingerprint.email(row.recipient);
+          const levels = [[40, 40, 50], [50], [20]][i];
+          return levels.map((level) => [level, email_domain, email_hash]);
+        }),
+      );
+      for (const address of addresses) expect(service.logs.text.toLowerCase()).not.toContain(address);
+    } finally {
+      await service.close();
+      await smtp.stop();
+    }
   });
 });
 
