@@ -8,7 +8,7 @@ import { inTransaction } from '../../src/database/transaction';
 import { LogFingerprint } from '../../src/common/logging/log.fingerprint';
 import { MailMessage } from '../../src/mail/mail-message';
 import { MailService } from '../../src/mail/mail.service';
-import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY } from '../../src/mail/outbox.worker';
+import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY, OutboxWorker } from '../../src/mail/outbox.worker';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { MAIL_TRANSPORT, MailTransport } from '../../src/mail/mail-transport';
 import { TestSmtpServer } from '../support/smtp';
@@ -383,6 +383,88 @@ describe('mail outbox log lines', () => {
       for (const address of addresses) expect(service.logs.text.toLowerCase()).not.toContain(address);
     } finally {
       await service.close();
+      await smtp.stop();
+    }
+  });
+});
+
+describe('mail outbox when an outcome is written after its claim ran out', () => {
+  it('leaves the claim another instance took since as it is, and the mails are sent no more than once again', async () => {
+    const smtp = await new TestSmtpServer().start();
+    const database = await createTestDatabase();
+    const target = new URL(database.url);
+    const proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
+    // A reaches the database through the proxy, to lose it; B polls rarely and is woken by the test.
+    const a = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env: { SMTP_URL: smtp.url } });
+    const b = await startTestApp({ database, env: { SMTP_URL: smtp.url, MAIL_POLL_INTERVAL_MS: '60000' } });
+    const direct = new Client({ connectionString: database.url });
+    await direct.connect();
+    const gates: Array<{ open(): void }> = [];
+    /** Each instance's sends wait at its gate until the test opens it; `entered` counts the sends waiting. */
+    const gated = (instance: TestApp, fail: (to: string) => boolean) => {
+      const transport = instance.app.get<MailTransport>(MAIL_TRANSPORT);
+      const send = transport.send.bind(transport);
+      const gate = { entered: 0, open: () => {} };
+      const opened = new Promise<void>((resolve) => (gate.open = resolve));
+      transport.send = async (mail) => {
+        gate.entered++;
+        await opened;
+        if (fail(mail.to)) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:25'), { code: 'ECONNREFUSED' });
+        return send(mail);
+      };
+      gates.push(gate);
+      return gate;
+    };
+    const claims = async () =>
+      (await direct.query(`SELECT id, recipient, status, attempts, next_attempt_at::text AS next_attempt_at FROM mail_outbox ORDER BY id`)).rows;
+    try {
+      const gateA = gated(a, (to) => to === 'retry@late.example.com');
+      const gateB = gated(b, () => false);
+      // A's batch: four sent, one failing for now (a retry), and the sixth never tried.
+      const recipients = ['sent0', 'sent1', 'sent2', 'sent3', 'retry', 'untried'].map((name) => `${name}@late.example.com`);
+      await enqueue(a, recipients.map((to) => confirm(to)));
+      await waitUntil(async () => gateA.entered === OUTBOX_SEND_CONCURRENCY, 'A to start its sends');
+
+      // The database goes away while A sends: A holds all six outcomes.
+      proxy.cut();
+      gateA.open();
+      await sleep(500);
+      // The outage outlasts A's lease (its claims end now), and B claims the mails and starts sending them.
+      await direct.query(`UPDATE mail_outbox SET next_attempt_at = clock_timestamp()`);
+      b.app.get(OutboxWorker).wake();
+      await waitUntil(async () => gateB.entered === OUTBOX_SEND_CONCURRENCY, 'B to start its sends');
+      const claimedByB = await claims();
+      expect(claimedByB.map((row) => [row.recipient, row.status, row.attempts])).toEqual(recipients.map((to) => [to, 'pending', 0]));
+
+      // The database is back: A writes what it held, late.
+      proxy.restore();
+      await waitUntil(async () => b.logs.entries().some((entry) => entry.context === 'OutboxWorker' && /^outbox recovered after/.test(entry.msg)), 'A to reach the database again');
+      await sleep(300); // past the retry's delay, had A written it
+      expect(await claims()).toEqual(claimedByB);
+      const { rows: due } = await direct.query(`SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= clock_timestamp()`);
+      expect(due).toEqual([]);
+      // The mails A sent but could not mark are named, for they will arrive twice. (Nest's Logger
+      // is process-wide: A's lines reach the capture of B, created last.)
+      const fingerprint = a.app.get(LogFingerprint);
+      expect(b.logs.entries().filter((entry) => entry.context === 'OutboxWorker' && entry.level === 40 && /sent, but not marked/.test(entry.msg))).toEqual(
+        claimedByB.slice(0, 4).map((row) => expect.objectContaining({ msg: expect.stringMatching(new RegExp(`^mail ${row.id} \\(confirm-email\\) sent, but not marked`)), ...fingerprint.email(row.recipient) })),
+      );
+
+      // B finishes its claim: each mail goes out once more at most, the re-send decision 010 accepts.
+      gateB.open();
+      await waitUntil(async () => (await claims()).every((row) => row.status === 'sent'), 'B to send every mail');
+      await sleep(300); // room for a third copy to show up
+      expect(recipients.map((to) => smtp.mailsTo(to).length)).toEqual([2, 2, 2, 2, 1, 1]);
+      expect((await claims()).map((row) => row.attempts)).toEqual(recipients.map(() => 1));
+    } finally {
+      // An instance's close waits for its sends.
+      for (const gate of gates) gate.open();
+      proxy.restore();
+      await direct.end();
+      await a.close();
+      await b.close();
+      await proxy.stop();
+      await database.drop();
       await smtp.stop();
     }
   });
