@@ -1,6 +1,6 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
-import { LogFingerprint } from '../common/logging/log.fingerprint';
+import { LogFingerprintModule } from '../common/logging/log-fingerprint.module';
 import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
 import { AccountRequestsRepository } from './account-requests/account-requests.repository';
@@ -27,7 +27,7 @@ import { SessionsController } from './sessions/sessions.controller';
 /** Accounts (register, confirm, reset) and sessions (login, refresh, logout). */
 @Module({
   // ApiKeysModule for USER_API_KEYS alone: a password reset may revoke the user's keys.
-  imports: [MikroOrmModule.forFeature([SessionEntity, RefreshTokenEntity, OneTimeTokenEntity]), UsersModule, MailModule, AuthModule, ApiKeysModule],
+  imports: [MikroOrmModule.forFeature([SessionEntity, RefreshTokenEntity, OneTimeTokenEntity]), LogFingerprintModule, UsersModule, MailModule, AuthModule, ApiKeysModule],
   controllers: [AccountsController, SessionsController],
   providers: [
     AccountsService,
@@ -43,7 +43,6 @@ import { SessionsController } from './sessions/sessions.controller';
     PasswordHasher,
     RedirectTargets,
     SecretTokens,
-    LogFingerprint,
   ],
 })
 export class AccountsModule {}

@@ -45,11 +45,17 @@ export class MailOutboxRepository {
    * end of the lease, so no worker (this instance's or another's) takes them meanwhile, and a
    * worker that dies with them only delays them. `SKIP LOCKED`: two claims never wait on each other
    * nor take the same row.
+   *
+   * The end of the lease also names the claim: each claimed mail's `nextAttemptAt` is the value the
+   * outcome writes below must still find, so a worker whose lease ran out while it held an outcome
+   * cannot undo the claim of the worker that took the mail since. It is cut to the millisecond so a
+   * JavaScript Date carries it back exactly; a later claim of the same row starts once the lease
+   * has ended, so its end is always later.
    */
   async claimDueBatch(em: EntityManager, limit: number, leaseMs: number): Promise<MailOutboxEntity[]> {
     const rows = await this.execute<Record<string, unknown>[]>(
       em,
-      `UPDATE mail_outbox SET next_attempt_at = clock_timestamp() + ? * interval '1 millisecond'
+      `UPDATE mail_outbox SET next_attempt_at = date_trunc('milliseconds', clock_timestamp() + ? * interval '1 millisecond')
        WHERE id IN (
          SELECT id FROM mail_outbox
          WHERE status = 'pending' AND next_attempt_at <= clock_timestamp()
@@ -60,23 +66,21 @@ export class MailOutboxRepository {
     return rows.map((row) => em.map(MailOutboxEntity, row)).sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   }
 
-  /** Hands a claimed mail that was not tried back to the queue, due at once. */
-  async release(em: EntityManager, id: string): Promise<void> {
-    await this.execute(em, `UPDATE mail_outbox SET next_attempt_at = clock_timestamp() WHERE id = ? AND status = 'pending'`, [id]);
+  /**
+   * Hands a claimed mail that was not tried back to the queue, due at once. This and the other
+   * outcome writes change the row only while `claimed`'s claim holds (see `claimDueBatch`), and
+   * answer whether it did.
+   */
+  async release(em: EntityManager, claimed: MailOutboxEntity): Promise<boolean> {
+    return this.updateClaimed(em, claimed, `next_attempt_at = clock_timestamp()`, []);
   }
 
   /**
    * Delivered, a row keeps its subject for the record but loses its bodies: they hold one-time
    * links, and the token tables store only hashes for a reason.
    */
-  async markSent(em: EntityManager, id: string): Promise<void> {
-    await this.execute(
-      em,
-      `UPDATE mail_outbox SET status = 'sent', attempts = attempts + 1, sent_at = clock_timestamp(),
-         payload = jsonb_build_object('subject', payload->'subject')
-       WHERE id = ? AND status = 'pending'`,
-      [id],
-    );
+  async markSent(em: EntityManager, claimed: MailOutboxEntity): Promise<boolean> {
+    return this.updateClaimed(em, claimed, `status = 'sent', attempts = attempts + 1, sent_at = clock_timestamp(), payload = jsonb_build_object('subject', payload->'subject')`, []);
   }
 
   /**
@@ -94,24 +98,13 @@ export class MailOutboxRepository {
     return rows.length;
   }
 
-  async markRetry(em: EntityManager, id: string, delayMs: number, error: string): Promise<void> {
-    await this.execute(
-      em,
-      `UPDATE mail_outbox SET attempts = attempts + 1, last_error = ?,
-         next_attempt_at = clock_timestamp() + ? * interval '1 millisecond'
-       WHERE id = ? AND status = 'pending'`,
-      [error, delayMs, id],
-    );
+  async markRetry(em: EntityManager, claimed: MailOutboxEntity, delayMs: number, error: string): Promise<boolean> {
+    return this.updateClaimed(em, claimed, `attempts = attempts + 1, last_error = ?, next_attempt_at = clock_timestamp() + ? * interval '1 millisecond'`, [error, delayMs]);
   }
 
   /** Given up, a mail keeps its bodies: an operator can send it again as it was (`npm run mail:resend`). */
-  async markFailed(em: EntityManager, id: string, failure: MailFailure, error: string): Promise<void> {
-    await this.execute(
-      em,
-      `UPDATE mail_outbox SET status = 'failed', failure = ?, failed_at = clock_timestamp(), attempts = attempts + 1, last_error = ?
-       WHERE id = ? AND status = 'pending'`,
-      [failure, error, id],
-    );
+  async markFailed(em: EntityManager, claimed: MailOutboxEntity, failure: MailFailure, error: string): Promise<boolean> {
+    return this.updateClaimed(em, claimed, `status = 'failed', failure = ?, failed_at = clock_timestamp(), attempts = attempts + 1, last_error = ?`, [failure, error]);
   }
 
   /**
@@ -153,6 +146,18 @@ export class MailOutboxRepository {
       oldestPendingSeconds: row.oldest ?? 0,
       failed: { rejected: Number(row.rejected), retries_exhausted: Number(row.exhausted) },
     };
+  }
+
+  /** Applies `assignments` to `claimed`'s row if it is still pending under that claim; answers whether it was. */
+  private async updateClaimed(em: EntityManager, claimed: MailOutboxEntity, assignments: string, params: unknown[]): Promise<boolean> {
+    const rows = await this.execute<unknown[]>(
+      em,
+      `UPDATE mail_outbox SET ${assignments}
+       WHERE id = ? AND status = 'pending' AND next_attempt_at = ?::timestamptz
+       RETURNING id`,
+      [...params, claimed.id, claimed.nextAttemptAt.toISOString()],
+    );
+    return rows.length > 0;
   }
 
   private execute<T>(em: EntityManager, sql: string, params: unknown[]): Promise<T> {

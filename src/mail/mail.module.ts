@@ -1,5 +1,6 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
+import { LogFingerprintModule } from '../common/logging/log-fingerprint.module';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { LoggingMailTransport } from './logging-mail.transport';
@@ -11,7 +12,7 @@ import { OutboxWorker } from './outbox.worker';
 import { SmtpMailTransport } from './smtp-mail.transport';
 
 @Module({
-  imports: [MikroOrmModule.forFeature([MailOutboxEntity])],
+  imports: [MikroOrmModule.forFeature([MailOutboxEntity]), LogFingerprintModule],
   providers: [
     MailService,
     MailOutboxRepository,

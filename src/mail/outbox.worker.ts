@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { PollingWorker } from '../database/polling-worker';
 import { decideAfterFailure, describeDeliveryError, MailFailure } from './mail-backoff';
+import { LogFingerprint } from '../common/logging/log.fingerprint';
 import { describeFailure } from '../common/logging/sql-values';
 import { MailOutboxEntity } from './mail-outbox.entity';
 import { MailOutboxRepository } from './mail-outbox.repository';
@@ -49,6 +50,8 @@ export interface DeliveryCounts {
  * that reaches the database, still within the lease, so a mail sent just before the outage is not
  * sent again. What remains at-least-once: an instance that stops or dies while holding such an
  * outcome, or an outage longer than the lease; those mails are sent again when the lease ends.
+ * An outcome written after another worker has claimed the mail is dropped (see `record`), so that
+ * re-send is the only one.
  */
 @Injectable()
 export class OutboxWorker extends PollingWorker {
@@ -67,6 +70,7 @@ export class OutboxWorker extends PollingWorker {
     private readonly outbox: MailOutboxRepository,
     @Inject(MAIL_TRANSPORT) private readonly transport: MailTransport,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly fingerprint: LogFingerprint,
   ) {
     super('outbox', OUTBOX_BATCH_SIZE, config.mail.pollIntervalMs);
   }
@@ -159,29 +163,53 @@ export class OutboxWorker extends PollingWorker {
     }
   }
 
+  /**
+   * Writes one outcome, if the mail's claim is still this worker's. A claim lost meanwhile (its
+   * lease ran out, in an outage or a send that long, and another worker took the mail) is that
+   * worker's to finish: releasing the mail or moving its next attempt would let a third claim send
+   * it again.
+   */
   private async record(em: EntityManager, mail: MailOutboxEntity, outcome: Outcome): Promise<void> {
-    const about = `mail ${mail.id} (${mail.template}) to ${mail.recipient}`;
+    const about = `mail ${mail.id} (${mail.template})`;
+    // The address only as its domain and keyed hash; a server's reply may quote it too.
+    const recipient = this.fingerprint.email(mail.recipient);
+    const error = 'error' in outcome ? withoutAddress(outcome.error, mail.recipient) : '';
     const attempts = mail.attempts + 1;
     switch (outcome.kind) {
       case 'sent':
-        await this.outbox.markSent(em, mail.id);
-        this.logger.debug(`${about} sent`);
+        if (!(await this.outbox.markSent(em, mail))) return this.claimLost(about, outcome, recipient);
+        this.logger.debug(`${about} sent`, recipient);
         return;
       case 'retry':
-        await this.outbox.markRetry(em, mail.id, outcome.delayMs, outcome.error);
-        this.logger.warn(`${about}: attempt ${attempts} failed, retrying in ${outcome.delayMs} ms: ${outcome.error}`);
+        if (!(await this.outbox.markRetry(em, mail, outcome.delayMs, outcome.error))) return this.claimLost(about, outcome, recipient);
+        this.logger.warn(`${about}: attempt ${attempts} failed, retrying in ${outcome.delayMs} ms: ${error}`, recipient);
         return;
       case 'failed':
-        await this.outbox.markFailed(em, mail.id, outcome.failure, outcome.error);
+        if (!(await this.outbox.markFailed(em, mail, outcome.failure, outcome.error))) return this.claimLost(about, outcome, recipient);
         this.logger.error(
           outcome.failure === 'rejected'
-            ? `${about} rejected by the mail server, not retried: ${outcome.error}`
-            : `${about} failed for good after ${attempts} attempt(s): ${outcome.error}`,
+            ? `${about} rejected by the mail server, not retried: ${error}`
+            : `${about} failed for good after ${attempts} attempt(s): ${error}`,
+          recipient,
         );
         return;
       case 'untried':
-        await this.outbox.release(em, mail.id);
+        if (!(await this.outbox.release(em, mail))) this.claimLost(about, outcome, recipient);
         return;
     }
   }
+
+  /** A sent mail the next claim will likely send again is worth a warning; the other outcomes are simply its to decide. */
+  private claimLost(about: string, outcome: Outcome, recipient: ReturnType<LogFingerprint['email']>): void {
+    if (outcome.kind === 'sent') {
+      this.logger.warn(`${about} sent, but not marked: its claim ran out and another worker has taken the mail since, which may send it again`, recipient);
+    } else {
+      this.logger.debug(`${about}: outcome "${outcome.kind}" not written, its claim ran out and another worker has taken the mail since`, recipient);
+    }
+  }
+}
+
+/** `text` with each mention of `address` (any case) replaced, as SMTP replies often quote it (`550 5.1.1 <…>: …`). */
+function withoutAddress(text: string, address: string): string {
+  return text.replace(new RegExp(address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '<recipient>');
 }

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { inTransaction } from '../../src/database/transaction';
+import { LogFingerprint } from '../../src/common/logging/log.fingerprint';
 import { MailMessage } from '../../src/mail/mail-message';
 import { MailService } from '../../src/mail/mail.service';
-import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY } from '../../src/mail/outbox.worker';
+import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY, OutboxWorker } from '../../src/mail/outbox.worker';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { MAIL_TRANSPORT, MailTransport } from '../../src/mail/mail-transport';
 import { TestSmtpServer } from '../support/smtp';
@@ -132,7 +133,8 @@ describe('mail outbox with a real SMTP server', () => {
       expect(retrying).toMatchObject({ status: 'pending', failure: null, last_error: expect.stringMatching(/ECONNREFUSED/) });
       expect(retrying.stored_text).toContain('http://127.0.0.1:3000/reset?token=grace-token');
       expect(retrying.last_error).not.toContain('grace-token');
-      const retryWarnings = service.logs.entries().filter((entry) => entry.level === 40 && /grace@example\.com: attempt \d+ failed, retrying/.test(entry.msg));
+      const grace = service.app.get(LogFingerprint).email('grace@example.com');
+      const retryWarnings = service.logs.entries().filter((entry) => entry.level === 40 && entry.email_hash === grace.email_hash && /^mail \d+ \(password-reset\): attempt \d+ failed, retrying/.test(entry.msg));
       expect(retryWarnings.length).toBeGreaterThanOrEqual(4);
       expect(smtp.mailsTo('grace@example.com')).toEqual([]);
     } finally {
@@ -189,7 +191,7 @@ describe('mail outbox when delivery keeps failing', () => {
 
     const errors = service.logs.entries().filter((entry) => entry.level === 50 && entry.context === 'OutboxWorker');
     expect(errors).toHaveLength(1);
-    expect(errors[0].msg).toMatch(/^mail \d+ \(confirm-email\) to lost@example\.com failed for good after 3 attempt\(s\): .*ECONNREFUSED/);
+    expect(errors[0]).toMatchObject({ ...service.app.get(LogFingerprint).email('lost@example.com'), msg: expect.stringMatching(/^mail \d+ \(confirm-email\) failed for good after 3 attempt\(s\): .*ECONNREFUSED/) });
     expect(service.logs.text).not.toContain('lost-secret-token');
     expect(await metric(service, 'atiru_mail_outbox_failed{reason="retries_exhausted"}')).toBe(1);
     expect(await metric(service, 'atiru_mail_delivery_attempts_total{outcome="temporary_failure"}')).toBe(3);
@@ -303,7 +305,7 @@ describe('mail outbox when the SMTP server refuses a recipient', () => {
     expect(gone).toMatchObject({ status: 'failed', failure: 'rejected', attempts: 1, sent_at: null, last_error: expect.stringMatching(/550 5\.1\.1 Mailbox unavailable/) });
     expect(gone.stored_text).toContain('token=gone-token');
     expect(service.logs.entries().filter((entry) => entry.level === 50 && entry.context === 'OutboxWorker').map((entry) => entry.msg)).toEqual([
-      expect.stringMatching(/^mail \d+ \(confirm-email\) to gone@example\.com rejected by the mail server, not retried: .*550/),
+      expect.stringMatching(/^mail \d+ \(confirm-email\) rejected by the mail server, not retried: .*550/),
     ]);
     expect(await metric(service, 'atiru_mail_outbox_failed{reason="rejected"}')).toBe(1);
     expect(await metric(service, 'atiru_mail_delivery_attempts_total{outcome="permanent_failure"}')).toBe(1);
@@ -347,6 +349,124 @@ describe('mail outbox when the SMTP server refuses a recipient', () => {
     await sleep(200);
     expect((await outboxRows(service, 'emptied@example.com'))[0]).toMatchObject({ status: 'failed', attempts: 8 });
     expect(smtp.mailsTo('emptied@example.com')).toEqual([]);
+  });
+});
+
+describe('mail outbox log lines', () => {
+  it('name a recipient only by its domain and keyed hash, through failed attempts, a rejection quoting the address, and a delivery', async () => {
+    const smtp = await new TestSmtpServer().start();
+    await smtp.stop();
+    const service = await startTestApp({ env: { SMTP_URL: smtp.url, MAIL_MAX_ATTEMPTS: '3', MAIL_RETRY_BASE_MS: '50' } });
+    const fingerprint = service.app.get(LogFingerprint);
+    const addresses = ['retried@private.example.com', 'echoed@private.example.com', 'delivered@private.example.com'];
+    try {
+      await enqueue(service, [confirm(addresses[0])]);
+      await waitForRow(service, addresses[0], (found) => found.status === 'failed', 'the mail to fail for good');
+
+      await smtp.start(smtp.port);
+      // As Postfix answers an unknown mailbox: the reply quotes the address.
+      smtp.refuse(addresses[1], 550, `5.1.1 <${addresses[1]}>: Recipient address rejected: User unknown`);
+      await enqueue(service, [confirm(addresses[1]), confirm(addresses[2])]);
+      const echoed = await waitForRow(service, addresses[1], (found) => found.status === 'failed', 'the mail to be rejected');
+      expect(echoed.last_error).toContain(addresses[1]);
+      await waitForRow(service, addresses[2], (found) => found.status === 'sent', 'the mail to be sent');
+
+      const rows = await outboxRows(service, '%@private.example.com');
+      const linesAbout = (id: string) => service.logs.entries().filter((entry) => entry.context === 'OutboxWorker' && entry.msg.startsWith(`mail ${id} `));
+      expect(rows.map((row) => linesAbout(row.id).map((entry) => [entry.level, entry.email_domain, entry.email_hash]))).toEqual(
+        rows.map((row, i) => {
+          const { email_domain, email_hash } = fingerprint.email(row.recipient);
+          const levels = [[40, 40, 50], [50], [20]][i];
+          return levels.map((level) => [level, email_domain, email_hash]);
+        }),
+      );
+      for (const address of addresses) expect(service.logs.text.toLowerCase()).not.toContain(address);
+    } finally {
+      await service.close();
+      await smtp.stop();
+    }
+  });
+});
+
+describe('mail outbox when an outcome is written after its claim ran out', () => {
+  it('leaves the claim another instance took since as it is, and the mails are sent no more than once again', async () => {
+    const smtp = await new TestSmtpServer().start();
+    const database = await createTestDatabase();
+    const target = new URL(database.url);
+    const proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
+    // A reaches the database through the proxy, to lose it; B polls rarely and is woken by the test.
+    const a = await startTestApp({ database, databaseUrl: proxy.wrap(database.url), env: { SMTP_URL: smtp.url } });
+    const b = await startTestApp({ database, env: { SMTP_URL: smtp.url, MAIL_POLL_INTERVAL_MS: '60000' } });
+    const direct = new Client({ connectionString: database.url });
+    await direct.connect();
+    const gates: Array<{ open(): void }> = [];
+    /** Each instance's sends wait at its gate until the test opens it; `entered` counts the sends waiting. */
+    const gated = (instance: TestApp, fail: (to: string) => boolean) => {
+      const transport = instance.app.get<MailTransport>(MAIL_TRANSPORT);
+      const send = transport.send.bind(transport);
+      const gate = { entered: 0, open: () => {} };
+      const opened = new Promise<void>((resolve) => (gate.open = resolve));
+      transport.send = async (mail) => {
+        gate.entered++;
+        await opened;
+        if (fail(mail.to)) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:25'), { code: 'ECONNREFUSED' });
+        return send(mail);
+      };
+      gates.push(gate);
+      return gate;
+    };
+    const claims = async () =>
+      (await direct.query(`SELECT id, recipient, status, attempts, next_attempt_at::text AS next_attempt_at FROM mail_outbox ORDER BY id`)).rows;
+    try {
+      const gateA = gated(a, (to) => to === 'retry@late.example.com');
+      const gateB = gated(b, () => false);
+      // A's batch: four sent, one failing for now (a retry), and the sixth never tried.
+      const recipients = ['sent0', 'sent1', 'sent2', 'sent3', 'retry', 'untried'].map((name) => `${name}@late.example.com`);
+      await enqueue(a, recipients.map((to) => confirm(to)));
+      await waitUntil(async () => gateA.entered === OUTBOX_SEND_CONCURRENCY, 'A to start its sends');
+
+      // The database goes away while A sends: A holds all six outcomes.
+      proxy.cut();
+      gateA.open();
+      await sleep(500);
+      // The outage outlasts A's lease (its claims end now), and B claims the mails and starts sending them.
+      await direct.query(`UPDATE mail_outbox SET next_attempt_at = clock_timestamp()`);
+      b.app.get(OutboxWorker).wake();
+      await waitUntil(async () => gateB.entered === OUTBOX_SEND_CONCURRENCY, 'B to start its sends');
+      const claimedByB = await claims();
+      expect(claimedByB.map((row) => [row.recipient, row.status, row.attempts])).toEqual(recipients.map((to) => [to, 'pending', 0]));
+
+      // The database is back: A writes what it held, late.
+      proxy.restore();
+      await waitUntil(async () => b.logs.entries().some((entry) => entry.context === 'OutboxWorker' && /^outbox recovered after/.test(entry.msg)), 'A to reach the database again');
+      await sleep(300); // past the retry's delay, had A written it
+      expect(await claims()).toEqual(claimedByB);
+      const { rows: due } = await direct.query(`SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= clock_timestamp()`);
+      expect(due).toEqual([]);
+      // The mails A sent but could not mark are named, for they will arrive twice. (Nest's Logger
+      // is process-wide: A's lines reach the capture of B, created last.)
+      const fingerprint = a.app.get(LogFingerprint);
+      expect(b.logs.entries().filter((entry) => entry.context === 'OutboxWorker' && entry.level === 40 && /sent, but not marked/.test(entry.msg))).toEqual(
+        claimedByB.slice(0, 4).map((row) => expect.objectContaining({ msg: expect.stringMatching(new RegExp(`^mail ${row.id} \\(confirm-email\\) sent, but not marked`)), ...fingerprint.email(row.recipient) })),
+      );
+
+      // B finishes its claim: each mail goes out once more at most, the re-send decision 010 accepts.
+      gateB.open();
+      await waitUntil(async () => (await claims()).every((row) => row.status === 'sent'), 'B to send every mail');
+      await sleep(300); // room for a third copy to show up
+      expect(recipients.map((to) => smtp.mailsTo(to).length)).toEqual([2, 2, 2, 2, 1, 1]);
+      expect((await claims()).map((row) => row.attempts)).toEqual(recipients.map(() => 1));
+    } finally {
+      // An instance's close waits for its sends.
+      for (const gate of gates) gate.open();
+      proxy.restore();
+      await direct.end();
+      await a.close();
+      await b.close();
+      await proxy.stop();
+      await database.drop();
+      await smtp.stop();
+    }
   });
 });
 
