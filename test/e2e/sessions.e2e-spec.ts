@@ -1,4 +1,4 @@
-import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, sql, uniqueEmail } from '../support/accounts';
+import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, someoneWaitsOnALock, sql, uniqueEmail } from '../support/accounts';
 import { sleep, waitUntil } from '../support/wait';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { FakeClock } from '../support/fake-clock';
@@ -348,6 +348,48 @@ describe('sessions: the maximum lifetime (the app on a clock the test moves)', (
 
   afterAll(async () => {
     await service?.close();
+  });
+
+  /**
+   * A session that ends 30 s from now on the app's clock, and a refresh of it started now but held
+   * up (another transaction holds the refresh tokens' table) until `meanwhile` has run.
+   */
+  async function refreshHeldUpWhile(label: string, meanwhile: (user: { access: Record<string, string>; sessionId: string }) => Promise<void>) {
+    const email = uniqueEmail(label);
+    await createConfirmedUser(service, email, PASSWORD);
+    const { session } = await login(service, email, PASSWORD);
+    const access = { authorization: `Bearer ${session.access_token}` };
+    expect((await service.request('GET', '/users/me', { headers: access })).status).toBe(200);
+    const [row] = await sql<{ id: string }>(service, 'SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = ?', [email]);
+    await sql(service, 'UPDATE sessions SET expires_at = ? WHERE id = ?', [new Date(clock.nowMs() + 30_000), row.id]);
+    const locker = new Client({ connectionString: service.database.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE refresh_tokens IN ACCESS EXCLUSIVE MODE');
+      const refreshing = service.request('POST', '/auth/refresh', { body: { refresh_token: session.refresh_token } });
+      await waitUntil(() => someoneWaitsOnALock(service), 'the refresh to wait for the lock');
+      await meanwhile({ access, sessionId: row.id });
+      await locker.query('ROLLBACK');
+      return { refreshed: await refreshing, sessionId: row.id };
+    } finally {
+      await locker.end();
+    }
+  }
+
+  it('judges a refresh that waited for its session by the time it got it: a session that ended meanwhile stays ended', async () => {
+    const { refreshed } = await refreshHeldUpWhile('ended-while-waiting', async () => clock.skip(60));
+    expect([refreshed.status, refreshed.body]).toEqual([401, INVALID_REFRESH]);
+  });
+
+  it('ends one\'s own session on sign-out even past its expiry, so a refresh that was waiting cannot bring it back', async () => {
+    const { refreshed, sessionId } = await refreshHeldUpWhile('signed-out-while-waiting', async ({ access }) => {
+      clock.skip(60);
+      expect((await service.request('POST', '/auth/logout', { headers: access, body: {} })).status).toBe(204);
+    });
+    expect([refreshed.status, refreshed.body]).toEqual([401, INVALID_REFRESH]);
+    const [session] = await sql<{ revoked_reason: string | null }>(service, 'SELECT revoked_reason FROM sessions WHERE id = ?', [sessionId]);
+    expect(session.revoked_reason).toBe('logout');
   });
 
   const COOKIE = /^atiru_refresh=([A-Za-z0-9_-]{43});/;

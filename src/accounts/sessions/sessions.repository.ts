@@ -101,8 +101,10 @@ export class SessionsRepository {
 
   /**
    * `scope`: just `sessionId`, every session but `sessionId`, or every session of the user. Answers
-   * how many were revoked. `only` ends a live session alone: one that ended already (expired, or
-   * opened before `openedAfter`, past the lifetime cap) is left as it is, and counts none.
+   * how many were revoked. Given `liveOnly`, `only` ends a live session alone: one that ended
+   * already (expired at `now`, or opened before `openedAfter`, past the lifetime cap) is left as it
+   * is, and counts none. Without it, the session is revoked whatever its expiry says, so that no
+   * refresh racing the sign-out can bring it back.
    */
   async revokeForUser(
     em: EntityManager,
@@ -111,10 +113,11 @@ export class SessionsRepository {
     sessionId: string | null,
     now: Date,
     reason: SessionRevokedReason,
-    openedAfter = new Date(0),
+    liveOnly?: { openedAfter: Date },
   ): Promise<number> {
+    const live = liveOnly ? { expiresAt: { $gt: now }, createdAt: { $gt: liveOnly.openedAfter } } : {};
     const where =
-      scope === 'only' ? { userId, id: sessionId!, revokedAt: null, expiresAt: { $gt: now }, createdAt: { $gt: openedAfter } } :
+      scope === 'only' ? { userId, id: sessionId!, revokedAt: null, ...live } :
       scope === 'all_but' ? { userId, id: { $ne: sessionId! }, revokedAt: null } :
       { userId, revokedAt: null };
     const revoked = await em.nativeUpdate(SessionEntity, where, { revokedAt: now, revokedReason: reason });

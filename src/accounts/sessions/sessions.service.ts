@@ -34,7 +34,7 @@ interface PreparedSession {
 }
 
 type RefreshOutcome =
-  | { ok: true; session: SessionEntity; refreshToken: string; refreshExpiresAt: Date }
+  | { ok: true; session: SessionEntity; refreshToken: string; refreshExpiresAt: Date; now: Date }
   | { ok: false; decision: RefreshDecision; sessionId?: string; userId?: string };
 
 /** Why a login failed, as the warn line says it; every one of them but the last answers 401 alike. */
@@ -111,9 +111,8 @@ export class SessionsService {
    * row lock, so they see each other's rotations and the session stays one chain.
    */
   async refresh(presented: string): Promise<IssuedSession> {
-    const now = this.clock.now();
     const outcome = await inTransaction(this.em, async (em) => {
-      const refreshed = await this.applyRefresh(em, presented, now);
+      const refreshed = await this.applyRefresh(em, presented);
       if (!refreshed.ok) return refreshed;
       // Whatever can fail is done before the rotation commits: a rotation whose answer never left
       // would make the client's retry, with the only token it holds, look like a stolen token's
@@ -136,7 +135,7 @@ export class SessionsService {
       }
       throw AppError.invalidToken('Invalid or expired refresh token');
     }
-    return toIssuedSession(outcome.user, outcome.access, { token: outcome.refreshToken, expiresAt: outcome.refreshExpiresAt }, now);
+    return toIssuedSession(outcome.user, outcome.access, { token: outcome.refreshToken, expiresAt: outcome.refreshExpiresAt }, outcome.now);
   }
 
   /** Revokes this session, the others, or all; refresh tokens of revoked sessions stop working at once. */
@@ -167,7 +166,7 @@ export class SessionsService {
    */
   async revokeOne(principal: Principal, sessionId: string): Promise<void> {
     const now = this.clock.now();
-    const revoked = await inTransaction(this.em, (em) => this.sessions.revokeForUser(em, principal.user.id, 'only', sessionId, now, 'logout', this.openedAfter(now)));
+    const revoked = await inTransaction(this.em, (em) => this.sessions.revokeForUser(em, principal.user.id, 'only', sessionId, now, 'logout', { openedAfter: this.openedAfter(now) }));
     if (revoked === 0) throw AppError.notFound('Session not found');
   }
 
@@ -176,9 +175,12 @@ export class SessionsService {
     return new Date(now.getTime() - this.config.tokens.sessionMaxLifetimeSeconds * 1000);
   }
 
-  private async applyRefresh(em: EntityManager, presented: string, now: Date): Promise<RefreshOutcome> {
+  private async applyRefresh(em: EntityManager, presented: string): Promise<RefreshOutcome> {
     const hash = this.secrets.hash(presented);
     const session = await this.sessions.lockByRefreshTokenHash(em, hash);
+    // The time is read once the session is held: a refresh that waited for the lock judges expiry
+    // as of now, so it cannot bring back a session that ended, or was ended, while it waited.
+    const now = this.clock.now();
     // Read after the lock: this sees every rotation committed by refreshes that went first.
     const token = session ? await this.refreshTokens.findByHash(em, hash) : null;
     const { refreshReuseGraceSeconds: graceSeconds, sessionMaxLifetimeSeconds: maxLifetimeSeconds } = this.config.tokens;
@@ -195,14 +197,14 @@ export class SessionsService {
         const expiresAt = this.sessionEnd(session!.createdAt, now);
         await this.refreshTokens.rotate(em, token!, { tokenHash: next.hash, createdAt: now, expiresAt }, this.secrets.seal(next.token, presented), now);
         await this.sessions.markRefreshed(em, session!, now, expiresAt);
-        return { ok: true, session: session!, refreshToken: next.token, refreshExpiresAt: expiresAt };
+        return { ok: true, session: session!, refreshToken: next.token, refreshExpiresAt: expiresAt, now };
       }
       case 'replay': {
         const head = await this.followChain(em, token!, presented);
         if (!head) return { ok: false, decision: { action: 'reject', reason: 'unknown_token' } };
         await this.refreshTokens.markShared(em, head.token, now);
         await this.sessions.markRefreshed(em, session!, now);
-        return { ok: true, session: session!, refreshToken: head.secret, refreshExpiresAt: head.token.expiresAt };
+        return { ok: true, session: session!, refreshToken: head.secret, refreshExpiresAt: head.token.expiresAt, now };
       }
     }
   }
