@@ -33,11 +33,16 @@ export function decideAfterFailure(attempts: number, permanent: boolean, policy:
 
 const MAX_ERROR_LENGTH = 500;
 
-/** A delivery error as stored in `last_error` and logged: short, and without URL credentials. */
-export function describeDeliveryError(error: unknown): string {
+/**
+ * A delivery error as stored in `last_error` and logged: short, and without URL credentials. For a
+ * log line, `recipient` is replaced wherever the server's reply quotes it (`550 5.1.1 <…>: …`),
+ * before the text is cut, so that no part of it is left at the cut.
+ */
+export function describeDeliveryError(error: unknown, recipient?: string): string {
   const err = error as { code?: unknown; message?: unknown } | undefined;
   const message = typeof err?.message === 'string' ? err.message : String(error);
   const code = typeof err?.code === 'string' && !message.includes(err.code) ? `${err.code}: ` : '';
-  const text = (code + message).replace(/([a-z][\w+.-]*:\/\/)[^\s/@]+@/gi, '$1***@').replace(/\s+/g, ' ').trim();
+  let text = (code + message).replace(/([a-z][\w+.-]*:\/\/)[^\s/@]+@/gi, '$1***@').replace(/\s+/g, ' ').trim();
+  if (recipient !== undefined) text = text.replace(new RegExp(recipient.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '<recipient>');
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 }

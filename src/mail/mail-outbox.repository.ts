@@ -77,10 +77,19 @@ export class MailOutboxRepository {
 
   /**
    * Delivered, a row keeps its subject for the record but loses its bodies: they hold one-time
-   * links, and the token tables store only hashes for a reason.
+   * links, and the token tables store only hashes for a reason. Written whoever holds the claim
+   * now: a delivery is a fact, and once it is recorded the outcome of any later claim changes
+   * nothing, where leaving the row to that claim's release or retry would send it once more.
+   * Answers whether the row was still pending.
    */
   async markSent(em: EntityManager, claimed: MailOutboxEntity): Promise<boolean> {
-    return this.updateClaimed(em, claimed, `status = 'sent', attempts = attempts + 1, sent_at = clock_timestamp(), payload = jsonb_build_object('subject', payload->'subject')`, []);
+    const rows = await this.execute<unknown[]>(
+      em,
+      `UPDATE mail_outbox SET status = 'sent', attempts = attempts + 1, sent_at = clock_timestamp(), payload = jsonb_build_object('subject', payload->'subject')
+       WHERE id = ? AND status = 'pending' RETURNING id`,
+      [claimed.id],
+    );
+    return rows.length > 0;
   }
 
   /**

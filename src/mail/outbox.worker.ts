@@ -27,8 +27,8 @@ export const OUTBOX_LEASE_MS = 5 * 60_000;
 /** What became of one delivery attempt, to be written to its row. */
 type Outcome =
   | { kind: 'sent' }
-  | { kind: 'retry'; delayMs: number; error: string }
-  | { kind: 'failed'; failure: MailFailure; error: string }
+  | { kind: 'retry'; delayMs: number; error: string; logged: string }
+  | { kind: 'failed'; failure: MailFailure; error: string; logged: string }
   /** Claimed but not tried: the batch stopped first. */
   | { kind: 'untried' };
 
@@ -158,8 +158,10 @@ export class OutboxWorker extends PollingWorker {
       // Only a failure of the server (down, busy, refusing every mail) is an outage to recover from.
       if (!permanent && !(reason instanceof MailDeferredError)) this.deliveryFailing = true;
       const error = describeDeliveryError(reason);
+      // Log lines name the address only as its fingerprint; the row keeps the reply as it came.
+      const logged = describeDeliveryError(reason, mail.recipient);
       const decision = decideAfterFailure(mail.attempts + 1, permanent, this.config.mail);
-      return decision.outcome === 'retry' ? { kind: 'retry', delayMs: decision.delayMs, error } : { kind: 'failed', failure: decision.failure, error };
+      return decision.outcome === 'retry' ? { kind: 'retry', delayMs: decision.delayMs, error, logged } : { kind: 'failed', failure: decision.failure, error, logged };
     }
   }
 
@@ -167,18 +169,18 @@ export class OutboxWorker extends PollingWorker {
    * Writes one outcome, if the mail's claim is still this worker's. A claim lost meanwhile (its
    * lease ran out, in an outage or a send that long, and another worker took the mail) is that
    * worker's to finish: releasing the mail or moving its next attempt would let a third claim send
-   * it again.
+   * it again. A delivery is written whatever the claim, so that the next claim's outcome is moot.
    */
   private async record(em: EntityManager, mail: MailOutboxEntity, outcome: Outcome): Promise<void> {
     const about = `mail ${mail.id} (${mail.template})`;
     // The address only as its domain and keyed hash; a server's reply may quote it too.
     const recipient = this.fingerprint.email(mail.recipient);
-    const error = 'error' in outcome ? withoutAddress(outcome.error, mail.recipient) : '';
+    const error = 'logged' in outcome ? outcome.logged : '';
     const attempts = mail.attempts + 1;
     switch (outcome.kind) {
       case 'sent':
-        if (!(await this.outbox.markSent(em, mail))) return this.claimLost(about, outcome, recipient);
-        this.logger.debug(`${about} sent`, recipient);
+        if (await this.outbox.markSent(em, mail)) this.logger.debug(`${about} sent`, recipient);
+        else this.logger.warn(`${about} sent, and another worker had already recorded it sent or failed: its claim ran out meanwhile, and it may have arrived twice`, recipient);
         return;
       case 'retry':
         if (!(await this.outbox.markRetry(em, mail, outcome.delayMs, outcome.error))) return this.claimLost(about, outcome, recipient);
@@ -201,15 +203,6 @@ export class OutboxWorker extends PollingWorker {
 
   /** A sent mail the next claim will likely send again is worth a warning; the other outcomes are simply its to decide. */
   private claimLost(about: string, outcome: Outcome, recipient: ReturnType<LogFingerprint['email']>): void {
-    if (outcome.kind === 'sent') {
-      this.logger.warn(`${about} sent, but not marked: its claim ran out and another worker has taken the mail since, which may send it again`, recipient);
-    } else {
-      this.logger.debug(`${about}: outcome "${outcome.kind}" not written, its claim ran out and another worker has taken the mail since`, recipient);
-    }
+    this.logger.debug(`${about}: outcome "${outcome.kind}" not written, its claim ran out and another worker has taken the mail since`, recipient);
   }
-}
-
-/** `text` with each mention of `address` (any case) replaced, as SMTP replies often quote it (`550 5.1.1 <…>: …`). */
-function withoutAddress(text: string, address: string): string {
-  return text.replace(new RegExp(address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '<recipient>');
 }

@@ -6,6 +6,12 @@ const EMAIL = 'ada@example.com';
 const fingerprint = (env: Record<string, string>) => new LogFingerprint(loadConfig(env)).of(EMAIL);
 
 describe('LogFingerprint', () => {
+  it('names an address without case, as addresses are compared: one stored with capitals is the same address', () => {
+    const fingerprints = new LogFingerprint(loadConfig({ LOG_FINGERPRINT_SECRET: 'secret one' }));
+    expect(fingerprints.email(' Ada@Example.COM ')).toEqual(fingerprints.email(EMAIL));
+    expect(fingerprints.email(EMAIL)).toEqual({ email_domain: 'example.com', email_hash: fingerprints.of(EMAIL) });
+  });
+
   it('is a stable keyed hash: the same secret gives the same fingerprint, another secret another one', () => {
     const first = fingerprint({ LOG_FINGERPRINT_SECRET: 'secret one' });
     expect(first).toMatch(/^[0-9a-f]{16}$/);

@@ -82,4 +82,15 @@ describe('delivery errors as stored and logged', () => {
     expect(long.length).toBe(500);
     expect(describeDeliveryError('plain string')).toBe('plain string');
   });
+
+  it('replaces the recipient, in any case, wherever the reply quotes it, before cutting it, so no part of it is left at the cut', () => {
+    const recipient = 'Ada.Lovelace+x@Example.com';
+    expect(describeDeliveryError(new Error(`550 5.1.1 <ada.lovelace+x@example.com>: Recipient address rejected (${recipient})`), recipient)).toBe(
+      '550 5.1.1 <<recipient>>: Recipient address rejected (<recipient>)',
+    );
+    // The address straddles the 500th character.
+    const straddling = describeDeliveryError(new Error(`${'x'.repeat(490)} <${recipient}> rejected`), recipient);
+    expect(straddling).toBe(`${'x'.repeat(490)} <<recipi…`);
+    expect(straddling).not.toMatch(/ada/i);
+  });
 });

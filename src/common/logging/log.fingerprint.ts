@@ -23,9 +23,13 @@ export class LogFingerprint {
     return createHmac('sha256', this.key).update(value, 'utf8').digest('hex').slice(0, 16);
   }
 
-  /** An address as log lines name it: its domain, and its keyed hash to correlate the lines about it. */
+  /**
+   * An address as log lines name it: its domain, and its keyed hash to correlate the lines about
+   * it. Without case, as addresses are compared: one stored with capitals is the same address.
+   */
   email(email: string): { email_domain: string; email_hash: string } {
-    return { email_domain: email.slice(email.lastIndexOf('@') + 1), email_hash: this.of(email) };
+    const address = email.trim().toLowerCase();
+    return { email_domain: address.slice(address.lastIndexOf('@') + 1), email_hash: this.of(address) };
   }
 }
 
