@@ -42,7 +42,7 @@ export function describeDeliveryError(error: unknown, recipient?: string): strin
   const err = error as { code?: unknown; message?: unknown } | undefined;
   const message = typeof err?.message === 'string' ? err.message : String(error);
   const code = typeof err?.code === 'string' && !message.includes(err.code) ? `${err.code}: ` : '';
-  let text = (code + message).replace(/([a-z][\w+.-]*:\/\/)[^\s/@]+@/gi, '$1***@').replace(/\s+/g, ' ').trim();
+  let text = (code + message).replace(/(?<![\w+.-])([a-z][\w+.-]*:\/\/)[^\s/@]+@/gi, '$1***@').replace(/\s+/g, ' ').trim();
   if (recipient !== undefined) text = text.replace(new RegExp(recipient.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '<recipient>');
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 }

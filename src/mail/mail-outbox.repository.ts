@@ -80,14 +80,17 @@ export class MailOutboxRepository {
    * links, and the token tables store only hashes for a reason. Written whoever holds the claim
    * now: a delivery is a fact, and once it is recorded the outcome of any later claim changes
    * nothing, where leaving the row to that claim's release or retry would send it once more.
+   * Except on a mail that failed and was sent again since (`failed_at` is kept through
+   * `requeueFailed`): that copy was asked for after the delivery, so only its own claim may mark it.
    * Answers whether the row was still pending.
    */
   async markSent(em: EntityManager, claimed: MailOutboxEntity): Promise<boolean> {
     const rows = await this.execute<unknown[]>(
       em,
-      `UPDATE mail_outbox SET status = 'sent', attempts = attempts + 1, sent_at = clock_timestamp(), payload = jsonb_build_object('subject', payload->'subject')
-       WHERE id = ? AND status = 'pending' RETURNING id`,
-      [claimed.id],
+      `UPDATE mail_outbox SET status = 'sent', attempts = attempts + 1, sent_at = clock_timestamp(), failed_at = NULL,
+         payload = jsonb_build_object('subject', payload->'subject')
+       WHERE id = ? AND status = 'pending' AND (failed_at IS NULL OR next_attempt_at = ?::timestamptz) RETURNING id`,
+      [claimed.id, claimed.nextAttemptAt.toISOString()],
     );
     return rows.length > 0;
   }
@@ -118,7 +121,7 @@ export class MailOutboxRepository {
 
   /**
    * Puts the selected failed mails back in the queue, due now, with a fresh round of attempts;
-   * `last_error` stays until the next attempt. Mails that failed before failed mails kept their
+   * `last_error` stays until the next attempt, and `failed_at` until it is sent (see `markSent`). Mails that failed before failed mails kept their
    * bodies have nothing to send: they are left as they are and answered apart.
    */
   async requeueFailed(em: EntityManager, selection: FailedMailSelection): Promise<{ requeued: string[]; withoutBody: string[] }> {
@@ -129,7 +132,7 @@ export class MailOutboxRepository {
       `WITH selected AS (
          SELECT id, payload->>'text' IS NOT NULL AS has_body FROM mail_outbox WHERE status = 'failed' AND ${condition} FOR UPDATE
        ), requeued AS (
-         UPDATE mail_outbox m SET status = 'pending', failure = NULL, failed_at = NULL, attempts = 0, next_attempt_at = clock_timestamp()
+         UPDATE mail_outbox m SET status = 'pending', failure = NULL, attempts = 0, next_attempt_at = clock_timestamp()
          FROM selected s WHERE m.id = s.id AND s.has_body
          RETURNING m.id
        )

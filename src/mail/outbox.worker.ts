@@ -50,8 +50,8 @@ export interface DeliveryCounts {
  * that reaches the database, still within the lease, so a mail sent just before the outage is not
  * sent again. What remains at-least-once: an instance that stops or dies while holding such an
  * outcome, or an outage longer than the lease; those mails are sent again when the lease ends.
- * An outcome written after another worker has claimed the mail is dropped (see `record`), so that
- * re-send is the only one.
+ * A retry, failure or release written after another worker has claimed the mail is dropped, and
+ * a delivery is recorded whoever holds it (see `record`), so that re-send is the only one.
  */
 @Injectable()
 export class OutboxWorker extends PollingWorker {
@@ -201,7 +201,7 @@ export class OutboxWorker extends PollingWorker {
     }
   }
 
-  /** A sent mail the next claim will likely send again is worth a warning; the other outcomes are simply its to decide. */
+  /** A retry, failure or release that lost its claim: the mail is the new claim's to decide. */
   private claimLost(about: string, outcome: Outcome, recipient: ReturnType<LogFingerprint['email']>): void {
     this.logger.debug(`${about}: outcome "${outcome.kind}" not written, its claim ran out and another worker has taken the mail since`, recipient);
   }

@@ -7,10 +7,12 @@ import { Client } from 'pg';
 import { inTransaction } from '../../src/database/transaction';
 import { LogFingerprint } from '../../src/common/logging/log.fingerprint';
 import { MailMessage } from '../../src/mail/mail-message';
+import { MailOutboxRepository } from '../../src/mail/mail-outbox.repository';
 import { MailService } from '../../src/mail/mail.service';
 import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY, OutboxWorker } from '../../src/mail/outbox.worker';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { MAIL_TRANSPORT, MailTransport } from '../../src/mail/mail-transport';
+import { sql } from '../support/accounts';
 import { TestSmtpServer } from '../support/smtp';
 import { TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
@@ -473,6 +475,42 @@ describe('mail outbox when an outcome is written after its claim ran out', () =>
       await database.drop();
       await smtp.stop();
     }
+  });
+});
+
+describe('mail outbox when a delivery is written late, after the mail failed and was sent again', () => {
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp();
+    // The test makes the claims itself: the worker stops, as it does when the app closes.
+    await service.app.get(OutboxWorker).onModuleDestroy();
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('leaves the copy asked for since to its own claim: the late delivery does not mark it sent', async () => {
+    const repository = service.app.get(MailOutboxRepository);
+    const em = () => service.app.get(EntityManager).fork();
+    const row = async () => (await sql<{ status: string; attempts: number; failed: boolean }>(service, 'SELECT status, attempts, failed_at IS NOT NULL AS failed FROM mail_outbox'))[0];
+    await sql(service, `INSERT INTO mail_outbox (recipient, template, payload) VALUES ('late@example.com', 'confirm-email', '{"subject": "s", "text": "t"}')`);
+    const [byA] = await repository.claimDueBatch(em(), OUTBOX_BATCH_SIZE, 60_000);
+
+    // A delivers but cannot write it; its lease runs out, B claims the mail and the server refuses it for good.
+    await sql(service, 'UPDATE mail_outbox SET next_attempt_at = clock_timestamp()');
+    const [byB] = await repository.claimDueBatch(em(), OUTBOX_BATCH_SIZE, 60_000);
+    expect(await repository.markFailed(em(), byB, 'rejected', '550 5.1.1 Mailbox unavailable')).toBe(true);
+    // The operator sends it again (`mail:resend`); then A's delivery, held all along, is written.
+    expect((await repository.requeueFailed(em(), { id: String(byA.id) })).requeued).toEqual([String(byA.id)]);
+    expect(await repository.markSent(em(), byA)).toBe(false);
+    expect(await row()).toEqual({ status: 'pending', attempts: 0, failed: true });
+
+    // The copy asked for is sent under its own claim, which records it.
+    const [byC] = await repository.claimDueBatch(em(), OUTBOX_BATCH_SIZE, 60_000);
+    expect(await repository.markSent(em(), byC)).toBe(true);
+    expect(await row()).toEqual({ status: 'sent', attempts: 1, failed: false });
   });
 });
 

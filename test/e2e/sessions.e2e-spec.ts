@@ -368,7 +368,7 @@ describe('sessions: the maximum lifetime (the app on a clock the test moves)', (
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE refresh_tokens IN ACCESS EXCLUSIVE MODE');
       const refreshing = service.request('POST', '/auth/refresh', { body: { refresh_token: session.refresh_token } });
-      await waitUntil(() => someoneWaitsOnALock(service), 'the refresh to wait for the lock');
+      await waitUntil(() => someoneWaitsOnALock(service, 'refresh_tokens'), 'the refresh to wait for the lock');
       await meanwhile({ access, sessionId: row.id });
       await locker.query('ROLLBACK');
       return { refreshed: await refreshing, sessionId: row.id };

@@ -9,8 +9,16 @@ export function sql<T = Record<string, any>>(service: TestApp, query: string, pa
 }
 
 /** Whether some statement on the app's database waits for a lock: a request held where a test wanted it. */
-export async function someoneWaitsOnALock(service: TestApp): Promise<boolean> {
-  return (await sql<{ n: number }>(service, 'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted'))[0].n > 0;
+export async function someoneWaitsOnALock(service: TestApp, table?: string): Promise<boolean> {
+  // Sessions of this service's own database: suites that run beside it share the server. (A wait
+  // for a row names no database, only the transaction it waits for.)
+  const [row] = await sql<{ n: number }>(
+    service,
+    `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE NOT l.granted AND a.datname = current_database() ${table ? 'AND l.relation = ?::regclass' : ''}`,
+    table ? [table] : [],
+  );
+  return row.n > 0;
 }
 
 let counter = 0;

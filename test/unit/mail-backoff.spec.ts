@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { loadConfig } from '../../src/config/app-config';
 import { decideAfterFailure, describeDeliveryError, MAX_RETRY_DELAY_MS, retryDelayMs } from '../../src/mail/mail-backoff';
 
@@ -81,6 +83,18 @@ describe('delivery errors as stored and logged', () => {
     const long = describeDeliveryError(new Error('x'.repeat(5000)));
     expect(long.length).toBe(500);
     expect(describeDeliveryError('plain string')).toBe('plain string');
+  });
+
+  it('reads a long reply of word characters in one pass: a server cannot make it backtrack for minutes', () => {
+    // Before the look-behind, each start inside the run tried the rest of it: quadratic, the best part
+    // of a minute for this reply, against milliseconds. In a process of its own (the compiled module,
+    // as `npm test` builds it), so that a relapse is stopped at the deadline rather than holding the suite.
+    const script = `
+      const { describeDeliveryError } = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'mail', 'mail-backoff.js'))});
+      process.stdout.write(describeDeliveryError(new Error('a'.repeat(200000) + ' then smtp://mailer:s3cret@smtp.internal')));`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect([run.signal, run.status, run.stdout.length]).toEqual([null, 0, 500]);
+    expect(describeDeliveryError(new Error(`${'b'.repeat(300)}smtp://mailer:s3cret@host`))).toBe(`${'b'.repeat(300)}smtp://***@host`);
   });
 
   it('replaces the recipient, in any case, wherever the reply quotes it, before cutting it, so no part of it is left at the cut', () => {

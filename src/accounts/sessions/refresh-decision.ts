@@ -32,7 +32,7 @@ export function decideRefresh({ token, session, now, graceSeconds, maxLifetimeSe
   // or under a longer one, end on time too.
   if (lifetimeEnd(session.createdAt, maxLifetimeSeconds).getTime() <= now.getTime()) return { action: 'reject', reason: 'session_lifetime_over' };
   if (token.retiredAt) {
-    // `now` may be read before a concurrent request retired the token: never less than zero.
+    // Another instance's clock may be behind the one that retired the token: never less than zero.
     const retiredFor = Math.max(0, now.getTime() - token.retiredAt.getTime());
     if (retiredFor >= graceSeconds * 1000) return { action: 'revoke_session', reason: 'reused_after_grace' };
     // A replay hands the head to whoever holds a token retired moments ago: a second tab, a retry,
