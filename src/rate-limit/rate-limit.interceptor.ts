@@ -8,7 +8,7 @@ import { InjectConfig } from '../config/config.module';
 import { Principal } from '../common/auth/principal';
 import { AppError } from '../common/errors/app-error';
 import { toAppError } from '../common/errors/error-mapping';
-import { isSecretTokenShaped } from '../accounts/secrets/secret.tokens';
+import { isOpaqueTokenShaped } from '../common/auth/opaque-token';
 import { clientKey } from './client-key';
 import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.rule';
 import { rateLimitHeaders, RateLimiterService, RateLimitState } from './rate-limiter.service';
@@ -38,18 +38,10 @@ function emailKey(body: unknown): string | undefined {
   return counterKey(email.trim().toLowerCase());
 }
 
-function tokenKey(body: unknown): string | undefined {
-  const token = (body as { token?: unknown } | undefined)?.token;
-  return typeof token === 'string' && token !== '' ? counterKey(token) : undefined;
-}
-
-/**
- * A confirmation link's token, if it is shaped like one the service mails. Any other value confirms
- * nothing (the service refuses it, as ever), so it spends no count and takes no place among them.
- */
-function confirmationTokenKey(source: unknown): string | undefined {
+/** The presented `token`'s counter key, when `counted` takes it. */
+function tokenKey(source: unknown, counted: (token: string) => boolean = (token) => token !== ''): string | undefined {
   const token = (source as { token?: unknown } | undefined)?.token;
-  return typeof token === 'string' && isSecretTokenShaped(token) ? counterKey(token) : undefined;
+  return typeof token === 'string' && counted(token) ? counterKey(token) : undefined;
 }
 
 /** The signed-in user's address, when the guard has admitted one (it runs before interceptors). */
@@ -122,7 +114,9 @@ export class RateLimitInterceptor implements NestInterceptor {
       case 'confirm_link': {
         // Never per client IP: any page can have a visitor's browser open links and post forms
         // here, which would spend the confirmations of everyone behind the visitor's address.
-        const token = confirmationTokenKey(request.method === 'GET' ? request.query : request.body);
+        // Only a value shaped like a mailed token: any other confirms nothing (the service refuses it,
+        // as ever), so it spends no count and takes no place among them.
+        const token = tokenKey(request.method === 'GET' ? request.query : request.body, isOpaqueTokenShaped);
         return token ? [['confirm_token', token]] : [];
       }
     }

@@ -1,23 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { OPAQUE_TOKEN_BYTES } from '../../common/auth/opaque-token';
 
-const TOKEN_BYTES = 32;
 const SEAL_INFO = 'atiru refresh-token successor v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-/** What `generate` hands out: base64url of TOKEN_BYTES, unpadded. */
-const TOKEN_SHAPE = new RegExp(`^[A-Za-z0-9_-]{${Math.ceil((TOKEN_BYTES * 8) / 6)}}$`);
 
 export interface GeneratedToken {
   /** What the client receives, once. */
   token: string;
   /** What the database keeps. */
   hash: string;
-}
-
-/** Whether `value` could be a token this service made; anything else matches no stored hash. */
-export function isSecretTokenShaped(value: string): boolean {
-  return TOKEN_SHAPE.test(value);
 }
 
 /**
@@ -28,7 +21,7 @@ export function isSecretTokenShaped(value: string): boolean {
 @Injectable()
 export class SecretTokens {
   generate(): GeneratedToken {
-    const token = randomBytes(TOKEN_BYTES).toString('base64url');
+    const token = randomBytes(OPAQUE_TOKEN_BYTES).toString('base64url');
     return { token, hash: this.hash(token) };
   }
 
