@@ -2,14 +2,10 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { isEmail, MaxLength, ValidateBy } from 'class-validator';
+import { normalizeEmail } from '../common/email-address';
 
 /** A UTF-16 surrogate without its pair: not text, and validator.js's isEmail throws on it. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Emails are compared and stored trimmed and lower-cased. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
 
 const IsEmailAddress = (): PropertyDecorator =>
   ValidateBy({

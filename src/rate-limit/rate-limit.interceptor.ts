@@ -9,6 +9,7 @@ import { Principal } from '../common/auth/principal';
 import { AppError } from '../common/errors/app-error';
 import { toAppError } from '../common/errors/error-mapping';
 import { isOpaqueTokenShaped } from '../common/auth/opaque-token';
+import { normalizeEmail } from '../common/email-address';
 import { clientKey } from './client-key';
 import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.rule';
 import { rateLimitHeaders, RateLimiterService, RateLimitState } from './rate-limiter.service';
@@ -35,7 +36,7 @@ function counterKey(value: string): string {
 function emailKey(body: unknown): string | undefined {
   const email = (body as { email?: unknown } | undefined)?.email;
   if (typeof email !== 'string' || email.trim() === '') return undefined;
-  return counterKey(email.trim().toLowerCase());
+  return counterKey(normalizeEmail(email));
 }
 
 /** The presented `token`'s counter key, when `counted` takes it. */

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHmac, createSecretKey, hkdfSync, KeyObject, randomBytes } from 'node:crypto';
 import { AppConfig, isPlaceholderSecret } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
+import { normalizeEmail } from '../email-address';
 
 const INFO = 'atiru log fingerprint v1';
 
@@ -28,7 +29,7 @@ export class LogFingerprint {
    * it. Without case, as addresses are compared: one stored with capitals is the same address.
    */
   email(email: string): { email_domain: string; email_hash: string } {
-    const address = email.trim().toLowerCase();
+    const address = normalizeEmail(email);
     return { email_domain: address.slice(address.lastIndexOf('@') + 1), email_hash: this.of(address) };
   }
 }
