@@ -9,6 +9,7 @@ import { Principal } from '../common/auth/principal';
 import { AppError } from '../common/errors/app-error';
 import { toAppError } from '../common/errors/error-mapping';
 import { isOpaqueTokenShaped } from '../common/auth/opaque-token';
+import { REFRESH_COOKIE_HEADER } from '../common/auth/refresh-cookie-header';
 import { normalizeEmail } from '../common/email-address';
 import { clientKey } from './client-key';
 import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.rule';
@@ -43,6 +44,12 @@ function emailKey(body: unknown): string | undefined {
 function tokenKey(source: unknown, counted: (token: string) => boolean = (token) => token !== ''): string | undefined {
   const token = (source as { token?: unknown } | undefined)?.token;
   return typeof token === 'string' && counted(token) ? counterKey(token) : undefined;
+}
+
+/** A refresh token in the body, or the header that asks for the refresh cookie's. */
+function presentsRefreshToken(request: FastifyRequest): boolean {
+  const token = (request.body as { refresh_token?: unknown } | undefined)?.refresh_token;
+  return typeof token === 'string' || request.headers[REFRESH_COOKIE_HEADER] !== undefined;
 }
 
 /** The signed-in user's address, when the guard has admitted one (it runs before interceptors). */
@@ -93,25 +100,36 @@ export class RateLimitInterceptor implements NestInterceptor {
     );
   }
 
+  /**
+   * The counters a request spends. One that presents nothing to check (no email, no token) guesses
+   * nothing, and spends nothing: validation refuses it. Any web page can have its visitors'
+   * browsers send such a request (a POST with no body and no header of its own needs no CORS
+   * preflight); counted, it would spend the limits of everyone behind the visitor's address. What
+   * a request must present to count can only be sent as JSON or in a header of the API's own,
+   * which a page on another origin cannot send unless CORS lets it.
+   */
   private counters(rule: RateLimitRule, request: FastifyRequest): Counter[] {
     const ip = clientKey(request.ip);
-    // A signed-in password check (changing the password) counts against the account it names.
-    const email = emailKey(request.body) ?? signedInEmailKey(request);
     switch (rule) {
-      case 'login':
-        return email ? [['login_ip', ip], ['login_ip_email', `${ip}|${email}`]] : [['login_ip', ip]];
-      case 'mail':
+      case 'login': {
+        // A signed-in password check (changing the password) counts against the account it names.
+        const email = emailKey(request.body) ?? signedInEmailKey(request);
+        return email ? [['login_ip', ip], ['login_ip_email', `${ip}|${email}`]] : [];
+      }
+      case 'mail': {
         // Never per target address alone: anyone could then have the owner's own requests refused.
         // What one address receives is capped where its mail is decided (decision 029).
-        return email ? [['mail_ip', ip], ['mail_ip_email', `${ip}|${email}`]] : [['mail_ip', ip]];
+        const email = emailKey(request.body);
+        return email ? [['mail_ip', ip], ['mail_ip_email', `${ip}|${email}`]] : [];
+      }
       case 'refresh':
-        return [['refresh_ip', ip]];
+        return presentsRefreshToken(request) ? [['refresh_ip', ip]] : [];
       case 'reset': {
         const token = tokenKey(request.body);
-        return token ? [['reset_ip', ip], ['reset_token', token]] : [['reset_ip', ip]];
+        return token ? [['reset_ip', ip], ['reset_token', token]] : [];
       }
       case 'confirm':
-        return [['confirm_ip', ip]];
+        return tokenKey(request.body) ? [['confirm_ip', ip]] : [];
       case 'confirm_link': {
         // Never per client IP: any page can have a visitor's browser open links and post forms
         // here, which would spend the confirmations of everyone behind the visitor's address.

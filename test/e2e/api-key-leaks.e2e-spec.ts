@@ -191,15 +191,27 @@ describe('leak reports from GitHub secret scanning (real apps, real PostgreSQL, 
   const startStrictInstance = () =>
     startTestApp({ database: instances!.database, env: { GITHUB_SECRET_SCANNING_KEYS: TestSecretScanner.keysDocument(github), RATE_LIMIT_AUTH_FAILURE_IP: '2/60' } });
 
-  it('counts a report refused before its body is read as a failed authentication of the client', async () => {
+  it('counts a report refused before its body is read for naming a key no one has as a failed authentication of the client; one without the headers, which any web page can send, counts nothing', async () => {
     const strict = await startStrictInstance();
     try {
       const { 'github-public-key-identifier': _, ...unnamed } = github.sign(NOT_JSON);
-      const refusals = [await report(strict, NOT_JSON, unnamed), await report(strict, NOT_JSON, impostor.sign(NOT_JSON)), await report(strict, NOT_JSON, impostor.sign(NOT_JSON))];
+      const refusals = [
+        await report(strict, NOT_JSON, unnamed),
+        await report(strict, NOT_JSON, unnamed),
+        await report(strict, NOT_JSON, unnamed),
+        await report(strict, NOT_JSON, impostor.sign(NOT_JSON)),
+        await report(strict, NOT_JSON, impostor.sign(NOT_JSON)),
+        await report(strict, NOT_JSON, impostor.sign(NOT_JSON)),
+        await report(strict, NOT_JSON, unnamed),
+      ];
       expect(refusals.map((response) => [response.status, response.body.code])).toEqual([
         [401, 'MISSING_AUTH'],
+        [401, 'MISSING_AUTH'],
+        [401, 'MISSING_AUTH'],
+        [401, 'INVALID_OR_EXPIRED_TOKEN'],
         [401, 'INVALID_OR_EXPIRED_TOKEN'],
         [429, 'RATE_LIMITED'],
+        [401, 'MISSING_AUTH'],
       ]);
     } finally {
       await strict.close();

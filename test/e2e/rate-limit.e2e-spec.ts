@@ -8,6 +8,7 @@ import { generateApiKey } from '../../src/api-keys/api-key-format';
 import { RateLimit } from '../../src/rate-limit/rate-limit.decorator';
 import { RateLimiterService, USE_MERGE_INTERVAL_MS } from '../../src/rate-limit/rate-limiter.service';
 import { INCREMENTS_PER_CALL, REDIS_COMMAND_TIMEOUT_MS, RedisRateLimitStore } from '../../src/rate-limit/redis-rate-limit-store';
+import { createConfirmedUser, uniqueEmail } from '../support/accounts';
 import { freePort } from '../support/free-port';
 import { TestRedisServer } from '../support/redis-server';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
@@ -72,6 +73,12 @@ const LIMITS = {
 };
 
 const from = (ip: string) => ({ 'x-forwarded-for': ip });
+/** A refresh counts only when it presents a token (the probe route looks at nothing). */
+const PRESENTED_REFRESH = { refresh_token: 'presented' };
+
+const PASSWORD = 'correct horse battery staple';
+const BILLING_SECRET = 'billing-secret-0123456789-abcdefghijklmnop';
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 /**
  * Calls `/users/me` with a new API key until the per-key limit (3 a minute) refuses it: the first
@@ -181,11 +188,11 @@ describe('rate limits (in memory)', () => {
 
   it('resets when the window ends', async () => {
     const ip = from('192.0.2.50');
-    for (let i = 0; i < 4; i++) expect((await service.request('POST', '/probe/refresh', { headers: ip })).status).toBe(200);
-    const limited = await service.request('POST', '/probe/refresh', { headers: ip });
+    for (let i = 0; i < 4; i++) expect((await service.request('POST', '/probe/refresh', { headers: ip, body: PRESENTED_REFRESH })).status).toBe(200);
+    const limited = await service.request('POST', '/probe/refresh', { headers: ip, body: PRESENTED_REFRESH });
     expect(limited.status).toBe(429);
     await new Promise((resolve) => setTimeout(resolve, Number(limited.headers.get('retry-after')) * 1000 + 100));
-    const again = await service.request('POST', '/probe/refresh', { headers: ip });
+    const again = await service.request('POST', '/probe/refresh', { headers: ip, body: PRESENTED_REFRESH });
     expect(again.status).toBe(200);
     expect(again.headers.get('ratelimit-remaining')).toBe('3');
   });
@@ -249,8 +256,8 @@ describe('client address', () => {
   });
 
   it('ignores X-Forwarded-For unless the proxy is trusted', async () => {
-    for (let i = 0; i < 4; i++) await service.request('POST', '/probe/refresh', { headers: from(`10.0.0.${i}`) });
-    expect((await service.request('POST', '/probe/refresh', { headers: from('10.0.0.99') })).status).toBe(429);
+    for (let i = 0; i < 4; i++) await service.request('POST', '/probe/refresh', { headers: from(`10.0.0.${i}`), body: PRESENTED_REFRESH });
+    expect((await service.request('POST', '/probe/refresh', { headers: from('10.0.0.99'), body: PRESENTED_REFRESH })).status).toBe(429);
   });
 });
 
@@ -258,7 +265,7 @@ describe('failed authentications beside a good API key', () => {
   let service: TestApp;
 
   beforeAll(async () => {
-    service = await startTestApp({ env: { ...LIMITS, RATE_LIMIT_API_KEY: '1000/60', RATE_LIMIT_AUTH_FAILURE_IP: '3/60' } });
+    service = await startTestApp({ env: { ...LIMITS, RATE_LIMIT_API_KEY: '1000/60', RATE_LIMIT_AUTH_FAILURE_IP: '3/60', INTROSPECTION_CLIENTS: `billing:${BILLING_SECRET}` } });
   });
 
   afterAll(async () => {
@@ -299,6 +306,73 @@ describe('failed authentications beside a good API key', () => {
     ]);
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 429, 429]);
     expect(answers[0].body.email).toBe('behind-nat@x.test');
+  });
+  it('still admits, from a blocked address, an introspection client the instance verified before; a wrong secret and an unseen client are refused', async () => {
+    const user = await signedInUser(service.app, 'introspected@x.test');
+    const { key } = (await service.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'gateway' } })).body;
+    const shared = from('203.0.113.63');
+    const introspect = (authorization: string) =>
+      service.request('POST', '/auth/introspect', {
+        headers: { ...shared, authorization, 'content-type': 'application/x-www-form-urlencoded' },
+        raw: new URLSearchParams({ token: key }).toString(),
+      });
+    const first = await introspect(basic('billing', BILLING_SECRET));
+    expect([first.status, first.body.active]).toEqual([200, true]);
+    const guesses = [];
+    for (let i = 0; i < 4; i++) guesses.push((await service.request('GET', '/users/me', { headers: { ...shared, 'x-api-key': generateApiKey().key } })).status);
+    expect(guesses).toEqual([401, 401, 401, 429]);
+
+    const again = await introspect(basic('billing', BILLING_SECRET));
+    expect([again.status, again.body.active, again.body.sub]).toEqual([200, true, user.id]);
+    expect((await introspect(basic('billing', 'wrong-secret-0123456789-abcdefghijklmnop'))).status).toBe(429);
+    expect((await introspect(basic('reports', BILLING_SECRET))).status).toBe(429);
+  });
+});
+
+describe("requests any web page can have its visitors' browsers send", () => {
+  let service: TestApp;
+  const TIGHT = {
+    RATE_LIMIT_LOGIN_IP: '3/60',
+    RATE_LIMIT_MAIL_IP: '3/60',
+    RATE_LIMIT_REFRESH_IP: '3/60',
+    RATE_LIMIT_RESET_IP: '3/60',
+    RATE_LIMIT_CONFIRM_IP: '3/60',
+    RATE_LIMIT_AUTH_FAILURE_IP: '3/60',
+  };
+
+  beforeAll(async () => {
+    service = await startTestApp({ env: { ...LIMITS, ...TIGHT } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('spend none of the limits of the address they come from: a POST with no body and no header of its own presents nothing to check', async () => {
+    const email = uniqueEmail('visitor');
+    await createConfirmedUser(service, email, PASSWORD);
+    const visitor = from('203.0.113.90');
+    // What a page on another origin can send without a CORS preflight: a POST, no body, no header of the API's own.
+    for (const path of ['/auth/login', '/auth/register', '/auth/resend-confirmation', '/auth/forgot-password', '/auth/reset-password', '/auth/confirm', '/auth/refresh', '/auth/api-keys/leaks']) {
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await service.request('POST', path, { headers: visitor })).status);
+      expect({ path, statuses }).toEqual({ path, statuses: expect.not.arrayContaining([429]) });
+    }
+
+    // Everyone behind the address still signs in, refreshes, asks for mail and uses a token this instance has not seen.
+    const signedIn = await service.request('POST', '/auth/login', { headers: visitor, body: { email, password: PASSWORD } });
+    expect(signedIn.status).toBe(200);
+    const refreshed = await service.request('POST', '/auth/refresh', { headers: visitor, body: { refresh_token: signedIn.body.session.refresh_token } });
+    expect(refreshed.status).toBe(200);
+    const me = await service.request('GET', '/users/me', { headers: { ...visitor, authorization: `Bearer ${refreshed.body.session.access_token}` } });
+    expect([me.status, me.body.email]).toEqual([200, email]);
+    expect((await service.request('POST', '/auth/forgot-password', { headers: visitor, body: { email } })).status).toBe(200);
+    expect((await service.request('POST', '/auth/reset-password', { headers: visitor, body: { token: 'A'.repeat(43), password: 'a new password, long' } })).status).toBe(400);
+    expect((await service.request('POST', '/auth/confirm', { headers: visitor, body: { token: 'A'.repeat(43) } })).status).toBe(400);
+
+    // A request that presents something to check is counted as ever: a wrong password costs FAILED_LOGIN_COST.
+    expect((await service.request('POST', '/auth/login', { headers: visitor, body: { email, password: 'not the password' } })).status).toBe(401);
+    expect((await service.request('POST', '/auth/login', { headers: visitor, body: { email, password: PASSWORD } })).status).toBe(429);
   });
 });
 

@@ -3,19 +3,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../common/errors/app-error';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
+import { REFRESH_COOKIE_HEADER, REFRESH_COOKIE_MODE } from '../../common/auth/refresh-cookie-header';
 import { SessionResponseDto } from './dto/session-response.dto';
 import { IssuedSession } from './session.mapper';
 
 export const REFRESH_COOKIE_NAME = 'atiru_refresh';
 /** The only path the browser sends the cookie to: no other request of the page carries it. */
 export const REFRESH_COOKIE_PATH = '/auth/refresh';
-/**
- * The header a cookie refresh must carry. A page on another origin cannot send it without a CORS
- * preflight, which this service does not allow for it: a second wall against cross-site requests
- * besides `SameSite=Strict`.
- */
-export const REFRESH_COOKIE_HEADER = 'x-atiru-refresh';
-export const REFRESH_COOKIE_MODE = 'cookie';
 
 /** Where the browser keeps the refresh token when the built-in dashboard asks: decision 012. */
 @Injectable()

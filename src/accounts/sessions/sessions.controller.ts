@@ -13,7 +13,8 @@ import { SessionLogoutQueryDto } from './dto/session-logout-query.dto';
 import { SessionRefreshDto } from './dto/session-refresh.dto';
 import { SessionResponseDto } from './dto/session-response.dto';
 import { Client, ClientInfo } from '../../common/http/client-info';
-import { REFRESH_COOKIE_MODE, RefreshCookie } from './refresh.cookie';
+import { REFRESH_COOKIE_MODE } from '../../common/auth/refresh-cookie-header';
+import { RefreshCookie } from './refresh.cookie';
 import { SessionsService } from './sessions.service';
 
 /** The refresh cookie a response may set or clear (decision 012). */

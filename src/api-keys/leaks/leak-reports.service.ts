@@ -69,12 +69,14 @@ export class LeakReportsService {
   /**
    * Refuses, with 401, a report no configured key could verify whatever its body says: a signature
    * header missing, or a key identifier none has. Asked before the body is read
-   * (LeakReportHeadersCheck), so such a report costs no parsing, and again with the body. Refusals
-   * count against the client like failed authentications. Answers the two headers.
+   * (LeakReportHeadersCheck), so such a report costs no parsing, and again with the body. A wrong
+   * key identifier counts against the client like a failed authentication; a report without the
+   * headers guesses nothing and counts nothing, since any web page can have its visitors' browsers
+   * send one (a POST with no header of its own) and would spend the limit of everyone behind
+   * the visitor's address. Answers the two headers.
    */
   async screen(sender: LeakReportSender): Promise<{ keyIdentifier: string; signature: string }> {
     if (!sender.keyIdentifier || !sender.signature) {
-      await this.limiter.countFailedAuthentication(sender.ip);
       throw AppError.missingAuth('A leak report must carry the Github-Public-Key-Identifier and Github-Public-Key-Signature headers');
     }
     const key = await this.verifier.keyFor(sender.keyIdentifier);

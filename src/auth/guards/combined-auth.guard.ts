@@ -68,13 +68,15 @@ export class CombinedAuthGuard implements CanActivate {
     // The request and the reply are the handler's first two arguments over HTTP. Read by index:
     // switchToHttp() gives the context three new closures on every call.
     const request = context.getArgByIndex<GuardedRequest>(0);
+    // A credential this instance verified before is no guess, so a client over the failed-
+    // authentication limit still uses it: the block stops guessing, and those who share the
+    // guesser's address (a NAT, a proxy, a CI fleet) keep working with what they hold. That goes
+    // for the services that call introspection as much as for users.
     if (policy.kind === 'client') {
+      if (this.clients?.fromMemory(request.headers.authorization) !== undefined) return true;
       this.limiter.refuseBlockedClient(request);
       return this.admitClient(request);
     }
-    // A credential this instance verified before is no guess, so a client over the failed-
-    // authentication limit still uses it: the block stops guessing, and those who share the
-    // guesser's address (a NAT, a proxy, a CI fleet) keep working with what they hold.
     const known = this.passport.fromMemory(request.headers);
     if (known !== undefined) return this.admit(request, policy, known);
     this.limiter.refuseBlockedClient(request);

@@ -78,5 +78,7 @@ export const IntrospectionClientOnly = (): MethodDecorator & ClassDecorator =>
       description: 'INVALID_CLIENT: no client credentials, or not those of a client in INTROSPECTION_CLIENTS; the answer carries `WWW-Authenticate: Basic`',
       type: ErrorResponseDto,
     }),
+    // Credentials this instance has not verified before are refused while the address is over its failed-authentication limit.
+    ApiRateLimitedResponse('too many failed authentications from this address, and client credentials this instance has not verified before'),
   );
 
