@@ -11,11 +11,16 @@ import { runMigrations } from '../database/migrate';
 import { ormOptions } from '../database/mikro-orm.options';
 import { ACK_TIMEOUT_MS } from '../database/revocation-channel';
 
-export const USAGE = `usage: npm run keys:rotate [-- --retire-now]
+export const USAGE = `usage: npm run keys:rotate [-- --retire-now | --new-secret]
 
   (no option)    adds a signing key: published at once, it signs once services that cache the
                  JWKS can know it (about two minutes), and the previous key verifies the tokens
-                 it signed until they expire, so no token is refused.
+                 it signed until they expire, so no token is refused. Sealed with
+                 SIGNING_KEY_ENCRYPTION_SECRET, which must be the running instances' (the command
+                 refuses another: they could not open the key).
+  --new-secret   the same, sealed with a new SIGNING_KEY_ENCRYPTION_SECRET (changing it, or after
+                 losing it): restart every instance with the new secret within the hour. See
+                 docs/operations.md.
   --retire-now   for a signing key that may be compromised: a new key signs at once and every
                  older key stops verifying now; by the time the command returns, no instance
                  accepts a token they signed. Every access token in circulation is refused at
@@ -27,19 +32,21 @@ export const USAGE = `usage: npm run keys:rotate [-- --retire-now]
 
 export interface RotateArguments {
   retireNow: boolean;
+  newSecret: boolean;
 }
 
 /** What the arguments ask for; 'help' for --help; throws the usage text for anything else. */
 export function parseRotateArguments(args: string[]): RotateArguments | 'help' {
-  if (args.length === 0) return { retireNow: false };
-  if (args.length === 1 && args[0] === '--retire-now') return { retireNow: true };
+  if (args.length === 0) return { retireNow: false, newSecret: false };
+  if (args.length === 1 && args[0] === '--retire-now') return { retireNow: true, newSecret: false };
+  if (args.length === 1 && args[0] === '--new-secret') return { retireNow: false, newSecret: true };
   if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) return 'help';
   throw new Error(USAGE);
 }
 
 /** Adds a signing key, published at once and signing once verifiers can know it; running instances pick it up through NOTIFY. */
-export function rotateSigningKeys(config: AppConfig): Promise<RotationResult> {
-  return withSigningKeys(config, (keys) => keys.rotate());
+export function rotateSigningKeys(config: AppConfig, options: { newSecret?: boolean } = {}): Promise<RotationResult> {
+  return withSigningKeys(config, (keys) => keys.rotate(options));
 }
 
 /**
@@ -92,7 +99,7 @@ export function describeRetirement({ kid, signsFrom, retired, refusedEverywhereF
   );
 }
 
-/** `npm run keys:rotate [-- --retire-now]`: against DATABASE_URL, or the embedded database. */
+/** `npm run keys:rotate [-- --retire-now | --new-secret]`: against DATABASE_URL, or the embedded database. */
 async function main(): Promise<void> {
   const args = parseRotateArguments(process.argv.slice(2));
   if (args === 'help') {
@@ -103,7 +110,7 @@ async function main(): Promise<void> {
   if (args.retireNow) {
     process.stdout.write(describeRetirement(await withCommandDatabase(config, () => retireSigningKeysNow(config))));
   } else {
-    process.stdout.write(describeRotation(await withCommandDatabase(config, () => rotateSigningKeys(config))));
+    process.stdout.write(describeRotation(await withCommandDatabase(config, () => rotateSigningKeys(config, { newSecret: args.newSecret }))));
   }
 }
 

@@ -1,11 +1,13 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { createPublicKey, createHmac, generateKeyPairSync, KeyObject, randomUUID } from 'node:crypto';
 import { decode, sign, verify } from 'jsonwebtoken';
+import { Client } from 'pg';
 import { SigningKeyRing } from '../../src/auth/keys/signing-key.ring';
 import { jwkThumbprint } from '../../src/auth/keys/signing-key-material';
 import { KEY_RELOAD_INTERVAL_MS, NEW_KEY_SIGNS_AFTER_MS, SigningKeysService } from '../../src/auth/keys/signing-keys.service';
 import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
 import { describeRotation, rotateSigningKeys } from '../../src/cli/keys-rotate';
+import { DEVELOPMENT_SECRET } from '../../src/config/app-config';
 import { UsersRepository } from '../../src/users/users.repository';
 import { sql } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -447,6 +449,43 @@ describe('signing keys at start', () => {
       } finally {
         await service.close();
       }
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('come from keys:rotate only under the secret the instances hold, unless --new-secret says otherwise, and never under a placeholder as a new secret; refused, it adds nothing', async () => {
+    const database = await createTestDatabase();
+    try {
+      const service = await startTestApp({ database });
+      const config = { ...service.config, database: { ...service.config.database, url: database.url } };
+      await service.close();
+      const withSecret = (secret: string) => ({ ...config, tokens: { ...config.tokens, signingKeyEncryptionSecret: secret } });
+      const keys = async () => {
+        const client = new Client({ connectionString: database.url });
+        await client.connect();
+        try {
+          return (await client.query('SELECT kid FROM signing_keys ORDER BY created_at')).rows;
+        } finally {
+          await client.end();
+        }
+      };
+      const before = await keys();
+      expect(before).toHaveLength(1);
+
+      // A shell without the fleet's secret: the instances could not open the key it would add.
+      const other = withSecret('a-secret-the-instances-do-not-hold-0123456789');
+      await expect(rotateSigningKeys(other)).rejects.toThrow(/SIGNING_KEY_ENCRYPTION_SECRET cannot open the current signing key .*--new-secret/);
+      await expect(rotateSigningKeys(withSecret(DEVELOPMENT_SECRET), { newSecret: true })).rejects.toThrow(/placeholder/);
+      await expect(rotateSigningKeys(withSecret('short'), { newSecret: true })).rejects.toThrow(/placeholder/);
+      expect(await keys()).toEqual(before);
+
+      // The runbook's change of secret: asked for, the new secret seals the new key.
+      const changed = await rotateSigningKeys(other, { newSecret: true });
+      expect(await keys()).toEqual([...before, { kid: changed.kid }]);
+      // Under the same secret as the instances', as ever.
+      const same = await rotateSigningKeys(other);
+      expect(await keys()).toEqual([...before, { kid: changed.kid }, { kid: same.kid }]);
     } finally {
       await database.drop();
     }

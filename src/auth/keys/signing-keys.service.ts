@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../../config/app-config';
+import { AppConfig, isPlaceholderSecret } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { SigningKeyCipher } from './signing-key.cipher';
 import { generateSigningKeyPair, SIGNING_ALGORITHM } from './signing-key-material';
@@ -9,6 +9,9 @@ import { inTransaction } from '../../database/transaction';
 
 /** How often every instance re-reads the key set even without a notification. */
 export const KEY_RELOAD_INTERVAL_MS = 60_000;
+
+/** What a rotation refused for its secret adds: how to change the secret on purpose. */
+const NEW_SECRET_HINT = ' (to change it, or after losing it, add --new-secret: docs/operations.md)';
 
 /** How long other services may keep a copy of the JWKS (its `Cache-Control: max-age`). */
 export const JWKS_MAX_AGE_SECONDS = 60;
@@ -82,7 +85,10 @@ export class SigningKeysService {
    * previous one signs until then and keeps verifying the tokens it signed until they have expired;
    * then it is no longer used or published. Every instance is notified.
    */
-  async rotate(): Promise<RotationResult> {
+  async rotate(options: { newSecret?: boolean } = {}): Promise<RotationResult> {
+    if (options.newSecret && isPlaceholderSecret(this.config.tokens.signingKeyEncryptionSecret)) {
+      throw new Error('SIGNING_KEY_ENCRYPTION_SECRET is missing or a placeholder: a new secret must be a random one of at least 32 characters');
+    }
     const key = await this.createKey();
     // The previous key signs until the new one is due, and its last tokens live one token lifetime
     // more. A reload interval beyond that leaves room for an instance whose clock runs behind the
@@ -90,6 +96,7 @@ export class SigningKeysService {
     const retireAfterSeconds = (NEW_KEY_SIGNS_AFTER_MS + KEY_RELOAD_INTERVAL_MS) / 1000 + this.config.tokens.accessTtlSeconds;
     return inTransaction(this.em, async (em) => {
       await this.repository.lockForRotation(em);
+      if (!options.newSecret) await this.assertSameSecret(em, NEW_SECRET_HINT);
       const previousRetireAt = await this.repository.retireCurrent(em, retireAfterSeconds);
       const createdAt = await this.repository.insertCurrentIfNone(em, key);
       if (!createdAt) throw new Error('Another current signing key appeared during the rotation');
@@ -123,12 +130,13 @@ export class SigningKeysService {
   }
 
   /**
-   * Refuses a retirement at once sealed with another secret than the current key's, which is the
-   * running instances' (they opened it): they could not open the new key, and would go on signing
-   * with the one they have, retired, so every token they issued would be refused. (An ordinary
-   * rotation may use a new secret: the previous key goes on signing, and verifying, meanwhile.)
+   * Refuses a key sealed with another secret than the current key's, which is the running
+   * instances' (they opened it): they could not open the new key. Once it is due they could not
+   * start, and once the current key retired they could not sign; a retirement at once would have
+   * them sign with a retired key at once. A rotation may change the secret when asked to
+   * (`newSecret`), as the runbook's change of secret does.
    */
-  private async assertSameSecret(em: EntityManager): Promise<void> {
+  private async assertSameSecret(em: EntityManager, hint = ''): Promise<void> {
     const current = await this.repository.findCurrent(em);
     if (current === null) return;
     try {
@@ -136,7 +144,7 @@ export class SigningKeysService {
     } catch {
       throw new Error(
         `SIGNING_KEY_ENCRYPTION_SECRET cannot open the current signing key ${current.kid}: it is not the secret the running instances use, ` +
-          'and they could not open a key sealed with it. Run the command with their secret.',
+          `and they could not open a key sealed with it. Run the command with their secret${hint}.`,
       );
     }
   }
