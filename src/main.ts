@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createApp } from './app.factory';
-import { ConfigError, loadConfig } from './config/app-config';
+import { ConfigError, developmentDefaultsInForce, loadConfig } from './config/app-config';
 import { AppLogger, createRootLogger } from './common/logging/app.logger';
 import { EmbeddedDatabase, StartRefusedError } from './database/embedded-postgres';
 import { startEmbeddedPostgresInOwnGroup } from './database/embedded-postgres-process';
@@ -20,6 +20,12 @@ async function main(): Promise<void> {
   }
   const root = createRootLogger(config);
   const logger = new AppLogger(root);
+  const defaults = developmentDefaultsInForce(config);
+  if (defaults.length > 0) {
+    logger.warn('NODE_ENV is not production: running on development defaults, which a deployment must not (NODE_ENV=production refuses them)', {
+      development_defaults: defaults,
+    });
+  }
 
   // Before the embedded database starts: a start that cannot listen must not touch it.
   await assertPortFree(config.http.host, config.http.port);

@@ -413,6 +413,26 @@ export function isPlaceholderSecret(secret: string): boolean {
   return secret === DEVELOPMENT_SECRET || secret.length < 32 || /change.?me/i.test(secret);
 }
 
+/**
+ * What a start outside production takes from development defaults that production refuses or
+ * does without, for the start to say so: a deployment that forgot NODE_ENV=production would
+ * otherwise run on them without a word. Empty in production, which refuses them, and under test.
+ */
+export function developmentDefaultsInForce(config: AppConfig, env: Env = process.env): string[] {
+  if (config.env !== 'development') return [];
+  const unset = (name: string) => !env[name]?.trim();
+  return [
+    ...(!config.tokens.signingKeyPem && isPlaceholderSecret(config.tokens.signingKeyEncryptionSecret)
+      ? ['SIGNING_KEY_ENCRYPTION_SECRET is a placeholder: anyone who reads the signing_keys table can sign access tokens']
+      : []),
+    ...(unset('REDIRECT_ALLOW_LIST') ? [`mailed links may send their tokens to ${DEV_FRONTEND_ORIGIN} (REDIRECT_ALLOW_LIST)`] : []),
+    ...(unset('CORS_ORIGINS') ? [`${DEV_FRONTEND_ORIGIN} may call the API from a browser (CORS_ORIGINS)`] : []),
+    ...(unset('PUBLIC_URL') ? [`mailed links and the token issuer name ${config.http.publicUrl} (PUBLIC_URL)`] : []),
+    ...(config.mail.smtpUrl ? [] : ['mails are only logged (SMTP_URL)']),
+    ...(unset('DATABASE_URL') ? ['the embedded PostgreSQL holds the data (DATABASE_URL)'] : []),
+  ];
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const read = new EnvReader(env);
   const nodeEnv = read.oneOf('NODE_ENV', ['development', 'test', 'production'] as const, 'development');

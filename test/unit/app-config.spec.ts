@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ConfigError, DEVELOPMENT_SECRET, loadConfig } from '../../src/config/app-config';
+import { ConfigError, DEVELOPMENT_SECRET, developmentDefaultsInForce, loadConfig } from '../../src/config/app-config';
 
 describe('loadConfig', () => {
   it('gives working development defaults with an empty environment', () => {
@@ -97,6 +97,28 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: 'eighty', MIGRATE_ON_START: 'maybe', PUBLIC_URL: 'not a url' })).toThrow(
       expect.objectContaining({ problems: [expect.stringMatching(/^PORT/), expect.stringMatching(/^PUBLIC_URL/), expect.stringMatching(/^MIGRATE_ON_START/)] }),
     );
+  });
+
+  it('names, outside production, each development default a start runs on, so that a deployment that forgot NODE_ENV=production is told', () => {
+    const forgetful = { DATABASE_URL: 'postgres://db/atiru', PUBLIC_URL: 'https://auth.atiru.dev', SMTP_URL: 'smtp://mail:25' };
+    expect(developmentDefaultsInForce(loadConfig(forgetful), forgetful)).toEqual([
+      'SIGNING_KEY_ENCRYPTION_SECRET is a placeholder: anyone who reads the signing_keys table can sign access tokens',
+      'mailed links may send their tokens to http://localhost:5173 (REDIRECT_ALLOW_LIST)',
+      'http://localhost:5173 may call the API from a browser (CORS_ORIGINS)',
+    ]);
+    expect(developmentDefaultsInForce(loadConfig({}), {})).toEqual([
+      expect.stringMatching(/^SIGNING_KEY_ENCRYPTION_SECRET is a placeholder/),
+      expect.stringMatching(/REDIRECT_ALLOW_LIST/),
+      expect.stringMatching(/CORS_ORIGINS/),
+      'mailed links and the token issuer name http://localhost:3000 (PUBLIC_URL)',
+      'mails are only logged (SMTP_URL)',
+      'the embedded PostgreSQL holds the data (DATABASE_URL)',
+    ]);
+    const configured = { ...forgetful, SIGNING_KEY_ENCRYPTION_SECRET: 'k'.repeat(16) + 'Zq81xPz0aLw3nQ7vR5t2', REDIRECT_ALLOW_LIST: 'https://app.atiru.dev', CORS_ORIGINS: 'https://app.atiru.dev' };
+    expect(developmentDefaultsInForce(loadConfig(configured), configured)).toEqual([]);
+    const production = { ...configured, NODE_ENV: 'production' };
+    expect(developmentDefaultsInForce(loadConfig(production), production)).toEqual([]);
+    expect(developmentDefaultsInForce(loadConfig({ NODE_ENV: 'test' }), { NODE_ENV: 'test' })).toEqual([]);
   });
 
   it('refuses to start in production with a placeholder secret, naming the variable', () => {
