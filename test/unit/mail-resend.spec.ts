@@ -6,10 +6,14 @@ describe('npm run mail:resend arguments', () => {
     expect(parseResendArguments(['--id', '1234'])).toEqual({ id: '1234' });
     expect(parseResendArguments(['--all-failed'])).toEqual({ allFailed: true });
     expect(parseResendArguments(['--since', '2026-12-05T08:00:00Z'])).toEqual({ since: new Date('2026-12-05T08:00:00Z') });
+    expect(parseResendArguments(['--since', '2026-12-05T09:00+01:00'])).toEqual({ since: new Date('2026-12-05T08:00:00Z') });
+    expect(parseResendArguments(['--since', '2026-12-05T08:00:00.250Z'])).toEqual({ since: new Date('2026-12-05T08:00:00.250Z') });
   });
 
   it('answers the usage line for anything else, rather than guess', () => {
-    for (const args of [[], ['--id'], ['--id', 'abc'], ['--id', '1', '--all-failed'], ['--all-failed', 'yes'], ['--since', 'yesterday'], ['--everything']]) {
+    for (const args of [[], ['--id'], ['--id', 'abc'], ['--id', '1', '--all-failed'], ['--all-failed', 'yes'], ['--since', 'yesterday'], ['--everything'],
+      // Shapes Date.parse takes in ways nobody means: 5 December 2001, August 2001, a zone left to the shell's.
+      ['--since', '12/05'], ['--since', '8'], ['--since', '2026-12-05'], ['--since', '2026-12-05T08:00:00'], ['--since', '2026-13-05T08:00:00Z']]) {
       expect(() => parseResendArguments(args)).toThrow(/^usage: npm run mail:resend -- --id <outbox id> \| --all-failed \| --since <ISO time/);
     }
   });
