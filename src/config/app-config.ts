@@ -408,6 +408,20 @@ function commaSeparated(raw: string): string[] {
   return raw.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
+/**
+ * The entries of an origin list that name the user's own machine (localhost, a loopback address):
+ * allowed in production, they would send mailed tokens, or a browser's calls, to whatever listens
+ * there on the machine of whoever follows the link.
+ */
+export function loopbackEntries(list: readonly string[]): string[] {
+  return list.filter((entry) => {
+    const candidate = entry.replace('://*.', '://wildcard.');
+    if (!URL.canParse(candidate)) return false;
+    const host = new URL(candidate).hostname;
+    return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  });
+}
+
 /** A secret anyone could guess: the development one, a short one, or one that asks to be changed. */
 export function isPlaceholderSecret(secret: string): boolean {
   return secret === DEVELOPMENT_SECRET || secret.length < 32 || /change.?me/i.test(secret);
@@ -425,8 +439,10 @@ export function developmentDefaultsInForce(config: AppConfig, env: Env = process
     ...(!config.tokens.signingKeyPem && isPlaceholderSecret(config.tokens.signingKeyEncryptionSecret)
       ? ['SIGNING_KEY_ENCRYPTION_SECRET is a placeholder: anyone who reads the signing_keys table can sign access tokens']
       : []),
-    ...(unset('REDIRECT_ALLOW_LIST') ? [`mailed links may send their tokens to ${DEV_FRONTEND_ORIGIN} (REDIRECT_ALLOW_LIST)`] : []),
-    ...(unset('CORS_ORIGINS') ? [`${DEV_FRONTEND_ORIGIN} may call the API from a browser (CORS_ORIGINS)`] : []),
+    ...(loopbackEntries(config.http.redirectAllowList).length > 0
+      ? [`mailed links may send their tokens to ${loopbackEntries(config.http.redirectAllowList).join(', ')} (REDIRECT_ALLOW_LIST)`]
+      : []),
+    ...(loopbackEntries(config.http.corsOrigins).length > 0 ? [`${loopbackEntries(config.http.corsOrigins).join(', ')} may call the API from a browser (CORS_ORIGINS)`] : []),
     ...(unset('PUBLIC_URL') ? [`mailed links and the token issuer name ${config.http.publicUrl} (PUBLIC_URL)`] : []),
     ...(config.mail.smtpUrl ? [] : ['mails are only logged (SMTP_URL)']),
     ...(unset('DATABASE_URL') ? ['the embedded PostgreSQL holds the data (DATABASE_URL)'] : []),
@@ -529,6 +545,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
       read.problems.push(
         'SIGNING_KEY_ENCRYPTION_SECRET is missing or a placeholder: set a random secret of at least 32 characters (or SIGNING_KEY_PEM)',
       );
+    }
+    for (const [name, list] of [
+      ['REDIRECT_ALLOW_LIST', config.http.redirectAllowList],
+      ['CORS_ORIGINS', config.http.corsOrigins],
+    ] as const) {
+      const local = loopbackEntries(list);
+      if (local.length > 0) {
+        read.problems.push(`${name} names the user's own machine (${local.join(', ')}), which production must not trust: mailed tokens or a browser's calls would go to whatever listens there`);
+      }
     }
     if (!env.PUBLIC_URL?.trim()) read.problems.push('PUBLIC_URL must be set in production (the base of mailed links and the JWT issuer; without it, http://localhost)');
     if (!config.database.url) read.problems.push('DATABASE_URL must be set in production (the embedded PostgreSQL is for development)');

@@ -6,7 +6,8 @@ import { loadConfig, RATE_LIMIT_DEFAULTS } from '../../src/config/app-config';
 const FILE = join(__dirname, '..', '..', '.env.example');
 const NAMES = readFileSync(FILE, 'utf8')
   .split('\n')
-  .map((line) => /^([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
+  // A variable left commented out (`# PUBLIC_URL=…`) is listed too: its default is shown, not set.
+  .map((line) => /^(?:# )?([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
   .filter((name): name is string => name !== undefined);
 
 /** The variables as a program started with `env` sees them: only the file's, nothing inherited. */
@@ -42,5 +43,23 @@ describe('.env.example', () => {
   it('is a configuration the service accepts as it is', () => {
     const values = read(process.execPath, [`--env-file=${FILE}`, '-e', PRINT_ENV]);
     expect(() => loadConfig(values)).not.toThrow();
+  });
+
+  it('with production\'s required values filled in, is one production accepts: it sets no localhost origin, which production refuses', () => {
+    const values = Object.fromEntries(Object.entries(read(process.execPath, [`--env-file=${FILE}`, '-e', PRINT_ENV])).filter(([, value]) => value !== undefined));
+    const production = {
+      ...values,
+      NODE_ENV: 'production',
+      PUBLIC_URL: 'https://auth.atiru.dev',
+      DATABASE_URL: 'postgres://db/atiru',
+      SMTP_URL: 'smtp://mail:587',
+      SIGNING_KEY_ENCRYPTION_SECRET: 'k'.repeat(16) + 'Zq81xPz0aLw3nQ7vR5t2',
+    };
+    const config = loadConfig(production);
+    expect({ redirects: config.http.redirectAllowList, cors: config.http.corsOrigins }).toEqual({ redirects: [], cors: [] });
+    expect(() => loadConfig({ ...production, REDIRECT_ALLOW_LIST: 'http://localhost:5173' })).toThrow(/REDIRECT_ALLOW_LIST names the user's own machine \(http:\/\/localhost:5173\)/);
+    expect(() => loadConfig({ ...production, CORS_ORIGINS: 'https://app.atiru.dev,http://127.0.0.1:8080' })).toThrow(/CORS_ORIGINS names the user's own machine \(http:\/\/127.0.0.1:8080\)/);
+    expect(() => loadConfig({ ...production, REDIRECT_ALLOW_LIST: 'https://*.localhost' })).toThrow(/REDIRECT_ALLOW_LIST/);
+    expect(loadConfig({ ...production, REDIRECT_ALLOW_LIST: 'https://*.atiru.dev', CORS_ORIGINS: 'https://app.atiru.dev' }).http.corsOrigins).toEqual(['https://app.atiru.dev']);
   });
 });
