@@ -7,7 +7,7 @@ import { SigningKeysRepository } from '../auth/keys/signing-keys.repository';
 import { JWKS_MAX_AGE_SECONDS, KEY_RELOAD_INTERVAL_MS, RetirementResult, RotationResult, SigningKeysService } from '../auth/keys/signing-keys.service';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { withCommandDatabase } from '../database/embedded-postgres';
-import { runMigrations } from '../database/migrate';
+import { assertSchemaCurrent } from '../database/migrate';
 import { ormOptions } from '../database/mikro-orm.options';
 import { ACK_TIMEOUT_MS } from '../database/revocation-channel';
 
@@ -69,7 +69,7 @@ async function withSigningKeys<T>(config: AppConfig, work: (keys: SigningKeysSer
   }
   const orm = await MikroORM.init({ ...ormOptions(config.database.url, 2), entities: [SigningKeyEntity] });
   try {
-    if (config.database.migrateOnStart) await runMigrations(orm, config.database.url);
+    await assertSchemaCurrent(orm);
     return await work(new SigningKeysService(orm.em, new SigningKeysRepository(orm.em), new SigningKeyCipher(config), config));
   } finally {
     await orm.close();

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { withCommandDatabase } from '../database/embedded-postgres';
-import { runMigrations } from '../database/migrate';
+import { assertSchemaCurrent } from '../database/migrate';
 import { ormOptions } from '../database/mikro-orm.options';
 import { MailOutboxEntity } from '../mail/mail-outbox.entity';
 import { FailedMailSelection, MailOutboxRepository } from '../mail/mail-outbox.repository';
@@ -35,7 +35,7 @@ export function parseResendArguments(args: string[]): FailedMailSelection {
 export async function resendFailedMails(config: AppConfig, selection: FailedMailSelection): Promise<{ requeued: string[]; withoutBody: string[] }> {
   const orm = await MikroORM.init({ ...ormOptions(config.database.url, 2), entities: [MailOutboxEntity] });
   try {
-    if (config.database.migrateOnStart) await runMigrations(orm, config.database.url);
+    await assertSchemaCurrent(orm);
     return await new MailOutboxRepository().requeueFailed(orm.em.fork(), selection);
   } finally {
     await orm.close();

@@ -8,6 +8,7 @@ import { KEY_RELOAD_INTERVAL_MS, NEW_KEY_SIGNS_AFTER_MS, SigningKeysService } fr
 import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
 import { describeRotation, rotateSigningKeys } from '../../src/cli/keys-rotate';
 import { DEVELOPMENT_SECRET } from '../../src/config/app-config';
+import { runMigrationsAlone } from '../../src/database/migrate';
 import { UsersRepository } from '../../src/users/users.repository';
 import { sql } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -437,6 +438,9 @@ describe('signing keys at start', () => {
     const config = { ...probe.config, database: { ...probe.config.database, url: database.url } };
     await probe.close();
     try {
+      // The command changes rows, never the schema: `npm run migrate` first.
+      await expect(rotateSigningKeys(config)).rejects.toThrow(/schema is behind this release .*run npm run migrate/);
+      await runMigrationsAlone(database.url);
       const rotatedAt = Date.now();
       const rotation = await rotateSigningKeys(config);
       expect(rotation.previousRetireAt).toBeNull();
