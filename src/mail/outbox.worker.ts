@@ -83,11 +83,26 @@ export class OutboxWorker extends PollingWorker {
    * A stop starts no new send: the batch in flight finishes the sends already started and gives
    * the rest back to the queue, for another instance or the next start, so a slow mail server
    * cannot hold the stop past an orchestrator's grace period (and a kill then cut sends midway).
+   * A send the server keeps waiting (a relay that stalls before it answers) is waited for
+   * SHUTDOWN_TIMEOUT_SECONDS at most, as requests in flight are: the stop goes on without it, and
+   * its mail is sent again once its claim ends, a second copy if the server had taken it.
    * After the last tick, outcomes still unwritten get one more try, or are named in the log.
    */
   override async onModuleDestroy(): Promise<void> {
     this.stopping = true;
-    await super.onModuleDestroy();
+    const waitMs = this.config.http.shutdownTimeoutSeconds * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      super.onModuleDestroy().then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs))),
+    ]).finally(() => clearTimeout(timer));
+    if (!finished) {
+      this.logger.warn(
+        `stopping with mail sends still waiting on the mail server after ${waitMs / 1000} s: ` +
+          'each is sent again once its claim ends, a second copy if the server had taken it',
+      );
+      return;
+    }
     if (this.unrecorded.length === 0) return;
     try {
       await this.recordUnrecorded(this.em.fork());

@@ -258,6 +258,29 @@ describe('mail outbox when the SMTP server comes back after an outage', () => {
   }, 40_000);
 });
 
+describe('mail outbox when the service stops while the SMTP server holds a send', () => {
+  it('waits for the send at most SHUTDOWN_TIMEOUT_SECONDS, and says it stopped without it', async () => {
+    const smtp = await new TestSmtpServer().start();
+    // A relay that has the whole mail and does not answer it: the socket timeout is far longer.
+    smtp.acceptDelayMs = 60_000;
+    const service = await startTestApp({ env: { SMTP_URL: smtp.url, SHUTDOWN_TIMEOUT_SECONDS: '1' } });
+    let closed = false;
+    try {
+      await enqueue(service, [confirm('held-at-stop@example.com')]);
+      await waitUntil(async () => smtp.contentsStarted > 0, 'the mail to reach the server');
+      const stopping = Date.now();
+      await service.close();
+      closed = true;
+      expect(Date.now() - stopping).toBeLessThan(10_000);
+      expect(service.logs.entries().some((entry) => entry.context === 'OutboxWorker' && /^stopping with mail sends still waiting on the mail server after 1 s/.test(entry.msg))).toBe(true);
+    } finally {
+      if (!closed) await service.close();
+      smtp.acceptDelayMs = 0;
+      await smtp.stop();
+    }
+  }, 40_000);
+});
+
 describe('mail outbox when the SMTP server puts off one recipient', () => {
   it('keeps that mail\'s backoff when other mails go out: only a failure of the server itself is an outage to recover from', async () => {
     const smtp = await new TestSmtpServer().start();

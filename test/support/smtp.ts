@@ -21,6 +21,8 @@ export class TestSmtpServer {
   readonly mails: ReceivedMail[] = [];
   /** How long the server takes to accept each mail once its content has arrived. */
   acceptDelayMs = 0;
+  /** Mails whose content has begun to arrive, accepted or not. */
+  contentsStarted = 0;
   private readonly refusals = new Map<string, { code: number; message: string }>();
   private server?: SMTPServer;
   private stalled?: { server: Server; sockets: Set<Socket> };
@@ -45,6 +47,7 @@ export class TestSmtpServer {
         callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
       },
       onData: (stream, _session, callback) => {
+        this.contentsStarted += 1;
         simpleParser(stream)
           .then(async (parsed) => {
             if (this.acceptDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.acceptDelayMs));
