@@ -1660,7 +1660,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description RATE_LIMITED: too many failed authentications from this address, or too many requests for this key or user; retry after `Retry-After` seconds */
+            /** @description RATE_LIMITED: too many keys created and rolled by this user within the hour (RATE_LIMIT_KEY_CHANGE_USER): each mails the owner a notice; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1855,7 +1855,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description RATE_LIMITED: too many failed authentications from this address, or too many requests for this key or user; retry after `Retry-After` seconds */
+            /** @description RATE_LIMITED: too many keys created and rolled by this user within the hour (RATE_LIMIT_KEY_CHANGE_USER): each mails the owner a notice; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];

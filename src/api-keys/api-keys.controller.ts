@@ -5,10 +5,14 @@ import { Authenticated } from '../common/auth/auth-policy.decorator';
 import { AuthenticatedRequest } from '../common/auth/principal';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
+import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { ApiKeysService } from './api-keys.service';
 import { ApiKeyCreateDto } from './dto/api-key-create.dto';
 import { ApiKeyRollDto } from './dto/api-key-roll.dto';
 import { ApiKeyCreatedResponseDto, ApiKeyListResponseDto } from './dto/api-key-response.dto';
+
+/** What a 429 of creating or rolling keys means. */
+const KEY_CHANGES_LIMITED = 'too many keys created and rolled by this user within the hour (RATE_LIMIT_KEY_CHANGE_USER): each mails the owner a notice';
 
 /** API keys are managed with a session only: a key cannot mint, list or revoke keys. */
 @ApiTags('api-keys')
@@ -19,6 +23,7 @@ export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
   @Post()
+  @RateLimit('key_change', { limited: KEY_CHANGES_LIMITED })
   @ApiOperation({
     summary: 'Create an API key',
     description:
@@ -43,6 +48,7 @@ export class ApiKeysController {
   }
 
   @Post(':id/roll')
+  @RateLimit('key_change', { limited: KEY_CHANGES_LIMITED })
   @ApiOperation({
     summary: 'Roll an API key',
     description:

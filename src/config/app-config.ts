@@ -176,6 +176,11 @@ export const RATE_LIMIT_DEFAULTS = {
   refresh_ip: { limit: 300, windowSeconds: 900 },
   /** Failed authentications (bad JWT, unknown or malformed API key) per client IP. */
   auth_failure_ip: { limit: 60, windowSeconds: 60 },
+  /**
+   * API keys created or rolled per user. Each mails the owner a notice: without it, one account
+   * could fill the mail queue that everyone's confirmation and reset links wait in.
+   */
+  key_change_user: { limit: 30, windowSeconds: 3600 },
   /** Authenticated requests per API key. */
   api_key: { limit: 60_000, windowSeconds: 60 },
   /** Authenticated requests per user, all credentials together. */

@@ -52,10 +52,15 @@ function presentsRefreshToken(request: FastifyRequest): boolean {
   return typeof token === 'string' || request.headers[REFRESH_COOKIE_HEADER] !== undefined;
 }
 
-/** The signed-in user's address, when the guard has admitted one (it runs before interceptors). */
+/** The user the guard has admitted, if any (it runs before interceptors). */
+function signedInUser(request: FastifyRequest): Principal['user'] | undefined {
+  return (request as FastifyRequest & { user?: Principal | null }).user?.user;
+}
+
+/** The signed-in user's address, when the guard has admitted one. */
 function signedInEmailKey(request: FastifyRequest): string | undefined {
-  const principal = (request as FastifyRequest & { user?: Principal | null }).user;
-  return principal ? counterKey(principal.user.email.toLowerCase()) : undefined;
+  const user = signedInUser(request);
+  return user ? counterKey(user.email.toLowerCase()) : undefined;
 }
 
 /**
@@ -137,6 +142,10 @@ export class RateLimitInterceptor implements NestInterceptor {
         // as ever), so it spends no count and takes no place among them.
         const token = tokenKey(request.method === 'GET' ? request.query : request.body, isOpaqueTokenShaped);
         return token ? [['confirm_token', token]] : [];
+      }
+      case 'key_change': {
+        const user = signedInUser(request);
+        return user ? [['key_change_user', user.id]] : [];
       }
     }
   }

@@ -11,6 +11,7 @@ export const RATE_LIMIT_RULE = 'atiru:rate-limit-rule';
  * `confirm`: per client IP (`POST /auth/confirm`, for programs);
  * `confirm_link`: per presented confirmation token, the query's (opening the mailed link) or the
  *   form's (its page's button); a request without one spends nothing, and is refused unread; nor
- *   does one whose token is not shaped like the service's, which confirms nothing.
+ *   does one whose token is not shaped like the service's, which confirms nothing;
+ * `key_change`: per signed-in user (creating and rolling API keys, each of which mails a notice).
  */
-export type RateLimitRule = 'login' | 'mail' | 'refresh' | 'reset' | 'confirm' | 'confirm_link';
+export type RateLimitRule = 'login' | 'mail' | 'refresh' | 'reset' | 'confirm' | 'confirm_link' | 'key_change';

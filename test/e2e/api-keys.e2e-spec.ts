@@ -4,9 +4,11 @@ import { ApiKeyRevocationListener } from '../../src/api-keys/api-key-revocation.
 import { generateApiKey } from '../../src/api-keys/api-key-format';
 import { recordQueries } from '../support/query-recorder';
 import { SignedInUser, signedInUser } from '../support/signed-in-user';
+import { TestSmtpServer } from '../support/smtp';
 import { TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
+import { waitUntil } from '../support/wait';
 
 const MAX_KEYS = 5;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -359,5 +361,45 @@ describe('API keys (real app, real PostgreSQL)', () => {
       expect(logs).not.toContain(key);
       expect(logs).not.toContain(key.slice(10));
     }
+  });
+});
+
+describe('API keys created and rolled, per user (real app, real PostgreSQL, real SMTP)', () => {
+  let smtp: TestSmtpServer;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    smtp = await new TestSmtpServer().start();
+    service = await startTestApp({ env: { SMTP_URL: smtp.url, RATE_LIMIT_KEY_CHANGE_USER: '3/3600' } });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await smtp?.stop();
+  });
+
+  it('are limited, since each mails the owner a notice: one account cannot fill the mail queue everyone\'s links wait in', async () => {
+    const mallory = await signedInUser(service.app, 'mallory@example.com');
+    const carol = await signedInUser(service.app, 'carol@example.com');
+    const { id } = (await service.request('POST', '/auth/api-keys', { headers: mallory.jwt, body: { name: 'first' } })).body;
+    const rolled = await service.request('POST', `/auth/api-keys/${id}/roll`, { headers: mallory.jwt, body: { grace_period_seconds: 0 } });
+    expect(rolled.status).toBe(201);
+    expect((await service.request('POST', `/auth/api-keys/${rolled.body.id}/roll`, { headers: mallory.jwt, body: { grace_period_seconds: 0 } })).status).toBe(201);
+
+    const refused = [
+      await service.request('POST', '/auth/api-keys', { headers: mallory.jwt, body: { name: 'fourth' } }),
+      await service.request('POST', `/auth/api-keys/${rolled.body.id}/roll`, { headers: mallory.jwt, body: { grace_period_seconds: 0 } }),
+    ];
+    expect(refused.map((response) => [response.status, response.body.code])).toEqual([
+      [429, 'RATE_LIMITED'],
+      [429, 'RATE_LIMITED'],
+    ]);
+    expect(Number(refused[0].headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another user's budget is their own; revoking and listing are not limited.
+    expect((await service.request('POST', '/auth/api-keys', { headers: carol.jwt, body: { name: 'carol' } })).status).toBe(201);
+    expect((await service.request('GET', '/auth/api-keys', { headers: mallory.jwt })).status).toBe(200);
+    await waitUntil(async () => smtp.mailsTo('mallory@example.com').length >= 3, 'the three notices');
+    await sleep(500);
+    expect(smtp.mailsTo('mallory@example.com')).toHaveLength(3);
   });
 });
