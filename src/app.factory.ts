@@ -125,7 +125,8 @@ async function configureHttp(app: NestFastifyApplication, config: AppConfig, hea
   // As [name, value] pairs, so that a reply walks an array rather than the keys of an object.
   const apiHeaders = Object.entries(headers.api);
   const documentHeaders = Object.entries({ ...headers.documents, ...CORS_VARY });
-  const dashboardHeaders = Object.entries(headers.dashboard);
+  // The dashboard's files are kept by caches too (its hashed assets for good).
+  const dashboardHeaders = Object.entries({ ...headers.dashboard, ...CORS_VARY });
 
   // The fixed security headers and the request id, on every reply Fastify sends (errors, 404s,
   // preflights, the lifecycle's 503 and Swagger UI's files included). Set as the request arrives,

@@ -69,6 +69,8 @@ describe('the built-in dashboard: served at /dashboard/, and where mailed links 
     expect(script.headers.get('content-type')).toMatch(/^(application|text)\/javascript/);
     expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(script.headers.get('content-security-policy')).toBe(CSP);
+    // Caches keep it, and its CORS headers depend on the Origin: one copy per origin.
+    expect(script.headers.get('vary')).toBe('Origin');
     const icon = await raw(service, '/dashboard/favicon.svg');
     expect([icon.status, icon.headers.get('content-type'), icon.headers.get('cache-control')]).toEqual([200, 'image/svg+xml', 'public, max-age=0']);
   });
