@@ -77,7 +77,12 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   if (options.preview) return app;
 
   try {
-    if (config.database.migrateOnStart) await runMigrationsAlone(config.database.url);
+    if (config.database.migrateOnStart) {
+      // Said as it happens, not held with the rest of the start's lines until it is over: a start
+      // waiting for the migration lock must say so while it waits.
+      app.flushLogs();
+      await runMigrationsAlone(config.database.url);
+    }
     await app.init();
   } catch (error) {
     // Release what did start (the connection pool, timers) so a failed start leaves nothing running.

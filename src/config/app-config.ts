@@ -422,8 +422,16 @@ export function loopbackEntries(list: readonly string[]): string[] {
   return list.filter((entry) => {
     const candidate = entry.replace('://*.', '://wildcard.');
     if (!URL.canParse(candidate)) return false;
-    const host = new URL(candidate).hostname;
-    return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+    // The URL parser has the address in its canonical form (127.1 is 127.0.0.1, [::ffff:7f00:1] its IPv6 form); a trailing dot names the same host.
+    const host = new URL(candidate).hostname.replace(/\.$/, '');
+    return (
+      host === 'localhost' ||
+      host.endsWith('.localhost') ||
+      /^127\.\d+\.\d+\.\d+$/.test(host) ||
+      host === '0.0.0.0' ||
+      ['[::1]', '[::]', '[::ffff:7f00:1]', '[::ffff:0:0]'].includes(host) ||
+      /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host)
+    );
   });
 }
 
@@ -551,14 +559,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
         'SIGNING_KEY_ENCRYPTION_SECRET is missing or a placeholder: set a random secret of at least 32 characters (or SIGNING_KEY_PEM)',
       );
     }
-    for (const [name, list] of [
-      ['REDIRECT_ALLOW_LIST', config.http.redirectAllowList],
-      ['CORS_ORIGINS', config.http.corsOrigins],
-    ] as const) {
-      const local = loopbackEntries(list);
-      if (local.length > 0) {
-        read.problems.push(`${name} names the user's own machine (${local.join(', ')}), which production must not trust: mailed tokens or a browser's calls would go to whatever listens there`);
-      }
+    // Not CORS_ORIGINS: a page there can call the API only with a credential it holds, and hybrid
+    // mobile apps (Capacitor, Ionic) run their pages at https://localhost.
+    const local = loopbackEntries(config.http.redirectAllowList);
+    if (local.length > 0) {
+      read.problems.push(`REDIRECT_ALLOW_LIST names the user's own machine (${local.join(', ')}), which production must not trust: mailed tokens would go to whatever listens there`);
     }
     if (!env.PUBLIC_URL?.trim()) read.problems.push('PUBLIC_URL must be set in production (the base of mailed links and the JWT issuer; without it, http://localhost)');
     if (!config.database.url) read.problems.push('DATABASE_URL must be set in production (the embedded PostgreSQL is for development)');

@@ -435,18 +435,25 @@ describe('signing keys at start', () => {
     const database = await createTestDatabase();
     // The configuration test apps run with, pointed at the empty database.
     const probe = await startTestApp();
-    const config = { ...probe.config, database: { ...probe.config.database, url: database.url } };
+    const secret = { SIGNING_KEY_ENCRYPTION_SECRET: 'the-fleet-secret-0123456789-abcdefghijklmnop' };
+    const config = {
+      ...probe.config,
+      database: { ...probe.config.database, url: database.url },
+      tokens: { ...probe.config.tokens, signingKeyEncryptionSecret: secret.SIGNING_KEY_ENCRYPTION_SECRET },
+    };
     await probe.close();
     try {
       // The command changes rows, never the schema: `npm run migrate` first.
       await expect(rotateSigningKeys(config)).rejects.toThrow(/schema is behind this release .*run npm run migrate/);
       await runMigrationsAlone(database.url);
+      // With no key to hold it against, the secret must at least be no placeholder (a shell without the fleet's secret).
+      await expect(rotateSigningKeys({ ...config, tokens: { ...config.tokens, signingKeyEncryptionSecret: DEVELOPMENT_SECRET } })).rejects.toThrow(/placeholder/);
       const rotatedAt = Date.now();
       const rotation = await rotateSigningKeys(config);
       expect(rotation.previousRetireAt).toBeNull();
       // Not NEW_KEY_SIGNS_AFTER_MS later: the only key there is signs at once.
       expect(Math.abs(rotation.signsFrom.getTime() - rotatedAt)).toBeLessThan(5_000);
-      const service = await startTestApp({ database });
+      const service = await startTestApp({ database, env: secret });
       try {
         const user = await insertUser(service);
         expect(kidOf(service.app.get(AccessTokenService).issue(user, user.sessionId).access_token)).toBe(rotation.kid);

@@ -3,6 +3,9 @@ import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { MIGRATION_LOCK_ID, runMigrations } from '../../src/database/migrate';
 import { ormOptions } from '../../src/database/mikro-orm.options';
+import { createApp } from '../../src/app.factory';
+import { loadConfig } from '../../src/config/app-config';
+import { LogCapture } from '../support/log-capture';
 import { createTestDatabase } from '../support/test-database';
 import { waitUntil } from '../support/wait';
 
@@ -32,6 +35,43 @@ describe('migrations on a real PostgreSQL', () => {
       await orm.close();
       await holder.end();
       await database.drop();
+    }
+  });
+
+  it("hold a starting instance, which says at warn while it waits which backend of its own database holds the lock", async () => {
+    const database = await createTestDatabase();
+    const elsewhere = await createTestDatabase();
+    const holder = new Client({ connectionString: database.url });
+    const stranger = new Client({ connectionString: elsewhere.url });
+    await holder.connect();
+    await stranger.connect();
+    let app: Awaited<ReturnType<typeof createApp>> | undefined;
+    try {
+      // The same lock in another database of the server: advisory locks are per database.
+      await stranger.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+      await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+      const [{ pid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+      const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: database.url });
+      const logs = new LogCapture('info');
+      let started = false;
+      const starting = createApp(config, { logger: logs.logger }).then((created) => {
+        started = true;
+        return created;
+      });
+      const waiting = await waitUntil(async () => logs.entries().find((entry) => /^waiting \d+ s for the migration lock/.test(entry.msg ?? '')), 'the wait to be told while the start waits');
+      expect(started).toBe(false);
+      expect(waiting.msg).toMatch(new RegExp(`held by PostgreSQL backend ${pid} \\(`));
+      expect(waiting.lock_holder_pid).toBe(pid);
+
+      await holder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);
+      app = await starting;
+      expect(logs.entries().some((entry) => /^took the migration lock after \d+ s$/.test(entry.msg ?? ''))).toBe(true);
+    } finally {
+      await app?.close();
+      await holder.end();
+      await stranger.end();
+      await database.drop();
+      await elsewhere.drop();
     }
   });
 });

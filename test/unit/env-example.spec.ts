@@ -58,8 +58,11 @@ describe('.env.example', () => {
     const config = loadConfig(production);
     expect({ redirects: config.http.redirectAllowList, cors: config.http.corsOrigins }).toEqual({ redirects: [], cors: [] });
     expect(() => loadConfig({ ...production, REDIRECT_ALLOW_LIST: 'http://localhost:5173' })).toThrow(/REDIRECT_ALLOW_LIST names the user's own machine \(http:\/\/localhost:5173\)/);
-    expect(() => loadConfig({ ...production, CORS_ORIGINS: 'https://app.atiru.dev,http://127.0.0.1:8080' })).toThrow(/CORS_ORIGINS names the user's own machine \(http:\/\/127.0.0.1:8080\)/);
-    expect(() => loadConfig({ ...production, REDIRECT_ALLOW_LIST: 'https://*.localhost' })).toThrow(/REDIRECT_ALLOW_LIST/);
+    for (const local of ['https://*.localhost', 'http://localhost.:8080', 'http://0.0.0.0:8080', 'http://127.1', 'http://[::1]:8080', 'http://[::ffff:127.0.0.1]']) {
+      expect(() => loadConfig({ ...production, REDIRECT_ALLOW_LIST: `https://app.atiru.dev,${local}` })).toThrow(/REDIRECT_ALLOW_LIST names the user's own machine/);
+    }
+    // A page at a CORS origin calls the API only with a credential it holds; hybrid mobile apps run theirs at https://localhost.
+    expect(loadConfig({ ...production, CORS_ORIGINS: 'https://localhost' }).http.corsOrigins).toEqual(['https://localhost']);
     expect(loadConfig({ ...production, REDIRECT_ALLOW_LIST: 'https://*.atiru.dev', CORS_ORIGINS: 'https://app.atiru.dev' }).http.corsOrigins).toEqual(['https://app.atiru.dev']);
   });
 });

@@ -14,7 +14,7 @@ export class SigningKeyDecryptionError extends Error {
   constructor(readonly kid: string) {
     super(
       `Cannot decrypt signing key ${kid}: SIGNING_KEY_ENCRYPTION_SECRET is not the secret it was encrypted with. ` +
-        'Restore that secret, or run "npm run keys:rotate" with the new one to add a key it can decrypt ' +
+        'Restore that secret, or run "npm run keys:rotate -- --new-secret" under the new one to add a key it can decrypt ' +
         '(tokens signed by the old key keep verifying until they expire).',
     );
     this.name = 'SigningKeyDecryptionError';

@@ -86,9 +86,6 @@ export class SigningKeysService {
    * then it is no longer used or published. Every instance is notified.
    */
   async rotate(options: { newSecret?: boolean } = {}): Promise<RotationResult> {
-    if (options.newSecret && isPlaceholderSecret(this.config.tokens.signingKeyEncryptionSecret)) {
-      throw new Error('SIGNING_KEY_ENCRYPTION_SECRET is missing or a placeholder: a new secret must be a random one of at least 32 characters');
-    }
     const key = await this.createKey();
     // The previous key signs until the new one is due, and its last tokens live one token lifetime
     // more. A reload interval beyond that leaves room for an instance whose clock runs behind the
@@ -96,7 +93,11 @@ export class SigningKeysService {
     const retireAfterSeconds = (NEW_KEY_SIGNS_AFTER_MS + KEY_RELOAD_INTERVAL_MS) / 1000 + this.config.tokens.accessTtlSeconds;
     return inTransaction(this.em, async (em) => {
       await this.repository.lockForRotation(em);
-      if (!options.newSecret) await this.assertSameSecret(em, NEW_SECRET_HINT);
+      const compared = !options.newSecret && (await this.assertSameSecret(em, NEW_SECRET_HINT));
+      // With nothing to hold it against (a new secret, or no key yet), the secret must at least be no placeholder.
+      if (!compared && isPlaceholderSecret(this.config.tokens.signingKeyEncryptionSecret)) {
+        throw new Error('SIGNING_KEY_ENCRYPTION_SECRET is missing or a placeholder: set the random secret of at least 32 characters the instances use');
+      }
       const previousRetireAt = await this.repository.retireCurrent(em, retireAfterSeconds);
       const createdAt = await this.repository.insertCurrentIfNone(em, key);
       if (!createdAt) throw new Error('Another current signing key appeared during the rotation');
@@ -134,11 +135,12 @@ export class SigningKeysService {
    * instances' (they opened it): they could not open the new key. Once it is due they could not
    * start, and once the current key retired they could not sign; a retirement at once would have
    * them sign with a retired key at once. A rotation may change the secret when asked to
-   * (`newSecret`), as the runbook's change of secret does.
+   * (`newSecret`), as the runbook's change of secret does. Answers whether there was a current key
+   * to hold the secret against.
    */
-  private async assertSameSecret(em: EntityManager, hint = ''): Promise<void> {
+  private async assertSameSecret(em: EntityManager, hint = ''): Promise<boolean> {
     const current = await this.repository.findCurrent(em);
-    if (current === null) return;
+    if (current === null) return false;
     try {
       await this.cipher.open(current.privateKeyEncrypted, current.kid);
     } catch {
@@ -147,6 +149,7 @@ export class SigningKeysService {
           `and they could not open a key sealed with it. Run the command with their secret${hint}.`,
       );
     }
+    return true;
   }
 
   openPrivateKey(key: StoredSigningKey): Promise<string> {
