@@ -181,11 +181,13 @@ export class AccountsService {
       await this.mail.enqueue(em, { template: 'password-reset', to: user.email, link: this.redirects.landing(request.redirectTo, 'reset-password', { token }) });
       return;
     }
-    if (user?.emailConfirmedAt) return;
     const registration = await this.registrations.findNewestLive(em, request.email, now);
+    // Renewed whatever stands behind the address, and whatever the mail cap says: a login with the
+    // registration's password reads its end, and must not tell a taken address from a free one.
+    if (registration) await this.registrations.extend(em, registration.id, this.confirmationExpiry(now));
+    if (user?.emailConfirmedAt) return;
     if (!(registration || user) || !(await this.withinMailCap(em, request.email, request.kind))) return;
     if (registration) {
-      await this.registrations.extend(em, registration.id, this.confirmationExpiry(now));
       await this.sendConfirmation(em, { registrationId: registration.id }, registration.email, request.redirectTo, now);
     } else if (user) {
       await this.sendConfirmation(em, { userId: user.id }, user.email, request.redirectTo, now);

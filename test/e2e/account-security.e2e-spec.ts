@@ -6,7 +6,7 @@ import { clickConfirmationLink, CONFIRM_REGISTRATION, createConfirmedUser, GENER
 import { signedInUser } from '../support/signed-in-user';
 import { TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp, TestResponse } from '../support/test-app';
-import { waitUntil } from '../support/wait';
+import { sleep, waitUntil } from '../support/wait';
 
 const INVALID_CREDENTIALS = { statusCode: 401, code: 'INVALID_CREDENTIALS', error: 'Invalid email or password', request_id: expect.any(String) };
 const EMAIL_NOT_VERIFIED = { statusCode: 403, code: 'EMAIL_NOT_VERIFIED', error: 'Confirm your email address before logging in', request_id: expect.any(String) };
@@ -218,6 +218,24 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
       expect((await loginAs(email, 'someone else')).body).toEqual(EMAIL_NOT_VERIFIED);
       expect((await loginAs(email, 'a third password')).body).toEqual(INVALID_CREDENTIALS);
       await login(service, email, 'the real password');
+    });
+
+    it('renews a registration on resend-confirmation whether or not the address is taken: a login with its password past its first end tells neither apart', async () => {
+      const taken = uniqueEmail('taken-resent');
+      await createConfirmedUser(service, taken, 'the real password');
+      const free = uniqueEmail('free-resent');
+      for (const email of [taken, free]) expect((await service.request('POST', '/auth/register', { body: { email, password: 'the prober chose this' } })).status).toBe(201);
+      await waitUntil(
+        async () => (await sql(service, 'SELECT count(*)::int AS n FROM registrations WHERE email IN (?, ?) AND processed_at IS NOT NULL', [taken, free]))[0].n === 2,
+        'both registrations decided',
+      );
+      // Their first end is near; a resend renews them.
+      await sql(service, `UPDATE registrations SET expires_at = now() + interval '1 second' WHERE email IN (?, ?)`, [taken, free]);
+      for (const email of [taken, free]) expect((await service.request('POST', '/auth/resend-confirmation', { body: { email } })).status).toBe(200);
+      await waitUntil(async () => (await sql(service, 'SELECT count(*)::int AS n FROM account_requests WHERE email IN (?, ?)', [taken, free]))[0].n === 0, 'the resends decided');
+      await sleep(1500);
+      expect((await loginAs(free, 'the prober chose this')).body).toEqual(EMAIL_NOT_VERIFIED);
+      expect((await loginAs(taken, 'the prober chose this')).body).toEqual(EMAIL_NOT_VERIFIED);
     });
 
     it('keeps accounts from before pending registrations working, and lets a new registration replace an unconfirmed one', async () => {
