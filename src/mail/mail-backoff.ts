@@ -1,3 +1,5 @@
+import { domainToASCII } from 'node:url';
+
 /** Retries never wait longer than this, however many attempts failed. */
 export const MAX_RETRY_DELAY_MS = 60 * 60 * 1000;
 
@@ -43,6 +45,19 @@ export function describeDeliveryError(error: unknown, recipient?: string): strin
   const message = typeof err?.message === 'string' ? err.message : String(error);
   const code = typeof err?.code === 'string' && !message.includes(err.code) ? `${err.code}: ` : '';
   let text = (code + message).replace(/(?<![\w+.-])([a-z][\w+.-]*:\/\/)[^\s/@]+@/gi, '$1***@').replace(/\s+/g, ' ').trim();
-  if (recipient !== undefined) text = text.replace(new RegExp(recipient.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '<recipient>');
+  if (recipient !== undefined) {
+    for (const form of sentForms(recipient)) text = text.replace(new RegExp(form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '<recipient>');
+  }
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
+}
+
+/**
+ * The forms of an address a server may quote back: as stored, with its white space folded (as the
+ * reply's is here), and with an internationalised domain in the ASCII form it was sent in.
+ */
+function sentForms(recipient: string): string[] {
+  const folded = recipient.replace(/\s+/g, ' ').trim();
+  const at = folded.lastIndexOf('@');
+  const ascii = at > 0 ? domainToASCII(folded.slice(at + 1)) : '';
+  return [...new Set([folded, ...(ascii ? [`${folded.slice(0, at + 1)}${ascii}`] : [])])];
 }

@@ -107,4 +107,9 @@ describe('delivery errors as stored and logged', () => {
     expect(straddling).toBe(`${'x'.repeat(490)} <<recipi…`);
     expect(straddling).not.toMatch(/ada/i);
   });
+
+  it('replaces the recipient in the forms it was sent in: an internationalised domain in ASCII, white space folded', () => {
+    expect(describeDeliveryError(new Error('550 5.1.1 <reject@xn--exmple-cua.com>: no such user'), 'reject@exämple.com')).toBe('550 5.1.1 <<recipient>>: no such user');
+    expect(describeDeliveryError(new Error('550 <"a b"@example.com> rejected'), '"a\r\nb"@example.com')).toBe('550 <<recipient>> rejected');
+  });
 });
