@@ -4,14 +4,24 @@ import { Transform } from 'class-transformer';
 import { isEmail, MaxLength, ValidateBy } from 'class-validator';
 import { normalizeEmail } from '../common/email-address';
 
-/** A UTF-16 surrogate without its pair: not text, and validator.js's isEmail throws on it. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/**
+ * What no provider puts in an address, and what would change how a line that quotes one reads:
+ * controls, format characters (bidirectional and zero-width marks), line and paragraph separators,
+ * and surrogates without their pair (not text, and validator.js's isEmail throws on them).
+ */
+const NOT_IN_AN_ADDRESS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 
+/**
+ * An address as providers issue them, in one form: no quoted local part (RFC 5321 allows one, with
+ * `@`, `<` or line breaks inside, which mail software then reads otherwise), and no compatibility
+ * form that NFKC folds into another address (fullwidth letters), so that one mailbox is one account.
+ */
 const IsEmailAddress = (): PropertyDecorator =>
   ValidateBy({
     name: 'isEmailAddress',
     validator: {
-      validate: (value: unknown) => typeof value === 'string' && !LONE_SURROGATE.test(value) && isEmail(value),
+      validate: (value: unknown) =>
+        typeof value === 'string' && !NOT_IN_AN_ADDRESS.test(value) && value.normalize('NFKC') === value && isEmail(value, { blacklisted_chars: '"' }),
       defaultMessage: () => 'email must be an email address',
     },
   });

@@ -1,7 +1,13 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, MaxLength, MinLength } from 'class-validator';
+import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../passwords/password.hasher';
+
+/**
+ * Half of a UTF-16 surrogate pair, which is not text: on its way to the hash it becomes U+FFFD, so
+ * every other half, and U+FFFD itself, would log in with the same password.
+ */
+const NO_LONE_SURROGATE = /^\P{Cs}*$/u;
 
 /** A new password: 6 to 256 characters. */
 export const NewPasswordField = (): PropertyDecorator =>
@@ -10,4 +16,5 @@ export const NewPasswordField = (): PropertyDecorator =>
     IsString(),
     MinLength(PASSWORD_MIN_LENGTH),
     MaxLength(PASSWORD_MAX_LENGTH),
+    Matches(NO_LONE_SURROGATE, { message: 'password must be text: it holds half of a UTF-16 surrogate pair' }),
   );
