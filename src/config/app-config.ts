@@ -561,9 +561,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     // Not CORS_ORIGINS: a page there can call the API only with a credential it holds, and hybrid
     // mobile apps (Capacitor, Ionic) run their pages at https://localhost.
-    const local = loopbackEntries(config.http.redirectAllowList);
-    if (local.length > 0) {
-      read.problems.push(`REDIRECT_ALLOW_LIST names the user's own machine (${local.join(', ')}), which production must not trust: mailed tokens would go to whatever listens there`);
+    for (const [name, list] of [
+      ['REDIRECT_ALLOW_LIST', config.http.redirectAllowList],
+      // Mailed links without redirect_to land there, their tokens with them.
+      ['DASHBOARD_URL', config.http.dashboardBuiltIn ? [] : [config.http.dashboardUrl]],
+    ] as const) {
+      const local = loopbackEntries(list);
+      if (local.length > 0) {
+        read.problems.push(`${name} names the user's own machine (${local.join(', ')}), which production must not trust: mailed tokens would go to whatever listens there`);
+      }
     }
     if (!env.PUBLIC_URL?.trim()) read.problems.push('PUBLIC_URL must be set in production (the base of mailed links and the JWT issuer; without it, http://localhost)');
     if (!config.database.url) read.problems.push('DATABASE_URL must be set in production (the embedded PostgreSQL is for development)');

@@ -1,4 +1,4 @@
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 
 /** Retries never wait longer than this, however many attempts failed. */
 export const MAX_RETRY_DELAY_MS = 60 * 60 * 1000;
@@ -53,11 +53,15 @@ export function describeDeliveryError(error: unknown, recipient?: string): strin
 
 /**
  * The forms of an address a server may quote back: as stored, with its white space folded (as the
- * reply's is here), and with an internationalised domain in the ASCII form it was sent in.
+ * reply's is here), and with its domain in ASCII and in Unicode (an internationalised domain is
+ * sent in one or the other, and servers may quote the other).
  */
 function sentForms(recipient: string): string[] {
   const folded = recipient.replace(/\s+/g, ' ').trim();
   const at = folded.lastIndexOf('@');
-  const ascii = at > 0 ? domainToASCII(folded.slice(at + 1)) : '';
-  return [...new Set([folded, ...(ascii ? [`${folded.slice(0, at + 1)}${ascii}`] : [])])];
+  if (at <= 0) return [folded];
+  const local = folded.slice(0, at + 1);
+  const ascii = domainToASCII(folded.slice(at + 1));
+  const domains = ascii ? [ascii, domainToUnicode(ascii)] : [];
+  return [...new Set([folded, ...domains.filter(Boolean).map((domain) => `${local}${domain}`)])];
 }

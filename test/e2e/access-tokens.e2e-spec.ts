@@ -6,7 +6,7 @@ import { SigningKeyRing } from '../../src/auth/keys/signing-key.ring';
 import { jwkThumbprint } from '../../src/auth/keys/signing-key-material';
 import { KEY_RELOAD_INTERVAL_MS, NEW_KEY_SIGNS_AFTER_MS, SigningKeysService } from '../../src/auth/keys/signing-keys.service';
 import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
-import { describeRotation, rotateSigningKeys } from '../../src/cli/keys-rotate';
+import { describeRotation, retireSigningKeysNow, rotateSigningKeys } from '../../src/cli/keys-rotate';
 import { DEVELOPMENT_SECRET } from '../../src/config/app-config';
 import { runMigrationsAlone } from '../../src/database/migrate';
 import { UsersRepository } from '../../src/users/users.repository';
@@ -447,7 +447,9 @@ describe('signing keys at start', () => {
       await expect(rotateSigningKeys(config)).rejects.toThrow(/schema is behind this release .*run npm run migrate/);
       await runMigrationsAlone(database.url);
       // With no key to hold it against, the secret must at least be no placeholder (a shell without the fleet's secret).
-      await expect(rotateSigningKeys({ ...config, tokens: { ...config.tokens, signingKeyEncryptionSecret: DEVELOPMENT_SECRET } })).rejects.toThrow(/placeholder/);
+      const placeholder = { ...config, tokens: { ...config.tokens, signingKeyEncryptionSecret: DEVELOPMENT_SECRET } };
+      await expect(rotateSigningKeys(placeholder)).rejects.toThrow(/placeholder/);
+      await expect(retireSigningKeysNow(placeholder)).rejects.toThrow(/placeholder/);
       const rotatedAt = Date.now();
       const rotation = await rotateSigningKeys(config);
       expect(rotation.previousRetireAt).toBeNull();

@@ -1,6 +1,7 @@
 import { ACCOUNT_MESSAGES } from '../../src/accounts/accounts.service';
+import { PasswordHasher } from '../../src/accounts/passwords/password.hasher';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, clickConfirmationLink, formOf, linkStartingWith, login, nextMailTo, pathOf, sql, uniqueEmail } from '../support/accounts';
-import { sleep } from '../support/wait';
+import { sleep, waitUntil } from '../support/wait';
 import { TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp } from '../support/test-app';
 
@@ -27,6 +28,12 @@ function tokenOf(link: string): string {
   const token = new URL(link).searchParams.get('token');
   if (!token) throw new Error(`no token in ${link}`);
   return token;
+}
+
+/** A confirmed account stored as an earlier release stored it, with whatever address it took then. */
+async function storeConfirmedUser(service: TestApp, email: string, password: string): Promise<void> {
+  const hash = await service.app.get(PasswordHasher).hash(password);
+  await sql(service, 'INSERT INTO users (id, email, password_hash, email_confirmed_at) VALUES (gen_random_uuid(), ?, ?, now())', [email, hash]);
 }
 
 describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
@@ -327,6 +334,27 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       for (const password of ['123456', 'p'.repeat(256)]) {
         const response = await service.request('POST', '/auth/register', { body: { email: uniqueEmail('bounds'), password } });
         expect(response.status).toBe(201);
+      }
+    });
+
+    // Off the contract check: its `format: email` is JSON Schema's ASCII one, which no internationalised address matches.
+    it('takes a new address composed, and the joiners Persian and Indic words need', async () => {
+      const decomposed = `jose\u0301-${Date.now().toString(36)}@exemple.fr`;
+      const registered = await service.request('POST', '/auth/register', { body: { email: decomposed, password: PASSWORD }, contract: false });
+      expect([registered.status, registered.body.user.email]).toEqual([201, decomposed.normalize('NFC')]);
+      const persian = `\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645-${Date.now().toString(36)}@example.ir`;
+      expect((await service.request('POST', '/auth/register', { body: { email: persian, password: PASSWORD }, contract: false })).status).toBe(201);
+    });
+
+    // Off the contract check too: these addresses are not JSON Schema's `format: email`.
+    it('still signs in, and mails a reset to, an account whose address a stricter check would refuse now (stored by an earlier release)', async () => {
+      for (const email of ['"john smith"@example.com', `jose\u0301-old@exemple.fr`, '\uff42\uff4f\uff42@example.com']) {
+        await storeConfirmedUser(service, email, PASSWORD);
+        expect([email, (await service.request('POST', '/auth/login', { body: { email, password: PASSWORD }, contract: false })).status]).toEqual([email, 200]);
+        expect((await service.request('POST', '/auth/forgot-password', { body: { email } })).status).toBe(200);
+        // Read in the outbox: the test server's parser rewrites a quoted local part.
+        const queued = async () => (await sql(service, `SELECT 1 FROM mail_outbox WHERE recipient = ? AND template = 'password-reset'`, [email])).length > 0;
+        await waitUntil(queued, `a reset mail to ${email}`);
       }
     });
 

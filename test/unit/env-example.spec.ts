@@ -61,6 +61,7 @@ describe('.env.example', () => {
     for (const local of ['https://*.localhost', 'http://localhost.:8080', 'http://0.0.0.0:8080', 'http://127.1', 'http://[::1]:8080', 'http://[::ffff:127.0.0.1]']) {
       expect(() => loadConfig({ ...production, REDIRECT_ALLOW_LIST: `https://app.atiru.dev,${local}` })).toThrow(/REDIRECT_ALLOW_LIST names the user's own machine/);
     }
+    expect(() => loadConfig({ ...production, DASHBOARD_URL: 'http://localhost:5173/' })).toThrow(/DASHBOARD_URL names the user's own machine/);
     // A page at a CORS origin calls the API only with a credential it holds; hybrid mobile apps run theirs at https://localhost.
     expect(loadConfig({ ...production, CORS_ORIGINS: 'https://localhost' }).http.corsOrigins).toEqual(['https://localhost']);
     expect(loadConfig({ ...production, REDIRECT_ALLOW_LIST: 'https://*.atiru.dev', CORS_ORIGINS: 'https://app.atiru.dev' }).http.corsOrigins).toEqual(['https://app.atiru.dev']);

@@ -111,5 +111,7 @@ describe('delivery errors as stored and logged', () => {
   it('replaces the recipient in the forms it was sent in: an internationalised domain in ASCII, white space folded', () => {
     expect(describeDeliveryError(new Error('550 5.1.1 <reject@xn--exmple-cua.com>: no such user'), 'reject@exämple.com')).toBe('550 5.1.1 <<recipient>>: no such user');
     expect(describeDeliveryError(new Error('550 <"a b"@example.com> rejected'), '"a\r\nb"@example.com')).toBe('550 <<recipient>> rejected');
+    // Stored in ASCII, sent (or quoted back) in Unicode.
+    expect(describeDeliveryError(new Error('550 5.1.1 <rejectè@exämple.com>: no such user'), 'rejectè@xn--exmple-cua.com')).toBe('550 5.1.1 <<recipient>>: no such user');
   });
 });

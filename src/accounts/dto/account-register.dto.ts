@@ -1,11 +1,11 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
-import { EmailField } from '../email-address';
+import { NewEmailField } from '../email-address';
 import { NewPasswordField } from './password.field';
 import { RedirectToField } from './redirect-to.field';
 
 @ApiSchema({ name: 'RegisterRequest', description: 'The new account' })
 export class AccountRegisterDto {
-  @EmailField()
+  @NewEmailField()
   email: string;
 
   @NewPasswordField()

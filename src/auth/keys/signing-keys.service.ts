@@ -93,11 +93,7 @@ export class SigningKeysService {
     const retireAfterSeconds = (NEW_KEY_SIGNS_AFTER_MS + KEY_RELOAD_INTERVAL_MS) / 1000 + this.config.tokens.accessTtlSeconds;
     return inTransaction(this.em, async (em) => {
       await this.repository.lockForRotation(em);
-      const compared = !options.newSecret && (await this.assertSameSecret(em, NEW_SECRET_HINT));
-      // With nothing to hold it against (a new secret, or no key yet), the secret must at least be no placeholder.
-      if (!compared && isPlaceholderSecret(this.config.tokens.signingKeyEncryptionSecret)) {
-        throw new Error('SIGNING_KEY_ENCRYPTION_SECRET is missing or a placeholder: set the random secret of at least 32 characters the instances use');
-      }
+      if (options.newSecret || !(await this.assertSameSecret(em, NEW_SECRET_HINT))) this.assertNoPlaceholder();
       const previousRetireAt = await this.repository.retireCurrent(em, retireAfterSeconds);
       const createdAt = await this.repository.insertCurrentIfNone(em, key);
       if (!createdAt) throw new Error('Another current signing key appeared during the rotation');
@@ -121,7 +117,7 @@ export class SigningKeysService {
     const key = await this.createKey();
     return inTransaction(this.em, async (em) => {
       await this.repository.lockForRotation(em);
-      await this.assertSameSecret(em);
+      if (!(await this.assertSameSecret(em))) this.assertNoPlaceholder();
       const retired = await this.repository.retireAllNow(em);
       const createdAt = await this.repository.insertCurrentIfNone(em, key);
       if (!createdAt) throw new Error('Another current signing key appeared during the retirement');
@@ -150,6 +146,13 @@ export class SigningKeysService {
       );
     }
     return true;
+  }
+
+  /** With nothing to hold the secret against (a new secret, or no key yet), it must at least be no placeholder. */
+  private assertNoPlaceholder(): void {
+    if (isPlaceholderSecret(this.config.tokens.signingKeyEncryptionSecret)) {
+      throw new Error('SIGNING_KEY_ENCRYPTION_SECRET is missing or a placeholder: set the random secret of at least 32 characters the instances use');
+    }
   }
 
   openPrivateKey(key: StoredSigningKey): Promise<string> {
