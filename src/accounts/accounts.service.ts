@@ -273,7 +273,9 @@ export class AccountsService {
       if (!user) return null;
       await this.users.setPassword(em, user.id, passwordHash, now);
       await this.passwordChanged(em, user, now, client, { revokeApiKeys });
-      await this.registrations.discardForEmail(em, user.email);
+      // The address's registrations are left to expire: at a confirmed address they confirm
+      // nothing, and discarding them here would tell whoever made one that an account stands
+      // behind the address (its password would answer 401 rather than 403 from now on).
       return user.id;
     });
     if (!reset) throw AppError.invalidRequest(ACCOUNT_MESSAGES.invalidReset);
@@ -399,7 +401,9 @@ export class AccountsService {
     if (contested) await this.users.setPassword(em, user.id, NO_PASSWORD_HASH, now);
     else await this.users.confirmEmail(em, user.id, now);
     await this.oneTimeTokenRecords.markUsed(em, token, now);
-    await this.registrations.discardForEmail(em, user.email);
+    // Only on the first confirmation: a link opened again leaves registrations made since to
+    // expire, as a reset does, rather than tell their makers an account stands behind the address.
+    if (user.emailConfirmedAt === null) await this.registrations.discardForEmail(em, user.email);
     if (contested) await this.sendChoosePassword(em, user.id, user.email, now);
     return { userId: user.id, choosePassword: contested || user.passwordHash === NO_PASSWORD_HASH };
   }

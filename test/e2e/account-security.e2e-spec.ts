@@ -238,6 +238,20 @@ describe('account security (real app, real PostgreSQL, real SMTP server)', () =>
       expect((await loginAs(taken, 'the prober chose this')).body).toEqual(EMAIL_NOT_VERIFIED);
     });
 
+    it("leaves a prober's registration of a taken address to expire when the owner resets the password: its password answers 403 as at a free address", async () => {
+      const taken = uniqueEmail('taken-reset');
+      await createConfirmedUser(service, taken, 'the real password');
+      await nextMailTo(smtp, taken, 0);
+      expect((await service.request('POST', '/auth/register', { body: { email: taken, password: 'the prober chose this' } })).status).toBe(201);
+      await nextMailTo(smtp, taken, 1);
+      await service.request('POST', '/auth/forgot-password', { body: { email: taken } });
+      const resetMail = await nextMailTo(smtp, taken, 2);
+      const reset = await service.request('POST', '/auth/reset-password', { body: { token: tokenOf(linkStartingWith(resetMail, RESET_PREFIX)), password: 'the owner chose anew' } });
+      expect(reset.status).toBe(200);
+      expect((await loginAs(taken, 'the prober chose this')).body).toEqual(EMAIL_NOT_VERIFIED);
+      await login(service, taken, 'the owner chose anew');
+    });
+
     it('keeps accounts from before pending registrations working, and lets a new registration replace an unconfirmed one', async () => {
       // What the service stored before this change: an unconfirmed user row and its confirmation token.
       const legacy = uniqueEmail('legacy');
