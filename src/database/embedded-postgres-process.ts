@@ -52,7 +52,10 @@ export async function startEmbeddedPostgresInOwnGroup(options: Omit<EmbeddedOpti
 
 /** The child's side: start, report, and stop when told or when the parent is gone. */
 async function hold(): Promise<void> {
-  const send = (message: object) => process.connected && process.send!(message);
+  // The server's log lines are sent up as they come, and a killed service leaves some behind (its
+  // connections reset). A send the closing channel fails must be that send's failure: without a
+  // callback it is an 'error' event, which would end this process before it stops the server.
+  const send = (message: object) => process.connected && process.send!(message, undefined, undefined, () => undefined);
   const [options] = (await once(process, 'message')) as [Required<Pick<EmbeddedOptions, 'dataDir' | 'port' | 'owner'>> & { database?: string }];
   let embedded: EmbeddedDatabase;
   try {
