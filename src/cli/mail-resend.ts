@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/postgresql';
+import { TIMESTAMP_WITH_ZONE } from '../common/time/timestamp-with-zone';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { withCommandDatabase } from '../database/embedded-postgres';
 import { assertSchemaCurrent } from '../database/migrate';
@@ -9,19 +10,12 @@ import { FailedMailSelection, MailOutboxRepository } from '../mail/mail-outbox.r
 
 const USAGE = 'usage: npm run mail:resend -- --id <outbox id> | --all-failed | --since <ISO time, e.g. 2026-12-05T08:00:00Z>';
 
-/**
- * An ISO 8601 date and time with its zone, as the usage line asks: `Date.parse` alone takes many
- * other shapes, some in ways nobody means (`12/05` is 5 December 2001), and a time without a zone
- * is read in the zone of whoever runs the command.
- */
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
-
 /** The one selection the arguments name; throws the usage line otherwise. */
 export function parseResendArguments(args: string[]): FailedMailSelection {
   const [flag, value, ...rest] = args;
   if (flag === '--all-failed' && value === undefined) return { allFailed: true };
   if (flag === '--id' && value !== undefined && /^\d{1,19}$/.test(value) && rest.length === 0) return { id: value };
-  if (flag === '--since' && value !== undefined && rest.length === 0 && ISO_TIME.test(value)) {
+  if (flag === '--since' && value !== undefined && rest.length === 0 && TIMESTAMP_WITH_ZONE.test(value)) {
     const since = new Date(value);
     if (!Number.isNaN(since.getTime())) return { since };
   }

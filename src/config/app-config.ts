@@ -448,14 +448,14 @@ export function isPlaceholderSecret(secret: string): boolean {
 export function developmentDefaultsInForce(config: AppConfig, env: Env = process.env): string[] {
   if (config.env !== 'development') return [];
   const unset = (name: string) => !env[name]?.trim();
+  const localRedirects = loopbackEntries(config.http.redirectAllowList).join(', ');
+  const localOrigins = loopbackEntries(config.http.corsOrigins).join(', ');
   return [
     ...(!config.tokens.signingKeyPem && isPlaceholderSecret(config.tokens.signingKeyEncryptionSecret)
       ? ['SIGNING_KEY_ENCRYPTION_SECRET is a placeholder: anyone who reads the signing_keys table can sign access tokens']
       : []),
-    ...(loopbackEntries(config.http.redirectAllowList).length > 0
-      ? [`mailed links may send their tokens to ${loopbackEntries(config.http.redirectAllowList).join(', ')} (REDIRECT_ALLOW_LIST)`]
-      : []),
-    ...(loopbackEntries(config.http.corsOrigins).length > 0 ? [`${loopbackEntries(config.http.corsOrigins).join(', ')} may call the API from a browser (CORS_ORIGINS)`] : []),
+    ...(localRedirects ? [`mailed links may send their tokens to ${localRedirects} (REDIRECT_ALLOW_LIST)`] : []),
+    ...(localOrigins ? [`${localOrigins} may call the API from a browser (CORS_ORIGINS)`] : []),
     ...(unset('PUBLIC_URL') ? [`mailed links and the token issuer name ${config.http.publicUrl} (PUBLIC_URL)`] : []),
     ...(config.mail.smtpUrl ? [] : ['mails are only logged (SMTP_URL)']),
     ...(unset('DATABASE_URL') ? ['the embedded PostgreSQL holds the data (DATABASE_URL)'] : []),

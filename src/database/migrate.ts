@@ -47,8 +47,8 @@ async function takeMigrationLock(client: Client, logger: Logger): Promise<void> 
       return;
     }
     if (Date.now() >= reportAt) {
-      const { rows: holders } = await client.query<{ pid: number; client_addr: string | null; application_name: string; state: string; xact_start: Date | null }>(
-        `SELECT a.pid, a.client_addr::text, a.application_name, a.state, a.xact_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      const { rows: holders } = await client.query<{ pid: number; client_addr: string | null; application_name: string; state: string }>(
+        `SELECT a.pid, a.client_addr::text, a.application_name, a.state FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = $1
             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
         [MIGRATION_LOCK_ID],

@@ -1,7 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { createPublicKey, createHmac, generateKeyPairSync, KeyObject, randomUUID } from 'node:crypto';
 import { decode, sign, verify } from 'jsonwebtoken';
-import { Client } from 'pg';
 import { SigningKeyRing } from '../../src/auth/keys/signing-key.ring';
 import { jwkThumbprint } from '../../src/auth/keys/signing-key-material';
 import { KEY_RELOAD_INTERVAL_MS, NEW_KEY_SIGNS_AFTER_MS, SigningKeysService } from '../../src/auth/keys/signing-keys.service';
@@ -474,15 +473,7 @@ describe('signing keys at start', () => {
       const config = { ...service.config, database: { ...service.config.database, url: database.url } };
       await service.close();
       const withSecret = (secret: string) => ({ ...config, tokens: { ...config.tokens, signingKeyEncryptionSecret: secret } });
-      const keys = async () => {
-        const client = new Client({ connectionString: database.url });
-        await client.connect();
-        try {
-          return (await client.query('SELECT kid FROM signing_keys ORDER BY created_at')).rows;
-        } finally {
-          await client.end();
-        }
-      };
+      const keys = () => database.query('SELECT kid FROM signing_keys ORDER BY created_at');
       const before = await keys();
       expect(before).toHaveLength(1);
 

@@ -601,10 +601,7 @@ describe('mail outbox across a shutdown', () => {
       smtp.acceptDelayMs = 0;
 
       // Read the outbox as the first instance left it, before another worker touches it.
-      const client = new Client({ connectionString: database.url });
-      await client.connect();
-      const { rows } = await client.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM mail_outbox GROUP BY status');
-      await client.end();
+      const rows = await database.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM mail_outbox GROUP BY status');
       const sent = rows.find((row) => row.status === 'sent')?.n ?? 0;
       const pending = rows.find((row) => row.status === 'pending')?.n ?? 0;
       // Every mail that arrived is marked sent (the sends in flight were finished and committed);

@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { createTestDatabase } from '../support/test-database';
 
 const ROOT = join(__dirname, '..', '..');
@@ -29,14 +28,7 @@ describe('the operational commands', () => {
         timeout: 30_000,
       });
       expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 2, stderr: expect.stringMatching(/^usage: npm run migrate/) });
-      const client = new Client({ connectionString: database.url });
-      await client.connect();
-      try {
-        const { rows } = await client.query(`SELECT count(*)::int AS tables FROM information_schema.tables WHERE table_schema = 'public'`);
-        expect(rows).toEqual([{ tables: 0 }]);
-      } finally {
-        await client.end();
-      }
+      expect(await database.query(`SELECT count(*)::int AS tables FROM information_schema.tables WHERE table_schema = 'public'`)).toEqual([{ tables: 0 }]);
     } finally {
       await database.drop();
     }

@@ -4,6 +4,8 @@ import { Client } from 'pg';
 export interface TestDatabase {
   url: string;
   name: string;
+  /** One statement on a connection of its own, for a database no running app of the test holds (assertions and fixtures only). */
+  query<T extends Record<string, unknown> = Record<string, any>>(text: string, params?: unknown[]): Promise<T[]>;
   drop(): Promise<void>;
 }
 
@@ -29,9 +31,19 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   } finally {
     await admin.end();
   }
+  const url = urlForDatabase(name);
   return {
     name,
-    url: urlForDatabase(name),
+    url,
+    async query<T extends Record<string, unknown>>(text: string, params: unknown[] = []) {
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query<T>(text, params)).rows;
+      } finally {
+        await client.end();
+      }
+    },
     async drop() {
       const client = new Client({ connectionString: serverUrl() });
       await client.connect();

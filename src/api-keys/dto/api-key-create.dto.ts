@@ -1,10 +1,9 @@
 import { ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { TIMESTAMP_WITH_ZONE } from '../../common/time/timestamp-with-zone';
 import { SCOPE_NAME } from '../../config/app-config';
 
 const NO_CONTROL_CHARACTERS = /^\P{Cc}*$/u;
-/** A full timestamp with its time zone, so no one's local clock decides when a key dies. */
-const TIMESTAMP_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 @ApiSchema({ name: 'ApiKeyCreateRequest' })
 export class ApiKeyCreateDto {
