@@ -6,13 +6,12 @@
 import 'reflect-metadata';
 import { createApp } from '../src/app.factory';
 import { loadConfig } from '../src/config/app-config';
-import { AppLogger, createRootLogger } from '../src/common/logging/app.logger';
+import { AppLogger } from '../src/common/logging/app.logger';
 import { BenchProbeModule } from './probe.module';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const root = createRootLogger(config);
-  const app = await createApp(config, { logger: new AppLogger(root), extraModules: [BenchProbeModule] });
+  const app = await createApp(config, { logger: AppLogger.create(config), extraModules: [BenchProbeModule] });
   process.once('SIGTERM', () => void app.close().finally(() => process.exit(0)));
   await app.listen({ port: config.http.port, host: config.http.host });
 }

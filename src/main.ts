@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { createApp } from './app.factory';
 import { ConfigError, developmentDefaultsInForce, loadConfig } from './config/app-config';
-import { AppLogger, createRootLogger } from './common/logging/app.logger';
+import { AppLogger } from './common/logging/app.logger';
 import { EmbeddedDatabase, StartRefusedError } from './database/embedded-postgres';
 import { startEmbeddedPostgresInOwnGroup } from './database/embedded-postgres-process';
 import { createServer } from 'node:net';
@@ -18,8 +18,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const root = createRootLogger(config);
-  const logger = new AppLogger(root);
+  const logger = AppLogger.create(config);
+  const root = logger.pino;
   const defaults = developmentDefaultsInForce(config);
   if (defaults.length > 0) {
     logger.warn('NODE_ENV is not production: running on development defaults, which a deployment must not (NODE_ENV=production refuses them)', {

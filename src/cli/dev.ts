@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig } from '../config/app-config';
-import { createRootLogger } from '../common/logging/app.logger';
+import { AppLogger } from '../common/logging/app.logger';
 import { EmbeddedDatabase, StartRefusedError } from '../database/embedded-postgres';
 import { startEmbeddedPostgresInOwnGroup } from '../database/embedded-postgres-process';
 
@@ -20,7 +20,7 @@ const STOP_GRACE_MS = 15_000;
  */
 async function launch(): Promise<void> {
   const config = loadConfig();
-  const log = createRootLogger(config).child({ context: 'DevLauncher' });
+  const log = AppLogger.create(config).pino.child({ context: 'DevLauncher' });
 
   let database: EmbeddedDatabase | undefined;
   if (!config.database.url) {

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { AppLogger, createRootLogger } from '../../src/common/logging/app.logger';
+import { AppLogger } from '../../src/common/logging/app.logger';
 
 /**
  * A real pino logger writing JSON lines into memory, so tests can assert on what was logged.
@@ -17,7 +17,7 @@ export class LogCapture {
         callback();
       },
     });
-    this.logger = new AppLogger(createRootLogger({ env: 'test', logLevel: level }, sink));
+    this.logger = AppLogger.create({ env: 'test', logLevel: level }, sink);
   }
 
   get text(): string {

@@ -1,5 +1,6 @@
 import fastify, { FastifyInstance } from 'fastify';
 import { installAccessLog } from '../../src/common/logging/access-log';
+import { ACCESS_LOG_CONTEXT } from '../../src/common/logging/app.logger';
 import { LogCapture } from '../support/log-capture';
 
 /** A bare Fastify instance with the access log, on the given capture. */
@@ -38,6 +39,32 @@ describe('access log', () => {
     });
     expect(lines[1]).toMatchObject({ msg: 'GET (no route) 404', route: null, status: 404 });
     expect(logs.text).not.toContain('secret');
+  });
+
+  it("writes pino's line for the same fields, whatever a field holds", () => {
+    // What the service's own logger writes for those fields and message through pino: the
+    // shape the access log's own line must keep (level, time, context, fields, msg).
+    const logs = new LogCapture('info');
+    const fields = {
+      request_id: 'req-1',
+      event: 'http_request',
+      method: 'GET',
+      route: null,
+      status: 404,
+      duration_ms: Number.NaN,
+      ip: '"quoted" \\ back\nslash\u0000 ünïcode \u2028 \ud800',
+      user_id: undefined,
+      auth: null,
+    };
+    logs.logger.access.write(fields, 'GET (no route) "404"\n');
+    logs.logger.pino.info({ context: ACCESS_LOG_CONTEXT, ...fields }, 'GET (no route) "404"\n');
+
+    const [own, pinos] = logs.lines;
+    const { time, ...rest } = JSON.parse(own);
+    expect(time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(rest).toEqual({ ...JSON.parse(pinos), time: undefined });
+    expect(Object.keys(JSON.parse(own))).toEqual(Object.keys(JSON.parse(pinos)));
+    expect(JSON.parse(own).ip).toBe(fields.ip);
   });
 
   it('writes nothing when info is off', async () => {

@@ -22,12 +22,6 @@ const REDACTED = [
 ];
 
 /**
- * The access log's fields are fixed and none is a credential, so its lines skip the wildcard
- * paths above, which cost a line more than all the rest of its making (decision 003).
- */
-const ACCESS_LOG_REDACTED = REDACTED.filter((path) => !path.startsWith('*'));
-
-/**
  * Pino's error serializer, without what a failed statement says of the values it was given
  * (sql-values.ts). Other errors are written whole.
  */
@@ -76,20 +70,15 @@ function isoTime(): string {
 }
 
 /**
- * The service's logger: JSON lines on standard output, written in batches (BatchedLinesDestination,
- * decision 027), or pretty ones in development; tests give their own destination.
+ * The service's JSON lines: on standard output, written in batches (BatchedLinesDestination,
+ * decision 027), unless a test gives its own destination. None in development, where pino-pretty
+ * writes the lines.
  */
-export function createRootLogger(config: Pick<AppConfig, 'env' | 'logLevel'>, destination?: pino.DestinationStream): Logger {
-  const options = loggerOptions(config.logLevel);
-  if (destination) return pino(options, destination);
-  if (config.env === 'development') {
-    return pino({
-      ...options,
-      transport: { target: 'pino-pretty', options: { colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
-    });
-  }
+function jsonLinesDestination(config: Pick<AppConfig, 'env'>, destination?: pino.DestinationStream): pino.DestinationStream | undefined {
+  if (destination) return destination;
+  if (config.env === 'development') return undefined;
   // pino's own default destination (standard output, written asynchronously), behind the batches.
-  return pino(options, new BatchedLinesDestination(pino.destination({ dest: process.stdout.fd })));
+  return new BatchedLinesDestination(pino.destination({ dest: process.stdout.fd }));
 }
 
 /**
@@ -101,20 +90,40 @@ export function createRootLogger(config: Pick<AppConfig, 'env' | 'logLevel'>, de
  * `request_id` without the call site passing it.
  */
 export class AppLogger implements LoggerService {
-  private readonly accessLines: Logger;
-
-  constructor(private readonly root: Logger) {
-    this.accessLines = root.child({ context: ACCESS_LOG_CONTEXT }, { redact: { paths: ACCESS_LOG_REDACTED, censor: '[redacted]' } });
+  /** The service's logger: JSON lines (jsonLinesDestination), or pretty ones in development. */
+  static create(config: Pick<AppConfig, 'env' | 'logLevel'>, destination?: pino.DestinationStream): AppLogger {
+    const options = loggerOptions(config.logLevel);
+    const lines = jsonLinesDestination(config, destination);
+    if (lines) return new AppLogger(pino(options, lines), lines);
+    const pretty = { colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' };
+    return new AppLogger(pino({ ...options, transport: { target: 'pino-pretty', options: pretty } }));
   }
 
+  private constructor(
+    private readonly root: Logger,
+    /** Where `root` writes its JSON lines; the access log writes its own there too. */
+    private readonly lines?: pino.DestinationStream,
+  ) {}
+
   /**
-   * Writes the access log's line (access-log.ts) straight to its logger, when its level is on:
-   * it is written for every request, and Nest's `Logger` and the field handling of `write` below
-   * are more than the line needs.
+   * The access log's line (access-log.ts), one per request. Its fields are fixed and hold no
+   * credential, so it needs none of pino's field handling (serializers, redaction): it is made
+   * here in pino's shape (level, time, context, the fields, msg) with one `JSON.stringify` and
+   * written to the destination `root` writes to, so that lines keep their order. Through pino,
+   * the line cost a request more than all of Nest's own work for it (decision 030). Pretty
+   * lines (development) go through pino.
    */
   readonly access: AccessLogWriter = {
-    enabled: () => this.accessLines.isLevelEnabled('info'),
-    write: (fields, message) => this.accessLines.info(fields, message),
+    enabled: () => this.root.isLevelEnabled('info'),
+    write: (fields, message) => {
+      if (!this.lines) {
+        this.root.info({ context: ACCESS_LOG_CONTEXT, ...fields }, message);
+        return;
+      }
+      const json = JSON.stringify(fields);
+      const fieldsOnly = json.length > 2 ? `${json.slice(1, -1)},` : '';
+      this.lines.write(`{"level":${pino.levels.values.info}${isoTime()},"context":"${ACCESS_LOG_CONTEXT}",${fieldsOnly}"msg":${JSON.stringify(message)}}\n`);
+    },
   };
 
   get pino(): Logger {

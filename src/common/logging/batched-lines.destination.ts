@@ -19,7 +19,7 @@ const WARN_DIGIT = '4'.charCodeAt(0);
  * runs no handler (SIGKILL, an abort) loses a window of `info` lines besides.
  *
  * The level is read from the line's first field, which is where pino writes it while no
- * `formatters.level` renames it (createRootLogger sets none).
+ * `formatters.level` renames it (AppLogger.create sets none).
  */
 export class BatchedLinesDestination implements DestinationStream {
   private lines: string[] = [];
