@@ -174,12 +174,16 @@ function countAccessLines(sink: ChildProcess): Promise<number> {
   });
 }
 
-/** The bare Fastify hello-world baseline in its own process. */
-export async function startBaseline(): Promise<ChildServer> {
-  const child = fork(join(__dirname, 'baseline-server.js'), [], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/**
+ * A hello-world server in its own process: bare Fastify (the baseline), or a minimal Nest
+ * application on the same adapter (the framework's floor, plain-nest-server.ts).
+ */
+export async function startBaseline(kind: 'bare-fastify' | 'plain-nest' = 'bare-fastify'): Promise<ChildServer> {
+  const file = kind === 'plain-nest' ? 'plain-nest-server.js' : 'baseline-server.js';
+  const child = fork(join(__dirname, file), [], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the baseline server exited with code ${code}`)));
+    child.once('exit', (code) => reject(new Error(`the ${kind} server exited with code ${code}`)));
     child.on('message', (message) => {
       const ready = message as Partial<ReadyMessage>;
       if (ready?.type === 'bench:ready' && typeof ready.port === 'number') resolve(ready.port);

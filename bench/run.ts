@@ -200,6 +200,8 @@ async function main(): Promise<number> {
     cleanups.push(() => service.stop());
     const baseline = await startBaseline();
     cleanups.push(() => baseline.stop());
+    const plainNest = selected.some((scenario) => scenario.onPlainNest) ? await startBaseline('plain-nest') : undefined;
+    if (plainNest) cleanups.push(() => plainNest.stop());
     const seeder = new Seeder(service.baseUrl, database.url, options.credentials);
     cleanups.push(() => seeder.close());
 
@@ -207,7 +209,7 @@ async function main(): Promise<number> {
     const skipped: RunReport['skipped'] = [];
     for (const scenario of selected) {
       try {
-        prepared.push(await prepare(scenario, service.baseUrl, seeder));
+        prepared.push(await prepare(scenario, scenario.onPlainNest ? plainNest!.baseUrl : service.baseUrl, seeder));
         progress(`prepared ${scenario.name}`);
       } catch (error) {
         if (!(error instanceof EndpointMissingError)) throw error;
@@ -228,7 +230,7 @@ async function main(): Promise<number> {
         // The bare server is warm after its first run; its later runs need no warm-up of their own.
         const baselineWarmup = baselineWarm ? 0 : options.warmupSeconds;
         baselineWarm = true;
-        const measure = await measureScenario(entry, { service, baseline, options, baselineWarmup });
+        const measure = await measureScenario(entry, { service, baseline, plainNest, options, baselineWarmup });
         reports[index].rounds.push(measure);
         const cpu = measure.cpuMicrosPerRequest;
         const hash = measure.argon2Ms === undefined ? '' : `; p50 ${measure.result.p50Ms.toFixed(1)} ms, ${(measure.result.p50Ms / measure.argon2Ms).toFixed(2)}× a hash beside it (${measure.argon2Ms.toFixed(1)} ms)`;
@@ -242,6 +244,7 @@ async function main(): Promise<number> {
     // Only now, with every timed run done: see countingPass.
     if (options.countSql) {
       for (const [index, entry] of prepared.entries()) {
+        if (entry.scenario.onPlainNest) continue;
         const sql = await countingPass(service, entry, options);
         reports[index].rounds[reports[index].rounds.length - 1].sql = sql;
         progress(`counted the SQL of ${entry.scenario.name}`);
@@ -345,9 +348,11 @@ async function probeRoute(scenario: Scenario, baseUrl: string): Promise<void> {
  */
 async function measureScenario(
   entry: Prepared,
-  context: { service: ServiceServer; baseline: ChildServer; options: Options; baselineWarmup: number },
+  context: { service: ServiceServer; baseline: ChildServer; plainNest?: ChildServer; options: Options; baselineWarmup: number },
 ): Promise<RoundMeasure> {
   const { service, baseline, options } = context;
+  // Where the scenario's own requests go: the service, or the minimal Nest application.
+  const target = entry.scenario.onPlainNest ? context.plainNest! : service;
   const load = (baseUrl: string, scenario: LoadedScenario, variants: RequestVariant[], durationSeconds: number) =>
     loadSpec(baseUrl, scenario, variants, durationSeconds, options);
   const slices = entry.background || entry.scenario.unsliced ? 1 : options.slices;
@@ -363,10 +368,10 @@ async function measureScenario(
   // than in this scenario's window: the first full mark-compact after the seeding fell in
   // whichever scenario came third and made its p99. What the scenario
   // itself leaves is still collected in its own window (see docs/performance.md).
-  if (options.collectBetween) await Promise.all([service.collectGarbage(), baseline.collectGarbage()]);
+  if (options.collectBetween) await Promise.all([target.collectGarbage(), baseline.collectGarbage()]);
   const baselineWarmup = entry.against ? options.warmupSeconds : context.baselineWarmup;
   if (baselineWarmup > 0) await runLoad({ ...baselineSpec, durationSeconds: baselineWarmup });
-  const spec = load(service.baseUrl, entry.scenario, entry.variants, sliceSeconds);
+  const spec = load(target.baseUrl, entry.scenario, entry.variants, sliceSeconds);
   const warmUp = () => (options.warmupSeconds > 0 ? runLoad({ ...spec, durationSeconds: options.warmupSeconds }) : undefined);
 
   let background: BackgroundLoad | undefined;
@@ -381,7 +386,7 @@ async function measureScenario(
         background = startBackgroundOf(service, entry.background, options);
         await warmUp();
       }
-      pairs.push({ baseline: baselineRun, service: await timedRun(service, spec, background) });
+      pairs.push({ baseline: baselineRun, service: await timedRun(target, spec, background) });
     }
     if (entry.scenario.againstArgon2) hashes.push(...(await argon2Samples(ARGON2_BESIDE_SAMPLES)));
     return {

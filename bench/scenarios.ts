@@ -38,6 +38,11 @@ export interface Scenario {
    * `probe-guarded`, the guard's work, not what reading a longer request costs.
    */
   against?: string;
+  /**
+   * Sent to the minimal Nest application (plain-nest-server.ts) rather than the service: the
+   * floor any Nest route stands on, against bare Fastify. It has no database, so no SQL pass.
+   */
+  onPlainNest?: boolean;
 }
 
 const bearer = (credential: string): RequestVariant => ({ headers: { authorization: `Bearer ${credential}` } });
@@ -55,6 +60,14 @@ export const SCENARIOS: Scenario[] = [
     method: 'GET',
     path: '/health',
     expectStatus: 200,
+  },
+  {
+    name: 'plain-nest',
+    summary: 'GET /hello on a minimal Nest application on the same adapter, nothing else: the framework\'s floor under every route',
+    method: 'GET',
+    path: '/hello',
+    expectStatus: 200,
+    onPlainNest: true,
   },
   {
     name: 'probe-open',
