@@ -36,6 +36,24 @@ export interface SecurityEventDetails {
 
 export type MailTemplateName = MailMessage['template'];
 
+/**
+ * Whether a person is waiting for the mail as it is sent: the link they just asked for, the answer
+ * to their sign-up (`already-registered` stands in for a confirmation), or the link to choose a
+ * password that the confirmation page sends them to read. The others are notices of something
+ * already done. Notices queue behind waited-for mail for a while
+ * (`NOTICE_QUEUE_DELAY_MS`, decision 031); a new template has to be placed here.
+ */
+export const MAIL_AWAITED: Record<MailTemplateName, boolean> = {
+  'confirm-email': true,
+  'already-registered': true,
+  'password-reset': true,
+  'choose-password': true,
+  'password-changed': false,
+  'api-key-created': false,
+  'api-key-rolled': false,
+  'api-key-leaked': false,
+};
+
 /** A mail ready for a transport: what is stored in the outbox and what is sent. */
 export interface RenderedMail {
   subject: string;

@@ -42,6 +42,13 @@ export class MailOutboxEntity {
   @Property({ type: 'text', nullable: true })
   lastError: (string & Opt) | null = null;
 
+  /**
+   * Where the mail stands in the queue, which is claimed in this order (then by id): when it was
+   * queued, or later for a notice (`MailService.enqueue`). Kept through retries and resends.
+   */
+  @Property({ type: 'datetime' })
+  queuePosition: Date & Opt = new Date();
+
   @Property({ type: 'datetime' })
   createdAt: Date & Opt = new Date();
 

@@ -1,4 +1,4 @@
-import { EntityManager } from '@mikro-orm/postgresql';
+import { EntityManager, raw } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { MailFailure } from './mail-backoff';
 import { MailTemplateName, RenderedMail } from './mail-message';
@@ -21,8 +21,10 @@ export interface OutboxStats {
  */
 @Injectable()
 export class MailOutboxRepository {
-  async insert(em: EntityManager, recipient: string, template: MailTemplateName, payload: RenderedMail): Promise<void> {
-    await em.insert(MailOutboxEntity, { recipient, template, payload });
+  /** `behindMs`: how long after the transaction's own time the mail takes its place in the queue (see `claimDueBatch`). */
+  async insert(em: EntityManager, recipient: string, template: MailTemplateName, payload: RenderedMail, behindMs: number): Promise<void> {
+    // The database's clock, as for created_at: every instance's mails are placed on the same one.
+    await em.insert(MailOutboxEntity, { recipient, template, payload, queuePosition: raw(`now() + ? * interval '1 millisecond'`, [behindMs]) });
   }
 
   /**
@@ -41,10 +43,11 @@ export class MailOutboxRepository {
   }
 
   /**
-   * Claims up to `limit` due mails, oldest first, for `leaseMs`: their next attempt moves to the
-   * end of the lease, so no worker (this instance's or another's) takes them meanwhile, and a
-   * worker that dies with them only delays them. `SKIP LOCKED`: two claims never wait on each other
-   * nor take the same row.
+   * Claims up to `limit` due mails for `leaseMs`, first in the queue first, and answers them in that
+   * order: by `queue_position`, where a notice stands behind mail someone waits for that was queued
+   * shortly after it (`MailService.enqueue`). Their next attempt moves to the end of the lease, so
+   * no worker (this instance's or another's) takes them meanwhile, and a worker that dies with them
+   * only delays them. `SKIP LOCKED`: two claims never wait on each other nor take the same row.
    *
    * The end of the lease also names the claim: each claimed mail's `nextAttemptAt` is the value the
    * outcome writes below must still find, so a worker whose lease ran out while it held an outcome
@@ -55,15 +58,17 @@ export class MailOutboxRepository {
   async claimDueBatch(em: EntityManager, limit: number, leaseMs: number): Promise<MailOutboxEntity[]> {
     const rows = await this.execute<Record<string, unknown>[]>(
       em,
-      `UPDATE mail_outbox SET next_attempt_at = date_trunc('milliseconds', clock_timestamp() + ? * interval '1 millisecond')
-       WHERE id IN (
-         SELECT id FROM mail_outbox
-         WHERE status = 'pending' AND next_attempt_at <= clock_timestamp()
-         ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)
-       RETURNING *`,
+      `WITH claimed AS (
+         UPDATE mail_outbox SET next_attempt_at = date_trunc('milliseconds', clock_timestamp() + ? * interval '1 millisecond')
+         WHERE id IN (
+           SELECT id FROM mail_outbox
+           WHERE status = 'pending' AND next_attempt_at <= clock_timestamp()
+           ORDER BY queue_position, id LIMIT ? FOR UPDATE SKIP LOCKED)
+         RETURNING *)
+       SELECT * FROM claimed ORDER BY queue_position, id`,
       [leaseMs, limit],
     );
-    return rows.map((row) => em.map(MailOutboxEntity, row)).sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+    return rows.map((row) => em.map(MailOutboxEntity, row));
   }
 
   /**

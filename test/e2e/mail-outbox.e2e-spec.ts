@@ -8,7 +8,7 @@ import { inTransaction } from '../../src/database/transaction';
 import { LogFingerprint } from '../../src/common/logging/log.fingerprint';
 import { MailMessage } from '../../src/mail/mail-message';
 import { MailOutboxRepository } from '../../src/mail/mail-outbox.repository';
-import { MailService } from '../../src/mail/mail.service';
+import { MailService, NOTICE_QUEUE_DELAY_MS } from '../../src/mail/mail.service';
 import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY, OutboxWorker } from '../../src/mail/outbox.worker';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { MAIL_TRANSPORT, MailTransport } from '../../src/mail/mail-transport';
@@ -86,6 +86,27 @@ async function waitForRow(service: TestApp, recipient: string, done: (row: Outbo
 }
 
 const confirm = (to: string, token = 'tok-' + to): MailMessage => ({ template: 'confirm-email', to, link: `http://127.0.0.1:3000/auth/confirm?token=${token}` });
+
+/** Notices: nobody is waiting for them as they are sent. */
+const keyCreated = (to: string): MailMessage => ({
+  template: 'api-key-created',
+  to,
+  link: 'http://127.0.0.1:3000/dashboard/api-keys',
+  name: 'deploy',
+  key_prefix: 'atiru_ab12cd',
+  at: new Date(),
+  ip: '203.0.113.7',
+  user_agent: 'curl/8.5.0',
+});
+const keyLeaked = (to: string): MailMessage => ({
+  template: 'api-key-leaked',
+  to,
+  link: 'http://127.0.0.1:3000/dashboard/api-keys',
+  name: null,
+  key_prefix: 'atiru_ef34gh',
+  at: new Date(),
+  found_at: [{ url: 'https://github.com/example/repo/blob/main/.env', source: 'github' }],
+});
 
 describe('mail outbox with a real SMTP server', () => {
   let smtp: TestSmtpServer;
@@ -692,6 +713,85 @@ describe('mail outbox while the database is unreachable', () => {
     expect(arrived()).toBe(OUTBOX_BATCH_SIZE);
     const rows = await outboxRows(service, '%@cut.example.com');
     expect(rows.map((row) => [row.status, row.attempts])).toEqual(recipients.map(() => ['sent', 1]));
+  });
+});
+
+describe('mail outbox with notices queued ahead of account mail', () => {
+  it('sends a confirmation link someone waits for ahead of the notices queued before it, and the notices after it', async () => {
+    const smtp = await new TestSmtpServer().start();
+    // A slow server: the notices take several batches, and the confirmation is queued behind most of them.
+    smtp.acceptDelayMs = 100;
+    const service = await startTestApp({ env: { SMTP_URL: smtp.url } });
+    try {
+      const owners = Array.from({ length: 4 * OUTBOX_BATCH_SIZE }, (_, i) => `owner${i}@notices.example.com`);
+      await enqueue(service, owners.map((to, i) => (i % 2 === 0 ? keyCreated(to) : keyLeaked(to))));
+      await smtp.waitFor(() => true); // the first batch of notices is being sent
+
+      const response = await service.request('POST', '/auth/register', { body: { email: 'waiting@example.com', password: 'correct horse battery' } });
+      expect(response.status).toBe(201);
+      await waitUntil(async () => (await outboxRows(service, 'waiting@example.com')).length > 0, 'the confirmation in the outbox');
+      // Read once the mail is queued, so at least as many as had arrived when it was.
+      const arrivedWhenQueued = smtp.mails.length;
+      // Otherwise the test shows nothing: most notices must still be waiting.
+      expect(arrivedWhenQueued).toBeLessThan(owners.length - OUTBOX_BATCH_SIZE - OUTBOX_SEND_CONCURRENCY);
+
+      const confirmation = await smtp.waitFor((received) => received.to.includes('waiting@example.com'), 30_000);
+      expect(confirmation.subject).toBe('Confirm your email for Atiru');
+      // Ahead of it only the notices already claimed when it was queued (a batch), and those sent
+      // beside it in the next batch: not every notice queued before it.
+      expect(smtp.mails.indexOf(confirmation)).toBeLessThanOrEqual(arrivedWhenQueued + OUTBOX_BATCH_SIZE + OUTBOX_SEND_CONCURRENCY - 1);
+
+      // The notices are not held back for good: each goes out, once, after it.
+      await waitUntil(async () => owners.every((to) => smtp.mailsTo(to).length > 0), 'every notice', 30_000);
+      await sleep(200); // room for a duplicate to show up
+      expect(owners.filter((to) => smtp.mailsTo(to).length !== 1)).toEqual([]);
+      expect(smtp.mails).toHaveLength(owners.length + 1);
+      expect((await outboxRows(service, '%@notices.example.com')).filter((row) => row.status !== 'sent')).toEqual([]);
+    } finally {
+      await service.close();
+      await smtp.stop();
+    }
+  }, 60_000);
+});
+
+describe('mail outbox order, claimed without a worker', () => {
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp();
+    // The test makes the claims itself: the worker stops, as it does when the app closes.
+    await service.app.get(OutboxWorker).onModuleDestroy();
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('puts account mail ahead of newer notices only: a notice queued longer than NOTICE_QUEUE_DELAY_MS ago goes first', async () => {
+    const repository = service.app.get(MailOutboxRepository);
+    const em = () => service.app.get(EntityManager).fork();
+    await enqueue(service, [keyCreated('old-notice@order.example.com')]);
+    // As if it had been queued longer ago than the delay: each of its times moves back as far.
+    const aged = NOTICE_QUEUE_DELAY_MS + 60_000;
+    await sql(
+      service,
+      `UPDATE mail_outbox SET created_at = created_at - ? * interval '1 millisecond', queue_position = queue_position - ? * interval '1 millisecond',
+         next_attempt_at = next_attempt_at - ? * interval '1 millisecond'`,
+      [aged, aged, aged],
+    );
+    await enqueue(service, [keyLeaked('new-notice@order.example.com')]);
+    await enqueue(service, [confirm('confirming@order.example.com'), { template: 'password-reset', to: 'resetting@order.example.com', link: 'http://127.0.0.1:3000/reset?token=t' }]);
+
+    const claimed = await repository.claimDueBatch(em(), OUTBOX_BATCH_SIZE, 60_000);
+    expect(claimed.map((mail) => mail.recipient)).toEqual([
+      'old-notice@order.example.com',
+      'confirming@order.example.com',
+      'resetting@order.example.com',
+      'new-notice@order.example.com',
+    ]);
+    // A claim of fewer takes the first of that order.
+    await sql(service, 'UPDATE mail_outbox SET next_attempt_at = clock_timestamp()');
+    expect((await repository.claimDueBatch(em(), 2, 60_000)).map((mail) => mail.recipient)).toEqual(['old-notice@order.example.com', 'confirming@order.example.com']);
   });
 });
 

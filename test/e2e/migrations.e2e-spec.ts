@@ -38,6 +38,34 @@ describe('migrations on a real PostgreSQL', () => {
     }
   });
 
+  it('place the mails an outbox already holds in the queue as they were, and those an instance of the release before inserts', async () => {
+    const database = await createTestDatabase();
+    const orm = await MikroORM.init(ormOptions(database.url, 1));
+    try {
+      const migrator = orm.getMigrator();
+      await migrator.up({ to: 'Migration20261208000100MailOutboxRecipient' });
+      // A live outbox: notices queued before account mail, and a mail sent long ago.
+      await database.query(
+        `INSERT INTO mail_outbox (recipient, template, payload)
+         SELECT 'queued' || i || '@example.com', CASE WHEN i % 2 = 1 THEN 'api-key-created' ELSE 'confirm-email' END, '{"subject": "s", "text": "t"}'
+         FROM generate_series(1, 6) AS i`,
+      );
+      await database.query(`INSERT INTO mail_outbox (recipient, template, payload, status, sent_at) VALUES ('sent@example.com', 'confirm-email', '{"subject": "s"}', 'sent', now())`);
+
+      await migrator.up();
+      expect(await migrator.getPendingMigrations()).toEqual([]);
+      // The release before this one inserts as it always did.
+      await database.query(`INSERT INTO mail_outbox (recipient, template, payload) VALUES ('older-release@example.com', 'confirm-email', '{"subject": "s", "text": "t"}')`);
+
+      const queue = await database.query<{ recipient: string }>(`SELECT recipient FROM mail_outbox WHERE status = 'pending' ORDER BY queue_position, id`);
+      expect(queue.map((row) => row.recipient)).toEqual([...[1, 2, 3, 4, 5, 6].map((i) => `queued${i}@example.com`), 'older-release@example.com']);
+      expect(await database.query('SELECT recipient, status FROM mail_outbox WHERE status = $1', ['sent'])).toEqual([{ recipient: 'sent@example.com', status: 'sent' }]);
+    } finally {
+      await orm.close();
+      await database.drop();
+    }
+  });
+
   it("hold a starting instance, which says at warn while it waits which backend of its own database holds the lock", async () => {
     const database = await createTestDatabase();
     const elsewhere = await createTestDatabase();

@@ -12,6 +12,7 @@ import { Migration20261206000100RevocationNotify } from './Migration202612060001
 import { Migration20261206000200Retention } from './Migration20261206000200Retention';
 import { Migration20261207000100RefreshTokenShared } from './Migration20261207000100RefreshTokenShared';
 import { Migration20261208000100MailOutboxRecipient } from './Migration20261208000100MailOutboxRecipient';
+import { Migration20261209000100MailOutboxQueuePosition } from './Migration20261209000100MailOutboxQueuePosition';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -32,4 +33,5 @@ export const migrationsList = [
   { name: 'Migration20261206000200Retention', class: Migration20261206000200Retention },
   { name: 'Migration20261207000100RefreshTokenShared', class: Migration20261207000100RefreshTokenShared },
   { name: 'Migration20261208000100MailOutboxRecipient', class: Migration20261208000100MailOutboxRecipient },
+  { name: 'Migration20261209000100MailOutboxQueuePosition', class: Migration20261209000100MailOutboxQueuePosition },
 ];
