@@ -2,6 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
+import { StartRefusedError } from './embedded-postgres';
 import { ormOptions } from './mikro-orm.options';
 
 /** Any fixed number works, as long as only migrations use it. */
@@ -18,9 +19,18 @@ const LOCK_RETRY_MS = 250;
  */
 export async function runMigrations(orm: MikroORM, url: string, logger = new Logger('Migrations')): Promise<string[]> {
   const lockClient = new Client({ connectionString: url });
+  // The session that waits for the lock, or holds it, can be ended under it (a restarted server,
+  // an operator's pg_terminate_backend of a wait that looked stuck). pg also reports that as an
+  // 'error' event, which with no listener would end the process at once, before a start could stop
+  // what it started; the statement waiting on the session says it too, and that is what is thrown.
+  // Lost while migrating, the lock no longer keeps another instance out, but the migrations run
+  // in a transaction, so two at once cannot both apply one.
+  lockClient.on('error', () => undefined);
   await lockClient.connect();
   try {
-    await takeMigrationLock(lockClient, logger);
+    await takeMigrationLock(lockClient, logger).catch((error: Error) => {
+      throw new StartRefusedError(`The database closed the connection that waited for the migration lock (${error.message}): start again once it answers.`, { cause: error });
+    });
     const applied = await orm.getMigrator().up();
     const names = applied.map((migration) => migration.name);
     if (names.length > 0) logger.log(`applied ${names.length} migration(s): ${names.join(', ')}`);

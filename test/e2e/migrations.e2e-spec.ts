@@ -2,6 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { MIGRATION_LOCK_ID, runMigrations } from '../../src/database/migrate';
+import { StartRefusedError } from '../../src/database/embedded-postgres';
 import { ormOptions } from '../../src/database/mikro-orm.options';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app-config';
@@ -10,6 +11,42 @@ import { createTestDatabase } from '../support/test-database';
 import { waitUntil } from '../support/wait';
 
 describe('migrations on a real PostgreSQL', () => {
+  it('refuse in one line, rather than crash, when the session waiting for the lock is ended under them', async () => {
+    const database = await createTestDatabase();
+    const holder = new Client({ connectionString: database.url });
+    await holder.connect();
+    const orm = await MikroORM.init(ormOptions(database.url, 1));
+    try {
+      const [{ pid: holderPid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+      await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+      const said = { warn: [] as string[], log: [] as string[] };
+      const logger = { warn: (message: string) => said.warn.push(message), log: (message: string) => said.log.push(message) } as unknown as Logger;
+      const running = runMigrations(orm, database.url, logger);
+      const outcome = running.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await waitUntil(async () => said.warn.length > 0, 'the wait to be told');
+
+      // An operator ends the wait that looked stuck, as the warning suggests for a holder.
+      const ended = await holder.query<{ ended: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = current_database() AND pid <> $1 AND pid <> pg_backend_pid()
+            AND query LIKE '%advisory%'`,
+        [holderPid],
+      );
+      expect(ended.rows).toEqual([{ ended: true }]);
+
+      const error = await outcome;
+      expect(error).toBeInstanceOf(StartRefusedError);
+      expect((error as Error).message).toMatch(/^The database closed the connection that waited for the migration lock \(.+\): start again once it answers\.$/);
+      expect(await orm.getMigrator().getPendingMigrations()).not.toHaveLength(0);
+    } finally {
+      await orm.close();
+      await holder.end();
+      await database.drop();
+    }
+  });
+
   it('wait for the migration lock while another session holds it, saying at warn which backend holds it, and run once it is free', async () => {
     const database = await createTestDatabase();
     const holder = new Client({ connectionString: database.url });
