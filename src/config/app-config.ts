@@ -100,6 +100,8 @@ export interface AppConfig {
   /** argon2 operations allowed at once; the rest queue, so hashing never starves the event loop. */
   passwordHashConcurrency: number;
   redisUrl: string;
+  /** Starts every key this deployment writes to Redis, so that deployments sharing one count apart. */
+  redisKeyPrefix: string;
   /** GitHub's secret-scanning partner reports (leaked API keys). */
   secretScanning: {
     /** The keys their signatures are verified with; none: every report is refused. */
@@ -134,6 +136,19 @@ export interface IntrospectionClient {
 
 /** A scope name: lower case, short, safe in a space-separated `scope` claim. */
 export const SCOPE_NAME = /^[a-z][a-z0-9_.:-]{0,31}$/;
+/**
+ * REDIS_KEY_PREFIX's default: the names keys had before the setting, so that instances of an
+ * earlier release and of this one share counts during a rolling deploy (decision 033).
+ */
+export const DEFAULT_REDIS_KEY_PREFIX = 'atiru:';
+/**
+ * Characters `redis-cli --scan --pattern` takes literally (no glob, space or quote), ending with
+ * the usual separator, so that one deployment's pattern (`atiru:staging:*`) does not also match
+ * another's keys (`atiru:staging2:…`).
+ */
+export const REDIS_KEY_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:-]*:$/;
+/** Every key carries the prefix, in Redis's memory and on every count sent. */
+export const MAX_REDIS_KEY_PREFIX_LENGTH = 64;
 /** Client secrets are long random strings: a short one could be guessed. */
 export const MIN_CLIENT_SECRET_LENGTH = 32;
 
@@ -384,6 +399,20 @@ class EnvReader {
     }
   }
 
+  /** What every Redis key starts with: one per deployment sharing a Redis (decision 033). */
+  redisKeyPrefix(name: string): string {
+    const value = this.string(name, DEFAULT_REDIS_KEY_PREFIX);
+    if (value.length > MAX_REDIS_KEY_PREFIX_LENGTH) {
+      this.problems.push(`${name} must be at most ${MAX_REDIS_KEY_PREFIX_LENGTH} characters (got ${value.length}): it starts every key in Redis`);
+      return DEFAULT_REDIS_KEY_PREFIX;
+    }
+    if (!REDIS_KEY_PREFIX.test(value)) {
+      this.problems.push(`${name} must be letters, digits and . _ - :, start with a letter or digit and end with ":", such as atiru:staging: (got ${JSON.stringify(value)})`);
+      return DEFAULT_REDIS_KEY_PREFIX;
+    }
+    return value;
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const value = this.string(name, fallback);
     if (!allowed.includes(value as T)) {
@@ -542,6 +571,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         env.METRICS_PORT?.trim() === '' || (env.METRICS_PORT === undefined && nodeEnv === 'test') ? undefined : read.int('METRICS_PORT', 9464, 0, 65535),
     },
     redisUrl: read.serviceUrl('REDIS_URL', ['redis', 'rediss'], 'redis://127.0.0.1:6379'),
+    redisKeyPrefix: read.redisKeyPrefix('REDIS_KEY_PREFIX'),
     secretScanning: read.secretScanningKeys('GITHUB_SECRET_SCANNING_KEYS'),
     rateLimits: Object.fromEntries(
       Object.entries(RATE_LIMIT_DEFAULTS).map(([name, policy]) => [name, read.rateLimit(`RATE_LIMIT_${name.toUpperCase()}`, policy)]),

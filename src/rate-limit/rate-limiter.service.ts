@@ -83,7 +83,7 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
     // that weighs.
     this.local = new MemoryRateLimitStore(config.rateLimitMemoryKeys);
     if (config.redisUrl) {
-      this.shared = new RedisRateLimitStore(config.redisUrl, undefined, (available) => this.storeAvailability(available));
+      this.shared = new RedisRateLimitStore(config.redisUrl, config.redisKeyPrefix, (available) => this.storeAvailability(available));
       this.store = this.shared;
     } else {
       this.store = this.local;

@@ -7,6 +7,7 @@ import { RateLimitCount, RateLimitStore } from './rate-limit-store';
  * expiry when it has none, and answer the count and the time left (in turn for every key). A
  * negative cost (a count given back) takes from a counter that exists, never below zero: a
  * counter gone meanwhile is a window that ended, and must not start the next one in credit.
+ * It touches no key but those in KEYS, the ones ioredis prefixes (see `connection`).
  */
 const INCREMENT_SCRIPT = `
 local answers = {}
@@ -88,14 +89,13 @@ export class RedisRateLimitStore implements RateLimitStore {
   private probeTimer?: NodeJS.Timeout;
   private closed = false;
 
-  /** `onAvailability` hears when the breaker opens (false) and closes again (true). */
-  constructor(
-    url: string,
-    private readonly prefix = 'atiru:rl:',
-    onAvailability: (available: boolean) => void = () => undefined,
-  ) {
-    this.redis = connection(url, REDIS_COMMAND_TIMEOUT_MS);
-    this.merges = connection(url, REDIS_MERGE_TIMEOUT_MS);
+  /**
+   * `keyPrefix` (REDIS_KEY_PREFIX) starts every key, so that deployments sharing one Redis count
+   * apart; `onAvailability` hears when the breaker opens (false) and closes again (true).
+   */
+  constructor(url: string, keyPrefix: string, onAvailability: (available: boolean) => void = () => undefined) {
+    this.redis = connection(url, keyPrefix, REDIS_COMMAND_TIMEOUT_MS);
+    this.merges = connection(url, keyPrefix, REDIS_MERGE_TIMEOUT_MS);
     this.breaker = new CircuitBreaker(FAILURES_TO_OPEN, (open) => {
       if (open) this.scheduleProbe();
       onAvailability(!open);
@@ -108,7 +108,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   async increment(scope: string, key: string, cost: number, windowMs: number): Promise<RateLimitCount> {
-    const [count, ttl] = await this.guarded(() => (this.redis as any).atiruRateLimit(1, `${this.prefix}${scope}:${key}`, cost, windowMs) as Promise<[number, number]>);
+    const [count, ttl] = await this.guarded(() => (this.redis as any).atiruRateLimit(1, redisKey(scope, key), cost, windowMs) as Promise<[number, number]>);
     return { count, resetAtMs: Date.now() + ttl };
   }
 
@@ -136,7 +136,7 @@ export class RedisRateLimitStore implements RateLimitStore {
         answers.push(...call.map(() => notSent));
         continue;
       }
-      const keys = call.map(({ scope, key }) => `${this.prefix}${scope}:${key}`);
+      const keys = call.map(({ scope, key }) => redisKey(scope, key));
       const costsAndWindows = call.flatMap(({ cost, windowMs }) => [cost, windowMs]);
       try {
         const countsAndTtls = (await (this.merges as any).atiruRateLimit(keys.length, ...keys, ...costsAndWindows)) as number[];
@@ -206,11 +206,24 @@ export class RedisRateLimitStore implements RateLimitStore {
 }
 
 /**
+ * A counter's key, under the deployment's prefix: `rl:` tells rate-limit counts from whatever else
+ * the service may keep in Redis one day.
+ */
+function redisKey(scope: string, key: string): string {
+  return `rl:${scope}:${key}`;
+}
+
+/**
  * A connection that fails fast while Redis is unreachable (no offline queue, no retries) and gives
  * up on a command after `commandTimeout` ms.
+ *
+ * ioredis puts `keyPrefix` before every key a command names, a script's KEYS included. It would
+ * not prefix a key a script makes up, a KEYS or SCAN pattern, or a pub/sub channel: the store uses
+ * none, and a command that needs one must add the prefix itself.
  */
-function connection(url: string, commandTimeout: number): Redis {
+function connection(url: string, keyPrefix: string, commandTimeout: number): Redis {
   const redis = new Redis(url, {
+    keyPrefix,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 1000,

@@ -627,7 +627,7 @@ describe('use-count merges in Redis', () => {
       const answers = await merge;
       expect({ requests, available: store.available }).toEqual({ requests: Array(10).fill('counted'), available: true });
       expect(answers.filter((answer) => answer instanceof Error)).toEqual([]);
-      expect([await countInRedis('atiru:large-merge:user:u0'), await countInRedis('atiru:large-merge:user:u19999')]).toEqual([1, 1]);
+      expect([await countInRedis('atiru:large-merge:rl:user:u0'), await countInRedis('atiru:large-merge:rl:user:u19999')]).toEqual([1, 1]);
     } finally {
       await store.close();
     }

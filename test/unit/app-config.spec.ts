@@ -187,6 +187,17 @@ describe('loadConfig', () => {
     expect(problems({ DATABASE_URL: 'postgresql://u:p@db:5432/atiru', SMTP_URL: 'smtps://mail:465', REDIS_URL: 'rediss://cache:6380' })).toEqual([]);
   });
 
+  it('starts Redis keys with atiru: unless REDIS_KEY_PREFIX names another, and refuses a prefix that would be confusing in a listing of keys', () => {
+    expect(loadConfig({}).redisKeyPrefix).toBe('atiru:');
+    expect(loadConfig({ REDIS_KEY_PREFIX: '  ' }).redisKeyPrefix).toBe('atiru:');
+    expect(loadConfig({ REDIS_KEY_PREFIX: ' atiru:staging-2.eu_west: ' }).redisKeyPrefix).toBe('atiru:staging-2.eu_west:');
+    expect(loadConfig({ REDIS_KEY_PREFIX: `${'a'.repeat(63)}:` }).redisKeyPrefix).toHaveLength(64);
+    expect(() => loadConfig({ REDIS_KEY_PREFIX: `${'a'.repeat(64)}:` })).toThrow(/REDIS_KEY_PREFIX must be at most 64 characters \(got 65\): it starts every key in Redis/);
+    for (const bad of ['atiru staging:', 'atiru:\tstaging:', 'atiru:*:', 'atiru:{staging}:', 'atiru"x:', 'atiru', 'atiru:staging', ':atiru:', 'été:']) {
+      expect(() => loadConfig({ REDIS_KEY_PREFIX: bad })).toThrow(`REDIS_KEY_PREFIX must be letters, digits and . _ - :, start with a letter or digit and end with ":", such as atiru:staging: (got ${JSON.stringify(bad)})`);
+    }
+  });
+
   it('takes TRUST_PROXY as a boolean or addresses and ranges, and names anything else', () => {
     expect(loadConfig({ TRUST_PROXY: 'TRUE' }).http.trustProxy).toBe(true);
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, fd00::/8' }).http.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8']);
