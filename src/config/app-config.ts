@@ -90,6 +90,8 @@ export interface AppConfig {
     sessionDays: number;
     /** One-time tokens (confirmation and reset links) after they expired. */
     oneTimeTokenDays: number;
+    /** API keys, with their usage, after they ended (revoked or expired). */
+    apiKeyDays: number;
   };
   /** Who may call `POST /auth/introspect` (HTTP Basic): other services of Atiru. */
   introspectionClients: IntrospectionClient[];
@@ -539,6 +541,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       mailDays: read.int('MAIL_RETENTION_DAYS', 30, 1, 3650),
       sessionDays: read.int('SESSION_RETENTION_DAYS', 30, 1, 3650),
       oneTimeTokenDays: read.int('ONE_TIME_TOKEN_RETENTION_DAYS', 7, 1, 3650),
+      apiKeyDays: read.int('API_KEY_RETENTION_DAYS', 90, 1, 3650),
     },
     tokens: {
       issuer: read.string('JWT_ISSUER', publicUrl),

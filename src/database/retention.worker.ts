@@ -11,6 +11,8 @@ export const RETENTION_BATCH_SIZE = 1000;
  * so a batch of sessions deletes many more rows than it names.
  */
 export const RETENTION_SESSION_BATCH_SIZE = 100;
+/** API keys deleted per statement: each takes its usage days with it, one per day it was used, within their retention. */
+export const RETENTION_API_KEY_BATCH_SIZE = 100;
 /** How often each instance looks for rows past their retention; a full batch is followed at once by the next. */
 const RETENTION_INTERVAL_MS = 15 * 60_000;
 
@@ -27,6 +29,15 @@ interface RetentionRule {
   batchSize: number;
 }
 
+/**
+ * A key rolled to this one still works in its grace period and names it (`replaced_by`): deleting
+ * this one would clear that name, and with it what the list shows of the roll and what the cap on
+ * rolled keys counts. Only a retention shorter than the grace period meets such a key.
+ */
+const NOT_NAMED_BY_A_WORKING_KEY = `NOT EXISTS (
+  SELECT 1 FROM api_keys AS rolled WHERE rolled.replaced_by = api_keys.id
+     AND rolled.revoked_at IS NULL AND (rolled.expires_at IS NULL OR rolled.expires_at > now()))`;
+
 /** Rows deleted by one round of every rule, by what the rule calls them. */
 export type Purged = Record<string, number>;
 
@@ -34,8 +45,9 @@ export type Purged = Record<string, number>;
  * Deletes rows that served their purpose, some days after they did (`retention` in the config):
  * sent mails (their bodies were dropped when sent, the recipient and subject stay), mails that
  * failed for good (kept meanwhile, bodies and all, for `npm run mail:resend`), expired one-time
- * tokens, and ended sessions with their refresh tokens. Pending mails, live tokens and live
- * sessions are never touched.
+ * tokens, ended sessions with their refresh tokens, and ended API keys with their usage days.
+ * Pending mails, live tokens, live sessions and working keys are never touched. Nothing serves a
+ * row ended this long ago, so deleting it notifies no instance (the revocation triggers' `WHEN`).
  *
  * Every instance runs it, away from requests: each statement deletes one small batch, chosen
  * with `FOR UPDATE SKIP LOCKED`, so instances purging at once take different rows and never wait
@@ -56,12 +68,13 @@ export class RetentionWorker extends PollingWorker {
     @InjectConfig() config: AppConfig,
   ) {
     super('retention', RETENTION_BATCH_SIZE, RETENTION_INTERVAL_MS);
-    const { mailDays, sessionDays, oneTimeTokenDays } = config.retention;
+    const { mailDays, sessionDays, oneTimeTokenDays, apiKeyDays } = config.retention;
     this.rules = [
       { what: 'sent mails', table: 'mail_outbox', rows: `status = 'sent'`, endedAt: 'sent_at', days: mailDays, batchSize: RETENTION_BATCH_SIZE },
       { what: 'failed mails', table: 'mail_outbox', rows: `status = 'failed'`, endedAt: 'failed_at', days: mailDays, batchSize: RETENTION_BATCH_SIZE },
       { what: 'expired one-time tokens', table: 'one_time_tokens', rows: 'true', endedAt: 'expires_at', days: oneTimeTokenDays, batchSize: RETENTION_BATCH_SIZE },
       { what: 'ended sessions', table: 'sessions', rows: 'true', endedAt: 'least(revoked_at, expires_at)', days: sessionDays, batchSize: RETENTION_SESSION_BATCH_SIZE },
+      { what: 'ended API keys', table: 'api_keys', rows: NOT_NAMED_BY_A_WORKING_KEY, endedAt: 'least(revoked_at, expires_at)', days: apiKeyDays, batchSize: RETENTION_API_KEY_BATCH_SIZE },
     ];
   }
 

@@ -1,14 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
+import { API_KEY_REVOKED_CHANNEL } from '../../src/api-keys/api-key-revocation.listener';
 import { SESSION_REVOKED_CHANNEL } from '../../src/auth/tokens/session-revocation.subjects';
 import { RETENTION_BATCH_SIZE, RetentionWorker } from '../../src/database/retention.worker';
 import { sql } from '../support/accounts';
+import { signedInUser } from '../support/signed-in-user';
 import { startTestApp, TestApp } from '../support/test-app';
 import { waitUntil } from '../support/wait';
 
 const MAIL_DAYS = 10;
 const SESSION_DAYS = 20;
 const TOKEN_DAYS = 3;
+/** Shorter than a roll's longest grace period (a week), as an operator may set it. */
+const KEY_DAYS = 5;
 
 /** A day either side of a retention: well past it, or well within it. */
 const ago = (days: number) => `now() - interval '${days} days'`;
@@ -26,7 +30,12 @@ describe('retention (real app, one PostgreSQL)', () => {
 
   beforeAll(async () => {
     service = await startTestApp({
-      env: { MAIL_RETENTION_DAYS: String(MAIL_DAYS), SESSION_RETENTION_DAYS: String(SESSION_DAYS), ONE_TIME_TOKEN_RETENTION_DAYS: String(TOKEN_DAYS) },
+      env: {
+        MAIL_RETENTION_DAYS: String(MAIL_DAYS),
+        SESSION_RETENTION_DAYS: String(SESSION_DAYS),
+        ONE_TIME_TOKEN_RETENTION_DAYS: String(TOKEN_DAYS),
+        API_KEY_RETENTION_DAYS: String(KEY_DAYS),
+      },
     });
     worker = service.app.get(RetentionWorker);
     // The tests purge by calling the worker. Its own ticks (the first runs at start, and on a loaded
@@ -112,7 +121,7 @@ describe('retention (real app, one PostgreSQL)', () => {
       });
       await listener.query(`LISTEN ${SESSION_REVOKED_CHANNEL}`);
 
-      expect(await worker.purge()).toEqual({ 'sent mails': 1, 'failed mails': 1, 'expired one-time tokens': 1, 'ended sessions': 2 });
+      expect(await worker.purge()).toEqual({ 'sent mails': 1, 'failed mails': 1, 'expired one-time tokens': 1, 'ended sessions': 2, 'ended API keys': 0 });
 
       const mails = await sql(service, 'SELECT template FROM mail_outbox ORDER BY id');
       expect(mails.map((row) => row.template)).toEqual(['sent lately', 'failed lately', 'pending for ages']);
@@ -127,7 +136,7 @@ describe('retention (real app, one PostgreSQL)', () => {
       // The deleted sessions' refresh tokens went with them.
       expect(await sql(service, 'SELECT count(*)::int AS count FROM refresh_tokens')).toEqual([{ count: 9 }]);
 
-      expect(await worker.purge()).toEqual({ 'sent mails': 0, 'failed mails': 0, 'expired one-time tokens': 0, 'ended sessions': 0 });
+      expect(await worker.purge()).toEqual({ 'sent mails': 0, 'failed mails': 0, 'expired one-time tokens': 0, 'ended sessions': 0, 'ended API keys': 0 });
 
       // A revocation committed after the purge is heard after anything the purge sent.
       const marker = randomUUID();
@@ -157,5 +166,126 @@ describe('retention (real app, one PostgreSQL)', () => {
     for (let round = await worker.purge(); round['sent mails'] > 0; round = await worker.purge()) deleted += round['sent mails'];
     expect(deleted).toBe(rows);
     expect(await sql(service, `SELECT count(*)::int AS count FROM mail_outbox WHERE template = 'bulk'`)).toEqual([{ count: 0 }]);
+  });
+
+  it('deletes API keys revoked or expired past their retention with their usage days, keeps the rest, and their owner and credential meet an unknown key', async () => {
+    const owner = await signedInUser(service.app, 'key-retention@example.com');
+    const inAMonth = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const create = async (name: string, body: Record<string, unknown> = {}): Promise<{ id: string; key: string }> => {
+      const created = await service.request('POST', '/auth/api-keys', { headers: owner.jwt, body: { name, ...body } });
+      expect(created.status).toBe(201);
+      return created.body;
+    };
+    const roll = async (id: string, graceSeconds: number) => service.request('POST', `/auth/api-keys/${id}/roll`, { headers: owner.jwt, body: { grace_period_seconds: graceSeconds } });
+    const listed = async () => {
+      const list = await service.request('GET', '/auth/api-keys', { headers: owner.jwt });
+      expect(list.status).toBe(200);
+      return (list.body.api_keys as Array<{ id: string; replaced_by: string | null }>).map((key) => [key.id, key.replaced_by]);
+    };
+    const usage = async (id: string) => {
+      const answer = await service.request('GET', `/auth/api-keys/${id}/usage`, { headers: owner.jwt });
+      return { status: answer.status, code: answer.body.code, days: answer.body.days?.length };
+    };
+    const me = async (key: string) =>
+      Promise.all(([{ 'x-api-key': key }, { authorization: `Bearer ${key}` }] as Array<Record<string, string>>).map(async (headers) => {
+        const answer = await service.request('GET', '/users/me', { headers });
+        return { status: answer.status, code: answer.body.code };
+      }));
+
+    const revokedLongAgo = await create('revoked long ago');
+    const revokedLately = await create('revoked lately');
+    const active = await create('active');
+    const unexpired = await create('unexpired', { expires_at: inAMonth });
+    const expiredLongAgo = await create('expired long ago', { expires_at: inAMonth });
+    const expiredLately = await create('expired lately', { expires_at: inAMonth });
+    // Rolled with no grace: revoked at once, naming its replacement, which was revoked long ago.
+    const revokedRolled = await create('rolled, revoked lately');
+    const revokedRolledReplacement = (await roll(revokedRolled.id, 0)).body as { id: string };
+    // Rolled with a week's grace: it still works, naming its replacement, which was revoked long ago.
+    const inGrace = await create('rolled, in its grace period');
+    const inGraceReplacement = (await roll(inGrace.id, 7 * 86_400)).body as { id: string };
+
+    for (const [key, column, at] of [
+      [revokedLongAgo, 'revoked_at', ago(KEY_DAYS + 1)],
+      [revokedLately, 'revoked_at', ago(KEY_DAYS - 1)],
+      [expiredLongAgo, 'expires_at', ago(KEY_DAYS + 1)],
+      [expiredLately, 'expires_at', ago(KEY_DAYS - 1)],
+      [revokedRolledReplacement, 'revoked_at', ago(KEY_DAYS + 1)],
+      [inGraceReplacement, 'revoked_at', ago(KEY_DAYS + 1)],
+    ] as const) {
+      await sql(service, `UPDATE api_keys SET ${column} = ${at} WHERE id = ?`, [key.id]);
+    }
+    // Counts of yesterday, within the usage days' own retention.
+    for (const key of [revokedLongAgo, expiredLongAgo, revokedLately, active]) {
+      await sql(service, `INSERT INTO api_key_usage_days (api_key_id, day, succeeded, refused) VALUES (?, current_date - 1, 3, 1)`, [key.id]);
+    }
+    const working = [
+      [inGrace.id, inGraceReplacement.id],
+      [unexpired.id, null],
+      [active.id, null],
+    ];
+    expect(await listed()).toEqual(working);
+    // What the owner sees of a revoked key until it is deleted: its usage.
+    expect(await usage(revokedLongAgo.id)).toEqual({ status: 200, code: undefined, days: 1 });
+
+    // What the API-key revocation channel carries meanwhile: ended keys are served nowhere, so
+    // deleting them tells no instance anything.
+    const listener = new Client({ connectionString: service.database.url });
+    const heard: string[] = [];
+    await listener.connect();
+    try {
+      listener.on('notification', (message) => {
+        if (message.payload?.startsWith('revoked:')) heard.push(message.payload);
+      });
+      await listener.query(`LISTEN ${API_KEY_REVOKED_CHANNEL}`);
+
+      expect((await worker.purge())['ended API keys']).toBe(3);
+
+      const marker = hash();
+      await sql(service, `INSERT INTO api_keys (id, user_id, key_prefix, key_hash) VALUES (?, ?, 'atiru_mark', decode(?, 'hex'))`, [randomUUID(), owner.id, marker]);
+      await sql(service, `UPDATE api_keys SET revoked_at = now() WHERE key_hash = decode(?, 'hex')`, [marker]);
+      await waitUntil(async () => heard.length > 0, 'the marker revocation');
+      expect(heard).toEqual([`revoked::${marker}`]);
+    } finally {
+      await listener.end();
+    }
+
+    const kept = await sql<{ id: string; replaced_by: string | null }>(service, `SELECT id, replaced_by FROM api_keys WHERE user_id = ? AND key_prefix <> 'atiru_mark'`, [owner.id]);
+    expect(new Map(kept.map((row) => [row.id, row.replaced_by]))).toEqual(
+      new Map([
+        [revokedLately.id, null],
+        [active.id, null],
+        [unexpired.id, null],
+        [expiredLately.id, null],
+        // Its replacement is gone: it names none rather than a missing key.
+        [revokedRolled.id, null],
+        // Its replacement stays while it works: the list still shows the roll, and it cannot be rolled again.
+        [inGrace.id, inGraceReplacement.id],
+        [inGraceReplacement.id, null],
+      ]),
+    );
+    const days = await sql<{ api_key_id: string }>(service, 'SELECT api_key_id FROM api_key_usage_days WHERE api_key_id IN (?, ?, ?, ?)', [
+      revokedLongAgo.id,
+      expiredLongAgo.id,
+      revokedLately.id,
+      active.id,
+    ]);
+    expect(days.map((row) => row.api_key_id).sort()).toEqual([revokedLately.id, active.id].sort());
+
+    // The owner's list is unchanged; a deleted key is as unknown as one never made, to its owner and as a credential.
+    expect(await listed()).toEqual(working);
+    expect(await usage(revokedLongAgo.id)).toEqual({ status: 404, code: 'NOT_FOUND', days: undefined });
+    expect(await usage(revokedLately.id)).toEqual({ status: 200, code: undefined, days: 1 });
+    const refused = { status: 401, code: 'INVALID_OR_EXPIRED_TOKEN' };
+    for (const key of [revokedLongAgo, expiredLongAgo]) expect(await me(key.key)).toEqual([refused, refused]);
+    expect(await me(active.key)).toEqual([{ status: 200, code: undefined }, { status: 200, code: undefined }]);
+    expect((await roll(inGrace.id, 60)).status).toBe(404);
+    expect((await service.request('DELETE', `/auth/api-keys/${revokedLongAgo.id}`, { headers: owner.jwt })).body.code).toBe('NOT_FOUND');
+
+    // Once the rolled key has ended, its replacement goes at the next round.
+    await sql(service, `UPDATE api_keys SET expires_at = now() - interval '1 minute' WHERE id = ?`, [inGrace.id]);
+    expect((await worker.purge())['ended API keys']).toBe(1);
+    expect(await sql(service, 'SELECT replaced_by FROM api_keys WHERE id = ?', [inGrace.id])).toEqual([{ replaced_by: null }]);
+    expect(await sql(service, 'SELECT id FROM api_keys WHERE id = ?', [inGraceReplacement.id])).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import { Migration20261206000200Retention } from './Migration20261206000200Reten
 import { Migration20261207000100RefreshTokenShared } from './Migration20261207000100RefreshTokenShared';
 import { Migration20261208000100MailOutboxRecipient } from './Migration20261208000100MailOutboxRecipient';
 import { Migration20261209000100MailOutboxQueuePosition } from './Migration20261209000100MailOutboxQueuePosition';
+import { Migration20261210000100ApiKeyRetention } from './Migration20261210000100ApiKeyRetention';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -34,4 +35,5 @@ export const migrationsList = [
   { name: 'Migration20261207000100RefreshTokenShared', class: Migration20261207000100RefreshTokenShared },
   { name: 'Migration20261208000100MailOutboxRecipient', class: Migration20261208000100MailOutboxRecipient },
   { name: 'Migration20261209000100MailOutboxQueuePosition', class: Migration20261209000100MailOutboxQueuePosition },
+  { name: 'Migration20261210000100ApiKeyRetention', class: Migration20261210000100ApiKeyRetention },
 ];
