@@ -11,8 +11,9 @@ import { OutboxWorker } from './outbox.worker';
 /**
  * How far behind its own time a notice takes its place in the outbox queue. Mail someone waits for
  * that is queued up to this long after a notice is sent before it, so a backlog of notices does not
- * hold up confirmation and reset links; a notice is overtaken only by mail queued within this time
- * after it, so a flood of sign-ups cannot hold back a security notice for longer (decision 031).
+ * hold up confirmation and reset links. A notice is overtaken only by mail queued within this time
+ * after it: it goes before anything queued later, but waits for all of that mail to be sent, so a
+ * flood of sign-ups in those minutes delays it by as long as the flood takes to send (decision 031).
  */
 export const NOTICE_QUEUE_DELAY_MS = 10 * 60_000;
 
