@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig } from '../config/app-config';
-import { withCommandDatabase } from '../database/embedded-postgres';
+import { StartRefusedError, withCommandDatabase } from '../database/embedded-postgres';
 import { runMigrations } from '../database/migrate';
 import { ormOptions } from '../database/mikro-orm.options';
 
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`migration failed: ${error?.stack ?? error}\n`);
+  // A refusal the operator can act on is said in one line, as the service's start says it.
+  process.stderr.write(`migration failed: ${error instanceof StartRefusedError ? error.message : (error?.stack ?? error)}\n`);
   process.exit(1);
 });

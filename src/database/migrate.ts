@@ -22,14 +22,19 @@ export async function runMigrations(orm: MikroORM, url: string, logger = new Log
   // The session that waits for the lock, or holds it, can be ended under it (a restarted server,
   // an operator's pg_terminate_backend of a wait that looked stuck). pg also reports that as an
   // 'error' event, which with no listener would end the process at once, before a start could stop
-  // what it started; the statement waiting on the session says it too, and that is what is thrown.
-  // Lost while migrating, the lock no longer keeps another instance out, but the migrations run
-  // in a transaction, so two at once cannot both apply one.
-  lockClient.on('error', () => undefined);
+  // what it started. Kept here, it is the reason given: the next statement on the session only says
+  // the session is gone. Lost while migrating, the lock no longer keeps another instance out, but
+  // the migrations run in a transaction, so two at once cannot both apply one.
+  let lost: Error | undefined;
+  lockClient.on('error', (error) => {
+    // The first says why (the server's own message); the socket's end follows it.
+    lost ??= error;
+  });
   await lockClient.connect();
   try {
     await takeMigrationLock(lockClient, logger).catch((error: Error) => {
-      throw new StartRefusedError(`The database closed the connection that waited for the migration lock (${error.message}): start again once it answers.`, { cause: error });
+      const reason = lost ? `the database closed the connection that waited for it (${lost.message})` : `a statement of the wait failed (${error.message})`;
+      throw new StartRefusedError(`Could not take the migration lock: ${reason}; try again once the database answers.`, { cause: lost ?? error });
     });
     const applied = await orm.getMigrator().up();
     const names = applied.map((migration) => migration.name);

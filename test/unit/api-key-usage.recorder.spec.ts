@@ -118,6 +118,13 @@ describe('ApiKeyUsageRecorder', () => {
     expect(repository.batches).toEqual([[{ id: 'a', lastUsedAt: new Date(START + 5000), ip: '192.0.2.1', userAgent: 'curl/8', days: [{ day: '2026-12-05', succeeded: 0, refused: 1 }] }]]);
   });
 
+  it('writes nothing, not even a prune, at the shutdown of an app that never started', async () => {
+    const neverStarted = new ApiKeyUsageRecorder(loadConfig({}), repository as unknown as ApiKeyUsageRepository, new CredentialUses());
+    await neverStarted.beforeApplicationShutdown();
+    expect(repository.batches).toEqual([]);
+    expect(repository.prunes).toEqual([]);
+  });
+
   it('prunes the days before the last 90 at the first flush, then at most hourly', async () => {
     // The first flush runs at midnight: 2026-12-06 and the 89 days before it are kept.
     await jest.advanceTimersByTimeAsync(60_000);

@@ -72,6 +72,9 @@ export class ApiKeyUsageRecorder implements CredentialUseListener, OnModuleInit,
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    // Never started (a start that failed before init, its migrations say): nothing was noted, and
+    // the database may not hold the tables yet.
+    if (this.timer === undefined) return;
     clearInterval(this.timer);
     await this.flush();
   }
