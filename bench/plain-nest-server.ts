@@ -23,7 +23,10 @@ class HelloController {
 class PlainNestModule {}
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create<NestFastifyApplication>(PlainNestModule, new FastifyAdapter(), { logger: false });
+  // What the service turns off too: no middleware (without middie, no hook per request looks for
+  // any), no body parsers.
+  const adapter = new FastifyAdapter({ logger: false, skipMiddie: true });
+  const app = await NestFactory.create<NestFastifyApplication>(PlainNestModule, adapter, { logger: false, bodyParser: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.getHttpServer().address() as { port: number };
   answerSnapshots(processSnapshot);

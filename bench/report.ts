@@ -130,7 +130,7 @@ export function renderReport(report: RunReport): string {
   lines.push('');
 
   lines.push(
-    `- CPU µs/req: the service's CPU time (user + system, all threads) per request of the timed run; baseline CPU µs/req: bare Fastify's in the same round; ` +
+    `- CPU µs/req: the service's CPU time (user + system, all threads) per request of the timed run (for plain-nest, the minimal Nest application's); baseline CPU µs/req: bare Fastify's in the same round; ` +
       `CPU × baseline = baseline's / service's, the counterpart of × baseline that the machine's other load sways less.`,
   );
   if (settings.countSql) {

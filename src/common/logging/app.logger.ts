@@ -109,9 +109,9 @@ export class AppLogger implements LoggerService {
    * The access log's line (access-log.ts), one per request. Its fields are fixed and hold no
    * credential, so it needs none of pino's field handling (serializers, redaction): it is made
    * here in pino's shape (level, time, context, the fields, msg) with one `JSON.stringify` and
-   * written to the destination `root` writes to, so that lines keep their order. Through pino,
-   * the line cost a request more than all of Nest's own work for it (decision 030). Pretty
-   * lines (development) go through pino.
+   * written to the destination `root` writes to, so that lines keep their order (decision 030).
+   * Every value is written through `JSON.stringify`, the client's address too, which behind
+   * TRUST_PROXY comes from a header. Pretty lines (development) go through pino.
    */
   readonly access: AccessLogWriter = {
     enabled: () => this.root.isLevelEnabled('info'),
