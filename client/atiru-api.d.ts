@@ -157,7 +157,7 @@ export interface paths {
         };
         /**
          * An API key's usage
-         * @description When and from where the key was last used, and its requests per UTC day over the last 90 days: those let through and those refused (over a rate limit, or an operation the key may not call). Uses are written in batches every API_KEY_LAST_USED_INTERVAL_SECONDS, so the latest ones may not show yet. Revoked keys keep their usage.
+         * @description When and from where the key was last used, and its requests per UTC day over the last 90 days: those let through and those refused (over a rate limit, or an operation the key may not call). Uses are written in batches every API_KEY_LAST_USED_INTERVAL_SECONDS, so the latest ones may not show yet. A revoked or expired key keeps its usage until it is deleted, API_KEY_RETENTION_DAYS after it ended (404 from then on).
          */
         get: operations["getApiKeyUsage"];
         put?: never;

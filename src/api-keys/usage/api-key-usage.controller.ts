@@ -21,7 +21,8 @@ export class ApiKeyUsageController {
     description:
       'When and from where the key was last used, and its requests per UTC day over the last 90 days: those let through and ' +
       'those refused (over a rate limit, or an operation the key may not call). Uses are written in batches every ' +
-      'API_KEY_LAST_USED_INTERVAL_SECONDS, so the latest ones may not show yet. Revoked keys keep their usage.',
+      'API_KEY_LAST_USED_INTERVAL_SECONDS, so the latest ones may not show yet. A revoked or expired key keeps its usage ' +
+      'until it is deleted, API_KEY_RETENTION_DAYS after it ended (404 from then on).',
   })
   @ApiParam({ name: 'id', format: 'uuid', description: 'The key id', example: '3f1c2a4e-8b7d-4f6a-9c21-5d0e7b9a1f32' })
   @ApiOkResponse({ description: "The key's usage", type: ApiKeyUsageResponseDto })
