@@ -85,6 +85,13 @@ async function waitForRow(service: TestApp, recipient: string, done: (row: Outbo
   );
 }
 
+/** The app with its outbox worker stopped, as it stops when the app closes: the test makes the claims itself. */
+async function startWithoutWorker(): Promise<TestApp> {
+  const service = await startTestApp();
+  await service.app.get(OutboxWorker).onModuleDestroy();
+  return service;
+}
+
 const confirm = (to: string, token = 'tok-' + to): MailMessage => ({ template: 'confirm-email', to, link: `http://127.0.0.1:3000/auth/confirm?token=${token}` });
 
 /** Notices: nobody is waiting for them as they are sent. */
@@ -526,9 +533,7 @@ describe('mail outbox when a delivery is written late, after the mail failed and
   let service: TestApp;
 
   beforeAll(async () => {
-    service = await startTestApp();
-    // The test makes the claims itself: the worker stops, as it does when the app closes.
-    await service.app.get(OutboxWorker).onModuleDestroy();
+    service = await startWithoutWorker();
   });
 
   afterAll(async () => {
@@ -758,9 +763,7 @@ describe('mail outbox order, claimed without a worker', () => {
   let service: TestApp;
 
   beforeAll(async () => {
-    service = await startTestApp();
-    // The test makes the claims itself: the worker stops, as it does when the app closes.
-    await service.app.get(OutboxWorker).onModuleDestroy();
+    service = await startWithoutWorker();
   });
 
   afterAll(async () => {

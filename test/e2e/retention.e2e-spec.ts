@@ -19,6 +19,23 @@ const ago = (days: number) => `now() - interval '${days} days'`;
 const ahead = (days: number) => `now() + interval '${days} days'`;
 const hash = () => randomBytes(32).toString('hex');
 
+/** A session listening on a revocation channel, and the revocations it has heard there. */
+async function revocationsHeard(url: string, channel: string): Promise<{ heard: string[]; end: () => Promise<void> }> {
+  const listener = new Client({ connectionString: url });
+  const heard: string[] = [];
+  await listener.connect();
+  listener.on('notification', (message) => {
+    if (message.payload?.startsWith('revoked:')) heard.push(message.payload);
+  });
+  try {
+    await listener.query(`LISTEN ${channel}`);
+  } catch (error) {
+    await listener.end();
+    throw error;
+  }
+  return { heard, end: () => listener.end() };
+}
+
 /**
  * Rows that served their purpose are deleted some days after they did, by a worker, in small
  * batches; everything newer, and everything still in use, stays.
@@ -111,15 +128,9 @@ describe('retention (real app, one PostgreSQL)', () => {
 
     // What the sessions' revocation channel carries meanwhile: ended sessions are served nowhere,
     // so deleting them must not make every instance re-read their users' live sessions.
-    const listener = new Client({ connectionString: service.database.url });
-    const heard: string[] = [];
-    await listener.connect();
+    const { heard, end } = await revocationsHeard(service.database.url, SESSION_REVOKED_CHANNEL);
     // Ended before the database is dropped, whatever the test finds: else its end is an unhandled error.
     try {
-      listener.on('notification', (message) => {
-        if (message.payload?.startsWith('revoked:')) heard.push(message.payload);
-      });
-      await listener.query(`LISTEN ${SESSION_REVOKED_CHANNEL}`);
 
       expect(await worker.purge()).toEqual({ 'sent mails': 1, 'failed mails': 1, 'expired one-time tokens': 1, 'ended sessions': 2, 'ended API keys': 0 });
 
@@ -146,7 +157,7 @@ describe('retention (real app, one PostgreSQL)', () => {
       await waitUntil(async () => heard.length > 0, 'the marker revocation');
       expect(heard).toEqual([`revoked::${marker}`]);
     } finally {
-      await listener.end();
+      await end();
     }
   });
 
@@ -230,14 +241,8 @@ describe('retention (real app, one PostgreSQL)', () => {
 
     // What the API-key revocation channel carries meanwhile: ended keys are served nowhere, so
     // deleting them tells no instance anything.
-    const listener = new Client({ connectionString: service.database.url });
-    const heard: string[] = [];
-    await listener.connect();
+    const { heard, end } = await revocationsHeard(service.database.url, API_KEY_REVOKED_CHANNEL);
     try {
-      listener.on('notification', (message) => {
-        if (message.payload?.startsWith('revoked:')) heard.push(message.payload);
-      });
-      await listener.query(`LISTEN ${API_KEY_REVOKED_CHANNEL}`);
 
       expect((await worker.purge())['ended API keys']).toBe(3);
 
@@ -247,7 +252,7 @@ describe('retention (real app, one PostgreSQL)', () => {
       await waitUntil(async () => heard.length > 0, 'the marker revocation');
       expect(heard).toEqual([`revoked::${marker}`]);
     } finally {
-      await listener.end();
+      await end();
     }
 
     const kept = await sql<{ id: string; replaced_by: string | null }>(service, `SELECT id, replaced_by FROM api_keys WHERE user_id = ? AND key_prefix <> 'atiru_mark'`, [owner.id]);
