@@ -30,13 +30,14 @@ interface RetentionRule {
 }
 
 /**
- * A key rolled to this one still works in its grace period and names it (`replaced_by`): deleting
- * this one would clear that name, and with it what the list shows of the roll and what the cap on
- * rolled keys counts. Only a retention shorter than the grace period meets such a key.
+ * A key that another key names as its replacement (`replaced_by`, a roll) waits until that one is
+ * deleted: a roll's chain goes from its oldest end, a link a round. Deleting a key then changes no
+ * other row (its `ON DELETE SET NULL` finds none), so instances purging at once never wait on each
+ * other's rows, where clearing the name in a key another instance had locked made them wait and, a
+ * chain's links taken in both orders, deadlock. It also keeps a key rolled to from a key still in
+ * its grace period: the list shows the roll, and the cap on rolled keys counts it.
  */
-const NOT_NAMED_BY_A_WORKING_KEY = `NOT EXISTS (
-  SELECT 1 FROM api_keys AS rolled WHERE rolled.replaced_by = api_keys.id
-     AND rolled.revoked_at IS NULL AND (rolled.expires_at IS NULL OR rolled.expires_at > now()))`;
+const NAMED_BY_NO_KEY = 'NOT EXISTS (SELECT 1 FROM api_keys AS rolled WHERE rolled.replaced_by = api_keys.id)';
 
 /** Rows deleted by one round of every rule, by what the rule calls them. */
 export type Purged = Record<string, number>;
@@ -74,7 +75,7 @@ export class RetentionWorker extends PollingWorker {
       { what: 'failed mails', table: 'mail_outbox', rows: `status = 'failed'`, endedAt: 'failed_at', days: mailDays, batchSize: RETENTION_BATCH_SIZE },
       { what: 'expired one-time tokens', table: 'one_time_tokens', rows: 'true', endedAt: 'expires_at', days: oneTimeTokenDays, batchSize: RETENTION_BATCH_SIZE },
       { what: 'ended sessions', table: 'sessions', rows: 'true', endedAt: 'least(revoked_at, expires_at)', days: sessionDays, batchSize: RETENTION_SESSION_BATCH_SIZE },
-      { what: 'ended API keys', table: 'api_keys', rows: NOT_NAMED_BY_A_WORKING_KEY, endedAt: 'least(revoked_at, expires_at)', days: apiKeyDays, batchSize: RETENTION_API_KEY_BATCH_SIZE },
+      { what: 'ended API keys', table: 'api_keys', rows: NAMED_BY_NO_KEY, endedAt: 'least(revoked_at, expires_at)', days: apiKeyDays, batchSize: RETENTION_API_KEY_BATCH_SIZE },
     ];
   }
 

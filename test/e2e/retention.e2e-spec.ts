@@ -244,7 +244,7 @@ describe('retention (real app, one PostgreSQL)', () => {
     const { heard, end } = await revocationsHeard(service.database.url, API_KEY_REVOKED_CHANNEL);
     try {
 
-      expect((await worker.purge())['ended API keys']).toBe(3);
+      expect((await worker.purge())['ended API keys']).toBe(2);
 
       const marker = hash();
       await sql(service, `INSERT INTO api_keys (id, user_id, key_prefix, key_hash) VALUES (?, ?, 'atiru_mark', decode(?, 'hex'))`, [randomUUID(), owner.id, marker]);
@@ -262,9 +262,11 @@ describe('retention (real app, one PostgreSQL)', () => {
         [active.id, null],
         [unexpired.id, null],
         [expiredLately.id, null],
-        // Its replacement is gone: it names none rather than a missing key.
-        [revokedRolled.id, null],
-        // Its replacement stays while it works: the list still shows the roll, and it cannot be rolled again.
+        // A key another key names stays until that one is deleted: deleting it would change that
+        // one's row, which another instance's purge may hold.
+        [revokedRolled.id, revokedRolledReplacement.id],
+        [revokedRolledReplacement.id, null],
+        // So does one named by a key in its grace period: the list still shows the roll, and it cannot be rolled again.
         [inGrace.id, inGraceReplacement.id],
         [inGraceReplacement.id, null],
       ]),
@@ -287,10 +289,21 @@ describe('retention (real app, one PostgreSQL)', () => {
     expect((await roll(inGrace.id, 60)).status).toBe(404);
     expect((await service.request('DELETE', `/auth/api-keys/${revokedLongAgo.id}`, { headers: owner.jwt })).body.code).toBe('NOT_FOUND');
 
-    // Once the rolled key has ended, its replacement goes at the next round.
-    await sql(service, `UPDATE api_keys SET expires_at = now() - interval '1 minute' WHERE id = ?`, [inGrace.id]);
-    expect((await worker.purge())['ended API keys']).toBe(1);
-    expect(await sql(service, 'SELECT replaced_by FROM api_keys WHERE id = ?', [inGrace.id])).toEqual([{ replaced_by: null }]);
-    expect(await sql(service, 'SELECT id FROM api_keys WHERE id = ?', [inGraceReplacement.id])).toEqual([]);
+    // Once the rolled keys are past their retention too, each chain goes from its oldest end: the
+    // key that names, then the key it named, at the next round. No round clears a name.
+    await sql(service, `UPDATE api_keys SET expires_at = ${ago(KEY_DAYS + 1)} WHERE id IN (?, ?)`, [inGrace.id, revokedRolled.id]);
+    expect((await worker.purge())['ended API keys']).toBe(2);
+    const left = await sql<{ id: string; replaced_by: string | null }>(service, 'SELECT id, replaced_by FROM api_keys WHERE id IN (?, ?, ?, ?)', [
+      inGrace.id,
+      inGraceReplacement.id,
+      revokedRolled.id,
+      revokedRolledReplacement.id,
+    ]);
+    expect(left.map((row) => [row.id, row.replaced_by]).sort()).toEqual([
+      [inGraceReplacement.id, null],
+      [revokedRolledReplacement.id, null],
+    ].sort());
+    expect((await worker.purge())['ended API keys']).toBe(2);
+    expect(await sql(service, 'SELECT id FROM api_keys WHERE id IN (?, ?)', [inGraceReplacement.id, revokedRolledReplacement.id])).toEqual([]);
   });
 });
