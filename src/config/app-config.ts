@@ -145,8 +145,8 @@ export const SCOPE_NAME = /^[a-z][a-z0-9_.:-]{0,31}$/;
 export const DEFAULT_REDIS_KEY_PREFIX = 'atiru:';
 /**
  * Characters `redis-cli --scan --pattern` takes literally (no glob, space or quote), ending with
- * the usual separator, so that one deployment's pattern (`atiru:staging:*`) does not also match
- * another's keys (`atiru:staging2:…`).
+ * the usual separator, so that one deployment's pattern (`atiru-staging:*`) does not also match
+ * the keys of a prefix that extends its name (`atiru-staging2:…`).
  */
 export const REDIS_KEY_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:-]*:$/;
 /** Every key carries the prefix, in Redis's memory and on every count sent. */
@@ -409,7 +409,7 @@ class EnvReader {
       return DEFAULT_REDIS_KEY_PREFIX;
     }
     if (!REDIS_KEY_PREFIX.test(value)) {
-      this.problems.push(`${name} must be letters, digits and . _ - :, start with a letter or digit and end with ":", such as atiru:staging: (got ${JSON.stringify(value)})`);
+      this.problems.push(`${name} must be letters, digits and . _ - :, start with a letter or digit and end with ":", such as atiru-staging: (got ${JSON.stringify(value)})`);
       return DEFAULT_REDIS_KEY_PREFIX;
     }
     return value;

@@ -194,7 +194,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ REDIS_KEY_PREFIX: `${'a'.repeat(63)}:` }).redisKeyPrefix).toHaveLength(64);
     expect(() => loadConfig({ REDIS_KEY_PREFIX: `${'a'.repeat(64)}:` })).toThrow(/REDIS_KEY_PREFIX must be at most 64 characters \(got 65\): it starts every key in Redis/);
     for (const bad of ['atiru staging:', 'atiru:\tstaging:', 'atiru:*:', 'atiru:{staging}:', 'atiru"x:', 'atiru', 'atiru:staging', ':atiru:', 'été:']) {
-      expect(() => loadConfig({ REDIS_KEY_PREFIX: bad })).toThrow(`REDIS_KEY_PREFIX must be letters, digits and . _ - :, start with a letter or digit and end with ":", such as atiru:staging: (got ${JSON.stringify(bad)})`);
+      expect(() => loadConfig({ REDIS_KEY_PREFIX: bad })).toThrow(`REDIS_KEY_PREFIX must be letters, digits and . _ - :, start with a letter or digit and end with ":", such as atiru-staging: (got ${JSON.stringify(bad)})`);
     }
   });
 
