@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig } from '../config/app-config';
 import { AppLogger } from '../common/logging/app.logger';
-import { EmbeddedDatabase, StartRefusedError } from '../database/embedded-postgres';
+import { StartRefusedError } from '../common/errors/start-refused.error';
+import { EmbeddedDatabase } from '../database/embedded-postgres';
 import { startEmbeddedPostgresInOwnGroup } from '../database/embedded-postgres-process';
 
 /** How long the watcher and the service get to stop before they are killed. */

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig } from '../config/app-config';
-import { StartRefusedError, withCommandDatabase } from '../database/embedded-postgres';
+import { StartRefusedError } from '../common/errors/start-refused.error';
+import { withCommandDatabase } from '../database/embedded-postgres';
 import { runMigrations } from '../database/migrate';
 import { ormOptions } from '../database/mikro-orm.options';
 

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { EmbeddedDatabase, EmbeddedOptions, startEmbeddedPostgres, StartRefusedError } from './embedded-postgres';
+import { StartRefusedError } from '../common/errors/start-refused.error';
+import { EmbeddedDatabase, EmbeddedOptions, startEmbeddedPostgres } from './embedded-postgres';
 
 const HOLD = '--hold-embedded-postgres';
 

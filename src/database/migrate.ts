@@ -2,7 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { StartRefusedError } from './embedded-postgres';
+import { StartRefusedError } from '../common/errors/start-refused.error';
 import { ormOptions } from './mikro-orm.options';
 
 /** Any fixed number works, as long as only migrations use it. */

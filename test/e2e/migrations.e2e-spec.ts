@@ -2,7 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { MIGRATION_LOCK_ID, runMigrations } from '../../src/database/migrate';
-import { StartRefusedError } from '../../src/database/embedded-postgres';
+import { StartRefusedError } from '../../src/common/errors/start-refused.error';
 import { ormOptions } from '../../src/database/mikro-orm.options';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app-config';
@@ -10,24 +10,38 @@ import { LogCapture } from '../support/log-capture';
 import { createTestDatabase } from '../support/test-database';
 import { waitUntil } from '../support/wait';
 
+/**
+ * `runMigrations` on a new database while another session (`holder`, backend `holderPid`: another
+ * instance's long migration, or one frozen in the middle of one) holds the migration lock, handed
+ * to `test` once the wait has been told at warn; what the migrations said is in `said`.
+ */
+async function whileAnotherSessionHoldsTheLock(
+  test: (wait: { holder: Client; holderPid: number; orm: MikroORM; said: { warn: string[]; log: string[] }; running: Promise<string[]> }) => Promise<void>,
+): Promise<void> {
+  const database = await createTestDatabase();
+  const holder = new Client({ connectionString: database.url });
+  await holder.connect();
+  const orm = await MikroORM.init(ormOptions(database.url, 1));
+  try {
+    const [{ pid: holderPid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+    await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    const said = { warn: [] as string[], log: [] as string[] };
+    const logger = { warn: (message: string) => said.warn.push(message), log: (message: string) => said.log.push(message) } as unknown as Logger;
+    const running = runMigrations(orm, database.url, logger);
+    // Its outcome is the test's to read; until then a refusal is not an unhandled rejection.
+    running.catch(() => undefined);
+    await waitUntil(async () => said.warn.length > 0, 'the wait to be told');
+    await test({ holder, holderPid, orm, said, running });
+  } finally {
+    await orm.close();
+    await holder.end();
+    await database.drop();
+  }
+}
+
 describe('migrations on a real PostgreSQL', () => {
   it('refuse in one line, rather than crash, when the session waiting for the lock is ended under them', async () => {
-    const database = await createTestDatabase();
-    const holder = new Client({ connectionString: database.url });
-    await holder.connect();
-    const orm = await MikroORM.init(ormOptions(database.url, 1));
-    try {
-      const [{ pid: holderPid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
-      await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
-      const said = { warn: [] as string[], log: [] as string[] };
-      const logger = { warn: (message: string) => said.warn.push(message), log: (message: string) => said.log.push(message) } as unknown as Logger;
-      const running = runMigrations(orm, database.url, logger);
-      const outcome = running.then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      await waitUntil(async () => said.warn.length > 0, 'the wait to be told');
-
+    await whileAnotherSessionHoldsTheLock(async ({ holder, holderPid, orm, running }) => {
       // An operator ends the wait that looked stuck, as the warning suggests for a holder.
       const ended = await holder.query<{ ended: boolean }>(
         `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = current_database() AND pid <> $1 AND pid <> pg_backend_pid()
@@ -36,46 +50,29 @@ describe('migrations on a real PostgreSQL', () => {
       );
       expect(ended.rows).toEqual([{ ended: true }]);
 
-      const error = await outcome;
+      const error = await running.then(
+        () => undefined,
+        (refusal: unknown) => refusal,
+      );
       expect(error).toBeInstanceOf(StartRefusedError);
       // The reason the database gave, not only that the session is gone.
       expect((error as Error).message).toBe(
         'Could not take the migration lock: the database closed the connection that waited for it (terminating connection due to administrator command); try again once the database answers.',
       );
       expect(await orm.getMigrator().getPendingMigrations()).not.toHaveLength(0);
-    } finally {
-      await orm.close();
-      await holder.end();
-      await database.drop();
-    }
+    });
   });
 
   it('wait for the migration lock while another session holds it, saying at warn which backend holds it, and run once it is free', async () => {
-    const database = await createTestDatabase();
-    const holder = new Client({ connectionString: database.url });
-    await holder.connect();
-    const orm = await MikroORM.init(ormOptions(database.url, 1));
-    try {
-      // Another instance's long migration, or one frozen in the middle of one.
-      const [{ pid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
-      await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
-      const said = { warn: [] as string[], log: [] as string[] };
-      const logger = { warn: (message: string) => said.warn.push(message), log: (message: string) => said.log.push(message) } as unknown as Logger;
-
-      const running = runMigrations(orm, database.url, logger);
-      await waitUntil(async () => said.warn.length > 0, 'the wait to be told');
-      expect(said.warn[0]).toMatch(new RegExp(`^waiting \\d+ s for the migration lock, held by PostgreSQL backend ${pid} \\(`));
+    await whileAnotherSessionHoldsTheLock(async ({ holder, holderPid, orm, said, running }) => {
+      expect(said.warn[0]).toMatch(new RegExp(`^waiting \\d+ s for the migration lock, held by PostgreSQL backend ${holderPid} \\(`));
       expect(await orm.getMigrator().getPendingMigrations()).not.toHaveLength(0);
 
       await holder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);
       expect((await running).length).toBeGreaterThan(0);
       expect(said.log).toEqual([expect.stringMatching(/^took the migration lock after \d+ s$/), expect.stringMatching(/^applied \d+ migration\(s\): /)]);
       expect(await orm.getMigrator().getPendingMigrations()).toEqual([]);
-    } finally {
-      await orm.close();
-      await holder.end();
-      await database.drop();
-    }
+    });
   });
 
   it('place the mails an outbox already holds in the queue as they were, and those an instance of the release before inserts', async () => {
