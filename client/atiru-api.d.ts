@@ -790,7 +790,7 @@ export interface components {
              */
             token_type: string;
             /**
-             * @description `true_positive`: a key this service issued (whether it still worked or not); `false_positive`: anything else
+             * @description `true_positive`: a key this service issued, whether it still worked, had ended or was deleted since; `false_positive`: anything else
              * @example true_positive
              * @enum {string}
              */

@@ -46,7 +46,8 @@ export type Purged = Record<string, number>;
  * Deletes rows that served their purpose, some days after they did (`retention` in the config):
  * sent mails (their bodies were dropped when sent, the recipient and subject stay), mails that
  * failed for good (kept meanwhile, bodies and all, for `npm run mail:resend`), expired one-time
- * tokens, ended sessions with their refresh tokens, and ended API keys with their usage days.
+ * tokens, ended sessions with their refresh tokens, and ended API keys with their usage days (a
+ * trigger keeps each deleted key's hash, so a leak report of it is still told ours: decision 034).
  * Pending mails, live tokens, live sessions and working keys are never touched. Nothing serves a
  * row ended this long ago, so deleting it notifies no instance (the revocation triggers' `WHEN`).
  *

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateApiKey } from '../../src/api-keys/api-key-format';
 import { LEAK_REPORT_BODY_LIMIT_BYTES } from '../../src/api-keys/leaks/leak-reports.controller';
+import { RetentionWorker } from '../../src/database/retention.worker';
 import { sql } from '../support/accounts';
 import { TestSecretScanner } from '../support/secret-scanner';
 import { SignedInUser, signedInUser } from '../support/signed-in-user';
@@ -118,6 +119,32 @@ describe('leak reports from GitHub secret scanning (real apps, real PostgreSQL, 
     expect((await report(second, again, github.sign(again))).body).toEqual([{ token_raw: key, token_type: 'atiru_api_key', label: 'true_positive' }]);
     await sleep(300);
     expect(leakMails()).toHaveLength(1);
+  });
+
+  it('labels a key ours after it was deleted, past its retention or with its owner, and a made-up key with a valid checksum still not', async () => {
+    const { id: retiredId, key: retiredKey } = await newKey();
+    await sql(first, `UPDATE api_keys SET revoked_at = now() - ? * interval '1 day' WHERE id = ?`, [first.config.retention.apiKeyDays + 1, retiredId]);
+    expect((await first.app.get(RetentionWorker).purge())['ended API keys']).toBe(1);
+    // An operator deletes an account in SQL: its keys go with it (ON DELETE CASCADE), working ones too.
+    const grace = await signedInUser(first.app, 'grace@example.com');
+    const { key: orphanKey } = (await first.request('POST', '/auth/api-keys', { headers: grace.jwt, body: { name: 'build bot' } })).body;
+    await sql(first, 'DELETE FROM users WHERE id = ?', [grace.id]);
+    expect(await sql(first, 'SELECT id FROM api_keys WHERE key_hash IN (SELECT key_hash FROM deleted_api_key_hashes)')).toEqual([]);
+    // Well formed, checksum and all, but never issued.
+    const madeUp = generateApiKey().key;
+
+    const matches = [retiredKey, orphanKey, madeUp].map((token) => ({ token, type: 'atiru_api_key', url: FOUND_AT, source: 'content' }));
+    const payload = JSON.stringify(matches);
+    const mailedBefore = leakMails().length;
+    const response = await report(second, payload, github.sign(payload));
+    expect({ status: response.status, labels: response.body.map((label: { label: string }) => label.label) }).toEqual({
+      status: 200,
+      labels: ['true_positive', 'true_positive', 'false_positive'],
+    });
+    expect([await statusWith(first, retiredKey), await statusWith(second, orphanKey)]).toEqual([401, 401]);
+    // Nothing left to revoke, and no owner to tell.
+    await sleep(300);
+    expect({ ada: leakMails().length, grace: smtp.mailsTo(grace.email).filter((mail) => mail.subject === LEAK_SUBJECT) }).toEqual({ ada: mailedBefore, grace: [] });
   });
 
   it('accepts reports signed with any listed key, and follows the file as keys are added and retired, without a restart', async () => {

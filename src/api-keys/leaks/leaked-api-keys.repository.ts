@@ -34,12 +34,19 @@ export class LeakedApiKeysRepository {
     return rows.map((row) => ({ id: row.id, userId: row.user_id, keyHash: row.key_hash, keyPrefix: row.key_prefix, name: row.name, ownerEmail: row.email }));
   }
 
-  /** Which of `keyHashes` (hex) belong to a key this service issued, whether it still works or not. */
+  /**
+   * Which of `keyHashes` (hex) belong to a key this service issued, whether it still works, has
+   * ended, or was deleted since (the hashes a trigger keeps of deleted keys: a key with a valid
+   * checksum is otherwise no proof that we issued it).
+   */
   async findIssued(em: EntityManager, keyHashes: string[]): Promise<Set<string>> {
     const rows = await em
       .getConnection()
       .execute<Array<{ key_hash: string }>>(
-        `WITH ${LEAKED} SELECT encode(k.key_hash, 'hex') AS key_hash FROM api_keys AS k JOIN leaked ON k.key_hash = leaked.key_hash`,
+        `WITH ${LEAKED}
+         SELECT encode(k.key_hash, 'hex') AS key_hash FROM api_keys AS k JOIN leaked ON k.key_hash = leaked.key_hash
+         UNION
+         SELECT encode(d.key_hash, 'hex') FROM deleted_api_key_hashes AS d JOIN leaked ON d.key_hash = leaked.key_hash`,
         [JSON.stringify(keyHashes)],
         'all',
         em.getTransactionContext(),

@@ -14,6 +14,7 @@ import { Migration20261207000100RefreshTokenShared } from './Migration2026120700
 import { Migration20261208000100MailOutboxRecipient } from './Migration20261208000100MailOutboxRecipient';
 import { Migration20261209000100MailOutboxQueuePosition } from './Migration20261209000100MailOutboxQueuePosition';
 import { Migration20261210000100ApiKeyRetention } from './Migration20261210000100ApiKeyRetention';
+import { Migration20261211000200DeletedApiKeyHashes } from './Migration20261211000200DeletedApiKeyHashes';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -36,4 +37,5 @@ export const migrationsList = [
   { name: 'Migration20261208000100MailOutboxRecipient', class: Migration20261208000100MailOutboxRecipient },
   { name: 'Migration20261209000100MailOutboxQueuePosition', class: Migration20261209000100MailOutboxQueuePosition },
   { name: 'Migration20261210000100ApiKeyRetention', class: Migration20261210000100ApiKeyRetention },
+  { name: 'Migration20261211000200DeletedApiKeyHashes', class: Migration20261211000200DeletedApiKeyHashes },
 ];

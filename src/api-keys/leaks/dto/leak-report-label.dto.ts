@@ -11,7 +11,7 @@ export class LeakReportLabelDto {
 
   @ApiProperty({
     enum: ['true_positive', 'false_positive'],
-    description: '`true_positive`: a key this service issued (whether it still worked or not); `false_positive`: anything else',
+    description: '`true_positive`: a key this service issued, whether it still worked, had ended or was deleted since; `false_positive`: anything else',
     example: 'true_positive',
   })
   label: 'true_positive' | 'false_positive';
