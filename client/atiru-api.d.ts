@@ -800,7 +800,7 @@ export interface components {
         RegisterRequest: {
             /**
              * Format: email
-             * @description Compared case-insensitively; stored trimmed and lower-cased
+             * @description Compared case-insensitively; stored trimmed and lower-cased, an internationalised domain in Unicode form (its punycode is the same address)
              * @example ada@example.com
              */
             email: string;
@@ -849,7 +849,7 @@ export interface components {
         EmailLinkRequest: {
             /**
              * Format: email
-             * @description Compared case-insensitively; stored trimmed and lower-cased
+             * @description Compared case-insensitively; stored trimmed and lower-cased, an internationalised domain in Unicode form (its punycode is the same address)
              * @example ada@example.com
              */
             email: string;
@@ -890,7 +890,7 @@ export interface components {
         LoginRequest: {
             /**
              * Format: email
-             * @description Compared case-insensitively; stored trimmed and lower-cased
+             * @description Compared case-insensitively; stored trimmed and lower-cased, an internationalised domain in Unicode form (its punycode is the same address)
              * @example ada@example.com
              */
             email: string;

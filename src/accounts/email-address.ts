@@ -40,7 +40,7 @@ const IsNewEmailAddress = (): PropertyDecorator =>
     },
   });
 
-const EMAIL_PROPERTY = { format: 'email', maxLength: 320, example: 'ada@example.com', description: 'Compared case-insensitively; stored trimmed and lower-cased' } as const;
+const EMAIL_PROPERTY = { format: 'email', maxLength: 320, example: 'ada@example.com', description: 'Compared case-insensitively; stored trimmed and lower-cased, an internationalised domain in Unicode form (its punycode is the same address)' } as const;
 
 /** An `email` body field that names an account (login, resend, forgot): normalised before it is validated, so ` Ada@Example.COM ` is ada@example.com. */
 export const EmailField = (): PropertyDecorator =>

@@ -346,6 +346,24 @@ describe('accounts (real app, real PostgreSQL, real SMTP server)', () => {
       expect((await service.request('POST', '/auth/register', { body: { email: persian, password: PASSWORD }, contract: false })).status).toBe(201);
     });
 
+    // Off the contract check: the account's address is answered with its domain in Unicode.
+    it('takes an internationalised domain and its punycode as one mailbox: one account, found in either form', async () => {
+      const local = `idn-${Date.now().toString(36)}`;
+      const unicode = `${local}@bücher.example`;
+      const punycode = `${local}@xn--bcher-kva.example`;
+      const registered = await service.request('POST', '/auth/register', { body: { email: punycode, password: PASSWORD }, contract: false });
+      expect([registered.status, registered.body.user.email]).toEqual([201, unicode]);
+      await clickConfirmationLink(service, linkStartingWith(await nextMailTo(smtp, unicode, 0), confirmLinkPrefix(service)));
+
+      // A sign-up in the other form is one for the same mailbox: the account's notice, not a second account.
+      await service.request('POST', '/auth/register', { body: { email: unicode.toUpperCase(), password: 'another password' }, contract: false });
+      expect((await nextMailTo(smtp, unicode, 1)).subject).toBe('Someone tried to sign up with your email');
+      expect(await sql(service, 'SELECT email FROM users WHERE email LIKE ?', [`${local}@%`])).toEqual([{ email: unicode }]);
+      for (const email of [unicode, punycode, unicode.toUpperCase()]) {
+        expect([email, (await service.request('POST', '/auth/login', { body: { email, password: PASSWORD }, contract: false })).status]).toEqual([email, 200]);
+      }
+    });
+
     // Off the contract check too: these addresses are not JSON Schema's `format: email`.
     it('still signs in, and mails a reset to, an account whose address a stricter check would refuse now (stored by an earlier release)', async () => {
       for (const email of ['"john smith"@example.com', `jose\u0301-old@exemple.fr`, '\uff42\uff4f\uff42@example.com']) {

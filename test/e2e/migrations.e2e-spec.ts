@@ -103,6 +103,31 @@ describe('migrations on a real PostgreSQL', () => {
     }
   });
 
+  it('write the domains of addresses stored by an earlier release in one form, and leave an address as it is where its mailbox already has an account under that form', async () => {
+    const database = await createTestDatabase();
+    const orm = await MikroORM.init(ormOptions(database.url, 1));
+    const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const migrator = orm.getMigrator();
+      await migrator.up({ to: 'Migration20261211000200DeletedApiKeyHashes' });
+      const stored = ['Old@XN--BCHER-KVA.example', 'wide@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org', 'twice@bücher.example', 'twice@xn--bcher-kva.example', 'plain@example.com'];
+      for (const email of stored) await database.query(`INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, 'x')`, [email]);
+      await database.query(`INSERT INTO registrations (id, email, password_hash, expires_at) VALUES (gen_random_uuid(), 'pending@xn--bcher-kva.example', 'x', now() + interval '1 day')`);
+      await database.query(`INSERT INTO account_requests (kind, email) VALUES ('forgot_password', 'asked@XN--BCHER-KVA.example')`);
+
+      await migrator.up();
+      const emails = async (table: string) => (await database.query<{ email: string }>(`SELECT email FROM ${table}`)).map((row) => row.email).sort();
+      expect(await emails('users')).toEqual(['Old@bücher.example', 'plain@example.com', 'twice@bücher.example', 'twice@xn--bcher-kva.example', 'wide@example.org'].sort());
+      expect(await emails('registrations')).toEqual(['pending@bücher.example']);
+      expect(await emails('account_requests')).toEqual(['asked@bücher.example']);
+      expect(warned.mock.calls.map(([message]) => String(message)).filter((message) => message.includes('kept their address'))).toEqual([expect.stringMatching(/^1 account\(s\) kept their address as stored/)]);
+    } finally {
+      warned.mockRestore();
+      await orm.close();
+      await database.drop();
+    }
+  });
+
   it("hold a starting instance, which says at warn while it waits which backend of its own database holds the lock", async () => {
     const database = await createTestDatabase();
     const elsewhere = await createTestDatabase();

@@ -15,6 +15,7 @@ import { Migration20261208000100MailOutboxRecipient } from './Migration202612080
 import { Migration20261209000100MailOutboxQueuePosition } from './Migration20261209000100MailOutboxQueuePosition';
 import { Migration20261210000100ApiKeyRetention } from './Migration20261210000100ApiKeyRetention';
 import { Migration20261211000200DeletedApiKeyHashes } from './Migration20261211000200DeletedApiKeyHashes';
+import { Migration20261211000300EmailDomainsInOneForm } from './Migration20261211000300EmailDomainsInOneForm';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -38,4 +39,5 @@ export const migrationsList = [
   { name: 'Migration20261209000100MailOutboxQueuePosition', class: Migration20261209000100MailOutboxQueuePosition },
   { name: 'Migration20261210000100ApiKeyRetention', class: Migration20261210000100ApiKeyRetention },
   { name: 'Migration20261211000200DeletedApiKeyHashes', class: Migration20261211000200DeletedApiKeyHashes },
+  { name: 'Migration20261211000300EmailDomainsInOneForm', class: Migration20261211000300EmailDomainsInOneForm },
 ];
