@@ -5,9 +5,14 @@ import { Migration } from '@mikro-orm/migrations';
  * (`RetentionWorker`), or by an operator, is still told from a made-up key with a valid checksum
  * (`LeakedApiKeysRepository.findIssued`). Only the hash and when the row went: nothing of the owner.
  *
- * Written by a trigger rather than by the retention worker, so that every way a row leaves the
- * table (a cascade from a deleted user, an operator's own DELETE) leaves its hash too. One
- * statement-level trigger: a purge of a batch of keys is one INSERT, not one per key.
+ * Written by a trigger rather than by the retention worker, so that every DELETE of a row (a
+ * cascade from a deleted user, an operator's own statement) leaves its hash too; TRUNCATE fires
+ * no DELETE trigger. One statement-level trigger: a purge of a batch of keys is one INSERT, not one
+ * per key.
+ *
+ * The function runs as its owner (the role that migrates), with the search path of the migration:
+ * a role that may delete keys but was granted nothing on this table, or a session with another
+ * search path, still deletes them, where running as the caller made such a DELETE fail.
  */
 export class Migration20261211000200DeletedApiKeyHashes extends Migration {
   override async up(): Promise<void> {
@@ -17,7 +22,8 @@ export class Migration20261211000200DeletedApiKeyHashes extends Migration {
         deleted_at timestamptz NOT NULL DEFAULT now()
       )`);
     this.addSql(`
-      CREATE FUNCTION atiru_keep_deleted_api_key_hashes() RETURNS trigger LANGUAGE plpgsql AS $$
+      CREATE FUNCTION atiru_keep_deleted_api_key_hashes() RETURNS trigger LANGUAGE plpgsql
+      SECURITY DEFINER SET search_path FROM CURRENT AS $$
       BEGIN
         INSERT INTO deleted_api_key_hashes (key_hash) SELECT key_hash FROM deleted_keys ON CONFLICT DO NOTHING;
         RETURN NULL;
