@@ -40,8 +40,8 @@ export type MailTemplateName = MailMessage['template'];
  * Whether a person is waiting for the mail as it is sent: the link they just asked for, the answer
  * to their sign-up (`already-registered` stands in for a confirmation), or the link to choose a
  * password that the confirmation page sends them to read. The others are notices of something
- * already done. Notices queue behind waited-for mail for a while
- * (`NOTICE_QUEUE_DELAY_MS`, decision 031); a new template has to be placed here.
+ * already done. The two kinds are claimed in lanes of their own, so a backlog of either does not
+ * hold up the other (decisions 031 and 036); a new template has to be placed here.
  */
 export const MAIL_AWAITED: Record<MailTemplateName, boolean> = {
   'confirm-email': true,

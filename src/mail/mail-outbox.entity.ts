@@ -43,8 +43,15 @@ export class MailOutboxEntity {
   lastError: (string & Opt) | null = null;
 
   /**
-   * Where the mail stands in the queue, which is claimed in this order (then by id): when it was
-   * queued, or later for a notice (`MailService.enqueue`). Kept through retries and resends.
+   * Whether someone waits for the mail as it is sent (`MAIL_AWAITED`), set at enqueue: awaited mail
+   * and notices are claimed in lanes of their own (`MailOutboxRepository.claimDueBatch`).
+   */
+  @Property({ type: 'boolean' })
+  awaited: boolean;
+
+  /**
+   * Where the mail stands in its lane, which is claimed in this order (then by id): when it was
+   * queued. Kept through retries and resends.
    */
   @Property({ type: 'datetime' })
   queuePosition: Date & Opt = new Date();

@@ -1,4 +1,4 @@
-import { EntityManager, raw } from '@mikro-orm/postgresql';
+import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { MailFailure } from './mail-backoff';
 import { MailTemplateName, RenderedMail } from './mail-message';
@@ -21,10 +21,13 @@ export interface OutboxStats {
  */
 @Injectable()
 export class MailOutboxRepository {
-  /** `behindMs`: how long after the transaction's own time the mail takes its place in the queue (see `claimDueBatch`). */
-  async insert(em: EntityManager, recipient: string, template: MailTemplateName, payload: RenderedMail, behindMs: number): Promise<void> {
-    // The database's clock, as for created_at: every instance's mails are placed on the same one.
-    await em.insert(MailOutboxEntity, { recipient, template, payload, queuePosition: raw(`now() + ? * interval '1 millisecond'`, [behindMs]) });
+  /**
+   * `awaited`: the lane the mail is claimed in (see `claimDueBatch`). Its place in the lane,
+   * `queue_position`, and `created_at` take the database's now(): every instance's mails are placed
+   * on the same clock.
+   */
+  async insert(em: EntityManager, recipient: string, template: MailTemplateName, payload: RenderedMail, awaited: boolean): Promise<void> {
+    await em.insert(MailOutboxEntity, { recipient, template, payload, awaited });
   }
 
   /**
@@ -43,11 +46,21 @@ export class MailOutboxRepository {
   }
 
   /**
-   * Claims up to `limit` due mails for `leaseMs`, first in the queue first, and answers them in that
-   * order: by `queue_position`, where a notice stands behind mail someone waits for that was queued
-   * shortly after it (`MailService.enqueue`). Their next attempt moves to the end of the lease, so
-   * no worker (this instance's or another's) takes them meanwhile, and a worker that dies with them
-   * only delays them. `SKIP LOCKED`: two claims never wait on each other nor take the same row.
+   * Claims up to `limit` due mails for `leaseMs` from two lanes, mail someone waits for and notices
+   * (`awaited`, set at enqueue), each first in its queue first (`queue_position`, then id). Half
+   * the batch, rounded up, is awaited mail's and the rest the notices'; a lane with fewer due mails
+   * leaves its share to the other. So neither kind waits behind the other's backlog, however large:
+   * a flood of sign-ups cannot hold back a password-changed notice, nor a burst of notices a
+   * confirmation link. The batch is answered awaited mail first: a person is on a page waiting.
+   * The claimed mails' next attempt moves to the end of the lease, so no worker (this instance's or
+   * another's) takes them meanwhile, and a worker that dies with them only delays them.
+   * `SKIP LOCKED`: two claims never wait on each other nor take the same row.
+   *
+   * Each lane is read as far as the shares need, and a row is locked as it is read, so a claim
+   * locks only the rows it takes and a claim beside it takes the next ones: awaited mail up to its
+   * share first, then notices up to what that leaves, then awaited mail again up to what the
+   * notices leave. (Were PostgreSQL to read a lane further, it would lock rows it does not take
+   * until the statement ends, and a claim beside it would pass over them, to the next tick.)
    *
    * The end of the lease also names the claim: each claimed mail's `nextAttemptAt` is the value the
    * outcome writes below must still find, so a worker whose lease ran out while it held an outcome
@@ -56,17 +69,25 @@ export class MailOutboxRepository {
    * has ended, so its end is always later.
    */
   async claimDueBatch(em: EntityManager, limit: number, leaseMs: number): Promise<MailOutboxEntity[]> {
+    const awaitedShare = Math.ceil(limit / 2);
     const rows = await this.execute<Record<string, unknown>[]>(
       em,
-      `WITH claimed AS (
+      `WITH awaited AS (
+         SELECT id FROM mail_outbox WHERE status = 'pending' AND awaited AND next_attempt_at <= clock_timestamp()
+         ORDER BY queue_position, id LIMIT ? FOR UPDATE SKIP LOCKED
+       ), notices AS (
+         SELECT id FROM mail_outbox WHERE status = 'pending' AND NOT awaited AND next_attempt_at <= clock_timestamp()
+         ORDER BY queue_position, id LIMIT ? FOR UPDATE SKIP LOCKED
+       ), notices_taken AS (
+         SELECT id FROM notices LIMIT ? - (SELECT count(*) FROM (SELECT id FROM awaited LIMIT ?) AS awaited_share)
+       ), awaited_taken AS (
+         SELECT id FROM awaited LIMIT ? - (SELECT count(*) FROM notices_taken)
+       ), claimed AS (
          UPDATE mail_outbox SET next_attempt_at = date_trunc('milliseconds', clock_timestamp() + ? * interval '1 millisecond')
-         WHERE id IN (
-           SELECT id FROM mail_outbox
-           WHERE status = 'pending' AND next_attempt_at <= clock_timestamp()
-           ORDER BY queue_position, id LIMIT ? FOR UPDATE SKIP LOCKED)
+         WHERE id IN (SELECT id FROM awaited_taken UNION ALL SELECT id FROM notices_taken)
          RETURNING *)
-       SELECT * FROM claimed ORDER BY queue_position, id`,
-      [leaseMs, limit],
+       SELECT * FROM claimed ORDER BY awaited DESC, queue_position, id`,
+      [limit, limit, limit, awaitedShare, limit, leaseMs],
     );
     return rows.map((row) => em.map(MailOutboxEntity, row));
   }

@@ -8,7 +8,7 @@ import { inTransaction } from '../../src/database/transaction';
 import { LogFingerprint } from '../../src/common/logging/log.fingerprint';
 import { MailMessage } from '../../src/mail/mail-message';
 import { MailOutboxRepository } from '../../src/mail/mail-outbox.repository';
-import { MailService, NOTICE_QUEUE_DELAY_MS } from '../../src/mail/mail.service';
+import { MailService } from '../../src/mail/mail.service';
 import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY, OutboxWorker } from '../../src/mail/outbox.worker';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { MAIL_TRANSPORT, MailTransport } from '../../src/mail/mail-transport';
@@ -92,7 +92,32 @@ async function startWithoutWorker(): Promise<TestApp> {
   return service;
 }
 
+interface SendGate {
+  /** Sends waiting at the gate (and, once it is open, gone through it). */
+  entered: number;
+  open(): void;
+}
+
+/**
+ * Holds each send of `instance` until the test opens the gate, then hands it to the real SMTP
+ * transport, or fails it for now if `fail` says so. A worker holding a batch claims no other.
+ */
+function gateSends(instance: TestApp, fail: (to: string) => boolean = () => false): SendGate {
+  const transport = instance.app.get<MailTransport>(MAIL_TRANSPORT);
+  const send = transport.send.bind(transport);
+  const gate = { entered: 0, open: () => {} };
+  const opened = new Promise<void>((resolve) => (gate.open = resolve));
+  transport.send = async (mail) => {
+    gate.entered++;
+    await opened;
+    if (fail(mail.to)) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:25'), { code: 'ECONNREFUSED' });
+    return send(mail);
+  };
+  return gate;
+}
+
 const confirm = (to: string, token = 'tok-' + to): MailMessage => ({ template: 'confirm-email', to, link: `http://127.0.0.1:3000/auth/confirm?token=${token}` });
+const reset = (to: string): MailMessage => ({ template: 'password-reset', to, link: `http://127.0.0.1:3000/reset?token=tok-${to}` });
 
 /** Notices: nobody is waiting for them as they are sent. */
 const keyCreated = (to: string): MailMessage => ({
@@ -101,6 +126,15 @@ const keyCreated = (to: string): MailMessage => ({
   link: 'http://127.0.0.1:3000/dashboard/api-keys',
   name: 'deploy',
   key_prefix: 'atiru_ab12cd',
+  at: new Date(),
+  ip: '203.0.113.7',
+  user_agent: 'curl/8.5.0',
+});
+const passwordChanged = (to: string): MailMessage => ({
+  template: 'password-changed',
+  to,
+  link: 'http://127.0.0.1:3000/dashboard',
+  signed_out: 'others',
   at: new Date(),
   ip: '203.0.113.7',
   user_agent: 'curl/8.5.0',
@@ -452,19 +486,9 @@ describe('mail outbox when an outcome is written after its claim ran out', () =>
     const b = await startTestApp({ database, env: { SMTP_URL: smtp.url, MAIL_POLL_INTERVAL_MS: '60000' } });
     const direct = new Client({ connectionString: database.url });
     await direct.connect();
-    const gates: Array<{ open(): void }> = [];
-    /** Each instance's sends wait at its gate until the test opens it; `entered` counts the sends waiting. */
+    const gates: SendGate[] = [];
     const gated = (instance: TestApp, fail: (to: string) => boolean) => {
-      const transport = instance.app.get<MailTransport>(MAIL_TRANSPORT);
-      const send = transport.send.bind(transport);
-      const gate = { entered: 0, open: () => {} };
-      const opened = new Promise<void>((resolve) => (gate.open = resolve));
-      transport.send = async (mail) => {
-        gate.entered++;
-        await opened;
-        if (fail(mail.to)) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:25'), { code: 'ECONNREFUSED' });
-        return send(mail);
-      };
+      const gate = gateSends(instance, fail);
       gates.push(gate);
       return gate;
     };
@@ -759,42 +783,104 @@ describe('mail outbox with notices queued ahead of account mail', () => {
   }, 60_000);
 });
 
-describe('mail outbox order, claimed without a worker', () => {
+describe('mail outbox with a flood of account mail queued after a notice', () => {
+  it('sends the notice with the first batch claimed after it, not after the flood, and every mail once', async () => {
+    const smtp = await new TestSmtpServer().start();
+    const service = await startTestApp({ env: { SMTP_URL: smtp.url } });
+    try {
+      // A flood of sign-ups is under way: the worker holds a batch of them, its sends held at the gate.
+      const gate = gateSends(service);
+      const flood = Array.from({ length: 11 * OUTBOX_BATCH_SIZE }, (_, i) => `signup${i}@flood.example.com`);
+      await enqueue(service, flood.slice(0, OUTBOX_BATCH_SIZE).map((to) => confirm(to)));
+      await waitUntil(async () => gate.entered === OUTBOX_SEND_CONCURRENCY, 'the first batch to be sending');
+      // The account's password is changed, by its thief perhaps; ten batches of sign-ups follow, a request each.
+      const owner = 'owner@flood.example.com';
+      await enqueue(service, [passwordChanged(owner)]);
+      for (const to of flood.slice(OUTBOX_BATCH_SIZE)) await enqueue(service, [confirm(to)]);
+      // Otherwise the test shows nothing: no claim has seen the notice before the flood behind it.
+      expect(await sql(service, `SELECT attempts, next_attempt_at <= clock_timestamp() AS due FROM mail_outbox WHERE recipient = ?`, [owner])).toEqual([{ attempts: 0, due: true }]);
+
+      gate.open();
+      const notice = await smtp.waitFor((received) => received.to.includes(owner), 30_000);
+      expect(notice.subject).toBe('Your Atiru password was changed');
+      // Ahead of it only the batch that was being sent, and the sign-ups claimed beside it.
+      expect(smtp.mails.indexOf(notice)).toBeLessThan(2 * OUTBOX_BATCH_SIZE);
+
+      // The flood is not held back for it either: every mail goes out, once.
+      const everyone = [...flood, owner];
+      await waitUntil(async () => everyone.every((to) => smtp.mailsTo(to).length > 0), 'every mail', 30_000);
+      await sleep(200); // room for a duplicate to show up
+      expect(everyone.filter((to) => smtp.mailsTo(to).length !== 1)).toEqual([]);
+      expect(smtp.mails).toHaveLength(everyone.length);
+      expect((await outboxRows(service, '%@flood.example.com')).filter((row) => row.status !== 'sent' || row.attempts !== 1)).toEqual([]);
+    } finally {
+      await service.close();
+      await smtp.stop();
+    }
+  }, 60_000);
+});
+
+describe('mail outbox lanes, claimed without a worker', () => {
   let service: TestApp;
+  const repository = () => service.app.get(MailOutboxRepository);
+  const em = () => service.app.get(EntityManager).fork();
+  /** Claims up to `limit` and answers the recipients' names (the part before the @), in the order answered. */
+  const claim = async (limit: number, on = em()) => (await repository().claimDueBatch(on, limit, 60_000)).map((mail) => mail.recipient.split('@')[0]);
+  /** Each in a transaction of its own, so each takes a later place in its lane. */
+  const queue = async (...messages: MailMessage[]) => {
+    for (const message of messages) await enqueue(service, [message]);
+  };
+  const at = (name: string) => `${name}@lanes.example.com`;
 
   beforeAll(async () => {
     service = await startWithoutWorker();
+  });
+
+  beforeEach(async () => {
+    await sql(service, 'DELETE FROM mail_outbox');
   });
 
   afterAll(async () => {
     await service?.close();
   });
 
-  it('puts account mail ahead of newer notices only: a notice queued longer than NOTICE_QUEUE_DELAY_MS ago goes first', async () => {
-    const repository = service.app.get(MailOutboxRepository);
-    const em = () => service.app.get(EntityManager).fork();
-    await enqueue(service, [keyCreated('old-notice@order.example.com')]);
-    // As if it had been queued longer ago than the delay: each of its times moves back as far.
-    const aged = NOTICE_QUEUE_DELAY_MS + 60_000;
-    await sql(
-      service,
-      `UPDATE mail_outbox SET created_at = created_at - ? * interval '1 millisecond', queue_position = queue_position - ? * interval '1 millisecond',
-         next_attempt_at = next_attempt_at - ? * interval '1 millisecond'`,
-      [aged, aged, aged],
-    );
-    await enqueue(service, [keyLeaked('new-notice@order.example.com')]);
-    await enqueue(service, [confirm('confirming@order.example.com'), { template: 'password-reset', to: 'resetting@order.example.com', link: 'http://127.0.0.1:3000/reset?token=t' }]);
+  it('takes half a claim from each lane, rounded up for mail someone waits for, each lane first queued first, and answers that mail first', async () => {
+    await queue(keyCreated(at('n0')), confirm(at('a0')), passwordChanged(at('n1')), reset(at('a1')), keyLeaked(at('n2')), confirm(at('a2')), keyCreated(at('n3')), confirm(at('a3')));
 
-    const claimed = await repository.claimDueBatch(em(), OUTBOX_BATCH_SIZE, 60_000);
-    expect(claimed.map((mail) => mail.recipient)).toEqual([
-      'old-notice@order.example.com',
-      'confirming@order.example.com',
-      'resetting@order.example.com',
-      'new-notice@order.example.com',
-    ]);
-    // A claim of fewer takes the first of that order.
-    await sql(service, 'UPDATE mail_outbox SET next_attempt_at = clock_timestamp()');
-    expect((await repository.claimDueBatch(em(), 2, 60_000)).map((mail) => mail.recipient)).toEqual(['old-notice@order.example.com', 'confirming@order.example.com']);
+    expect(await claim(5)).toEqual(['a0', 'a1', 'a2', 'n0', 'n1']);
+    expect(await claim(2)).toEqual(['a3', 'n2']);
+    expect(await claim(OUTBOX_BATCH_SIZE)).toEqual(['n3']);
+    expect(await claim(OUTBOX_BATCH_SIZE)).toEqual([]);
+  });
+
+  it('fills the share of a lane that runs short from the other, either way round', async () => {
+    await queue(keyCreated(at('n0')), ...['a0', 'a1', 'a2', 'a3', 'a4'].map((name) => confirm(at(name))));
+    expect(await claim(4)).toEqual(['a0', 'a1', 'a2', 'n0']);
+
+    await sql(service, 'DELETE FROM mail_outbox');
+    await queue(confirm(at('a0')), ...['n0', 'n1', 'n2', 'n3', 'n4'].map((name) => passwordChanged(at(name))));
+    expect(await claim(4)).toEqual(['a0', 'n0', 'n1', 'n2']);
+  });
+
+  it('locks only the mails it takes: a claim beside one not yet committed takes the next of each lane', async () => {
+    await queue(...['0', '1', '2', '3', '4', '5'].flatMap((i) => [keyCreated(at(`n${i}`)), confirm(at(`a${i}`))]));
+
+    const [first, beside] = await inTransaction(service.app.get(EntityManager), async (open) => [await claim(4, open), await claim(4)]);
+    expect(first).toEqual(['a0', 'a1', 'n0', 'n1']);
+    expect(beside).toEqual(['a2', 'a3', 'n2', 'n3']);
+  });
+
+  it('claims the mails an instance of the release before inserts during a rolling deploy, in the awaited lane as that release ordered them', async () => {
+    // As that release inserted: no lane (the column's default), and a notice placed ten minutes on.
+    const before = (name: string, template: string, behind: string) =>
+      sql(service, `INSERT INTO mail_outbox (recipient, template, payload, queue_position) VALUES (?, ?, '{"subject": "s", "text": "t"}', now() + ?::interval)`, [at(name), template, behind]);
+    await before('old-notice', 'api-key-created', '10 minutes');
+    await before('old-confirm', 'confirm-email', '0');
+    await queue(keyLeaked(at('new-notice')), confirm(at('new-confirm')));
+
+    expect(await claim(2)).toEqual(['old-confirm', 'new-notice']);
+    expect(await claim(OUTBOX_BATCH_SIZE)).toEqual(['new-confirm', 'old-notice']);
+    expect(await claim(OUTBOX_BATCH_SIZE)).toEqual([]);
   });
 });
 

@@ -75,7 +75,7 @@ describe('migrations on a real PostgreSQL', () => {
     });
   });
 
-  it('place the mails an outbox already holds in the queue as they were, and those an instance of the release before inserts', async () => {
+  it('place the mails an outbox already holds in their lanes in the order they were queued, and those an instance of an earlier release inserts', async () => {
     const database = await createTestDatabase();
     const orm = await MikroORM.init(ormOptions(database.url, 1));
     try {
@@ -94,8 +94,13 @@ describe('migrations on a real PostgreSQL', () => {
       // The release before this one inserts as it always did.
       await database.query(`INSERT INTO mail_outbox (recipient, template, payload) VALUES ('older-release@example.com', 'confirm-email', '{"subject": "s", "text": "t"}')`);
 
-      const queue = await database.query<{ recipient: string }>(`SELECT recipient FROM mail_outbox WHERE status = 'pending' ORDER BY queue_position, id`);
-      expect(queue.map((row) => row.recipient)).toEqual([...[1, 2, 3, 4, 5, 6].map((i) => `queued${i}@example.com`), 'older-release@example.com']);
+      // As the worker claims them: the awaited lane, then the notices' lane.
+      const queue = await database.query<{ recipient: string; awaited: boolean }>(`SELECT recipient, awaited FROM mail_outbox WHERE status = 'pending' ORDER BY awaited DESC, queue_position, id`);
+      expect(queue).toEqual([
+        ...[2, 4, 6].map((i) => ({ recipient: `queued${i}@example.com`, awaited: true })),
+        { recipient: 'older-release@example.com', awaited: true },
+        ...[1, 3, 5].map((i) => ({ recipient: `queued${i}@example.com`, awaited: false })),
+      ]);
       expect(await database.query('SELECT recipient, status FROM mail_outbox WHERE status = $1', ['sent'])).toEqual([{ recipient: 'sent@example.com', status: 'sent' }]);
     } finally {
       await orm.close();
@@ -123,6 +128,48 @@ describe('migrations on a real PostgreSQL', () => {
       expect(warned.mock.calls.map(([message]) => String(message)).filter((message) => message.includes('kept their address'))).toEqual([expect.stringMatching(/^1 account\(s\) kept their address as stored/)]);
     } finally {
       warned.mockRestore();
+      await orm.close();
+      await database.drop();
+    }
+  });
+
+  it('move the notices that may yet be sent to their lane at the time they were queued, leave sent mail as it was, and put what the release before inserts in the awaited lane', async () => {
+    const database = await createTestDatabase();
+    const orm = await MikroORM.init(ormOptions(database.url, 1));
+    try {
+      const migrator = orm.getMigrator();
+      await migrator.up({ to: 'Migration20261210000100ApiKeyRetention' });
+      // As the release before inserts: a notice takes its place ten minutes after it was queued.
+      const insert = (recipient: string, template: string, status: string, behind: string) =>
+        database.query(
+          `INSERT INTO mail_outbox (recipient, template, payload, status, queue_position, sent_at, failure, failed_at)
+           VALUES ($1, $2, '{"subject": "s", "text": "t"}', $3::text, now() + $4::interval,
+                   CASE WHEN $3::text = 'sent' THEN now() END, CASE WHEN $3::text = 'failed' THEN 'rejected' END, CASE WHEN $3::text = 'failed' THEN now() END)`,
+          [recipient, template, status, behind],
+        );
+      await insert('pending-notice@example.com', 'password-changed', 'pending', '10 minutes');
+      await insert('pending-confirm@example.com', 'confirm-email', 'pending', '0');
+      await insert('failed-notice@example.com', 'api-key-leaked', 'failed', '10 minutes');
+      await insert('sent-notice@example.com', 'api-key-created', 'sent', '10 minutes');
+
+      await migrator.up();
+      await insert('rolling-notice@example.com', 'api-key-rolled', 'pending', '10 minutes');
+      await insert('rolling-confirm@example.com', 'confirm-email', 'pending', '0');
+
+      // Where each mail stands: its lane, and its place in it against the time it was queued.
+      const rows = await database.query<{ recipient: string; awaited: boolean; behind_ms: number }>(
+        `SELECT recipient, awaited, (extract(epoch FROM queue_position - created_at) * 1000)::int AS behind_ms FROM mail_outbox ORDER BY id`,
+      );
+      expect(rows).toEqual([
+        { recipient: 'pending-notice@example.com', awaited: false, behind_ms: 0 },
+        { recipient: 'pending-confirm@example.com', awaited: true, behind_ms: 0 },
+        { recipient: 'failed-notice@example.com', awaited: false, behind_ms: 0 },
+        { recipient: 'sent-notice@example.com', awaited: true, behind_ms: 600_000 },
+        // Until every instance runs this release: no lane given, so the awaited one, where the notice is placed as that release places it.
+        { recipient: 'rolling-notice@example.com', awaited: true, behind_ms: 600_000 },
+        { recipient: 'rolling-confirm@example.com', awaited: true, behind_ms: 0 },
+      ]);
+    } finally {
       await orm.close();
       await database.drop();
     }

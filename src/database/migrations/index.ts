@@ -14,6 +14,7 @@ import { Migration20261207000100RefreshTokenShared } from './Migration2026120700
 import { Migration20261208000100MailOutboxRecipient } from './Migration20261208000100MailOutboxRecipient';
 import { Migration20261209000100MailOutboxQueuePosition } from './Migration20261209000100MailOutboxQueuePosition';
 import { Migration20261210000100ApiKeyRetention } from './Migration20261210000100ApiKeyRetention';
+import { Migration20261211000100MailOutboxLanes } from './Migration20261211000100MailOutboxLanes';
 import { Migration20261211000200DeletedApiKeyHashes } from './Migration20261211000200DeletedApiKeyHashes';
 import { Migration20261211000300EmailDomainsInOneForm } from './Migration20261211000300EmailDomainsInOneForm';
 
@@ -38,6 +39,7 @@ export const migrationsList = [
   { name: 'Migration20261208000100MailOutboxRecipient', class: Migration20261208000100MailOutboxRecipient },
   { name: 'Migration20261209000100MailOutboxQueuePosition', class: Migration20261209000100MailOutboxQueuePosition },
   { name: 'Migration20261210000100ApiKeyRetention', class: Migration20261210000100ApiKeyRetention },
+  { name: 'Migration20261211000100MailOutboxLanes', class: Migration20261211000100MailOutboxLanes },
   { name: 'Migration20261211000200DeletedApiKeyHashes', class: Migration20261211000200DeletedApiKeyHashes },
   { name: 'Migration20261211000300EmailDomainsInOneForm', class: Migration20261211000300EmailDomainsInOneForm },
 ];
