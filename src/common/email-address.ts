@@ -5,19 +5,39 @@ import { domainToASCII, domainToUnicode } from 'node:url';
  * internationalised domain and its punycode (`bücher.example`, `xn--bcher-kva.example`) name one
  * mailbox, so they are one account and share one set of limits. The form kept is the Unicode one
  * that a person reads, mapped as a URL's host is (UTS #46: case, width, composition), which is
- * also what DNS resolves; nodemailer writes it in punycode where a message needs it. A domain that is no
- * host name at all (`[127.0.0.1]`, spaces) is left as it is, for the validator to judge.
+ * also what DNS resolves; nodemailer writes it in punycode where a message needs it. The domain is
+ * mapped before anything is lower-cased, as a browser maps it, and lower-cased after, so that the
+ * result is one that PostgreSQL's `lower()` keeps as it is (the mapping writes Cherokee in capitals).
+ * A domain the mapping is not for is left as it is, for the validator to judge (UNMAPPABLE).
  */
 export function normalizeEmail(email: string): string {
-  const address = email.trim().toLowerCase();
+  const address = email.trim();
   const at = address.lastIndexOf('@');
-  if (at < 0) return address;
+  if (at < 0) return address.toLowerCase();
   const domain = address.slice(at + 1);
-  // Only a domain with something to map pays for the mapping: the common one is plain ASCII.
-  if (!NEEDS_MAPPING.test(domain)) return address;
+  const mapped = NEEDS_MAPPING.test(domain) ? mapDomain(domain) : undefined;
+  return (mapped === undefined ? address : `${address.slice(0, at + 1)}${mapped}`).toLowerCase();
+}
+
+/** The domain in Unicode form, or undefined when it is no host name the mapping is for. */
+function mapDomain(domain: string): string | undefined {
+  // The mapping's cost grows steeply with a label's length; a host name is short, and whatever
+  // is longer is refused by the validator anyway, after a look-up that must stay cheap.
+  if (domain.length > MAX_DOMAIN_LENGTH || UNMAPPABLE.test(domain)) return undefined;
   const ascii = domainToASCII(domain);
-  return ascii === '' ? address : `${address.slice(0, at + 1)}${domainToUnicode(ascii)}`;
+  if (ascii === '' || ascii.length > MAX_DOMAIN_LENGTH || IPV4.test(ascii) || ascii.split('.').some((label) => label.length > MAX_LABEL_LENGTH)) return undefined;
+  return domainToUnicode(ascii);
 }
 
 /** A punycode label (`xn--`) or a character outside printable ASCII: what the mapping may change. */
-const NEEDS_MAPPING = /(?:^|\.)xn--|[^ -~]/;
+const NEEDS_MAPPING = /(?:^|\.)xn--|[^ -~]/i;
+/**
+ * What a URL's host parser reads otherwise than a mail domain: it would cut the domain at `/`, `?`
+ * or `#`, decode `%`-escapes, and read spaces and controls its own way.
+ */
+const UNMAPPABLE = /[/\\?#%\s\p{Cc}]/u;
+/** The host parser reads a domain of digits as an IPv4 address (`0x7f.1` is 127.0.0.1). */
+const IPV4 = /^[\d.]+$/;
+/** RFC 1035's bounds, on the domain as given and on its ASCII form. */
+const MAX_DOMAIN_LENGTH = 253;
+const MAX_LABEL_LENGTH = 63;

@@ -108,24 +108,49 @@ describe('migrations on a real PostgreSQL', () => {
     }
   });
 
-  it('write the domains of addresses stored by an earlier release in one form, and leave an address as it is where its mailbox already has an account under that form', async () => {
+  it('write the domains of addresses stored by an earlier release in one form, oldest account first, and leave, naming it, an address whose mailbox already has an account in that form or whose form would not fit', async () => {
     const database = await createTestDatabase();
     const orm = await MikroORM.init(ormOptions(database.url, 1));
     const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
       const migrator = orm.getMigrator();
       await migrator.up({ to: 'Migration20261211000200DeletedApiKeyHashes' });
-      const stored = ['Old@XN--BCHER-KVA.example', 'wide@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org', 'twice@bücher.example', 'twice@xn--bcher-kva.example', 'plain@example.com'];
-      for (const email of stored) await database.query(`INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, 'x')`, [email]);
+      // One character that the mapping writes as six, three times, behind a local part that leaves no room for them.
+      const outgrown = `${'x'.repeat(300)}@\u3316\u3316\u3316.com`;
+      const stored: Array<[string, string]> = [
+        ['Old@XN--BCHER-KVA.example', '3 years'],
+        ['wide@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org', '3 years'],
+        // The mailbox has an account in Unicode form already.
+        ['twice@bücher.example', '3 years'],
+        ['twice@xn--bcher-kva.example', '2 years'],
+        // Neither in Unicode form: the older account takes it.
+        ['pair@\uff42ücher.example', '1 year'],
+        ['pair@xn--bcher-kva.example', '2 years'],
+        // Lower-case Cherokee, which the mapping writes in capitals: lower-cased again, it is as it was.
+        ['chr@\uab70b.com', '1 year'],
+        [outgrown, '1 year'],
+        ['plain@example.com', '1 year'],
+      ];
+      const ids = new Map<string, string>();
+      for (const [email, age] of stored) {
+        const [{ id }] = await database.query<{ id: string }>(`INSERT INTO users (id, email, password_hash, created_at) VALUES (gen_random_uuid(), $1, 'x', now() - $2::interval) RETURNING id`, [email, age]);
+        ids.set(email, id);
+      }
       await database.query(`INSERT INTO registrations (id, email, password_hash, expires_at) VALUES (gen_random_uuid(), 'pending@xn--bcher-kva.example', 'x', now() + interval '1 day')`);
       await database.query(`INSERT INTO account_requests (kind, email) VALUES ('forgot_password', 'asked@XN--BCHER-KVA.example')`);
 
       await migrator.up();
       const emails = async (table: string) => (await database.query<{ email: string }>(`SELECT email FROM ${table}`)).map((row) => row.email).sort();
-      expect(await emails('users')).toEqual(['Old@bücher.example', 'plain@example.com', 'twice@bücher.example', 'twice@xn--bcher-kva.example', 'wide@example.org'].sort());
+      expect(await emails('users')).toEqual(
+        ['Old@bücher.example', 'wide@example.org', 'twice@bücher.example', 'twice@xn--bcher-kva.example', 'pair@bücher.example', 'pair@\uff42ücher.example', 'chr@\uab70b.com', outgrown, 'plain@example.com'].sort(),
+      );
       expect(await emails('registrations')).toEqual(['pending@bücher.example']);
       expect(await emails('account_requests')).toEqual(['asked@bücher.example']);
-      expect(warned.mock.calls.map(([message]) => String(message)).filter((message) => message.includes('kept their address'))).toEqual([expect.stringMatching(/^1 account\(s\) kept their address as stored/)]);
+      const left = [ids.get('twice@xn--bcher-kva.example'), ids.get('pair@\uff42ücher.example'), ids.get(outgrown)];
+      const said = warned.mock.calls.map(([message]) => String(message)).filter((message) => message.includes('kept their address'));
+      expect(said).toEqual([expect.stringMatching(new RegExp(`^3 account\\(s\\) kept their address as stored.*: ${left.join(', ')}$`))]);
+      // Ids only: the addresses stay out of the log.
+      expect(said[0]).not.toContain('@');
     } finally {
       warned.mockRestore();
       await orm.close();

@@ -14,10 +14,40 @@ describe('normalizeEmail', () => {
     expect(normalizeEmail('ada@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com')).toBe('ada@example.com');
   });
 
-  it('maps the domain only: the local part keeps its characters, and an address without a host name is left to the validator', () => {
+  it('maps the domain as a browser does, before lower-casing: a capital sharp s is ss, a capital final sigma a sigma', () => {
+    expect(normalizeEmail('a@STRA\u1e9eE.example')).toBe('a@strasse.example');
+    expect(normalizeEmail('a@\u039f\u03a3.example')).toBe(normalizeEmail('a@\u03bf\u03c3.example'));
+    // Distinct domains under the current rules stay distinct.
+    expect(new Set(['a@straße.example', 'a@strasse.example'].map(normalizeEmail)).size).toBe(2);
+  });
+
+  it('answers, for every character in a domain, a form that lower-casing and a second pass leave as it is, as the database compares it', () => {
+    const unstable: string[] = [];
+    for (let code = 0xa0; code <= 0x10ffff; code++) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const once = normalizeEmail(`a@x${String.fromCodePoint(code)}y.example`);
+      if (once.toLowerCase() !== once || normalizeEmail(once) !== once) unstable.push(code.toString(16));
+    }
+    expect(unstable).toEqual([]);
+  });
+
+  it('maps the domain only: the local part keeps its characters, and a domain that is no host name is left to the validator', () => {
     expect(normalizeEmail('JOSÉ@xn--bcher-kva.example')).toBe('josé@bücher.example');
-    expect(normalizeEmail('ada@[127.0.0.1]')).toBe('ada@[127.0.0.1]');
-    expect(normalizeEmail('ada@exa mple.com')).toBe('ada@exa mple.com');
-    expect(normalizeEmail('not-an-address')).toBe('not-an-address');
+    for (const unmapped of [
+      'ada@[127.0.0.1]',
+      'ada@exa mple.com',
+      'not-an-address',
+      // What a URL's host parser cuts or decodes: a path, a query, an escape.
+      'v1@bücher.example/anything',
+      'v2@example.com?ü',
+      'v8@bücher%2eexample',
+      // Fullwidth digits the host parser would read as an IPv4 address (127.0.0.1).
+      'v9@\uff10x7f.1',
+      // Longer than a host name may be, or a label whose ASCII form is: refused by the validator, and never mapped.
+      `long@${'ü'.repeat(254)}.com`,
+      `label@${'ü'.repeat(60)}.com`,
+    ]) {
+      expect([unmapped, normalizeEmail(unmapped)]).toEqual([unmapped, unmapped.toLowerCase()]);
+    }
   });
 });
