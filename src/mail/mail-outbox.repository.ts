@@ -51,7 +51,10 @@ export class MailOutboxRepository {
    * the batch, rounded up, is awaited mail's and the rest the notices'; a lane with fewer due mails
    * leaves its share to the other. So neither kind waits behind the other's backlog, however large:
    * a flood of sign-ups cannot hold back a password-changed notice, nor a burst of notices a
-   * confirmation link. The batch is answered awaited mail first: a person is on a page waiting.
+   * confirmation link. The batch is answered in turns, a mail of each lane, awaited mail first in
+   * each (a person is on a page waiting): when the mail server is so slow that the worker hands the
+   * end of a batch back untried, both lanes lose their share of it, where answering awaited mail
+   * first handed back the same notices batch after batch while awaited mail was due.
    * The claimed mails' next attempt moves to the end of the lease, so no worker (this instance's or
    * another's) takes them meanwhile, and a worker that dies with them only delays them.
    * `SKIP LOCKED`: two claims never wait on each other nor take the same row.
@@ -86,7 +89,7 @@ export class MailOutboxRepository {
          UPDATE mail_outbox SET next_attempt_at = date_trunc('milliseconds', clock_timestamp() + ? * interval '1 millisecond')
          WHERE id IN (SELECT id FROM awaited_taken UNION ALL SELECT id FROM notices_taken)
          RETURNING *)
-       SELECT * FROM claimed ORDER BY awaited DESC, queue_position, id`,
+       SELECT * FROM claimed ORDER BY row_number() OVER (PARTITION BY awaited ORDER BY queue_position, id), awaited DESC`,
       [limit, limit, limit, awaitedShare, limit, leaseMs],
     );
     return rows.map((row) => em.map(MailOutboxEntity, row));

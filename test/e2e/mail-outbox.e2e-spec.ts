@@ -783,8 +783,8 @@ describe('mail outbox with notices queued ahead of account mail', () => {
   }, 60_000);
 });
 
-describe('mail outbox with a flood of account mail queued after a notice', () => {
-  it('sends the notice with the first batch claimed after it, not after the flood, and every mail once', async () => {
+describe('mail outbox with a flood of account mail queued around a notice', () => {
+  it('sends the notice with the first batch claimed after it, not after the sign-ups queued before or after it, and every mail once', async () => {
     const smtp = await new TestSmtpServer().start();
     const service = await startTestApp({ env: { SMTP_URL: smtp.url } });
     try {
@@ -793,10 +793,12 @@ describe('mail outbox with a flood of account mail queued after a notice', () =>
       const flood = Array.from({ length: 11 * OUTBOX_BATCH_SIZE }, (_, i) => `signup${i}@flood.example.com`);
       await enqueue(service, flood.slice(0, OUTBOX_BATCH_SIZE).map((to) => confirm(to)));
       await waitUntil(async () => gate.entered === OUTBOX_SEND_CONCURRENCY, 'the first batch to be sending');
-      // The account's password is changed, by its thief perhaps; ten batches of sign-ups follow, a request each.
+      // Five batches of sign-ups wait; the account's password is changed, by its thief perhaps; five
+      // more follow, a request each. First come, first served would send the notice 121st.
       const owner = 'owner@flood.example.com';
+      for (const to of flood.slice(OUTBOX_BATCH_SIZE, 6 * OUTBOX_BATCH_SIZE)) await enqueue(service, [confirm(to)]);
       await enqueue(service, [passwordChanged(owner)]);
-      for (const to of flood.slice(OUTBOX_BATCH_SIZE)) await enqueue(service, [confirm(to)]);
+      for (const to of flood.slice(6 * OUTBOX_BATCH_SIZE)) await enqueue(service, [confirm(to)]);
       // Otherwise the test shows nothing: no claim has seen the notice before the flood behind it.
       expect(await sql(service, `SELECT attempts, next_attempt_at <= clock_timestamp() AS due FROM mail_outbox WHERE recipient = ?`, [owner])).toEqual([{ attempts: 0, due: true }]);
 
@@ -814,6 +816,37 @@ describe('mail outbox with a flood of account mail queued after a notice', () =>
       expect(smtp.mails).toHaveLength(everyone.length);
       expect((await outboxRows(service, '%@flood.example.com')).filter((row) => row.status !== 'sent' || row.attempts !== 1)).toEqual([]);
     } finally {
+      await service.close();
+      await smtp.stop();
+    }
+  }, 60_000);
+});
+
+describe('mail outbox with a mail server so slow that each batch ends before its last sends', () => {
+  it('still sends notices: a notice queued ahead of 100 sign-ups goes out among the first mails, not after them', async () => {
+    const smtp = await new TestSmtpServer().start();
+    const service = await startTestApp({ env: { SMTP_URL: smtp.url } });
+    const realNow = Date.now;
+    let late = 0;
+    try {
+      // Each send takes 16 s of the worker's clock: past half the lease, after about ten sends, the
+      // worker hands the rest of its batch back untried, and claims again.
+      const transport = service.app.get<MailTransport>(MAIL_TRANSPORT);
+      const send = transport.send.bind(transport);
+      transport.send = async (mail) => {
+        late += 16_000;
+        return send(mail);
+      };
+      Date.now = () => realNow() + late;
+      const owner = 'owner@slow.example.com';
+      await enqueue(service, [passwordChanged(owner), ...Array.from({ length: 100 }, (_, i) => confirm(`signup${i}@slow.example.com`))]);
+
+      // Waited for on performance.now(): waitUntil reads the clock this test moves on.
+      const started = performance.now();
+      while (smtp.mailsTo(owner).length === 0 && smtp.mails.length <= 100 && performance.now() - started < 45_000) await sleep(25);
+      expect(smtp.mails.findIndex((mail) => mail.to.includes(owner))).toBeLessThan(OUTBOX_SEND_CONCURRENCY);
+    } finally {
+      Date.now = realNow;
       await service.close();
       await smtp.stop();
     }
@@ -844,10 +877,10 @@ describe('mail outbox lanes, claimed without a worker', () => {
     await service?.close();
   });
 
-  it('takes half a claim from each lane, rounded up for mail someone waits for, each lane first queued first, and answers that mail first', async () => {
+  it('takes half a claim from each lane, rounded up for mail someone waits for, each lane first queued first, and answers them in turns, that mail first', async () => {
     await queue(keyCreated(at('n0')), confirm(at('a0')), passwordChanged(at('n1')), reset(at('a1')), keyLeaked(at('n2')), confirm(at('a2')), keyCreated(at('n3')), confirm(at('a3')));
 
-    expect(await claim(5)).toEqual(['a0', 'a1', 'a2', 'n0', 'n1']);
+    expect(await claim(5)).toEqual(['a0', 'n0', 'a1', 'n1', 'a2']);
     expect(await claim(2)).toEqual(['a3', 'n2']);
     expect(await claim(OUTBOX_BATCH_SIZE)).toEqual(['n3']);
     expect(await claim(OUTBOX_BATCH_SIZE)).toEqual([]);
@@ -855,7 +888,7 @@ describe('mail outbox lanes, claimed without a worker', () => {
 
   it('fills the share of a lane that runs short from the other, either way round', async () => {
     await queue(keyCreated(at('n0')), ...['a0', 'a1', 'a2', 'a3', 'a4'].map((name) => confirm(at(name))));
-    expect(await claim(4)).toEqual(['a0', 'a1', 'a2', 'n0']);
+    expect(await claim(4)).toEqual(['a0', 'n0', 'a1', 'a2']);
 
     await sql(service, 'DELETE FROM mail_outbox');
     await queue(confirm(at('a0')), ...['n0', 'n1', 'n2', 'n3', 'n4'].map((name) => passwordChanged(at(name))));
@@ -866,8 +899,8 @@ describe('mail outbox lanes, claimed without a worker', () => {
     await queue(...['0', '1', '2', '3', '4', '5'].flatMap((i) => [keyCreated(at(`n${i}`)), confirm(at(`a${i}`))]));
 
     const [first, beside] = await inTransaction(service.app.get(EntityManager), async (open) => [await claim(4, open), await claim(4)]);
-    expect(first).toEqual(['a0', 'a1', 'n0', 'n1']);
-    expect(beside).toEqual(['a2', 'a3', 'n2', 'n3']);
+    expect(first).toEqual(['a0', 'n0', 'a1', 'n1']);
+    expect(beside).toEqual(['a2', 'n2', 'a3', 'n3']);
   });
 
   it('claims the mails an instance of the release before inserts during a rolling deploy, in the awaited lane as that release ordered them', async () => {

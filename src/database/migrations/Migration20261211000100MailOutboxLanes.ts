@@ -35,6 +35,8 @@ export class Migration20261211000100MailOutboxLanes extends Migration {
   }
 
   override async down(): Promise<void> {
+    // The release before orders both kinds by position alone: its notices stood ten minutes on.
+    this.addSql(`UPDATE mail_outbox SET queue_position = created_at + interval '10 minutes' WHERE NOT awaited AND status IN ('pending', 'failed')`);
     this.addSql('DROP INDEX mail_outbox_notices_lane');
     this.addSql('DROP INDEX mail_outbox_awaited_lane');
     this.addSql('ALTER TABLE mail_outbox DROP COLUMN awaited');
