@@ -1,4 +1,5 @@
 import { simpleParser, ParsedMail } from 'mailparser';
+import { readFileSync } from 'node:fs';
 import { createServer, Server, Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 
@@ -35,6 +36,7 @@ export class TestSmtpServer {
 
   async start(port = this.port): Promise<this> {
     await this.stop();
+    if (port === 0) return this.startOnAQuietPort();
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
@@ -65,6 +67,26 @@ export class TestSmtpServer {
     this.port = (server.server.address() as { port: number }).port;
     this.server = server;
     return this;
+  }
+
+  /**
+   * Starts on a free port below the range the kernel deals ports out of. While the server is
+   * stopped (an outage), nothing else may take its port: another test's server listening on port 0,
+   * or an outgoing connection's own end, which the kernel picks from that range (and which, on the
+   * port it connects to, connects to itself). Either makes the outage a server that never greets,
+   * and a mail meant to fail at once waits for nodemailer's greeting timeout instead.
+   */
+  private async startOnAQuietPort(): Promise<this> {
+    const below = ephemeralPortsFrom();
+    for (let tries = 0; tries < 20; tries++) {
+      const port = 10_000 + Math.floor(Math.random() * (below - 10_000));
+      try {
+        return await this.start(port);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      }
+    }
+    throw new Error('no free port for the test SMTP server below the ephemeral range');
   }
 
   async stop(): Promise<void> {
@@ -130,4 +152,15 @@ function toReceived(parsed: ParsedMail): ReceivedMail {
   const html = typeof parsed.html === 'string' ? parsed.html : '';
   const links = [...new Set([...text.matchAll(/https?:\/\/[^\s<>"')]+/g)].map((m) => m[0]))];
   return { to: addresses, subject: parsed.subject ?? '', text, html, links };
+}
+
+/** The lowest port the kernel deals out to port-0 listeners and outgoing connections (Linux; 32768 elsewhere). */
+function ephemeralPortsFrom(): number {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && low > 11_000) return low;
+  } catch {
+    // Not Linux: below 32768 is outside the ranges systems deal out by default (IANA's starts at 49152).
+  }
+  return 32_768;
 }
