@@ -1,3 +1,4 @@
+import { domainToUnicode } from 'node:url';
 import { normalizeEmail } from '../../src/common/email-address';
 
 describe('normalizeEmail', () => {
@@ -14,9 +15,11 @@ describe('normalizeEmail', () => {
     expect(normalizeEmail('ada@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com')).toBe('ada@example.com');
   });
 
-  it('maps the domain as a browser does, before lower-casing: a capital sharp s is ss, a capital final sigma a sigma', () => {
-    expect(normalizeEmail('a@STRA\u1e9eE.example')).toBe('a@strasse.example');
-    expect(normalizeEmail('a@\u039f\u03a3.example')).toBe(normalizeEmail('a@\u03bf\u03c3.example'));
+  it('maps the domain as a browser does, before lower-casing: a final capital sigma is a sigma, as a URL host', () => {
+    // Lower-cased first, a final capital sigma would be the final form (ς), another domain.
+    expect(normalizeEmail('a@\u039f\u03a3.example')).toBe('a@\u03bf\u03c3.example');
+    // The capital sharp s maps as the WHATWG URL parser of this Node maps it: ss on Node 20, ß on Node 24, whose tables are newer.
+    expect(normalizeEmail('a@STRA\u1e9eE.example')).toBe(`a@${domainToUnicode(new URL('http://STRA\u1e9eE.example/').hostname)}`);
     // Distinct domains under the current rules stay distinct.
     expect(new Set(['a@straße.example', 'a@strasse.example'].map(normalizeEmail)).size).toBe(2);
   });
