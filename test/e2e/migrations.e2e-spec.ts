@@ -7,7 +7,7 @@ import { ormOptions } from '../../src/database/mikro-orm.options';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app-config';
 import { LogCapture } from '../support/log-capture';
-import { createTestDatabase } from '../support/test-database';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { waitUntil } from '../support/wait';
 
 /**
@@ -35,6 +35,18 @@ async function whileAnotherSessionHoldsTheLock(
   } finally {
     await orm.close();
     await holder.end();
+    await database.drop();
+  }
+}
+
+/** `test` on a new database with a migrator on it, both released after it whatever it did. */
+async function onNewDatabase(test: (fresh: { database: TestDatabase; migrator: ReturnType<MikroORM['getMigrator']> }) => Promise<void>): Promise<void> {
+  const database = await createTestDatabase();
+  const orm = await MikroORM.init(ormOptions(database.url, 1));
+  try {
+    await test({ database, migrator: orm.getMigrator() });
+  } finally {
+    await orm.close();
     await database.drop();
   }
 }
@@ -76,10 +88,7 @@ describe('migrations on a real PostgreSQL', () => {
   });
 
   it('place the mails an outbox already holds in their lanes in the order they were queued, and those an instance of an earlier release inserts', async () => {
-    const database = await createTestDatabase();
-    const orm = await MikroORM.init(ormOptions(database.url, 1));
-    try {
-      const migrator = orm.getMigrator();
+    await onNewDatabase(async ({ database, migrator }) => {
       await migrator.up({ to: 'Migration20261208000100MailOutboxRecipient' });
       // A live outbox: notices queued before account mail, and a mail sent long ago.
       await database.query(
@@ -102,67 +111,58 @@ describe('migrations on a real PostgreSQL', () => {
         ...[1, 3, 5].map((i) => ({ recipient: `queued${i}@example.com`, awaited: false })),
       ]);
       expect(await database.query('SELECT recipient, status FROM mail_outbox WHERE status = $1', ['sent'])).toEqual([{ recipient: 'sent@example.com', status: 'sent' }]);
-    } finally {
-      await orm.close();
-      await database.drop();
-    }
+    });
   });
 
   it('write the domains of addresses stored by an earlier release in one form, oldest account first, and leave, naming it, an address whose mailbox already has an account in that form or whose form would not fit', async () => {
-    const database = await createTestDatabase();
-    const orm = await MikroORM.init(ormOptions(database.url, 1));
     const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
-      const migrator = orm.getMigrator();
-      await migrator.up({ to: 'Migration20261211000200DeletedApiKeyHashes' });
-      // One character that the mapping writes as six, three times, behind a local part that leaves no room for them.
-      const outgrown = `${'x'.repeat(300)}@\u3316\u3316\u3316.com`;
-      const stored: Array<[string, string]> = [
-        ['Old@XN--BCHER-KVA.example', '3 years'],
-        ['wide@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org', '3 years'],
-        // The mailbox has an account in Unicode form already.
-        ['twice@bücher.example', '3 years'],
-        ['twice@xn--bcher-kva.example', '2 years'],
-        // Neither in Unicode form: the older account takes it.
-        ['pair@\uff42ücher.example', '1 year'],
-        ['pair@xn--bcher-kva.example', '2 years'],
-        // Lower-case Cherokee, which the mapping writes in capitals: lower-cased again, it is as it was.
-        ['chr@\uab70b.com', '1 year'],
-        [outgrown, '1 year'],
-        ['plain@example.com', '1 year'],
-      ];
-      const ids = new Map<string, string>();
-      for (const [email, age] of stored) {
-        const [{ id }] = await database.query<{ id: string }>(`INSERT INTO users (id, email, password_hash, created_at) VALUES (gen_random_uuid(), $1, 'x', now() - $2::interval) RETURNING id`, [email, age]);
-        ids.set(email, id);
-      }
-      await database.query(`INSERT INTO registrations (id, email, password_hash, expires_at) VALUES (gen_random_uuid(), 'pending@xn--bcher-kva.example', 'x', now() + interval '1 day')`);
-      await database.query(`INSERT INTO account_requests (kind, email) VALUES ('forgot_password', 'asked@XN--BCHER-KVA.example')`);
+      await onNewDatabase(async ({ database, migrator }) => {
+        await migrator.up({ to: 'Migration20261211000200DeletedApiKeyHashes' });
+        // One character that the mapping writes as six, three times, behind a local part that leaves no room for them.
+        const outgrown = `${'x'.repeat(300)}@\u3316\u3316\u3316.com`;
+        const stored: Array<[string, string]> = [
+          ['Old@XN--BCHER-KVA.example', '3 years'],
+          ['wide@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org', '3 years'],
+          // The mailbox has an account in Unicode form already.
+          ['twice@bücher.example', '3 years'],
+          ['twice@xn--bcher-kva.example', '2 years'],
+          // Neither in Unicode form: the older account takes it.
+          ['pair@\uff42ücher.example', '1 year'],
+          ['pair@xn--bcher-kva.example', '2 years'],
+          // Lower-case Cherokee, which the mapping writes in capitals: lower-cased again, it is as it was.
+          ['chr@\uab70b.com', '1 year'],
+          [outgrown, '1 year'],
+          ['plain@example.com', '1 year'],
+        ];
+        const ids = new Map<string, string>();
+        for (const [email, age] of stored) {
+          const [{ id }] = await database.query<{ id: string }>(`INSERT INTO users (id, email, password_hash, created_at) VALUES (gen_random_uuid(), $1, 'x', now() - $2::interval) RETURNING id`, [email, age]);
+          ids.set(email, id);
+        }
+        await database.query(`INSERT INTO registrations (id, email, password_hash, expires_at) VALUES (gen_random_uuid(), 'pending@xn--bcher-kva.example', 'x', now() + interval '1 day')`);
+        await database.query(`INSERT INTO account_requests (kind, email) VALUES ('forgot_password', 'asked@XN--BCHER-KVA.example')`);
 
-      await migrator.up();
-      const emails = async (table: string) => (await database.query<{ email: string }>(`SELECT email FROM ${table}`)).map((row) => row.email).sort();
-      expect(await emails('users')).toEqual(
-        ['Old@bücher.example', 'wide@example.org', 'twice@bücher.example', 'twice@xn--bcher-kva.example', 'pair@bücher.example', 'pair@\uff42ücher.example', 'chr@\uab70b.com', outgrown, 'plain@example.com'].sort(),
-      );
-      expect(await emails('registrations')).toEqual(['pending@bücher.example']);
-      expect(await emails('account_requests')).toEqual(['asked@bücher.example']);
-      const left = [ids.get('twice@xn--bcher-kva.example'), ids.get('pair@\uff42ücher.example'), ids.get(outgrown)];
-      const said = warned.mock.calls.map(([message]) => String(message)).filter((message) => message.includes('kept their address'));
-      expect(said).toEqual([expect.stringMatching(new RegExp(`^3 account\\(s\\) kept their address as stored.*: ${left.join(', ')}$`))]);
-      // Ids only: the addresses stay out of the log.
-      expect(said[0]).not.toContain('@');
+        await migrator.up();
+        const emails = async (table: string) => (await database.query<{ email: string }>(`SELECT email FROM ${table}`)).map((row) => row.email).sort();
+        expect(await emails('users')).toEqual(
+          ['Old@bücher.example', 'wide@example.org', 'twice@bücher.example', 'twice@xn--bcher-kva.example', 'pair@bücher.example', 'pair@\uff42ücher.example', 'chr@\uab70b.com', outgrown, 'plain@example.com'].sort(),
+        );
+        expect(await emails('registrations')).toEqual(['pending@bücher.example']);
+        expect(await emails('account_requests')).toEqual(['asked@bücher.example']);
+        const left = [ids.get('twice@xn--bcher-kva.example'), ids.get('pair@\uff42ücher.example'), ids.get(outgrown)];
+        const said = warned.mock.calls.map(([message]) => String(message)).filter((message) => message.includes('kept their address'));
+        expect(said).toEqual([expect.stringMatching(new RegExp(`^3 account\\(s\\) kept their address as stored.*: ${left.join(', ')}$`))]);
+        // Ids only: the addresses stay out of the log.
+        expect(said[0]).not.toContain('@');
+      });
     } finally {
       warned.mockRestore();
-      await orm.close();
-      await database.drop();
     }
   });
 
   it('move the notices that may yet be sent to their lane at the time they were queued, leave sent mail as it was, and put what the release before inserts in the awaited lane', async () => {
-    const database = await createTestDatabase();
-    const orm = await MikroORM.init(ormOptions(database.url, 1));
-    try {
-      const migrator = orm.getMigrator();
+    await onNewDatabase(async ({ database, migrator }) => {
       await migrator.up({ to: 'Migration20261210000100ApiKeyRetention' });
       // As the release before inserts: a notice takes its place ten minutes after it was queued.
       const insert = (recipient: string, template: string, status: string, behind: string) =>
@@ -194,10 +194,7 @@ describe('migrations on a real PostgreSQL', () => {
         { recipient: 'rolling-notice@example.com', awaited: true, behind_ms: 600_000 },
         { recipient: 'rolling-confirm@example.com', awaited: true, behind_ms: 0 },
       ]);
-    } finally {
-      await orm.close();
-      await database.drop();
-    }
+    });
   });
 
   it("hold a starting instance, which says at warn while it waits which backend of its own database holds the lock", async () => {
