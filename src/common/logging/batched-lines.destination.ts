@@ -2,8 +2,13 @@ import type { DestinationStream } from 'pino';
 
 /** How long an `info` line (or a quieter one) may wait for others to share its write. */
 export const BATCH_WINDOW_MS = 10;
-/** A batch this long (in characters) is handed on at once rather than at the end of its window. */
-const BATCH_MAX_CHARS = 16 * 1024;
+/**
+ * A batch this long (in characters) is handed on at once rather than at the end of its window.
+ * Under load it is this size, not the window, that sets how often a write is made, and each write
+ * is a trip through libuv's thread pool, whose threads the password hashes need: a Linux pipe's
+ * whole default capacity, so that a busy instance makes few of them.
+ */
+const BATCH_MAX_CHARS = 64 * 1024;
 /** Where the level's first digit stands in a pino line: `{"level":30,…`. */
 const LEVEL_DIGIT_AT = '{"level":'.length;
 const WARN_DIGIT = '4'.charCodeAt(0);
