@@ -1,5 +1,6 @@
 import { cpus, hostname, release, totalmem, type } from 'node:os';
 import { ARGON2_BESIDE_SAMPLES, median } from './argon2';
+import { judgeGoals, renderVerdicts } from './goals';
 import type { LoadResult } from './load';
 import type { Scenario } from './scenarios';
 import type { StatementCounts } from './sql-statements';
@@ -11,6 +12,8 @@ export interface RoundMeasure {
   baseline: LoadResult;
   /** req/s against the baseline: the median over slices of each against the baseline slice before it. */
   ratio: number;
+  /** Each slice's req/s against the baseline slice before it: their spread is the run's noise. */
+  sliceRatios: number[];
   /** CPU time per request sent, in µs (medians over slices): the service's (background load included), the baseline's. */
   cpuMicrosPerRequest: { service: number; baseline: number };
   /** Baseline's CPU per request over the service's: the median over slices, paired as for `ratio`. */
@@ -127,6 +130,11 @@ export function renderReport(report: RunReport): string {
   const rows: string[][] = [];
   for (const entry of report.scenarios) rows.push(...scenarioRows(entry));
   lines.push(...table(COLUMNS, rows));
+  lines.push('');
+  lines.push(...renderVerdicts(judgeGoals(report)));
+  if (settings.durationSeconds / settings.slices < 1 || settings.slices === 1) {
+    lines.push('- A run of one slice, or of slices under a second, says little of its goals: judge them on a full run.');
+  }
   lines.push('');
 
   lines.push(

@@ -389,10 +389,12 @@ async function measureScenario(
       pairs.push({ baseline: baselineRun, service: await timedRun(target, spec, background) });
     }
     if (entry.scenario.againstArgon2) hashes.push(...(await argon2Samples(ARGON2_BESIDE_SAMPLES)));
+    const sliceRatios = pairs.map((pair) => pair.service.result.requestsPerSecond / pair.baseline.result.requestsPerSecond);
     return {
       result: mergeSlices(pairs.map((pair) => pair.service.result)),
       baseline: mergeSlices(pairs.map((pair) => pair.baseline.result)),
-      ratio: median(pairs.map((pair) => pair.service.result.requestsPerSecond / pair.baseline.result.requestsPerSecond)),
+      ratio: median(sliceRatios),
+      sliceRatios,
       cpuMicrosPerRequest: {
         service: median(pairs.map((pair) => pair.service.cpuMicrosPerRequest)),
         baseline: median(pairs.map((pair) => pair.baseline.cpuMicrosPerRequest)),
