@@ -34,26 +34,27 @@ export interface Verdict {
  * rounds). A ratio's verdict names the lowest and highest of its slices too: one whose range
  * straddles the goal was met or missed by less than the machine's noise.
  */
-export function judgeGoals(report: Pick<RunReport, 'scenarios' | 'memory' | 'settings'>): Verdict[] {
+export function judgeGoals(report: Pick<RunReport, 'scenarios' | 'memory'>): Verdict[] {
   const verdicts: Verdict[] = [];
   for (const entry of report.scenarios) {
     const goal = entry.scenario.goal;
     if (!goal || entry.rounds.length === 0) continue;
     const scenario = entry.scenario.name;
-    if (goal.minRatio !== undefined) {
+    const { minRatio, maxP99Ms, maxHashes } = goal;
+    if (minRatio !== undefined) {
       const ratio = median(entry.rounds.map((round) => round.ratio));
       const slices = entry.rounds.flatMap((round) => round.sliceRatios);
       const range = slices.length > 1 ? ` (slices ${Math.min(...slices).toFixed(2)}–${Math.max(...slices).toFixed(2)}×)` : '';
       const against = entry.scenario.against ?? 'bare Fastify';
-      verdicts.push({ met: judged(ratio, (value) => value >= goal.minRatio!), scenario, asked: `≥ ${goal.minRatio}× ${against}`, measured: `${ratio.toFixed(2)}×${range}` });
+      verdicts.push({ met: judged(ratio, (value) => value >= minRatio), scenario, asked: `≥ ${minRatio}× ${against}`, measured: `${ratio.toFixed(2)}×${range}` });
     }
-    if (goal.maxP99Ms !== undefined) {
+    if (maxP99Ms !== undefined) {
       const p99 = median(entry.rounds.map((round) => round.result.p99Ms));
-      verdicts.push({ met: judged(p99, (value) => value <= goal.maxP99Ms!), scenario, asked: `p99 ≤ ${goal.maxP99Ms} ms`, measured: `${p99.toFixed(1)} ms` });
+      verdicts.push({ met: judged(p99, (value) => value <= maxP99Ms), scenario, asked: `p99 ≤ ${maxP99Ms} ms`, measured: `${p99.toFixed(1)} ms` });
     }
-    if (goal.maxHashes !== undefined) {
+    if (maxHashes !== undefined) {
       const hashes = median(entry.rounds.map((round) => round.result.p50Ms / (round.argon2Ms ?? NaN)));
-      verdicts.push({ met: judged(hashes, (value) => value <= goal.maxHashes!), scenario, asked: `p50 ≤ ${goal.maxHashes}× one argon2id hash`, measured: `${hashes.toFixed(2)}×` });
+      verdicts.push({ met: judged(hashes, (value) => value <= maxHashes), scenario, asked: `p50 ≤ ${maxHashes}× one argon2id hash`, measured: `${hashes.toFixed(2)}×` });
     }
     if (goal.noStatements) verdicts.push({ scenario, asked: 'no SQL statement per request', ...statementsVerdict(entry) });
   }
