@@ -13,9 +13,8 @@ type HelmetOptions = Parameters<typeof helmet>[0];
  * X-Frame-Options), a policy that allows nothing to load, and `no-store`, since they carry
  * tokens, keys and account data (RFC 6749 §5.1 requires it of token responses).
  *
- * Headers that protect documents do nothing on these responses, and each one costs about 2,000
- * instructions per request to set, check and write (an eighth of an authenticated request for
- * eight of them), so API responses go without them:
+ * Headers that protect documents do nothing on these responses, and each one is set, checked and
+ * written on every response, a cost the hot path notices, so API responses go without them:
  * - Cross-Origin-Resource-Policy keeps a response out of a cross-site page that embeds it
  *   (`<img>`, `<script>`) with the visitor's ambient credentials. This API has none: it reads
  *   credentials from the Authorization and X-Api-Key headers only, which such an embed cannot
