@@ -39,7 +39,7 @@ export interface LoadResult {
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const latenciesMs: number[] = [];
-    const instance = autocannon(options(spec, spec.durationSeconds), (error, result) =>
+    const instance = autocannon(options(spec, { duration: spec.durationSeconds }), (error, result) =>
       error ? reject(error) : resolve({ ...summarise(result, spec.expectStatus), latenciesMs }),
     );
     instance.on('response', (_client, _status, _bytes, responseTime) => latenciesMs.push(responseTime));
@@ -57,7 +57,7 @@ export function startBackgroundLoad(spec: Omit<LoadSpec, 'durationSeconds'>): Ba
   let responses = 0;
   let instance!: autocannon.Instance;
   const finished = new Promise<LoadResult>((resolve, reject) => {
-    instance = autocannon(options({ ...spec, durationSeconds: 3600 }, 3600), (error, result) =>
+    instance = autocannon(options(spec, { duration: 3600 }), (error, result) =>
       error ? reject(error) : resolve(summarise(result, spec.expectStatus)),
     );
   });
@@ -71,12 +71,19 @@ export function startBackgroundLoad(spec: Omit<LoadSpec, 'durationSeconds'>): Ba
   };
 }
 
-function options(spec: LoadSpec, durationSeconds: number): autocannon.Options {
+/** Exactly `amount` requests, however long they take: for counting instructions, not for rates. */
+export function sendRequests(spec: Omit<LoadSpec, 'durationSeconds'>, amount: number): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    autocannon(options(spec, { amount }), (error, result) => (error ? reject(error) : resolve(summarise(result, spec.expectStatus))));
+  });
+}
+
+function options(spec: Omit<LoadSpec, 'durationSeconds'>, length: { duration: number } | { amount: number }): autocannon.Options {
   const requests = spec.variants.map((variant) => toRequest(spec, variant));
   return {
     url: spec.baseUrl,
     connections: spec.connections,
-    duration: durationSeconds,
+    ...length,
     timeout: 10,
     // Each connection builds the buffer of every request it is given, before the run starts, and
     // the whole list on every connection took a noticeable part of a run. So each connection gets

@@ -43,3 +43,14 @@ export function runOn(node: string): Promise<number> {
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 }
+
+/**
+ * Runs this command again on the benchmark's Node (`benchNode`) when it is not the current one,
+ * and resolves with that run's exit code; undefined when the current Node is the one.
+ */
+export async function runOnBenchNode(root: string): Promise<number | undefined> {
+  const node = benchNode(root);
+  if (node === process.execPath) return undefined;
+  console.log(`handing the run over to ${node}`);
+  return runOn(node);
+}

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { RATE_LIMIT_DEFAULTS } from '../src/config/app-config';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import type { ChildWrapper } from './callgrind';
 import { ProcessSnapshot, ReadyMessage, requestCollection, requestSnapshot, ServiceSnapshot, switchCounting } from './ipc';
 
 /** The repository root: compiled, this file sits in dist/bench/bench/. */
@@ -105,6 +106,8 @@ export interface ServiceOptions {
   logFile: string;
   /** Shared rate-limit counts in this Redis, as in a multi-instance deployment. */
   redisUrl?: string;
+  /** Runs the service's Node under this program (callgrind, for `npm run bench:instructions`). */
+  wrapper?: ChildWrapper;
 }
 
 /** The client the introspection scenarios authenticate as; the service is started with it in INTROSPECTION_CLIENTS. */
@@ -139,7 +142,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceServ
   const child = fork(join(__dirname, 'service-main.js'), [], {
     cwd: ROOT,
     // BENCH_SERVICE_NODE_ARGS adds Node flags to the service only, e.g. "--cpu-prof --cpu-prof-dir=.data/profiles".
-    execArgv: ['--require', join(__dirname, 'sql-counters.js'), ...(process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+    ...nodeUnder(options.wrapper, ['--require', join(__dirname, 'sql-counters.js'), ...(process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])]),
     env,
     stdio: ['ignore', sink.stdin!, sink.stdin!, 'ipc'],
   });
@@ -153,7 +156,8 @@ export async function startService(options: ServiceOptions): Promise<ServiceServ
     accessLines: () => countAccessLines(sink),
   };
   try {
-    await waitUntil(child, async () => (await fetch(`${baseUrl}/health`)).status === 200, 60_000);
+    // Under callgrind, even uninstrumented, the start takes several times as long.
+    await waitUntil(child, async () => (await fetch(`${baseUrl}/health`)).status === 200, options.wrapper ? 300_000 : 60_000);
   } catch (error) {
     await server.stop();
     throw new Error(`The service did not become healthy: ${(error as Error).message}\n--- ${options.logFile} (end) ---\n${tail(options.logFile)}`, { cause: error });
@@ -178,9 +182,9 @@ function countAccessLines(sink: ChildProcess): Promise<number> {
  * A hello-world server in its own process: bare Fastify (the baseline), or a minimal Nest
  * application on the same adapter (the framework's floor, plain-nest-server.ts).
  */
-export async function startBaseline(kind: 'bare-fastify' | 'plain-nest' = 'bare-fastify'): Promise<ChildServer> {
+export async function startBaseline(kind: 'bare-fastify' | 'plain-nest' = 'bare-fastify', wrapper?: ChildWrapper): Promise<ChildServer> {
   const file = kind === 'plain-nest' ? 'plain-nest-server.js' : 'baseline-server.js';
-  const child = fork(join(__dirname, file), [], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(__dirname, file), [], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...nodeUnder(wrapper, process.execArgv) });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`the ${kind} server exited with code ${code}`)));
@@ -190,6 +194,14 @@ export async function startBaseline(kind: 'bare-fastify' | 'plain-nest' = 'bare-
     });
   });
   return childServer(child, `http://127.0.0.1:${port}`);
+}
+
+/**
+ * fork's program and its arguments: Node with `nodeArgs`, or, wrapped, the wrapper's command with
+ * its arguments, then Node and `nodeArgs` (fork puts the script after them).
+ */
+function nodeUnder(wrapper: ChildWrapper | undefined, nodeArgs: string[]): { execPath?: string; execArgv: string[] } {
+  return wrapper ? { execPath: wrapper.command, execArgv: [...wrapper.args, process.execPath, ...nodeArgs] } : { execArgv: nodeArgs };
 }
 
 function childServer<S extends ProcessSnapshot>(child: ChildProcess, baseUrl: string): ChildServer<S> {

@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ARGON2_BESIDE_SAMPLES, argon2Samples, measureArgon2Ms, median } from './argon2';
+import { Cleanups, progressSince, runCommand, UsageError, wholeNumber } from './cli';
 import { loadServiceFastify } from './baseline-server';
 import { startMailSink } from './mail-sink';
 import type { ServiceSnapshot } from './ipc';
 import { BackgroundLoad, LoadResult, LoadSpec, RequestVariant, runLoad, startBackgroundLoad } from './load';
 import { ChildServer, ROOT, ServiceServer, startBaseline, startDatabase, startService } from './processes';
-import { benchNode, currentMajor, REFERENCE_NODE_MAJOR, runOn } from './node-runtime';
+import { currentMajor, REFERENCE_NODE_MAJOR, runOnBenchNode } from './node-runtime';
 import { renderScale, runScale, ScaleOptions } from './scale';
 import { renderReport, RoundMeasure, RunReport, ScenarioReport, SqlPass } from './report';
 import { Scenario, SCENARIOS } from './scenarios';
@@ -46,7 +47,6 @@ The service inherits this environment over the benchmark's defaults (production 
 LOG_LEVEL=info with the access lines read by a separate process, rate limits out of reach),
 e.g. LOG_LEVEL=warn npm run bench to compare with runs before decision 027.`;
 
-class UsageError extends Error {}
 
 /** Where each run's table and the service's log are written (ignored by git). */
 const RESULTS = join(ROOT, '.data', 'bench-results');
@@ -127,32 +127,26 @@ function parseOptions(argv: string[]): Options | undefined {
     for (const scenario of SCENARIOS) console.log(`${scenario.name.padEnd(22)} ${scenario.summary}`);
     return undefined;
   }
-  const count = (name: string, raw: string | undefined, fallback: number, min: number) => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} must be a whole number of at least ${min} (got "${raw}")`);
-    return value;
-  };
   const only = values.only?.split(',').map((name) => name.trim()).filter(Boolean);
   const unknown = only?.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name)) ?? [];
   if (unknown.length > 0) throw new UsageError(`unknown scenario(s) ${unknown.join(', ')}; there are: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   return {
     quick: values.quick,
     only,
-    durationSeconds: count('duration', values.duration, values.quick ? 1 : 5, 1),
-    slices: count('slices', values.slices, values.quick ? 1 : 5, 1),
-    warmupSeconds: count('warmup', values.warmup, values.quick ? 1 : 2, 0),
-    rounds: count('rounds', values.rounds, 1, 1),
-    connections: count('connections', values.connections, 50, 1),
-    credentials: count('credentials', values.credentials, values.quick ? 10 : 1000, 1),
+    durationSeconds: wholeNumber('duration', values.duration, values.quick ? 1 : 5, 1),
+    slices: wholeNumber('slices', values.slices, values.quick ? 1 : 5, 1),
+    warmupSeconds: wholeNumber('warmup', values.warmup, values.quick ? 1 : 2, 0),
+    rounds: wholeNumber('rounds', values.rounds, 1, 1),
+    connections: wholeNumber('connections', values.connections, 50, 1),
+    credentials: wholeNumber('credentials', values.credentials, values.quick ? 10 : 1000, 1),
     countSql: !values['no-sql-counters'],
     collectBetween: !values['keep-garbage'],
     redisUrl: values.redis ?? (process.env.REDIS_URL || undefined),
     scale: !values['no-scale'],
     scaleOnly: values['scale-only'],
     million: values.million,
-    coldSeconds: count('cold-seconds', values['cold-seconds'], values.quick ? 4 : 12, 2),
-    scaleWarmupSeconds: count('scale-warmup', values['scale-warmup'], values.quick ? 1 : 10, 0),
+    coldSeconds: wholeNumber('cold-seconds', values['cold-seconds'], values.quick ? 4 : 12, 2),
+    scaleWarmupSeconds: wholeNumber('scale-warmup', values['scale-warmup'], values.quick ? 1 : 10, 0),
     invocation: argv.join(' '),
   };
 }
@@ -160,11 +154,8 @@ function parseOptions(argv: string[]): Options | undefined {
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   if (!options) return 0;
-  const node = benchNode(ROOT);
-  if (node !== process.execPath) {
-    console.log(`handing the run over to ${node}`);
-    return runOn(node);
-  }
+  const handedOver = await runOnBenchNode(ROOT);
+  if (handedOver !== undefined) return handedOver;
   console.log(`running on Node ${process.version} (${process.execPath})`);
   if (currentMajor() < REFERENCE_NODE_MAJOR) {
     console.log(`  not the reference runtime: the figures compare with docs/performance.md only on Node ${REFERENCE_NODE_MAJOR} (npm run node24:install)`);
@@ -172,17 +163,11 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const selected = options.scaleOnly ? [] : options.only ? SCENARIOS.filter((scenario) => options.only!.includes(scenario.name)) : SCENARIOS;
 
-  const progress = (line: string) => console.log(`[${((Date.now() - startedAt.getTime()) / 1000).toFixed(1).padStart(5)} s] ${line}`);
+  const progress = progressSince(startedAt);
   progress('measuring one argon2id hash');
   const argon2Ms = await measureArgon2Ms();
 
-  const cleanups: Array<() => Promise<void>> = [];
-  const cleanUp = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => console.error(`clean-up: ${error?.message ?? error}`));
-  };
-  const interrupted = () => void cleanUp().then(() => process.exit(130));
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  const cleanups = new Cleanups();
 
   try {
     progress('starting PostgreSQL, the mail sink, the service and the baseline');
@@ -297,7 +282,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
-    await cleanUp();
+    await cleanups.run();
   }
 }
 
@@ -544,14 +529,4 @@ function writeResults(markdown: string, startedAt: Date, quick: boolean): string
   return file;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error) => {
-    if (error instanceof UsageError) {
-      console.error(`${error.message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    console.error(`bench failed: ${error?.stack ?? error}`);
-    process.exit(1);
-  },
-);
+runCommand('bench', USAGE, main);
