@@ -34,7 +34,7 @@ const RETRY_MAX_MS = 1000;
  * Owners that serve memory on that proof ask for a shorter interval (PROOF_HEARTBEAT_MS).
  */
 export const HEARTBEAT_MS = 10_000;
-/** A heartbeat unanswered this long ends the connection, and a new one is opened. */
+/** A LISTEN or heartbeat unanswered this long ends the connection, and a new one is opened. */
 const HEARTBEAT_TIMEOUT_MS = 3000;
 const CONNECT_TIMEOUT_MS = 3000;
 
@@ -118,7 +118,6 @@ export class PgListener {
     const client = new Client({
       connectionString: this.url,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      query_timeout: HEARTBEAT_TIMEOUT_MS,
       keepAlive: true,
       application_name: PgListener.applicationName(this.channel),
     });
@@ -153,7 +152,7 @@ export class PgListener {
     let sentAt: number;
     try {
       await client.connect();
-      await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);
+      await answeredWithin(client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`), HEARTBEAT_TIMEOUT_MS);
       // A first heartbeat before anything is served: its answer proves hearing from when it was
       // sent, and with a payload, the other listeners have heard of this one before it serves.
       sentAt = Date.now();
@@ -199,7 +198,8 @@ export class PgListener {
 
   private beat(client: Client): Promise<unknown> {
     const payload = this.options.heartbeatPayload;
-    return payload === undefined ? client.query('SELECT 1') : client.query('SELECT pg_notify($1, $2)', [this.channel, payload]);
+    const query = payload === undefined ? client.query('SELECT 1') : client.query('SELECT pg_notify($1, $2)', [this.channel, payload]);
+    return answeredWithin(query, HEARTBEAT_TIMEOUT_MS);
   }
 
   private scheduleRetry(): void {
@@ -208,4 +208,31 @@ export class PgListener {
     this.retryTimer = setTimeout(() => void this.connect(), delay);
     this.retryTimer.unref();
   }
+}
+
+/**
+ * `query`'s outcome, or a rejection when it has not settled `ms` after it was sent. The verdict
+ * waits for the event loop to read the sockets once more after the timer is due: when this process
+ * itself stalled (a long collection, a starved CPU), the answer may be waiting unread in the socket
+ * while the timer is already due, and due timers run before sockets are read. pg's `query_timeout`
+ * decides in the timer, so it would end a healthy connection after such a stall.
+ */
+function answeredWithin<T>(query: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    // setImmediate's callbacks run right after the loop has read what the sockets hold.
+    const timer = setTimeout(() => setImmediate(() => !settled && reject(new Error(`no answer within ${ms} ms`))), ms);
+    query.then(
+      (value) => {
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
