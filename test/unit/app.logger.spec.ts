@@ -68,4 +68,23 @@ describe('AppLogger', () => {
     expect(logs.entries()[0]).toMatchObject({ err: { code: '22P02', message: 'insert into "users" ("email") values ($1) - invalid input syntax for type uuid: "…"' } });
     expect(logs.text).not.toMatch(/ada@example\.com|token=secret/);
   });
+
+  it("stamps each line with its millisecond in ISO form, as Date's toISOString writes it, across seconds and a clock set back", () => {
+    const logs = new LogCapture();
+    const base = Date.UTC(2026, 11, 31, 23, 59, 59, 0);
+    // Milliseconds of one digit, two and three; a second's and a year's turn; the clock set back.
+    const times = [base, base + 7, base + 42, base + 999, base + 1000, base + 1005, base + 123, base - 86_400_000 + 1];
+    const now = jest.spyOn(Date, 'now');
+    try {
+      for (const time of times) {
+        now.mockReturnValue(time);
+        logs.logger.warn('tick', 'Clock');
+        logs.logger.access.write({ route: '/users/me' }, 'GET /users/me 200');
+      }
+    } finally {
+      now.mockRestore();
+    }
+    const expected = times.flatMap((time) => [new Date(time).toISOString(), new Date(time).toISOString()]);
+    expect(logs.entries().map((entry) => entry.time)).toEqual(expected);
+  });
 });
