@@ -215,7 +215,7 @@ export class PgListener {
  * waits for the event loop to read the sockets once more after the timer is due: when this process
  * itself stalled (a long collection, a starved CPU), the answer may be waiting unread in the socket
  * while the timer is already due, and due timers run before sockets are read. pg's `query_timeout`
- * decides in the timer, so it would end a healthy connection after such a stall.
+ * decides in the timer, so it would end a healthy connection after such a stall (decision 038).
  */
 function answeredWithin<T>(query: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
