@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
+import { patience } from './patience';
 
 export interface PgListenerHandlers {
   onNotification(payload: string | undefined): void;
@@ -210,27 +211,17 @@ export class PgListener {
   }
 }
 
-/**
- * `query`'s outcome, or a rejection when it has not settled `ms` after it was sent. The verdict
- * waits for the event loop to read the sockets once more after the timer is due: when this process
- * itself stalled (a long collection, a starved CPU), the answer may be waiting unread in the socket
- * while the timer is already due, and due timers run before sockets are read. pg's `query_timeout`
- * decides in the timer, so it would end a healthy connection after such a stall (decision 038).
- */
+/** `query`'s outcome, or a rejection when it has not settled `ms` after it was sent (patience.ts). */
 function answeredWithin<T>(query: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    // setImmediate's callbacks run right after the loop has read what the sockets hold.
-    const timer = setTimeout(() => setImmediate(() => !settled && reject(new Error(`no answer within ${ms} ms`))), ms);
+    const verdict = patience(ms, () => reject(new Error(`no answer within ${ms} ms`)));
     query.then(
       (value) => {
-        settled = true;
-        clearTimeout(timer);
+        verdict.cancel();
         resolve(value);
       },
       (error: unknown) => {
-        settled = true;
-        clearTimeout(timer);
+        verdict.cancel();
         reject(error);
       },
     );

@@ -15,7 +15,8 @@ const CONNECTION_ERROR_CODES = new Set([
  * These errors carry no code, and knex puts the failed statement before the message
  * (`select … - Query read timeout`), so they are matched at the end:
  * - `timeout expired`: pg's connect timeout, what a server that accepts connections and never answers gives;
- * - `Query read timeout`: pg's query_timeout, what a server frozen mid-query gives;
+ * - `Query read timeout`: a statement the server never answered (the pool's patience,
+ *   mikro-orm.options.ts), what a server frozen mid-query gives;
  * - `Connection terminated…`, `…is not queryable`: a connection that broke, or what was queued on it;
  * - `Transaction query already complete`: knex ended the transaction when its connection broke,
  *   and the transaction's next statement says so;
