@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { createApp } from './app.factory';
 import { ConfigError, developmentDefaultsInForce, loadConfig } from './config/app-config';
+import { fitToHeap, processHeapFacts } from './config/heap-fit';
 import { AppLogger } from './common/logging/app.logger';
 import { StartRefusedError } from './common/errors/start-refused.error';
 import { EmbeddedDatabase } from './database/embedded-postgres';
@@ -21,6 +22,9 @@ async function main(): Promise<void> {
   }
   const logger = AppLogger.create(config);
   const root = logger.pino;
+  const heap = fitToHeap(config.cache.maxBytes, processHeapFacts());
+  config.cache.maxBytes = heap.cacheMaxBytes;
+  for (const warning of heap.warnings) logger.warn(warning);
   const defaults = developmentDefaultsInForce(config);
   if (defaults.length > 0) {
     logger.warn('NODE_ENV is not production: running on development defaults, which a deployment must not (NODE_ENV=production refuses them)', {

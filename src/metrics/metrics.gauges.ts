@@ -42,6 +42,7 @@ export class MetricsGauges implements OnModuleInit {
     gauge('atiru_api_key_cache_accepted_entries', 'API keys this instance answers from memory', () => this.apiKeyCache.size.accepted);
     gauge('atiru_api_key_cache_rejected_entries', 'Unknown API keys this instance refuses from memory', () => this.apiKeyCache.size.rejected);
     gauge('atiru_auth_cache_bytes', 'Bytes the credential caches hold, as charged against AUTH_CACHE_MAX_MB (docs/capacity.md)', () => this.cacheBudget.bytes);
+    gauge('atiru_auth_cache_max_bytes', 'The bound on atiru_auth_cache_bytes: AUTH_CACHE_MAX_MB, or half the heap when that is less', () => this.cacheBudget.maxBytes);
     gauge(
       'atiru_revocation_listener_connected',
       '1 while this instance hears revocations of API keys and of sessions (its caches answer only then), else 0',
