@@ -128,6 +128,8 @@ export interface AppConfig {
   /** How many units a failed login (or password change) adds to the login counters (a success adds 1). */
   failedLoginCost: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** How much log output may wait for standard output's reader, in bytes; beyond, lines are dropped and counted. */
+  logBufferMaxBytes: number;
 }
 
 /** A caller of token introspection: its id, and the SHA-256 of its secret (the secret itself is not kept). */
@@ -215,6 +217,7 @@ export const DEVELOPMENT_SECRET = 'dev-only-signing-key-secret-change-me';
  * needs).
  */
 export const AUTH_CACHE_DEFAULT_MB = 768;
+export const LOG_BUFFER_DEFAULT_MB = 16;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -583,6 +586,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logFingerprintSecret: read.string('LOG_FINGERPRINT_SECRET', ''),
     failedLoginCost: read.int('FAILED_LOGIN_COST', 5, 1, 1000),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'warn' : 'info'),
+    logBufferMaxBytes: read.int('LOG_BUFFER_MAX_MB', LOG_BUFFER_DEFAULT_MB, 1, 1024) * 1024 * 1024,
   };
 
   if (config.env === 'production') {

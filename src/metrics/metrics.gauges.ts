@@ -5,6 +5,7 @@ import { ApiKeyRevocationListener } from '../api-keys/api-key-revocation.listene
 import { SigningKeyRing } from '../auth/keys/signing-key.ring';
 import { SessionRevocations } from '../auth/tokens/session.revocations';
 import { MemoryBudget } from '../common/cache/memory.budget';
+import { droppedLogLines } from '../common/logging/app.logger';
 import { MailOutboxRepository, OutboxStats } from '../mail/mail-outbox.repository';
 import { OutboxWorker } from '../mail/outbox.worker';
 import { DatabaseOutage } from '../database/database.outage';
@@ -42,6 +43,12 @@ export class MetricsGauges implements OnModuleInit {
     gauge('atiru_api_key_cache_accepted_entries', 'API keys this instance answers from memory', () => this.apiKeyCache.size.accepted);
     gauge('atiru_api_key_cache_rejected_entries', 'Unknown API keys this instance refuses from memory', () => this.apiKeyCache.size.rejected);
     gauge('atiru_auth_cache_bytes', 'Bytes the credential caches hold, as charged against AUTH_CACHE_MAX_MB (docs/capacity.md)', () => this.cacheBudget.bytes);
+    this.metrics.labelledCounter(
+      'atiru_log_lines_dropped_total',
+      'Log lines dropped because their destination was not read fast enough and LOG_BUFFER_MAX_MB waited unread',
+      'destination',
+      () => ({ stdout: droppedLogLines() }),
+    );
     gauge('atiru_auth_cache_max_bytes', 'The bound on atiru_auth_cache_bytes: AUTH_CACHE_MAX_MB, or half the heap when that is less', () => this.cacheBudget.maxBytes);
     gauge(
       'atiru_revocation_listener_connected',

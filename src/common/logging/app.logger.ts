@@ -1,6 +1,6 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
-import { AppConfig } from '../../config/app-config';
+import { AppConfig, LOG_BUFFER_DEFAULT_MB } from '../../config/app-config';
 import { BatchedLinesDestination } from './batched-lines.destination';
 import { currentRequestId } from './request-context';
 import { isStatementError, VALUE_FIELDS, withoutSqlValues } from './sql-values';
@@ -78,16 +78,54 @@ function isoTime(): string {
   return stamp;
 }
 
+/** What the logger reads of the configuration; a test that gives its own destination needs no buffer. */
+type LoggerConfig = Pick<AppConfig, 'env' | 'logLevel'> & Partial<Pick<AppConfig, 'logBufferMaxBytes'>>;
+
+/** How often dropped lines are reported, in one `warn` line for all of them. */
+const DROPS_REPORTED_EVERY_MS = 10_000;
+
+/** Lines of standard output dropped since start because its reader fell behind (jsonLinesDestination). */
+let droppedLines = 0;
+
+/** Log lines dropped since start because standard output was not read fast enough. */
+export function droppedLogLines(): number {
+  return droppedLines;
+}
+
 /**
  * The service's JSON lines: on standard output, written in batches (BatchedLinesDestination,
  * decision 027), unless a test gives its own destination. None in development, where pino-pretty
  * writes the lines.
+ *
+ * What waits for standard output's reader (a log collector that fell behind or stopped) is held
+ * in memory up to `logBufferMaxBytes`; past that, lines are dropped and counted rather than held,
+ * since a backlog without a bound grows by the whole log's rate until the process runs out of
+ * memory, and loses everything then (decision 039).
  */
-function jsonLinesDestination(config: Pick<AppConfig, 'env'>, destination?: pino.DestinationStream): pino.DestinationStream | undefined {
+function jsonLinesDestination(config: LoggerConfig, destination?: pino.DestinationStream): pino.DestinationStream | undefined {
   if (destination) return destination;
   if (config.env === 'development') return undefined;
   // pino's own default destination (standard output, written asynchronously), behind the batches.
-  return new BatchedLinesDestination(pino.destination({ dest: process.stdout.fd }));
+  const stdout = pino.destination({ dest: process.stdout.fd, maxLength: config.logBufferMaxBytes ?? LOG_BUFFER_DEFAULT_MB * 1024 * 1024 });
+  stdout.on('drop', (text: string) => {
+    for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) droppedLines++;
+  });
+  return new BatchedLinesDestination(stdout);
+}
+
+/** Says, at most every DROPS_REPORTED_EVERY_MS, how many lines were dropped since it last said. */
+function reportDrops(root: Logger): void {
+  let reported = 0;
+  setInterval(() => {
+    const dropped = droppedLines - reported;
+    if (dropped === 0) return;
+    reported += dropped;
+    // Counted again, and said again, if standard output is still too far behind to take it.
+    root.warn(
+      { context: 'AppLogger', dropped_lines: dropped },
+      `${dropped} log lines dropped: standard output was not read as fast as the service wrote, and LOG_BUFFER_MAX_MB waited unread`,
+    );
+  }, DROPS_REPORTED_EVERY_MS).unref();
 }
 
 /**
@@ -100,10 +138,14 @@ function jsonLinesDestination(config: Pick<AppConfig, 'env'>, destination?: pino
  */
 export class AppLogger implements LoggerService {
   /** The service's logger: JSON lines (jsonLinesDestination), or pretty ones in development. */
-  static create(config: Pick<AppConfig, 'env' | 'logLevel'>, destination?: pino.DestinationStream): AppLogger {
+  static create(config: LoggerConfig, destination?: pino.DestinationStream): AppLogger {
     const options = loggerOptions(config.logLevel);
     const lines = jsonLinesDestination(config, destination);
-    if (lines) return new AppLogger(pino(options, lines), lines);
+    if (lines) {
+      const root = pino(options, lines);
+      if (!destination) reportDrops(root);
+      return new AppLogger(root, lines);
+    }
     const pretty = { colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' };
     return new AppLogger(pino({ ...options, transport: { target: 'pino-pretty', options: pretty } }));
   }
