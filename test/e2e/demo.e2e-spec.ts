@@ -1,9 +1,8 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { freePort } from '../support/free-port';
+import { CompiledService, startCompiledService } from '../support/compiled-service';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 /**
@@ -11,38 +10,24 @@ import { createTestDatabase, TestDatabase } from '../support/test-database';
  * `curl` line it prints must answer GET /users/me for the account it created, and the printed
  * password must log in.
  */
-const ROOT = join(__dirname, '..', '..');
-const MAIN = join(ROOT, 'dist', 'main.js');
-const DEMO = join(ROOT, 'dist', 'cli', 'demo.js');
+const DEMO = join(__dirname, '..', '..', 'dist', 'cli', 'demo.js');
 
 describe('npm run demo', () => {
   let database: TestDatabase;
-  let service: ChildProcess;
+  let service: CompiledService;
   let env: Record<string, string>;
   let base: string;
-  let serviceOutput = '';
 
   beforeAll(async () => {
-    for (const file of [MAIN, DEMO]) if (!existsSync(file)) throw new Error(`${file} is missing: run the tests with npm test, which builds first`);
+    if (!existsSync(DEMO)) throw new Error(`${DEMO} is missing: run the tests with npm test, which builds first`);
     database = await createTestDatabase();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    env = { PATH: process.env.PATH!, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, DATABASE_URL: database.url, SHUTDOWN_DRAIN_SECONDS: '0' };
-    service = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    service.stderr!.on('data', (chunk) => (serviceOutput += chunk));
-    const deadline = Date.now() + 60_000;
-    while ((await fetch(`${base}/health`).then((response) => response.status, () => 0)) !== 200) {
-      if (Date.now() > deadline || service.exitCode !== null) throw new Error(`the service did not start: ${serviceOutput}`);
-      await sleep(100);
-    }
+    service = await startCompiledService(database.url);
+    ({ env, base } = service);
   }, 90_000);
 
   afterAll(async () => {
-    if (service.exitCode === null) {
-      service.kill('SIGTERM');
-      await new Promise((resolve) => service.once('exit', resolve));
-    }
-    await database.drop();
+    await service?.stop();
+    await database?.drop();
   });
 
   const runDemo = (extraEnv: Record<string, string> = {}) =>

@@ -17,6 +17,8 @@ export interface CompiledServiceOptions {
 /** The compiled service (`dist/main.js`, built by `npm test`) in a process of its own, as an operator starts it. */
 export interface CompiledService {
   base: string;
+  /** The environment it was started with, for a command run against it (`npm run demo`). */
+  env: Record<string, string>;
   process: ChildProcess;
   /** Its JSON log lines read so far. */
   lines(): Array<{ level: number; msg: string } & Record<string, unknown>>;
@@ -31,13 +33,11 @@ export async function startCompiledService(databaseUrl: string, options: Compile
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run the tests with npm test, which builds first`);
   const [port, metricsPort] = [await freePort(), await freePort()];
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), MAIN], {
-    env: {
-      PATH: process.env.PATH!, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base,
-      DATABASE_URL: databaseUrl, SHUTDOWN_DRAIN_SECONDS: '0', METRICS_PORT: String(metricsPort), ...options.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const env: Record<string, string> = {
+    PATH: process.env.PATH!, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base,
+    DATABASE_URL: databaseUrl, SHUTDOWN_DRAIN_SECONDS: '0', METRICS_PORT: String(metricsPort), ...options.env,
+  };
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const readStdout = () => child.stdout!.on('data', (chunk) => (stdout += chunk));
@@ -53,6 +53,7 @@ export async function startCompiledService(databaseUrl: string, options: Compile
   }
   return {
     base,
+    env,
     process: child,
     lines: () => stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line)),
     readStdout,
