@@ -3,17 +3,12 @@ import { PROOF_VALID_MS } from '../../src/database/revocation-channel';
 import { MetricsServer } from '../../src/metrics/metrics.server';
 import { USER_CHANGED_CHANNEL } from '../../src/users/users.service';
 import { CUT_OFF_DATABASE_TIMEOUTS, listenerPortsThrough } from '../support/partition';
+import { sample } from '../support/prometheus';
 import { signedInUser } from '../support/signed-in-user';
 import { TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
 import { eventually, within } from '../support/wait';
-
-/** The value of one sample in Prometheus' text format, or undefined when the series is absent. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('Prometheus metrics, scraped during a journey', () => {
   let service: TestApp;

@@ -1,8 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port';
+import { sample } from './prometheus';
+import { within } from './wait';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
@@ -43,13 +44,11 @@ export async function startCompiledService(databaseUrl: string, options: Compile
   const readStdout = () => child.stdout!.on('data', (chunk) => (stdout += chunk));
   if (options.readStdout !== false) readStdout();
   child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const deadline = Date.now() + 60_000;
-  while ((await fetch(`${base}/health`).then((response) => response.status, () => 0)) !== 200) {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      throw new Error(`the service did not start: ${stderr}${stdout}`);
-    }
-    await sleep(100);
+  const health = () => fetch(`${base}/health`).then((response) => response.status, () => 0);
+  const { value: status } = await within(60_000, health, (answered) => answered === 200 || child.exitCode !== null, 100);
+  if (status !== 200) {
+    child.kill('SIGKILL');
+    throw new Error(`the service did not start: ${stderr}${stdout}`);
   }
   return {
     base,
@@ -57,11 +56,7 @@ export async function startCompiledService(databaseUrl: string, options: Compile
     process: child,
     lines: () => stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line)),
     readStdout,
-    metric: async (series) => {
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-      return Number(line?.slice(series.length + 1));
-    },
+    metric: async (series) => Number(sample(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(), series)),
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
