@@ -104,6 +104,8 @@ export interface AppConfig {
   redisUrl: string;
   /** Starts every key this deployment writes to Redis, so that deployments sharing one count apart. */
   redisKeyPrefix: string;
+  /** REDIS_URL names a node of a Redis Cluster (its configuration endpoint, say), not a standalone server. */
+  redisCluster: boolean;
   /** GitHub's secret-scanning partner reports (leaked API keys). */
   secretScanning: {
     /** The keys their signatures are verified with; none: every report is refused. */
@@ -470,6 +472,15 @@ export function loopbackEntries(list: readonly string[]): string[] {
 }
 
 /** A secret anyone could guess: the development one, a short one, or one that asks to be changed. */
+/** The path of a URL already checked to be one; '' when it does not parse. */
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '';
+  }
+}
+
 export function isPlaceholderSecret(secret: string): boolean {
   return secret === DEVELOPMENT_SECRET || secret.length < 32 || /change.?me/i.test(secret);
 }
@@ -578,6 +589,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     redisUrl: read.serviceUrl('REDIS_URL', ['redis', 'rediss'], 'redis://127.0.0.1:6379'),
     redisKeyPrefix: read.redisKeyPrefix('REDIS_KEY_PREFIX'),
+    redisCluster: read.bool('REDIS_CLUSTER', false),
     secretScanning: read.secretScanningKeys('GITHUB_SECRET_SCANNING_KEYS'),
     rateLimits: Object.fromEntries(
       Object.entries(RATE_LIMIT_DEFAULTS).map(([name, policy]) => [name, read.rateLimit(`RATE_LIMIT_${name.toUpperCase()}`, policy)]),
@@ -626,6 +638,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     read.problems.push(
       `RATE_LIMIT_MAIL_EMAIL's window (${config.rateLimits.mail_email.windowSeconds} s) must be at most MAIL_RETENTION_DAYS (${config.retention.mailDays * 86_400} s): the cap counts the mails the outbox still holds`,
     );
+  }
+  if (config.redisCluster) {
+    if (!config.redisUrl) read.problems.push('REDIS_CLUSTER is set without REDIS_URL: name a node of the cluster (its configuration endpoint)');
+    // A cluster has database 0 only; a number in the URL would be silently ignored.
+    else if (!['', '/', '/0'].includes(safePath(config.redisUrl))) read.problems.push('REDIS_URL names a database number, which a Redis Cluster does not have (REDIS_CLUSTER is set): leave the path out');
   }
   if (env.AUTH_CACHE_MAX_ENTRIES?.trim()) {
     read.problems.push('AUTH_CACHE_MAX_ENTRIES is replaced by AUTH_CACHE_MAX_MB: one bound in MiB on all the authentication caches together (docs/capacity.md)');

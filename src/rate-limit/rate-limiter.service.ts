@@ -5,6 +5,8 @@ import { InjectConfig } from '../config/config.module';
 import { AppError } from '../common/errors/app-error';
 import { MemoryRateLimitStore, RateLimitCount, RateLimitStore } from './rate-limit-store';
 import { RateLimitMergeNotSent, RateLimitStoreUnavailable, RedisRateLimitStore } from './redis-rate-limit-store';
+import { redisServerIsClusterNode } from './redis-connection';
+import { StartRefusedError } from '../common/errors/start-refused.error';
 import { clientKey } from './client-key';
 import { UseCounts } from './use-counts';
 
@@ -83,7 +85,8 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
     // that weighs.
     this.local = new MemoryRateLimitStore(config.rateLimitMemoryKeys);
     if (config.redisUrl) {
-      this.shared = new RedisRateLimitStore(config.redisUrl, config.redisKeyPrefix, (available) => this.storeAvailability(available));
+      const target = { url: config.redisUrl, keyPrefix: config.redisKeyPrefix, cluster: config.redisCluster };
+      this.shared = new RedisRateLimitStore(target, (available) => this.storeAvailability(available));
       this.store = this.shared;
     } else {
       this.store = this.local;
@@ -99,13 +102,27 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
   /**
    * Waits a moment for Redis, so that an instance counts its first requests with the others
    * rather than alone; an unreachable Redis delays the start by that moment, and limits then fail
-   * open as they do whenever Redis is down.
+   * open as they do whenever Redis is down. A Redis that answers as the other kind than
+   * REDIS_CLUSTER says refuses the start: a standalone connection to a cluster's node counts only
+   * the keys of that node's slots, and a cluster connection to a standalone server never comes up,
+   * both failing open for good where a limit must hold.
    */
   async onModuleInit(): Promise<void> {
     if (!this.shared) return;
+    const [connected, clusterNode] = await Promise.all([
+      this.shared.connected(REDIS_START_WAIT_MS),
+      redisServerIsClusterNode(this.config.redisUrl, REDIS_START_WAIT_MS),
+    ]);
+    if (clusterNode !== undefined && clusterNode !== this.config.redisCluster) {
+      throw new StartRefusedError(
+        clusterNode
+          ? 'REDIS_URL names a node of a Redis Cluster: set REDIS_CLUSTER=true, or the counts of every key on another node would fail open'
+          : 'REDIS_CLUSTER is set, but the server REDIS_URL names runs without cluster support: unset REDIS_CLUSTER',
+      );
+    }
     this.mergeTimer = setInterval(() => void this.mergeUses(), USE_MERGE_INTERVAL_MS);
     this.mergeTimer.unref();
-    if (!(await this.shared.connected(REDIS_START_WAIT_MS))) {
+    if (!connected) {
       this.logger.error('rate-limit store not reachable at start: letting requests through (fail open) until it answers');
     }
   }

@@ -1,13 +1,13 @@
-import Redis from 'ioredis';
 import { CircuitBreaker } from './circuit-breaker';
 import { RateLimitCount, RateLimitStore } from './rate-limit-store';
+import { RedisConnection, redisConnection, RedisTarget } from './redis-connection';
 
 /**
  * For each key given (ARGV holds each key's cost and window, in turn): INCRBY, start the window's
  * expiry when it has none, and answer the count and the time left (in turn for every key). A
  * negative cost (a count given back) takes from a counter that exists, never below zero: a
  * counter gone meanwhile is a window that ended, and must not start the next one in credit.
- * It touches no key but those in KEYS, the ones ioredis prefixes (see `connection`).
+ * It touches no key but those in KEYS, the ones ioredis prefixes (see `redisConnection`).
  */
 const INCREMENT_SCRIPT = `
 local answers = {}
@@ -51,7 +51,7 @@ export const REDIS_COMMAND_TIMEOUT_MS = 50;
 export const REDIS_MERGE_TIMEOUT_MS = 1000;
 /** Failed commands in a row after which Redis is not asked at all. */
 const FAILURES_TO_OPEN = 3;
-/** While the breaker is open, how often Redis is asked (PING, in the background) whether it is back. */
+/** While the breaker is open, how often Redis is asked (in the background) whether it is back. */
 export const REDIS_PROBE_INTERVAL_MS = 1000;
 
 /** What a command answers while the breaker is open: the caller fails open at once. */
@@ -74,7 +74,7 @@ export class RateLimitMergeNotSent extends Error {
  * Counts shared by every instance. Commands fail fast while Redis is unreachable (no offline
  * queue) and time out after REDIS_COMMAND_TIMEOUT_MS when it is frozen or slow; after a few
  * failures in a row a circuit breaker stops asking it (every call fails at once, so the caller
- * fails open without waiting) and a background PING every REDIS_PROBE_INTERVAL_MS finds out when
+ * fails open without waiting) and a background read every REDIS_PROBE_INTERVAL_MS finds out when
  * it is back.
  *
  * Merges of authenticated uses (`incrementMany`) go on a connection of their own, with their own
@@ -83,19 +83,19 @@ export class RateLimitMergeNotSent extends Error {
  * and count towards opening the breaker on a healthy Redis.
  */
 export class RedisRateLimitStore implements RateLimitStore {
-  private readonly redis: Redis;
-  private readonly merges: Redis;
+  private readonly redis: RedisConnection;
+  private readonly merges: RedisConnection;
   private readonly breaker: CircuitBreaker;
   private probeTimer?: NodeJS.Timeout;
   private closed = false;
 
   /**
-   * `keyPrefix` (REDIS_KEY_PREFIX) starts every key, so that deployments sharing one Redis count
-   * apart; `onAvailability` hears when the breaker opens (false) and closes again (true).
+   * The target's `keyPrefix` (REDIS_KEY_PREFIX) starts every key, so that deployments sharing one
+   * Redis count apart; `onAvailability` hears when the breaker opens (false) and closes again (true).
    */
-  constructor(url: string, keyPrefix: string, onAvailability: (available: boolean) => void = () => undefined) {
-    this.redis = connection(url, keyPrefix, REDIS_COMMAND_TIMEOUT_MS);
-    this.merges = connection(url, keyPrefix, REDIS_MERGE_TIMEOUT_MS);
+  constructor(target: RedisTarget, onAvailability: (available: boolean) => void = () => undefined) {
+    this.redis = redisConnection(target, REDIS_COMMAND_TIMEOUT_MS, INCREMENT_SCRIPT);
+    this.merges = redisConnection(target, REDIS_MERGE_TIMEOUT_MS, INCREMENT_SCRIPT);
     this.breaker = new CircuitBreaker(FAILURES_TO_OPEN, (open) => {
       if (open) this.scheduleProbe();
       onAvailability(!open);
@@ -155,8 +155,8 @@ export class RedisRateLimitStore implements RateLimitStore {
    * up): commands are not queued while a connection is down, so a count sent before fails open.
    */
   async connected(timeoutMs: number): Promise<boolean> {
-    const waiting: Array<[Redis, () => void]> = [];
-    const up = (redis: Redis) =>
+    const waiting: Array<[RedisConnection, () => void]> = [];
+    const up = (redis: RedisConnection) =>
       redis.status === 'ready'
         ? Promise.resolve()
         : new Promise<void>((resolve) => {
@@ -196,7 +196,9 @@ export class RedisRateLimitStore implements RateLimitStore {
   private scheduleProbe(): void {
     if (this.closed) return;
     this.probeTimer = setTimeout(() => {
-      this.redis.ping().then(
+      // A read of a counter's key rather than a PING: on a cluster it goes to the node that holds
+      // the counters, where a PING would go to any node and could find one up while that one is down.
+      this.redis.exists(redisKey('probe', 'probe')).then(
         () => this.breaker.close(),
         () => this.scheduleProbe(),
       );
@@ -211,29 +213,4 @@ export class RedisRateLimitStore implements RateLimitStore {
  */
 function redisKey(scope: string, key: string): string {
   return `rl:${scope}:${key}`;
-}
-
-/**
- * A connection that fails fast while Redis is unreachable (no offline queue, no retries) and gives
- * up on a command after `commandTimeout` ms.
- *
- * ioredis puts `keyPrefix` before every key a command names, a script's KEYS included. It would
- * not prefix a key a script makes up, a KEYS or SCAN pattern, or a pub/sub channel: the store uses
- * none, and a command that needs one must add the prefix itself.
- */
-function connection(url: string, keyPrefix: string, commandTimeout: number): Redis {
-  const redis = new Redis(url, {
-    keyPrefix,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1000,
-    commandTimeout,
-    lazyConnect: false,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  });
-  // Connection errors surface on each command; this listener only keeps them from being unhandled.
-  redis.on('error', () => undefined);
-  // Called with the number of keys first: the keys, then each key's cost and window.
-  redis.defineCommand('atiruRateLimit', { lua: INCREMENT_SCRIPT });
-  return redis;
 }

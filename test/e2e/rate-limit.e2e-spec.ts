@@ -451,8 +451,8 @@ describe('rate limits in Redis', () => {
   });
 
   it('tells when both of a store\'s connections are up, and gives up waiting at its limit when Redis is not there', async () => {
-    const store = new RedisRateLimitStore(redis.url, 'atiru:connect-test:');
-    const nowhere = new RedisRateLimitStore(`redis://127.0.0.1:${await freePort()}`, 'atiru:connect-test:');
+    const store = new RedisRateLimitStore({ url: redis.url, keyPrefix: 'atiru:connect-test:' });
+    const nowhere = new RedisRateLimitStore({ url: `redis://127.0.0.1:${await freePort()}`, keyPrefix: 'atiru:connect-test:' });
     try {
       expect(await store.connected(5_000)).toBe(true);
       // Up: its first count is taken, not failed open.
@@ -467,7 +467,7 @@ describe('rate limits in Redis', () => {
   });
 
   it('takes a count given back only from a counter that exists, never below zero, and keeps its window', async () => {
-    const store = new RedisRateLimitStore(redis.url, 'atiru:give-back-test:');
+    const store = new RedisRateLimitStore({ url: redis.url, keyPrefix: 'atiru:give-back-test:' });
     try {
       // Connected: commands are not queued before that.
       await waitUntil(() => store.increment('probe', 'ready', 0, 1_000).then(() => true, () => false), 'the store to connect');
@@ -612,7 +612,7 @@ describe('use-count merges in Redis', () => {
   });
 
   it('merges thousands of keys in short script calls: the counts requests make meanwhile are answered while it runs', async () => {
-    const store = new RedisRateLimitStore(redis.url, 'atiru:large-merge:');
+    const store = new RedisRateLimitStore({ url: redis.url, keyPrefix: 'atiru:large-merge:' });
     try {
       const one = [{ scope: 'user', key: 'warm-up', cost: 1, windowMs: 60_000 }];
       await waitUntil(() => store.incrementMany(one).then((answers) => !(answers[0] instanceof Error), () => false), 'the merges\' connection');
@@ -642,7 +642,7 @@ describe('use-count merges in Redis', () => {
 
   // Here, where no app's merge timer sends script calls to the same Redis while they are counted.
   it('merges the counts of many keys in one script call per INCREMENTS_PER_CALL keys, each key counted in its own window', async () => {
-    const store = new RedisRateLimitStore(redis.url, 'atiru:merge-test:');
+    const store = new RedisRateLimitStore({ url: redis.url, keyPrefix: 'atiru:merge-test:' });
     const scriptCalls = await redisScriptCallCounter(redis.url);
     try {
       // The merges' connection is up (nothing is queued before it is), and knows the script.

@@ -11,6 +11,9 @@ export class TestRedisServer {
   private process?: ChildProcess;
   private chosenPort?: number;
 
+  /** `args`: more of redis-server's options, given at every start (`--cluster-enabled yes`). */
+  constructor(private readonly args: (port: number) => string[] = () => []) {}
+
   get port(): number {
     if (this.chosenPort === undefined) throw new Error('TestRedisServer has no port before its first start()');
     return this.chosenPort;
@@ -22,7 +25,7 @@ export class TestRedisServer {
 
   async start(): Promise<this> {
     this.chosenPort ??= await freePort();
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.args(this.port)], {
       stdio: 'ignore',
     });
     for (let i = 0; i < 100; i++) {

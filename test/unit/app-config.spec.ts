@@ -187,6 +187,15 @@ describe('loadConfig', () => {
     expect(problems({ DATABASE_URL: 'postgresql://u:p@db:5432/atiru', SMTP_URL: 'smtps://mail:465', REDIS_URL: 'rediss://cache:6380' })).toEqual([]);
   });
 
+  it('reads REDIS_CLUSTER as a cluster behind REDIS_URL, and refuses it without REDIS_URL or with a database number a cluster does not have', () => {
+    expect(loadConfig({}).redisCluster).toBe(false);
+    expect(loadConfig({ REDIS_URL: 'rediss://user:secret@clustercfg.cache.example:6379', REDIS_CLUSTER: 'true' }).redisCluster).toBe(true);
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379/0', REDIS_CLUSTER: 'true' }).redisCluster).toBe(true);
+    expect(() => loadConfig({ REDIS_CLUSTER: 'true' })).toThrow(/REDIS_CLUSTER is set without REDIS_URL/);
+    expect(() => loadConfig({ REDIS_URL: 'redis://cache:6379/2', REDIS_CLUSTER: 'true' })).toThrow(/REDIS_URL names a database number, which a Redis Cluster does not have/);
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379/2' }).redisCluster).toBe(false);
+  });
+
   it('starts Redis keys with atiru: unless REDIS_KEY_PREFIX names another, and refuses a prefix that would be confusing in a listing of keys', () => {
     expect(loadConfig({}).redisKeyPrefix).toBe('atiru:');
     expect(loadConfig({ REDIS_KEY_PREFIX: '  ' }).redisKeyPrefix).toBe('atiru:');
