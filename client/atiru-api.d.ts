@@ -525,7 +525,7 @@ export interface components {
              */
             id: string;
             /**
-             * Format: email
+             * Format: idn-email
              * @example ada@example.com
              */
             email: string;
@@ -799,7 +799,7 @@ export interface components {
         /** @description The new account */
         RegisterRequest: {
             /**
-             * Format: email
+             * Format: idn-email
              * @description Compared case-insensitively; stored trimmed and lower-cased, an internationalised domain in Unicode form (its punycode is the same address)
              * @example ada@example.com
              */
@@ -824,7 +824,7 @@ export interface components {
              */
             id: string;
             /**
-             * Format: email
+             * Format: idn-email
              * @example ada@example.com
              */
             email: string;
@@ -848,7 +848,7 @@ export interface components {
         /** @description Who to send a link to, and where it lands */
         EmailLinkRequest: {
             /**
-             * Format: email
+             * Format: idn-email
              * @description Compared case-insensitively; stored trimmed and lower-cased, an internationalised domain in Unicode form (its punycode is the same address)
              * @example ada@example.com
              */
@@ -889,7 +889,7 @@ export interface components {
         };
         LoginRequest: {
             /**
-             * Format: email
+             * Format: idn-email
              * @description Compared case-insensitively; stored trimmed and lower-cased, an internationalised domain in Unicode form (its punycode is the same address)
              * @example ada@example.com
              */
@@ -912,7 +912,7 @@ export interface components {
              */
             id: string;
             /**
-             * Format: email
+             * Format: idn-email
              * @example ada@example.com
              */
             email: string;

@@ -2,7 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { isEmail, MaxLength, ValidateBy } from 'class-validator';
-import { normalizeEmail } from '../common/email-address';
+import { EMAIL_FORMAT, normalizeEmail } from '../common/email-address';
 
 /** A UTF-16 surrogate without its pair: not text, and validator.js's isEmail throws on it. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -40,7 +40,7 @@ const IsNewEmailAddress = (): PropertyDecorator =>
     },
   });
 
-const EMAIL_PROPERTY = { format: 'email', maxLength: 320, example: 'ada@example.com', description: 'Compared case-insensitively; stored trimmed and lower-cased, an internationalised domain in Unicode form (its punycode is the same address)' } as const;
+const EMAIL_PROPERTY = { format: EMAIL_FORMAT, maxLength: 320, example: 'ada@example.com', description: 'Compared case-insensitively; stored trimmed and lower-cased, an internationalised domain in Unicode form (its punycode is the same address)' } as const;
 
 /** An `email` body field that names an account (login, resend, forgot): normalised before it is validated, so ` Ada@Example.COM ` is ada@example.com. */
 export const EmailField = (): PropertyDecorator =>

@@ -1,6 +1,14 @@
 import { domainToASCII, domainToUnicode } from 'node:url';
 
 /**
+ * The OpenAPI format of every email the contract carries, in bodies and in answers: `idn-email`
+ * (RFC 6531), not `email`, which JSON Schema defines as ASCII only. Accounts may have a domain in
+ * Unicode form (below) or letters beyond ASCII before the `@`; a client generated with `email`
+ * and strict validation would refuse such a user's own address in `/users/me`, or refuse to send it.
+ */
+export const EMAIL_FORMAT = 'idn-email';
+
+/**
  * Emails are compared and stored trimmed, lower-cased, and with the domain in one form: an
  * internationalised domain and its punycode (`bücher.example`, `xn--bcher-kva.example`) name one
  * mailbox, so they are one account and share one set of limits. The form kept is the Unicode one

@@ -1,7 +1,9 @@
 import Ajv2019, { ErrorObject, Format, ValidateFunction } from 'ajv/dist/2019';
 import addFormats from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { domainToASCII } from 'node:url';
 import { parse } from 'yaml';
 import { ERROR_STATUS } from '../../src/common/errors/error-codes';
 
@@ -174,7 +176,21 @@ const OPENAPI_FORMATS: Record<string, Format> = {
   byte: { type: 'string', validate: (value: string) => /^[A-Za-z0-9+/]*={0,2}$/.test(value) && value.length % 4 === 0 },
   binary: { type: 'string', validate: () => true },
   password: { type: 'string', validate: () => true },
+  // From JSON Schema, which ajv-formats leaves out.
+  'idn-email': { type: 'string', validate: isIdnEmail },
 };
+
+/** RFC 6531's local part: dot-separated runs of RFC 5322's atext and characters beyond ASCII, or a quoted string. */
+const IDN_LOCAL_PART =
+  /^(?:[\w!#$%&'*+/=?^`{|}~\u0080-\u{10FFFF}-]+(?:\.[\w!#$%&'*+/=?^`{|}~\u0080-\u{10FFFF}-]+)*|"(?:[\x20\x21\x23-\x5b\x5d-\x7e\u0080-\u{10FFFF}]|\\[\x20-\x7e])*")$/u;
+
+/** An address as RFC 6531 has it (`idn-email`): such a local part, `@`, and a domain that maps to an ASCII host name as DNS looks it up. */
+function isIdnEmail(value: string): boolean {
+  const at = value.lastIndexOf('@');
+  if (at < 1) return false;
+  const domain = domainToASCII(value.slice(at + 1));
+  return IDN_LOCAL_PART.test(value.slice(0, at)) && domain !== '' && (fullFormats.hostname as RegExp).test(domain);
+}
 
 /** Keywords of OpenAPI 3.0 schemas that carry documentation only, or that JSON Schema spells differently. */
 const DOCUMENTATION_ONLY = new Set(['example', 'xml', 'externalDocs', 'discriminator', 'nullable']);

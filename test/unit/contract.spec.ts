@@ -40,6 +40,18 @@ describe('assertMatchesContract against the committed openapi.yaml', () => {
     expect(() => assertMatchesContract('GET', '/users/me', 401, error(401, 'INVALID_CREDENTIALS'), json)).toThrow(/\/code: must be equal to one of the allowed values/);
   });
 
+  it("holds emails to RFC 6531's idn-email: an address with letters beyond ASCII passes, a malformed one does not", () => {
+    const at = '2024-01-15T12:00:00.000Z';
+    const me = (email: string) => () =>
+      assertMatchesContract('GET', '/users/me', 200, { id: '6f1c2a9e-3b7d-4e0a-9c51-2d8f4b6a7e10', email, created_at: at, updated_at: at, email_confirmed_at: at }, json);
+    for (const email of ['ada@example.com', 'ada@bücher.example', 'josé@exemple.fr', '"john smith"@example.com', '\uff42\uff4f\uff42@example.com']) {
+      expect(me(email)).not.toThrow();
+    }
+    for (const email of ['ada', 'ada@', '@example.com', 'a b@example.com', 'ada..b@example.com', 'ada@exa mple.com', 'ada@-example.com']) {
+      expect(me(email)).toThrow(/\/email: must match format "idn-email"/);
+    }
+  });
+
   it('accepts the field list of a validation error, and nothing else it does not document', () => {
     const invalid = { ...error(400, 'INVALID_REQUEST'), errors: [{ field: 'email', code: 'isEmail', message: 'email must be an email' }] };
     expect(() => assertMatchesContract('POST', '/auth/login', 400, invalid, json)).not.toThrow();

@@ -2,6 +2,7 @@ import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { NewEmailField } from '../email-address';
 import { NewPasswordField } from './password.field';
 import { RedirectToField } from './redirect-to.field';
+import { EMAIL_FORMAT } from '../../common/email-address';
 
 @ApiSchema({ name: 'RegisterRequest', description: 'The new account' })
 export class AccountRegisterDto {
@@ -24,7 +25,7 @@ export class AccountSummaryDto {
   })
   id: string;
 
-  @ApiProperty({ format: 'email', example: 'ada@example.com' })
+  @ApiProperty({ format: EMAIL_FORMAT, example: 'ada@example.com' })
   email: string;
 }
 

@@ -1,11 +1,12 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { EMAIL_FORMAT } from '../../common/email-address';
 
 /** The account fields every answer that names a user carries (login, refresh, /users/me). */
 export class UserSummaryDto {
   @ApiProperty({ format: 'uuid', example: '6f1c2a9e-3b7d-4e0a-9c51-2d8f4b6a7e10' })
   id: string;
 
-  @ApiProperty({ format: 'email', example: 'ada@example.com' })
+  @ApiProperty({ format: EMAIL_FORMAT, example: 'ada@example.com' })
   email: string;
 
   @ApiProperty({ format: 'date-time', example: '2024-01-15T12:00:00.000Z' })
