@@ -1,8 +1,4 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { inTransaction } from '../../src/database/transaction';
 import { LogFingerprint } from '../../src/common/logging/log.fingerprint';
@@ -13,6 +9,7 @@ import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY, OutboxWorker } from '../../
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { MAIL_TRANSPORT, MailTransport } from '../../src/mail/mail-transport';
 import { sql } from '../support/accounts';
+import { runCompiledCommand } from '../support/compiled-service';
 import { TestSmtpServer } from '../support/smtp';
 import { TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
@@ -32,16 +29,8 @@ interface OutboxRow {
   stored_text: string | null;
 }
 
-const RESEND = join(__dirname, '..', '..', 'dist', 'cli', 'mail-resend.js');
-
 /** `npm run mail:resend -- …args`, the compiled command, against the service's database. */
-async function runResend(service: TestApp, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  if (!existsSync(RESEND)) throw new Error(`${RESEND} is missing: run the tests with npm test, which builds first`);
-  return promisify(execFile)(process.execPath, [RESEND, ...args], { env: { PATH: process.env.PATH!, NODE_ENV: 'test', LOG_LEVEL: 'warn', DATABASE_URL: service.database.url } }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error) => ({ code: error.code as number, stdout: error.stdout as string, stderr: error.stderr as string }),
-  );
-}
+const runResend = (service: TestApp, ...args: string[]) => runCompiledCommand('mail-resend', args, { DATABASE_URL: service.database.url });
 
 /** One sample of the service's metrics, as Prometheus would scrape it. */
 async function metric(service: TestApp, series: string): Promise<number | undefined> {

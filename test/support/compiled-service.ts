@@ -1,6 +1,7 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { freePort } from './free-port';
 import { exitOf } from './processes';
 import { sample } from './prometheus';
@@ -8,6 +9,9 @@ import { within } from './wait';
 
 /** How long a start may take, to its first answer from `/health` or to its refusal. */
 const START_TIMEOUT_MS = 60_000;
+
+/** What every process the tests start from the build runs in, unless told otherwise. */
+const TEST_ENV = { PATH: process.env.PATH!, NODE_ENV: 'test', LOG_LEVEL: 'warn' };
 
 /** A file of the build (`npm test` builds first), by its path under `dist/`; throws when it is missing. */
 export function builtFile(path: string): string {
@@ -98,13 +102,29 @@ export async function refusedStart(databaseUrl: string | undefined, options: Com
   return { code, stderr: stderr().trim() };
 }
 
+/**
+ * A command of the build (`npm run mail:resend -- …` runs `dist/cli/mail-resend.js`), run to its
+ * end with `env` over the tests' environment: how it ended and what it wrote.
+ */
+export function runCompiledCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  options: { timeoutMs?: number } = {},
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  return promisify(execFile)(process.execPath, [builtFile(`cli/${command}.js`), ...args], { env: { ...TEST_ENV, ...env }, timeout: options.timeoutMs }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error) => ({ code: error.code ?? error.signal, stdout: error.stdout as string, stderr: error.stderr as string }),
+  );
+}
+
 /** The service's process, with its environment and its output collected as it comes; not yet waited for. */
 async function launch(databaseUrl: string | undefined, options: CompiledServiceOptions) {
   const main = builtFile('main.js');
   const [port, metricsPort] = [options.port ?? (await freePort()), await freePort()];
   const base = `http://127.0.0.1:${port}`;
   const env = withoutUnset({
-    PATH: process.env.PATH!, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base,
+    ...TEST_ENV, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base,
     DATABASE_URL: databaseUrl, SHUTDOWN_DRAIN_SECONDS: '0', METRICS_PORT: String(metricsPort), ...options.env,
   });
   const child = spawn(process.execPath, [...(options.nodeOptions ?? []), main], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
