@@ -1,4 +1,3 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { createPublicKey, createHmac, generateKeyPairSync, KeyObject, randomUUID } from 'node:crypto';
 import { decode, sign, verify } from 'jsonwebtoken';
 import { SigningKeyRing } from '../../src/auth/keys/signing-key.ring';
@@ -8,10 +7,9 @@ import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
 import { describeRotation, retireSigningKeysNow, rotateSigningKeys } from '../../src/cli/keys-rotate';
 import { DEVELOPMENT_SECRET } from '../../src/config/app-config';
 import { runMigrationsAlone } from '../../src/database/migrate';
-import { UsersRepository } from '../../src/users/users.repository';
 import { sql } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
-import { openLiveSession } from '../support/signed-in-user';
+import { insertUserWithSession, UserWithSession } from '../support/signed-in-user';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
 import { eventually } from '../support/wait';
@@ -23,25 +21,6 @@ const MISSING = {
   request_id: expect.any(String),
   code: 'MISSING_AUTH',
 };
-
-interface TestUser {
-  id: string;
-  email: string;
-  createdAt: Date;
-  updatedAt: Date;
-  /** A live session of the user: access tokens are good only while their session is. */
-  sessionId: string;
-}
-
-async function insertUser(service: TestApp, email = `user-${randomUUID()}@example.com`): Promise<TestUser> {
-  const repository = service.app.get(UsersRepository);
-  const user = await service.app
-    .get(EntityManager)
-    .fork()
-    .transactional((em) => repository.insertIfEmailFree(em, email, 'not-a-real-hash'));
-  if (!user) throw new Error('the test user was not inserted');
-  return { id: user.id, email: user.email, createdAt: user.createdAt, updatedAt: user.updatedAt, sessionId: await openLiveSession(service.app, user.id) };
-}
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -63,7 +42,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
   let proxy: TcpProxy;
   let first: TestApp;
   let second: TestApp;
-  let user: TestUser;
+  let user: UserWithSession;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -71,7 +50,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
     proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
     first = await startTestApp({ database, databaseUrl: proxy.wrap(database.url) });
     second = await startTestApp({ database });
-    user = await insertUser(first);
+    user = await insertUserWithSession(first.app);
   });
 
   afterAll(async () => {
@@ -82,7 +61,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
     await database?.drop();
   });
 
-  const issue = (service = first, who: TestUser = user, sessionId = who.sessionId) =>
+  const issue = (service = first, who: UserWithSession = user, sessionId = who.sessionId) =>
     service.app.get(AccessTokenService).issue(who, sessionId);
 
   /**
@@ -122,7 +101,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
     });
 
     it('shows when the email was confirmed', async () => {
-      const confirmed = await insertUser(first);
+      const confirmed = await insertUserWithSession(first.app);
       await sql(first, `UPDATE users SET email_confirmed_at = '2024-01-15T12:05:00.123Z' WHERE id = ?`, [confirmed.id]);
       const response = await me(first, (issue(first, confirmed)).access_token);
       expect(response.status).toBe(200);
@@ -175,7 +154,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
     });
 
     it('answers 401 for the token of a deleted user', async () => {
-      const doomed = await insertUser(first);
+      const doomed = await insertUserWithSession(first.app);
       const token = issue(first, doomed);
       expect((await me(first, token.access_token)).status).toBe(200);
       await sql(first, 'DELETE FROM users WHERE id = ?', [doomed.id]);
@@ -390,7 +369,7 @@ describe('access tokens, signing keys and the combined guard (real app, real Pos
   describe('a database outage', () => {
     it('answers 503 SERVER_BUSY while the user cannot be loaded, not 401, and recovers', async () => {
       // A user no request has loaded yet: a cached one would still be served during the outage.
-      const token = issue(first, await insertUser(first));
+      const token = issue(first, await insertUserWithSession(first.app));
       proxy.cut();
       try {
         const response = await me(first, token.access_token);
@@ -414,7 +393,7 @@ describe('signing keys at start', () => {
       expect(rows).toHaveLength(1);
       expect(await jwksKids(a)).toEqual([rows[0].kid]);
       expect(await jwksKids(b)).toEqual([rows[0].kid]);
-      const user = await insertUser(a);
+      const user = await insertUserWithSession(a.app);
       const token = b.app.get(AccessTokenService).issue(user, user.sessionId);
       expect((await me(a, token.access_token)).status).toBe(200);
 
@@ -456,7 +435,7 @@ describe('signing keys at start', () => {
       expect(Math.abs(rotation.signsFrom.getTime() - rotatedAt)).toBeLessThan(5_000);
       const service = await startTestApp({ database, env: secret });
       try {
-        const user = await insertUser(service);
+        const user = await insertUserWithSession(service.app);
         expect(kidOf(service.app.get(AccessTokenService).issue(user, user.sessionId).access_token)).toBe(rotation.kid);
       } finally {
         await service.close();
@@ -514,7 +493,7 @@ describe('signing keys at start', () => {
     const previous = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const service = await startTestApp({ env: { SIGNING_KEY_PEM: `${pem(current.privateKey)}\n${pem(previous.privateKey)}` } });
     try {
-      const user = await insertUser(service);
+      const user = await insertUserWithSession(service.app);
       const token = service.app.get(AccessTokenService).issue(user, user.sessionId);
       expect(kidOf(token.access_token)).toBe(jwkThumbprint(current.publicKey));
       expect(await jwksKids(service)).toEqual([jwkThumbprint(current.publicKey), jwkThumbprint(previous.publicKey)].sort());

@@ -1,6 +1,6 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { ApiKeyCache } from '../../src/api-keys/api-key.cache';
 import { hashApiKey } from '../../src/api-keys/api-key-format';
+import { sql } from '../support/accounts';
 import { recordQueries } from '../support/query-recorder';
 import { signedInUser } from '../support/signed-in-user';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
@@ -64,11 +64,7 @@ describe('API keys across instances (real apps, one PostgreSQL)', () => {
     const usedAt = Date.now();
     expect((await second.request('GET', '/users/me', { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
     const readLastUsed = async (): Promise<number | null> => {
-      const [row] = await first.app
-        .get(EntityManager)
-        .fork()
-        .getConnection()
-        .execute('SELECT (extract(epoch FROM last_used_at) * 1000)::float8 AS ms FROM api_keys WHERE id = ?', [id]);
+      const [row] = await sql<{ ms: number | null }>(first, 'SELECT (extract(epoch FROM last_used_at) * 1000)::float8 AS ms FROM api_keys WHERE id = ?', [id]);
       return row.ms;
     };
     expect(await readLastUsed()).toBeNull();

@@ -1,13 +1,13 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { sign } from 'jsonwebtoken';
 import { ApiKeyAuthenticator } from '../../src/api-keys/api-key.authenticator';
 import { SigningKeyRing } from '../../src/auth/keys/signing-key.ring';
 import { JwtStrategy } from '../../src/auth/strategies/jwt.strategy';
 import { AccessTokenService } from '../../src/auth/tokens/access-token.service';
-import { UsersRepository } from '../../src/users/users.repository';
+import { sql } from '../support/accounts';
+import { recordQueries } from '../support/query-recorder';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { openLiveSession, signedInUser } from '../support/signed-in-user';
+import { insertUserWithSession, signedInUser } from '../support/signed-in-user';
 import { startTestApp, TestApp, TestResponse } from '../support/test-app';
 import { within } from '../support/wait';
 
@@ -35,38 +35,19 @@ describe('authentication caches (two instances, one database)', () => {
     await database?.drop();
   });
 
-  /** A user with a live session (`sessionId`): access tokens are good only while their session is. */
-  async function insertUser(): Promise<{ id: string; email: string; sessionId: string }> {
-    const email = `cache-${randomUUID()}@example.com`;
-    const user = await first.app.get(EntityManager).fork().transactional((em) => first.app.get(UsersRepository).insertIfEmailFree(em, email, 'x'));
-    return { id: user!.id, email, sessionId: await openLiveSession(first.app, user!.id) };
-  }
-
-  const sql = (query: string, params: unknown[] = []) => first.app.get(EntityManager).fork().getConnection().execute(query, params);
   const me = (service: TestApp, token: string) => service.request('GET', '/users/me', { headers: { authorization: `Bearer ${token}` } });
 
-  /** Statements the app sends to PostgreSQL while `action` runs. */
-  async function countQueries(service: TestApp, action: () => Promise<void>): Promise<string[]> {
-    const knex = service.app.get(EntityManager).getConnection().getKnex();
-    const seen: string[] = [];
-    const listener = (query: { sql: string }) => seen.push(query.sql);
-    knex.on('query', listener);
-    try {
-      await action();
-    } finally {
-      knex.off('query', listener);
-    }
-    return seen;
-  }
-
   it('serves a token seen before without any database statement', async () => {
-    const user = await insertUser();
+    const user = await insertUserWithSession(first.app);
     const { access_token } = first.app.get(AccessTokenService).issue(user, user.sessionId);
     expect((await me(first, access_token)).status).toBe(200);
-    const statements = await countQueries(first, async () => {
+    const statements = recordQueries(first.app);
+    try {
       for (let i = 0; i < 20; i++) expect((await me(first, access_token)).status).toBe(200);
-    });
-    expect(statements).toEqual([]);
+    } finally {
+      statements.stop();
+    }
+    expect(statements.all.map((statement) => statement.sql)).toEqual([]);
   });
 
   it('decides a credential seen before from memory, answering exactly as the first time', async () => {
@@ -105,7 +86,7 @@ describe('authentication caches (two instances, one database)', () => {
   });
 
   it("authenticates with each app's own strategies, two apps in one process", async () => {
-    const user = await insertUser();
+    const user = await insertUserWithSession(first.app);
     const { access_token } = first.app.get(AccessTokenService).issue(user, user.sessionId);
     const firstStrategy = jest.spyOn(first.app.get(JwtStrategy), 'validate');
     const secondStrategy = jest.spyOn(second.app.get(JwtStrategy), 'validate');
@@ -132,7 +113,7 @@ describe('authentication caches (two instances, one database)', () => {
   });
 
   it('stops accepting a cached token the moment it expires', async () => {
-    const user = await insertUser();
+    const user = await insertUserWithSession(first.app);
     const { kid, privateKey } = first.app.get(SigningKeyRing).signingKey();
     const now = Math.floor(Date.now() / 1000);
     const token = sign(
@@ -149,11 +130,11 @@ describe('authentication caches (two instances, one database)', () => {
   });
 
   it('shows a change to the user on every instance', async () => {
-    const user = await insertUser();
+    const user = await insertUserWithSession(first.app);
     const { access_token } = first.app.get(AccessTokenService).issue(user, user.sessionId);
     for (const service of [first, second]) expect((await me(service, access_token)).body.email_confirmed_at).toBeNull();
 
-    await sql('UPDATE users SET email_confirmed_at = now() WHERE id = ?', [user.id]);
+    await sql(first, 'UPDATE users SET email_confirmed_at = now() WHERE id = ?', [user.id]);
     for (const service of [first, second]) {
       const { value, elapsedMs } = await within(2000, () => me(service, access_token), (response) => response.body.email_confirmed_at !== null);
       expect(value.body.email_confirmed_at).toEqual(expect.stringMatching(/^\d{4}-.*Z$/));
@@ -162,11 +143,11 @@ describe('authentication caches (two instances, one database)', () => {
   });
 
   it('rejects the cached token of a deleted user on every instance', async () => {
-    const user = await insertUser();
+    const user = await insertUserWithSession(first.app);
     const { access_token } = first.app.get(AccessTokenService).issue(user, user.sessionId);
     for (const service of [first, second]) expect((await me(service, access_token)).status).toBe(200);
 
-    await sql('DELETE FROM users WHERE id = ?', [user.id]);
+    await sql(first, 'DELETE FROM users WHERE id = ?', [user.id]);
     for (const service of [first, second]) {
       const { value } = await within(2000, () => me(service, access_token), (response) => response.status === 401);
       expect(value.status).toBe(401);

@@ -1,8 +1,4 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { CompiledService, startCompiledService } from '../support/compiled-service';
+import { CompiledService, runCompiledCommand, startCompiledService } from '../support/compiled-service';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 /**
@@ -10,8 +6,6 @@ import { createTestDatabase, TestDatabase } from '../support/test-database';
  * `curl` line it prints must answer GET /users/me for the account it created, and the printed
  * password must log in.
  */
-const DEMO = join(__dirname, '..', '..', 'dist', 'cli', 'demo.js');
-
 describe('npm run demo', () => {
   let database: TestDatabase;
   let service: CompiledService;
@@ -19,7 +13,6 @@ describe('npm run demo', () => {
   let base: string;
 
   beforeAll(async () => {
-    if (!existsSync(DEMO)) throw new Error(`${DEMO} is missing: run the tests with npm test, which builds first`);
     database = await createTestDatabase();
     service = await startCompiledService(database.url);
     ({ env, base } = service);
@@ -30,11 +23,7 @@ describe('npm run demo', () => {
     await database?.drop();
   });
 
-  const runDemo = (extraEnv: Record<string, string> = {}) =>
-    promisify(execFile)(process.execPath, [DEMO], { env: { ...env, ...extraEnv } }).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error) => ({ code: error.code as number, stdout: error.stdout as string, stderr: error.stderr as string }),
-    );
+  const runDemo = (extraEnv: Record<string, string> = {}) => runCompiledCommand('demo', [], { ...env, ...extraEnv });
 
   it('prints a confirmed account, an API key and curl lines that each answer /users/me', async () => {
     const started = Date.now();

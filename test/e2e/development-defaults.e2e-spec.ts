@@ -1,11 +1,5 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { freePort } from '../support/free-port';
+import { CompiledService, startCompiledService } from '../support/compiled-service';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { waitUntil } from '../support/wait';
-
-const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
 /**
  * A deployment that sets its database, mail and public address but forgets NODE_ENV=production
@@ -14,41 +8,22 @@ const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
  */
 describe('the service started without NODE_ENV=production', () => {
   let database: TestDatabase;
-  let child: ChildProcess | undefined;
+  let service: CompiledService | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run the tests with npm test, which builds first`);
     database = await createTestDatabase();
   });
 
   afterAll(async () => {
-    if (child?.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child!.once('exit', resolve));
-    }
+    await service?.stop();
     await database?.drop();
   });
 
   it('says at warn which development defaults it runs on, before it serves', async () => {
-    const port = await freePort();
-    let output = '';
-    child = spawn(process.execPath, [MAIN], {
-      env: {
-        PATH: process.env.PATH,
-        DATABASE_URL: database.url,
-        PUBLIC_URL: 'https://auth.atiru.test',
-        SMTP_URL: 'smtp://127.0.0.1:9',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        METRICS_PORT: '',
-        LOG_LEVEL: 'warn',
-        SHUTDOWN_DRAIN_SECONDS: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    service = await startCompiledService(database.url, {
+      env: { NODE_ENV: undefined, PUBLIC_URL: 'https://auth.atiru.test', SMTP_URL: 'smtp://127.0.0.1:9', LOG_LEVEL: 'warn' },
     });
-    child.stdout!.on('data', (chunk) => (output += chunk));
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status === 200, 'the service to answer /health', 60_000);
+    const output = service.stdout() + service.stderr();
 
     expect(output).toContain('NODE_ENV is not production: running on development defaults');
     expect(output).toContain('SIGNING_KEY_ENCRYPTION_SECRET is a placeholder');

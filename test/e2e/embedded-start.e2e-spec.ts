@@ -1,10 +1,12 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { freePort } from '../support/free-port';
 import { CONFIRM_REGISTRATION } from '../support/accounts';
+import { CompiledService, CompiledServiceOptions, refusedStart, startCompiledService } from '../support/compiled-service';
+import { dataFolder, gone, postmasterPid, stopLeftoverServer } from '../support/embedded-cluster';
+import { exitOf } from '../support/processes';
 import { isAlive } from '../../src/database/embedded-postgres';
 
 /**
@@ -13,162 +15,98 @@ import { isAlive } from '../../src/database/embedded-postgres';
  * a process group of its own. A killed service takes its database down with it; a crash of both
  * leaves the server running, and the next start must stop that stale server and carry on.
  */
-const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
-
 describe('the service on its embedded PostgreSQL (npm start)', () => {
   let dataDir: string;
   let port: number;
   let databasePort: number;
-  const children: ChildProcess[] = [];
+  const services: CompiledService[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run the tests with npm test, which builds first`);
-    // Under the repository, so that the postgres user can reach it when the tests run as root.
-    const parent = join(__dirname, '..', '..', '.data');
-    mkdirSync(parent, { recursive: true });
-    dataDir = mkdtempSync(join(parent, 'start-'));
-    chmodSync(dataDir, 0o755); // mkdtemp makes it 0700
-
+    dataDir = dataFolder('start-');
     port = await freePort();
     databasePort = await freePort();
   });
 
   afterAll(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
-    if (existsSync(pidFile)) {
-      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-      if (isAlive(pid)) process.kill(pid, 'SIGINT');
-      for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(50);
-    }
+    for (const service of services) if (service.process.exitCode === null) service.process.kill('SIGKILL');
+    await stopLeftoverServer(join(dataDir, 'postgres'));
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  let output = '';
+  /** With no DATABASE_URL: on the embedded PostgreSQL in the data folder, on the same ports each time unless `options` say otherwise. */
+  const embedded = (options: CompiledServiceOptions = {}): CompiledServiceOptions => ({
+    port,
+    ...options,
+    env: { DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(databasePort), ...options.env },
+  });
 
-  function start(env: Record<string, string> = {}, options: { ownGroup?: boolean } = {}): ChildProcess {
-    const child = spawn(process.execPath, [MAIN], {
-      // A process group of its own, as a shell gives a foreground job: Ctrl-C signals the group.
-      detached: options.ownGroup ?? false,
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'warn',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATA_DIR: dataDir,
-        EMBEDDED_POSTGRES_PORT: String(databasePort),
-        SHUTDOWN_DRAIN_SECONDS: '0',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    children.push(child);
-    return child;
+  async function start(options: CompiledServiceOptions = {}): Promise<CompiledService> {
+    const service = await startCompiledService(undefined, embedded(options));
+    services.push(service);
+    return service;
   }
 
-  async function healthy(timeoutMs = 60_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      try {
-        const response = await fetch(`http://127.0.0.1:${port}/health`);
-        if (response.status === 200) return response.status;
-      } catch {
-        // not listening yet
-      }
-      await sleep(200);
-    }
-    throw new Error(`the service did not become healthy; it said: ${output.slice(-2000)}`);
-  }
-
-  const postmasterPid = () => Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const serverPid = () => postmasterPid(join(dataDir, 'postgres'));
   /** The holder process that started the server: the server's parent. */
   const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
-  const exitOf = (child: ChildProcess) => new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   // Up to half a minute: the server's stop writes a checkpoint, which takes seconds on a loaded
   // machine (CI runs suites side by side), and its holder only begins it once the service is gone.
-  async function gone(pid: number): Promise<boolean> {
-    for (let i = 0; i < 600 && isAlive(pid); i++) await sleep(50);
-    return !isAlive(pid);
-  }
+  const stopped = (pid: number) => gone(pid, 30_000);
 
   it('creates its cluster on first start, stops its database when killed, survives a stale server after a crash of both, and stops the database on SIGTERM', async () => {
-    const killed = start();
-    expect(await healthy()).toBe(200);
-    const orphaned = postmasterPid();
-    killed.kill('SIGKILL');
-    await exitOf(killed);
-    expect(await gone(orphaned)).toBe(true); // the holder saw the service go and stopped the server
+    const killed = await start();
+    const orphaned = serverPid();
+    killed.process.kill('SIGKILL');
+    await exitOf(killed.process);
+    expect(await stopped(orphaned)).toBe(true); // the holder saw the service go and stopped the server
 
-    const first = start();
-    expect(await healthy()).toBe(200);
-    const stale = postmasterPid();
+    const first = await start();
+    const stale = serverPid();
     process.kill(parentOf(stale), 'SIGKILL');
-    first.kill('SIGKILL');
-    await exitOf(first);
+    first.process.kill('SIGKILL');
+    await exitOf(first.process);
     await sleep(500);
     expect(isAlive(stale)).toBe(true); // nothing was left to stop it
 
-    const second = start();
-    let stderr = '';
-    second.stderr!.on('data', (chunk) => (stderr += chunk));
-    expect(await healthy()).toBe(200);
+    const second = await start();
     expect(isAlive(stale)).toBe(false);
-    const fresh = postmasterPid();
+    const fresh = serverPid();
     expect(fresh).not.toBe(stale);
 
-    second.kill('SIGTERM');
-    const code = await new Promise((resolve) => second.once('exit', resolve));
-    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    for (let i = 0; i < 100 && isAlive(fresh); i++) await sleep(50);
-    expect(isAlive(fresh)).toBe(false);
+    expect({ code: await second.stop(), stderr: second.stderr() }).toEqual({ code: 0, stderr: '' });
+    expect(await gone(fresh, 5_000)).toBe(true);
   }, 180_000);
 
   it('refuses a second start on the same data folder or port in one line, and leaves the running instance alone', async () => {
-    const first = start();
-    expect(await healthy()).toBe(200);
-    const running = postmasterPid();
+    const first = await start();
+    const running = serverPid();
 
-    const exitOf = async (child: ChildProcess) => {
-      let stderr = '';
-      child.stderr!.on('data', (chunk) => (stderr += chunk));
-      const code = await new Promise((resolve) => child.once('exit', resolve));
-      return { code, stderr: stderr.trim() };
-    };
     // Same data folder, another HTTP port: the first instance's database is not touched.
-    const sameData = await exitOf(start({ PORT: String(await freePort()) }));
+    const sameData = await refusedStart(undefined, embedded({ port: await freePort() }));
     expect(sameData.code).toBe(1);
-    expect(sameData.stderr).toMatch(new RegExp(`^Atiru Auth failed to start: The embedded PostgreSQL in \\S+ belongs to a running process \\(pid ${first.pid}\\)`));
+    expect(sameData.stderr).toMatch(new RegExp(`^Atiru Auth failed to start: The embedded PostgreSQL in \\S+ belongs to a running process \\(pid ${first.process.pid}\\)`));
     expect(sameData.stderr.split('\n')).toHaveLength(1);
 
     // Same HTTP port, another data folder: refused before any database starts there.
-    const otherData = mkdtempSync(join(dataDir, '..', 'start-other-'));
-    chmodSync(otherData, 0o755);
+    const otherData = dataFolder('start-other-');
     try {
-      const samePort = await exitOf(start({ DATA_DIR: otherData, EMBEDDED_POSTGRES_PORT: String(await freePort()) }));
+      const samePort = await refusedStart(undefined, embedded({ env: { DATA_DIR: otherData, EMBEDDED_POSTGRES_PORT: String(await freePort()) } }));
       expect(samePort).toEqual({ code: 1, stderr: `Atiru Auth failed to start: Port ${port} on 127.0.0.1 is already in use (another Atiru Auth?): stop that process or set PORT.` });
       expect(existsSync(join(otherData, 'postgres'))).toBe(false);
     } finally {
       rmSync(otherData, { recursive: true, force: true });
     }
 
-    expect(postmasterPid()).toBe(running);
+    expect(serverPid()).toBe(running);
     expect(isAlive(running)).toBe(true);
-    expect(await healthy()).toBe(200);
-    first.kill('SIGTERM');
-    await new Promise((resolve) => first.once('exit', resolve));
+    expect((await fetch(`${first.base}/health`)).status).toBe(200);
+    await first.stop();
   }, 180_000);
 
   it('on Ctrl-C in a terminal drains first, writes what is pending, and only then stops its database, with no colour codes in a pipe', async () => {
     // Development mode logs through pino-pretty, which colours only a terminal.
-    const service = start({ NODE_ENV: 'development', LOG_LEVEL: 'info' }, { ownGroup: true });
-    let serviceErr = '';
-    let serviceOut = '';
-    service.stderr!.on('data', (chunk) => (serviceErr += chunk));
-    service.stdout!.on('data', (chunk) => (serviceOut += chunk));
-    expect(await healthy()).toBe(200);
-    const url = `http://127.0.0.1:${port}`;
+    const service = await start({ env: { NODE_ENV: 'development', LOG_LEVEL: 'info' }, detached: true });
+    const url = service.base;
     const post = (path: string, body: object, headers: Record<string, string> = {}) =>
       fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
@@ -192,17 +130,16 @@ describe('the service on its embedded PostgreSQL (npm start)', () => {
       await database.end();
     }
 
-    const server = postmasterPid();
-    process.kill(-service.pid!, 'SIGINT'); // what the terminal sends its foreground job
-    expect(await exitOf(service)).toBe(0);
-    expect(await gone(server)).toBe(true);
-    expect(serviceErr).toBe('');
-    expect(serviceOut).toContain('stopped');
-    expect(serviceOut).not.toContain('\u001b[');
+    const server = serverPid();
+    process.kill(-service.process.pid!, 'SIGINT'); // what the terminal sends its foreground job
+    expect(await exitOf(service.process)).toBe(0);
+    expect(await stopped(server)).toBe(true);
+    expect(service.stderr()).toBe('');
+    expect(service.stdout()).toContain('stopped');
+    expect(service.stdout()).not.toContain('\u001b[');
 
     // The write made during the drain is there on the next start.
-    const again = start();
-    expect(await healthy()).toBe(200);
+    const again = await start();
     const check = new Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${databasePort}/atiru` });
     await check.connect();
     try {
@@ -211,7 +148,6 @@ describe('the service on its embedded PostgreSQL (npm start)', () => {
     } finally {
       await check.end();
     }
-    again.kill('SIGTERM');
-    await exitOf(again);
+    await again.stop();
   }, 180_000);
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { Public } from '../../src/common/auth/auth-policy.decorator';
 import { migrationsList } from '../../src/database/migrations';
+import { sql } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -71,10 +72,9 @@ describe('foundation (real app, real PostgreSQL)', () => {
   });
 
   it('applies every migration to an empty database at start', async () => {
-    const em = service.app.get(EntityManager).fork();
-    const applied = await em.getConnection().execute<{ name: string }[]>('SELECT name FROM mikro_orm_migrations ORDER BY id');
+    const applied = await sql<{ name: string }>(service, 'SELECT name FROM mikro_orm_migrations ORDER BY id');
     expect(applied.map((row) => row.name)).toEqual(migrationsList.map((migration) => migration.name));
-    const [users] = await em.getConnection().execute(`SELECT to_regclass('public.users') AS name`);
+    const [users] = await sql(service, `SELECT to_regclass('public.users') AS name`);
     expect(users.name).toBe('users');
   });
 

@@ -1,13 +1,7 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../support/free-port';
+import { CompiledService, startCompiledService } from '../support/compiled-service';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
-
-/** The built service (npm test builds it), stopped with SIGTERM while clients keep it busy. */
-const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
 interface Answer {
   status: number;
@@ -42,38 +36,23 @@ function post(port: number, path: string, body: unknown): Promise<Answer> {
   });
 }
 
+/** The built service (npm test builds it), stopped with SIGTERM while clients keep it busy. */
 describe('a graceful stop (SIGTERM) under load on keep-alive connections', () => {
   let database: TestDatabase;
   let port: number;
-  let child: ChildProcess;
-  let stdout = '';
-  let stderr = '';
+  let service: CompiledService;
 
   async function startService(env: Record<string, string>): Promise<void> {
-    port = await freePort();
-    stdout = '';
-    stderr = '';
-    child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (chunk) => (stdout += chunk));
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
-    for (let i = 0; i < 300; i++) {
-      const ready = await get(port, '/health/ready', false).catch(() => undefined);
-      if (ready?.status === 200) return;
-      await sleep(100);
-    }
-    throw new Error(`the service did not become ready: ${stderr}`);
+    service = await startCompiledService(database.url, { env });
+    ({ port } = service);
   }
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run the tests with npm test, which builds first`);
     database = await createTestDatabase();
   });
 
   afterEach(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (service?.process.exitCode === null) service.process.kill('SIGKILL');
   });
 
   afterAll(async () => {
@@ -109,8 +88,7 @@ describe('a graceful stop (SIGTERM) under load on keep-alive connections', () =>
 
     await sleep(500);
     expect(await get(port, '/health/ready', false)).toMatchObject({ status: 200 });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
+    const exited = service.stop();
     stopping = true;
     await sleep(100);
     expect(await get(port, '/health/ready', false)).toMatchObject({ status: 503, code: 'SERVER_BUSY' });
@@ -133,9 +111,8 @@ describe('a graceful stop (SIGTERM) under load on keep-alive connections', () =>
     /** Well inside the drain, so that a slow machine cannot make the check late; the old code closed after about a second. */
     const stillServingAfterMs = 3000;
     await startService({ SHUTDOWN_DRAIN_SECONDS: String(drainMs / 1000) });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const stoppedAt = Date.now();
-    child.kill('SIGTERM');
+    const exited = service.stop();
     const readiness: Answer[] = [];
     while (Date.now() - stoppedAt < stillServingAfterMs) {
       readiness.push(await get(port, '/health/ready', false));
@@ -165,9 +142,8 @@ describe('a graceful stop (SIGTERM) under load on keep-alive connections', () =>
       post(port, '/auth/login', { email: `nobody-${i}@example.com`, password: 'not-the-password' }).then((answer) => ({ ...answer, afterStop: Date.now() > stoppedAt })),
     );
     await sleep(300);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     stoppedAt = Date.now();
-    child.kill('SIGTERM');
+    const exited = service.stop();
     const answers = await Promise.allSettled(logins);
 
     const failures = answers.filter((answer) => answer.status === 'rejected').map((answer) => (answer as PromiseRejectedResult).reason?.code);
@@ -184,12 +160,10 @@ describe('a graceful stop (SIGTERM) under load on keep-alive connections', () =>
     await startService({ SHUTDOWN_DRAIN_SECONDS: '0', LOG_LEVEL: 'info' });
     const ids = Array.from({ length: 30 }, (_, i) => `graceful-stop-${i}`);
     for (const id of ids) expect(await get(port, '/health/ready', false, { 'x-request-id': id })).toMatchObject({ status: 200 });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     // At once after the last answer, inside the window its line waits in.
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await service.stop()).toBe(0);
 
-    const lines = stdout.split('\n').filter(Boolean).map((text) => JSON.parse(text));
+    const lines = service.stdout().split('\n').filter(Boolean).map((text) => JSON.parse(text));
     const logged = lines.filter((entry) => entry.event === 'http_request').map((entry) => entry.request_id);
     expect(ids.filter((id) => !logged.includes(id))).toEqual([]);
     expect(lines.at(-1)).toMatchObject({ msg: 'stopped' });

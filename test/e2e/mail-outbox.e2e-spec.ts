@@ -1,8 +1,4 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { inTransaction } from '../../src/database/transaction';
 import { LogFingerprint } from '../../src/common/logging/log.fingerprint';
@@ -13,6 +9,8 @@ import { OUTBOX_BATCH_SIZE, OUTBOX_SEND_CONCURRENCY, OutboxWorker } from '../../
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { MAIL_TRANSPORT, MailTransport } from '../../src/mail/mail-transport';
 import { sql } from '../support/accounts';
+import { runCompiledCommand } from '../support/compiled-service';
+import { sample } from '../support/prometheus';
 import { TestSmtpServer } from '../support/smtp';
 import { TcpProxy } from '../support/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
@@ -32,22 +30,12 @@ interface OutboxRow {
   stored_text: string | null;
 }
 
-const RESEND = join(__dirname, '..', '..', 'dist', 'cli', 'mail-resend.js');
-
 /** `npm run mail:resend -- …args`, the compiled command, against the service's database. */
-async function runResend(service: TestApp, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  if (!existsSync(RESEND)) throw new Error(`${RESEND} is missing: run the tests with npm test, which builds first`);
-  return promisify(execFile)(process.execPath, [RESEND, ...args], { env: { PATH: process.env.PATH!, NODE_ENV: 'test', LOG_LEVEL: 'warn', DATABASE_URL: service.database.url } }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error) => ({ code: error.code as number, stdout: error.stdout as string, stderr: error.stderr as string }),
-  );
-}
+const runResend = (service: TestApp, ...args: string[]) => runCompiledCommand('mail-resend', args, { DATABASE_URL: service.database.url });
 
 /** One sample of the service's metrics, as Prometheus would scrape it. */
 async function metric(service: TestApp, series: string): Promise<number | undefined> {
-  const text = await service.app.get(MetricsService).registry.metrics();
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  return sample(await service.app.get(MetricsService).registry.metrics(), series);
 }
 
 /** Enqueues through the real MailService inside a real transaction, committed or rolled back. */
@@ -62,15 +50,12 @@ async function enqueue(service: TestApp, messages: MailMessage[], outcome: 'comm
 }
 
 async function outboxRows(service: TestApp, recipientLike = '%'): Promise<OutboxRow[]> {
-  return service.app
-    .get(EntityManager)
-    .fork()
-    .getConnection()
-    .execute<OutboxRow[]>(
-      `SELECT id, recipient, template, status, failure, attempts, last_error, sent_at, payload->>'text' AS stored_text
-       FROM mail_outbox WHERE recipient LIKE ? ORDER BY id`,
-      [recipientLike],
-    );
+  return sql<OutboxRow>(
+    service,
+    `SELECT id, recipient, template, status, failure, attempts, last_error, sent_at, payload->>'text' AS stored_text
+     FROM mail_outbox WHERE recipient LIKE ? ORDER BY id`,
+    [recipientLike],
+  );
 }
 
 /** Waits until the (single) outbox row for `recipient` satisfies `done`, and answers it. */
@@ -177,8 +162,7 @@ describe('mail outbox with a real SMTP server', () => {
     expect(row).toMatchObject({ template: 'confirm-email', status: 'sent', attempts: 1, last_error: null });
     expect(Date.parse(row.sent_at!)).toBeGreaterThan(Date.now() - 60_000);
     // Once delivered, the row keeps no copy of the one-time link.
-    const [stored] = await service.app.get(EntityManager).fork().getConnection()
-      .execute<{ payload: unknown }[]>('SELECT payload FROM mail_outbox WHERE recipient = ?', ['ada@example.com']);
+    const [stored] = await sql<{ payload: unknown }>(service, 'SELECT payload FROM mail_outbox WHERE recipient = ?', ['ada@example.com']);
     expect(stored.payload).toEqual({ subject: 'Confirm your email for Atiru' });
 
     await sleep(300); // several poll intervals
@@ -296,21 +280,20 @@ describe('mail outbox when the SMTP server comes back after an outage', () => {
     await smtp.stop();
     // Retries a minute apart at first, so no retry runs while the test moves the held mails' times.
     const service = await startTestApp({ env: { SMTP_URL: smtp.url, MAIL_RETRY_BASE_MS: '60000' } });
-    const execute = (query: string, params: unknown[]) => service.app.get(EntityManager).fork().getConnection().execute(query, params);
     try {
       await enqueue(service, [confirm('held@example.com', 'held-token'), confirm('leased@example.com', 'leased-token')]);
       for (const recipient of ['held@example.com', 'leased@example.com']) await waitForRow(service, recipient, (found) => found.attempts === 1, 'a failed attempt');
       // As after a long outage: the held mail's next try is an hour away. The other is due within a
       // lease, as a row a worker has claimed is, and is left alone.
-      await execute(`UPDATE mail_outbox SET next_attempt_at = now() + interval '1 hour' WHERE recipient = ?`, ['held@example.com']);
-      await execute(`UPDATE mail_outbox SET next_attempt_at = now() + interval '4 minutes' WHERE recipient = ?`, ['leased@example.com']);
+      await sql(service, `UPDATE mail_outbox SET next_attempt_at = now() + interval '1 hour' WHERE recipient = ?`, ['held@example.com']);
+      await sql(service, `UPDATE mail_outbox SET next_attempt_at = now() + interval '4 minutes' WHERE recipient = ?`, ['leased@example.com']);
 
       await smtp.start(smtp.port);
       await enqueue(service, [confirm('fresh@example.com', 'fresh-token')]);
       await smtp.waitFor((received) => received.to.includes('held@example.com'), 20_000);
       await waitForRow(service, 'held@example.com', (found) => found.status === 'sent', 'the held mail to be marked sent');
       expect(service.logs.entries().some((entry) => entry.context === 'OutboxWorker' && /^mail delivery recovered: 1 mail\(s\)/.test(entry.msg))).toBe(true);
-      const [leased] = await execute(`SELECT status, next_attempt_at > now() + interval '3 minutes' AS later FROM mail_outbox WHERE recipient = ?`, ['leased@example.com']);
+      const [leased] = await sql(service, `SELECT status, next_attempt_at > now() + interval '3 minutes' AS later FROM mail_outbox WHERE recipient = ?`, ['leased@example.com']);
       expect(leased).toEqual({ status: 'pending', later: true });
       expect(smtp.mailsTo('leased@example.com')).toEqual([]);
     } finally {
@@ -347,17 +330,16 @@ describe('mail outbox when the SMTP server puts off one recipient', () => {
   it('keeps that mail\'s backoff when other mails go out: only a failure of the server itself is an outage to recover from', async () => {
     const smtp = await new TestSmtpServer().start();
     const service = await startTestApp({ env: { SMTP_URL: smtp.url, MAIL_RETRY_BASE_MS: '60000' } });
-    const execute = (query: string, params: unknown[]) => service.app.get(EntityManager).fork().getConnection().execute(query, params);
     try {
       smtp.refuse('grey@example.com', 451, 'Greylisted, try again later');
       await enqueue(service, [confirm('grey@example.com', 'grey-token')]);
       await waitForRow(service, 'grey@example.com', (found) => found.attempts === 1, 'a put-off attempt');
-      await execute(`UPDATE mail_outbox SET next_attempt_at = now() + interval '1 hour' WHERE recipient = ?`, ['grey@example.com']);
+      await sql(service, `UPDATE mail_outbox SET next_attempt_at = now() + interval '1 hour' WHERE recipient = ?`, ['grey@example.com']);
 
       await enqueue(service, [confirm('other@example.com', 'other-token')]);
       await waitForRow(service, 'other@example.com', (found) => found.status === 'sent', 'the other mail to be sent');
       await sleep(300);
-      const [grey] = await execute(`SELECT status, attempts, next_attempt_at > now() + interval '30 minutes' AS later FROM mail_outbox WHERE recipient = ?`, ['grey@example.com']);
+      const [grey] = await sql(service, `SELECT status, attempts, next_attempt_at > now() + interval '30 minutes' AS later FROM mail_outbox WHERE recipient = ?`, ['grey@example.com']);
       expect(grey).toEqual({ status: 'pending', attempts: 1, later: true });
       expect(service.logs.entries().some((entry) => /^mail delivery recovered/.test(entry.msg ?? ''))).toBe(false);
     } finally {
@@ -423,7 +405,8 @@ describe('mail outbox when the SMTP server refuses a recipient', () => {
   });
 
   it('leaves alone, and names, a mail that failed before failed mails kept their text', async () => {
-    const [{ id }] = await service.app.get(EntityManager).fork().getConnection().execute<{ id: string }[]>(
+    const [{ id }] = await sql<{ id: string }>(
+      service,
       `INSERT INTO mail_outbox (recipient, template, payload, status, failure, failed_at, attempts)
        VALUES ('emptied@example.com', 'confirm-email', '{"subject": "Confirm your email for Atiru"}', 'failed', 'retries_exhausted', now(), 8)
        RETURNING id::text AS id`,

@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runCompiledCommand } from '../support/compiled-service';
 import { createTestDatabase } from '../support/test-database';
 
 const ROOT = join(__dirname, '..', '..');
@@ -22,12 +22,8 @@ describe('the operational commands', () => {
   it('migrate refuses an argument it does not know, exits 2 and applies nothing: a --dry-run is no go-ahead', async () => {
     const database = await createTestDatabase();
     try {
-      const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'migrate.js'), '--dry-run'], {
-        env: { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: database.url },
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 2, stderr: expect.stringMatching(/^usage: npm run migrate/) });
+      const run = await runCompiledCommand('migrate', ['--dry-run'], { DATABASE_URL: database.url }, { timeoutMs: 30_000 });
+      expect({ status: run.code, stderr: run.stderr }).toEqual({ status: 2, stderr: expect.stringMatching(/^usage: npm run migrate/) });
       expect(await database.query(`SELECT count(*)::int AS tables FROM information_schema.tables WHERE table_schema = 'public'`)).toEqual([{ tables: 0 }]);
     } finally {
       await database.drop();

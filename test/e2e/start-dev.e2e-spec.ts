@@ -1,9 +1,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { builtFile } from '../support/compiled-service';
+import { dataFolder, postmasterPid, stopLeftoverServer } from '../support/embedded-cluster';
 import { freePort } from '../support/free-port';
+import { exitOf } from '../support/processes';
+import { within } from '../support/wait';
 import { isAlive } from '../../src/database/embedded-postgres';
 
 /**
@@ -13,7 +16,6 @@ import { isAlive } from '../../src/database/embedded-postgres';
  * be served by the restarted service, on the same embedded PostgreSQL.
  */
 const ROOT = join(__dirname, '..', '..');
-const LAUNCHER = join(ROOT, 'dist', 'cli', 'dev.js');
 
 /** Processes whose working folder is `dir` (the launcher, the Nest CLI, the service): what a stop must end. */
 function processesIn(dir: string): number[] {
@@ -44,18 +46,15 @@ function serviceIn(dir: string): { pid: number; cpuMs: number } | undefined {
 }
 
 describe('npm run start:dev (Nest CLI watch mode on the embedded PostgreSQL)', () => {
+  let launcherFile: string;
   let copy: string;
   let port: number;
   let launcher: ChildProcess | undefined;
   let output = '';
 
   beforeAll(async () => {
-    if (!existsSync(LAUNCHER)) throw new Error(`${LAUNCHER} is missing: run the tests with npm test, which builds first`);
-    // Under the repository, so that the postgres user can reach the copy's data folder as root.
-    const parent = join(ROOT, '.data');
-    mkdirSync(parent, { recursive: true });
-    copy = mkdtempSync(join(parent, 'start-dev-'));
-    chmodSync(copy, 0o755); // mkdtemp makes it 0700
+    launcherFile = builtFile('cli/dev.js');
+    copy = dataFolder('start-dev-');
     cpSync(join(ROOT, 'src'), join(copy, 'src'), { recursive: true });
     for (const file of ['nest-cli.json', 'package.json', 'tsconfig.json', 'tsconfig.build.json']) cpSync(join(ROOT, file), join(copy, file));
     symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
@@ -64,12 +63,7 @@ describe('npm run start:dev (Nest CLI watch mode on the embedded PostgreSQL)', (
 
   afterAll(async () => {
     for (const pid of processesIn(copy)) process.kill(pid, 'SIGKILL');
-    const pidFile = join(copy, '.data', 'postgres', 'postmaster.pid');
-    if (existsSync(pidFile)) {
-      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-      if (isAlive(pid)) process.kill(pid, 'SIGINT');
-      for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(50);
-    }
+    await stopLeftoverServer(join(copy, '.data', 'postgres'));
     rmSync(copy, { recursive: true, force: true });
   });
 
@@ -85,20 +79,16 @@ describe('npm run start:dev (Nest CLI watch mode on the embedded PostgreSQL)', (
   }
 
   async function waitFor(predicate: (summary: string | undefined) => boolean, what: string, timeoutMs = 60_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const summary = await healthSummary();
-      if (predicate(summary)) return summary!;
-      await sleep(50);
-    }
+    const { value: summary } = await within(timeoutMs, healthSummary, predicate, 50);
+    if (predicate(summary)) return summary!;
     throw new Error(`${what} did not happen in ${timeoutMs} ms; the launcher said: ${output.slice(-3000)}`);
   }
 
-  const postmasterPid = () => Number(readFileSync(join(copy, '.data', 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const serverPid = () => postmasterPid(join(copy, '.data', 'postgres'));
 
   it('serves an edit to a source file after a restart, on a database that outlives it, and stops everything, the database last, on Ctrl-C', async () => {
     const started = Date.now();
-    launcher = spawn(process.execPath, [LAUNCHER], {
+    launcher = spawn(process.execPath, [launcherFile], {
       cwd: copy,
       env: {
         PATH: process.env.PATH,
@@ -117,7 +107,7 @@ describe('npm run start:dev (Nest CLI watch mode on the embedded PostgreSQL)', (
     launcher.stderr!.on('data', (chunk) => (output += chunk));
     const before = await waitFor((summary) => typeof summary === 'string', 'the first start');
     console.log(`start:dev: first start (fresh cluster, full SWC build, migrations) answered after ${Date.now() - started} ms`);
-    const database = postmasterPid();
+    const database = serverPid();
     expect(isAlive(database)).toBe(true);
 
     const sources = readdirSync(join(copy, 'src'), { recursive: true, encoding: 'utf8' })
@@ -138,12 +128,12 @@ describe('npm run start:dev (Nest CLI watch mode on the embedded PostgreSQL)', (
         `to start (load average ${loadavg()[0].toFixed(1)} on this machine's cores)`,
     );
 
-    expect(postmasterPid()).toBe(database);
+    expect(serverPid()).toBe(database);
     expect(isAlive(database)).toBe(true);
 
     const stopping = Date.now();
     process.kill(-launcher.pid!, 'SIGINT');
-    const code = await new Promise((resolve) => launcher!.once('exit', resolve));
+    const code = await exitOf(launcher);
     console.log(`start:dev: Ctrl-C stopped the watcher, the service and the database in ${Date.now() - stopping} ms`);
     expect(code).toBe(0);
     // The database went last: the service drained without losing a connection (a warning or worse).

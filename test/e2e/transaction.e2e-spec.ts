@@ -1,5 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { afterTransaction, inTransaction } from '../../src/database/transaction';
+import { sql } from '../support/accounts';
 import { startTestApp, TestApp } from '../support/test-app';
 
 /** What follows a transaction (a revocation's wait for acknowledgements) runs after the commit, and only then. */
@@ -18,7 +19,7 @@ describe('inTransaction and afterTransaction (real PostgreSQL)', () => {
   });
 
   /** Read on a connection of its own: it sees only what was committed. */
-  const committedIds = async () => (await em.fork().getConnection().execute<Array<{ id: number }>>('SELECT id FROM after_commit_probe ORDER BY id')).map((row) => row.id);
+  const committedIds = async () => (await sql<{ id: number }>(service, 'SELECT id FROM after_commit_probe ORDER BY id')).map((row) => row.id);
 
   it('runs `committed` once the commit is visible to other connections, and resolves after it', async () => {
     const events: string[] = [];

@@ -1,6 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createConnection } from 'node:net';
+import { freePort } from './free-port';
+import { exitOf } from './processes';
+import { waitUntil } from './wait';
 
 /**
  * A throw-away redis-server of the test's own, on its own port, so the test may stop it. The port
@@ -28,11 +30,8 @@ export class TestRedisServer {
     this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.args(this.port)], {
       stdio: 'ignore',
     });
-    for (let i = 0; i < 100; i++) {
-      if (await this.accepts()) return this;
-      await sleep(50);
-    }
-    throw new Error(`redis-server did not start on port ${this.port}`);
+    await waitUntil(() => this.accepts(), `redis-server to accept connections on port ${this.port}`, 5_000);
+    return this;
   }
 
   /** Stops the server in place (SIGSTOP): connections stay open and nothing answers, as a hung Redis. */
@@ -48,11 +47,9 @@ export class TestRedisServer {
   async stop(): Promise<void> {
     const child = this.process;
     this.process = undefined;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
+    if (!child) return;
+    child.kill('SIGKILL');
+    await exitOf(child);
   }
 
   private accepts(): Promise<boolean> {
@@ -65,16 +62,4 @@ export class TestRedisServer {
       socket.once('error', () => resolve(false));
     });
   }
-}
-
-/** A port nothing listens on now, as the system hands one out. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -25,6 +25,23 @@ export async function signedInUser(app: INestApplication, email: string): Promis
   return { id: user.id, email, sessionId, jwt: { authorization: `Bearer ${access_token}` } };
 }
 
+/** A user whose address is not confirmed yet, made through the app's own repository. */
+export interface UserWithSession {
+  id: string;
+  email: string;
+  createdAt: Date;
+  updatedAt: Date;
+  /** A live session of the user: access tokens are good only while their session is. */
+  sessionId: string;
+}
+
+/** A user with no confirmed address and a live session, for tests that issue its tokens themselves. */
+export async function insertUserWithSession(app: INestApplication, email = `user-${randomUUID()}@example.com`): Promise<UserWithSession> {
+  const user = await inTransaction(app.get(EntityManager), (tx) => app.get(UsersRepository).insertIfEmailFree(tx, email, 'not-a-password-hash'));
+  if (!user) throw new Error(`${email} exists already`);
+  return { id: user.id, email: user.email, createdAt: user.createdAt, updatedAt: user.updatedAt, sessionId: await openLiveSession(app, user.id) };
+}
+
 /**
  * A live session of `user` (stored as a login stores it, with a refresh token nobody holds) and an
  * access token for it: access tokens are only good while their session is.
