@@ -54,6 +54,29 @@ export const MAIL_AWAITED: Record<MailTemplateName, boolean> = {
   'api-key-leaked': false,
 };
 
+/** An hour: see MAIL_PLACED_BEHIND_SECONDS. */
+const BEHIND_AN_HOUR = 3600;
+
+/**
+ * How long after the moment it is queued a mail takes its place in its lane, in seconds: its order
+ * only, never when it may leave (a lane with nothing ahead sends it at once). The notices of an API
+ * key's creation and roll, which every account may cause thirty times an hour, go behind an hour
+ * of the other notices, so that a flood of them from many accounts cannot hold back an owner's
+ * password-changed or leaked-key notice, the ones that say someone else may hold the account or a
+ * key. Being a time, the place still bounds the wait: no notice is overtaken by more than an hour's
+ * worth of others (decision 041). A new template has to be placed here.
+ */
+export const MAIL_PLACED_BEHIND_SECONDS: Record<MailTemplateName, number> = {
+  'confirm-email': 0,
+  'already-registered': 0,
+  'password-reset': 0,
+  'choose-password': 0,
+  'password-changed': 0,
+  'api-key-created': BEHIND_AN_HOUR,
+  'api-key-rolled': BEHIND_AN_HOUR,
+  'api-key-leaked': 0,
+};
+
 /** A mail ready for a transport: what is stored in the outbox and what is sent. */
 export interface RenderedMail {
   subject: string;

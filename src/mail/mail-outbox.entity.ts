@@ -51,7 +51,8 @@ export class MailOutboxEntity {
 
   /**
    * Where the mail stands in its lane, which is claimed in this order (then by id): when it was
-   * queued. Kept through retries and resends.
+   * queued, or later for a template placed behind others (`MAIL_PLACED_BEHIND_SECONDS`). Kept
+   * through retries and resends.
    */
   @Property({ type: 'datetime' })
   queuePosition: Date & Opt = new Date();

@@ -1,4 +1,4 @@
-import { EntityManager } from '@mikro-orm/postgresql';
+import { EntityManager, raw } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { MailFailure } from './mail-backoff';
 import { MailTemplateName, RenderedMail } from './mail-message';
@@ -22,12 +22,13 @@ export interface OutboxStats {
 @Injectable()
 export class MailOutboxRepository {
   /**
-   * `awaited`: the lane the mail is claimed in (see `claimDueBatch`). Its place in the lane,
-   * `queue_position`, and `created_at` take the database's now(): every instance's mails are placed
-   * on the same clock.
+   * `lane.awaited`: the lane the mail is claimed in (see `claimDueBatch`). Its place in the lane,
+   * `queue_position`, and `created_at` take the database's now(), so that every instance's mails
+   * are placed on the same clock; the place `lane.behindSeconds` after it.
    */
-  async insert(em: EntityManager, recipient: string, template: MailTemplateName, payload: RenderedMail, awaited: boolean): Promise<void> {
-    await em.insert(MailOutboxEntity, { recipient, template, payload, awaited });
+  async insert(em: EntityManager, recipient: string, template: MailTemplateName, payload: RenderedMail, lane: { awaited: boolean; behindSeconds: number }): Promise<void> {
+    const place = lane.behindSeconds > 0 ? { queuePosition: raw(`now() + ? * interval '1 second'`, [lane.behindSeconds]) } : {};
+    await em.insert(MailOutboxEntity, { recipient, template, payload, awaited: lane.awaited, ...place });
   }
 
   /**

@@ -115,6 +115,18 @@ const keyCreated = (to: string): MailMessage => ({
   ip: '203.0.113.7',
   user_agent: 'curl/8.5.0',
 });
+const keyRolled = (to: string): MailMessage => ({
+  template: 'api-key-rolled',
+  to,
+  link: 'http://127.0.0.1:3000/dashboard/api-keys',
+  name: 'deploy',
+  key_prefix: 'atiru_ab12cd',
+  new_key_prefix: 'atiru_ij56kl',
+  old_key_ends_at: null,
+  at: new Date(),
+  ip: '203.0.113.7',
+  user_agent: 'curl/8.5.0',
+});
 const passwordChanged = (to: string): MailMessage => ({
   template: 'password-changed',
   to,
@@ -861,12 +873,31 @@ describe('mail outbox lanes, claimed without a worker', () => {
   });
 
   it('takes half a claim from each lane, rounded up for mail someone waits for, each lane first queued first, and answers them in turns, that mail first', async () => {
-    await queue(keyCreated(at('n0')), confirm(at('a0')), passwordChanged(at('n1')), reset(at('a1')), keyLeaked(at('n2')), confirm(at('a2')), keyCreated(at('n3')), confirm(at('a3')));
+    await queue(passwordChanged(at('n0')), confirm(at('a0')), keyLeaked(at('n1')), reset(at('a1')), passwordChanged(at('n2')), confirm(at('a2')), keyLeaked(at('n3')), confirm(at('a3')));
 
     expect(await claim(5)).toEqual(['a0', 'n0', 'a1', 'n1', 'a2']);
     expect(await claim(2)).toEqual(['a3', 'n2']);
     expect(await claim(OUTBOX_BATCH_SIZE)).toEqual(['n3']);
     expect(await claim(OUTBOX_BATCH_SIZE)).toEqual([]);
+  });
+
+  it("places API keys' creation and roll notices an hour behind the other notices: a flood of them holds back no password-changed or leaked-key notice", async () => {
+    const flood = Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? keyCreated(at(`key${i}`)) : keyRolled(at(`key${i}`))));
+    await queue(...flood, passwordChanged(at('changed')), keyLeaked(at('leaked')));
+    expect(await claim(4)).toEqual(['changed', 'leaked', 'key0', 'key1']);
+    // Among themselves, first queued first.
+    expect(await claim(3)).toEqual(['key2', 'key3', 'key4']);
+  });
+
+  it('lets other notices overtake them by an hour at most, and holds none back from an idle lane', async () => {
+    await queue(keyCreated(at('alone')));
+    expect(await claim(OUTBOX_BATCH_SIZE)).toEqual(['alone']);
+
+    await queue(keyRolled(at('an-hour-ago')), keyCreated(at('just-now')));
+    // Queued an hour and a minute ago: its place has come before the notice queued now.
+    await sql(service, `UPDATE mail_outbox SET queue_position = queue_position - interval '61 minutes' WHERE recipient = ?`, [at('an-hour-ago')]);
+    await queue(passwordChanged(at('changed')));
+    expect(await claim(OUTBOX_BATCH_SIZE)).toEqual(['an-hour-ago', 'changed', 'just-now']);
   });
 
   it('fills the share of a lane that runs short from the other, either way round', async () => {
