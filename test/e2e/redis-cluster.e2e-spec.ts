@@ -5,25 +5,12 @@ import { TestRedisServer } from '../support/redis-server';
 import { startTestApp, TestApp } from '../support/test-app';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { eventually } from '../support/wait';
+import { mergedUses, statusesOf } from '../support/rate-limits';
 
 const PASSWORD = 'correct horse battery staple';
 const from = (ip: string) => ({ 'x-forwarded-for': ip });
 const WRONG_BEARER = { authorization: 'Bearer not-a-token' };
 const LIMITS = { TRUST_PROXY: 'true', RATE_LIMIT_AUTH_FAILURE_IP: '3/60', RATE_LIMIT_LOGIN_IP_EMAIL: '10/60', FAILED_LOGIN_COST: '5', RATE_LIMIT_API_KEY: '3/60' };
-
-/** The statuses of `times` requests made in turn by `request`. */
-async function statuses(times: number, request: () => Promise<{ status: number }>): Promise<number[]> {
-  const answers = [];
-  for (let i = 0; i < times; i++) answers.push((await request()).status);
-  return answers;
-}
-
-/** Sends `service`'s authenticated uses to Redis, after a merge its timer may have started. */
-async function merged(service: TestApp): Promise<void> {
-  const limiter = service.app.get(RateLimiterService);
-  await limiter.mergeUses();
-  await limiter.mergeUses();
-}
 
 describe('rate limits in a Redis Cluster (REDIS_CLUSTER)', () => {
   const cluster = new TestRedisCluster();
@@ -50,11 +37,11 @@ describe('rate limits in a Redis Cluster (REDIS_CLUSTER)', () => {
     const wrongLogin = (service: TestApp) => () =>
       service.request('POST', '/auth/login', { body: { email: 'someone@example.com', password: 'wrong' }, headers: from('203.0.113.61') });
     // A wrong password costs 5 of 10 for one address and email, whichever instance answers.
-    expect([...(await statuses(1, wrongLogin(first))), ...(await statuses(1, wrongLogin(second))), ...(await statuses(1, wrongLogin(first)))]).toEqual([401, 401, 429]);
+    expect([...(await statusesOf(1, wrongLogin(first))), ...(await statusesOf(1, wrongLogin(second))), ...(await statusesOf(1, wrongLogin(first)))]).toEqual([401, 401, 429]);
 
     const guess = (service: TestApp) => () => service.request('GET', '/users/me', { headers: { ...WRONG_BEARER, ...from('203.0.113.62') } });
-    expect([...(await statuses(2, guess(first))), ...(await statuses(2, guess(second)))]).toEqual([401, 401, 401, 429]);
-    expect(await statuses(1, guess(first))).toEqual([429]);
+    expect([...(await statusesOf(2, guess(first))), ...(await statusesOf(2, guess(second)))]).toEqual([401, 401, 401, 429]);
+    expect(await statusesOf(1, guess(first))).toEqual([429]);
 
     const byNode = await cluster.keys();
     const written = byNode.flat();
@@ -71,15 +58,15 @@ describe('rate limits in a Redis Cluster (REDIS_CLUSTER)', () => {
     const headers = { 'x-api-key': created.body.key };
     const me = (service: TestApp) => () => service.request('GET', '/users/me', { headers });
     // Three uses, the limit: two on one instance, one on the other, all merged.
-    expect([...(await statuses(2, me(first))), ...(await statuses(1, me(second)))]).toEqual([200, 200, 200]);
-    await merged(first);
-    await merged(second);
+    expect([...(await statusesOf(2, me(first))), ...(await statusesOf(1, me(second)))]).toEqual([200, 200, 200]);
+    await mergedUses(first);
+    await mergedUses(second);
     // The instance that merged last knows all three uses, and refuses a fourth.
     const refused = await second.request('GET', '/users/me', { headers });
     expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 429, code: 'RATE_LIMITED' });
     // The other knows them once it merges again (it may admit one more before: the README's bound).
     expect([200, 429]).toContain((await first.request('GET', '/users/me', { headers })).status);
-    await merged(first);
+    await mergedUses(first);
     expect((await first.request('GET', '/users/me', { headers })).status).toBe(429);
   });
 
@@ -89,7 +76,7 @@ describe('rate limits in a Redis Cluster (REDIS_CLUSTER)', () => {
     try {
       // Not refused, not held up: a wrong login answers 401 however often while nothing counts it.
       const login = () => first.request('POST', '/auth/login', { body: { email: 'outage@example.com', password: 'wrong' }, headers: from('203.0.113.63') });
-      expect(await statuses(4, login)).toEqual([401, 401, 401, 401]);
+      expect(await statusesOf(4, login)).toEqual([401, 401, 401, 401]);
       expect(first.app.get(RateLimiterService).sharedStoreAvailable).toBe(false);
     } finally {
       await holder.start();
@@ -105,7 +92,7 @@ describe('rate limits in a Redis Cluster (REDIS_CLUSTER)', () => {
       expect(counted.headers.get('ratelimit-limit')).not.toBeNull();
     }
     const guess = (service: TestApp) => () => service.request('GET', '/users/me', { headers: { ...WRONG_BEARER, ...from('203.0.113.65') } });
-    expect([...(await statuses(1, guess(first))), ...(await statuses(1, guess(second))), ...(await statuses(1, guess(first))), ...(await statuses(1, guess(second)))]).toEqual([401, 401, 401, 429]);
+    expect([...(await statusesOf(1, guess(first))), ...(await statusesOf(1, guess(second))), ...(await statusesOf(1, guess(first))), ...(await statusesOf(1, guess(second)))]).toEqual([401, 401, 401, 429]);
   });
 });
 

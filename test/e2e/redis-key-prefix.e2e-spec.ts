@@ -1,10 +1,10 @@
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { RateLimiterService } from '../../src/rate-limit/rate-limiter.service';
 import { createConfirmedUser, GENEROUS_RATE_LIMITS, login, uniqueEmail } from '../support/accounts';
 import { TestRedisServer } from '../support/redis-server';
 import { signedInUser } from '../support/signed-in-user';
 import { startTestApp, TestApp } from '../support/test-app';
+import { mergedUses, statusesOf } from '../support/rate-limits';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 const PASSWORD = 'correct horse battery staple';
@@ -19,13 +19,6 @@ async function allKeys(reader: Redis): Promise<string[]> {
   const keys: string[] = [];
   for await (const batch of reader.scanStream({ count: 1000 })) keys.push(...(batch as string[]));
   return keys.sort();
-}
-
-/** Sends `service`'s authenticated uses to Redis, after a merge its timer may have started. */
-async function merged(service: TestApp): Promise<void> {
-  const limiter = service.app.get(RateLimiterService);
-  await limiter.mergeUses();
-  await limiter.mergeUses();
 }
 
 describe('Redis keys under REDIS_KEY_PREFIX', () => {
@@ -72,7 +65,7 @@ describe('Redis keys under REDIS_KEY_PREFIX', () => {
     const created = await service.request('POST', '/auth/api-keys', { headers: jwt, body: { name: 'prefixed' } });
     expect(created.status).toBe(201);
     expect((await service.request('GET', '/users/me', { headers: { 'x-api-key': created.body.key } })).status).toBe(200);
-    await merged(service);
+    await mergedUses(service);
     // Blocked after two failures here, though the earlier release's count for the address is far over.
     const failures = [];
     for (let i = 0; i < 3; i++) failures.push((await service.request('GET', '/users/me', { headers: { ...WRONG_BEARER, ...ip } })).status);
@@ -99,38 +92,33 @@ describe('Redis keys under REDIS_KEY_PREFIX', () => {
     const staging = await start({ ...limits, REDIS_KEY_PREFIX: stagingPrefix });
     const stagingToo = await start({ ...limits, REDIS_KEY_PREFIX: stagingPrefix });
     const production = await start({ ...limits, REDIS_KEY_PREFIX: uniquePrefix('production') });
-    const statuses = async (service: TestApp, times: number, request: () => Promise<{ status: number }>) => {
-      const answers = [];
-      for (let i = 0; i < times; i++) answers.push((await request()).status);
-      return answers;
-    };
 
     // Failed authentications: staging blocks the address; production still only counts it.
     const guess = (service: TestApp) => () => service.request('GET', '/users/me', { headers: { ...WRONG_BEARER, ...from('203.0.113.60') } });
-    expect(await statuses(staging, 4, guess(staging))).toEqual([401, 401, 401, 429]);
-    expect(await statuses(stagingToo, 1, guess(stagingToo))).toEqual([429]);
-    expect(await statuses(production, 4, guess(production))).toEqual([401, 401, 401, 429]);
+    expect(await statusesOf(4, guess(staging))).toEqual([401, 401, 401, 429]);
+    expect(await statusesOf(1, guess(stagingToo))).toEqual([429]);
+    expect(await statusesOf(4, guess(production))).toEqual([401, 401, 401, 429]);
 
     // Logins for one address from one client: a wrong password costs 5 of 10.
     const wrongLogin = (service: TestApp) => () =>
       service.request('POST', '/auth/login', { body: { email: 'someone@example.com', password: 'wrong' }, headers: from('203.0.113.61') });
-    expect(await statuses(staging, 2, wrongLogin(staging))).toEqual([401, 401]);
-    expect(await statuses(stagingToo, 1, wrongLogin(stagingToo))).toEqual([429]);
-    expect(await statuses(production, 3, wrongLogin(production))).toEqual([401, 401, 429]);
+    expect(await statusesOf(2, wrongLogin(staging))).toEqual([401, 401]);
+    expect(await statusesOf(1, wrongLogin(stagingToo))).toEqual([429]);
+    expect(await statusesOf(3, wrongLogin(production))).toEqual([401, 401, 429]);
 
     // An API key's uses, 3 a minute, merged into Redis (the deployments share a database here, so one key works on all three).
     const user = await signedInUser(staging.app, uniqueEmail('two-deployments'));
     const created = await staging.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'shared' } });
     const use = (service: TestApp) => () => service.request('GET', '/users/me', { headers: { 'x-api-key': created.body.key } });
-    expect(await statuses(staging, 2, use(staging))).toEqual([200, 200]);
-    await merged(staging);
-    expect(await statuses(production, 2, use(production))).toEqual([200, 200]);
-    await merged(production);
+    expect(await statusesOf(2, use(staging))).toEqual([200, 200]);
+    await mergedUses(staging);
+    expect(await statusesOf(2, use(production))).toEqual([200, 200]);
+    await mergedUses(production);
     // Production's count is its own two uses, not four.
-    expect(await statuses(production, 1, use(production))).toEqual([200]);
-    expect(await statuses(stagingToo, 1, use(stagingToo))).toEqual([200]);
-    await merged(stagingToo);
+    expect(await statusesOf(1, use(production))).toEqual([200]);
+    expect(await statusesOf(1, use(stagingToo))).toEqual([200]);
+    await mergedUses(stagingToo);
     // The other staging instance knows the first one's two uses once it has merged its own.
-    expect(await statuses(stagingToo, 1, use(stagingToo))).toEqual([429]);
+    expect(await statusesOf(1, use(stagingToo))).toEqual([429]);
   });
 });
