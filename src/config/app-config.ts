@@ -471,7 +471,6 @@ export function loopbackEntries(list: readonly string[]): string[] {
   });
 }
 
-/** A secret anyone could guess: the development one, a short one, or one that asks to be changed. */
 /** The path of a URL already checked to be one; '' when it does not parse. */
 function safePath(url: string): string {
   try {
@@ -481,6 +480,7 @@ function safePath(url: string): string {
   }
 }
 
+/** A secret anyone could guess: the development one, a short one, or one that asks to be changed. */
 export function isPlaceholderSecret(secret: string): boolean {
   return secret === DEVELOPMENT_SECRET || secret.length < 32 || /change.?me/i.test(secret);
 }

@@ -3,10 +3,10 @@ import type { Principal } from '../common/auth/principal';
 import { AppConfig, RateLimitPolicyName } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { AppError } from '../common/errors/app-error';
+import { StartRefusedError } from '../common/errors/start-refused.error';
 import { MemoryRateLimitStore, RateLimitCount, RateLimitStore } from './rate-limit-store';
 import { RateLimitMergeNotSent, RateLimitStoreUnavailable, RedisRateLimitStore } from './redis-rate-limit-store';
 import { redisServerIsClusterNode } from './redis-connection';
-import { StartRefusedError } from '../common/errors/start-refused.error';
 import { clientKey } from './client-key';
 import { UseCounts } from './use-counts';
 

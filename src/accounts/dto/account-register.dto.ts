@@ -1,8 +1,8 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { EMAIL_FORMAT } from '../../common/email-address';
 import { NewEmailField } from '../email-address';
 import { NewPasswordField } from './password.field';
 import { RedirectToField } from './redirect-to.field';
-import { EMAIL_FORMAT } from '../../common/email-address';
 
 @ApiSchema({ name: 'RegisterRequest', description: 'The new account' })
 export class AccountRegisterDto {
