@@ -37,7 +37,7 @@ export function redisConnection(target: RedisTarget, commandTimeout: number, scr
  * cluster runs only when they share a slot; the counts are small and few, so one node holds them
  * all (docs/decisions/040).
  */
-export function clusterKeyPrefix(keyPrefix: string): string {
+function clusterKeyPrefix(keyPrefix: string): string {
   return `{${keyPrefix.slice(0, -1)}}:`;
 }
 

@@ -15,6 +15,7 @@ import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { signedInUser } from '../support/signed-in-user';
 import { startTestApp, TestApp } from '../support/test-app';
 import { sleep, waitUntil } from '../support/wait';
+import { statusesInTurn, statusesOf } from '../support/rate-limits';
 import type { Principal } from '../../src/common/auth/principal';
 import { loadConfig } from '../../src/config/app-config';
 
@@ -89,9 +90,7 @@ async function expectKeyLimited(service: TestApp, email: string): Promise<void> 
   const user = await signedInUser(service.app, email);
   const created = await service.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'limited' } });
   const headers = { 'x-api-key': created.body.key };
-  const statuses = [];
-  for (let i = 0; i < 3; i++) statuses.push((await service.request('GET', '/users/me', { headers })).status);
-  expect(statuses).toEqual([200, 200, 200]);
+  expect(await statusesOf(3, () => service.request('GET', '/users/me', { headers }))).toEqual([200, 200, 200]);
   const limited = await service.request('GET', '/users/me', { headers });
   expect(limited.status).toBe(429);
   expect(limited.body).toMatchObject({ statusCode: 429, request_id: expect.any(String), code: 'RATE_LIMITED' });
@@ -220,9 +219,7 @@ describe('rate limits in memory, each limit bounded on its own', () => {
   it('keeps a client refused for wrong logins refused after a flood of made-up confirmation tokens larger than the bound', async () => {
     const wrongLogin = () => service.request('POST', '/auth/login', { body: { email: 'nobody@x.test', password: 'a wrong password' }, headers: from('203.0.113.60') });
     // 10 a minute per (address, email), a wrong password costing 5: 6, then 12.
-    const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await wrongLogin()).status);
-    expect(statuses).toEqual([401, 401, 429]);
+    expect(await statusesOf(3, wrongLogin)).toEqual([401, 401, 429]);
 
     for (let i = 0; i < 3 * BOUND; i++) expect(await opened(randomBytes(32).toString('base64url'))).toEqual(['INVALID_REQUEST', '3']);
 
@@ -276,9 +273,7 @@ describe('failed authentications beside a good API key', () => {
     const user = await signedInUser(service.app, 'guesser@x.test');
     const { key } = (await service.request('POST', '/auth/api-keys', { headers: user.jwt, body: { name: 'own' } })).body;
     const guessing = (ip: string) => ({ ...from(ip), authorization: `Bearer ${generateApiKey().key}`, 'x-api-key': key });
-    const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await service.request('GET', '/users/me', { headers: guessing('203.0.113.60') })).status);
-    expect(statuses).toEqual([200, 200, 200]);
+    expect(await statusesOf(3, () => service.request('GET', '/users/me', { headers: guessing('203.0.113.60') }))).toEqual([200, 200, 200]);
     const limited = await service.request('GET', '/users/me', { headers: guessing('203.0.113.60') });
     expect([limited.status, limited.body.code]).toEqual([429, 'RATE_LIMITED']);
     // The address is refused any credential the instance has not verified before; the key itself is not held back elsewhere.
@@ -293,9 +288,8 @@ describe('failed authentications beside a good API key', () => {
     const shared = from('203.0.113.62');
     expect((await service.request('GET', '/users/me', { headers: { ...shared, 'x-api-key': key } })).status).toBe(200);
     expect((await service.request('GET', '/users/me', { headers: { ...shared, ...user.jwt } })).status).toBe(200);
-    const guesses = [];
-    for (let i = 0; i < 4; i++) guesses.push((await service.request('GET', '/users/me', { headers: { ...shared, 'x-api-key': generateApiKey().key } })).status);
-    expect(guesses).toEqual([401, 401, 401, 429]);
+    const guess = () => service.request('GET', '/users/me', { headers: { ...shared, 'x-api-key': generateApiKey().key } });
+    expect(await statusesOf(4, guess)).toEqual([401, 401, 401, 429]);
 
     const answers = await Promise.all([
       service.request('GET', '/users/me', { headers: { ...shared, 'x-api-key': key } }),
@@ -318,9 +312,8 @@ describe('failed authentications beside a good API key', () => {
       });
     const first = await introspect(basic('billing', BILLING_SECRET));
     expect([first.status, first.body.active]).toEqual([200, true]);
-    const guesses = [];
-    for (let i = 0; i < 4; i++) guesses.push((await service.request('GET', '/users/me', { headers: { ...shared, 'x-api-key': generateApiKey().key } })).status);
-    expect(guesses).toEqual([401, 401, 401, 429]);
+    const guess = () => service.request('GET', '/users/me', { headers: { ...shared, 'x-api-key': generateApiKey().key } });
+    expect(await statusesOf(4, guess)).toEqual([401, 401, 401, 429]);
 
     const again = await introspect(basic('billing', BILLING_SECRET));
     expect([again.status, again.body.active, again.body.sub]).toEqual([200, true, user.id]);
@@ -562,9 +555,8 @@ describe('rate limits in Redis', () => {
     // One count between the two instances again: 3 a minute per client address and email.
     const body = { email: 'thawed@x.test' };
     const ip = from('203.0.113.81');
-    const answers = [];
-    for (const service of [first, second, first, second]) answers.push((await service.request('POST', '/probe/mail', { body, headers: ip })).status);
-    expect(answers).toEqual([200, 200, 200, 429]);
+    const mail = (service: TestApp) => service.request('POST', '/probe/mail', { body, headers: ip });
+    expect(await statusesInTurn([first, second, first, second], mail)).toEqual([200, 200, 200, 429]);
   });
 });
 

@@ -9,8 +9,13 @@ export async function mergedUses(service: TestApp): Promise<void> {
 }
 
 /** The statuses of `times` requests made one after the other by `request`. */
-export async function statusesOf(times: number, request: () => Promise<{ status: number }>): Promise<number[]> {
+export function statusesOf(times: number, request: () => Promise<{ status: number }>): Promise<number[]> {
+  return statusesInTurn(Array(times).fill(undefined), request);
+}
+
+/** The statuses of `request` sent to each of `services` in turn, one after the other (instances sharing a count, say). */
+export async function statusesInTurn<S>(services: S[], request: (service: S) => Promise<{ status: number }>): Promise<number[]> {
   const answers = [];
-  for (let i = 0; i < times; i++) answers.push((await request()).status);
+  for (const service of services) answers.push((await request(service)).status);
   return answers;
 }
