@@ -86,7 +86,13 @@ describe('token introspection, RFC 7662 (two real apps, one PostgreSQL)', () => 
     expect(rolled.status).toBe(201);
 
     const jwt = ada.jwt.authorization.slice(7);
-    const garbage = ['garbage', generateApiKey().key, `${revoked.body.key.slice(0, -1)}x`, `${jwt.slice(0, -2)}AA`, jwt.replace('.', '. '), 'é'];
+    // Each changed character is made to differ from the one it replaces: a fixed
+    // replacement is, now and then, what was there.
+    const [header, payload, signature] = jwt.split('.');
+    const otherThan = (character: string) => (character === 'A' ? 'B' : 'A');
+    const badSignature = `${header}.${payload}.${otherThan(signature[0])}${signature.slice(1)}`;
+    const badKey = `${revoked.body.key.slice(0, -1)}${otherThan(revoked.body.key.slice(-1))}`;
+    const garbage = ['garbage', generateApiKey().key, badKey, badSignature, jwt.replace('.', '. '), 'é'];
     for (const token of [revoked.body.key, expired, rolling.body.key, ...garbage]) {
       const response = await introspect(token);
       expect({ token, status: response.status, body: response.body }).toEqual({ token, status: 200, body: { active: false } });
