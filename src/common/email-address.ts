@@ -49,3 +49,29 @@ const IPV4 = /^[\d.]+$/;
 /** RFC 1035's bounds, on the domain as given and on its ASCII form. */
 const MAX_DOMAIN_LENGTH = 253;
 const MAX_LABEL_LENGTH = 63;
+
+/**
+ * The inbox an address delivers to, as far as the common providers tell: the address in one form
+ * (`normalizeEmail`), without a sub-address after the first `+` (RFC 5233: `ada+news@` reaches
+ * `ada@`), and at Gmail without the dots of the local part and under one domain name
+ * (`a.da@googlemail.com` is `ada@gmail.com`). Used to count the mails one inbox gets, never as an
+ * address or an identity: two mailboxes it takes for one (at a provider that reads `+` otherwise)
+ * only share a cap, while one inbox under many names no longer has a cap for each name.
+ */
+export function inboxOf(email: string): string {
+  const address = normalizeEmail(email);
+  const at = address.lastIndexOf('@');
+  if (at < 0) return address;
+  let local = address.slice(0, at);
+  let domain = address.slice(at + 1);
+  const plus = local.indexOf('+');
+  if (plus > 0) local = local.slice(0, plus);
+  if (GMAIL_DOMAINS.has(domain)) {
+    local = local.replaceAll('.', '');
+    domain = 'gmail.com';
+  }
+  return `${local}@${domain}`;
+}
+
+/** Gmail's two names, under which dots in the local part are ignored. */
+const GMAIL_DOMAINS: ReadonlySet<string> = new Set(['gmail.com', 'googlemail.com']);

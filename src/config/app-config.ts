@@ -175,7 +175,8 @@ export const RATE_LIMIT_DEFAULTS = {
   /** Mail-sending requests per (client IP, target email): one client asking again and again for one address. */
   mail_ip_email: { limit: 5, windowSeconds: 3600 },
   /**
-   * Mails those three requests send to one address, whoever asked: nobody can flood one inbox.
+   * Mails those three requests send to one inbox, under any of its names (`inboxOf`), whoever
+   * asked: nobody can flood one inbox.
    * Never a 429, which would let anyone lock the owner out of their own mail: beyond it a request
    * is answered as any other and sends nothing (decision 029). Counted in the outbox. Above
    * `mail_ip_email`, so that one client cannot spend it alone.

@@ -14,6 +14,13 @@ export class MailOutboxEntity {
   @Property({ type: 'string', length: 320 })
   recipient: string;
 
+  /**
+   * The inbox the recipient's address delivers to (`inboxOf`), which the cap on one inbox's mails
+   * counts; null on mails queued by a release before it was kept.
+   */
+  @Property({ type: 'string', length: 320, nullable: true })
+  inbox: (string & Opt) | null = null;
+
   @Property({ type: 'string', length: 64 })
   template: MailTemplateName;
 

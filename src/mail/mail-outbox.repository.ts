@@ -1,5 +1,6 @@
 import { EntityManager, raw } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { inboxOf } from '../common/email-address';
 import { MailFailure } from './mail-backoff';
 import { MailTemplateName, RenderedMail } from './mail-message';
 import { MailOutboxEntity } from './mail-outbox.entity';
@@ -28,20 +29,22 @@ export class MailOutboxRepository {
    */
   async insert(em: EntityManager, recipient: string, template: MailTemplateName, payload: RenderedMail, lane: { awaited: boolean; behindSeconds: number }): Promise<void> {
     const place = lane.behindSeconds > 0 ? { queuePosition: raw(`now() + ? * interval '1 second'`, [lane.behindSeconds]) } : {};
-    await em.insert(MailOutboxEntity, { recipient, template, payload, awaited: lane.awaited, ...place });
+    await em.insert(MailOutboxEntity, { recipient, inbox: inboxOf(recipient), template, payload, awaited: lane.awaited, ...place });
   }
 
   /**
-   * How many mails of `templates` were queued for `recipient` in the last `windowSeconds`, whatever
-   * became of them, the caller's transaction's own included. Addresses are compared as the users
-   * table compares them, without case: an account's own address may be stored with capitals.
+   * How many mails of `templates` were queued in the last `windowSeconds` for the inbox `recipient`
+   * delivers to, under any of its names (`inboxOf`: `ada+news@` is `ada@`), whatever became of
+   * them, the caller's transaction's own included. A mail queued by a release that kept no inbox
+   * counts by its address, without case, as that release counted it.
    */
   async countQueuedTo(em: EntityManager, recipient: string, templates: readonly MailTemplateName[], windowSeconds: number): Promise<number> {
     const [row] = await this.execute<{ queued: number }[]>(
       em,
       `SELECT count(*)::int AS queued FROM mail_outbox
-       WHERE lower(recipient) = lower(?) AND template IN (${templates.map(() => '?').join(', ')}) AND created_at > now() - ? * interval '1 second'`,
-      [recipient, ...templates, windowSeconds],
+       WHERE (inbox = ? OR (inbox IS NULL AND lower(recipient) = lower(?)))
+         AND template IN (${templates.map(() => '?').join(', ')}) AND created_at > now() - ? * interval '1 second'`,
+      [inboxOf(recipient), recipient, ...templates, windowSeconds],
     );
     return row.queued;
   }

@@ -695,6 +695,33 @@ describe('account security: mail limits', () => {
     }
     expect(await settledMailsTo(requested)).toBe(PER_ADDRESS);
   });
+
+  it('caps the mails of one inbox under all its names (sub-addresses), and still counts what an earlier release queued by its address', async () => {
+    const [local, domain] = uniqueEmail('aliases').split('@');
+    // Each registration of a new name mails a confirmation to it: one inbox under many names, each
+    // asked for from a client address of its own, as a spread-out sender would.
+    const names = Array.from({ length: PER_ADDRESS + 2 }, (_, i) => `${local}+n${i}@${domain}`);
+    const logged = service.logs.lines.length;
+    for (const [i, email] of names.entries()) {
+      const registered = await service.request('POST', '/auth/register', { body: { email, password: 'someone else chose this' }, headers: from(`192.0.2.${150 + i}`) });
+      expect(registered.status).toBe(201);
+    }
+    let delivered = 0;
+    for (const email of names) delivered += await settledMailsTo(email);
+    expect(delivered).toBe(PER_ADDRESS);
+    const cappedSince = (from: number) => service.logs.lines.slice(from).map((line) => JSON.parse(line)).filter((entry) => entry.event === 'mail_capped');
+    expect(cappedSince(logged).map((entry) => entry.request)).toEqual(['register', 'register']);
+
+    // Mails an earlier release queued have no inbox: they count by their address, without case.
+    const older = uniqueEmail('older-release');
+    for (let i = 0; i < PER_ADDRESS; i++) {
+      await sql(service, `INSERT INTO mail_outbox (recipient, template, payload, status, sent_at) VALUES (?, 'confirm-email', '{"subject": "s", "text": "t"}', 'sent', now())`, [older.toUpperCase()]);
+    }
+    const before = service.logs.lines.length;
+    expect((await service.request('POST', '/auth/register', { body: { email: older, password: 'someone else chose this' }, headers: from('192.0.2.170') })).status).toBe(201);
+    expect(await settledMailsTo(older)).toBe(0);
+    expect(cappedSince(before).map((entry) => entry.request)).toEqual(['register']);
+  });
 });
 
 /** The "When:" line of a security notice, as epoch milliseconds. */

@@ -1,5 +1,5 @@
 import { domainToUnicode } from 'node:url';
-import { normalizeEmail } from '../../src/common/email-address';
+import { inboxOf, normalizeEmail } from '../../src/common/email-address';
 
 describe('normalizeEmail', () => {
   it('trims and lower-cases a plain address, and leaves it otherwise as it is', () => {
@@ -52,5 +52,26 @@ describe('normalizeEmail', () => {
     ]) {
       expect([unmapped, normalizeEmail(unmapped)]).toEqual([unmapped, unmapped.toLowerCase()]);
     }
+  });
+});
+
+describe('inboxOf', () => {
+  it('takes the names one inbox has for one: the address in one form, without its sub-address', () => {
+    for (const name of ['ada@example.com', ' ADA@Example.com', 'ada+news@example.com', 'Ada+News+2026@EXAMPLE.com', 'ada+@example.com']) {
+      expect([name, inboxOf(name)]).toEqual([name, 'ada@example.com']);
+    }
+    expect(inboxOf('ada+x@xn--bcher-kva.example')).toBe('ada@bücher.example');
+  });
+
+  it("reads Gmail's rules at Gmail only: dots in the local part are ignored, and googlemail.com is gmail.com", () => {
+    for (const name of ['ada.lovelace@gmail.com', 'adalovelace@gmail.com', 'a.d.a.l.o.v.e.l.a.c.e+x@googlemail.com', 'Ada.Lovelace@GMAIL.COM']) {
+      expect([name, inboxOf(name)]).toEqual([name, 'adalovelace@gmail.com']);
+    }
+    expect(inboxOf('ada.lovelace@example.com')).toBe('ada.lovelace@example.com');
+  });
+
+  it('leaves a local part that a plus begins, and anything without an @, as one form of itself', () => {
+    expect(inboxOf('+ada@example.com')).toBe('+ada@example.com');
+    expect(inboxOf('Not An Address')).toBe('not an address');
   });
 });

@@ -17,6 +17,7 @@ import { Migration20261210000100ApiKeyRetention } from './Migration2026121000010
 import { Migration20261211000100MailOutboxLanes } from './Migration20261211000100MailOutboxLanes';
 import { Migration20261211000200DeletedApiKeyHashes } from './Migration20261211000200DeletedApiKeyHashes';
 import { Migration20261211000300EmailDomainsInOneForm } from './Migration20261211000300EmailDomainsInOneForm';
+import { Migration20261212000100MailOutboxInbox } from './Migration20261212000100MailOutboxInbox';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -42,4 +43,5 @@ export const migrationsList = [
   { name: 'Migration20261211000100MailOutboxLanes', class: Migration20261211000100MailOutboxLanes },
   { name: 'Migration20261211000200DeletedApiKeyHashes', class: Migration20261211000200DeletedApiKeyHashes },
   { name: 'Migration20261211000300EmailDomainsInOneForm', class: Migration20261211000300EmailDomainsInOneForm },
+  { name: 'Migration20261212000100MailOutboxInbox', class: Migration20261212000100MailOutboxInbox },
 ];
