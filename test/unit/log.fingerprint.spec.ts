@@ -12,6 +12,16 @@ describe('LogFingerprint', () => {
     expect(fingerprints.email(EMAIL)).toEqual({ email_domain: 'example.com', email_hash: fingerprints.of(EMAIL) });
   });
 
+  it('names a domain in its ASCII form, so that one of look-alike letters cannot pass for the one it mimics', () => {
+    const fingerprints = new LogFingerprint(loadConfig({ LOG_FINGERPRINT_SECRET: 'secret one' }));
+    // Cyrillic а, е, р: reads as apple.com.
+    expect(fingerprints.email('ada@\u0430\u0440\u0440l\u0435.com').email_domain).toBe('xn--l-7sbq6ba.com');
+    expect(fingerprints.email('ada@apple.com').email_domain).toBe('apple.com');
+    // Both forms of one domain are one address: one domain and one hash in the logs.
+    expect(fingerprints.email('ada@bücher.example')).toEqual(fingerprints.email('ADA@xn--bcher-kva.example'));
+    expect(fingerprints.email('ada@bücher.example').email_domain).toBe('xn--bcher-kva.example');
+  });
+
   it('is a stable keyed hash: the same secret gives the same fingerprint, another secret another one', () => {
     const first = fingerprint({ LOG_FINGERPRINT_SECRET: 'secret one' });
     expect(first).toMatch(/^[0-9a-f]{16}$/);
