@@ -172,7 +172,10 @@ export const RATE_LIMIT_DEFAULTS = {
   login_ip_email: { limit: 50, windowSeconds: 900 },
   /** Mail-sending requests (register, resend-confirmation, forgot-password) per client IP. */
   mail_ip: { limit: 30, windowSeconds: 3600 },
-  /** Mail-sending requests per (client IP, target email): one client asking again and again for one address. */
+  /**
+   * Mail-sending requests per (client IP, target inbox, `inboxOf`): one client asking again and
+   * again for one inbox, under any of its names.
+   */
   mail_ip_email: { limit: 5, windowSeconds: 3600 },
   /**
    * Mails those three requests send to one inbox, under any of its names (`inboxOf`), whoever

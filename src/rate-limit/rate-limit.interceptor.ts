@@ -10,7 +10,7 @@ import { AppError } from '../common/errors/app-error';
 import { toAppError } from '../common/errors/error-mapping';
 import { isOpaqueTokenShaped } from '../common/auth/opaque-token';
 import { REFRESH_COOKIE_HEADER } from '../common/auth/refresh-cookie-header';
-import { normalizeEmail } from '../common/email-address';
+import { inboxOf, normalizeEmail } from '../common/email-address';
 import { clientKey } from './client-key';
 import { RATE_LIMIT_RULE, RateLimitRule } from './rate-limit.rule';
 import { rateLimitHeaders, RateLimiterService, RateLimitState } from './rate-limiter.service';
@@ -34,10 +34,11 @@ function counterKey(value: string): string {
   return createHash('sha256').update(value).digest('base64url').slice(0, 22);
 }
 
-function emailKey(body: unknown): string | undefined {
+/** The body's `email` in `form` (the address as accounts compare it, or its inbox), as a counter key. */
+function emailKey(body: unknown, form: (email: string) => string = normalizeEmail): string | undefined {
   const email = (body as { email?: unknown } | undefined)?.email;
   if (typeof email !== 'string' || email.trim() === '') return undefined;
-  return counterKey(normalizeEmail(email));
+  return counterKey(form(email));
 }
 
 /** The presented `token`'s counter key, when `counted` takes it. */
@@ -123,9 +124,11 @@ export class RateLimitInterceptor implements NestInterceptor {
       }
       case 'mail': {
         // Never per target address alone: anyone could then have the owner's own requests refused.
-        // What one address receives is capped where its mail is decided (decision 029).
-        const email = emailKey(request.body);
-        return email ? [['mail_ip', ip], ['mail_ip_email', `${ip}|${email}`]] : [];
+        // What one inbox receives is capped where its mail is decided (decision 029). Per inbox
+        // here too, under any of its names, as the cap counts: one client's share of an inbox
+        // stays below the cap, or a few sub-addresses would let it spend the owner's mail alone.
+        const inbox = emailKey(request.body, inboxOf);
+        return inbox ? [['mail_ip', ip], ['mail_ip_email', `${ip}|${inbox}`]] : [];
       }
       case 'refresh':
         return presentsRefreshToken(request) ? [['refresh_ip', ip]] : [];

@@ -696,6 +696,26 @@ describe('account security: mail limits', () => {
     expect(await settledMailsTo(requested)).toBe(PER_ADDRESS);
   });
 
+  it("keeps one client's share of an inbox below its cap under all its names, so that a client cannot spend the owner's mail alone", async () => {
+    const owner = uniqueEmail('share');
+    await createConfirmedUser(service, owner, 'the owner chose this');
+    expect(await settledMailsTo(owner)).toBe(1);
+    // One client registers sub-address after sub-address of the owner's inbox: its budget is the inbox's, not each name's.
+    const [local, domain] = owner.split('@');
+    const names = Array.from({ length: PER_ADDRESS }, (_, i) => `${local}+r${i}@${domain}`);
+    const statuses: number[] = [];
+    for (const email of names) {
+      statuses.push((await service.request('POST', '/auth/register', { body: { email, password: 'someone else chose this' }, headers: from('203.0.113.90') })).status);
+    }
+    expect(statuses).toEqual([...Array<number>(PER_CLIENT).fill(201), ...Array<number>(PER_ADDRESS - PER_CLIENT).fill(429)]);
+    // So the owner's own request, from elsewhere, is still mailed.
+    expect(answer(await forgot(owner, '198.51.100.90'))).toEqual(ACCEPTED_FORGOT);
+    let delivered = await settledMailsTo(owner);
+    for (const email of names) delivered += await settledMailsTo(email);
+    expect(delivered).toBe(1 + PER_CLIENT + 1);
+    expect(smtp.mailsTo(owner).at(-1)?.subject).toBe('Reset your Atiru password');
+  });
+
   it('caps the mails of one inbox under all its names (sub-addresses), and still counts what an earlier release queued by its address', async () => {
     const [local, domain] = uniqueEmail('aliases').split('@');
     // Each registration of a new name mails a confirmation to it: one inbox under many names, each
