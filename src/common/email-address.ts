@@ -37,6 +37,19 @@ function mapDomain(domain: string): string | undefined {
   return domainToUnicode(ascii);
 }
 
+/**
+ * The domain of `email` in its ASCII form (punycode), as DNS and mail servers' logs write it:
+ * what an operator reads about someone else's address, where a Unicode domain of look-alike
+ * letters (Cyrillic ones that read as `apple.com`) would pass for the one it mimics.
+ */
+export function asciiDomainOf(email: string): string {
+  const address = normalizeEmail(email);
+  const domain = address.slice(address.lastIndexOf('@') + 1);
+  return NOT_PRINTABLE_ASCII.test(domain) ? domainToASCII(domain) || domain : domain;
+}
+
+/** A character outside printable ASCII. */
+const NOT_PRINTABLE_ASCII = /[^ -~]/;
 /** A punycode label (`xn--`) or a character outside printable ASCII: what the mapping may change. */
 const NEEDS_MAPPING = /(?:^|\.)xn--|[^ -~]/i;
 /**

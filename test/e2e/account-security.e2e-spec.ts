@@ -608,6 +608,8 @@ describe('account security: mail limits', () => {
   const forgot = (email: string, ip: string) => service.request('POST', '/auth/forgot-password', { body: { email }, headers: from(ip) });
   const ACCEPTED_FORGOT = { status: 200, body: { message: ACCOUNT_MESSAGES.resetRequested } };
   const answer = (response: TestResponse) => ({ status: response.status, body: response.body });
+  /** The `mail_capped` lines logged since the log had `from` lines. */
+  const cappedSince = (from: number) => service.logs.lines.slice(from).map((line) => JSON.parse(line)).filter((entry) => entry.event === 'mail_capped');
   /** Once every request for `email` is decided and every mail it made has reached the SMTP server: how many arrived. */
   const settledMailsTo = async (email: string) => {
     await waitUntil(async () => {
@@ -672,7 +674,7 @@ describe('account security: mail limits', () => {
     expect(await settledMailsTo(alice)).toBe(PER_ADDRESS);
 
     // Each request held back is logged at warn, the address as its domain and keyed hash only.
-    const capped = service.logs.lines.slice(logged).map((line) => JSON.parse(line)).filter((entry) => entry.event === 'mail_capped');
+    const capped = cappedSince(logged);
     expect(capped.map((entry) => entry.request).sort()).toEqual(['forgot_password', 'forgot_password', 'forgot_password', 'register']);
     for (const entry of capped) expect(entry).toMatchObject({ level: 40, email_domain: 'example.com', email_hash: fingerprintOf(alice) });
     expect(JSON.stringify(capped)).not.toContain(alice);
@@ -729,7 +731,6 @@ describe('account security: mail limits', () => {
     let delivered = 0;
     for (const email of names) delivered += await settledMailsTo(email);
     expect(delivered).toBe(PER_ADDRESS);
-    const cappedSince = (from: number) => service.logs.lines.slice(from).map((line) => JSON.parse(line)).filter((entry) => entry.event === 'mail_capped');
     expect(cappedSince(logged).map((entry) => entry.request)).toEqual(['register', 'register']);
 
     // Mails an earlier release queued have no inbox: they count by their address, without case.

@@ -1,13 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { createHmac, createSecretKey, hkdfSync, KeyObject, randomBytes } from 'node:crypto';
-import { domainToASCII } from 'node:url';
 import { AppConfig, isPlaceholderSecret } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { normalizeEmail } from '../email-address';
+import { asciiDomainOf, normalizeEmail } from '../email-address';
 
 const INFO = 'atiru log fingerprint v1';
-/** A character outside printable ASCII: a domain with one is written otherwise in ASCII form. */
-const NOT_PRINTABLE_ASCII = /[^ -~]/;
 
 /**
  * Short keyed hashes (HMAC-SHA-256) that let log lines about one email be correlated without
@@ -30,14 +27,11 @@ export class LogFingerprint {
   /**
    * An address as log lines name it: its domain, and its keyed hash to correlate the lines about
    * it. Without case, as addresses are compared: one stored with capitals is the same address.
-   * The domain in its ASCII form, as DNS and mail servers' logs write it: in Unicode, a domain of
-   * look-alike letters (Cyrillic ones that read as `apple.com`) would pass for the one it mimics
-   * in an operator's view, which is why browsers show such domains in punycode.
+   * The domain in its ASCII form (`asciiDomainOf`), so that look-alike letters cannot pass for
+   * another domain in an operator's view.
    */
   email(email: string): { email_domain: string; email_hash: string } {
-    const address = normalizeEmail(email);
-    const domain = address.slice(address.lastIndexOf('@') + 1);
-    return { email_domain: NOT_PRINTABLE_ASCII.test(domain) ? domainToASCII(domain) || domain : domain, email_hash: this.of(address) };
+    return { email_domain: asciiDomainOf(email), email_hash: this.of(normalizeEmail(email)) };
   }
 }
 
